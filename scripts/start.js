@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm start`: builds when the compiled server is missing or older than its sources, then runs
+// it in this same process so that signals reach the server directly.
+'use strict';
+const { execSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const entry = path.join(root, 'dist', 'src', 'main.js');
+
+function newest(dir) {
+  let t = 0;
+  if (!fs.existsSync(dir)) return t;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'gen') continue;
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
+const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'proto')), fs.statSync(path.join(root, 'package.json')).mtimeMs);
+if (built < sources) {
+  console.error('npm start: building (sources changed since the last build)...');
+  execSync('npm run build', { cwd: root, stdio: 'inherit' });
+}
+require(entry);

@@ -1,0 +1,25 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { loggerParams } from './logging/logger.options';
+import { VersionModule } from './version/version.module';
+
+/** The whole server: configuration and database first, then the feature modules. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, mongodbUri: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true }),
+        HealthModule,
+        VersionModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ConflictError, DomainError, InvalidError, NotFoundError } from './domain-errors';
+import { makeProblem, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem-details';
+import { RequestValidationException } from './validation';
+
+/** Maps any thrown value to an RFC 9457 problem document. */
+export function toProblem(err: unknown, instance?: string): ProblemDetails {
+  if (err instanceof RequestValidationException) {
+    return makeProblem(400, err.message, { type: problemType(400, 'validation'), errors: err.fieldErrors, instance });
+  }
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const body = err.getResponse();
+    const detail =
+      typeof body === 'string'
+        ? body
+        : Array.isArray((body as { message?: unknown }).message)
+          ? ((body as { message: string[] }).message).join('; ')
+          : String((body as { message?: unknown }).message ?? err.message);
+    const extra = typeof body === 'object' && body !== null && 'problem' in body ? (body as { problem: object }).problem : {};
+    return makeProblem(status, detail, { instance, ...extra });
+  }
+  if (err instanceof DomainError) {
+    const status = err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : err instanceof InvalidError ? 400 : 422;
+    const kind = err instanceof NotFoundError ? 'not-found' : err instanceof ConflictError ? 'conflict' : 'invalid';
+    return makeProblem(status, err.message, { type: problemType(status, kind), instance, ...(err.details ?? {}) });
+  }
+  // Errors raised by Fastify itself (body parsing, size limits) carry their status code.
+  const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyErr?.statusCode === 'number' && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
+    return makeProblem(fastifyErr.statusCode, fastifyErr.message ?? 'Bad request', { instance });
+  }
+  return makeProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to handle this request; the error is logged.', { instance });
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** The one global exception filter: every error of the API leaves as problem+json. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const problem = toProblem(err, req?.url);
+    if (problem.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    sendProblem(reply, problem);
+  }
+}

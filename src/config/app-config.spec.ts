@@ -1,0 +1,70 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadConfig, redactedSettings } from './app-config';
+
+function tmpFile(text: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'occ-config-')), 'config.yaml');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({}, []);
+    expect(c.apiPort).toBe(8080);
+    expect(c.opampPort).toBe(4320);
+    expect(c.grpcPort).toBe(4321);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.dataDir).toBe(path.resolve('./data'));
+    expect(c.logFormat).toBe('json');
+    expect(c.mongodbUri).toBeUndefined();
+    expect(c.opamp.maxMessageBytes).toBe(64 * 1024 * 1024);
+  });
+
+  it('reads a YAML file named by --config and lets the environment override it', () => {
+    const file = tmpFile('API_PORT: 9000\nLOG_FORMAT: pretty\nOPAMP_PORT: 5000\n');
+    const c = loadConfig({ OPAMP_PORT: '6000' }, ['--config', file]);
+    expect(c.apiPort).toBe(9000);
+    expect(c.logFormat).toBe('pretty');
+    expect(c.opampPort).toBe(6000);
+    expect(c.source.file).toBe(file);
+  });
+
+  it('takes the file from OPAMP_COMMANDER_CONFIG', () => {
+    const file = tmpFile('GRPC_PORT: 7001\n');
+    expect(loadConfig({ OPAMP_COMMANDER_CONFIG: file }, []).grpcPort).toBe(7001);
+  });
+
+  it.each([
+    ['API_PORT', 'abc', 'API_PORT must be a port number between 0 and 65535, got "abc"'],
+    ['API_PORT', '70000', 'API_PORT must be a port number between 0 and 65535'],
+    ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be one of json, pretty, got "xml"'],
+    ['OPAMP_MAX_MESSAGE_BYTES', '12', 'OPAMP_MAX_MESSAGE_BYTES must be an integer between 1024'],
+  ])('refuses %s=%s with one line naming the key', (key, value, expected) => {
+    let err: unknown;
+    try {
+      loadConfig({ [key]: value }, []);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(expected);
+    expect((err as Error).message).not.toContain('\n');
+  });
+
+  it('refuses unknown keys and non-mapping files', () => {
+    expect(() => loadConfig({}, ['--config', tmpFile('API_PROT: 1\n')])).toThrow(/unknown key API_PROT/);
+    expect(() => loadConfig({}, ['--config', tmpFile('- a\n- b\n')])).toThrow(/must be a mapping/);
+    expect(() => loadConfig({}, ['--config', '/nonexistent/x.yaml'])).toThrow(/cannot read config file/);
+  });
+
+  it('never shows a secret, not even in an error', () => {
+    expect(redactedSettings({ MONGODB_URI: 'mongodb://user:hunter2@db/x', API_PORT: '1' })).toEqual({
+      MONGODB_URI: '[redacted]',
+      API_PORT: '1',
+    });
+    const file = tmpFile('MONGODB_URI: [1, 2]\n');
+    expect(() => loadConfig({}, ['--config', file])).toThrow(/MONGODB_URI must be a string, got \(secret value hidden\)/);
+  });
+});

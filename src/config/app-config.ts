@@ -1,0 +1,176 @@
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
+
+/** Typed, validated configuration of one server process. */
+export interface AppConfig {
+  mongodbUri?: string;
+  apiPort: number;
+  opampPort: number;
+  grpcPort: number;
+  host: string;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logFormat: 'json' | 'pretty';
+  replicaId: string;
+  shutdownGraceSeconds: number;
+  opamp: {
+    maxMessageBytes: number;
+    maxConnections: number;
+    maxNewConnectionsPerSecond: number;
+    retryAfterSeconds: number;
+    heartbeatIntervalSeconds: number;
+    wsPingIntervalSeconds: number;
+    lastSeenFlushMs: number;
+  };
+  /** Where the values came from, for the start-up log line. */
+  source: { file?: string };
+}
+
+/** A configuration problem: one line naming the key and what was expected. */
+export class ConfigError extends Error {}
+
+type Raw = Partial<Record<SettingKey, unknown>>;
+
+function describeExpected(spec: SettingSpec): string {
+  const t = spec.type;
+  switch (t.kind) {
+    case 'port':
+      return 'a port number between 0 and 65535';
+    case 'int':
+      return `an integer between ${t.min} and ${t.max}`;
+    case 'enum':
+      return `one of ${t.values.join(', ')}`;
+    case 'bool':
+      return 'true or false';
+    case 'list':
+      return 'a comma-separated list';
+    default:
+      return 'a string';
+  }
+}
+
+function coerce(key: SettingKey, spec: SettingSpec, value: unknown): string | number | boolean | string[] {
+  const shown = spec.secret ? '(secret value hidden)' : JSON.stringify(value);
+  const bad = () => new ConfigError(`Invalid configuration: ${key} must be ${describeExpected(spec)}, got ${shown}`);
+  const text = typeof value === 'string' ? value.trim() : value;
+  const t = spec.type;
+  switch (t.kind) {
+    case 'port':
+    case 'int': {
+      const n = typeof text === 'number' ? text : typeof text === 'string' && /^-?\d+$/.test(text) ? Number(text) : NaN;
+      const [min, max] = t.kind === 'port' ? [0, 65535] : [t.min, t.max];
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw bad();
+      return n;
+    }
+    case 'enum':
+      if (typeof text !== 'string' || !t.values.includes(text)) throw bad();
+      return text;
+    case 'bool':
+      if (text === true || text === 'true' || text === '1') return true;
+      if (text === false || text === 'false' || text === '0') return false;
+      throw bad();
+    case 'list':
+      if (Array.isArray(text) && text.every((v) => typeof v === 'string')) return text;
+      if (typeof text !== 'string') throw bad();
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    default:
+      if (typeof text !== 'string' && typeof text !== 'number') throw bad();
+      if (String(text).length === 0) throw bad();
+      return String(text);
+  }
+}
+
+function readFile(file: string): Raw {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`Invalid configuration: config file ${file} must be a mapping of setting names to values`);
+  }
+  for (const key of Object.keys(doc)) {
+    if (!(key in SETTINGS)) {
+      throw new ConfigError(`Invalid configuration: unknown key ${key} in ${file} (known keys: ${Object.keys(SETTINGS).join(', ')})`);
+    }
+  }
+  return doc as Raw;
+}
+
+/** Finds `--config FILE` / `--config=FILE` in argv, else OPAMP_COMMANDER_CONFIG. */
+export function configFileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--config') {
+      if (!argv[i + 1]) throw new ConfigError('Invalid configuration: --config needs a file name');
+      return argv[i + 1];
+    }
+    if (argv[i].startsWith('--config=')) return argv[i].slice('--config='.length);
+  }
+  return env.OPAMP_COMMANDER_CONFIG || undefined;
+}
+
+/**
+ * Loads configuration: defaults, then the YAML file, then environment variables (the
+ * environment wins so that a deployment can override one key of a shared file).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv.slice(2)): AppConfig {
+  const file = configFileFrom(argv, env);
+  const fromFile = file ? readFile(file) : {};
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec][]) {
+    const envValue = env[key];
+    const raw = envValue !== undefined && envValue !== '' ? envValue : fromFile[key];
+    if (raw === undefined || raw === null) {
+      values[key] = spec.default;
+    } else {
+      values[key] = coerce(key, spec, raw);
+    }
+  }
+  const v = values as Record<SettingKey, never>;
+  return {
+    mongodbUri: v.MONGODB_URI,
+    apiPort: v.API_PORT,
+    opampPort: v.OPAMP_PORT,
+    grpcPort: v.GRPC_PORT,
+    host: v.HOST,
+    dataDir: path.resolve(v.DATA_DIR),
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    replicaId: (v.REPLICA_ID as string | undefined) ?? hostname(),
+    shutdownGraceSeconds: v.SHUTDOWN_GRACE_SECONDS,
+    opamp: {
+      maxMessageBytes: v.OPAMP_MAX_MESSAGE_BYTES,
+      maxConnections: v.OPAMP_MAX_CONNECTIONS,
+      maxNewConnectionsPerSecond: v.OPAMP_MAX_NEW_CONNECTIONS_PER_SECOND,
+      retryAfterSeconds: v.OPAMP_RETRY_AFTER_SECONDS,
+      heartbeatIntervalSeconds: v.OPAMP_HEARTBEAT_INTERVAL_SECONDS,
+      wsPingIntervalSeconds: v.OPAMP_WS_PING_INTERVAL_SECONDS,
+      lastSeenFlushMs: v.OPAMP_LAST_SEEN_FLUSH_MS,
+    },
+    source: { file },
+  };
+}
+
+/** The configuration as it may be logged: secrets replaced by a marker. */
+export function redactedSettings(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, SettingSpec][]) {
+    if (env[key] === undefined) continue;
+    out[key] = spec.secret ? '[redacted]' : String(env[key]);
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import pino from 'pino';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
+import { pinoOptions } from './logging/logger.options';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { createValidationPipe } from './common/validation';
+import { buildInfo } from './version/build-info';
+
+/** A started server: its bound ports and how to stop it. */
+export interface RunningServer {
+  app: NestFastifyApplication;
+  apiPort: number;
+  opampPort: number;
+  grpcPort: number;
+  database: { uri: string; embedded?: EmbeddedDatabase['kind']; dataPath?: string };
+  close(): Promise<void>;
+}
+
+/** Largest REST request body; agent payloads go to the OpAMP port, not here. */
+const API_BODY_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Starts everything one process runs: the database (embedded when MONGODB_URI is unset), the
+ * REST API and the OpAMP listeners. Used by main.ts and by the e2e tests alike.
+ */
+export async function startServer(config: AppConfig): Promise<RunningServer> {
+  const bootLog = pino(pinoOptions(config));
+  let embedded: EmbeddedDatabase | undefined;
+  let uri = config.mongodbUri;
+  if (!uri) {
+    embedded = await startEmbeddedDatabase(config.dataDir, {
+      info: (m) => bootLog.info(m),
+      warn: (m) => bootLog.warn(m),
+    });
+    uri = embedded.uri;
+    bootLog.info({ database: embedded.kind, dataPath: embedded.dataPath, uri: embedded.uri }, `Embedded ${embedded.kind} started; data lives in ${embedded.dataPath}`);
+  }
+
+  let app: NestFastifyApplication;
+  try {
+    app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, uri),
+      new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, trustProxy: true }),
+      { bufferLogs: true, abortOnError: false },
+    );
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  app.useLogger(app.get(Logger));
+  app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  const info = buildInfo();
+  const openapi = new DocumentBuilder()
+    .setTitle('OpAMP Commander')
+    .setDescription('Management API for fleets of OpenTelemetry agents managed over OpAMP.')
+    .setVersion(info.version)
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'api/docs-json' });
+
+  try {
+    await app.listen(config.apiPort, config.host);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await embedded?.stop();
+    throw err;
+  }
+  const apiPort = (app.getHttpServer().address() as AddressInfo).port;
+
+  let closed = false;
+  return {
+    app,
+    apiPort,
+    opampPort: config.opampPort,
+    grpcPort: config.grpcPort,
+    database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await embedded?.stop();
+    },
+  };
+}
