@@ -6,6 +6,8 @@ import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { loggerParams } from './logging/logger.options';
 import { VersionModule } from './version/version.module';
+import { AgentsModule } from './agents/agents.module';
+import { OpampGatewayModule } from './opamp-gateway/opamp-gateway.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -19,6 +21,8 @@ export class AppModule {
         MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true }),
         HealthModule,
         VersionModule,
+        AgentsModule,
+        OpampGatewayModule,
       ],
     };
   }

@@ -12,6 +12,8 @@ import { pinoOptions } from './logging/logger.options';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { buildInfo } from './version/build-info';
+import { OpampListener } from './opamp-gateway/transports/opamp-listener';
+import { OpampWsAdapter } from './opamp-gateway/transports/opamp-ws.adapter';
 
 /** A started server: its bound ports and how to stop it. */
 export interface RunningServer {
@@ -55,6 +57,8 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     throw err;
   }
   app.useLogger(app.get(Logger));
+  app.useWebSocketAdapter(new OpampWsAdapter(app));
+  app.enableShutdownHooks([]);
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -80,7 +84,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   return {
     app,
     apiPort,
-    opampPort: config.opampPort,
+    opampPort: app.get(OpampListener).port,
     grpcPort: config.grpcPort,
     database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
     async close() {

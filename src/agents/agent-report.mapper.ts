@@ -1,0 +1,124 @@
+import type { AnyValue, KeyValue } from '../gen/opamp/v1/anyvalue_pb';
+import type {
+  AgentConfigMap,
+  AgentDescription,
+  ComponentDetails,
+  ComponentHealth,
+  ConnectionSettingsStatus,
+  PackageStatuses,
+  RemoteConfigStatus,
+} from '../gen/opamp/v1/opamp_pb';
+import { ConnectionSettingsStatuses, PackageStatusEnum, RemoteConfigStatuses } from '../gen/opamp/v1/opamp_pb';
+import type { StoredConfigFile, StoredHealth } from './agent.schema';
+
+/**
+ * Turns protobuf parts reported by agents into the plain documents stored for them. 64-bit
+ * integers become numbers when they fit and decimal strings otherwise; bytes become base64.
+ */
+export function anyValueToPlain(v: AnyValue | undefined, depth = 0): unknown {
+  if (!v || depth > 32) return null;
+  const val = v.value;
+  switch (val.case) {
+    case 'stringValue':
+    case 'boolValue':
+    case 'doubleValue':
+      return val.value;
+    case 'intValue':
+      return bigToPlain(val.value);
+    case 'bytesValue':
+      return Buffer.from(val.value).toString('base64');
+    case 'arrayValue':
+      return val.value.values.map((x) => anyValueToPlain(x, depth + 1));
+    case 'kvlistValue':
+      return Object.fromEntries(val.value.values.map((kv) => [kv.key, anyValueToPlain(kv.value, depth + 1)]));
+    default:
+      return null;
+  }
+}
+
+export function bigToPlain(n: bigint): number | string {
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : n.toString();
+}
+
+export function keyValues(kvs: KeyValue[]): { key: string; value: unknown }[] {
+  return kvs.map((kv) => ({ key: kv.key, value: anyValueToPlain(kv.value) }));
+}
+
+export function descriptionToStored(d: AgentDescription) {
+  return { identifying: keyValues(d.identifyingAttributes), nonIdentifying: keyValues(d.nonIdentifyingAttributes) };
+}
+
+function nanosToDate(n: bigint): Date | undefined {
+  return n === 0n ? undefined : new Date(Number(n / 1_000_000n));
+}
+
+export function healthToStored(h: ComponentHealth, depth = 0): StoredHealth {
+  return {
+    healthy: h.healthy,
+    startTime: nanosToDate(h.startTimeUnixNano),
+    lastError: h.lastError,
+    status: h.status,
+    statusTime: nanosToDate(h.statusTimeUnixNano),
+    attributes: h.attributes.length ? keyValues(h.attributes) : undefined,
+    components:
+      depth >= 16
+        ? []
+        : Object.entries(h.componentHealthMap)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) })),
+  };
+}
+
+export function configMapToStored(m: AgentConfigMap | undefined): StoredConfigFile[] {
+  return Object.entries(m?.configMap ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, f]) => ({ name, contentType: f.contentType, body: Buffer.from(f.body) }));
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export function remoteConfigStatusToStored(s: RemoteConfigStatus) {
+  return {
+    lastRemoteConfigHash: hex(s.lastRemoteConfigHash),
+    status: (RemoteConfigStatuses[s.status] ?? String(s.status)).replace(/^RemoteConfigStatuses_/, ''),
+    errorMessage: s.errorMessage,
+  };
+}
+
+export function connectionSettingsStatusToStored(s: ConnectionSettingsStatus) {
+  return {
+    lastConnectionSettingsHash: hex(s.lastConnectionSettingsHash),
+    status: (ConnectionSettingsStatuses[s.status] ?? String(s.status)).replace(/^ConnectionSettingsStatuses_/, ''),
+    errorMessage: s.errorMessage,
+  };
+}
+
+export function packageStatusesToStored(p: PackageStatuses) {
+  return {
+    packages: Object.entries(p.packages)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => ({
+        name: s.name || name,
+        agentHasVersion: s.agentHasVersion,
+        agentHasHash: hex(s.agentHasHash),
+        serverOfferedVersion: s.serverOfferedVersion,
+        serverOfferedHash: hex(s.serverOfferedHash),
+        status: (PackageStatusEnum[s.status] ?? String(s.status)).replace(/^PackageStatusEnum_/, ''),
+        errorMessage: s.errorMessage,
+        downloadPercent: s.downloadDetails?.downloadPercent,
+        downloadBytesPerSecond: s.downloadDetails?.downloadBytesPerSecond,
+      })),
+    serverProvidedAllPackagesHash: hex(p.serverProvidedAllPackagesHash),
+    errorMessage: p.errorMessage,
+  };
+}
+
+export function componentsToStored(components: Record<string, ComponentDetails>, depth = 0): unknown[] {
+  return Object.entries(components)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, d]) => ({
+      name,
+      metadata: keyValues(d.metadata),
+      components: depth >= 16 ? [] : componentsToStored(d.subComponentMap, depth + 1),
+    }));
+}

@@ -1,0 +1,104 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { HydratedDocument, Schema as MongooseSchema } from 'mongoose';
+
+/**
+ * One agent as stored. Attribute keys and component names contain dots, which MongoDB field
+ * names handle badly, so maps coming from agents are stored as arrays of named entries.
+ * Reported parts are stored as plain sub-documents written whole when they change.
+ */
+@Schema({ collection: 'agents', timestamps: { createdAt: 'firstSeenAt', updatedAt: 'updatedAt' }, minimize: false, versionKey: false })
+export class Agent {
+  /** Canonical instance uid text (UUID 8-4-4-4-12, or a legacy ULID). */
+  @Prop({ type: String, required: true })
+  _id: string;
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  description?: {
+    identifying: { key: string; value: unknown }[];
+    nonIdentifying: { key: string; value: unknown }[];
+  };
+
+  /** Capability bits as reported (only the low 16 bits exist today). */
+  @Prop({ type: Number, default: 0 })
+  capabilities: number;
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  health?: StoredHealth;
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  effectiveConfig?: { configMap: StoredConfigFile[] };
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  remoteConfigStatus?: { lastRemoteConfigHash: string; status: string; errorMessage: string };
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  packageStatuses?: { packages: Record<string, unknown>[]; serverProvidedAllPackagesHash: string; errorMessage: string };
+
+  /** Hash of the agent's available components; the components themselves live in a catalogue by hash. */
+  @Prop({ type: String })
+  availableComponentsHash?: string;
+
+  @Prop({ type: [String], default: undefined })
+  customCapabilities?: string[];
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage: string };
+
+  @Prop({ type: MongooseSchema.Types.Mixed, default: {} })
+  labels: Record<string, string>;
+
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true })
+  connection: StoredConnection;
+
+  firstSeenAt: Date;
+  updatedAt: Date;
+}
+
+export interface StoredConnection {
+  connected: boolean;
+  transport: 'websocket' | 'http' | 'grpc';
+  remoteAddress?: string;
+  connectedAt?: Date;
+  disconnectedAt?: Date;
+  lastSeenAt: Date;
+  /** Sequence number of the last message; a string when it exceeds 2^53. */
+  sequenceNum: number | string;
+  replicaId: string;
+  connectionId?: string;
+}
+
+export interface StoredConfigFile {
+  name: string;
+  contentType: string;
+  body: Buffer;
+}
+
+export interface StoredHealth {
+  healthy: boolean;
+  startTime?: Date;
+  lastError: string;
+  status: string;
+  statusTime?: Date;
+  attributes?: { key: string; value: unknown }[];
+  components: (StoredHealth & { name: string })[];
+}
+
+export type AgentDocument = HydratedDocument<Agent>;
+export const AgentSchema = SchemaFactory.createForClass(Agent);
+AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
+AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
+
+/** Available components reported by agents, shared by every agent reporting the same hash. */
+@Schema({ collection: 'component_catalogs', versionKey: false })
+export class ComponentCatalog {
+  /** Hex of the agent-reported hash. */
+  @Prop({ type: String, required: true })
+  _id: string;
+
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true })
+  components: unknown[];
+
+  @Prop({ type: Date, default: () => new Date() })
+  firstSeenAt: Date;
+}
+export const ComponentCatalogSchema = SchemaFactory.createForClass(ComponentCatalog);

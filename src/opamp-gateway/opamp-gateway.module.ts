@@ -1,0 +1,56 @@
+import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AgentsModule } from '../agents/agents.module';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { AdmissionControl } from './admission-control';
+import { AgentAuthenticator, AllowAllAgents } from './agent-authenticator';
+import { ConnectionRegistry } from './connection-registry';
+import { OpampMetrics } from './opamp-metrics';
+import { OpampSessionService } from './opamp-session.service';
+import { HttpTransport } from './transports/http-transport';
+import { OpampListener } from './transports/opamp-listener';
+import { OpampWebSocketGateway } from './transports/opamp-websocket.gateway';
+import { WebSocketTransport } from './transports/websocket-transport';
+
+/** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
+@Module({
+  imports: [AgentsModule],
+  providers: [
+    OpampMetrics,
+    ConnectionRegistry,
+    OpampSessionService,
+    WebSocketTransport,
+    HttpTransport,
+    OpampListener,
+    OpampWebSocketGateway,
+    { provide: AgentAuthenticator, useClass: AllowAllAgents },
+    {
+      provide: AdmissionControl,
+      inject: [APP_CONFIG, WebSocketTransport, OpampSessionService],
+      useFactory: (config: AppConfig, ws: WebSocketTransport, session: OpampSessionService) =>
+        new AdmissionControl(config.opamp.maxConnections, config.opamp.maxNewConnectionsPerSecond, () =>
+          Math.max(ws.openConnections, session.activeAgents),
+        ),
+    },
+  ],
+  exports: [OpampSessionService, OpampListener, ConnectionRegistry],
+})
+export class OpampGatewayModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private evictor?: NodeJS.Timeout;
+
+  constructor(
+    private readonly listener: OpampListener,
+    private readonly session: OpampSessionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listener.listen();
+    this.evictor = setInterval(() => this.session.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
+    this.evictor.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.evictor) clearInterval(this.evictor);
+  }
+}

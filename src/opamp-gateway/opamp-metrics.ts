@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, register } from 'prom-client';
+import type { TransportKind } from './agent-connection';
+
+function once<T>(name: string, make: () => T): T {
+  return (register.getSingleMetric(name) as T | undefined) ?? make();
+}
+
+/** The protocol's own Prometheus metrics (opamp_*), on the process-wide registry. */
+@Injectable()
+export class OpampMetrics {
+  readonly messagesReceived = once(
+    'opamp_messages_received_total',
+    () => new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received', labelNames: ['transport'] }),
+  );
+  readonly messagesSent = once(
+    'opamp_messages_sent_total',
+    () => new Counter({ name: 'opamp_messages_sent_total', help: 'ServerToAgent messages sent', labelNames: ['transport'] }),
+  );
+  readonly bytesReceived = once(
+    'opamp_message_received_bytes_total',
+    () => new Counter({ name: 'opamp_message_received_bytes_total', help: 'Bytes of AgentToServer messages received', labelNames: ['transport'] }),
+  );
+  readonly bytesSent = once(
+    'opamp_message_sent_bytes_total',
+    () => new Counter({ name: 'opamp_message_sent_bytes_total', help: 'Bytes of ServerToAgent messages sent', labelNames: ['transport'] }),
+  );
+  readonly answerSeconds = once(
+    'opamp_answer_duration_seconds',
+    () =>
+      new Histogram({
+        name: 'opamp_answer_duration_seconds',
+        help: 'Time from receiving an AgentToServer to sending its answer',
+        labelNames: ['transport'],
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      }),
+  );
+  readonly admissionRejections = once(
+    'opamp_admission_rejections_total',
+    () => new Counter({ name: 'opamp_admission_rejections_total', help: 'Agent connections refused by admission control', labelNames: ['transport'] }),
+  );
+  readonly malformed = once(
+    'opamp_malformed_messages_total',
+    () => new Counter({ name: 'opamp_malformed_messages_total', help: 'Agent messages refused as malformed', labelNames: ['transport'] }),
+  );
+
+  received(transport: TransportKind, bytes: number): void {
+    this.messagesReceived.inc({ transport });
+    this.bytesReceived.inc({ transport }, bytes);
+  }
+
+  sent(transport: TransportKind, bytes: number, answerSeconds?: number): void {
+    this.messagesSent.inc({ transport });
+    this.bytesSent.inc({ transport }, bytes);
+    if (answerSeconds !== undefined) this.answerSeconds.observe({ transport }, answerSeconds);
+  }
+
+  rejected(transport: TransportKind): void {
+    this.admissionRejections.inc({ transport });
+  }
+}

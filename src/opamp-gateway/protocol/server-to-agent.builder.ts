@@ -1,0 +1,76 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  AgentIdentificationSchema,
+  AgentRemoteConfig,
+  CommandType,
+  ConnectionSettingsOffers,
+  CustomCapabilitiesSchema,
+  CustomMessage,
+  PackagesAvailable,
+  RetryInfoSchema,
+  ServerErrorResponseSchema,
+  ServerErrorResponseType,
+  ServerToAgent,
+  ServerToAgentCommandSchema,
+  ServerToAgentSchema,
+} from '../../gen/opamp/v1/opamp_pb';
+import { SERVER_CAPABILITIES } from './capabilities';
+
+/** Everything a ServerToAgent can carry, as the session decides it. */
+export interface OutgoingParts {
+  /** The uid of the message being answered (or of the agent pushed to). */
+  instanceUid: Uint8Array;
+  /** Include the server's capabilities (first answer on a connection, every HTTP answer). */
+  withCapabilities: boolean;
+  flags?: bigint;
+  newInstanceUid?: Uint8Array;
+  remoteConfig?: AgentRemoteConfig;
+  connectionSettings?: ConnectionSettingsOffers;
+  packagesAvailable?: PackagesAvailable;
+  customCapabilities?: string[];
+  customMessage?: CustomMessage;
+}
+
+/**
+ * The one place every ServerToAgent is made, for replies and pushes alike, on every transport.
+ * Fields are set only when they carry something, so an acknowledgement is the uid alone.
+ */
+export function buildServerToAgent(p: OutgoingParts): ServerToAgent {
+  const msg = create(ServerToAgentSchema, { instanceUid: p.instanceUid });
+  if (p.withCapabilities) msg.capabilities = SERVER_CAPABILITIES;
+  if (p.flags) msg.flags = p.flags;
+  if (p.newInstanceUid) msg.agentIdentification = create(AgentIdentificationSchema, { newInstanceUid: p.newInstanceUid });
+  if (p.remoteConfig) msg.remoteConfig = p.remoteConfig;
+  if (p.connectionSettings) msg.connectionSettings = p.connectionSettings;
+  if (p.packagesAvailable) msg.packagesAvailable = p.packagesAvailable;
+  if (p.customCapabilities?.length) msg.customCapabilities = create(CustomCapabilitiesSchema, { capabilities: p.customCapabilities });
+  if (p.customMessage) msg.customMessage = p.customMessage;
+  return msg;
+}
+
+/**
+ * A command travels alone (with uid and capabilities): opamp-go ignores every other field of
+ * a message that carries one.
+ */
+export function buildCommand(instanceUid: Uint8Array, type: CommandType, withCapabilities: boolean): ServerToAgent {
+  const msg = create(ServerToAgentSchema, { instanceUid, command: create(ServerToAgentCommandSchema, { type }) });
+  if (withCapabilities) msg.capabilities = SERVER_CAPABILITIES;
+  return msg;
+}
+
+/** An error answer: nothing but the uid and the error (spec: every other field stays unset). */
+export function buildErrorResponse(
+  instanceUid: Uint8Array,
+  type: ServerErrorResponseType,
+  errorMessage: string,
+  retryAfterSeconds?: number,
+): ServerToAgent {
+  const error = create(ServerErrorResponseSchema, { type, errorMessage });
+  if (retryAfterSeconds !== undefined) {
+    error.Details = {
+      case: 'retryInfo',
+      value: create(RetryInfoSchema, { retryAfterNanoseconds: BigInt(retryAfterSeconds) * 1_000_000_000n }),
+    };
+  }
+  return create(ServerToAgentSchema, { instanceUid, errorResponse: error });
+}

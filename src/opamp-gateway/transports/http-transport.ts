@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGunzip, gzipSync } from 'node:zlib';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { AgentConnection } from '../agent-connection';
+import { AgentAuthenticator } from '../agent-authenticator';
+import { AdmissionControl } from '../admission-control';
+import { OpampSessionService } from '../opamp-session.service';
+import { uidToText } from '../protocol/instance-uid';
+import { decodeAgentToServer, encodeServerToAgent, MalformedMessageError } from '../protocol/opamp-codec';
+import { OpampMetrics } from '../opamp-metrics';
+import { answerHttpError } from './http-answers';
+
+class TooLargeError extends Error {}
+
+/** True when Accept-Encoding allows gzip (an explicit q=0 forbids it; `*` counts). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  let star: boolean | undefined;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const allowed = q === undefined || Number(q.slice(2)) > 0;
+    if (coding.trim() === 'gzip') return allowed;
+    if (coding.trim() === '*') star = allowed;
+  }
+  return star ?? false;
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** Answers smaller than this are sent plain: gzip would not pay for its header. */
+const GZIP_MIN_BYTES = 1024;
+
+/**
+ * OpAMP over plain HTTP: one POST carries one AgentToServer and its answer is one
+ * ServerToAgent. There is no connection, so every request gets a short-lived handle and all
+ * state stays keyed by instance_uid in the session service.
+ */
+@Injectable()
+export class HttpTransport {
+  private readonly logger = new Logger('OpampHttp');
+
+  constructor(
+    private readonly session: OpampSessionService,
+    private readonly authenticator: AgentAuthenticator,
+    private readonly admission: AdmissionControl,
+    private readonly metrics: OpampMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await this.handleOrThrow(req, res);
+    } catch (err) {
+      if (err instanceof TooLargeError) {
+        answerHttpError(res, 413, err.message, { connection: 'close' });
+      } else if (err instanceof MalformedMessageError) {
+        answerHttpError(res, 400, err.message);
+      } else {
+        this.logger.error(`HTTP OpAMP request failed: ${(err as Error).stack ?? err}`);
+        answerHttpError(res, 503, 'The server cannot handle this message now; retry later.', {
+          'retry-after': String(this.config.opamp.retryAfterSeconds),
+        });
+      }
+      // Drain whatever the client still sends so the socket is not reset under the answer.
+      req.resume();
+    }
+  }
+
+  private async handleOrThrow(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      return answerHttpError(res, 405, 'OpAMP over HTTP uses POST (or a WebSocket upgrade on GET).', { allow: 'POST, GET' });
+    }
+    const auth = await this.authenticator.authenticate(req.headers, 'http');
+    if (!auth.ok) {
+      req.resume();
+      return answerHttpError(res, auth.status, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    if (mediaType(req.headers['content-type']) !== 'application/x-protobuf') {
+      req.resume();
+      return answerHttpError(res, 415, 'Content-Type must be application/x-protobuf.');
+    }
+    const body = await this.readBody(req);
+    if (body.length === 0) throw new MalformedMessageError('empty body: an AgentToServer message is required');
+    const msg = decodeAgentToServer(body);
+    this.metrics.received('http', body.length);
+
+    let uid: string | undefined;
+    try {
+      uid = uidToText(msg.instanceUid);
+    } catch {
+      // the session answers it with BAD_REQUEST
+    }
+    if (uid && !this.session.isActive(uid) && !this.admission.admitNew()) {
+      this.metrics.rejected('http');
+      return answerHttpError(res, 503, 'Too many agents; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
+    }
+
+    const conn: AgentConnection = {
+      id: randomUUID(),
+      transport: 'http',
+      remoteAddress: req.socket.remoteAddress ?? '',
+      connectedAt: new Date(),
+      capabilitiesSent: false,
+    };
+    const started = process.hrtime.bigint();
+    const reply = await this.session.handle(conn, msg);
+    let out: Uint8Array = encodeServerToAgent(reply);
+    const headers: Record<string, string | number> = { 'content-type': 'application/x-protobuf' };
+    if (out.length >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
+      out = gzipSync(out);
+      headers['content-encoding'] = 'gzip';
+    }
+    headers['content-length'] = out.length;
+    res.writeHead(200, headers);
+    res.end(out);
+    this.metrics.sent('http', out.length, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Reads the body, gunzipping when asked, and refuses anything over the limit after decompression. */
+  private readBody(req: IncomingMessage): Promise<Buffer> {
+    const max = this.config.opamp.maxMessageBytes;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      return Promise.reject(new TooLargeError(`Message of ${declared} bytes is over the limit of ${max} bytes.`));
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toString().trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
+      return Promise.reject(new MalformedMessageError(`Content-Encoding ${encoding} is not supported (use gzip or none).`));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        source.destroy();
+        reject(err);
+      };
+      const source = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
+      source.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) return fail(new TooLargeError(`Message is over the limit of ${max} bytes after decompression.`));
+        chunks.push(chunk);
+      });
+      source.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve(Buffer.concat(chunks, size));
+      });
+      source.on('error', (err) => fail(encoding === 'gzip' ? new MalformedMessageError(`Body is not valid gzip: ${err.message}`) : err));
+      req.on('aborted', () => fail(new MalformedMessageError('request aborted')));
+    });
+  }
+}

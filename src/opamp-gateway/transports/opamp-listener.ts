@@ -1,0 +1,117 @@
+import { createServer, IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { ListenersHealthIndicator } from '../../health/listeners.health';
+import { AdmissionControl } from '../admission-control';
+import { AgentAuthenticator } from '../agent-authenticator';
+import { OpampMetrics } from '../opamp-metrics';
+import { HttpTransport } from './http-transport';
+import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
+import { CLOSE_GOING_AWAY } from './websocket-transport';
+
+/**
+ * The OpAMP port: one HTTP server for both standard transports. A GET with Upgrade becomes a
+ * WebSocket only after path, admission and credentials pass (failures are plain HTTP answers,
+ * 401/403/503, before any upgrade); a POST is handled by the HTTP transport.
+ */
+@Injectable()
+export class OpampListener implements OnApplicationShutdown {
+  private readonly logger = new Logger('OpampListener');
+  readonly server: Server;
+  readonly wss: WebSocketServer;
+  private pinger?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly http: HttpTransport,
+    private readonly authenticator: AgentAuthenticator,
+    private readonly admission: AdmissionControl,
+    private readonly metrics: OpampMetrics,
+    private readonly health: ListenersHealthIndicator,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.opamp.maxMessageBytes,
+      // Accepted when a client negotiates it, never required; no context takeover keeps the
+      // per-connection zlib memory small for large fleets.
+      perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: 1024 },
+    });
+    this.server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, (req, res) => {
+      if (!OPAMP_PATHS.has(pathOf(req.url))) {
+        req.resume();
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: OpAMP is served at /v1/opamp\n');
+        return;
+      }
+      void this.http.handle(req, res);
+    });
+    this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+    health.set('opamp', false);
+  }
+
+  /** Binds the OpAMP port; resolves with the bound port (useful when configured as 0). */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.opampPort, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.startPinging();
+    this.health.set('opamp', true);
+    return this.port;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    if (!OPAMP_PATHS.has(pathOf(req.url))) return refuseUpgrade(socket, 404, 'OpAMP is served at /v1/opamp');
+    const auth = await this.authenticator.authenticate(req.headers, 'websocket').catch(
+      () => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const,
+    );
+    if (!auth.ok) {
+      return refuseUpgrade(socket, auth.status, auth.message, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+    }
+    if (!this.admission.admitNew()) {
+      this.metrics.rejected('websocket');
+      return refuseUpgrade(socket, 503, 'Too many agent connections; retry later.', { 'Retry-After': String(this.config.opamp.retryAfterSeconds) });
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  }
+
+  /** Pings every socket; one that did not answer the previous ping (or send anything) is dropped. */
+  private startPinging(): void {
+    this.pinger = setInterval(() => {
+      for (const ws of this.wss.clients as Set<WebSocket & { isAlive?: boolean }>) {
+        if (ws.isAlive === false) {
+          ws.terminate();
+          continue;
+        }
+        ws.isAlive = false;
+        ws.ping();
+      }
+    }, this.config.opamp.wsPingIntervalSeconds * 1000);
+    this.pinger.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.health.set('opamp', false);
+    if (this.pinger) clearInterval(this.pinger);
+    for (const ws of this.wss.clients) ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.logger.log('OpAMP listener closed');
+  }
+
+  /** Stops accepting; open sockets are closed by shutdown. */
+  closeIdle(): void {
+    this.server.closeIdleConnections();
+  }
+}
