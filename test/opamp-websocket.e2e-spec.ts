@@ -5,24 +5,10 @@ import { uidToText } from '../src/opamp-gateway/protocol/instance-uid';
 import { RunningServer } from '../src/server';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { startTestServer } from './support/test-server';
+import { eventually, getAgent } from './support/agents-api';
 
 const caps = (...c: Cap[]) => c.reduce((a, b) => a | BigInt(b), 0n);
 const REPORTS = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_ReportsHealth, Cap.AgentCapabilities_ReportsEffectiveConfig);
-
-async function getAgent(server: RunningServer, uid: string) {
-  const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/agents/${uid}`);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep, loosely typed JSON
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('OpAMP over WebSocket', () => {
   let server: RunningServer;
