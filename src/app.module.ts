@@ -8,6 +8,9 @@ import { loggerParams } from './logging/logger.options';
 import { VersionModule } from './version/version.module';
 import { AgentsModule } from './agents/agents.module';
 import { OpampGatewayModule } from './opamp-gateway/opamp-gateway.module';
+import { EventsModule } from './common/events.module';
+import { RemoteConfigsModule } from './remote-configs/remote-configs.module';
+import { AgentGroupsModule } from './agent-groups/agent-groups.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -23,6 +26,9 @@ export class AppModule {
         VersionModule,
         AgentsModule,
         OpampGatewayModule,
+        EventsModule,
+        RemoteConfigsModule,
+        AgentGroupsModule,
       ],
     };
   }

@@ -12,6 +12,7 @@ import { pinoOptions } from './logging/logger.options';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { buildInfo } from './version/build-info';
+import { GrpcListener } from './opamp-gateway/transports/grpc-listener';
 import { OpampListener } from './opamp-gateway/transports/opamp-listener';
 import { OpampWsAdapter } from './opamp-gateway/transports/opamp-ws.adapter';
 
@@ -85,7 +86,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     app,
     apiPort,
     opampPort: app.get(OpampListener).port,
-    grpcPort: config.grpcPort,
+    grpcPort: app.get(GrpcListener).port,
     database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
     async close() {
       if (closed) return;

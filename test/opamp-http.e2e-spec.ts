@@ -97,7 +97,6 @@ describe('@elastic/opamp-client-node (HTTP) against the server', () => {
   afterAll(() => server?.close());
 
   it('is discovered with its description, keeps answering heartbeats, and gets no requests it cannot satisfy', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createOpAMPClient, DIAG_CH_SEND_SUCCESS, DIAG_CH_SEND_FAIL } = require('@elastic/opamp-client-node');
     const exchanges: { a2s: { sequenceNum: bigint }; s2a: { flags: bigint; capabilities: bigint; errorResponse?: unknown } }[] = [];
     const failures: unknown[] = [];

@@ -10,6 +10,13 @@ export interface AppConfig {
   apiPort: number;
   opampPort: number;
   grpcPort: number;
+  grpc: {
+    /** TLS on the gRPC port when both are set (validated together). */
+    tlsCertFile?: string;
+    tlsKeyFile?: string;
+    idleTimeoutSeconds: number;
+    keepaliveSeconds: number;
+  };
   host: string;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -141,11 +148,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     }
   }
   const v = values as Record<SettingKey, never>;
+  if ((v.GRPC_TLS_CERT_FILE === undefined) !== (v.GRPC_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('Invalid configuration: GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together (TLS on the gRPC port needs both)');
+  }
   return {
     mongodbUri: v.MONGODB_URI,
     apiPort: v.API_PORT,
     opampPort: v.OPAMP_PORT,
     grpcPort: v.GRPC_PORT,
+    grpc: {
+      tlsCertFile: v.GRPC_TLS_CERT_FILE,
+      tlsKeyFile: v.GRPC_TLS_KEY_FILE,
+      idleTimeoutSeconds: v.GRPC_IDLE_TIMEOUT_SECONDS,
+      keepaliveSeconds: v.GRPC_KEEPALIVE_SECONDS,
+    },
     host: v.HOST,
     dataDir: path.resolve(v.DATA_DIR),
     logLevel: v.LOG_LEVEL,

@@ -28,6 +28,21 @@ export const SETTINGS = {
   API_PORT: { type: { kind: 'port' }, default: 8080, description: 'Port of the REST API, /healthz, /readyz and /api/docs.' },
   OPAMP_PORT: { type: { kind: 'port' }, default: 4320, description: 'Port of OpAMP over WebSocket and plain HTTP (path /v1/opamp).' },
   GRPC_PORT: { type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },
+  GRPC_TLS_CERT_FILE: {
+    type: { kind: 'string' },
+    description: 'PEM certificate chain for TLS on the gRPC port (with GRPC_TLS_KEY_FILE). Both unset: plaintext gRPC (h2c).',
+  },
+  GRPC_TLS_KEY_FILE: { type: { kind: 'string' }, description: 'PEM private key for TLS on the gRPC port (with GRPC_TLS_CERT_FILE).' },
+  GRPC_IDLE_TIMEOUT_SECONDS: {
+    type: { kind: 'int', min: 1, max: 3600 },
+    default: 30,
+    description: 'A gRPC stream that sends no AgentToServer within this time after opening is closed (DEADLINE_EXCEEDED); so is an HTTP/2 connection without streams.',
+  },
+  GRPC_KEEPALIVE_SECONDS: {
+    type: { kind: 'int', min: 1, max: 3600 },
+    default: 30,
+    description: 'Interval of HTTP/2 keepalive pings on gRPC connections; a connection that does not answer one within 20 s is closed. Client keepalive pings are always permitted.',
+  },
   HOST: { type: { kind: 'string' }, default: '0.0.0.0', description: 'Address every listener binds to.' },
   DATA_DIR: { type: { kind: 'string' }, default: './data', description: 'Directory for local state (the embedded database lives in DATA_DIR/db).' },
   LOG_LEVEL: {

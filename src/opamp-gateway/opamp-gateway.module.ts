@@ -7,6 +7,8 @@ import { AgentAuthenticator, AllowAllAgents } from './agent-authenticator';
 import { ConnectionRegistry } from './connection-registry';
 import { OpampMetrics } from './opamp-metrics';
 import { OpampSessionService } from './opamp-session.service';
+import { GrpcListener } from './transports/grpc-listener';
+import { GrpcTransport } from './transports/grpc-transport';
 import { HttpTransport } from './transports/http-transport';
 import { OpampListener } from './transports/opamp-listener';
 import { OpampWebSocketGateway } from './transports/opamp-websocket.gateway';
@@ -23,13 +25,15 @@ import { WebSocketTransport } from './transports/websocket-transport';
     HttpTransport,
     OpampListener,
     OpampWebSocketGateway,
+    GrpcTransport,
+    GrpcListener, // binds GRPC_PORT in its own onApplicationBootstrap, stops in onApplicationShutdown
     { provide: AgentAuthenticator, useClass: AllowAllAgents },
     {
       provide: AdmissionControl,
-      inject: [APP_CONFIG, WebSocketTransport, OpampSessionService],
-      useFactory: (config: AppConfig, ws: WebSocketTransport, session: OpampSessionService) =>
+      inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, OpampSessionService],
+      useFactory: (config: AppConfig, ws: WebSocketTransport, grpc: GrpcTransport, session: OpampSessionService) =>
         new AdmissionControl(config.opamp.maxConnections, config.opamp.maxNewConnectionsPerSecond, () =>
-          Math.max(ws.openConnections, session.activeAgents),
+          Math.max(ws.openConnections + grpc.openStreams, session.activeAgents),
         ),
     },
   ],

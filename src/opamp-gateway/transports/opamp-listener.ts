@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -11,7 +11,7 @@ import { AgentAuthenticator } from '../agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
-import { CLOSE_GOING_AWAY } from './websocket-transport';
+import { CLOSE_GOING_AWAY, WebSocketTransport } from './websocket-transport';
 
 /**
  * The OpAMP port: one HTTP server for both standard transports. A GET with Upgrade becomes a
@@ -19,7 +19,7 @@ import { CLOSE_GOING_AWAY } from './websocket-transport';
  * 401/403/503, before any upgrade); a POST is handled by the HTTP transport.
  */
 @Injectable()
-export class OpampListener implements OnApplicationShutdown {
+export class OpampListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger('OpampListener');
   readonly server: Server;
   readonly wss: WebSocketServer;
@@ -32,6 +32,7 @@ export class OpampListener implements OnApplicationShutdown {
     private readonly admission: AdmissionControl,
     private readonly metrics: OpampMetrics,
     private readonly health: ListenersHealthIndicator,
+    private readonly webSockets: WebSocketTransport,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -102,16 +103,24 @@ export class OpampListener implements OnApplicationShutdown {
     this.pinger.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Runs before Nest disposes anything: stop accepting, close every agent socket (1001), and
+   * wait until their sessions are wound down, while the database is still there to record it.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.health.set('opamp', false);
     if (this.pinger) clearInterval(this.pinger);
-    for (const ws of this.wss.clients) ws.close(CLOSE_GOING_AWAY, 'server shutting down');
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.logger.log('OpAMP listener closed');
-  }
-
-  /** Stops accepting; open sockets are closed by shutdown. */
-  closeIdle(): void {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const ws of this.wss.clients) ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    // Agents normally answer the close at once; one that does not is cut off shortly after.
+    const cutoff = setTimeout(() => {
+      for (const ws of this.wss.clients) ws.terminate();
+      this.server.closeAllConnections();
+    }, 2000);
+    await closed;
+    clearTimeout(cutoff);
+    await this.webSockets.drain();
+    this.logger.log('OpAMP listener closed');
   }
 }

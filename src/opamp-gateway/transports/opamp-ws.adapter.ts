@@ -36,7 +36,11 @@ export class OpampWsAdapter implements WebSocketAdapter<WebSocketServer, WebSock
   /** The listener owns the server's lifetime (OpampListener.onApplicationShutdown). */
   async dispose(): Promise<void> {}
 
-  async close(server: WebSocketServer): Promise<void> {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  /**
+   * By the time Nest calls this, OpampListener.beforeApplicationShutdown has closed every agent
+   * socket; waiting for ws's own close would wait for clients that are already gone or hang.
+   */
+  close(server: WebSocketServer): void {
+    server.close();
   }
 }

@@ -26,6 +26,8 @@ export const CLOSE_UNSUPPORTED_DATA = 1003;
 export class WebSocketTransport {
   private readonly logger = new Logger('OpampWebSocket');
   private open = 0;
+  /** Sessions still winding down after their socket closed. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly session: OpampSessionService,
@@ -35,6 +37,11 @@ export class WebSocketTransport {
 
   get openConnections(): number {
     return this.open;
+  }
+
+  /** Resolves when every closed socket's session has been recorded as ended. */
+  async drain(): Promise<void> {
+    while (this.closing.size > 0) await Promise.all([...this.closing]);
   }
 
   accept(ws: WebSocket, req: IncomingMessage): void {
@@ -108,9 +115,11 @@ export class WebSocketTransport {
     ws.on('error', (err) => this.logger.debug(`socket error from ${conn.remoteAddress}: ${err.message}`));
     ws.on('close', () => {
       this.open--;
-      handling = handling
+      const done: Promise<void> = handling
         .then(() => this.session.connectionClosed(conn))
-        .catch((err) => this.logger.error(`closing ${conn.uid} failed: ${err}`));
+        .catch((err) => this.logger.error(`closing ${conn.uid} failed: ${err}`))
+        .finally(() => this.closing.delete(done));
+      this.closing.add(done);
     });
   }
 }

@@ -1,0 +1,98 @@
+import type { LabelSelectorObject } from '../common/selectors';
+import type { AgentGroup, StoredConnectionSettings, StoredEndpoint, StoredEntry, StoredSelector } from './agent-group.schema';
+import type { ConnectionSettingsDto } from './agent-group-manifest.dto';
+
+/** Conversions between the API's maps and the stored arrays of entries. */
+
+export const toEntries = (m: Record<string, string> | undefined): StoredEntry[] => Object.entries(m ?? {}).map(([key, value]) => ({ key, value }));
+export const fromEntries = (e: StoredEntry[] | undefined): Record<string, string> => Object.fromEntries((e ?? []).map((x) => [x.key, x.value]));
+
+export function selectorToStored(s: string | LabelSelectorObject): StoredSelector {
+  if (typeof s === 'string') return { text: s };
+  const out: StoredSelector = {};
+  if (s.matchLabels) out.matchLabels = toEntries(s.matchLabels);
+  if (s.matchExpressions) out.matchExpressions = s.matchExpressions.map((e) => ({ key: e.key, operator: e.operator, ...(e.values ? { values: e.values } : {}) }));
+  return out;
+}
+
+export function selectorFromStored(s: StoredSelector): string | LabelSelectorObject {
+  if ('text' in s) return s.text;
+  const out: LabelSelectorObject = {};
+  if (s.matchLabels) out.matchLabels = fromEntries(s.matchLabels);
+  if (s.matchExpressions) out.matchExpressions = s.matchExpressions;
+  return out;
+}
+
+/** Connection settings as the API shows them (and as the desired-state code reads them). */
+export interface ConnectionSettings {
+  heartbeatIntervalSeconds?: number;
+  opamp?: { endpoint?: string; headers?: Record<string, string> };
+  ownMetrics?: { endpoint: string; headers?: Record<string, string> };
+  ownTraces?: { endpoint: string; headers?: Record<string, string> };
+  ownLogs?: { endpoint: string; headers?: Record<string, string> };
+}
+
+const ENDPOINTS = ['opamp', 'ownMetrics', 'ownTraces', 'ownLogs'] as const;
+
+export function connectionSettingsToStored(c: ConnectionSettingsDto | undefined): StoredConnectionSettings | undefined {
+  if (!c) return undefined;
+  const out: StoredConnectionSettings = {};
+  if (c.heartbeatIntervalSeconds !== undefined) out.heartbeatIntervalSeconds = c.heartbeatIntervalSeconds;
+  for (const k of ENDPOINTS) {
+    const e = c[k];
+    if (!e) continue;
+    const stored: StoredEndpoint = {};
+    if (e.endpoint !== undefined) stored.endpoint = e.endpoint;
+    if (e.headers !== undefined) stored.headers = toEntries(e.headers);
+    out[k] = stored;
+  }
+  return out;
+}
+
+export function connectionSettingsFromStored(c: StoredConnectionSettings | undefined): ConnectionSettings | undefined {
+  if (!c) return undefined;
+  const out: ConnectionSettings = {};
+  if (c.heartbeatIntervalSeconds !== undefined) out.heartbeatIntervalSeconds = c.heartbeatIntervalSeconds;
+  for (const k of ENDPOINTS) {
+    const e = c[k];
+    if (!e) continue;
+    const view: { endpoint?: string; headers?: Record<string, string> } = {};
+    if (e.endpoint !== undefined) view.endpoint = e.endpoint;
+    if (e.headers !== undefined) view.headers = fromEntries(e.headers);
+    (out as Record<string, unknown>)[k] = view;
+  }
+  return out;
+}
+
+/** Counts shown in a group's status. */
+export interface AgentGroupStatus {
+  agents: number;
+  connected: number;
+  healthy: number;
+  config: { applied: number; applying: number; failed: number; pending: number };
+}
+
+/** The REST shape of an agent group: `{kind, apiVersion, metadata, spec, status}`. */
+export function toAgentGroupResource(g: AgentGroup, status: AgentGroupStatus) {
+  const labels = fromEntries(g.labels);
+  const connectionSettings = connectionSettingsFromStored(g.connectionSettings);
+  return {
+    kind: 'AgentGroup' as const,
+    apiVersion: 'v1' as const,
+    metadata: {
+      name: g._id,
+      ...(Object.keys(labels).length ? { labels } : {}),
+      createdAt: g.createdAt,
+      updatedAt: g.updatedAt,
+      resourceVersion: String(g.resourceVersion),
+      ...(g.deletedAt ? { deletedAt: g.deletedAt } : {}),
+    },
+    spec: {
+      selector: selectorFromStored(g.selector),
+      priority: g.priority,
+      configs: g.configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) })),
+      ...(connectionSettings ? { connectionSettings } : {}),
+    },
+    status,
+  };
+}

@@ -1,0 +1,70 @@
+import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { toAgentResource } from '../agents/agent-resource.mapper';
+import { AgentsService } from '../agents/agents.service';
+import { InvalidError } from '../common/domain-errors';
+import { decodeStringCursor, DEFAULT_PAGE_SIZE, PageQuery, ResourcePageQuery, resourceList } from '../common/resource-list';
+import { AgentGroup } from './agent-group.schema';
+import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
+import { toAgentGroupResource } from './agent-group.mapper';
+import { AgentGroupsService } from './agent-groups.service';
+import { IncludeDeletedGroupQuery } from './agent-group-queries.dto';
+
+/** Agent groups: `/api/v1/agentgroups`. */
+@ApiTags('agentgroups')
+@Controller('agentgroups')
+export class AgentGroupsController {
+  constructor(
+    private readonly groups: AgentGroupsService,
+    private readonly agents: AgentsService,
+  ) {}
+
+  private async resource(g: AgentGroup) {
+    return toAgentGroupResource(g, await this.groups.status(g));
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create an agent group' })
+  async create(@Body() m: AgentGroupManifestDto) {
+    return this.resource(await this.groups.create(m));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List agent groups in name order, a page at a time (limit + continue), with their status counts' })
+  async list(@Query() q: ResourcePageQuery) {
+    const { items, remaining } = await this.groups.list(q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue), q.includeDeleted);
+    return resourceList('AgentGroupList', await Promise.all(items.map((g) => this.resource(g))), remaining, items[items.length - 1]?._id);
+  }
+
+  @Get(':name')
+  @ApiOperation({ summary: 'One agent group with its status counts' })
+  async get(@Param() p: AgentGroupNameParam, @Query() q: IncludeDeletedGroupQuery) {
+    return this.resource(await this.groups.get(p.name, q.includeDeleted));
+  }
+
+  @Put(':name')
+  @ApiOperation({ summary: 'Replace an agent group; metadata.resourceVersion must be the current one (409 otherwise)' })
+  async replace(@Param() p: AgentGroupNameParam, @Body() m: AgentGroupManifestDto) {
+    if (m.metadata.name !== p.name) {
+      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, { errors: [{ field: 'metadata.name', message: 'must match the name in the path' }] });
+    }
+    if (m.metadata.resourceVersion === undefined) {
+      throw new InvalidError('metadata.resourceVersion is required to replace an agent group', { errors: [{ field: 'metadata.resourceVersion', message: 'is required' }] });
+    }
+    return this.resource(await this.groups.replace(p.name, m.metadata.resourceVersion, m));
+  }
+
+  @Delete(':name')
+  @ApiOperation({ summary: 'Soft-delete an agent group: it stops selecting agents' })
+  async delete(@Param() p: AgentGroupNameParam) {
+    return this.resource(await this.groups.delete(p.name));
+  }
+
+  @Get(':name/agents')
+  @ApiOperation({ summary: 'The agents the group selects, in uid order, a page at a time' })
+  async listAgents(@Param() p: AgentGroupNameParam, @Query() q: PageQuery) {
+    const { items, remaining } = await this.groups.listAgents(p.name, q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue));
+    const cutoff = this.agents.httpSilenceCutoff();
+    return resourceList('AgentList', items.map((a) => toAgentResource(a, cutoff)), remaining, items[items.length - 1]?._id);
+  }
+}

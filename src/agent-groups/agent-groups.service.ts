@@ -1,0 +1,261 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { FilterQuery, Model } from 'mongoose';
+import { Agent } from '../agents/agent.schema';
+import { AgentsService } from '../agents/agents.service';
+import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
+import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { AgentSelectorQuery, SelectorError, SelectorRequirement, selectorRequirements } from '../common/selectors';
+import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
+import { AgentGroup, StoredConfigRef } from './agent-group.schema';
+import type { AgentGroupManifestDto } from './agent-group-manifest.dto';
+import {
+  AgentGroupStatus,
+  ConnectionSettings,
+  connectionSettingsFromStored,
+  connectionSettingsToStored,
+  selectorToStored,
+  toEntries,
+} from './agent-group.mapper';
+
+/** An active group as the desired-state code reads it. */
+export interface AgentGroupDefinition {
+  name: string;
+  priority: number;
+  /** The parsed selector; match with `matchesAgent` or query with `selectorToAgentFilter` (src/common/selectors). */
+  requirements: SelectorRequirement[];
+  /** Config map entries, in the order given; `revision` absent = follow the latest. */
+  configs: { fileName: string; remoteConfig: string; revision?: number }[];
+  connectionSettings?: ConnectionSettings;
+  resourceVersion: number;
+  updatedAt: Date;
+}
+
+type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings'>;
+
+const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending'] as const;
+
+/**
+ * Agent groups: which agents belong (a label selector), what configuration they are assigned and
+ * which connection settings they are offered. Changes commit by compare-and-set on resourceVersion
+ * after every check has passed, and are then announced on DesiredStateEvents.
+ */
+@Injectable()
+export class AgentGroupsService implements OnModuleInit {
+  private readonly selected: AgentSelectorQuery<Agent>;
+  /** Serialises each group's read-check-commit in this process (see KeyedMutex for why). */
+  private readonly writes = new KeyedMutex();
+
+  constructor(
+    @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
+    @InjectModel(Agent.name) private readonly agents: Model<Agent>,
+    private readonly agentsService: AgentsService,
+    private readonly remoteConfigs: RemoteConfigsService,
+    private readonly events: DesiredStateEvents,
+  ) {
+    this.selected = new AgentSelectorQuery(agents);
+  }
+
+  onModuleInit(): void {
+    this.remoteConfigs.setReferenceFinder((config) => this.groupsUsingConfig(config));
+  }
+
+  async create(m: AgentGroupManifestDto): Promise<AgentGroup> {
+    return this.writes.run(m.metadata.name, () => this.createLocked(m));
+  }
+
+  private async createLocked(m: AgentGroupManifestDto): Promise<AgentGroup> {
+    const name = m.metadata.name;
+    const content = await this.checkedContent(m);
+    const now = new Date();
+    const existing = await this.groups.findById(name).lean<AgentGroup>();
+    if (existing && !existing.deletedAt) throw new ConflictError(`agentgroup "${name}" already exists`);
+    let created: AgentGroup;
+    if (!existing) {
+      created = { _id: name, ...content, resourceVersion: 1, createdAt: now, updatedAt: now, deletedAt: null };
+      try {
+        await this.groups.create(created);
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new ConflictError(`agentgroup "${name}" already exists`);
+        throw err;
+      }
+    } else {
+      // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
+      const revived = await this.commit(existing, { ...content, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
+      if (!revived) throw new ConflictError(`agentgroup "${name}" was changed concurrently; retry`);
+      created = revived;
+    }
+    this.publish('agentgroup.created', created);
+    return created;
+  }
+
+  /** One page of groups in name order, after the name `after`. */
+  async list(limit: number, after?: string, includeDeleted = false): Promise<{ items: AgentGroup[]; remaining: number }> {
+    const base: FilterQuery<AgentGroup> = includeDeleted ? {} : { deletedAt: null };
+    const items = await this.groups
+      .find(after !== undefined ? { ...base, _id: { $gt: after } } : base)
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<AgentGroup[]>();
+    const remaining = items.length < limit ? 0 : await this.groups.countDocuments({ ...base, _id: { $gt: items[items.length - 1]._id } });
+    return { items, remaining };
+  }
+
+  async get(name: string, includeDeleted = false): Promise<AgentGroup> {
+    const g = await this.groups.findById(name).lean<AgentGroup>();
+    if (!g || (g.deletedAt && !includeDeleted)) throw new NotFoundError(`agentgroup "${name}" not found`);
+    return g;
+  }
+
+  /** Replaces labels and spec when `resourceVersion` is current (else 409); an identical replace changes nothing. */
+  async replace(name: string, resourceVersion: string, m: AgentGroupManifestDto): Promise<AgentGroup> {
+    return this.writes.run(name, () => this.replaceLocked(name, resourceVersion, m));
+  }
+
+  private async replaceLocked(name: string, resourceVersion: string, m: AgentGroupManifestDto): Promise<AgentGroup> {
+    const content = await this.checkedContent(m);
+    const current = await this.get(name);
+    if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
+    if (sameContent(current, content)) return current;
+    const updated = await this.commit(current, { ...content, updatedAt: new Date() });
+    if (!updated) throw this.stale(name, resourceVersion);
+    this.publish('agentgroup.replaced', updated, current);
+    return updated;
+  }
+
+  /** Soft delete: the group stops selecting agents; `includeDeleted` still shows it. */
+  async delete(name: string): Promise<AgentGroup> {
+    return this.writes.run(name, () => this.deleteLocked(name));
+  }
+
+  private async deleteLocked(name: string): Promise<AgentGroup> {
+    const current = await this.get(name);
+    const now = new Date();
+    const deleted = await this.commit(current, { deletedAt: now, updatedAt: now }, { deletedAt: null });
+    if (!deleted) throw this.stale(name);
+    this.publish('agentgroup.deleted', deleted);
+    return deleted;
+  }
+
+  /** One page of the agents a group selects, in uid order after `after`. */
+  async listAgents(name: string, limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
+    const g = await this.get(name);
+    return this.selected.page(g.requirements, limit, after);
+  }
+
+  /**
+   * Counts over the agents the selector matches: all of them, the connected ones (HTTP agents
+   * until they miss 3 polls), the connected and healthy ones, and by `remoteConfig.state`.
+   */
+  async status(g: AgentGroup): Promise<AgentGroupStatus> {
+    const connected: FilterQuery<Agent> = {
+      'connection.connected': true,
+      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: this.agentsService.httpSilenceCutoff() } }],
+    };
+    const count = (extra: FilterQuery<Agent> = {}) => this.selected.count(g.requirements, extra);
+    const [agents, connectedCount, healthy, ...states] = await Promise.all([
+      count(),
+      count(connected),
+      count({ ...connected, 'health.healthy': true }),
+      ...CONFIG_STATES.map((s) => count({ 'remoteConfig.state': s })),
+    ]);
+    const [applied, applying, failed, pending] = states;
+    return { agents, connected: connectedCount, healthy, config: { applied, applying, failed, pending } };
+  }
+
+  /** Every group that is not deleted, highest priority first, ties by name: the order desired state is decided in. */
+  async listActive(): Promise<AgentGroupDefinition[]> {
+    const all = await this.groups.find({ deletedAt: null }).lean<AgentGroup[]>();
+    return all.sort(byPrecedence).map(toDefinition);
+  }
+
+  /** Names of the active groups that assign a remote config. */
+  async groupsUsingConfig(config: string): Promise<string[]> {
+    const found = await this.groups.find({ deletedAt: null, 'configs.remoteConfig': config }, { _id: 1 }).lean<{ _id: string }[]>();
+    return found.map((g) => g._id).sort();
+  }
+
+  /** Parses the selector and checks config references; every problem is reported at once. */
+  private async checkedContent(m: AgentGroupManifestDto): Promise<GroupContent> {
+    let requirements: SelectorRequirement[];
+    try {
+      requirements = selectorRequirements(m.spec.selector, 'spec.selector');
+    } catch (e) {
+      if (!(e instanceof SelectorError)) throw e;
+      throw new InvalidError(e.message, { errors: [{ field: e.field ?? 'spec.selector', message: e.message }], ...(e.column ? { column: e.column } : {}) });
+    }
+    const configs: StoredConfigRef[] = (m.spec.configs ?? []).map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
+    const errors: { field: string; message: string }[] = [];
+    const seen = new Map<string, number>();
+    configs.forEach((c, i) => {
+      const first = seen.get(c.fileName);
+      if (first !== undefined) errors.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
+      else seen.set(c.fileName, i);
+    });
+    const latest = await this.remoteConfigs.latestRevisions(configs.map((c) => c.remoteConfig));
+    configs.forEach((c, i) => {
+      const n = latest.get(c.remoteConfig);
+      if (n === undefined) errors.push({ field: `spec.configs[${i}].remoteConfig`, message: `remoteconfig "${c.remoteConfig}" does not exist` });
+      else if (c.revision !== undefined && c.revision > n) {
+        errors.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
+      }
+    });
+    if (errors.length) throw new InvalidError(`Invalid agent group: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
+    return {
+      labels: toEntries(m.metadata.labels),
+      selector: selectorToStored(m.spec.selector),
+      requirements,
+      priority: m.spec.priority ?? 0,
+      configs,
+      connectionSettings: connectionSettingsToStored(m.spec.connectionSettings),
+    };
+  }
+
+  /** The one commit point: sets `fields` iff the resourceVersion is still the one read. */
+  private async commit(current: AgentGroup, fields: Partial<AgentGroup>, extraFilter: FilterQuery<AgentGroup> = {}): Promise<AgentGroup | undefined> {
+    const next: AgentGroup = { ...current, ...fields, resourceVersion: current.resourceVersion + 1 };
+    const set: Record<string, unknown> = { resourceVersion: next.resourceVersion };
+    const unset: Record<string, ''> = {};
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) unset[k] = '';
+      else set[k] = v;
+    }
+    const res = await this.groups.updateOne(
+      { _id: current._id, resourceVersion: current.resourceVersion, ...extraFilter },
+      Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
+    );
+    return res.matchedCount === 0 ? undefined : next;
+  }
+
+  private stale(name: string, sent?: string): ConflictError {
+    return new ConflictError(`agentgroup "${name}" has been changed since${sent ? ` resourceVersion ${sent}` : ''} was read; read it again and retry`);
+  }
+
+  private publish(reason: DesiredStateChangeReason, g: AgentGroup, before?: AgentGroup): void {
+    const configs = [...new Set([...(before?.configs ?? []), ...g.configs].map((c) => c.remoteConfig))].sort();
+    this.events.publish({ reason, groups: [g._id], configs });
+  }
+}
+
+function sameContent(g: AgentGroup, c: GroupContent): boolean {
+  const pick = (x: GroupContent) => JSON.stringify([x.labels, x.selector, x.priority, x.configs, x.connectionSettings ?? null]);
+  return pick(g) === pick(c);
+}
+
+function byPrecedence(a: AgentGroup, b: AgentGroup): number {
+  return b.priority - a.priority || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
+}
+
+function toDefinition(g: AgentGroup): AgentGroupDefinition {
+  return {
+    name: g._id,
+    priority: g.priority,
+    requirements: g.requirements,
+    configs: g.configs.map((c) => ({ ...c })),
+    connectionSettings: connectionSettingsFromStored(g.connectionSettings),
+    resourceVersion: g.resourceVersion,
+    updatedAt: g.updatedAt,
+  };
+}

@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServerOptions } from '@grpc/grpc-js';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { ListenersHealthIndicator } from '../../health/listeners.health';
+import { AdmissionControl } from '../admission-control';
+import { AgentAuthenticator } from '../agent-authenticator';
+import { OpampMetrics } from '../opamp-metrics';
+import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
+import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';
+import { GrpcTransport, OpampGrpcCall } from './grpc-transport';
+
+/** How long an unanswered HTTP/2 keepalive ping may stay unanswered before the connection is closed. */
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/** Request metadata as the header map AgentAuthenticator reads (`authorization`, …); binary (-bin) entries are left out. */
+export function metadataHeaders(metadata: Metadata): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    if (key.endsWith('-bin')) continue;
+    headers[key] = values.map(String).join(', ');
+  }
+  return headers;
+}
+
+/** gRPC wants "[v6]:port"; every other host is written as is. */
+export function bindAddress(host: string, port: number): string {
+  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+/** grpc-js server options for long-lived agent streams. */
+export function grpcServerOptions(config: AppConfig): ServerOptions {
+  return {
+    'grpc.max_receive_message_length': config.opamp.maxMessageBytes,
+    'grpc.max_send_message_length': config.opamp.maxMessageBytes,
+    // Server pings find dead peers (a vanished NAT entry, a crashed host) on otherwise quiet
+    // streams. grpc-js servers never answer client pings with GOAWAY too_many_pings, so
+    // agents may keep their own keepalive at any interval.
+    'grpc.keepalive_time_ms': config.grpc.keepaliveSeconds * 1000,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    // A connection with no stream at all (opened, never used) is let go like a silent stream.
+    'grpc.max_connection_idle_ms': config.grpc.idleTimeoutSeconds * 1000,
+  };
+}
+
+/**
+ * The gRPC port: `opampcommander.v1.OpAMPTransport` and `grpc.health.v1.Health` on one
+ * grpc-js server. A Connect stream is handed to the transport only after its metadata passed
+ * the AgentAuthenticator (UNAUTHENTICATED / PERMISSION_DENIED otherwise) and admission control
+ * let it in (UNAVAILABLE with `retry-after` and `grpc-retry-pushback-ms` otherwise).
+ */
+@Injectable()
+export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('GrpcListener');
+  readonly server: Server;
+  readonly health = new GrpcHealthService([OPAMP_GRPC_SERVICE]);
+  private boundPort = 0;
+  private stopping = false;
+  private shutdown?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly transport: GrpcTransport,
+    private readonly authenticator: AgentAuthenticator,
+    private readonly admission: AdmissionControl,
+    private readonly metrics: OpampMetrics,
+    private readonly listeners: ListenersHealthIndicator,
+  ) {
+    this.server = new Server(grpcServerOptions(config));
+    this.server.addService(OpampGrpcService, { Connect: (call: OpampGrpcCall) => void this.connect(call) });
+    this.server.addService(HealthGrpcService, this.health.implementation);
+    listeners.set('grpc', false);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+  }
+
+  /** Binds the gRPC port; resolves with the bound port (useful when configured as 0). */
+  async listen(): Promise<number> {
+    const address = bindAddress(this.config.host, this.config.grpcPort);
+    const credentials = this.credentials();
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, credentials, (err, port) => {
+        if (!err) return resolve(port);
+        const inUse = /EADDRINUSE|address already in use/i.test(err.message);
+        reject(Object.assign(new Error(`gRPC cannot listen on ${address}: ${err.message}`), inUse ? { code: 'EADDRINUSE' } : {}));
+      });
+    });
+    this.health.setAll(ServingStatus.SERVING);
+    this.listeners.set('grpc', true);
+    this.logger.log(`OpAMP over gRPC listening on ${bindAddress(this.config.host, this.boundPort)}${this.config.grpc.tlsCertFile ? ' (TLS)' : ''}`);
+    return this.boundPort;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  private credentials(): ServerCredentials {
+    const { tlsCertFile, tlsKeyFile } = this.config.grpc;
+    if (!tlsCertFile || !tlsKeyFile) return ServerCredentials.createInsecure();
+    const read = (key: string, file: string) => {
+      try {
+        return fs.readFileSync(file);
+      } catch (err) {
+        throw new Error(`Cannot read ${key} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      }
+    };
+    return ServerCredentials.createSsl(null, [{ cert_chain: read('GRPC_TLS_CERT_FILE', tlsCertFile), private_key: read('GRPC_TLS_KEY_FILE', tlsKeyFile) }], false);
+  }
+
+  private async connect(call: OpampGrpcCall): Promise<void> {
+    if (this.stopping) return refuse(call, GrpcStatus.UNAVAILABLE, 'server shutting down');
+    const auth = await this.authenticator
+      .authenticate(metadataHeaders(call.metadata), 'grpc')
+      .catch(() => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const);
+    if (call.cancelled) return;
+    if (!auth.ok) {
+      const code = auth.status === 403 ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED;
+      return refuse(call, code, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    if (!this.admission.admitNew()) {
+      this.metrics.rejected('grpc');
+      const seconds = this.config.opamp.retryAfterSeconds;
+      return refuse(call, GrpcStatus.UNAVAILABLE, 'Too many agent connections; retry later.', {
+        'retry-after': String(seconds),
+        'grpc-retry-pushback-ms': String(seconds * 1000),
+      });
+    }
+    this.transport.accept(call);
+  }
+
+  /**
+   * NOT_SERVING first (probes and load balancers stop sending agents here), then every stream
+   * ends with UNAVAILABLE so agents reconnect elsewhere, then a graceful server shutdown that
+   * is forced once SHUTDOWN_GRACE_SECONDS have passed.
+   */
+  onApplicationShutdown(): Promise<void> {
+    // Nest may run the hook twice (its own signal handler and main.ts both close the app).
+    this.shutdown ??= this.stop();
+    return this.shutdown;
+  }
+
+  private async stop(): Promise<void> {
+    this.stopping = true;
+    this.listeners.set('grpc', false);
+    this.health.shutdown();
+    const graceMs = this.config.shutdownGraceSeconds * 1000;
+    await this.transport.endAll('server shutting down', graceMs);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.logger.warn('gRPC streams still open after the shutdown grace period; closing them');
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.logger.log('gRPC listener closed');
+  }
+}
+
+function refuse(call: OpampGrpcCall, code: GrpcStatus, details: string, trailers: Record<string, string> = {}): void {
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(trailers)) metadata.set(k, v);
+  call.emit('error', { code, details, metadata });
+}
