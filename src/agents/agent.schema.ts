@@ -1,5 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema } from 'mongoose';
+import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 
 /**
  * One agent as stored. Attribute keys and component names contain dots, which MongoDB field
@@ -50,6 +51,18 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed, required: true })
   connection: StoredConnection;
 
+  /** A per-agent configuration that overrides any group's. */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  assignedConfig?: AgentConfigAssignment | null;
+
+  /** Where remote configuration delivery stands for this agent (maintained by the OpAMP session). */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  remoteConfig?: RemoteConfigTracking | null;
+
+  /** The last connection settings offer sent, so that it is sent again only when it changes. */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string } | null;
+
   firstSeenAt: Date;
   updatedAt: Date;
 }
@@ -65,6 +78,18 @@ export interface StoredConnection {
   sequenceNum: number | string;
   replicaId: string;
   connectionId?: string;
+}
+
+/** Delivery state: desired vs sent vs reported, and the resulting state shown in group counts. */
+export interface RemoteConfigTracking {
+  state: 'applied' | 'applying' | 'failed' | 'pending' | 'unsupported';
+  desiredHash?: string;
+  origin?: string;
+  lastSentHash?: string;
+  lastSentAt?: Date;
+  /** Set for agents that cannot report status: "applied" only means "sent". */
+  unconfirmed?: boolean;
+  error?: string;
 }
 
 export interface StoredConfigFile {
@@ -87,6 +112,7 @@ export type AgentDocument = HydratedDocument<Agent>;
 export const AgentSchema = SchemaFactory.createForClass(Agent);
 AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
+AgentSchema.index({ 'remoteConfig.state': 1 });
 
 /** Available components reported by agents, shared by every agent reporting the same hash. */
 @Schema({ collection: 'component_catalogs', versionKey: false })

@@ -1,13 +1,21 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
+import { decodeStringCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/resource-list';
 import { isUidText } from '../opamp-gateway/protocol/instance-uid';
 import { toAgentResource } from './agent-resource.mapper';
+import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
 import { AgentsService } from './agents.service';
-import { ListAgentsQuery } from './list-agents.query';
 
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-const decodeCursor = (token: string) => Buffer.from(token, 'base64url').toString('utf8');
+/** Normalises the uid of a path: canonical UUID text is lower case, a legacy ULID upper case. */
+export function agentUidParam(instanceUid: string): string {
+  if (!isUidText(instanceUid)) {
+    throw new InvalidError(`instanceUid must be a UUID (8-4-4-4-12 hex) or a 26-character ULID, got "${instanceUid.slice(0, 64)}"`, {
+      errors: [{ field: 'instanceUid', message: 'not a UUID or ULID' }],
+    });
+  }
+  return instanceUid.length === 26 ? instanceUid.toUpperCase() : instanceUid.toLowerCase();
+}
 
 @ApiTags('agents')
 @Controller('agents')
@@ -15,18 +23,17 @@ export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List agents, a page at a time (limit + continue)' })
+  @ApiOperation({ summary: 'List agents matching every filter, a page at a time (limit + continue), in uid order' })
   async list(@Query() q: ListAgentsQuery) {
-    const limit = q.limit ?? 100;
-    const after = q.continue ? decodeCursor(q.continue) : undefined;
-    if (after !== undefined && !isUidText(after)) throw new InvalidError('continue is not a token returned by a previous page');
-    const { items, remaining } = await this.agents.list(limit, after);
+    const limit = q.limit ?? DEFAULT_PAGE_SIZE;
+    const after = decodeStringCursor(q.continue);
+    const { items, remaining } = await this.agents.search(q, limit, after);
     const cutoff = this.agents.httpSilenceCutoff();
     return {
       kind: 'AgentList',
       apiVersion: 'v1',
       metadata: {
-        continue: remaining > 0 ? encodeCursor(items[items.length - 1]._id) : undefined,
+        continue: remaining > 0 && items.length > 0 ? encodeCursor(items[items.length - 1]._id) : undefined,
         remainingItemCount: remaining,
       },
       items: items.map((a) => toAgentResource(a, cutoff)),
@@ -37,10 +44,30 @@ export class AgentsController {
   @ApiOperation({ summary: 'One agent by instance uid (UUID text, or a legacy 26-character ULID)' })
   @ApiParam({ name: 'instanceUid', example: '0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90' })
   async get(@Param('instanceUid') instanceUid: string) {
-    if (!isUidText(instanceUid)) throw new InvalidError(`instanceUid must be a UUID (8-4-4-4-12 hex) or a 26-character ULID, got "${instanceUid.slice(0, 64)}"`);
-    const uid = instanceUid.length === 26 ? instanceUid.toUpperCase() : instanceUid.toLowerCase();
+    const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
     return toAgentResource(agent, this.agents.httpSilenceCutoff());
+  }
+
+  @Patch(':instanceUid')
+  @ApiOperation({ summary: 'Merge-patch the server-side labels of an agent (`null` removes a label)' })
+  async patch(@Param('instanceUid') instanceUid: string, @Body() body: PatchAgentBody) {
+    const uid = agentUidParam(instanceUid);
+    const extra = Object.keys(body.metadata).filter((k) => k !== 'labels');
+    if (extra.length) throw new InvalidError(`only metadata.labels can be patched, not ${extra.map((k) => `metadata.${k}`).join(', ')}`);
+    const labels = body.metadata.labels;
+    if (labels === undefined || labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+      throw new InvalidError('metadata.labels must be an object of label values (null removes one)', { errors: [{ field: 'metadata.labels', message: 'must be an object' }] });
+    }
+    const agent = await this.agents.patchLabels(uid, labels);
+    return toAgentResource(agent, this.agents.httpSilenceCutoff());
+  }
+
+  @Delete(':instanceUid')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a disconnected agent (409 while it is connected)' })
+  async delete(@Param('instanceUid') instanceUid: string): Promise<void> {
+    await this.agents.delete(agentUidParam(instanceUid));
   }
 }

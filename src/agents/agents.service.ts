@@ -3,10 +3,18 @@ import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import type { FilterQuery } from 'mongoose';
+import { AgentGroup } from '../agent-groups/agent-group.schema';
+import { DesiredStateEvents } from '../common/desired-state-events';
+import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { AgentSelectorQuery, SelectorError, SelectorRequirement, parseSelector, selectorKeyProblem, selectorValueProblem } from '../common/selectors';
+import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
+import type { ListAgentsQuery } from './agent-filters.query';
 import { LastSeenBatcher } from './last-seen-batcher';
 
-/** What the protocol session needs to know of a stored agent to decide about ReportFullState. */
+/** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
   capabilities: number;
   hasDescription: boolean;
@@ -16,7 +24,12 @@ export interface StoredAgentSummary {
   hasPackageStatuses: boolean;
   hasConnectionSettingsStatus: boolean;
   availableComponentsHash?: string;
-  identifying?: { key: string; value: unknown }[];
+  description?: Agent['description'];
+  labels?: Record<string, string>;
+  assignedConfig?: Agent['assignedConfig'];
+  remoteConfigStatus?: Agent['remoteConfigStatus'];
+  remoteConfig?: Agent['remoteConfig'];
+  connectionSettingsOffer?: Agent['connectionSettingsOffer'];
   connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt'>;
 }
 
@@ -26,18 +39,34 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(AgentsService.name);
   private readonly batcher: LastSeenBatcher;
   private sweeper?: NodeJS.Timeout;
+  private readonly selected: AgentSelectorQuery<Agent>;
+  /**
+   * Every write to one agent document goes through this lock. FerretDB (the embedded and test
+   * database) applies an update as read-modify-write of the whole document, so two concurrent
+   * updates of different fields of one agent can lose one of them; MongoDB cannot, but the
+   * lock costs nothing there.
+   */
+  private readonly writes = new KeyedMutex();
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
     @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
+    @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
+    private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.batcher = new LastSeenBatcher(agents, config.opamp.lastSeenFlushMs, (err) => this.logger.error(`last-seen flush failed: ${err}`));
+    this.selected = new AgentSelectorQuery(agents);
+    this.batcher = new LastSeenBatcher(
+      agents,
+      config.opamp.lastSeenFlushMs,
+      (err) => this.logger.error(`last-seen flush failed: ${err}`),
+      (uids, work) => this.writes.runAll(uids, work),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {
     // Connections this replica held before it stopped are gone; HTTP agents are judged by their polls.
-    await this.agents.updateMany(
+    await this.updateEach(
       { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
     );
@@ -60,22 +89,37 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async sweepSilentHttpAgents(): Promise<number> {
     await this.batcher.flush();
     const cutoff = this.httpSilenceCutoff();
-    const res = await this.agents.updateMany(
+    return this.updateEach(
       { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $lt: cutoff } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
     );
-    return res.modifiedCount;
+  }
+
+  /** updateMany under the per-agent write locks of the matching agents (see `writes`). */
+  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>): Promise<number> {
+    const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
+    let modified = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const slice = ids.slice(i, i + 1000);
+      const res = await this.writes.runAll(slice, () => this.agents.updateMany({ $and: [{ _id: { $in: slice } }, filter] }, update));
+      modified += res.modifiedCount;
+    }
+    return modified;
   }
 
   async summary(uid: string): Promise<StoredAgentSummary | undefined> {
     const doc = await this.agents
       .findById(uid, {
         capabilities: 1,
-        'description.identifying': 1,
-        health: 1,
-        effectiveConfig: 1,
+        description: 1,
+        labels: 1,
+        assignedConfig: 1,
+        remoteConfig: 1,
+        connectionSettingsOffer: 1,
+        'health.healthy': 1,
+        'effectiveConfig.configMap.name': 1,
         remoteConfigStatus: 1,
-        packageStatuses: 1,
+        'packageStatuses.errorMessage': 1,
         connectionSettingsStatus: 1,
         availableComponentsHash: 1,
         'connection.connected': 1,
@@ -93,7 +137,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       hasPackageStatuses: !!doc.packageStatuses,
       hasConnectionSettingsStatus: !!doc.connectionSettingsStatus,
       availableComponentsHash: doc.availableComponentsHash,
-      identifying: doc.description?.identifying,
+      description: doc.description,
+      labels: doc.labels,
+      assignedConfig: doc.assignedConfig,
+      remoteConfigStatus: doc.remoteConfigStatus,
+      remoteConfig: doc.remoteConfig,
+      connectionSettingsOffer: doc.connectionSettingsOffer,
       connection: doc.connection,
     };
   }
@@ -106,7 +155,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     this.batcher.forget(uid);
     const set: Record<string, unknown> = { connection };
     for (const [k, v] of Object.entries(parts)) if (v !== undefined) set[k] = v;
-    await this.agents.updateOne({ _id: uid }, { $set: set, $setOnInsert: { labels: {} } }, { upsert: true });
+    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: set, $setOnInsert: { labels: {} } }, { upsert: true }));
+  }
+
+  /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
+  async applyTracking(uid: string, parts: Partial<Agent>): Promise<void> {
+    if (Object.keys(parts).length === 0) return;
+    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: parts }));
   }
 
   /** A heartbeat: remembered now, written with the next batch. */
@@ -117,9 +172,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
     await this.batcher.flush();
-    await this.agents.updateOne(
-      { _id: uid, 'connection.connectionId': connectionId },
-      { $set: { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at } },
+    await this.writes.run(uid, () =>
+      this.agents.updateOne(
+        { _id: uid, 'connection.connectionId': connectionId },
+        { $set: { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at } },
+      ),
     );
   }
 
@@ -147,5 +204,90 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const items = await this.agents.find(filter).sort({ _id: 1 }).limit(limit).lean();
     const remaining = items.length < limit ? 0 : await this.agents.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
     return { items: items as Agent[], remaining };
+  }
+
+  /** One page of agents matching every filter, in uid order. */
+  async search(q: ListAgentsQuery, limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
+    await this.batcher.flush();
+    let requirements: SelectorRequirement[] = [];
+    if (q.selector) {
+      try {
+        requirements = parseSelector(q.selector);
+      } catch (err) {
+        if (err instanceof SelectorError) throw new InvalidError(`selector: ${err.message}`, { errors: [{ field: 'selector', message: err.message }] });
+        throw err;
+      }
+    }
+    if (q.group) {
+      const g = await this.groups.findOne({ _id: q.group, deletedAt: null }, { requirements: 1 }).lean<AgentGroup>();
+      if (!g) throw new NotFoundError(`agent group ${q.group} not found`);
+      requirements = [...requirements, ...g.requirements];
+    }
+    const and: FilterQuery<Agent>[] = [];
+    const cutoff = this.httpSilenceCutoff();
+    const live: FilterQuery<Agent> = {
+      'connection.connected': true,
+      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: cutoff } }],
+    };
+    if (q.connected === true) and.push(live);
+    if (q.connected === false) and.push({ $nor: [live] });
+    if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
+    if (q.transport) and.push({ 'connection.transport': q.transport });
+    if (q.search) {
+      const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+      and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
+    }
+    const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
+    return this.selected.page(requirements, limit, after, extra);
+  }
+
+  /** Merges server-side labels (null removes one); selectors and groups see them at once. */
+  async patchLabels(uid: string, patch: Record<string, unknown>): Promise<Agent> {
+    const set: Record<string, string> = {};
+    const unset: Record<string, ''> = {};
+    const errors: { field: string; message: string }[] = [];
+    for (const [k, v] of Object.entries(patch)) {
+      const keyProblem = selectorKeyProblem(k);
+      if (keyProblem || k.includes('.') || k.startsWith('$')) {
+        errors.push({ field: `metadata.labels.${k}`, message: keyProblem ?? 'label keys may not contain "." or start with "$"' });
+        continue;
+      }
+      if (v === null) unset[`labels.${k}`] = '';
+      else if (typeof v === 'string' && !selectorValueProblem(v)) set[`labels.${k}`] = v;
+      else errors.push({ field: `metadata.labels.${k}`, message: typeof v === 'string' ? selectorValueProblem(v)! : 'must be a string or null' });
+    }
+    if (errors.length) throw new InvalidError(`Invalid labels: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
+    const update: Record<string, unknown> = {};
+    if (Object.keys(set).length) update.$set = set;
+    if (Object.keys(unset).length) update.$unset = unset;
+    if (Object.keys(update).length) {
+      const res = await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, update));
+      if (res.matchedCount === 0) throw new NotFoundError(`agent ${uid} not found`);
+      this.events.publish({ reason: 'agent.labels', agents: [uid] });
+    }
+    const agent = await this.findOne(uid);
+    if (!agent) throw new NotFoundError(`agent ${uid} not found`);
+    return agent;
+  }
+
+  /** Sets (or clears, with undefined) the agent's own configuration, which overrides any group's. */
+  async assignConfig(uid: string, assignment: AgentConfigAssignment | undefined): Promise<Agent> {
+    const res = await this.writes.run(uid, () =>
+      this.agents.updateOne({ _id: uid }, assignment ? { $set: { assignedConfig: assignment } } : { $unset: { assignedConfig: '' } }),
+    );
+    if (res.matchedCount === 0) throw new NotFoundError(`agent ${uid} not found`);
+    this.events.publish({ reason: 'agent.config', agents: [uid] });
+    return (await this.findOne(uid))!;
+  }
+
+  /** Deletes a disconnected agent; a connected one would come straight back, so that is a conflict. */
+  async delete(uid: string): Promise<void> {
+    const agent = await this.findOne(uid);
+    if (!agent) throw new NotFoundError(`agent ${uid} not found`);
+    const cutoff = this.httpSilenceCutoff();
+    if (agent.connection?.connected && (agent.connection.transport !== 'http' || new Date(agent.connection.lastSeenAt) >= cutoff)) {
+      throw new ConflictError(`agent ${uid} is connected; only a disconnected agent can be deleted`);
+    }
+    await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
   }
 }

@@ -20,6 +20,8 @@ export class LastSeenBatcher {
     private readonly model: Model<Agent>,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void,
+    /** Holds the agents' write locks around a bulk (see AgentsService.writes). */
+    private readonly lock: <T>(uids: string[], work: () => Promise<T>) => Promise<T>,
   ) {}
 
   start(): void {
@@ -53,7 +55,11 @@ export class LastSeenBatcher {
       }));
       try {
         for (let i = 0; i < ops.length; i += 1000) {
-          await this.model.bulkWrite(ops.slice(i, i + 1000) as never, { ordered: false });
+          const slice = ops.slice(i, i + 1000);
+          await this.lock(
+            slice.map((o) => o.updateOne.filter._id),
+            () => this.model.bulkWrite(slice as never, { ordered: false }),
+          );
         }
       } catch (err) {
         // Keep what failed for the next round unless newer values arrived meanwhile.

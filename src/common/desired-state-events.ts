@@ -10,7 +10,9 @@ export type DesiredStateChangeReason =
   | 'remoteconfig.deleted'
   | 'agentgroup.created'
   | 'agentgroup.replaced'
-  | 'agentgroup.deleted';
+  | 'agentgroup.deleted'
+  | 'agent.labels'
+  | 'agent.config';
 
 /**
  * A committed change that may alter what some agents should run. `groups` names the agent groups
@@ -21,6 +23,8 @@ export interface DesiredStateChange {
   reason: DesiredStateChangeReason;
   groups?: string[];
   configs?: string[];
+  /** For changes of single agents (labels, per-agent config): their instance uids. */
+  agents?: string[];
 }
 
 export interface DesiredStateEventMap {

@@ -28,3 +28,22 @@ describe('KeyedMutex', () => {
     expect(m.size).toBe(0);
   });
 });
+
+describe('KeyedMutex.runAll', () => {
+  it('waits for every key it holds and lets unrelated keys run', async () => {
+    const { KeyedMutex } = await import('./keyed-mutex');
+    const m = new KeyedMutex();
+    const order: string[] = [];
+    let releaseA!: () => void;
+    const a = m.run('a', () => new Promise<void>((r) => (releaseA = r)).then(() => void order.push('a')));
+    const ab = m.runAll(['a', 'b'], async () => void order.push('ab'));
+    const c = m.run('c', async () => void order.push('c'));
+    const b = m.run('b', async () => void order.push('b'));
+    await c;
+    expect(order).toEqual(['c']);
+    releaseA();
+    await Promise.all([a, ab, b]);
+    expect(order).toEqual(['c', 'a', 'ab', 'b']);
+    expect(m.size).toBe(0);
+  });
+});

@@ -8,18 +8,33 @@
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.runAll([key], work);
+  }
+
+  /**
+   * Runs work holding several keys at once (a bulk write over many documents). Every key is
+   * queued in the same synchronous step, so two holders of overlapping key sets always queue in
+   * the same order and cannot deadlock.
+   */
+  async runAll<T>(keys: Iterable<string>, work: () => Promise<T>): Promise<T> {
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
-    const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
-    await previous;
+    const previous: Promise<void>[] = [];
+    const mineTails = new Map<string, Promise<void>>();
+    for (const key of new Set(keys)) {
+      const prev = this.tails.get(key) ?? Promise.resolve();
+      previous.push(prev);
+      const tail = prev.then(() => mine);
+      this.tails.set(key, tail);
+      mineTails.set(key, tail);
+    }
+    await Promise.all(previous);
     try {
       return await work();
     } finally {
       release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      for (const [key, tail] of mineTails) if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
 

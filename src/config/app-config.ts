@@ -31,6 +31,15 @@ export interface AppConfig {
     heartbeatIntervalSeconds: number;
     wsPingIntervalSeconds: number;
     lastSeenFlushMs: number;
+    reconcileIntervalSeconds: number;
+  };
+  /** Server-wide default connection settings offered to agents (groups may override each part). */
+  offers: {
+    heartbeatIntervalSeconds?: number;
+    opampEndpoint?: string;
+    ownMetricsEndpoint?: string;
+    ownTracesEndpoint?: string;
+    ownLogsEndpoint?: string;
   };
   /** Where the values came from, for the start-up log line. */
   source: { file?: string };
@@ -176,6 +185,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       heartbeatIntervalSeconds: v.OPAMP_HEARTBEAT_INTERVAL_SECONDS,
       wsPingIntervalSeconds: v.OPAMP_WS_PING_INTERVAL_SECONDS,
       lastSeenFlushMs: v.OPAMP_LAST_SEEN_FLUSH_MS,
+      reconcileIntervalSeconds: v.OPAMP_RECONCILE_INTERVAL_SECONDS,
+    },
+    offers: {
+      heartbeatIntervalSeconds: v.OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS,
+      opampEndpoint: v.OPAMP_OFFER_OPAMP_ENDPOINT,
+      ownMetricsEndpoint: v.OPAMP_OFFER_OWN_METRICS_ENDPOINT,
+      ownTracesEndpoint: v.OPAMP_OFFER_OWN_TRACES_ENDPOINT,
+      ownLogsEndpoint: v.OPAMP_OFFER_OWN_LOGS_ENDPOINT,
     },
     source: { file },
   };

@@ -92,6 +92,26 @@ export const SETTINGS = {
     default: 5000,
     description: 'How often batched last-seen updates of heartbeat-only messages are written to the database.',
   },
+  OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: {
+    type: { kind: 'int', min: 1, max: 86_400 },
+    description:
+      'Server-wide default heartbeat interval offered to agents in OpAMP connection settings (groups may override). Unset: offer none.',
+  },
+  OPAMP_OFFER_OPAMP_ENDPOINT: {
+    type: { kind: 'string' },
+    description: 'Server-wide default OpAMP endpoint offered to agents that accept OpAMP connection settings (groups may override).',
+  },
+  OPAMP_OFFER_OWN_METRICS_ENDPOINT: {
+    type: { kind: 'string' },
+    description: "Server-wide default OTLP/HTTP URL (with path, e.g. http://otel:4318/v1/metrics) for agents' own metrics.",
+  },
+  OPAMP_OFFER_OWN_TRACES_ENDPOINT: { type: { kind: 'string' }, description: "Server-wide default OTLP/HTTP URL for agents' own traces." },
+  OPAMP_OFFER_OWN_LOGS_ENDPOINT: { type: { kind: 'string' }, description: "Server-wide default OTLP/HTTP URL for agents' own logs." },
+  OPAMP_RECONCILE_INTERVAL_SECONDS: {
+    type: { kind: 'int', min: 1, max: 86_400 },
+    default: 30,
+    description: 'How often connected agents are checked against their desired state, repairing any missed push.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -1,8 +1,10 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
+import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdmissionControl } from './admission-control';
+import { AgentCommandsController } from './agent-commands.controller';
 import { AgentAuthenticator, AllowAllAgents } from './agent-authenticator';
 import { ConnectionRegistry } from './connection-registry';
 import { OpampMetrics } from './opamp-metrics';
@@ -16,7 +18,8 @@ import { WebSocketTransport } from './transports/websocket-transport';
 
 /** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
 @Module({
-  imports: [AgentsModule],
+  imports: [AgentsModule, DesiredStateModule],
+  controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,
     ConnectionRegistry,

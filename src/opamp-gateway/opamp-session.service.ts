@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { create } from '@bufbuild/protobuf';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { Agent, StoredConnection } from '../agents/agent.schema';
+import { Agent, RemoteConfigTracking, StoredConnection } from '../agents/agent.schema';
 import {
   bigToPlain,
   componentsToStored,
@@ -13,20 +14,30 @@ import {
   remoteConfigStatusToStored,
 } from '../agents/agent-report.mapper';
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
+import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
+import { DesiredStateEvents } from '../common/desired-state-events';
+import type { AgentView } from '../desired-state/desired-state.types';
 import {
   AgentCapabilities as Cap,
+  AgentConfigFileSchema,
+  AgentConfigMapSchema,
+  AgentRemoteConfigSchema,
   AgentToServer,
   AgentToServerFlags,
+  CommandType,
+  ConnectionSettingsOffers,
+  CustomMessage,
   ServerErrorResponseType,
   ServerToAgent,
   ServerToAgentFlags,
 } from '../gen/opamp/v1/opamp_pb';
 import { AgentConnection } from './agent-connection';
 import { ConnectionRegistry } from './connection-registry';
+import { buildOffers } from './connection-settings-offers';
 import { hasCapability } from './protocol/capabilities';
-import { newUuidV7, uidToText } from './protocol/instance-uid';
+import { newUuidV7, textToUid, uidToText } from './protocol/instance-uid';
 import { MalformedMessageError } from './protocol/opamp-codec';
-import { buildErrorResponse, buildServerToAgent } from './protocol/server-to-agent.builder';
+import { buildCommand, buildErrorResponse, buildServerToAgent, OutgoingParts } from './protocol/server-to-agent.builder';
 
 /** What this replica remembers of an agent between its messages. */
 interface SessionState {
@@ -43,11 +54,13 @@ interface SessionState {
   /** When this HTTP agent's current run of polls began. */
   httpConnectedAt?: Date;
   lastSeenAt: number;
-}
-
-/** The result of handling one AgentToServer: the answer, and whether the peer should be dropped. */
-export interface HandleResult {
-  reply: ServerToAgent;
+  /** Config hash sent during this session (hash-gated: never sent twice). */
+  sentConfigHash?: string;
+  /** What was last written as remote config tracking, to write only changes. */
+  trackingJson?: string;
+  /** HTTP cannot push: the latest pending command and custom message wait for the next poll. */
+  pendingCommand?: CommandType;
+  pendingCustomMessage?: CustomMessage;
 }
 
 const FULL_STATE_PARTS: [Cap, keyof StoredAgentSummary][] = [
@@ -68,22 +81,52 @@ function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { k
   return norm(a) === norm(b);
 }
 
+function emptySummary(): StoredAgentSummary {
+  return {
+    capabilities: 0,
+    hasDescription: false,
+    hasHealth: false,
+    hasEffectiveConfig: false,
+    hasRemoteConfigStatus: false,
+    hasPackageStatuses: false,
+    hasConnectionSettingsStatus: false,
+  };
+}
+
 /**
  * The transport-agnostic OpAMP session: every decoded AgentToServer from any transport comes
- * here with its connection handle, and the answer goes back. Rules: shared/opamp/server-behaviour.md.
+ * here with its connection handle, and the answer goes back; pushes to connected agents start
+ * here too. Rules: shared/opamp/server-behaviour.md.
  */
 @Injectable()
-export class OpampSessionService {
+export class OpampSessionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OpampSession');
   private readonly states = new Map<string, SessionState>();
+  private reconciler?: NodeJS.Timeout;
+  private pushScheduled = false;
 
   constructor(
     private readonly agents: AgentsService,
     private readonly registry: ConnectionRegistry,
+    private readonly desired: DesiredStateService,
+    private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Answers one message. Throws only for transport-level trouble; protocol errors become error_response. */
+  onApplicationBootstrap(): void {
+    this.desired.changes.on('refreshed', () => this.schedulePushToConnected());
+    this.events.on('changed', (c) => {
+      for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
+    });
+    this.reconciler = setInterval(() => this.schedulePushToConnected(), this.config.opamp.reconcileIntervalSeconds * 1000);
+    this.reconciler.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.reconciler) clearInterval(this.reconciler);
+  }
+
+  /** Answers one message. Throws only for trouble of the server's own; protocol errors become error_response. */
   async handle(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {
     let uid: string;
     try {
@@ -100,7 +143,7 @@ export class OpampSessionService {
     if (holder && holder !== conn && holder.transport !== 'http' && msg.agentDescription) {
       const state = await this.stateFor(uid);
       const identifying = descriptionToStored(msg.agentDescription).identifying;
-      if (state && !sameAttributes(state.holds.identifying, identifying)) {
+      if (state && !sameAttributes(state.holds.description?.identifying, identifying)) {
         this.logger.warn(`agent ${uid} connected twice with different identifying attributes; assigning the newcomer a new uid`);
         conn.capabilitiesSent = true;
         return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, newInstanceUid: newUuidV7() });
@@ -116,20 +159,16 @@ export class OpampSessionService {
 
     if (conn.transport !== 'http') this.registry.bind(uid, conn);
     const known = newUid ? undefined : this.states.get(uid);
-    const state = known ?? (await this.loadState(uid, msg.sequenceNum));
-    const lacksState = !known;
-    const gap = lacksState || msg.sequenceNum !== state.lastSeq + 1n;
+    const state = known ?? (await this.loadState(uid));
+    const gap = !known || msg.sequenceNum !== state.lastSeq + 1n;
     state.lastSeq = msg.sequenceNum;
     // An HTTP agent silent for 3 poll intervals was disconnected; this poll starts a new run.
-    if (conn.transport === 'http' && state.lastSeenAt < now.getTime() - 3 * this.config.opamp.heartbeatIntervalSeconds * 1000) {
-      state.httpConnectedAt = undefined;
-    }
+    if (conn.transport === 'http' && state.lastSeenAt < now.getTime() - this.httpSilenceMs()) state.httpConnectedAt = undefined;
     state.lastSeenAt = now.getTime();
     if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
 
     const parts = await this.partsOf(msg, state);
     let flags = 0n;
-
     if (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state)) {
       flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
       state.fullStateRequestedAt = msg.sequenceNum;
@@ -144,18 +183,27 @@ export class OpampSessionService {
     }
 
     const disconnecting = msg.agentDisconnect !== undefined;
-    const connection = this.connectionFacts(conn, state, msg, now, !disconnecting);
-    const heartbeatOnly = Object.keys(parts).length === 0 && state.persistedConnectionId === connection.connectionId && !disconnecting;
-    if (heartbeatOnly) {
-      this.agents.recordSeen(uid, now, connection.sequenceNum);
-    } else {
-      await this.agents.applyReport(uid, parts, connection);
-      state.persistedConnectionId = disconnecting ? undefined : connection.connectionId;
+    // A command travels alone: when one waits (HTTP), the rest of this answer waits for the next poll.
+    if (!disconnecting && state.pendingCommand !== undefined) {
+      const command = state.pendingCommand;
+      state.pendingCommand = undefined;
+      await this.persist(uid, conn, state, msg, parts, now, true);
+      if (withCapabilities) conn.capabilitiesSent = true;
+      return buildCommand(msg.instanceUid, command, withCapabilities);
     }
 
+    const out: OutgoingParts = { instanceUid: msg.instanceUid, withCapabilities, flags, newInstanceUid: newUid };
+    if (!disconnecting) {
+      Object.assign(parts, await this.decideDelivery(state, out));
+      if (state.pendingCustomMessage) {
+        out.customMessage = state.pendingCustomMessage;
+        state.pendingCustomMessage = undefined;
+      }
+    }
+    await this.persist(uid, conn, state, msg, parts, now, !disconnecting);
     if (disconnecting) this.forget(uid, conn);
     if (withCapabilities) conn.capabilitiesSent = true;
-    return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, flags, newInstanceUid: newUid });
+    return buildServerToAgent(out);
   }
 
   /** A WebSocket or gRPC connection ended: the agent is offline unless a newer connection holds it. */
@@ -172,9 +220,49 @@ export class OpampSessionService {
     return buildErrorResponse(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, err.message);
   }
 
+  /**
+   * Sends a Restart command: at once to a connected WebSocket/gRPC agent, on the next poll to
+   * an HTTP agent. False when this replica does not serve the agent now.
+   */
+  sendCommand(uid: string, type: CommandType): boolean {
+    const state = this.states.get(uid);
+    if (!state) return false;
+    const conn = this.registry.get(uid);
+    if (conn?.push) {
+      conn.push(buildCommand(textToUid(uid)!, type, false));
+      return true;
+    }
+    state.pendingCommand = type;
+    return true;
+  }
+
+  /** Delivers a custom message (at once, or on the next HTTP poll). False when the agent is not served here. */
+  sendCustomMessage(uid: string, message: CustomMessage): boolean {
+    const state = this.states.get(uid);
+    if (!state) return false;
+    const conn = this.registry.get(uid);
+    if (conn?.push) {
+      conn.push(buildServerToAgent({ instanceUid: textToUid(uid)!, withCapabilities: false, customMessage: message }));
+      return true;
+    }
+    state.pendingCustomMessage = message;
+    return true;
+  }
+
+  /** The agent's labels or assignment changed through the API: reload what desired state depends on, and push. */
+  async agentChanged(uid: string): Promise<void> {
+    const state = this.states.get(uid);
+    if (!state) return;
+    const fresh = await this.agents.summary(uid);
+    if (!fresh) return;
+    state.holds.labels = fresh.labels;
+    state.holds.assignedConfig = fresh.assignedConfig;
+    await this.pushIfNeeded(uid, state);
+  }
+
   /** Drops remembered state of HTTP agents that stopped polling, so memory follows the live fleet. */
   evictSilent(now = Date.now()): void {
-    const cutoff = now - 3 * this.config.opamp.heartbeatIntervalSeconds * 1000;
+    const cutoff = now - this.httpSilenceMs();
     for (const [uid, s] of this.states) {
       if (s.lastSeenAt < cutoff && !this.registry.get(uid)) this.states.delete(uid);
     }
@@ -190,6 +278,115 @@ export class OpampSessionService {
     return this.states.size;
   }
 
+  private httpSilenceMs(): number {
+    return 3 * this.config.opamp.heartbeatIntervalSeconds * 1000;
+  }
+
+  /** Coalesces bursts of changes into one pass over the connected agents. */
+  private schedulePushToConnected(): void {
+    if (this.pushScheduled) return;
+    this.pushScheduled = true;
+    setImmediate(() => {
+      this.pushScheduled = false;
+      void this.pushToConnected();
+    });
+  }
+
+  private async pushToConnected(): Promise<void> {
+    for (const [uid, conn] of [...this.registry.all()]) {
+      const state = this.states.get(uid);
+      if (!state || !conn.push) continue;
+      try {
+        await this.pushIfNeeded(uid, state);
+      } catch (err) {
+        this.logger.error(`push to ${uid} failed: ${err}`);
+      }
+    }
+  }
+
+  /** Pushes whatever the agent's desired state says it lacks (hash-gated), and records it. */
+  private async pushIfNeeded(uid: string, state: SessionState): Promise<void> {
+    const conn = this.registry.get(uid);
+    if (!conn?.push) return;
+    const out: OutgoingParts = { instanceUid: textToUid(uid)!, withCapabilities: false };
+    const tracking = await this.decideDelivery(state, out);
+    if (out.remoteConfig || out.connectionSettings) conn.push(buildServerToAgent(out));
+    await this.agents.applyTracking(uid, tracking);
+  }
+
+  /**
+   * Decides the remote config and connection settings to send, by the rules: only to agents
+   * whose capabilities accept them, only when the hash differs from what the agent reports and
+   * from what was already sent. Returns the bookkeeping to store.
+   */
+  private async decideDelivery(state: SessionState, out: OutgoingParts): Promise<Partial<Agent>> {
+    const store: Partial<Agent> = {};
+    const view: AgentView = state.holds;
+    const accepts = hasCapability(state.capabilities, Cap.AgentCapabilities_AcceptsRemoteConfig);
+    const reports = hasCapability(state.capabilities, Cap.AgentCapabilities_ReportsRemoteConfig);
+    const desired = await this.desired.configFor(view);
+    const reported = state.holds.remoteConfigStatus;
+    let tracking: RemoteConfigTracking | null = null;
+    if (desired && isProblem(desired)) {
+      tracking = { state: 'pending', origin: originText(desired.origin), error: desired.error };
+    } else if (desired) {
+      const base = { desiredHash: desired.hashHex, origin: originText(desired.origin) };
+      const previouslySent = state.holds.remoteConfig?.lastSentHash;
+      if (!accepts) {
+        tracking = { ...base, state: 'unsupported' };
+      } else {
+        // Agents that report status are gated by what they report (and by what this session sent);
+        // agents that cannot report are gated by what was ever sent to them.
+        const needed = reports
+          ? reported?.lastRemoteConfigHash !== desired.hashHex && state.sentConfigHash !== desired.hashHex
+          : previouslySent !== desired.hashHex;
+        let lastSentHash = previouslySent;
+        let lastSentAt = state.holds.remoteConfig?.lastSentAt;
+        if (needed) {
+          state.sentConfigHash = desired.hashHex;
+          lastSentHash = desired.hashHex;
+          lastSentAt = new Date();
+          out.remoteConfig = create(AgentRemoteConfigSchema, {
+            configHash: desired.hash,
+            config: create(AgentConfigMapSchema, {
+              configMap: Object.fromEntries(desired.entries.map((e) => [e.fileName, create(AgentConfigFileSchema, { body: e.body, contentType: e.contentType })])),
+            }),
+          });
+        }
+        tracking = { ...base, lastSentHash, lastSentAt, ...deliveryState(desired.hashHex, reports, reported, lastSentHash) };
+      }
+    }
+    const json = JSON.stringify(tracking);
+    if (json !== (state.trackingJson ?? JSON.stringify(state.holds.remoteConfig ?? null))) {
+      store.remoteConfig = tracking;
+      state.holds.remoteConfig = tracking;
+    }
+    state.trackingJson = json;
+
+    const settings = await this.desired.connectionSettingsFor(view);
+    if (settings) {
+      const offer = buildOffers(settings.settings, state.capabilities, this.config.opamp.heartbeatIntervalSeconds);
+      if (offer && offer.hashHex !== state.holds.connectionSettingsOffer?.lastSentHash) {
+        out.connectionSettings = offer.offers as ConnectionSettingsOffers;
+        const sent = { lastSentHash: offer.hashHex, lastSentAt: new Date(), origin: settings.origin.kind === 'group' ? `group/${settings.origin.group}` : 'default' };
+        store.connectionSettingsOffer = sent;
+        state.holds.connectionSettingsOffer = sent;
+      }
+    }
+    return store;
+  }
+
+  private async persist(uid: string, conn: AgentConnection, state: SessionState, msg: AgentToServer, parts: Partial<Agent>, now: Date, connected: boolean): Promise<void> {
+    const connection = this.connectionFacts(conn, state, msg, now, connected);
+    const heartbeatOnly = Object.keys(parts).length === 0 && state.persistedConnectionId === connection.connectionId && connected;
+    if (heartbeatOnly) {
+      this.agents.recordSeen(uid, now, connection.sequenceNum);
+      return;
+    }
+    await this.agents.applyReport(uid, parts, connection);
+    state.persistedConnectionId = connected ? connection.connectionId : undefined;
+  }
+
   private forget(uid: string, conn: AgentConnection): void {
     this.states.delete(uid);
     if (conn.transport !== 'http') this.registry.release(uid, conn);
@@ -202,20 +399,12 @@ export class OpampSessionService {
     return summary ? { lastSeq: -1n, capabilities: BigInt(summary.capabilities), holds: summary, lastSeenAt: 0 } : undefined;
   }
 
-  private async loadState(uid: string, seq: bigint): Promise<SessionState> {
+  private async loadState(uid: string): Promise<SessionState> {
     const summary = await this.agents.summary(uid);
     const state: SessionState = {
-      lastSeq: seq - 2n, // anything but seq - 1: a state loaded now is a gap by definition
+      lastSeq: -1n,
       capabilities: BigInt(summary?.capabilities ?? 0),
-      holds: summary ?? {
-        capabilities: 0,
-        hasDescription: false,
-        hasHealth: false,
-        hasEffectiveConfig: false,
-        hasRemoteConfigStatus: false,
-        hasPackageStatuses: false,
-        hasConnectionSettingsStatus: false,
-      },
+      holds: summary ?? emptySummary(),
       httpConnectedAt: summary?.connection?.connected && summary.connection.transport === 'http' ? summary.connection.connectedAt : undefined,
       lastSeenAt: Date.now(),
     };
@@ -239,7 +428,7 @@ export class OpampSessionService {
     if (msg.agentDescription) {
       parts.description = descriptionToStored(msg.agentDescription);
       holds.hasDescription = true;
-      holds.identifying = parts.description.identifying;
+      holds.description = parts.description;
     }
     if (msg.health) {
       parts.health = healthToStored(msg.health);
@@ -252,6 +441,7 @@ export class OpampSessionService {
     if (msg.remoteConfigStatus) {
       parts.remoteConfigStatus = remoteConfigStatusToStored(msg.remoteConfigStatus);
       holds.hasRemoteConfigStatus = true;
+      holds.remoteConfigStatus = parts.remoteConfigStatus;
     }
     if (msg.packageStatuses) {
       parts.packageStatuses = packageStatusesToStored(msg.packageStatuses);
@@ -292,5 +482,30 @@ export class OpampSessionService {
       // HTTP agents have no connection; one id per replica lets a poll on another replica take over.
       connectionId: conn.transport === 'http' ? `http:${this.config.replicaId}` : conn.id,
     };
+  }
+}
+
+function originText(o: { kind: 'group'; group: string } | { kind: 'agent' }): string {
+  return o.kind === 'group' ? `group/${o.group}` : 'agent';
+}
+
+/** The delivery state shown to operators and counted per group. */
+function deliveryState(
+  desiredHash: string,
+  reports: boolean,
+  reported: StoredAgentSummary['remoteConfigStatus'],
+  lastSentHash: string | undefined,
+): Pick<RemoteConfigTracking, 'state' | 'unconfirmed' | 'error'> {
+  if (!reports) return lastSentHash === desiredHash ? { state: 'applied', unconfirmed: true } : { state: 'pending' };
+  if (reported?.lastRemoteConfigHash !== desiredHash) return { state: 'pending' };
+  switch (reported.status) {
+    case 'APPLIED':
+      return { state: 'applied' };
+    case 'APPLYING':
+      return { state: 'applying' };
+    case 'FAILED':
+      return { state: 'failed', error: reported.errorMessage };
+    default:
+      return { state: 'pending' };
   }
 }

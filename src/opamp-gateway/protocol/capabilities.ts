@@ -15,10 +15,12 @@ export function hasCapability(value: bigint, cap: AgentCapabilities): boolean {
 }
 
 /**
- * The bits this server really supports; the one place that says so. Remote config, packages
- * and connection settings are added here when their delivery exists.
+ * The bits this server really supports; the one place that says so. Packages (OffersPackages)
+ * and the CSR flow (AcceptsConnectionSettingsRequest) are not offered: not implemented.
  */
 export const SERVER_CAPABILITIES: bigint =
   BigInt(ServerCapabilities.ServerCapabilities_AcceptsStatus) |
+  BigInt(ServerCapabilities.ServerCapabilities_OffersRemoteConfig) |
   BigInt(ServerCapabilities.ServerCapabilities_AcceptsEffectiveConfig) |
-  BigInt(ServerCapabilities.ServerCapabilities_AcceptsPackagesStatus);
+  BigInt(ServerCapabilities.ServerCapabilities_AcceptsPackagesStatus) |
+  BigInt(ServerCapabilities.ServerCapabilities_OffersConnectionSettings);

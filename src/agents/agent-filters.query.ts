@@ -1,0 +1,52 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageQuery, toBoolean } from '../common/resource-list';
+
+/** Filters of `GET /api/v1/agents`; all of them must hold. */
+export class ListAgentsQuery extends PageQuery {
+  @ApiPropertyOptional({
+    description:
+      'Label selector over server-side labels and identifying and non-identifying attributes: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, comma-separated',
+    example: 'service.name=checkout,deployment.environment in (prod,staging)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  selector?: string;
+
+  @ApiPropertyOptional({ description: 'Only connected (true) or disconnected (false) agents' })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  connected?: boolean;
+
+  @ApiPropertyOptional({ description: 'Only agents whose reported health is healthy (true) or not (false)' })
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  healthy?: boolean;
+
+  @ApiPropertyOptional({ enum: ['websocket', 'http', 'grpc'] })
+  @IsOptional()
+  @IsIn(['websocket', 'http', 'grpc'])
+  transport?: 'websocket' | 'http' | 'grpc';
+
+  @ApiPropertyOptional({ description: 'Only agents selected by this agent group' })
+  @IsOptional()
+  @Matches(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: 'group must be an agent group name (a DNS label)' })
+  group?: string;
+
+  @ApiPropertyOptional({ description: 'Free text searched in the uid and in attribute values (service.name, host.name, …), case-insensitive' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+}
+
+/** `PATCH /api/v1/agents/{id}`: a merge patch of server-side labels (null removes a label). */
+export class PatchAgentBody {
+  @ApiPropertyOptional({ example: { labels: { team: 'payments', canary: null } } })
+  @IsObject()
+  metadata: { labels?: Record<string, string | null> };
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AgentGroupsModule } from '../agent-groups/agent-groups.module';
+import { RemoteConfigsModule } from '../remote-configs/remote-configs.module';
+import { AgentsModule } from '../agents/agents.module';
+import { AgentConfigController } from './agent-config.controller';
+import { DesiredStateService } from './desired-state.service';
+
+/** Derives each agent's desired configuration and connection settings from groups and assignments. */
+@Module({
+  imports: [AgentsModule, AgentGroupsModule, RemoteConfigsModule],
+  controllers: [AgentConfigController],
+  providers: [DesiredStateService],
+  exports: [DesiredStateService],
+})
+export class DesiredStateModule {}

@@ -1,0 +1,50 @@
+import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
+
+/** A per-agent configuration set through `PUT /api/v1/agents/{id}/update-agent-config`. */
+export interface AgentConfigAssignment {
+  /** Entries taken from remote configs (a revision, or the latest when absent). */
+  configs?: { fileName: string; remoteConfig: string; revision?: number }[];
+  /** Entries given inline. */
+  files?: { fileName: string; contentType: string; body: string }[];
+  assignedAt?: Date;
+}
+
+/** What an agent's desired state depends on. */
+export interface AgentView {
+  labels?: Record<string, string> | null;
+  description?: { identifying?: { key: string; value: unknown }[]; nonIdentifying?: { key: string; value: unknown }[] } | null;
+  assignedConfig?: AgentConfigAssignment | null;
+}
+
+export type EntrySource =
+  | { kind: 'group'; group: string; remoteConfig: string; revision: number }
+  | { kind: 'agent'; remoteConfig: string; revision: number }
+  | { kind: 'agent-inline' };
+
+export interface DesiredConfigEntry {
+  fileName: string;
+  contentType: string;
+  body: Buffer;
+  source: EntrySource;
+}
+
+/** The complete config map an agent should run, and its hash. */
+export interface DesiredConfig {
+  entries: DesiredConfigEntry[];
+  hash: Buffer;
+  hashHex: string;
+  /** Where the map as a whole comes from. */
+  origin: { kind: 'group'; group: string } | { kind: 'agent' };
+}
+
+/** Why no config can be given: the agent's assignment points at something missing. */
+export interface DesiredConfigProblem {
+  origin: DesiredConfig['origin'];
+  error: string;
+}
+
+/** Connection settings to offer, merged from the server default and the agent's group. */
+export interface DesiredConnectionSettings {
+  settings: ConnectionSettings;
+  origin: { kind: 'default' } | { kind: 'group'; group: string };
+}

@@ -1,0 +1,169 @@
+import * as diagnostics from 'node:diagnostics_channel';
+import { RunningServer } from '../src/server';
+import { eventually, getAgent } from './support/agents-api';
+import { GoAgent, goAgentBinary } from './support/go-agent';
+import { restClient } from './support/rest-client';
+import { startTestServer } from './support/test-server';
+
+/**
+ * Fleet management end to end: configuration assigned through the REST API reaches real OpAMP
+ * clients (opamp-go over WebSocket at once, the Elastic client over HTTP on its next poll),
+ * their reports are recorded, and nothing is resent in a loop.
+ */
+describe('remote configuration delivery to real agents', () => {
+  let server: RunningServer;
+  let api: ReturnType<typeof restClient>;
+  const agents: GoAgent[] = [];
+
+  beforeAll(async () => {
+    goAgentBinary();
+    server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
+    api = restClient(server.apiPort);
+    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'collector-base' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);
+    const group = await api('POST', '/agentgroups', {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'checkout' },
+      spec: { selector: 'service.name=checkout', priority: 10, configs: [{ fileName: '', remoteConfig: 'collector-base' }] },
+    });
+    expect(group.status).toBe(201);
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await server?.close();
+  });
+
+  const start = (...extra: string[]) => {
+    const a = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', ...extra]);
+    agents.push(a);
+    return a;
+  };
+  const configEvents = (a: GoAgent) => a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string; contentType: string }> }[];
+
+  async function revise(name: string, body: string) {
+    const cur = (await api('GET', `/remoteconfigs/${name}`)).body;
+    const res = await api('PUT', `/remoteconfigs/${name}`, { ...cur, spec: { ...cur.spec, body } });
+    expect(res.status).toBe(200);
+    return res.body;
+  }
+
+  it('a group config reaches a WebSocket agent, APPLIED is recorded, and nothing is resent', async () => {
+    const agent = start('--service-name', 'checkout');
+    const uid = (await agent.event('started')).uid as string;
+    const rc = (await agent.event('remote_config')) as unknown as { hash: string; config: Record<string, { body: string }> };
+    expect(rc.config['']).toMatchObject({ body: 'receivers:\n  otlp: {}\n' });
+    const applied = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    expect(applied.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: rc.hash });
+    const desired = await api('GET', `/agents/${uid}/desired-config`);
+    expect(desired.body).toMatchObject({ hash: rc.hash, origin: { kind: 'group', group: 'checkout' }, configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } } });
+    const status = await eventually(() => api('GET', '/agentgroups/checkout'), (r) => r.body.status.config.applied >= 1);
+    expect(status.body.status).toMatchObject({ config: { applied: 1, failed: 0 } });
+    // Heartbeats for a while: the config is not sent again.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(configEvents(agent)).toHaveLength(1);
+  });
+
+  it('a new revision is pushed at once; FAILED is recorded with its message; rollback delivers the older revision', async () => {
+    const agent = start('--service-name', 'checkout', '--fail-configs-containing', 'BROKEN');
+    const uid = (await agent.event('started')).uid as string;
+    await agent.event('remote_config');
+    await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+
+    await revise('collector-base', 'receivers:\n  otlp: {}\n# BROKEN on purpose\n');
+    const broken = await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('BROKEN'), 10_000);
+    const failed = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'FAILED');
+    expect(failed.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(broken.hash);
+    expect(failed.body.status.remoteConfigStatus.errorMessage).toMatch(/BROKEN/);
+    const counts = await eventually(() => api('GET', '/agentgroups/checkout'), (r) => r.body.status.config.failed >= 1);
+    expect(counts.body.status.config.failed).toBeGreaterThanOrEqual(1);
+    // FAILED with the same hash is not a reason to resend.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(configEvents(agent).filter((e) => e.hash === broken.hash)).toHaveLength(1);
+
+    const rolled = await api('POST', '/remoteconfigs/collector-base/rollback', { revision: 1 });
+    expect(rolled.status).toBe(200);
+    const back = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== broken.hash && !JSON.stringify(e.config).includes('BROKEN'), 10_000);
+    expect((back as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('receivers:\n  otlp: {}\n');
+    await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash);
+  });
+
+  it('an agent whose description changes into the selector receives the group config', async () => {
+    const agent = start('--service-name', 'billing');
+    const uid = (await agent.event('started')).uid as string;
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(configEvents(agent)).toHaveLength(0);
+    agent.command({ cmd: 'set_attr', key: 'service.name', value: 'checkout' });
+    const rc = await agent.event('remote_config', 10_000);
+    expect(JSON.stringify(rc.config)).toContain('otlp');
+  });
+
+  it('a per-agent assignment overrides the group, and clearing it falls back', async () => {
+    const agent = start('--service-name', 'checkout');
+    const uid = (await agent.event('started')).uid as string;
+    const fromGroup = await agent.event('remote_config');
+    const set = await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: '', contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' }] });
+    expect(set.status).toBe(200);
+    const own = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== fromGroup.hash, 10_000);
+    expect((own as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('exporters:\n  debug: {}\n');
+    const desired = await api('GET', `/agents/${uid}/desired-config`);
+    expect(desired.body).toMatchObject({ origin: { kind: 'agent' }, hash: own.hash, configMap: { '': { source: { kind: 'agent-inline' } } } });
+    const bad = await api('PUT', `/agents/${uid}/update-agent-config`, { configs: [{ fileName: '', remoteConfig: 'no-such-config' }] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('configs[0]');
+    const cleared = await api('PUT', `/agents/${uid}/update-agent-config`, {});
+    expect(cleared.status).toBe(200);
+    await agent.waitFor((e) => e.event === 'remote_config' && e.hash === fromGroup.hash, 10_000, agent.events.indexOf(own) + 1);
+  });
+
+  it('restart reaches an agent that accepts it, and is refused for one that does not', async () => {
+    const agent = start('--service-name', 'restartable');
+    const uid = (await agent.event('started')).uid as string;
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    const res = await api('POST', `/agents/${uid}/restart`);
+    expect(res.status).toBe(202);
+    expect((await agent.event('command', 10_000)).type).toBe('Restart');
+
+    const stubborn = start('--service-name', 'stubborn', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
+    const uid2 = (await stubborn.event('started')).uid as string;
+    await eventually(() => getAgent(server, uid2), (r) => r.status === 200);
+    const refused = await api('POST', `/agents/${uid2}/restart`);
+    expect(refused.status).toBe(409);
+    expect(refused.type).toMatch(/problem\+json/);
+  });
+
+  it('the Elastic client (HTTP) gets the config on its next poll and reports APPLIED', async () => {
+    const { createOpAMPClient, AgentCapabilities, RemoteConfigStatuses, DIAG_CH_SEND_SUCCESS } = require('@elastic/opamp-client-node');
+    const received: { configHash: Uint8Array; config: { configMap: Record<string, { body: Uint8Array }> } }[] = [];
+    const exchanges: unknown[] = [];
+    const onExchange = (m: unknown) => exchanges.push(m);
+    diagnostics.subscribe(DIAG_CH_SEND_SUCCESS, onExchange);
+    const client = createOpAMPClient({
+      endpoint: `http://127.0.0.1:${server.opampPort}/v1/opamp`,
+      heartbeatIntervalSeconds: 0.3,
+      diagEnabled: true,
+      capabilities: AgentCapabilities.AgentCapabilities_AcceptsRemoteConfig | AgentCapabilities.AgentCapabilities_ReportsRemoteConfig,
+      onMessage: ({ remoteConfig }: { remoteConfig?: (typeof received)[number] }) => {
+        if (!remoteConfig) return;
+        received.push(remoteConfig);
+        client.setRemoteConfigStatus({ status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED, lastRemoteConfigHash: remoteConfig.configHash });
+      },
+    });
+    client.setAgentDescription({ identifyingAttributes: { 'service.name': 'checkout' } });
+    client.start();
+    try {
+      const uid = Buffer.from(client.getInstanceUid() as Uint8Array).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+      await eventually(async () => received.length, (n) => n >= 1, 10_000);
+      expect(Buffer.from(received[0].config.configMap[''].body).toString()).toContain('otlp');
+      const applied = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+      expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(Buffer.from(received[0].configHash).toString('hex'));
+      // Several more polls: still exactly one delivery.
+      const seen = exchanges.length;
+      await eventually(async () => exchanges.length, (n) => n >= seen + 5, 10_000);
+      expect(received).toHaveLength(1);
+    } finally {
+      await client.shutdown();
+      diagnostics.unsubscribe(DIAG_CH_SEND_SUCCESS, onExchange);
+    }
+  });
+});
