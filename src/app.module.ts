@@ -8,6 +8,7 @@ import { loggerParams } from './logging/logger.options';
 import { VersionModule } from './version/version.module';
 import { AgentsModule } from './agents/agents.module';
 import { OpampGatewayModule } from './opamp-gateway/opamp-gateway.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { EventsModule } from './common/events.module';
 import { RemoteConfigsModule } from './remote-configs/remote-configs.module';
 import { AgentGroupsModule } from './agent-groups/agent-groups.module';
@@ -21,11 +22,12 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
-        MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true }),
+        MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true, monitorCommands: true }),
         HealthModule,
         VersionModule,
         AgentsModule,
         OpampGatewayModule,
+        MetricsModule.forRoot(config.metricsPort === undefined),
         EventsModule,
         RemoteConfigsModule,
         AgentGroupsModule,

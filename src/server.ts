@@ -14,6 +14,8 @@ import { createValidationPipe } from './common/validation';
 import { buildInfo } from './version/build-info';
 import { GrpcListener } from './opamp-gateway/transports/grpc-listener';
 import { OpampListener } from './opamp-gateway/transports/opamp-listener';
+import { instrumentHttp } from './metrics/http-metrics';
+import { startMetricsServer } from './metrics/metrics-server';
 import { OpampWsAdapter } from './opamp-gateway/transports/opamp-ws.adapter';
 
 /** A started server: its bound ports and how to stop it. */
@@ -22,6 +24,8 @@ export interface RunningServer {
   apiPort: number;
   opampPort: number;
   grpcPort: number;
+  /** Set when metrics have a port of their own (METRICS_PORT). */
+  metricsPort?: number;
   database: { uri: string; embedded?: EmbeddedDatabase['kind']; dataPath?: string };
   close(): Promise<void>;
 }
@@ -63,6 +67,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
+  instrumentHttp(app.getHttpAdapter().getInstance());
   const info = buildInfo();
   const openapi = new DocumentBuilder()
     .setTitle('OpAMP Commander')
@@ -80,6 +85,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     throw err;
   }
   const apiPort = (app.getHttpServer().address() as AddressInfo).port;
+  const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(config.host, config.metricsPort);
 
   let closed = false;
   return {
@@ -87,10 +93,12 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     apiPort,
     opampPort: app.get(OpampListener).port,
     grpcPort: app.get(GrpcListener).port,
+    metricsPort: metricsServer?.port,
     database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
     async close() {
       if (closed) return;
       closed = true;
+      await metricsServer?.close();
       await app.close();
       await embedded?.stop();
     },

@@ -290,4 +290,20 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     }
     await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
   }
+
+  /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */
+  async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number }> {
+    const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
+    const cutoff = this.httpSilenceCutoff();
+    const live: FilterQuery<Agent> = {
+      'connection.connected': true,
+      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: cutoff } }],
+    };
+    const [counts, healthy, connected] = await Promise.all([
+      Promise.all(states.map((s) => this.agents.countDocuments({ 'remoteConfig.state': s }))),
+      this.agents.countDocuments({ $and: [live, { 'health.healthy': true }] }),
+      this.agents.countDocuments(live),
+    ]);
+    return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
+  }
 }

@@ -10,6 +10,8 @@ export interface AppConfig {
   apiPort: number;
   opampPort: number;
   grpcPort: number;
+  /** When set, /metrics is served on this port instead of the API port. */
+  metricsPort?: number;
   grpc: {
     /** TLS on the gRPC port when both are set (validated together). */
     tlsCertFile?: string;
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     apiPort: v.API_PORT,
     opampPort: v.OPAMP_PORT,
     grpcPort: v.GRPC_PORT,
+    metricsPort: v.METRICS_PORT,
     grpc: {
       tlsCertFile: v.GRPC_TLS_CERT_FILE,
       tlsKeyFile: v.GRPC_TLS_KEY_FILE,

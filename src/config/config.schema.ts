@@ -43,6 +43,10 @@ export const SETTINGS = {
     default: 30,
     description: 'Interval of HTTP/2 keepalive pings on gRPC connections; a connection that does not answer one within 20 s is closed. Client keepalive pings are always permitted.',
   },
+  METRICS_PORT: {
+    type: { kind: 'port' },
+    description: 'Serve Prometheus /metrics on this port instead of the API port (keeps scrapes off the public API).',
+  },
   HOST: { type: { kind: 'string' }, default: '0.0.0.0', description: 'Address every listener binds to.' },
   DATA_DIR: { type: { kind: 'string' }, default: './data', description: 'Directory for local state (the embedded database lives in DATA_DIR/db).' },
   LOG_LEVEL: {

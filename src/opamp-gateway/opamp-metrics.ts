@@ -1,6 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, register } from 'prom-client';
+import type { AgentToServer } from '../gen/opamp/v1/opamp_pb';
 import type { TransportKind } from './agent-connection';
+
+/** What an AgentToServer carries, for the `kind` label: a heartbeat, a status report or a goodbye. */
+export function agentMessageKind(msg: AgentToServer | undefined): 'heartbeat' | 'report' | 'disconnect' | 'malformed' {
+  if (!msg) return 'malformed';
+  if (msg.agentDisconnect) return 'disconnect';
+  const reports =
+    msg.agentDescription ||
+    msg.health ||
+    msg.effectiveConfig ||
+    msg.remoteConfigStatus ||
+    msg.packageStatuses ||
+    msg.customCapabilities ||
+    msg.customMessage ||
+    msg.availableComponents ||
+    msg.connectionSettingsStatus ||
+    msg.connectionSettingsRequest ||
+    msg.flags !== 0n;
+  return reports ? 'report' : 'heartbeat';
+}
 
 function once<T>(name: string, make: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? make();
@@ -11,11 +31,11 @@ function once<T>(name: string, make: () => T): T {
 export class OpampMetrics {
   readonly messagesReceived = once(
     'opamp_messages_received_total',
-    () => new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received', labelNames: ['transport'] }),
+    () => new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received, by transport and kind', labelNames: ['transport', 'kind'] }),
   );
   readonly messagesSent = once(
     'opamp_messages_sent_total',
-    () => new Counter({ name: 'opamp_messages_sent_total', help: 'ServerToAgent messages sent', labelNames: ['transport'] }),
+    () => new Counter({ name: 'opamp_messages_sent_total', help: 'ServerToAgent messages sent, by transport and kind (reply, push)', labelNames: ['transport', 'kind'] }),
   );
   readonly bytesReceived = once(
     'opamp_message_received_bytes_total',
@@ -39,18 +59,28 @@ export class OpampMetrics {
     'opamp_admission_rejections_total',
     () => new Counter({ name: 'opamp_admission_rejections_total', help: 'Agent connections refused by admission control', labelNames: ['transport'] }),
   );
+  readonly connectionsOpened = once(
+    'opamp_agent_connections_opened_total',
+    () => new Counter({ name: 'opamp_agent_connections_opened_total', help: 'Agent connections (WebSocket, gRPC streams) accepted', labelNames: ['transport'] }),
+  );
+  readonly connectionsClosed = once(
+    'opamp_agent_connections_closed_total',
+    () => new Counter({ name: 'opamp_agent_connections_closed_total', help: 'Agent connections (WebSocket, gRPC streams) ended', labelNames: ['transport'] }),
+  );
   readonly malformed = once(
     'opamp_malformed_messages_total',
     () => new Counter({ name: 'opamp_malformed_messages_total', help: 'Agent messages refused as malformed', labelNames: ['transport'] }),
   );
 
-  received(transport: TransportKind, bytes: number): void {
-    this.messagesReceived.inc({ transport });
+  /** A message arrived; pass the decoded message (when it decoded) for the kind label. */
+  received(transport: TransportKind, bytes: number, msg?: AgentToServer): void {
+    this.messagesReceived.inc({ transport, kind: agentMessageKind(msg) });
     this.bytesReceived.inc({ transport }, bytes);
   }
 
+  /** A message left: an answer (with its latency) or a push (without). */
   sent(transport: TransportKind, bytes: number, answerSeconds?: number): void {
-    this.messagesSent.inc({ transport });
+    this.messagesSent.inc({ transport, kind: answerSeconds === undefined ? 'push' : 'reply' });
     this.bytesSent.inc({ transport }, bytes);
     if (answerSeconds !== undefined) this.answerSeconds.observe({ transport }, answerSeconds);
   }

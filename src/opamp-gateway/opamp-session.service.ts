@@ -268,6 +268,15 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
+  /** Agents this replica serves now, by transport (HTTP agents: polled within the last 3 intervals). */
+  connectedByTransport(): Record<'websocket' | 'http' | 'grpc', number> {
+    const counts = { websocket: 0, http: 0, grpc: 0 };
+    for (const [, conn] of this.registry.all()) counts[conn.transport]++;
+    const cutoff = Date.now() - this.httpSilenceMs();
+    for (const [uid, s] of this.states) if (!this.registry.get(uid) && s.lastSeenAt >= cutoff) counts.http++;
+    return counts;
+  }
+
   /** True while this replica serves the agent (live socket or recent polls). */
   isActive(uid: string): boolean {
     return this.states.has(uid);

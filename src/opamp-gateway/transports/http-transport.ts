@@ -90,7 +90,7 @@ export class HttpTransport {
     const body = await this.readBody(req);
     if (body.length === 0) throw new MalformedMessageError('empty body: an AgentToServer message is required');
     const msg = decodeAgentToServer(body);
-    this.metrics.received('http', body.length);
+    this.metrics.received('http', body.length, msg);
 
     let uid: string | undefined;
     try {

@@ -46,6 +46,7 @@ export class WebSocketTransport {
 
   accept(ws: WebSocket, req: IncomingMessage): void {
     this.open++;
+    this.metrics.connectionsOpened.inc({ transport: 'websocket' });
     let sending: Promise<void> = Promise.resolve();
     let handling: Promise<void> = Promise.resolve();
     let queued = 0;
@@ -81,9 +82,11 @@ export class WebSocketTransport {
       let reply: ServerToAgent;
       try {
         const msg = decodeAgentToServer(unframeWebSocket(data));
+        this.metrics.received('websocket', data.length, msg);
         reply = await this.session.handle(conn, msg);
       } catch (err) {
         if (!(err instanceof MalformedMessageError)) throw err;
+        this.metrics.received('websocket', data.length);
         this.metrics.malformed.inc({ transport: 'websocket' });
         reply = this.session.malformed(err);
       }
@@ -99,7 +102,6 @@ export class WebSocketTransport {
         ws.close(CLOSE_UNSUPPORTED_DATA, 'OpAMP messages are binary frames');
         return;
       }
-      this.metrics.received('websocket', data.length);
       const receivedAt = process.hrtime.bigint();
       if (++queued >= MAX_QUEUED_INCOMING) ws.pause();
       handling = handling
@@ -115,6 +117,7 @@ export class WebSocketTransport {
     ws.on('error', (err) => this.logger.debug(`socket error from ${conn.remoteAddress}: ${err.message}`));
     ws.on('close', () => {
       this.open--;
+      this.metrics.connectionsClosed.inc({ transport: 'websocket' });
       const done: Promise<void> = handling
         .then(() => this.session.connectionClosed(conn))
         .catch((err) => this.logger.error(`closing ${conn.uid} failed: ${err}`))
