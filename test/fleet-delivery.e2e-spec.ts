@@ -132,6 +132,29 @@ describe('remote configuration delivery to real agents', () => {
     expect(refused.type).toMatch(/problem\+json/);
   });
 
+  it('connection settings from a group are offered once by capability, and again only when they change', async () => {
+    const settings = (endpoint: string) => ({
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'telemetry' },
+      spec: { selector: 'service.name=telemetry', connectionSettings: { heartbeatIntervalSeconds: 2, ownMetrics: { endpoint, headers: { 'x-tenant': 'blue' } } } },
+    });
+    expect((await api('POST', '/agentgroups', settings('http://127.0.0.1:4318/v1/metrics'))).status).toBe(201);
+    const agent = start('--service-name', 'telemetry', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    const offer = await agent.event('connection_settings', 10_000);
+    expect(offer).toMatchObject({ ownMetrics: { destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } });
+    // The heartbeat interval travels in `opamp` to an agent that reports heartbeats (never 0).
+    const hb = agent.events.find((e) => e.event === 'message' && e.hasConnectionSettings);
+    expect(hb).toBeDefined();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(agent.count((e) => e.event === 'connection_settings')).toBe(1);
+    const cur = (await api('GET', '/agentgroups/telemetry')).body;
+    const changed = settings('http://127.0.0.1:14318/v1/metrics');
+    expect((await api('PUT', '/agentgroups/telemetry', { ...changed, metadata: { ...changed.metadata, resourceVersion: cur.metadata.resourceVersion } })).status).toBe(200);
+    const second = await agent.waitFor((e) => e.event === 'connection_settings' && e.hash !== offer.hash, 10_000);
+    expect((second.ownMetrics as { destinationEndpoint: string }).destinationEndpoint).toBe('http://127.0.0.1:14318/v1/metrics');
+  });
+
   it('the Elastic client (HTTP) gets the config on its next poll and reports APPLIED', async () => {
     const { createOpAMPClient, AgentCapabilities, RemoteConfigStatuses, DIAG_CH_SEND_SUCCESS } = require('@elastic/opamp-client-node');
     const received: { configHash: Uint8Array; config: { configMap: Record<string, { body: Uint8Array }> } }[] = [];
