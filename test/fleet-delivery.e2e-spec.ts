@@ -54,6 +54,7 @@ describe('remote configuration delivery to real agents', () => {
     expect(rc.config['']).toMatchObject({ body: 'receivers:\n  otlp: {}\n' });
     const applied = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
     expect(applied.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: rc.hash });
+    expect((await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfig?.state === 'applied')).body.status.remoteConfig).toMatchObject({ state: 'applied', desiredHash: rc.hash, origin: 'group/checkout' });
     const desired = await api('GET', `/agents/${uid}/desired-config`);
     expect(desired.body).toMatchObject({ hash: rc.hash, origin: { kind: 'group', group: 'checkout' }, configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } } });
     const status = await eventually(() => api('GET', '/agentgroups/checkout'), (r) => r.body.status.config.applied >= 1);

@@ -65,7 +65,10 @@ export function toAgentResource(agent: Agent, httpCutoff: Date) {
       createdAt: agent.firstSeenAt,
       updatedAt: agent.updatedAt,
     },
-    spec: {},
+    spec: {
+      /** The agent's own configuration (overrides its group), as set through update-agent-config. */
+      assignedConfig: agent.assignedConfig ?? undefined,
+    },
     status: {
       connected: isConnected(agent, httpCutoff),
       connection: {
@@ -89,6 +92,9 @@ export function toAgentResource(agent: Agent, httpCutoff: Date) {
         ? { configMap: Object.fromEntries(agent.effectiveConfig.configMap.map((f) => [f.name, configFileView(f)])) }
         : undefined,
       remoteConfigStatus: agent.remoteConfigStatus,
+      /** Delivery: what the agent should run (hash, origin), what was sent, and the resulting state. */
+      remoteConfig: agent.remoteConfig ?? undefined,
+      connectionSettingsOffer: agent.connectionSettingsOffer ?? undefined,
       packageStatuses: agent.packageStatuses,
       availableComponents: agent.availableComponentsHash ? { hash: agent.availableComponentsHash } : undefined,
       customCapabilities: agent.customCapabilities,
