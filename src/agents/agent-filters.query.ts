@@ -3,6 +3,11 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQuery, toBoolean } from '../common/resource-list';
 
+export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen'] as const;
+
+/** The document field behind each sort key (always present on an agent). */
+export const AGENT_SORT_FIELDS: Record<string, string> = { uid: '_id', lastSeen: 'connection.lastSeenAt', firstSeen: 'firstSeenAt' };
+
 /** Filters of `GET /api/v1/agents`; all of them must hold. */
 export class ListAgentsQuery extends PageQuery {
   @ApiPropertyOptional({
@@ -36,6 +41,11 @@ export class ListAgentsQuery extends PageQuery {
   @IsOptional()
   @Matches(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: 'group must be an agent group name (a DNS label)' })
   group?: string;
+
+  @ApiPropertyOptional({ enum: AGENT_SORTS, default: 'uid', description: 'Order of the list; `-` for descending' })
+  @IsOptional()
+  @IsIn(AGENT_SORTS)
+  sort?: (typeof AGENT_SORTS)[number];
 
   @ApiPropertyOptional({ description: 'Free text searched in the uid and in attribute values (service.name, host.name, …), case-insensitive' })
   @IsOptional()

@@ -1,11 +1,29 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
-import { decodeStringCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/resource-list';
+import { DEFAULT_PAGE_SIZE } from '../common/resource-list';
+import { cursorOf, PageCursor } from '../common/selectors';
 import { isUidText } from '../opamp-gateway/protocol/instance-uid';
 import { toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
-import { AgentsService } from './agents.service';
+import { agentSort, AgentsService } from './agents.service';
+
+/** Agent list cursors carry the last uid and, for sorted lists, its sort value. */
+function encodeAgentCursor(c: PageCursor): string {
+  return Buffer.from(`j:${JSON.stringify(c)}`).toString('base64url');
+}
+
+function decodeAgentCursor(token: string | undefined): PageCursor | undefined {
+  if (token === undefined) return undefined;
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  try {
+    const c = JSON.parse(text.slice(2)) as PageCursor;
+    if (text.startsWith('j:') && typeof c.id === 'string' && (c.value === undefined || ['string', 'number'].includes(typeof c.value))) return c;
+  } catch {
+    // fall through
+  }
+  throw new InvalidError('continue is not a token returned by a previous page', { errors: [{ field: 'continue', message: 'not a token returned by a previous page' }] });
+}
 
 /** Normalises the uid of a path: canonical UUID text is lower case, a legacy ULID upper case. */
 export function agentUidParam(instanceUid: string): string {
@@ -26,14 +44,15 @@ export class AgentsController {
   @ApiOperation({ summary: 'List agents matching every filter, a page at a time (limit + continue), in uid order' })
   async list(@Query() q: ListAgentsQuery) {
     const limit = q.limit ?? DEFAULT_PAGE_SIZE;
-    const after = decodeStringCursor(q.continue);
+    const after = decodeAgentCursor(q.continue);
     const { items, remaining } = await this.agents.search(q, limit, after);
+    const last = cursorOf(items[items.length - 1], agentSort(q.sort));
     const cutoff = this.agents.httpSilenceCutoff();
     return {
       kind: 'AgentList',
       apiVersion: 'v1',
       metadata: {
-        continue: remaining > 0 && items.length > 0 ? encodeCursor(items[items.length - 1]._id) : undefined,
+        continue: remaining > 0 && last ? encodeAgentCursor(last) : undefined,
         remainingItemCount: remaining,
       },
       items: items.map((a) => toAgentResource(a, cutoff)),

@@ -8,10 +8,17 @@ import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
-import { AgentSelectorQuery, SelectorError, SelectorRequirement, parseSelector, selectorKeyProblem, selectorValueProblem } from '../common/selectors';
+import { AgentSelectorQuery, PageCursor, PageSort, SelectorError, SelectorRequirement, parseSelector, selectorKeyProblem, selectorValueProblem } from '../common/selectors';
 import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
-import type { ListAgentsQuery } from './agent-filters.query';
+import { AGENT_SORT_FIELDS, ListAgentsQuery } from './agent-filters.query';
+
+/** The order of an agent list from its `sort` parameter. */
+export function agentSort(sort: string | undefined): PageSort {
+  const key = sort ?? 'uid';
+  const desc = key.startsWith('-');
+  return { field: AGENT_SORT_FIELDS[desc ? key.slice(1) : key], direction: desc ? -1 : 1 };
+}
 import { LastSeenBatcher } from './last-seen-batcher';
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
@@ -207,7 +214,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** One page of agents matching every filter, in uid order. */
-  async search(q: ListAgentsQuery, limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
+  async search(q: ListAgentsQuery, limit: number, after?: PageCursor): Promise<{ items: Agent[]; remaining: number }> {
     await this.batcher.flush();
     let requirements: SelectorRequirement[] = [];
     if (q.selector) {
@@ -238,7 +245,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    return this.selected.page(requirements, limit, after, extra);
+    return this.selected.page(requirements, limit, after, extra, agentSort(q.sort));
   }
 
   /** Merges server-side labels (null removes one); selectors and groups see them at once. */

@@ -10,4 +10,4 @@ export {
   storedValueCandidates,
   AGENT_LABEL_FIELDS,
 } from './selector-mongo-filter';
-export { AgentSelectorQuery, SelectableAgent } from './agent-selector-query';
+export { AgentSelectorQuery, SelectableAgent, PageCursor, PageSort, cursorOf } from './agent-selector-query';
