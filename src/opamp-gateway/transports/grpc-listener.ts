@@ -1,13 +1,13 @@
-import * as fs from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
+import { experimental, Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerOptions } from '@grpc/grpc-js';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
-import { AgentAuthenticator } from '../agent-authenticator';
+import { readTlsFile } from '../../common/tls-files';
+import { AgentAuthenticator, AgentPeer } from '../agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
 import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';
@@ -100,23 +100,32 @@ export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdo
     return this.boundPort;
   }
 
+  /**
+   * GRPC_TLS_* when set, else the server-wide TLS_CERT_FILE / TLS_KEY_FILE, else plaintext. With
+   * TLS_CLIENT_CA_FILE, client certificates are asked for and verified but not required (an
+   * agent without one may present a token instead), which createSsl cannot express.
+   */
   private credentials(): ServerCredentials {
-    const { tlsCertFile, tlsKeyFile } = this.config.grpc;
-    if (!tlsCertFile || !tlsKeyFile) return ServerCredentials.createInsecure();
-    const read = (key: string, file: string) => {
-      try {
-        return fs.readFileSync(file);
-      } catch (err) {
-        throw new Error(`Cannot read ${key} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      }
-    };
-    return ServerCredentials.createSsl(null, [{ cert_chain: read('GRPC_TLS_CERT_FILE', tlsCertFile), private_key: read('GRPC_TLS_KEY_FILE', tlsKeyFile) }], false);
+    const own = this.config.grpc.tlsCertFile && this.config.grpc.tlsKeyFile;
+    const certFile = own ? this.config.grpc.tlsCertFile : this.config.tls.certFile;
+    const keyFile = own ? this.config.grpc.tlsKeyFile : this.config.tls.keyFile;
+    if (!certFile || !keyFile) return ServerCredentials.createInsecure();
+    const certificate = readTlsFile(own ? 'GRPC_TLS_CERT_FILE' : 'TLS_CERT_FILE', certFile);
+    const privateKey = readTlsFile(own ? 'GRPC_TLS_KEY_FILE' : 'TLS_KEY_FILE', keyFile);
+    const caFile = this.config.tls.clientCaFile;
+    if (!caFile) return ServerCredentials.createSsl(null, [{ cert_chain: certificate, private_key: privateKey }], false);
+    const caCertificate = readTlsFile('TLS_CLIENT_CA_FILE', caFile);
+    return experimental.createCertificateProviderServerCredentials(
+      staticCertificates({ certificate, privateKey }),
+      staticCertificates(undefined, caCertificate),
+      false,
+    );
   }
 
   private async connect(call: OpampGrpcCall): Promise<void> {
     if (this.stopping) return refuse(call, GrpcStatus.UNAVAILABLE, 'server shutting down');
     const auth = await this.authenticator
-      .authenticate(metadataHeaders(call.metadata), 'grpc')
+      .authenticate(metadataHeaders(call.metadata), 'grpc', grpcPeer(call))
       .catch(() => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const);
     if (call.cancelled) return;
     if (!auth.ok) {
@@ -131,13 +140,13 @@ export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdo
         'grpc-retry-pushback-ms': String(seconds * 1000),
       });
     }
-    this.transport.accept(call);
+    this.transport.accept(call, auth.labels);
   }
 
   /**
    * NOT_SERVING first (probes and load balancers stop sending agents here), then every stream
-   * ends with UNAVAILABLE so agents reconnect elsewhere, then a graceful server shutdown that
-   * is forced once SHUTDOWN_GRACE_SECONDS have passed.
+   * ends with UNAVAILABLE so agents reconnect elsewhere, and the server shuts down gracefully;
+   * whatever is still open when SHUTDOWN_GRACE_SECONDS have passed is closed by force.
    */
   onApplicationShutdown(): Promise<void> {
     // Nest may run the hook twice (its own signal handler and main.ts both close the app).
@@ -149,19 +158,16 @@ export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdo
     this.stopping = true;
     this.listeners.set('grpc', false);
     this.health.shutdown();
-    const graceMs = this.config.shutdownGraceSeconds * 1000;
-    await this.transport.endAll('server shutting down', graceMs);
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.logger.warn('gRPC streams still open after the shutdown grace period; closing them');
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    const streamsHandled = this.transport.endAll('server shutting down');
+    const serverClosed = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownGraceSeconds * 1000)));
+    const outcome = await Promise.race([Promise.all([streamsHandled, serverClosed]), graceOver]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn(`gRPC streams still open or closing after the ${this.config.shutdownGraceSeconds} s shutdown grace period; closing them`);
+      this.server.forceShutdown();
+    }
     this.logger.log('gRPC listener closed');
   }
 }
@@ -170,4 +176,24 @@ function refuse(call: OpampGrpcCall, code: GrpcStatus, details: string, trailers
   const metadata = new Metadata();
   for (const [k, v] of Object.entries(trailers)) metadata.set(k, v);
   call.emit('error', { code, details, metadata });
+}
+
+/** Whether the stream's TLS client certificate verified against TLS_CLIENT_CA_FILE (grpc-js reports a certificate only then). */
+function grpcPeer(call: OpampGrpcCall): AgentPeer {
+  const cert = call.getAuthContext?.()?.sslPeerCertificate;
+  return cert ? { certificateVerified: true, certificateSubject: cert.subject?.CN ? String(cert.subject.CN) : undefined } : { certificateVerified: false };
+}
+
+/**
+ * A grpc-js certificate provider that always has the same identity or CA certificate. It
+ * answers a new listener on the next microtask: grpc-js registers its own watcher only after
+ * adding the listeners, and would miss an answer given synchronously.
+ */
+function staticCertificates(identity?: { certificate: Buffer; privateKey: Buffer }, caCertificate?: Buffer): experimental.CertificateProvider {
+  return {
+    addCaCertificateListener: (listener) => queueMicrotask(() => listener(caCertificate ? { caCertificate } : null)),
+    removeCaCertificateListener: () => undefined,
+    addIdentityCertificateListener: (listener) => queueMicrotask(() => listener(identity ?? null)),
+    removeIdentityCertificateListener: () => undefined,
+  };
 }

@@ -55,7 +55,8 @@ export class GrpcTransport {
     return this.streams.size;
   }
 
-  accept(call: OpampGrpcCall): void {
+  /** `labels`: those of the credential the stream was admitted with (stamped onto the agent). */
+  accept(call: OpampGrpcCall, labels?: Record<string, string>): void {
     let sending: Promise<void> = Promise.resolve();
     let handling: Promise<void> = Promise.resolve();
     let queued = 0;
@@ -94,6 +95,7 @@ export class GrpcTransport {
       connectedAt: new Date(),
       capabilitiesSent: false,
       push: (msg) => send(msg),
+      labels,
     };
 
     /** Ends the call with `status` once the queued answers are written (OK when none is given). */
@@ -175,16 +177,12 @@ export class GrpcTransport {
 
   /**
    * Ends every open stream with UNAVAILABLE (the agent reconnects, to another replica if this
-   * one is going away) and waits, at most `deadlineMs`, until each closing has been handled.
+   * one is going away); resolves once each stream's closing has been handled (agent recorded
+   * offline). The caller bounds the wait.
    */
-  async endAll(details: string, deadlineMs: number): Promise<void> {
+  endAll(details: string): Promise<void> {
     const open = [...this.streams];
     for (const s of open) s.end({ code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(open.map((s) => s.settled)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-    ]);
-    clearTimeout(timer);
+    return Promise.all(open.map((s) => s.settled)).then(() => undefined);
   }
 }
