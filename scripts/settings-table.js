@@ -6,7 +6,7 @@ const path = require('node:path');
 const { SETTINGS } = require(path.join(__dirname, '..', 'dist', 'src', 'config', 'config.schema.js'));
 const rows = ['| Variable | Default | Meaning |', '|---|---|---|'];
 for (const [key, spec] of Object.entries(SETTINGS)) {
-  const def = spec.default === undefined ? '—' : `\`${spec.default}\``;
+  const def = spec.default === undefined || (Array.isArray(spec.default) && spec.default.length === 0) ? '—' : `\`${spec.default}\``;
   rows.push(`| \`${key}\`${spec.secret ? ' (secret)' : ''} | ${def} | ${spec.description} |`);
 }
 console.log(rows.join('\n'));

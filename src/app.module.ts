@@ -12,6 +12,8 @@ import { MetricsModule } from './metrics/metrics.module';
 import { EventsModule } from './common/events.module';
 import { RemoteConfigsModule } from './remote-configs/remote-configs.module';
 import { AgentGroupsModule } from './agent-groups/agent-groups.module';
+import { AuthModule } from './auth/auth.module';
+import { AuditModule } from './audit/audit.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -31,6 +33,8 @@ export class AppModule {
         EventsModule,
         RemoteConfigsModule,
         AgentGroupsModule,
+        AuditModule,
+        AuthModule,
       ],
     };
   }

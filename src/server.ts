@@ -11,6 +11,8 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-dat
 import { pinoOptions } from './logging/logger.options';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
+import { addSecurityHeaders } from './common/security-headers';
+import { serverTls } from './common/tls-files';
 import { buildInfo } from './version/build-info';
 import { GrpcListener } from './opamp-gateway/transports/grpc-listener';
 import { OpampListener } from './opamp-gateway/transports/opamp-listener';
@@ -27,6 +29,8 @@ export interface RunningServer {
   /** Set when metrics have a port of their own (METRICS_PORT). */
   metricsPort?: number;
   database: { uri: string; embedded?: EmbeddedDatabase['kind']; dataPath?: string };
+  /** Every route of the API port (method and URL pattern), as Fastify registered them. */
+  routes: { method: string; url: string }[];
   close(): Promise<void>;
 }
 
@@ -51,10 +55,17 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   }
 
   let app: NestFastifyApplication;
+  const routes: RunningServer['routes'] = [];
   try {
+    const https = serverTls(config);
+    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
+    // Recorded before Nest registers anything, so that a test can check every route is protected.
+    adapter.getInstance().addHook('onRoute', (r) => {
+      for (const method of [r.method].flat()) routes.push({ method, url: r.url });
+    });
     app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, uri),
-      new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, trustProxy: true }),
+      adapter,
       { bufferLogs: true, abortOnError: false },
     );
   } catch (err) {
@@ -63,10 +74,19 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   }
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new OpampWsAdapter(app));
-  app.enableShutdownHooks([]);
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
+  addSecurityHeaders(app.getHttpAdapter().getInstance(), config.tls.certFile !== undefined);
+  if (config.corsOrigins.length) {
+    app.enableCors({
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+      maxAge: 600,
+    });
+  }
   instrumentHttp(app.getHttpAdapter().getInstance());
   const info = buildInfo();
   const openapi = new DocumentBuilder()
@@ -74,6 +94,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     .setDescription('Management API for fleets of OpenTelemetry agents managed over OpAMP.')
     .setVersion(info.version)
     .addBearerAuth()
+    .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'api/docs-json' });
 
@@ -95,6 +116,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     grpcPort: app.get(GrpcListener).port,
     metricsPort: metricsServer?.port,
     database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
+    routes,
     async close() {
       if (closed) return;
       closed = true;

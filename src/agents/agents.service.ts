@@ -158,11 +158,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * Writes what an agent reported (only the parts present) and its connection facts, creating
    * the agent on its first message.
    */
-  async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection): Promise<void> {
+  async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
     this.batcher.forget(uid);
     const set: Record<string, unknown> = { connection };
     for (const [k, v] of Object.entries(parts)) if (v !== undefined) set[k] = v;
-    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: set, $setOnInsert: { labels: {} } }, { upsert: true }));
+    // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
+    for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
+    const onInsert = addLabels && Object.keys(addLabels).length ? {} : { $setOnInsert: { labels: {} } };
+    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: set, ...onInsert }, { upsert: true }));
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */

@@ -14,3 +14,19 @@ export class DomainError extends Error {
 export class NotFoundError extends DomainError {}
 export class ConflictError extends DomainError {}
 export class InvalidError extends DomainError {}
+/** No valid credential (missing, malformed, wrong, expired, revoked): 401 with a challenge. */
+export class UnauthorizedError extends DomainError {
+  /** The WWW-Authenticate challenge sent with the 401. */
+  challenge = 'Bearer';
+}
+/** A valid credential without the right to do this: 403. */
+export class ForbiddenError extends DomainError {}
+/** Too many attempts: 429 with Retry-After. */
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

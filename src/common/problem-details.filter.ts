@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, DomainError, InvalidError, NotFoundError } from './domain-errors';
+import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, TooManyRequestsError, UnauthorizedError } from './domain-errors';
 import { makeProblem, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem-details';
 import { RequestValidationException } from './validation';
 
@@ -22,8 +22,7 @@ export function toProblem(err: unknown, instance?: string): ProblemDetails {
     return makeProblem(status, detail, { instance, ...extra });
   }
   if (err instanceof DomainError) {
-    const status = err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : err instanceof InvalidError ? 400 : 422;
-    const kind = err instanceof NotFoundError ? 'not-found' : err instanceof ConflictError ? 'conflict' : 'invalid';
+    const [status, kind] = domainStatus(err);
     return makeProblem(status, err.message, { type: problemType(status, kind), instance, ...(err.details ?? {}) });
   }
   // Errors raised by Fastify itself (body parsing, size limits) carry their status code.
@@ -32,6 +31,23 @@ export function toProblem(err: unknown, instance?: string): ProblemDetails {
     return makeProblem(fastifyErr.statusCode, fastifyErr.message ?? 'Bad request', { instance });
   }
   return makeProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to handle this request; the error is logged.', { instance });
+}
+
+function domainStatus(err: DomainError): [number, string] {
+  if (err instanceof NotFoundError) return [404, 'not-found'];
+  if (err instanceof ConflictError) return [409, 'conflict'];
+  if (err instanceof InvalidError) return [400, 'invalid'];
+  if (err instanceof UnauthorizedError) return [401, 'unauthorized'];
+  if (err instanceof ForbiddenError) return [403, 'forbidden'];
+  if (err instanceof TooManyRequestsError) return [429, 'rate-limited'];
+  return [422, 'invalid'];
+}
+
+/** Headers an error answer needs besides its body: the auth challenge of a 401, Retry-After of a 429. */
+export function problemHeaders(err: unknown): Record<string, string> {
+  if (err instanceof UnauthorizedError) return { 'www-authenticate': err.challenge };
+  if (err instanceof TooManyRequestsError) return { 'retry-after': String(err.retryAfterSeconds) };
+  return {};
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
@@ -49,6 +65,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const problem = toProblem(err, req?.url);
     if (problem.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    for (const [k, v] of Object.entries(problemHeaders(err))) void reply.header(k, v);
     sendProblem(reply, problem);
   }
 }

@@ -68,3 +68,50 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, ['--config', file])).toThrow(/MONGODB_URI must be a string, got \(secret value hidden\)/);
   });
 });
+
+describe('loadConfig: authentication settings', () => {
+  it('defaults to token agent auth, the admin user, 15 min / 7 day tokens, no CORS, private proxies', () => {
+    const c = loadConfig({}, []);
+    expect(c.auth).toMatchObject({ agentAuth: 'token', adminUsername: 'admin', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 604_800, loginRateLimitPerUser: 10, loginRateLimitPerAddress: 30 });
+    expect(c.auth.adminPassword).toBeUndefined();
+    expect(c.auth.jwtSecret).toBeUndefined();
+    expect(c.auth.github).toEqual({ clientId: undefined, clientSecret: undefined, baseUrl: 'https://github.com', apiUrl: 'https://api.github.com', allowedOrgs: [], defaultRole: 'viewer' });
+    expect(c.corsOrigins).toEqual([]);
+    expect(c.trustProxy).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(c.auditRetentionDays).toBe(90);
+    expect(loadConfig({ TRUST_PROXY: '*' }, []).trustProxy).toBe(true);
+    expect(loadConfig({ GITHUB_ALLOWED_ORGS: 'Acme, other', GITHUB_BASE_URL: 'https://ghe.example.com/' }, []).auth.github).toMatchObject({ allowedOrgs: ['acme', 'other'], baseUrl: 'https://ghe.example.com' });
+  });
+
+  it.each([
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be a string of at least 32 characters, got 5 (value hidden)'],
+    [{ ADMIN_PASSWORD: 'admin' }, 'ADMIN_PASSWORD must be at least 12 characters (value hidden)'],
+    [{ ADMIN_PASSWORD: 'Admin-2024-2025' }, 'ADMIN_PASSWORD must not be the user name (value hidden)'],
+    [{ OPAMP_AGENT_AUTH: 'off' }, 'OPAMP_AGENT_AUTH must be one of token, none'],
+    [{ TLS_CERT_FILE: '/x.crt' }, 'TLS_CERT_FILE and TLS_KEY_FILE must be set together'],
+    [{ TLS_CLIENT_CA_FILE: '/ca.crt' }, 'TLS_CLIENT_CA_FILE needs TLS_CERT_FILE'],
+    [{ GITHUB_CLIENT_ID: 'x' }, 'GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together'],
+    [{ GITHUB_API_URL: 'ftp://x' }, 'GITHUB_API_URL must be an http(s) URL'],
+    [{ GITHUB_DEFAULT_ROLE: 'root' }, 'GITHUB_DEFAULT_ROLE must be one of viewer, operator, admin'],
+  ])('refuses %j with one line that never shows a secret', (env, expected) => {
+    let err: unknown;
+    try {
+      loadConfig(env as Record<string, string>, []);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(expected);
+    expect((err as Error).message).not.toContain('\n');
+    for (const [k, v] of Object.entries(env)) if (k === 'JWT_SECRET' || k === 'ADMIN_PASSWORD') expect((err as Error).message).not.toContain(`"${v}"`);
+  });
+
+  it('redacts the new secrets in the start-up settings', () => {
+    expect(redactedSettings({ JWT_SECRET: 'x'.repeat(40), ADMIN_PASSWORD: 'p', GITHUB_CLIENT_SECRET: 's', GITHUB_CLIENT_ID: 'id' })).toEqual({
+      JWT_SECRET: '[redacted]',
+      ADMIN_PASSWORD: '[redacted]',
+      GITHUB_CLIENT_SECRET: '[redacted]',
+      GITHUB_CLIENT_ID: 'id',
+    });
+  });
+});

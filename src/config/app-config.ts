@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { passwordProblem } from '../auth/password-policy';
+import type { Role } from '../auth/roles';
 import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
 
 /** Typed, validated configuration of one server process. */
@@ -43,6 +45,34 @@ export interface AppConfig {
     ownTracesEndpoint?: string;
     ownLogsEndpoint?: string;
   };
+  /** Users, tokens and agent credentials. */
+  auth: {
+    /** How agents authenticate on the OpAMP listeners. */
+    agentAuth: 'token' | 'none';
+    adminUsername: string;
+    adminPassword?: string;
+    /** Unset: generated and kept under DATA_DIR (see auth/jwt-secret.ts). */
+    jwtSecret?: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    loginRateLimitPerUser: number;
+    loginRateLimitPerAddress: number;
+    publicUrl?: string;
+    github: {
+      clientId?: string;
+      clientSecret?: string;
+      baseUrl: string;
+      apiUrl: string;
+      allowedOrgs: string[];
+      defaultRole: Role;
+    };
+  };
+  /** TLS of the API and OpAMP listeners (gRPC too unless GRPC_TLS_* are set); clientCaFile enables agent mTLS. */
+  tls: { certFile?: string; keyFile?: string; clientCaFile?: string };
+  corsOrigins: string[];
+  /** Fastify's trustProxy: true for any peer, else the trusted addresses/ranges. */
+  trustProxy: true | string[];
+  auditRetentionDays: number;
   /** Where the values came from, for the start-up log line. */
   source: { file?: string };
 }
@@ -66,7 +96,7 @@ function describeExpected(spec: SettingSpec): string {
     case 'list':
       return 'a comma-separated list';
     default:
-      return 'a string';
+      return t.minLength ? `a string of at least ${t.minLength} characters` : 'a string';
   }
 }
 
@@ -100,6 +130,9 @@ function coerce(key: SettingKey, spec: SettingSpec, value: unknown): string | nu
     default:
       if (typeof text !== 'string' && typeof text !== 'number') throw bad();
       if (String(text).length === 0) throw bad();
+      if (t.minLength && String(text).length < t.minLength) {
+        throw new ConfigError(`Invalid configuration: ${key} must be ${describeExpected(spec)}, got ${spec.secret ? `${String(text).length} (value hidden)` : JSON.stringify(text)}`);
+      }
       return String(text);
   }
 }
@@ -162,6 +195,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if ((v.GRPC_TLS_CERT_FILE === undefined) !== (v.GRPC_TLS_KEY_FILE === undefined)) {
     throw new ConfigError('Invalid configuration: GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together (TLS on the gRPC port needs both)');
   }
+  if ((v.TLS_CERT_FILE === undefined) !== (v.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('Invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE must be set together (TLS needs both)');
+  }
+  if (v.TLS_CLIENT_CA_FILE !== undefined && v.TLS_CERT_FILE === undefined) {
+    throw new ConfigError('Invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates are only asked for over TLS)');
+  }
+  if ((v.GITHUB_CLIENT_ID === undefined) !== (v.GITHUB_CLIENT_SECRET === undefined)) {
+    throw new ConfigError('Invalid configuration: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together (GitHub login needs both)');
+  }
+  for (const key of ['GITHUB_BASE_URL', 'GITHUB_API_URL', 'PUBLIC_URL'] as const) {
+    const url = v[key] as string | undefined;
+    if (url !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) {
+      throw new ConfigError(`Invalid configuration: ${key} must be an http(s) URL, got ${JSON.stringify(url)}`);
+    }
+  }
+  if (!/^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$/.test(v.ADMIN_USERNAME as string)) {
+    throw new ConfigError(`Invalid configuration: ADMIN_USERNAME must be 1-64 lower-case letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(v.ADMIN_USERNAME)}`);
+  }
+  const adminPasswordProblem = v.ADMIN_PASSWORD === undefined ? undefined : passwordProblem(v.ADMIN_PASSWORD, v.ADMIN_USERNAME);
+  if (adminPasswordProblem) {
+    throw new ConfigError(`Invalid configuration: ADMIN_PASSWORD ${adminPasswordProblem} (value hidden); unset it to have a random one generated`);
+  }
+  const trimUrl = (u: string | undefined) => u?.replace(/\/+$/, '');
   return {
     mongodbUri: v.MONGODB_URI,
     apiPort: v.API_PORT,
@@ -197,6 +253,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       ownTracesEndpoint: v.OPAMP_OFFER_OWN_TRACES_ENDPOINT,
       ownLogsEndpoint: v.OPAMP_OFFER_OWN_LOGS_ENDPOINT,
     },
+    auth: {
+      agentAuth: v.OPAMP_AGENT_AUTH,
+      adminUsername: v.ADMIN_USERNAME,
+      adminPassword: v.ADMIN_PASSWORD,
+      jwtSecret: v.JWT_SECRET,
+      accessTokenTtlSeconds: v.JWT_ACCESS_TTL_SECONDS,
+      refreshTokenTtlSeconds: v.JWT_REFRESH_TTL_SECONDS,
+      loginRateLimitPerUser: v.LOGIN_RATE_LIMIT_PER_USER,
+      loginRateLimitPerAddress: v.LOGIN_RATE_LIMIT_PER_ADDRESS,
+      publicUrl: trimUrl(v.PUBLIC_URL),
+      github: {
+        clientId: v.GITHUB_CLIENT_ID,
+        clientSecret: v.GITHUB_CLIENT_SECRET,
+        baseUrl: trimUrl(v.GITHUB_BASE_URL)!,
+        apiUrl: trimUrl(v.GITHUB_API_URL)!,
+        allowedOrgs: (v.GITHUB_ALLOWED_ORGS as string[]).map((o) => o.toLowerCase()),
+        defaultRole: v.GITHUB_DEFAULT_ROLE,
+      },
+    },
+    tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE, clientCaFile: v.TLS_CLIENT_CA_FILE },
+    corsOrigins: v.CORS_ORIGINS,
+    trustProxy: (v.TRUST_PROXY as string[]).includes('*') ? true : v.TRUST_PROXY,
+    auditRetentionDays: v.AUDIT_RETENTION_DAYS,
     source: { file },
   };
 }

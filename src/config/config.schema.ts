@@ -4,7 +4,7 @@
  * new setting is added in exactly one place.
  */
 export type SettingType =
-  | { kind: 'string' }
+  | { kind: 'string'; minLength?: number }
   | { kind: 'port' }
   | { kind: 'int'; min: number; max: number }
   | { kind: 'enum'; values: readonly string[] }
@@ -30,7 +30,7 @@ export const SETTINGS = {
   GRPC_PORT: { type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },
   GRPC_TLS_CERT_FILE: {
     type: { kind: 'string' },
-    description: 'PEM certificate chain for TLS on the gRPC port (with GRPC_TLS_KEY_FILE). Both unset: plaintext gRPC (h2c).',
+    description: 'PEM certificate chain for TLS on the gRPC port (with GRPC_TLS_KEY_FILE). Both unset: TLS_CERT_FILE / TLS_KEY_FILE when set, else plaintext gRPC (h2c).',
   },
   GRPC_TLS_KEY_FILE: { type: { kind: 'string' }, description: 'PEM private key for TLS on the gRPC port (with GRPC_TLS_CERT_FILE).' },
   GRPC_IDLE_TIMEOUT_SECONDS: {
@@ -116,6 +116,78 @@ export const SETTINGS = {
     default: 30,
     description: 'How often connected agents are checked against their desired state, repairing any missed push.',
   },
+  OPAMP_AGENT_AUTH: {
+    type: { kind: 'enum', values: ['token', 'none'] },
+    default: 'token',
+    description:
+      'How agents authenticate on the OpAMP listeners: token (an enrollment token as `Authorization: Bearer …`, or a client certificate when TLS_CLIENT_CA_FILE is set) or none (every agent is admitted; a warning is logged at start).',
+  },
+  ADMIN_USERNAME: { type: { kind: 'string' }, default: 'admin', description: 'Name of the administrator created at start when no user of that name exists.' },
+  ADMIN_PASSWORD: {
+    type: { kind: 'string' },
+    secret: true,
+    description:
+      "Password of ADMIN_USERNAME, applied at every start (changing it rotates the password). Unset: a random one is generated at the first start and printed once. Short or well-known passwords are refused.",
+  },
+  JWT_SECRET: {
+    type: { kind: 'string', minLength: 32 },
+    secret: true,
+    description:
+      'Key that signs access tokens and OAuth state (HS256), at least 32 characters; the same on every replica. Unset: one is generated and kept in DATA_DIR/auth/jwt-secret.',
+  },
+  JWT_ACCESS_TTL_SECONDS: { type: { kind: 'int', min: 30, max: 86_400 }, default: 900, description: 'Lifetime of an access token (JWT).' },
+  JWT_REFRESH_TTL_SECONDS: {
+    type: { kind: 'int', min: 60, max: 31_536_000 },
+    default: 604_800,
+    description: 'Lifetime of a refresh token; each refresh issues a new one with a fresh lifetime. A session unused this long ends.',
+  },
+  LOGIN_RATE_LIMIT_PER_USER: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 10,
+    description: 'Login attempts (password, Basic, refresh) allowed per user name per minute, per replica (token bucket); beyond it, 429.',
+  },
+  LOGIN_RATE_LIMIT_PER_ADDRESS: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 30,
+    description: 'Login attempts (password, Basic, refresh) allowed per client address per minute, per replica (token bucket); beyond it, 429.',
+  },
+  PUBLIC_URL: {
+    type: { kind: 'string' },
+    description: 'External base URL of the API (e.g. https://opamp.example.com), used for the GitHub OAuth callback. Unset: taken from the request (Host, X-Forwarded-*).',
+  },
+  GITHUB_CLIENT_ID: { type: { kind: 'string' }, description: 'Client ID of the GitHub OAuth app; with GITHUB_CLIENT_SECRET it enables GitHub login (web and device flow).' },
+  GITHUB_CLIENT_SECRET: { type: { kind: 'string' }, secret: true, description: 'Client secret of the GitHub OAuth app.' },
+  GITHUB_BASE_URL: { type: { kind: 'string' }, default: 'https://github.com', description: 'GitHub web base URL (OAuth authorize, token and device endpoints); set for GitHub Enterprise Server.' },
+  GITHUB_API_URL: { type: { kind: 'string' }, default: 'https://api.github.com', description: 'GitHub REST API base URL (/user, /user/orgs); for GitHub Enterprise Server https://HOST/api/v3.' },
+  GITHUB_ALLOWED_ORGS: {
+    type: { kind: 'list' },
+    default: [],
+    description:
+      'GitHub organisations whose members may sign in (comma-separated); new users get GITHUB_DEFAULT_ROLE. Empty: only GitHub accounts an admin linked to a user (spec.githubLogin) may sign in.',
+  },
+  GITHUB_DEFAULT_ROLE: { type: { kind: 'enum', values: ['viewer', 'operator', 'admin'] }, default: 'viewer', description: 'Role of a user created at their first GitHub sign-in.' },
+  TLS_CERT_FILE: {
+    type: { kind: 'string' },
+    description: 'PEM certificate chain for TLS on the API, OpAMP and gRPC ports (with TLS_KEY_FILE; GRPC_TLS_* override it for gRPC). Unset: plaintext.',
+  },
+  TLS_KEY_FILE: { type: { kind: 'string' }, description: 'PEM private key for TLS_CERT_FILE.' },
+  TLS_CLIENT_CA_FILE: {
+    type: { kind: 'string' },
+    description:
+      'PEM CA bundle: agents presenting a client certificate it verifies are admitted on the OpAMP and gRPC ports without a token (mTLS). Needs TLS_CERT_FILE.',
+  },
+  TRUST_PROXY: {
+    type: { kind: 'list' },
+    default: ['loopback', 'linklocal', 'uniquelocal'],
+    description:
+      'Peers whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDRs, or loopback/linklocal/uniquelocal; * for any): the client address used by login rate limits and the audit log, and the scheme and host of the OAuth callback.',
+  },
+  CORS_ORIGINS: {
+    type: { kind: 'list' },
+    default: [],
+    description: 'Origins allowed to call the API from a browser (comma-separated, e.g. https://ui.example.com; * for any). Empty: no CORS headers.',
+  },
+  AUDIT_RETENTION_DAYS: { type: { kind: 'int', min: 1, max: 36_500 }, default: 90, description: 'How long audit log entries are kept.' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

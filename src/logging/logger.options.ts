@@ -3,16 +3,33 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
 
-/** Header paths never logged: credentials of users and agents. */
+/** Paths never logged: credentials of users and agents, in headers, query strings and objects. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
+  'req.query.code',
+  'req.query.state',
   '*.password',
   '*.token',
   '*.secret',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.deviceCode',
+  '*.clientSecret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.device_code',
+  '*.client_secret',
 ];
+
+/** Query parameters that carry secrets (OAuth code and state, tokens): their values are replaced in logged URLs. */
+const SECRET_QUERY = /([?&](?:code|state|token|access_token|refresh_token|device_code|client_secret)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]');
+}
 
 /** pino options shared by the HTTP logger and the standalone start-up logger. */
 export function pinoOptions(config: Pick<AppConfig, 'logLevel' | 'logFormat'>) {
@@ -29,6 +46,12 @@ export function loggerParams(config: AppConfig): Params {
     pinoHttp: {
       ...pinoOptions(config),
       base: { replica: config.replicaId },
+      serializers: {
+        req: (req: { url?: string }) => {
+          if (typeof req.url === 'string') req.url = redactUrl(req.url);
+          return req;
+        },
+      },
       genReqId: (req: IncomingMessage, res: ServerResponse) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();

@@ -1,16 +1,23 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TransportKind } from './agent-connection';
 
 /** The outcome of checking an agent's credentials before a connection is accepted. */
 export type AgentAuthResult = { ok: true; labels?: Record<string, string> } | { ok: false; status: 401 | 403; message: string };
 
+/** What the transport knows of the peer besides its headers: whether its TLS client certificate verified against TLS_CLIENT_CA_FILE. */
+export interface AgentPeer {
+  certificateVerified: boolean;
+  /** Subject CN of the verified certificate, for logs. */
+  certificateSubject?: string;
+}
+
 /**
  * The hook every OpAMP transport calls before accepting an agent (before the WebSocket upgrade,
  * before an HTTP POST is read, when a gRPC stream opens). The auth module provides the real
- * check (enrollment tokens, mTLS); until then every agent is admitted.
+ * check (enrollment tokens, mTLS).
  */
 export abstract class AgentAuthenticator {
-  abstract authenticate(headers: IncomingHttpHeaders, transport: TransportKind): Promise<AgentAuthResult>;
+  abstract authenticate(headers: IncomingHttpHeaders, transport: TransportKind, peer?: AgentPeer): Promise<AgentAuthResult>;
 }
 
 export class AllowAllAgents extends AgentAuthenticator {
@@ -18,3 +25,6 @@ export class AllowAllAgents extends AgentAuthenticator {
     return { ok: true };
   }
 }
+
+/** An upgrade request that passed the check, carrying the labels its credential stamps on the agent (read by the WebSocket transport). */
+export type AuthenticatedUpgrade = IncomingMessage & { agentLabels?: Record<string, string> };

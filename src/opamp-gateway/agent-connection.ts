@@ -17,4 +17,6 @@ export interface AgentConnection {
   capabilitiesSent: boolean;
   /** The uid this connection speaks for, once known. */
   uid?: string;
+  /** Labels of the credential the agent connected with (an enrollment token's), stamped onto the agent. */
+  readonly labels?: Readonly<Record<string, string>>;
 }

@@ -1,11 +1,11 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
+import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AdmissionControl } from './admission-control';
 import { AgentCommandsController } from './agent-commands.controller';
-import { AgentAuthenticator, AllowAllAgents } from './agent-authenticator';
 import { ConnectionRegistry } from './connection-registry';
 import { OpampMetrics } from './opamp-metrics';
 import { OpampSessionService } from './opamp-session.service';
@@ -18,7 +18,8 @@ import { WebSocketTransport } from './transports/websocket-transport';
 
 /** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
 @Module({
-  imports: [AgentsModule, DesiredStateModule],
+  // AgentAuthModule provides the AgentAuthenticator every transport calls (enrollment tokens, mTLS).
+  imports: [AgentsModule, DesiredStateModule, AgentAuthModule],
   controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,
@@ -30,7 +31,6 @@ import { WebSocketTransport } from './transports/websocket-transport';
     OpampWebSocketGateway,
     GrpcTransport,
     GrpcListener, // binds GRPC_PORT in its own onApplicationBootstrap, stops in onApplicationShutdown
-    { provide: AgentAuthenticator, useClass: AllowAllAgents },
     {
       provide: AdmissionControl,
       inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, OpampSessionService],

@@ -160,6 +160,7 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     if (conn.transport !== 'http') this.registry.bind(uid, conn);
     const known = newUid ? undefined : this.states.get(uid);
     const state = known ?? (await this.loadState(uid));
+    const stamp = this.labelsToStamp(conn, state);
     const gap = !known || msg.sequenceNum !== state.lastSeq + 1n;
     state.lastSeq = msg.sequenceNum;
     // An HTTP agent silent for 3 poll intervals was disconnected; this poll starts a new run.
@@ -187,7 +188,7 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     if (!disconnecting && state.pendingCommand !== undefined) {
       const command = state.pendingCommand;
       state.pendingCommand = undefined;
-      await this.persist(uid, conn, state, msg, parts, now, true);
+      await this.persist(uid, conn, state, msg, parts, now, true, stamp);
       if (withCapabilities) conn.capabilitiesSent = true;
       return buildCommand(msg.instanceUid, command, withCapabilities);
     }
@@ -200,7 +201,7 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
         state.pendingCustomMessage = undefined;
       }
     }
-    await this.persist(uid, conn, state, msg, parts, now, !disconnecting);
+    await this.persist(uid, conn, state, msg, parts, now, !disconnecting, stamp);
     if (disconnecting) this.forget(uid, conn);
     if (withCapabilities) conn.capabilitiesSent = true;
     return buildServerToAgent(out);
@@ -385,14 +386,38 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     return store;
   }
 
-  private async persist(uid: string, conn: AgentConnection, state: SessionState, msg: AgentToServer, parts: Partial<Agent>, now: Date, connected: boolean): Promise<void> {
+  /**
+   * Labels of the agent's credential (its enrollment token) that the agent does not have yet:
+   * merged into what the session holds at once, so desired state (group selectors) sees them in
+   * this very answer, and written with the report. Keys the agent has keep their value, so an
+   * operator's label wins over the token's.
+   */
+  private labelsToStamp(conn: AgentConnection, state: SessionState): Record<string, string> | undefined {
+    if (!conn.labels) return undefined;
+    const held = state.holds.labels ?? {};
+    const missing = Object.entries(conn.labels).filter(([k]) => !(k in held));
+    if (missing.length === 0) return undefined;
+    state.holds.labels = { ...held, ...Object.fromEntries(missing) };
+    return Object.fromEntries(missing);
+  }
+
+  private async persist(
+    uid: string,
+    conn: AgentConnection,
+    state: SessionState,
+    msg: AgentToServer,
+    parts: Partial<Agent>,
+    now: Date,
+    connected: boolean,
+    labels?: Record<string, string>,
+  ): Promise<void> {
     const connection = this.connectionFacts(conn, state, msg, now, connected);
-    const heartbeatOnly = Object.keys(parts).length === 0 && state.persistedConnectionId === connection.connectionId && connected;
+    const heartbeatOnly = Object.keys(parts).length === 0 && !labels && state.persistedConnectionId === connection.connectionId && connected;
     if (heartbeatOnly) {
       this.agents.recordSeen(uid, now, connection.sequenceNum);
       return;
     }
-    await this.agents.applyReport(uid, parts, connection);
+    await this.agents.applyReport(uid, parts, connection, labels);
     state.persistedConnectionId = connected ? connection.connectionId : undefined;
   }
 

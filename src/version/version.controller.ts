@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/public.decorator';
 import { buildInfo } from './build-info';
 
 @ApiTags('server')
+@Public()
 @Controller()
 export class VersionController {
   @Get('version')

@@ -1,8 +1,8 @@
 import type { RunningServer } from '../../src/server';
 
-/** Reads one agent through the REST API. */
-export async function getAgent(server: RunningServer, uid: string) {
-  const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/agents/${uid}`);
+/** Reads one agent through the REST API, with the test server's admin token. */
+export async function getAgent(server: RunningServer & { authHeaders?: Record<string, string> }, uid: string) {
+  const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/agents/${uid}`, { headers: server.authHeaders ?? {} });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep, loosely typed JSON
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }

@@ -1,7 +1,24 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/app-config';
 import { RunningServer, startServer } from '../../src/server';
+import { rawRequest } from './rest-client';
+
+/** The administrator every test server bootstraps (ADMIN_USERNAME / ADMIN_PASSWORD). */
+export const TEST_ADMIN = { username: 'admin', password: 'test-admin-passphrase-7f3a' };
+/** JWT_SECRET of test servers (two servers on one database share it, as replicas must). */
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef-0123456789abcdef';
+
+/** A running test server, signed in as the admin. */
+export interface TestServer extends RunningServer {
+  /** An access token of TEST_ADMIN. */
+  token: string;
+  /** `{ authorization: 'Bearer <token>' }`, for fetch and the test clients. */
+  authHeaders: Record<string, string>;
+  /** http or https base URL of the API port (…/api/v1 not included). */
+  baseUrl: string;
+}
 
 /** A database name of its own for each test file (and each call), on the run's one server. */
 export function testDatabaseUri(label = 'test'): string {
@@ -15,13 +32,38 @@ export function testDatabaseUri(label = 'test'): string {
 }
 
 /**
- * Boots the real application on ephemeral loopback ports against the test database.
- * `env` overrides settings exactly as environment variables would.
+ * Boots the real application on ephemeral loopback ports against the test database and signs
+ * in as TEST_ADMIN. `env` overrides settings exactly as environment variables would. Agents
+ * connect without credentials (OPAMP_AGENT_AUTH=none) unless `env` says otherwise: tests of
+ * agent authentication pass OPAMP_AGENT_AUTH=token.
  */
-export async function startTestServer(env: Record<string, string> = {}, mongodbUri = testDatabaseUri()): Promise<RunningServer> {
+export async function startTestServer(env: Record<string, string> = {}, mongodbUri = testDatabaseUri()): Promise<TestServer> {
   const config = loadConfig(
-    { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', HOST: '127.0.0.1', API_PORT: '0', OPAMP_PORT: '0', GRPC_PORT: '0', MONGODB_URI: mongodbUri, ...env },
+    {
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      HOST: '127.0.0.1',
+      API_PORT: '0',
+      OPAMP_PORT: '0',
+      GRPC_PORT: '0',
+      MONGODB_URI: mongodbUri,
+      ADMIN_USERNAME: TEST_ADMIN.username,
+      ADMIN_PASSWORD: TEST_ADMIN.password,
+      JWT_SECRET: TEST_JWT_SECRET,
+      OPAMP_AGENT_AUTH: 'none',
+      ...env,
+    },
     [],
   );
-  return startServer(config);
+  const server = await startServer(config);
+  const baseUrl = `${config.tls.certFile ? 'https' : 'http'}://127.0.0.1:${server.apiPort}`;
+  try {
+    const ca = config.tls.certFile ? fs.readFileSync(config.tls.certFile) : undefined;
+    const login = await rawRequest(`${baseUrl}/api/v1/auth/login`, { method: 'POST', body: { username: TEST_ADMIN.username, password: TEST_ADMIN.password }, ca });
+    if (login.status !== 200) throw new Error(`test login failed: ${login.status} ${JSON.stringify(login.body)}`);
+    const token = login.body.accessToken as string;
+    return Object.assign(server, { token, authHeaders: { authorization: `Bearer ${token}` }, baseUrl });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
 }

@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AgentConnection } from '../agent-connection';
+import { peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator } from '../agent-authenticator';
 import { AdmissionControl } from '../admission-control';
 import { OpampSessionService } from '../opamp-session.service';
@@ -78,7 +79,7 @@ export class HttpTransport {
       req.resume();
       return answerHttpError(res, 405, 'OpAMP over HTTP uses POST (or a WebSocket upgrade on GET).', { allow: 'POST, GET' });
     }
-    const auth = await this.authenticator.authenticate(req.headers, 'http');
+    const auth = await this.authenticator.authenticate(req.headers, 'http', peerCertificateOf(req.socket));
     if (!auth.ok) {
       req.resume();
       return answerHttpError(res, auth.status, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
@@ -109,6 +110,7 @@ export class HttpTransport {
       remoteAddress: req.socket.remoteAddress ?? '',
       connectedAt: new Date(),
       capabilitiesSent: false,
+      labels: auth.labels,
     };
     const started = process.hrtime.bigint();
     const reply = await this.session.handle(conn, msg);

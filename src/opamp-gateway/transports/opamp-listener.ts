@@ -1,4 +1,5 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, RequestListener, Server } from 'node:http';
+import { createServer as createTlsServer, Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
@@ -7,7 +8,8 @@ import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
-import { AgentAuthenticator } from '../agent-authenticator';
+import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
+import { AgentAuthenticator, AuthenticatedUpgrade } from '../agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
@@ -16,12 +18,13 @@ import { CLOSE_GOING_AWAY, WebSocketTransport } from './websocket-transport';
 /**
  * The OpAMP port: one HTTP server for both standard transports. A GET with Upgrade becomes a
  * WebSocket only after path, admission and credentials pass (failures are plain HTTP answers,
- * 401/403/503, before any upgrade); a POST is handled by the HTTP transport.
+ * 401/403/503, before any upgrade); a POST is handled by the HTTP transport. With TLS_CERT_FILE it
+ * speaks TLS (wss://, https://), and with TLS_CLIENT_CA_FILE it asks agents for a client certificate.
  */
 @Injectable()
 export class OpampListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger('OpampListener');
-  readonly server: Server;
+  readonly server: Server | TlsServer;
   readonly wss: WebSocketServer;
   private pinger?: NodeJS.Timeout;
 
@@ -41,14 +44,17 @@ export class OpampListener implements BeforeApplicationShutdown {
       // per-connection zlib memory small for large fleets.
       perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: 1024 },
     });
-    this.server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 }, (req, res) => {
+    const onRequest: RequestListener = (req, res) => {
       if (!OPAMP_PATHS.has(pathOf(req.url))) {
         req.resume();
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: OpAMP is served at /v1/opamp\n');
         return;
       }
       void this.http.handle(req, res);
-    });
+    };
+    const timeouts = { requestTimeout: 60_000, headersTimeout: 30_000 };
+    const tls = agentListenerTls(config);
+    this.server = tls ? createTlsServer({ ...timeouts, ...tls }, onRequest) : createServer(timeouts, onRequest);
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => socket.destroy());
     health.set('opamp', false);
@@ -75,7 +81,7 @@ export class OpampListener implements BeforeApplicationShutdown {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     if (!OPAMP_PATHS.has(pathOf(req.url))) return refuseUpgrade(socket, 404, 'OpAMP is served at /v1/opamp');
-    const auth = await this.authenticator.authenticate(req.headers, 'websocket').catch(
+    const auth = await this.authenticator.authenticate(req.headers, 'websocket', peerCertificateOf(req.socket)).catch(
       () => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const,
     );
     if (!auth.ok) {
@@ -85,6 +91,7 @@ export class OpampListener implements BeforeApplicationShutdown {
       this.metrics.rejected('websocket');
       return refuseUpgrade(socket, 503, 'Too many agent connections; retry later.', { 'Retry-After': String(this.config.opamp.retryAfterSeconds) });
     }
+    (req as AuthenticatedUpgrade).agentLabels = auth.labels;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 

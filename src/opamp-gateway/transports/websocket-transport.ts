@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
+import { AuthenticatedUpgrade } from '../agent-authenticator';
 import { AgentConnection } from '../agent-connection';
 import { OpampMetrics } from '../opamp-metrics';
 import { OpampSessionService } from '../opamp-session.service';
@@ -76,6 +77,7 @@ export class WebSocketTransport {
       connectedAt: new Date(),
       capabilitiesSent: false,
       push: (msg) => send(msg),
+      labels: (req as AuthenticatedUpgrade).agentLabels,
     };
 
     const onFrame = async (data: Buffer, receivedAt: bigint) => {

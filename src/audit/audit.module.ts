@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AuditController } from './audit.controller';
+import { AuditEvent, AuditEventSchema } from './audit-event.schema';
+import { AuditInterceptor } from './audit.interceptor';
+import { AuditService } from './audit.service';
+
+/** The audit log: a global interceptor records every change through the API. */
+@Module({
+  imports: [MongooseModule.forFeature([{ name: AuditEvent.name, schema: AuditEventSchema }])],
+  controllers: [AuditController],
+  providers: [AuditService, { provide: APP_INTERCEPTOR, useClass: AuditInterceptor }],
+  exports: [AuditService],
+})
+export class AuditModule {}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AgentAuthenticator } from '../../opamp-gateway/agent-authenticator';
+import { EnrollmentAgentAuthenticator } from './enrollment-agent-authenticator';
+import { EnrollmentToken, EnrollmentTokenSchema } from './enrollment-token.schema';
+import { EnrollmentTokensController } from './enrollment-tokens.controller';
+import { EnrollmentTokensService } from './enrollment-tokens.service';
+
+/** Agent credentials: enrollment tokens (and the check every OpAMP transport calls). */
+@Module({
+  imports: [MongooseModule.forFeature([{ name: EnrollmentToken.name, schema: EnrollmentTokenSchema }])],
+  controllers: [EnrollmentTokensController],
+  providers: [EnrollmentTokensService, { provide: AgentAuthenticator, useClass: EnrollmentAgentAuthenticator }],
+  exports: [AgentAuthenticator, EnrollmentTokensService],
+})
+export class AgentAuthModule {}

@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { UnauthorizedError } from '../common/domain-errors';
+import { JWT_SIGNING_SECRET } from './jwt-secret';
+import { isRole } from './roles';
+import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER, SessionsService } from './sessions.service';
+import { AuthenticatedUser } from './user.schema';
+import { UsersService } from './users.service';
+
+/**
+ * passport-jwt: an access token in `Authorization: Bearer …`, HS256 only (so `alg: none` and
+ * any other algorithm are refused), our issuer and audience, not expired; then its session
+ * must be live and its user enabled. The role comes from the stored user, so a changed role
+ * applies at once.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    @Inject(JWT_SIGNING_SECRET) secret: string,
+    private readonly sessions: SessionsService,
+    private readonly users: UsersService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: secret,
+      algorithms: ['HS256'],
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(claims: Partial<AccessClaims>): Promise<AuthenticatedUser> {
+    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') {
+      throw new UnauthorizedError('The access token is not valid.');
+    }
+    const session = await this.sessions.live(claims.sid);
+    if (!session || session.username !== claims.sub) throw new UnauthorizedError('The session of this access token has ended. Sign in again.');
+    const user = await this.users.active(claims.sub);
+    if (!user || !isRole(user.role)) throw new UnauthorizedError('The user of this access token no longer exists or is disabled.');
+    return { username: user._id, role: user.role, sessionId: session._id };
+  }
+}

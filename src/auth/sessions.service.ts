@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { UnauthorizedError } from '../common/domain-errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { AuditService } from '../audit/audit.service';
+import { randomSecret, safeEqual, sha256Hex } from './secret-compare';
+import { AuthSession } from './session.schema';
+import { User } from './user.schema';
+
+/** What login, refresh and the OAuth flows answer. */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** When the access token expires (ISO 8601). */
+  expiresAt: string;
+}
+
+/** Claims of an access token besides the registered ones (iss, aud, iat, exp, jti). */
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  role: string;
+  typ: 'access';
+}
+
+export const JWT_ISSUER = 'opamp-commander';
+export const JWT_AUDIENCE = 'opamp-commander-api';
+
+/** Refresh tokens: `ocr_<session id>.<secret>`. */
+const REFRESH_TOKEN = /^ocr_([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
+/** Replaced refresh tokens remembered per session to recognise a replay. */
+const KEEP_PREVIOUS = 50;
+const DAY_MS = 86_400_000;
+
+/**
+ * Sign-in sessions: each is a refresh token family. A refresh rotates the token; presenting a
+ * replaced one again means it was copied, so the whole family (and every access token of it)
+ * is revoked.
+ */
+@Injectable()
+export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Sessions');
+  private readonly rotations = new KeyedMutex();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    @InjectModel(AuthSession.name) private readonly sessions: Model<AuthSession>,
+    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly jwt: JwtService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper = setInterval(() => void this.deleteExpired().catch((e) => this.logger.error(`session sweep failed: ${e}`)), 3_600_000);
+    this.sweeper.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  /** Starts a session for a user who just proved who they are. */
+  async start(user: Pick<User, '_id' | 'role'>, method: string, address: string): Promise<TokenPair> {
+    const id = randomBytes(16).toString('hex');
+    const secret = randomSecret();
+    const now = new Date();
+    await this.sessions.create({
+      _id: id,
+      username: user._id,
+      method,
+      refreshHash: sha256Hex(secret),
+      previousHashes: [],
+      createdAt: now,
+      refreshedAt: now,
+      expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000),
+      revokedAt: null,
+      address,
+    });
+    return this.issue(id, user, secret);
+  }
+
+  /** Rotates a refresh token: the old one stops working, a replayed old one revokes the family. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const m = REFRESH_TOKEN.exec(refreshToken);
+    if (!m) throw new UnauthorizedError('The refresh token is malformed.');
+    const [, id, secret] = m;
+    return this.rotations.run(id, async () => {
+      const session = await this.sessions.findById(id).lean<AuthSession>();
+      const hash = sha256Hex(secret);
+      if (!session) throw new UnauthorizedError('The refresh token is not valid.');
+      if (!safeEqual(hash, session.refreshHash)) {
+        if (session.previousHashes.some((h) => safeEqual(hash, h))) {
+          if (!session.revokedAt) {
+            await this.revoke(id, 'refresh token reused');
+            await this.audit.record({ actor: { username: session.username }, action: 'revoke', resource: { kind: 'sessions', name: session.username }, summary: 'refresh token reused: session revoked' });
+            this.logger.warn(`A replaced refresh token of ${session.username} was presented again: session revoked`);
+          }
+          throw new UnauthorizedError('This refresh token was already used; the session has been revoked. Sign in again.');
+        }
+        throw new UnauthorizedError('The refresh token is not valid.');
+      }
+      if (session.revokedAt) throw new UnauthorizedError('The session has been revoked. Sign in again.');
+      if (session.expiresAt.getTime() <= Date.now()) throw new UnauthorizedError('The refresh token has expired. Sign in again.');
+      const user = await this.users.findById(session.username).lean<User>();
+      if (!user || user.disabled) {
+        await this.revoke(id, 'user gone or disabled');
+        throw new UnauthorizedError('The user of this session no longer exists or is disabled.');
+      }
+      const next = randomSecret();
+      const now = new Date();
+      const res = await this.sessions.updateOne(
+        { _id: id, refreshHash: session.refreshHash, revokedAt: null },
+        {
+          $set: {
+            refreshHash: sha256Hex(next),
+            previousHashes: [...session.previousHashes, hash].slice(-KEEP_PREVIOUS),
+            refreshedAt: now,
+            expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000),
+          },
+        },
+      );
+      if (res.modifiedCount !== 1) throw new UnauthorizedError('The refresh token is not valid.');
+      return this.issue(id, user, next);
+    });
+  }
+
+  /** The session an access token names, when it is still live. */
+  async live(id: string): Promise<AuthSession | undefined> {
+    const s = await this.sessions.findById(id).lean<AuthSession>();
+    return s && !s.revokedAt && s.expiresAt.getTime() > Date.now() ? s : undefined;
+  }
+
+  async revoke(id: string, reason: string): Promise<void> {
+    await this.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
+  }
+
+  async revokeAllOf(username: string, reason: string): Promise<void> {
+    await this.sessions.updateMany({ username, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
+  }
+
+  /** Sessions whose refresh token expired more than a day ago are deleted. */
+  async deleteExpired(): Promise<number> {
+    return (await this.sessions.deleteMany({ expiresAt: { $lt: new Date(Date.now() - DAY_MS) } })).deletedCount;
+  }
+
+  private async issue(sessionId: string, user: Pick<User, '_id' | 'role'>, refreshSecret: string): Promise<TokenPair> {
+    const ttl = this.config.auth.accessTokenTtlSeconds;
+    const claims: AccessClaims = { sub: user._id, sid: sessionId, role: user.role, typ: 'access' };
+    const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl, jwtid: randomBytes(12).toString('base64url') });
+    const { exp } = this.jwt.decode<{ exp: number }>(accessToken);
+    return { accessToken, refreshToken: `ocr_${sessionId}.${refreshSecret}`, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+}

@@ -1,0 +1,242 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { decoyPasswordHash, hashPassword, verifyPassword } from './password-hash';
+import { passwordProblem } from './password-policy';
+import { Role } from './roles';
+import { randomSecret } from './secret-compare';
+import { SessionsService } from './sessions.service';
+import { User, UserSource } from './user.schema';
+
+/** User names: lower case, 1-64 of letters, digits and `._@:-` (GitHub users are `github:<login>`). */
+export const USERNAME_PATTERN = /^[a-z0-9]([a-z0-9._@:-]{0,62}[a-z0-9])?$/;
+
+export interface UserInput {
+  role: Role;
+  password?: string;
+  githubLogin?: string;
+  disabled?: boolean;
+}
+
+/** A GitHub account as its profile shows it (passport-github2's mapping). */
+export interface GithubIdentity {
+  id: string;
+  login: string;
+}
+
+const invalid = (field: string, message: string) => new InvalidError(`${field} ${message}`, { errors: [{ field, message }] });
+
+/** Users of the management API: the configured admin, API-managed users, GitHub users. */
+@Injectable()
+export class UsersService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Users');
+  /** One change at a time per user (FerretDB applies updates as read-modify-write). */
+  private readonly writes = new KeyedMutex();
+
+  constructor(
+    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly sessions: SessionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bootstrapAdmin();
+  }
+
+  /**
+   * Makes sure ADMIN_USERNAME exists as an enabled admin. ADMIN_PASSWORD, when set, is applied
+   * at every start (so changing it rotates the password, and recovers a lost one); when unset,
+   * a random password is generated at the first start and printed once, outside the log.
+   */
+  async bootstrapAdmin(): Promise<void> {
+    const name = this.config.auth.adminUsername;
+    const configured = this.config.auth.adminPassword;
+    const existing = await this.users.findById(name).lean<User>();
+    if (!existing) {
+      const password = configured ?? randomSecret(18);
+      const now = new Date();
+      try {
+        await this.users.create({ _id: name, role: 'admin', source: 'config', disabled: false, passwordHash: await hashPassword(password), createdAt: now, updatedAt: now });
+      } catch (err) {
+        if ((err as { code?: number }).code === 11000) return; // another replica created it at the same moment
+        throw err;
+      }
+      if (configured) {
+        this.logger.log(`Created the administrator "${name}" with the password from ADMIN_PASSWORD`);
+      } else {
+        this.logger.warn(`Created the administrator "${name}" with a generated password, printed once to stderr (not to the log)`);
+        process.stderr.write(
+          `\n  OpAMP Commander created the administrator "${name}" with this generated password:\n\n      ${password}\n\n` +
+            `  It is shown only this once. Sign in and change it (PATCH /api/v1/users/${name}), or set ADMIN_PASSWORD.\n\n`,
+        );
+      }
+      return;
+    }
+    const set: Partial<User> = {};
+    if (configured && !(existing.passwordHash && (await verifyPassword(configured, existing.passwordHash)))) set.passwordHash = await hashPassword(configured);
+    if (existing.role !== 'admin' || existing.disabled) Object.assign(set, { role: 'admin', disabled: false });
+    if (Object.keys(set).length === 0) return;
+    await this.users.updateOne({ _id: name }, { $set: { ...set, updatedAt: new Date() } });
+    if (set.passwordHash) {
+      await this.sessions.revokeAllOf(name, 'password changed');
+      this.logger.log(`ADMIN_PASSWORD differs from the stored password of "${name}": password updated, its sessions ended`);
+    }
+    if (set.role) this.logger.warn(`"${name}" is ADMIN_USERNAME: made an enabled admin again`);
+  }
+
+  /**
+   * The user when the password is right, else undefined. Takes the same time whether the user
+   * exists or not (a decoy hash is checked for unknown users).
+   */
+  async checkPassword(username: string, password: string): Promise<User | undefined> {
+    const user = USERNAME_PATTERN.test(username) ? await this.users.findById(username).lean<User>() : null;
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
+    return ok && user && !user.disabled ? user : undefined;
+  }
+
+  async exists(username: string): Promise<boolean> {
+    return USERNAME_PATTERN.test(username) && (await this.users.exists({ _id: username })) !== null;
+  }
+
+  /** An enabled user, or undefined. */
+  async active(username: string): Promise<User | undefined> {
+    const user = await this.users.findById(username).lean<User>();
+    return user && !user.disabled ? user : undefined;
+  }
+
+  async touchLogin(username: string): Promise<void> {
+    await this.writes.run(username, () => this.users.updateOne({ _id: username }, { $set: { lastLoginAt: new Date() } }));
+  }
+
+  async get(username: string): Promise<User> {
+    const user = await this.users.findById(username).lean<User>();
+    if (!user) throw new NotFoundError(`user ${username} not found`);
+    return user;
+  }
+
+  async list(limit: number, after?: string): Promise<{ items: User[]; remaining: number }> {
+    const filter = after ? { _id: { $gt: after } } : {};
+    const items = await this.users.find(filter).sort({ _id: 1 }).limit(limit).lean<User[]>();
+    const remaining = items.length < limit ? 0 : await this.users.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
+    return { items, remaining };
+  }
+
+  async create(username: string, input: UserInput, source: UserSource = 'local'): Promise<User> {
+    if (!USERNAME_PATTERN.test(username)) throw invalid('metadata.name', 'must be 1-64 lower-case letters, digits, ".", "_", "@", ":" or "-"');
+    if (input.password !== undefined) this.checkPasswordPolicy(input.password, username);
+    const githubLogin = input.githubLogin?.toLowerCase();
+    if (githubLogin && (await this.users.exists({ githubLogin }))) throw new ConflictError(`GitHub login ${githubLogin} is already linked to another user`);
+    const now = new Date();
+    const doc: User = {
+      _id: username,
+      role: input.role,
+      disabled: input.disabled ?? false,
+      source,
+      ...(input.password !== undefined ? { passwordHash: await hashPassword(input.password) } : {}),
+      ...(githubLogin ? { githubLogin } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.users.create(doc);
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) throw new ConflictError(`user ${username} already exists`);
+      throw err;
+    }
+    return doc;
+  }
+
+  /** Changes role, password, GitHub link or disabled; a new password or disabling ends the user's sessions. */
+  async update(username: string, patch: Partial<Omit<UserInput, 'githubLogin'>> & { githubLogin?: string | null }, actor: string): Promise<User> {
+    return this.writes.run(username, async () => {
+      const user = await this.get(username);
+      const set: Record<string, unknown> = { updatedAt: new Date() };
+      const unset: Record<string, ''> = {};
+      if (patch.password !== undefined) {
+        this.checkPasswordPolicy(patch.password, username);
+        set.passwordHash = await hashPassword(patch.password);
+      }
+      if (patch.role !== undefined) set.role = patch.role;
+      if (patch.disabled !== undefined) set.disabled = patch.disabled;
+      if (patch.githubLogin === null) {
+        unset.githubLogin = '';
+        unset.githubId = '';
+      } else if (patch.githubLogin !== undefined && patch.githubLogin.toLowerCase() !== user.githubLogin) {
+        const login = patch.githubLogin.toLowerCase();
+        if (await this.users.exists({ githubLogin: login, _id: { $ne: username } })) throw new ConflictError(`GitHub login ${login} is already linked to another user`);
+        set.githubLogin = login;
+        unset.githubId = '';
+      }
+      const losesAdmin = user.role === 'admin' && !user.disabled && ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true);
+      if (losesAdmin) {
+        if (username === actor) throw new ConflictError('you cannot take away your own admin role or disable yourself; another admin can');
+        await this.assertAnotherAdmin(username);
+      }
+      await this.users.updateOne({ _id: username }, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+      if (patch.password !== undefined || patch.disabled === true) await this.sessions.revokeAllOf(username, patch.disabled ? 'user disabled' : 'password changed');
+      return this.get(username);
+    });
+  }
+
+  async delete(username: string, actor: string): Promise<void> {
+    await this.writes.run(username, async () => {
+      const user = await this.get(username);
+      if (username === actor) throw new ConflictError('you cannot delete yourself; another admin can');
+      if (user.role === 'admin' && !user.disabled) await this.assertAnotherAdmin(username);
+      await this.users.deleteOne({ _id: username });
+      await this.sessions.revokeAllOf(username, 'user deleted');
+    });
+  }
+
+  /**
+   * The user a GitHub account signs in as: the one linked to its id, else the one an admin
+   * linked to its login; else a new user `github:<login>` with GITHUB_DEFAULT_ROLE, but only
+   * for members of an allowed organisation. Users created that way lose access when they
+   * leave every allowed organisation; users an admin linked keep it.
+   */
+  async signInWithGithub(identity: GithubIdentity, memberOfAllowedOrg: boolean): Promise<User> {
+    const login = identity.login.toLowerCase();
+    const linked =
+      (await this.users.findOne({ githubId: identity.id }).lean<User>()) ??
+      (await this.users.findOne({ githubLogin: login, githubId: { $exists: false } }).lean<User>());
+    if (linked) {
+      if (linked.disabled) throw new ForbiddenError(`user ${linked._id} is disabled`);
+      if (linked.source === 'github' && !memberOfAllowedOrg) throw new ForbiddenError(`GitHub user ${login} is not a member of an allowed organisation`);
+      if (linked.githubId !== identity.id || linked.githubLogin !== login) {
+        await this.users.updateOne({ _id: linked._id }, { $set: { githubId: identity.id, githubLogin: login, updatedAt: new Date() } });
+      }
+      return linked;
+    }
+    if (!memberOfAllowedOrg) {
+      throw new ForbiddenError(
+        this.config.auth.github.allowedOrgs.length
+          ? `GitHub user ${login} is not a member of an allowed organisation`
+          : `GitHub user ${login} is not linked to a user (an admin sets spec.githubLogin), and no organisation is allowed`,
+      );
+    }
+    const username = `github:${login}`;
+    const existing = await this.users.findById(username).lean<User>();
+    if (existing) {
+      // A user of that name whose GitHub id differs (the login changed hands): never merge accounts.
+      throw new ForbiddenError(`user ${username} exists and belongs to another GitHub account`);
+    }
+    const user = await this.create(username, { role: this.config.auth.github.defaultRole, githubLogin: login }, 'github');
+    await this.users.updateOne({ _id: username }, { $set: { githubId: identity.id } });
+    this.logger.log(`Created user ${username} (role ${user.role}) at their first GitHub sign-in`);
+    return { ...user, githubId: identity.id };
+  }
+
+  private checkPasswordPolicy(password: string, username: string): void {
+    const problem = passwordProblem(password, username);
+    if (problem) throw invalid('spec.password', problem);
+  }
+
+  private async assertAnotherAdmin(username: string): Promise<void> {
+    const others = await this.users.countDocuments({ _id: { $ne: username }, role: 'admin', disabled: { $ne: true } });
+    if (others === 0) throw new ConflictError(`${username} is the last enabled admin; make another user admin first`);
+  }
+}
