@@ -1,0 +1,102 @@
+import { Command } from 'commander';
+import { ApiError, errorLine, UsageError } from '../cli-errors';
+import type { CliRuntime } from '../cli-runtime';
+import { describeText } from '../describe-printer';
+import { formatAge } from '../human-time';
+import { columnsFor, formatResources, OutputFormat, rowOf } from '../printers';
+import { field, isObject, Resource, ResourceList } from '../resource-fields';
+import { resolveResourceType, ResourceType } from '../resource-types';
+import { renderTable } from '../table';
+import { action, outputOption, positiveInt, ProgramContext } from './command-kit';
+import { getByNames, itemPath, listResources } from './resource-reader';
+
+/** How many related items (agents of a group, revisions of a config) describe shows. */
+const RELATED_LIMIT = 20;
+
+/** `opampctl describe TYPE NAME...`: one resource in full, with what relates to it. */
+export function describeCommand(ctx: ProgramContext): Command {
+  return new Command('describe')
+    .description('show resources in detail, with related information (desired config, agents, history)')
+    .argument('<type>', 'resource type')
+    .argument('[names...]', 'names; none = every resource of the type (-l filters)')
+    .option('-l, --selector <selector>', 'label selector when no names are given')
+    .option('--revision <n>', 'history: the revision to describe', positiveInt)
+    .addOption(outputOption(['json', 'yaml']))
+    .action(
+      action(ctx, async (rt, o: { selector?: string; revision?: number; output?: OutputFormat }, type: string, names: string[]) => {
+        const t = resolveResourceType(type);
+        let items: Resource[];
+        if (t.parent) {
+          if (!names.length) throw new UsageError('describe history needs the name of a remote config (describe history NAME [REVISION])');
+          const revision = o.revision ?? (names[1] ? Number(names[1]) : 'latest');
+          items = [await rt.client.get<Resource>(itemPath(t, names[0], revision))];
+        } else if (names.length) items = await getByNames(rt, t, names);
+        else items = (await listResources(rt, t, { selector: o.selector, all: true })).items;
+        if (o.output) {
+          rt.out(formatResources(t, items, { format: o.output }, names.length === 1));
+          return;
+        }
+        const texts: string[] = [];
+        for (const r of items) texts.push(describeText(r, await related(rt, t, r)));
+        if (texts.length) rt.out(texts.join('\n\n'));
+      }),
+    );
+}
+
+/** Extra sections per type; a failure to read them is shown in place rather than failing the describe. */
+async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Record<string, unknown>> {
+  const name = String(r.metadata?.name ?? '');
+  const enc = encodeURIComponent(name);
+  const guard = async (fn: () => Promise<unknown>) => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      return `<${errorLine(err)}>`;
+    }
+  };
+  const now = Date.now();
+  switch (t.plural) {
+    case 'agents':
+      return {
+        'Desired Config': await guard(async () => {
+          const d = await rt.client.get<Record<string, unknown>>(`/agents/${enc}/desired-config`);
+          const configMap = isObject(d.configMap) ? d.configMap : {};
+          return {
+            assigned: d.assigned,
+            acceptsRemoteConfig: d.acceptsRemoteConfig,
+            origin: d.origin,
+            hash: d.hash,
+            error: d.error,
+            delivery: d.delivery,
+            files: Object.fromEntries(
+              Object.entries(configMap).map(([file, v]) => [file, isObject(v) ? { contentType: v.contentType, source: v.source } : v]),
+            ),
+          };
+        }),
+      };
+    case 'agentgroups':
+      return {
+        Agents: await guard(async () => {
+          const page = await rt.client.get<ResourceList>(`/agentgroups/${enc}/agents`, { limit: RELATED_LIMIT });
+          const agents = resolveResourceType('agents');
+          const cols = columnsFor(agents, false).filter((c) => ['NAME', 'SERVICE', 'CONNECTED', 'HEALTHY', 'CONFIG', 'LAST SEEN'].includes(c.header));
+          if (!page.items.length) return '<none>';
+          const { lines } = renderTable(cols, page.items.map((a) => rowOf(cols, a, now)));
+          const more = page.metadata?.remainingItemCount ? [`… and ${page.metadata.remainingItemCount} more (opampctl get agents --group ${name})`] : [];
+          return [...lines, ...more].join('\n');
+        }),
+      };
+    case 'remoteconfigs':
+      return {
+        History: await guard(async () => {
+          const list = await listResources(rt, resolveResourceType('revisions'), { limit: RELATED_LIMIT }, name);
+          const rows = list.items.map((v) => [String(field(v, 'metadata.revision')), String(field(v, 'metadata.hash') ?? '').slice(0, 12), String(field(v, 'metadata.author') ?? ''), String(field(v, 'metadata.message') ?? ''), formatAge(field(v, 'metadata.createdAt') as string, now)]);
+          const { lines } = renderTable([{ header: 'REVISION', align: 'right' }, { header: 'HASH' }, { header: 'AUTHOR' }, { header: 'MESSAGE' }, { header: 'AGE' }], rows);
+          return lines.join('\n');
+        }),
+      };
+    default:
+      return {};
+  }
+}

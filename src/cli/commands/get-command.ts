@@ -1,0 +1,177 @@
+import { Command, Option } from 'commander';
+import { ApiError, errorLine, NetworkError, UsageError } from '../cli-errors';
+import type { CliRuntime } from '../cli-runtime';
+import { columnsFor, formatResources, OutputFormat, rowOf, toJson, toYaml } from '../printers';
+import { Resource } from '../resource-fields';
+import { ColumnDef, nameOf, qualifiedName, resolveResourceType, ResourceType } from '../resource-types';
+import { renderTable, TableColumn } from '../table';
+import { diffSnapshots, signature, WatchEvent } from '../watch-diff';
+import { action, duration, outputOption, positiveInt, ProgramContext, sleep } from './command-kit';
+import { getByNames, itemPath, ListFilters, listResources } from './resource-reader';
+
+interface GetOptions extends ListFilters {
+  output?: OutputFormat;
+  watch?: boolean;
+  watchInterval?: number;
+  timeout?: number;
+  outputWatchEvents?: boolean;
+  headers: boolean;
+  revision?: number;
+}
+
+/** Adds the list filters shared by get (and, in part, delete). */
+export function addListOptions(cmd: Command): Command {
+  return cmd
+    .option('-l, --selector <selector>', 'label selector: k=v, k!=v, k in (a,b), k notin (a,b), k, !k (comma-separated)')
+    .option('--all', 'every page, following continue cursors')
+    .option('--limit <n>', 'items in one page (server default 100)', positiveInt)
+    .option('--continue <token>', 'the continue token of the previous page')
+    .option('--include-deleted', 'also soft-deleted agent groups and remote configs')
+    .option('--connected', 'agents: only connected ones')
+    .option('--disconnected', 'agents: only disconnected ones')
+    .option('--healthy', 'agents: only healthy ones')
+    .option('--unhealthy', 'agents: only unhealthy ones')
+    .addOption(new Option('--transport <transport>', 'agents: only this transport').choices(['websocket', 'http', 'grpc']))
+    .option('--group <name>', 'agents: only those the agent group selects')
+    .option('--search <text>', 'agents: free text in uid and attribute values')
+    .addOption(new Option('--sort-by <key>', 'agents: order (- for descending)').choices(['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen']))
+    .option('--actor <user>', 'audit: only changes made by this user')
+    .option('--action <action>', 'audit: create, replace, update, delete, login, logout, revoke, rollback, …')
+    .option('--resource <type[/name]>', 'audit: only changes to this resource type (and name)')
+    .option('--since <time>', 'audit: only entries since a duration ago (1h) or an ISO 8601 time')
+    .option('--until <time>', 'audit: only entries before an ISO 8601 time');
+}
+
+/** `opampctl get TYPE [NAME...]`. */
+export function getCommand(ctx: ProgramContext): Command {
+  const cmd = new Command('get')
+    .description('list resources, or show some by name (types: opampctl api-resources)')
+    .argument('<type>', 'resource type: agents|ag, agentgroups|grp, remoteconfigs|rc, history NAME, tokens, users, audit')
+    .argument('[names...]', 'names (for history: the remote config, then an optional revision)')
+    .addOption(outputOption())
+    .option('-w, --watch', 'after listing, poll every 2 s and print what changes (Ctrl-C stops)')
+    .addOption(new Option('--watch-interval <duration>', 'how often a watch polls').argParser(duration).default(2000, '2s'))
+    .option('--timeout <duration>', 'stop a watch after this long', duration)
+    .option('--output-watch-events', 'with --watch: add an EVENT column (ADDED, MODIFIED, DELETED)')
+    .option('--no-headers', 'tables without the header line')
+    .option('--revision <n>', 'history: one revision (with its body)', positiveInt);
+  addListOptions(cmd);
+  return cmd.action(
+    action(ctx, async (rt, o: GetOptions, type: string, names: string[]) => {
+      const t = resolveResourceType(type);
+      const format: OutputFormat = o.output ?? 'table';
+      const fetch = fetcher(rt, t, names, o);
+      if (o.watch) {
+        await watch(rt, t, format, o, fetch);
+        return;
+      }
+      const { items, single, remaining, cont } = await fetch();
+      if (!items.length && names.length && !t.parent) return; // each missing name was reported
+      if (!items.length && !single && format !== 'json' && format !== 'yaml') {
+        rt.err(o.selector || o.group ? 'No resources found matching the filters.' : 'No resources found.');
+        return;
+      }
+      rt.out(formatResources(t, items, { format, width: rt.tableWidth, headers: o.headers }, single));
+      if (cont) rt.err(`(${remaining ?? 'more'} more; use --all, or --continue ${cont})`);
+    }),
+  );
+}
+
+interface Snapshot {
+  items: Resource[];
+  single: boolean;
+  remaining?: number;
+  cont?: string;
+}
+
+/** How `get` reads what it shows: named resources, a revision, or a (filtered) list. */
+function fetcher(rt: CliRuntime, t: ResourceType, names: string[], o: GetOptions): () => Promise<Snapshot> {
+  if (t.parent) {
+    if (!names.length) throw new UsageError('get history needs the name of a remote config (get history NAME [REVISION])');
+    if (names.length > 2) throw new UsageError('get history takes a remote config name and at most one revision');
+    const revision = o.revision ?? (names[1] !== undefined ? Number(names[1]) : undefined);
+    if (revision !== undefined && !(Number.isInteger(revision) && revision > 0)) throw new UsageError(`"${names[1]}" is not a revision number`);
+    if (revision !== undefined) return async () => ({ items: [await rt.client.get<Resource>(itemPath(t, names[0], revision))], single: true });
+    return async () => {
+      const list = await listResources(rt, t, o, names[0]);
+      return { items: list.items, single: false, remaining: list.metadata?.remainingItemCount, cont: list.metadata?.continue };
+    };
+  }
+  if (names.length) {
+    if (o.selector) throw new UsageError('names and --selector cannot be combined');
+    return async () => ({ items: await getByNames(rt, t, names, o.includeDeleted, Boolean(o.watch)), single: names.length === 1 });
+  }
+  return async () => {
+    const list = await listResources(rt, t, o);
+    return { items: list.items, single: false, remaining: list.metadata?.remainingItemCount, cont: list.metadata?.continue };
+  };
+}
+
+/** `-w`: print the current state, then each change found by polling, until Ctrl-C or --timeout. */
+async function watch(rt: CliRuntime, t: ResourceType, format: OutputFormat, o: GetOptions, fetch: () => Promise<Snapshot>): Promise<void> {
+  const columns: ColumnDef[] = columnsFor(t, format === 'wide');
+  const withEvents = Boolean(o.outputWatchEvents);
+  const tableColumns: TableColumn[] = withEvents ? [{ header: 'EVENT' }, ...columns] : columns;
+  let widths: number[] | undefined;
+  const keyOf = (r: Resource) => nameOf(t, r);
+  // What a table row shows, without ages: a change of age alone is not printed.
+  const sig = (r: Resource) => (format === 'table' || format === 'wide' ? JSON.stringify(columns.map((c) => (c.volatile ? '' : c.value(r, 0)))) : signature(r));
+
+  let headerPrinted = !o.headers;
+  /** Prints one poll's changes; a table's rows share one render so that they line up. */
+  const print = (changes: { event: WatchEvent; r: Resource }[]) => {
+    if (format === 'table' || format === 'wide') {
+      const now = Date.now();
+      const rows = changes.map(({ event, r }) => (withEvents ? [event, ...rowOf(columns, r, now)] : rowOf(columns, r, now)));
+      const { lines, widths: used } = renderTable(tableColumns, rows, { headers: !headerPrinted, widths, maxWidth: rt.tableWidth });
+      headerPrinted = true;
+      widths = used;
+      if (lines.length) rt.out(lines.join('\n'));
+      return;
+    }
+    for (const { event, r } of changes) {
+      if (format === 'json') rt.out(withEvents ? toJson({ type: event, object: r }) : toJson(r));
+      else if (format === 'yaml') rt.out(`---\n${toYaml(withEvents ? { type: event, object: r } : r)}`);
+      else rt.out(withEvents ? `${event} ${qualifiedName(t, r)}` : qualifiedName(t, r));
+    }
+  };
+
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const deadline = o.timeout ? Date.now() + o.timeout : Infinity;
+  const interval = o.watchInterval ?? 2000;
+  let previous = new Map<string, { sig: string; r: Resource }>();
+  let first = true;
+  try {
+    while (!stop && Date.now() < deadline) {
+      let snap: Snapshot | undefined;
+      try {
+        snap = await fetch();
+      } catch (err) {
+        // A server that is down, overloaded or restarting may come back: keep polling. Anything else ends the watch.
+        const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+        if (!transient) throw err;
+        rt.err(errorLine(err));
+      }
+      if (snap) {
+        const next = new Map(snap.items.map((r) => [keyOf(r), { sig: sig(r), r }]));
+        const changes = first
+          ? [...next.keys()].map((key) => ({ event: 'ADDED' as WatchEvent, key }))
+          : diffSnapshots(new Map([...previous].map(([k, v]) => [k, v.sig])), new Map([...next].map(([k, v]) => [k, v.sig])));
+        if (first && !changes.length && format !== 'json' && format !== 'yaml') rt.err('No resources found; watching for changes.');
+        if (changes.length) print(changes.map((c) => ({ event: c.event, r: (c.event === 'DELETED' ? previous.get(c.key) : next.get(c.key))!.r })));
+        previous = next;
+        first = false;
+      }
+      const wait = Math.min(interval, deadline - Date.now());
+      for (let slept = 0; !stop && slept < wait; slept += 100) await sleep(Math.min(100, wait - slept));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,133 @@
+import { Command, Option } from 'commander';
+import { ApiError, CliError, errorLine, NetworkError } from '../cli-errors';
+import type { CliRuntime } from '../cli-runtime';
+import { humanDuration } from '../human-time';
+import { Resource } from '../resource-fields';
+import { resolveResourceType } from '../resource-types';
+import { AgentProgress, agentConfigState, configOutcome, DesiredConfig, progressBar, resourceCondition, tally, Tally, tallyText } from '../wait-status';
+import { action, duration, ProgramContext, sleep } from './command-kit';
+
+type Condition = 'applied' | 'connected' | 'healthy';
+
+interface WaitOptions {
+  for: Condition;
+  timeout: number;
+  interval: number;
+}
+
+const enc = encodeURIComponent;
+
+/** Where the agents of a wait stand with their configuration: each one's desired config and delivery state. */
+async function agentsProgress(rt: CliRuntime, agents: Resource[]): Promise<AgentProgress[]> {
+  const out: AgentProgress[] = new Array(agents.length);
+  let next = 0;
+  // A few requests at a time: one per agent per poll.
+  const worker = async () => {
+    while (next < agents.length) {
+      const i = next++;
+      const uid = String(agents[i].metadata?.name);
+      const d = await rt.client.get<DesiredConfig>(`/agents/${enc(uid)}/desired-config`);
+      out[i] = { uid, connected: agents[i].status?.connected === true, verdict: agentConfigState(d) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, agents.length) }, worker));
+  return out;
+}
+
+/** Shows progress: a bar redrawn in place on a terminal, a line per change otherwise. */
+class ProgressView {
+  private last = '';
+  private drawn = false;
+  constructor(private readonly rt: CliRuntime) {}
+
+  update(label: string, done: number, total: number, summary: string, elapsedMs: number): void {
+    const tty = Boolean(this.rt.io.stderr.isTTY);
+    if (tty) {
+      const width = Math.max(10, Math.min(30, (this.rt.io.stderr.columns ?? 80) - label.length - summary.length - 16));
+      this.rt.io.stderr.write(`\r\x1b[2K${label} ${progressBar(done, total, width)} ${summary} ${humanDuration(elapsedMs)}`);
+      this.drawn = true;
+    } else if (summary !== this.last) {
+      this.rt.err(`${label}: ${summary}`);
+    }
+    this.last = summary;
+  }
+
+  end(): void {
+    if (this.drawn) this.rt.io.stderr.write('\n');
+    this.drawn = false;
+  }
+}
+
+/** `wait agent ID --for applied|connected|healthy`, `wait agentgroup NAME --for ...`. */
+export function waitCommand(ctx: ProgramContext): Command {
+  return new Command('wait')
+    .description('wait until an agent or every connected agent of a group has applied its configuration (or is connected/healthy)')
+    .argument('<type>', 'agent or agentgroup')
+    .argument('<name>', 'agent uid or group name')
+    .addOption(new Option('--for <condition>', 'what to wait for').choices(['applied', 'connected', 'healthy']).default('applied'))
+    .addOption(new Option('--timeout <duration>', 'give up (exit 1) after this long').argParser(duration).default(5 * 60_000, '5m'))
+    .addOption(new Option('--interval <duration>', 'how often to poll').argParser(duration).default(1000, '1s'))
+    .action(
+      action(ctx, async (rt, o: WaitOptions, type: string, name: string) => {
+        const t = resolveResourceType(type);
+        if (t.plural !== 'agents' && t.plural !== 'agentgroups') throw new CliError(`wait works on agents and agentgroups, not ${t.plural}`);
+        const kind = t.plural === 'agents' ? 'agent' : 'agentgroup';
+        const label = `${kind}/${name}`;
+        const started = Date.now();
+        const view = new ProgressView(rt);
+        /** One look at the resource (and, for applied, at its agents' desired configs). */
+        const poll = async (): Promise<{ done: boolean; failure?: string; counts: { done: number; total: number }; summary: string }> => {
+          const resource = await rt.client.get<Resource>(`${t.path}/${enc(name)}`);
+          if (o.for !== 'applied') {
+            const c = resourceCondition(kind, o.for, resource);
+            return { done: c.met, counts: { done: c.met ? 1 : 0, total: 1 }, summary: c.text };
+          }
+          const agents = kind === 'agent' ? [resource] : (await rt.client.list(`/agentgroups/${enc(name)}/agents`, { limit: 1000 }, true)).items;
+          const progress = await agentsProgress(rt, agents);
+          const tl: Tally = tally(progress);
+          const outcome = configOutcome(tl);
+          const failure =
+            outcome === 'failed'
+              ? progress
+                  .filter((p) => p.verdict.state === 'failed')
+                  .map((p) => `${p.uid}${p.verdict.error ? `: ${p.verdict.error}` : ''}`)
+                  .join('; ')
+              : undefined;
+          return {
+            done: outcome === 'done',
+            failure,
+            counts: { done: tl.applied + tl.skipped, total: tl.total },
+            summary: kind === 'agent' && tl.disconnected ? 'agent is not connected' : tallyText(tl),
+          };
+        };
+        let summary = '';
+        try {
+          for (;;) {
+            try {
+              const r = await poll();
+              summary = r.summary;
+              view.update(label, r.counts.done, r.counts.total, summary, Date.now() - started);
+              if (r.failure) throw new CliError(`${label}: configuration FAILED (${r.failure})`);
+              if (r.done) {
+                view.end();
+                rt.out(`${label} condition met: ${summary}`);
+                return;
+              }
+            } catch (err) {
+              // A server that is restarting (or a replica going away) is waited out like a slow agent.
+              const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+              if (!transient) throw err;
+              summary = `server unavailable: ${errorLine(err)}`;
+              view.update(label, 0, 0, summary, Date.now() - started);
+            }
+            if (Date.now() - started >= o.timeout) {
+              throw new CliError(`timed out after ${humanDuration(o.timeout)} waiting for ${label} to be ${o.for}: ${summary}`);
+            }
+            await sleep(Math.min(o.interval, Math.max(0, o.timeout - (Date.now() - started))));
+          }
+        } finally {
+          view.end();
+        }
+      }),
+    );
+}

@@ -1,0 +1,62 @@
+import { describeText, titleCase } from './describe-printer';
+
+describe('describe output', () => {
+  const now = Date.parse('2026-01-10T12:00:00Z');
+
+  it('prints a resource as aligned, title-cased Key: value lines with ages', () => {
+    const text = describeText(
+      {
+        kind: 'RemoteConfig',
+        metadata: { name: 'base', createdAt: '2026-01-10T11:57:00Z', resourceVersion: '2' },
+        spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n', description: '' },
+        status: { latestRevision: 2, lastChange: { author: 'ada', message: null } },
+      },
+      {},
+      now,
+    );
+    expect(text).toBe(
+      [
+        'Name:             base',
+        'Kind:             RemoteConfig',
+        'Created At:       2026-01-10T11:57:00Z (3m ago)',
+        'Resource Version: 2',
+        'Spec:',
+        '  Content Type: application/yaml',
+        '  Body:',
+        '    receivers:',
+        '      otlp: {}',
+        '  Description:  ""',
+        'Status:',
+        '  Latest Revision: 2',
+        '  Last Change:',
+        '    Author:  ada',
+        '    Message: <none>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps data keys (labels, attributes, file names) as they are and lists items', () => {
+    const text = describeText(
+      {
+        kind: 'Agent',
+        metadata: { name: 'u1', labels: { team: 'payments' } },
+        status: { description: { identifyingAttributes: { 'service.name': 'checkout' } }, capabilities: { names: ['ReportsStatus'] }, effectiveConfig: { configMap: { '': { contentType: 'text/yaml' } } } },
+      },
+      { Agents: 'NAME   SERVICE\nu1     checkout', 'Empty Section': {} },
+      now,
+    );
+    expect(text).toContain('Labels:\n  team: payments');
+    expect(text).toContain('      service.name: checkout');
+    expect(text).toContain('    Names:\n      - ReportsStatus');
+    expect(text).toContain('      "":\n        Content Type: text/yaml');
+    expect(text).toContain('Agents:\n  NAME   SERVICE\n  u1     checkout');
+    expect(text).toContain('Empty Section: <none>');
+  });
+
+  it('title-cases camelCase keys only', () => {
+    expect(titleCase('remoteConfigStatus')).toBe('Remote Config Status');
+    expect(titleCase('lastSeenAt')).toBe('Last Seen At');
+    expect(titleCase('service.name')).toBe('service.name');
+  });
+});

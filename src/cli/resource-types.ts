@@ -1,0 +1,272 @@
+import { CliError } from './cli-errors';
+import { formatAge } from './human-time';
+import { field, firstField, isObject, Resource, text } from './resource-fields';
+import type { TableColumn } from './table';
+
+/** The resource types opampctl knows: their names and short names, REST paths and table columns. */
+
+export interface ColumnDef extends TableColumn {
+  value(r: Resource, now: number): string;
+  /** Only with `-o wide`. */
+  wide?: boolean;
+  /** Changes without a real change to the resource (ages); a watch ignores it when deciding what changed. */
+  volatile?: boolean;
+}
+
+export interface ResourceType {
+  /** Canonical plural name, used in URLs: `agents`. */
+  plural: string;
+  /** Used in `-o name` output and messages: `agent/ID`. */
+  singular: string;
+  /** The `kind` of its manifests. */
+  kind: string;
+  aliases: string[];
+  /** REST path under /api/v1. */
+  path: string;
+  columns: ColumnDef[];
+  /** How a change is written: a full replace with resourceVersion, a label patch, a merge patch of the spec, or not at all. */
+  update: 'replace' | 'labels' | 'patch-spec' | 'none';
+  /** Created from a spec alone; the server chooses the name (enrollment tokens). */
+  createsWithoutName?: boolean;
+  /** Only listed, never read one by one (the audit log). */
+  listOnly?: boolean;
+  /** Supports `?selector=` on the server (else `-l` filters on the client over metadata.labels). */
+  serverSelector?: boolean;
+  /** Listed under a parent (remote config revisions under a remote config). */
+  parent?: string;
+  /** Soft-deleted resources can be listed with `?includeDeleted=true`. */
+  softDelete?: boolean;
+  nameOf?(r: Resource): string;
+}
+
+const age = (path: string, header = 'AGE', wide = false): ColumnDef => ({
+  header,
+  volatile: true,
+  wide,
+  value: (r, now) => (field(r, path) ? formatAge(field(r, path) as string, now) : '<none>'),
+});
+
+const name: ColumnDef = { header: 'NAME', value: (r) => text(r.metadata?.name) };
+const labels: ColumnDef = { header: 'LABELS', wide: true, truncate: true, value: (r) => text(r.metadata?.labels) };
+
+const yesNo = (v: unknown) => (v === true ? 'true' : v === false ? 'false' : '<none>');
+
+/** Where delivery of the agent's configuration stands (applied, applying, pending, failed, unsupported). */
+const deliveryState = (r: Resource) => field(r, 'status.remoteConfig.state');
+
+function groupConfigs(r: Resource): string {
+  const cs = field(r, 'spec.configs');
+  if (!Array.isArray(cs) || !cs.length) return '<none>';
+  return cs
+    .map((c) => (isObject(c) ? `${c.fileName ? `${c.fileName}=` : ''}${c.remoteConfig}${c.revision ? `@${c.revision}` : ''}` : ''))
+    .join(',');
+}
+
+function selectorText(sel: unknown): string {
+  if (typeof sel === 'string') return sel || '<all>';
+  if (!isObject(sel)) return '<none>';
+  const parts: string[] = [];
+  if (isObject(sel.matchLabels)) for (const [k, v] of Object.entries(sel.matchLabels)) parts.push(`${k}=${v}`);
+  if (Array.isArray(sel.matchExpressions)) {
+    for (const e of sel.matchExpressions as { key: string; operator: string; values?: string[] }[]) {
+      const op = e.operator;
+      if (op === 'Exists') parts.push(e.key);
+      else if (op === 'DoesNotExist') parts.push(`!${e.key}`);
+      else parts.push(`${e.key} ${op.toLowerCase()} (${(e.values ?? []).join(',')})`);
+    }
+  }
+  return parts.length ? parts.join(',') : '<all>';
+}
+
+export const RESOURCE_TYPES: ResourceType[] = [
+  {
+    plural: 'agents',
+    singular: 'agent',
+    kind: 'Agent',
+    aliases: ['agent', 'ag'],
+    path: '/agents',
+    update: 'labels',
+    serverSelector: true,
+    columns: [
+      { header: 'NAME', value: (r) => text(r.metadata?.name) },
+      { header: 'SERVICE', truncate: true, value: (r) => text(field(r, "status.description.identifyingAttributes['service.name']")) },
+      { header: 'VERSION', truncate: true, value: (r) => text(field(r, "status.description.identifyingAttributes['service.version']")) },
+      { header: 'HOST', truncate: true, wide: true, value: (r) => text(field(r, "status.description.nonIdentifyingAttributes['host.name']")) },
+      { header: 'TRANSPORT', value: (r) => text(field(r, 'status.connection.transport')) },
+      { header: 'CONNECTED', value: (r) => yesNo(field(r, 'status.connected')) },
+      { header: 'HEALTHY', value: (r) => yesNo(field(r, 'status.health.healthy')) },
+      { header: 'CONFIG', value: (r) => text(deliveryState(r)) },
+      { header: 'REPORTED', wide: true, value: (r) => text(field(r, 'status.remoteConfigStatus.status')) },
+      { header: 'CONFIG HASH', wide: true, truncate: true, minWidth: 12, value: (r) => text(field(r, 'status.remoteConfigStatus.lastRemoteConfigHash')) },
+      { header: 'ADDRESS', wide: true, truncate: true, value: (r) => text(field(r, 'status.connection.remoteAddress')) },
+      { header: 'REPLICA', wide: true, truncate: true, value: (r) => text(field(r, 'status.connection.replica')) },
+      age('status.connection.lastSeenAt', 'LAST SEEN'),
+      age('metadata.createdAt'),
+      labels,
+    ],
+  },
+  {
+    plural: 'agentgroups',
+    singular: 'agentgroup',
+    kind: 'AgentGroup',
+    aliases: ['agentgroup', 'group', 'groups', 'grp'],
+    path: '/agentgroups',
+    update: 'replace',
+    softDelete: true,
+    columns: [
+      name,
+      { header: 'SELECTOR', truncate: true, minWidth: 10, value: (r) => selectorText(field(r, 'spec.selector')) },
+      { header: 'PRIORITY', align: 'right', value: (r) => text(field(r, 'spec.priority')) },
+      { header: 'AGENTS', align: 'right', value: (r) => text(field(r, 'status.agents')) },
+      { header: 'CONNECTED', align: 'right', value: (r) => text(field(r, 'status.connected')) },
+      { header: 'HEALTHY', align: 'right', value: (r) => text(field(r, 'status.healthy')) },
+      { header: 'APPLIED', align: 'right', value: (r) => text(field(r, 'status.config.applied')) },
+      { header: 'APPLYING', align: 'right', wide: true, value: (r) => text(field(r, 'status.config.applying')) },
+      { header: 'PENDING', align: 'right', wide: true, value: (r) => text(field(r, 'status.config.pending')) },
+      { header: 'FAILED', align: 'right', value: (r) => text(field(r, 'status.config.failed')) },
+      { header: 'CONFIGS', truncate: true, wide: true, value: groupConfigs },
+      { header: 'RV', wide: true, value: (r) => text(r.metadata?.resourceVersion) },
+      age('metadata.createdAt'),
+      labels,
+    ],
+  },
+  {
+    plural: 'remoteconfigs',
+    singular: 'remoteconfig',
+    kind: 'RemoteConfig',
+    aliases: ['remoteconfig', 'rc', 'rcs'],
+    path: '/remoteconfigs',
+    update: 'replace',
+    softDelete: true,
+    columns: [
+      name,
+      { header: 'CONTENT TYPE', truncate: true, value: (r) => text(field(r, 'spec.contentType')) },
+      { header: 'REVISION', align: 'right', value: (r) => text(field(r, 'status.latestRevision')) },
+      { header: 'HASH', wide: true, value: (r) => text(typeof field(r, 'status.hash') === 'string' ? (field(r, 'status.hash') as string).slice(0, 12) : undefined) },
+      { header: 'AUTHOR', truncate: true, wide: true, value: (r) => text(field(r, 'status.lastChange.author')) },
+      { header: 'LAST CHANGE', truncate: true, value: (r) => text(field(r, 'status.lastChange.message')) },
+      { header: 'DESCRIPTION', truncate: true, wide: true, value: (r) => text(field(r, 'spec.description')) },
+      age('metadata.updatedAt', 'UPDATED'),
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'revisions',
+    singular: 'revision',
+    kind: 'RemoteConfigRevision',
+    aliases: ['revision', 'rev', 'history'],
+    path: '/remoteconfigs',
+    parent: 'remoteconfigs',
+    update: 'none',
+    nameOf: (r) => `${r.metadata?.name}@${field(r, 'metadata.revision')}`,
+    columns: [
+      { header: 'REVISION', align: 'right', value: (r) => text(field(r, 'metadata.revision')) },
+      { header: 'HASH', value: (r) => text(typeof field(r, 'metadata.hash') === 'string' ? (field(r, 'metadata.hash') as string).slice(0, 12) : undefined) },
+      { header: 'CONTENT TYPE', truncate: true, wide: true, value: (r) => text(field(r, 'spec.contentType')) },
+      { header: 'AUTHOR', truncate: true, value: (r) => text(field(r, 'metadata.author')) },
+      { header: 'MESSAGE', truncate: true, minWidth: 10, value: (r) => text(field(r, 'metadata.message')) },
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'enrollment-tokens',
+    singular: 'token',
+    kind: 'EnrollmentToken',
+    aliases: ['token', 'tokens', 'enrollmenttoken', 'enrollmenttokens', 'enrollment-token', 'et'],
+    path: '/enrollment-tokens',
+    // The server names tokens and never changes them; delete revokes.
+    update: 'none',
+    createsWithoutName: true,
+    columns: [
+      name,
+      { header: 'STATE', value: (r) => text(field(r, 'status.state')) },
+      { header: 'DESCRIPTION', truncate: true, value: (r) => text(field(r, 'spec.description')) },
+      { header: 'LABELS', truncate: true, value: (r) => text(field(r, 'spec.labels')) },
+      { header: 'EXPIRES', value: (r) => expiresText(field(r, 'spec.expiresAt')) },
+      age('status.lastUsedAt', 'LAST USED'),
+      { header: 'CREATED BY', wide: true, truncate: true, value: (r) => text(field(r, 'metadata.createdBy')) },
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'users',
+    singular: 'user',
+    kind: 'User',
+    aliases: ['user', 'usr'],
+    path: '/users',
+    update: 'patch-spec',
+    columns: [
+      name,
+      { header: 'ROLE', value: (r) => text(field(r, 'spec.role')) },
+      { header: 'SOURCE', value: (r) => text(field(r, 'status.source')) },
+      { header: 'GITHUB', truncate: true, wide: true, value: (r) => text(field(r, 'spec.githubLogin')) },
+      { header: 'PASSWORD', wide: true, value: (r) => yesNo(field(r, 'status.hasPassword')) },
+      { header: 'DISABLED', value: (r) => yesNo(field(r, 'spec.disabled')) },
+      age('status.lastLoginAt', 'LAST LOGIN'),
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'audit',
+    singular: 'audit',
+    kind: 'AuditEvent',
+    aliases: ['audits', 'auditlog', 'auditevent', 'auditevents'],
+    path: '/audit',
+    update: 'none',
+    listOnly: true,
+    columns: [
+      age('metadata.createdAt', 'TIME'),
+      { header: 'ACTOR', truncate: true, value: (r) => text(firstField(r, 'actor.username', 'actor')) },
+      { header: 'ACTION', value: (r) => text(field(r, 'action')) },
+      { header: 'RESOURCE', truncate: true, value: (r) => auditResource(r) },
+      { header: 'OUTCOME', value: (r) => text(field(r, 'outcome')) },
+      { header: 'STATUS', wide: true, value: (r) => text(field(r, 'request.status')) },
+      { header: 'SUMMARY', truncate: true, value: (r) => text(firstField(r, 'summary', 'changes')) },
+      { header: 'CHANGES', truncate: true, wide: true, value: (r) => text(field(r, 'changes')) },
+      { header: 'ID', wide: true, value: (r) => text(r.metadata?.name) },
+    ],
+  },
+];
+
+function expiresText(v: unknown): string {
+  if (typeof v !== 'string' || !v) return '<never>';
+  const t = Date.parse(v);
+  if (!Number.isFinite(t)) return v;
+  return t <= Date.now() ? 'expired' : `in ${formatAge(Date.now(), t)}`;
+}
+
+function auditResource(r: Resource): string {
+  const res = field(r, 'resource');
+  if (isObject(res)) return text(res.name ? `${res.kind}/${res.name}` : res.kind);
+  return text(res);
+}
+
+/** Finds a type by any of its names, case-insensitively. */
+export function findResourceType(nameOrAlias: string): ResourceType | undefined {
+  const n = nameOrAlias.toLowerCase();
+  return RESOURCE_TYPES.find((t) => t.plural === n || t.singular === n || t.kind.toLowerCase() === n || t.aliases.includes(n));
+}
+
+/** As findResourceType, but an unknown name is an error naming the known ones. */
+export function resolveResourceType(nameOrAlias: string): ResourceType {
+  const t = findResourceType(nameOrAlias);
+  if (!t) {
+    throw new CliError(`the server doesn't have a resource type "${nameOrAlias}" (known: ${RESOURCE_TYPES.map((x) => x.plural).join(', ')}; see opampctl api-resources)`);
+  }
+  return t;
+}
+
+/** The type whose manifests carry this `kind`. */
+export function typeOfKind(kind: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.kind === kind) ?? findResourceType(kind);
+}
+
+/** The name of a resource, for `-o name` and messages. */
+export function nameOf(t: ResourceType, r: Resource): string {
+  return t.nameOf ? t.nameOf(r) : text(r.metadata?.name, '');
+}
+
+/** `agentgroup/checkout`. */
+export function qualifiedName(t: ResourceType, r: Resource | string): string {
+  return `${t.singular}/${typeof r === 'string' ? r : nameOf(t, r)}`;
+}
