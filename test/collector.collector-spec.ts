@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { eventually, getAgent } from './support/agents-api';
+import { Json, restClient } from './support/rest-client';
+import { startTestServer, TestServer } from './support/test-server';
+import { CollectorBinaries, collectorBinaries, freePort, SupervisedCollector } from './interop/collector/supervised-collector';
+
+/**
+ * Interop tier: OpAMP Commander manages a real OpenTelemetry Collector (built with the
+ * Collector builder: opamp + health_check extensions, OTLP receiver, debug exporter) through the
+ * contrib `opampsupervisor`, over WebSocket and then over plain HTTP. Versions:
+ * test/interop/collector/versions.env. Run with `npm run test:collector`; README, "Interop: a real
+ * OpenTelemetry Collector".
+ */
+
+/** A small OTLP/HTTP receiver: counts the POSTs to /v1/metrics (the Collector's own metrics). */
+class OwnMetricsReceiver {
+  readonly posts: { contentType: string; bytes: number; userAgent: string }[] = [];
+  private readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/metrics') {
+        this.posts.push({ contentType: String(req.headers['content-type'] ?? ''), bytes: Buffer.concat(chunks).length, userAgent: String(req.headers['user-agent'] ?? '') });
+        // An empty ExportMetricsServiceResponse is zero protobuf bytes.
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  port = 0;
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** POSTs an empty OTLP metrics export to a receiver; resolves with the HTTP status (0: refused). */
+async function otlpExport(port: number, kind: 'json' | 'protobuf' = 'json'): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': kind === 'json' ? 'application/json' : 'application/x-protobuf' },
+      body: kind === 'json' ? '{}' : new Uint8Array(0), // an empty ExportMetricsServiceRequest
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+async function httpStatus(url: string): Promise<number> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** The Collector config the group delivers: an OTLP/HTTP receiver on a known port, a debug exporter, health_check. */
+function collectorConfig(otlpPort: number, healthPort: number, extraReceiver?: string): string {
+  return [
+    'receivers:',
+    '  otlp:',
+    '    protocols:',
+    '      http:',
+    `        endpoint: 127.0.0.1:${otlpPort}`,
+    ...(extraReceiver ? [`  ${extraReceiver}: {}`] : []),
+    'exporters:',
+    '  debug: {}',
+    'extensions:',
+    '  health_check:',
+    `    endpoint: 127.0.0.1:${healthPort}`,
+    'service:',
+    '  extensions: [health_check]',
+    '  pipelines:',
+    '    metrics:',
+    `      receivers: [otlp${extraReceiver ? `, ${extraReceiver}` : ''}]`,
+    '      exporters: [debug]',
+    '',
+  ].join('\n');
+}
+
+const effectiveBody = (agent: Json): string => agent.status?.effectiveConfig?.configMap?.['']?.body ?? '';
+/** True when the text names 127.0.0.1:PORT (and not a longer port number that starts with it). */
+const mentions = (text: string, port: number): boolean => new RegExp(`127\\.0\\.0\\.1:${port}(?!\\d)`).test(text);
+const startTimeOf = (agent: Json): number => (agent.status?.health?.startTime ? Date.parse(agent.status.health.startTime) : 0);
+
+describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', () => {
+  let bins: CollectorBinaries;
+  let server: TestServer;
+  let api: ReturnType<typeof restClient>;
+
+  beforeAll(async () => {
+    bins = collectorBinaries(); // cold: many minutes; cached: well under a second
+    server = await startTestServer({
+      // Heartbeats (and HTTP polls) every second, offered to every agent: the supervisor's own default is 30 s.
+      OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
+      OPAMP_HEARTBEAT_INTERVAL_SECONDS: '5',
+    });
+    api = restClient(server);
+  }, 60 * 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  describe.each([
+    ['WebSocket', 'ws', 'websocket'],
+    ['HTTP', 'http', 'http'],
+  ] as const)('over %s', (_label, scheme, transport) => {
+    const run = `interop-${scheme}-${randomBytes(3).toString('hex')}`;
+    const configName = `collector-${scheme}`;
+    const groupName = `collectors-${scheme}`;
+    let sup: SupervisedCollector;
+    let otlpPort: number;
+    let healthPort: number;
+    let goodHash: string;
+    let badHash: string;
+    const metrics = new OwnMetricsReceiver();
+
+    const agent = async () => (await getAgent(server, sup.uid)).body;
+    /** Waits until the stored agent satisfies `ok`; on time-out fails with the agent and both logs. */
+    async function until(what: string, ok: (a: Json) => boolean, timeoutMs = 60_000): Promise<Json> {
+      const a = await eventually(agent, ok, timeoutMs);
+      if (!ok(a)) throw new Error(`timed out waiting for: ${what}\nagent: ${JSON.stringify(a.status, null, 1).slice(0, 6000)}\n${sup.tail()}`);
+      return a;
+    }
+    /**
+     * The config map hash the server wants the agent to run. The server refreshes its desired
+     * state just after a write is answered, so wait for the value the change should produce.
+     */
+    const desiredHash = (ok: (h: string | undefined) => boolean) =>
+      eventually(async () => (await api('GET', `/agents/${sup.uid}/desired-config`)).body?.hash as string | undefined, ok, 10_000);
+
+    beforeAll(async () => {
+      otlpPort = await freePort();
+      healthPort = await freePort();
+      await metrics.start();
+    });
+
+    afterAll(async () => {
+      // COLLECTOR_INTEROP_KEEP=1 keeps the supervisor's directory (config, storage, agent.log) and its log.
+      const keep = !!process.env.COLLECTOR_INTEROP_KEEP;
+      if (sup && keep) fs.writeFileSync(`${sup.dir}/supervisor.log`, sup.log);
+      await sup?.stop(keep); // a no-op when scenario 7 stopped it
+      if (sup && keep) process.stderr.write(`collector interop (${scheme}): kept ${sup.dir}\n`);
+      await metrics.close();
+    });
+
+    it('1. the supervisor connects and the agent appears with description, available components, health and effective config', async () => {
+      sup = await new SupervisedCollector(bins, {
+        endpoint: `${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`,
+        nonIdentifyingAttributes: { 'interop.run': run },
+      }).start();
+
+      const found = await eventually(
+        () => api('GET', `/agents?search=${encodeURIComponent(run)}`),
+        (r) => r.status === 200 && r.body.items.length === 1,
+        60_000,
+      );
+      expect(found.body.items).toHaveLength(1);
+      expect(found.body.items[0].metadata.instanceUid).toBe(sup.uid);
+
+      const a = await until('healthy, with effective config and available components', (x) => x.status?.health?.healthy === true && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash);
+      expect(a.status.connected).toBe(true);
+      expect(a.status.connection.transport).toBe(transport);
+      // Identifying attributes come from the Collector's build info; the supervisor adds ours.
+      expect(a.status.description.identifyingAttributes).toMatchObject({
+        'service.name': 'otelcol-interop',
+        'service.version': '0.149.0-interop',
+        'service.instance.id': sup.uid,
+      });
+      expect(a.status.description.nonIdentifyingAttributes).toMatchObject({ 'interop.run': run, 'os.type': 'linux' });
+      expect(a.status.capabilities.names).toEqual(
+        expect.arrayContaining(['ReportsStatus', 'AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHealth', 'ReportsOwnMetrics', 'AcceptsRestartCommand', 'ReportsAvailableComponents', 'ReportsHeartbeat']),
+      );
+      // The REST API exposes only the hash of the available components (the catalogue is stored by hash).
+      expect(a.status.availableComponents.hash).toMatch(/^[0-9a-f]{16,}$/);
+      // Before any remote config the supervisor runs the Collector with its opamp extension only.
+      expect(effectiveBody(a)).toMatch(/extensions:[\s\S]*opamp/);
+      expect(a.status.health.startTime).toBeTruthy();
+    });
+
+    it('2. a group selecting it delivers a YAML config with an OTLP receiver: the Collector restarts with it, APPLIED, and the port accepts OTLP', async () => {
+      const before = startTimeOf(await agent());
+      expect(await otlpExport(otlpPort)).toBe(0); // nothing listens there yet
+
+      const rc = await api('POST', '/remoteconfigs', { metadata: { name: configName }, spec: { contentType: 'application/yaml', body: collectorConfig(otlpPort, healthPort) } });
+      expect(rc.status).toBe(201);
+      const group = await api('POST', '/agentgroups', {
+        kind: 'AgentGroup',
+        apiVersion: 'v1',
+        metadata: { name: groupName },
+        spec: { selector: `interop.run=${run}`, configs: [{ fileName: '', remoteConfig: configName }] },
+      });
+      expect(group.status).toBe(201);
+      goodHash = (await desiredHash((h) => !!h)) ?? '';
+      expect(goodHash).toMatch(/^[0-9a-f]{64}$/);
+
+      const a = await until('APPLIED of the group config', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash);
+      expect(a.status.remoteConfigStatus.errorMessage ?? '').toBe('');
+      const eff = await until('effective config with the receiver', (x) => mentions(effectiveBody(x), otlpPort) && x.status?.health?.healthy === true);
+      expect(effectiveBody(eff)).toMatch(/receivers:[\s\S]*otlp/);
+      expect(startTimeOf(eff)).toBeGreaterThan(before); // a new Collector process
+
+      expect(await otlpExport(otlpPort, 'json')).toBe(200);
+      expect(await otlpExport(otlpPort, 'protobuf')).toBe(200);
+      expect(await httpStatus(`http://127.0.0.1:${healthPort}/`)).toBe(200);
+      const counts = await eventually(() => api('GET', `/agentgroups/${groupName}`), (r) => r.body.status?.config?.applied === 1);
+      expect(counts.body.status.config).toMatchObject({ applied: 1, failed: 0 });
+    });
+
+    it('3. an invalid config is reported FAILED with the Collector\'s message, and the previous config keeps running', async () => {
+      const before = await agent();
+      const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
+      const res = await api('PUT', `/remoteconfigs/${configName}`, { ...cur, spec: { ...cur.spec, body: collectorConfig(otlpPort, healthPort, 'nosuchreceiver') } });
+      expect(res.status).toBe(200);
+      badHash = (await desiredHash((h) => h !== goodHash)) ?? '';
+      expect(badHash).toMatch(/^[0-9a-f]{64}$/);
+
+      const a = await until('FAILED for the invalid config', (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === badHash);
+      // The supervisor ran `otelcol-interop validate` and reports its output.
+      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/validation failed/);
+      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/nosuchreceiver/);
+      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/unknown type/);
+      // The running Collector was not touched.
+      expect(await otlpExport(otlpPort)).toBe(200);
+      expect(startTimeOf(a)).toBe(startTimeOf(before));
+      expect(a.status.health.healthy).toBe(true);
+      expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
+      expect(effectiveBody(a)).not.toContain('nosuchreceiver');
+      const counts = await eventually(() => api('GET', `/agentgroups/${groupName}`), (r) => r.body.status?.config?.failed === 1);
+      expect(counts.body.status.config).toMatchObject({ failed: 1 });
+    });
+
+    it('4. rollback to revision 1 is APPLIED again', async () => {
+      const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
+      expect(rolled.status).toBe(200);
+      expect(rolled.body.status.latestRevision).toBe(3);
+      expect(await desiredHash((h) => h === goodHash)).toBe(goodHash); // same content as revision 1, same hash
+      const a = await until('APPLIED after rollback', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash);
+      expect(a.status.health.healthy).toBe(true);
+      expect(await otlpExport(otlpPort)).toBe(200);
+    });
+
+    it('5. own-metrics connection settings make the Collector send its own metrics to an OTLP/HTTP receiver', async () => {
+      const cur = (await api('GET', `/agentgroups/${groupName}`)).body;
+      const endpoint = `http://127.0.0.1:${metrics.port}/v1/metrics`;
+      const res = await api('PUT', `/agentgroups/${groupName}`, { ...cur, spec: { ...cur.spec, connectionSettings: { ownMetrics: { endpoint } } } });
+      expect(res.status).toBe(200);
+
+      // The supervisor rewrites the Collector's telemetry section and restarts it.
+      const a = await until('effective config with the own-metrics exporter', (x) => mentions(effectiveBody(x), metrics.port) && x.status?.health?.healthy === true);
+      expect(effectiveBody(a)).toMatch(/periodic/);
+      const deadline = Date.now() + 60_000;
+      while (metrics.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      if (metrics.posts.length === 0) throw new Error(`no own metrics arrived at ${endpoint}\n${sup.tail()}`);
+      expect(metrics.posts[0].contentType).toBe('application/x-protobuf');
+      expect(metrics.posts[0].bytes).toBeGreaterThan(0);
+      // The remote config is untouched and still APPLIED; the receiver still runs.
+      const after = await until('APPLIED still', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED');
+      expect(after.status.remoteConfigStatus.lastRemoteConfigHash).toBe(goodHash);
+      expect(await otlpExport(otlpPort)).toBe(200);
+    });
+
+    it('6. a restart command restarts the Collector, which reports healthy again', async () => {
+      const before = await until('healthy before restart', (x) => x.status?.health?.healthy === true && x.status?.connected === true);
+      const started = startTimeOf(before);
+      const res = await api('POST', `/agents/${sup.uid}/restart`);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ accepted: true, delivery: transport === 'http' ? 'next-poll' : 'sent' });
+
+      const a = await until('a new healthy Collector process', (x) => startTimeOf(x) > started && x.status?.health?.healthy === true);
+      expect(a.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: goodHash });
+      expect(await eventually(() => httpStatus(`http://127.0.0.1:${healthPort}/`), (s) => s === 200, 30_000)).toBe(200);
+      expect(await eventually(() => otlpExport(otlpPort), (s) => s === 200, 30_000)).toBe(200);
+      expect(sup.running).toBe(true);
+    });
+
+    it('7. every config was delivered exactly when it changed, and a stopped supervisor shows as disconnected', async () => {
+      // Hash-gated delivery: revision 1, the invalid revision 2, then revision 1 again after the
+      // rollback; heartbeats, polls, FAILED, own-metrics settings and the restart resent nothing.
+      const received = [...sup.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
+      expect(received).toEqual([goodHash, badHash, goodHash]);
+      // SIGINT: the supervisor stops the Collector (no Collector of this run outlives it) and leaves.
+      expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
+      // WebSocket: at once; HTTP (opamp-go sends no agent_disconnect): after 3 missed polls of OPAMP_HEARTBEAT_INTERVAL_SECONDS.
+      const a = await until('disconnected', (x) => x.status?.connected === false, 30_000);
+      // A silent HTTP agent is disconnected by derivation (no write), so only WebSocket has disconnectedAt.
+      if (transport === 'websocket') expect(a.status.connection.disconnectedAt).toBeTruthy();
+      else expect(Date.parse(a.status.connection.lastSeenAt)).toBeLessThan(Date.now() - 10_000);
+    });
+  });
+});
