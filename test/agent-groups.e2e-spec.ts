@@ -5,9 +5,8 @@ import { Agent } from '../src/agents/agent.schema';
 import { AgentGroupsService } from '../src/agent-groups/agent-groups.service';
 import { DesiredStateChange, DesiredStateEvents } from '../src/common/desired-state-events';
 import { AgentCapabilities as Cap, ComponentHealthSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { RunningServer } from '../src/server';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep, loosely typed JSON
 type Json = Record<string, any>;
@@ -24,14 +23,14 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 }
 
 describe('agent groups: /api/v1/agentgroups', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let base: string;
   const events: DesiredStateChange[] = [];
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; type: string; body: Json }> {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...server.authHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

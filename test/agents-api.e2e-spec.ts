@@ -1,18 +1,17 @@
-import { RunningServer } from '../src/server';
 import { agentMessage, description, encodeAgentToServer, httpExchange, newUid, RawWsAgent } from './support/opamp-test-client';
 import { Json, restClient } from './support/rest-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 /** The agents API: filters, sort and pagination, labels, delete, and its answers to bad requests. */
 describe('agents API', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let api: ReturnType<typeof restClient>;
   const live: RawWsAgent[] = [];
   const uids: Record<string, string> = {};
 
   beforeAll(async () => {
     server = await startTestServer();
-    api = restClient(server.apiPort);
+    api = restClient(server);
     // checkout ×2 and billing over WebSocket (connected), search over HTTP, gone: connected then closed.
     for (const [name, svc, host] of [
       ['checkout-a', 'checkout', 'node-1'],

@@ -1,9 +1,8 @@
 import * as diagnostics from 'node:diagnostics_channel';
-import { RunningServer } from '../src/server';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { restClient } from './support/rest-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 /**
  * Fleet management end to end: configuration assigned through the REST API reaches real OpAMP
@@ -11,14 +10,14 @@ import { startTestServer } from './support/test-server';
  * their reports are recorded, and nothing is resent in a loop.
  */
 describe('remote configuration delivery to real agents', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let api: ReturnType<typeof restClient>;
   const agents: GoAgent[] = [];
 
   beforeAll(async () => {
     goAgentBinary();
     server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
-    api = restClient(server.apiPort);
+    api = restClient(server);
     expect((await api('POST', '/remoteconfigs', { metadata: { name: 'collector-base' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);
     const group = await api('POST', '/agentgroups', {
       kind: 'AgentGroup',

@@ -2,12 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import mongoose from 'mongoose';
-import { RunningServer } from '../src/server';
 import { startServerProcess } from './support/process';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 describe('foundation: the REST surface of a running server', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let base: string;
 
   beforeAll(async () => {
@@ -64,8 +63,23 @@ describe('foundation: npm start on a fresh machine', () => {
   it('starts an embedded database without MONGODB_URI, keeps data across a restart, and exits 0 on SIGTERM', async () => {
     const first = startServerProcess(env);
     const [, uri] = await first.waitFor(/"uri":"(mongodb:\/\/[^"]+)"/, 600_000);
-    await first.waitFor(/OpAMP Commander is up/);
+    const [, port] = await first.waitFor(/OpAMP Commander is up: API http:\/\/[^:]+:(\d+)/);
     expect(first.out).toContain(path.join(dataDir, 'db'));
+
+    // First start without ADMIN_PASSWORD / JWT_SECRET: a generated admin password, printed once
+    // (outside the JSON log), and a signing key kept in DATA_DIR.
+    const [, password] = await first.waitFor(/generated password:\s+(\S+)/);
+    const [, keyFile] = await first.waitFor(/generated a signing key and kept it in (\S+) /);
+    expect(keyFile).toBe(path.join(dataDir, 'auth', 'jwt-secret'));
+    expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(first.out.split('\n').filter((l) => l.startsWith('{')).join('\n')).not.toContain(password);
+    const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
 
     const conn = await mongoose.createConnection(uri).asPromise();
     await conn.collection('restart_probe').insertOne({ marker: 'kept' });
@@ -77,7 +91,13 @@ describe('foundation: npm start on a fresh machine', () => {
 
     const second = startServerProcess(env);
     const [, uri2] = await second.waitFor(/"uri":"(mongodb:\/\/[^"]+)"/, 120_000);
-    await second.waitFor(/OpAMP Commander is up/);
+    const [, port2] = await second.waitFor(/OpAMP Commander is up: API http:\/\/[^:]+:(\d+)/);
+    // The password is not printed again, and the kept signing key makes tokens survive the restart.
+    await second.waitFor(/signing tokens with the key kept in /);
+    expect(second.out).not.toContain('generated password');
+    const me = await fetch(`http://127.0.0.1:${port2}/api/v1/auth/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ metadata: { name: 'admin' }, spec: { role: 'admin' } });
     const conn2 = await mongoose.createConnection(uri2).asPromise();
     expect(await conn2.collection('restart_probe').findOne({ marker: 'kept' })).not.toBeNull();
     await conn2.close();
@@ -95,5 +115,17 @@ describe('foundation: npm start on a fresh machine', () => {
     expect(p.out.trim().split('\n').filter((l) => l.includes('Invalid configuration'))).toEqual([
       'Invalid configuration: API_PORT must be a port number between 0 and 65535, got "eighty"',
     ]);
+  }, 300_000);
+
+  it.each([
+    [{ JWT_SECRET: 'too-short-secret' }, 'Invalid configuration: JWT_SECRET must be a string of at least 32 characters, got 16 (value hidden)', 'too-short-secret'],
+    [{ ADMIN_PASSWORD: 'changeme' }, 'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated', 'changeme'],
+    [{ ADMIN_PASSWORD: 'password123' }, 'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated', 'password123'],
+    [{ ADMIN_PASSWORD: 'changemeplease' }, 'Invalid configuration: ADMIN_PASSWORD is a well-known or trivial password (value hidden); unset it to have a random one generated', 'changemeplease'],
+  ])('refuses a weak secret %j with one line that does not show it', async (bad, line, secret) => {
+    const p = startServerProcess({ ...env, ...bad });
+    expect(await p.exited).toBe(2);
+    expect(p.out.trim().split('\n').filter((l) => l.includes('Invalid configuration'))).toEqual([line]);
+    expect(p.out).not.toContain(secret);
   }, 300_000);
 });

@@ -1,8 +1,7 @@
 import * as net from 'node:net';
-import { RunningServer } from '../src/server';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
-import { startTestServer, testDatabaseUri } from './support/test-server';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /** Interop with the opamp-go client library (the library inside the OpenTelemetry Collector). */
 
@@ -25,7 +24,7 @@ describe.each([
   ['websocket', 'ws'],
   ['http', 'http'],
 ])('opamp-go over %s', (transport, scheme) => {
-  let server: RunningServer;
+  let server: TestServer;
   const agents: GoAgent[] = [];
   beforeAll(async () => {
     server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });

@@ -1,10 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { AgentCapabilities as Cap, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
-import { RunningServer } from '../src/server';
 import { eventually, getAgent } from './support/agents-api';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { restClient } from './support/rest-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 /** Reads one sample of a metric from Prometheus text, matching every given label. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -16,7 +15,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('Prometheus metrics', () => {
-  let server: RunningServer;
+  let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
@@ -30,7 +29,7 @@ describe('Prometheus metrics', () => {
   };
 
   it('show connections, messages by kind, config states and request durations changing as agents work', async () => {
-    const api = restClient(server.apiPort);
+    const api = restClient(server);
     expect((await api('POST', '/remoteconfigs', { metadata: { name: 'm-base' }, spec: { contentType: 'application/yaml', body: 'a: 1\n' } })).status).toBe(201);
     expect((await api('POST', '/agentgroups', { metadata: { name: 'metered' }, spec: { selector: 'service.name=metered', configs: [{ fileName: '', remoteConfig: 'm-base' }] } })).status).toBe(201);
 

@@ -2,15 +2,14 @@ import { create } from '@bufbuild/protobuf';
 import * as diagnostics from 'node:diagnostics_channel';
 import { gzipSync } from 'node:zlib';
 import { AgentDisconnectSchema, ServerCapabilities, ServerErrorResponseType } from '../src/gen/opamp/v1/opamp_pb';
-import { RunningServer } from '../src/server';
 import { eventually, getAgent } from './support/agents-api';
 import { agentMessage, description, encodeAgentToServer, httpExchange, newUid } from './support/opamp-test-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 const ACCEPTS_STATUS = BigInt(ServerCapabilities.ServerCapabilities_AcceptsStatus);
 
 describe('OpAMP over plain HTTP', () => {
-  let server: RunningServer;
+  let server: TestServer;
   beforeAll(async () => {
     // A 1 s poll interval so that "missed 3 polls" happens within a test.
     server = await startTestServer({ OPAMP_MAX_MESSAGE_BYTES: String(64 * 1024), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
@@ -90,7 +89,7 @@ describe('OpAMP over plain HTTP', () => {
 });
 
 describe('@elastic/opamp-client-node (HTTP) against the server', () => {
-  let server: RunningServer;
+  let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });

@@ -2,16 +2,15 @@ import { AgentCapabilities as Cap, AgentToServerFlags, ServerCapabilities, Serve
 import { create } from '@bufbuild/protobuf';
 import { AgentDisconnectSchema, ComponentHealthSchema, EffectiveConfigSchema, AgentConfigMapSchema, AgentConfigFileSchema } from '../src/gen/opamp/v1/opamp_pb';
 import { uidToText } from '../src/opamp-gateway/protocol/instance-uid';
-import { RunningServer } from '../src/server';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 import { eventually, getAgent } from './support/agents-api';
 
 const caps = (...c: Cap[]) => c.reduce((a, b) => a | BigInt(b), 0n);
 const REPORTS = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_ReportsHealth, Cap.AgentCapabilities_ReportsEffectiveConfig);
 
 describe('OpAMP over WebSocket', () => {
-  let server: RunningServer;
+  let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ OPAMP_MAX_MESSAGE_BYTES: String(64 * 1024) });
   });
@@ -130,6 +129,39 @@ describe('OpAMP over WebSocket', () => {
     await agent.close();
   });
 
+  it('asks for the available components once when their hash is unknown, and serves them by agent', async () => {
+    const { AvailableComponentsSchema, ComponentDetailsSchema } = await import('../src/gen/opamp/v1/opamp_pb');
+    const uid = newUid();
+    const hash = Buffer.from('components-hash-1');
+    const capsWithComponents = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_ReportsAvailableComponents);
+    const agent = await RawWsAgent.connect(server.opampPort);
+    const first = await agent.exchange(
+      agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: capsWithComponents, agentDescription: description({ 'service.name': 'c' }), availableComponents: create(AvailableComponentsSchema, { hash }) }),
+    );
+    expect(first.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents)).not.toBe(0n);
+    const onlyHash = await getAgent(server, uid.text);
+    expect(onlyHash.body.status.availableComponents).toEqual({ hash: hash.toString('hex') });
+    const full = await agent.exchange(
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: 1n,
+        capabilities: capsWithComponents,
+        availableComponents: create(AvailableComponentsSchema, {
+          hash,
+          components: { receivers: create(ComponentDetailsSchema, { subComponentMap: { otlp: create(ComponentDetailsSchema, {}) } }) },
+        }),
+      }),
+    );
+    expect(full.flags).toBe(0n);
+    const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/agents/${uid.text}/available-components`, { headers: server.authHeaders });
+    expect(await res.json()).toMatchObject({ hash: hash.toString('hex'), components: [{ name: 'receivers', components: [{ name: 'otlp' }] }] });
+    // A second agent with the same hash is never asked: the catalogue is kept by hash.
+    const other = newUid();
+    const again = await agent.exchange(agentMessage({ instanceUid: other.bytes, sequenceNum: 0n, capabilities: capsWithComponents, availableComponents: create(AvailableComponentsSchema, { hash }) }));
+    expect(again.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents)).toBe(0n);
+    await agent.close();
+  });
+
   it('keeps the agent connected when an older duplicate connection closes', async () => {
     const uid = newUid();
     const d = description({ 'service.name': 'dup' });
@@ -230,7 +262,7 @@ describe('OpAMP over WebSocket', () => {
 });
 
 describe('admission control', () => {
-  let server: RunningServer;
+  let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ OPAMP_MAX_CONNECTIONS: '2', OPAMP_RETRY_AFTER_SECONDS: '42' });
   });

@@ -1,21 +1,20 @@
 import { createHash } from 'node:crypto';
 import { DesiredStateChange, DesiredStateEvents } from '../src/common/desired-state-events';
 import { RemoteConfigsService } from '../src/remote-configs/remote-configs.service';
-import { RunningServer } from '../src/server';
-import { startTestServer } from './support/test-server';
+import { startTestServer, TestServer } from './support/test-server';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep, loosely typed JSON
 type Json = Record<string, any>;
 
 describe('remote configs: /api/v1/remoteconfigs', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let base: string;
   const events: DesiredStateChange[] = [];
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; type: string; body: Json; text: string }> {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...server.authHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -50,7 +49,7 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
       apiVersion: 'v1',
       metadata: { name: 'collector-base', resourceVersion: '1', createdAt: expect.any(String), updatedAt: expect.any(String) },
       spec: { contentType: 'application/yaml', body: V1, description: 'base pipeline' },
-      status: { latestRevision: 1, revisionCount: 1, hash, lastChange: { author: 'anonymous', message: 'first cut' } },
+      status: { latestRevision: 1, revisionCount: 1, hash, lastChange: { author: 'admin', message: 'first cut' } },
     });
     expect(created.body.metadata.deletedAt).toBeUndefined();
     expect(events).toEqual([{ reason: 'remoteconfig.created', configs: ['collector-base'], groups: [] }]);
@@ -62,7 +61,7 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     const rev = await api('GET', '/remoteconfigs/collector-base/revisions/1');
     expect(rev.body).toMatchObject({
       kind: 'RemoteConfigRevision',
-      metadata: { name: 'collector-base', revision: 1, hash, author: 'anonymous', message: 'first cut' },
+      metadata: { name: 'collector-base', revision: 1, hash, author: 'admin', message: 'first cut' },
       spec: { contentType: 'application/yaml', body: V1 },
     });
 
@@ -144,7 +143,7 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     expect(page1.status).toBe(200);
     expect(page1.body).toMatchObject({ kind: 'RemoteConfigRevisionList', apiVersion: 'v1', metadata: { remainingItemCount: 1, continue: expect.any(String) } });
     expect(page1.body.items).toHaveLength(1);
-    expect(page1.body.items[0]).toMatchObject({ metadata: { revision: 2, message: 'grpc to http', author: 'anonymous' }, spec: { contentType: 'application/yaml' } });
+    expect(page1.body.items[0]).toMatchObject({ metadata: { revision: 2, message: 'grpc to http', author: 'admin' }, spec: { contentType: 'application/yaml' } });
     expect(page1.body.items[0].spec.body).toBeUndefined();
     const page2 = await api('GET', `/remoteconfigs/collector-base/revisions?limit=1&continue=${page1.body.metadata.continue}`);
     expect(page2.body.items.map((r: Json) => r.metadata.revision)).toEqual([1]);
@@ -195,7 +194,7 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     events.length = 0;
     const rb = await api('POST', '/remoteconfigs/collector-base/rollback', { revision: 1 });
     expect(rb.status).toBe(200);
-    expect(rb.body).toMatchObject({ spec: { body: V1 }, status: { latestRevision: 3, lastChange: { message: 'rollback to revision 1', author: 'anonymous' } } });
+    expect(rb.body).toMatchObject({ spec: { body: V1 }, status: { latestRevision: 3, lastChange: { message: 'rollback to revision 1', author: 'admin' } } });
     expect(rb.body.status.hash).toBe((await api('GET', '/remoteconfigs/collector-base/revisions/1')).body.metadata.hash);
     expect(events).toEqual([{ reason: 'remoteconfig.rolledback', configs: ['collector-base'], groups: [] }]);
     expect((await api('GET', '/remoteconfigs/collector-base/diff?from=2&to=3')).text).toContain('-      http: {}\n+      grpc: {}\n');

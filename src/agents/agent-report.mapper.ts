@@ -48,25 +48,30 @@ export function descriptionToStored(d: AgentDescription) {
   return { identifying: keyValues(d.identifyingAttributes), nonIdentifying: keyValues(d.nonIdentifyingAttributes) };
 }
 
+/** A time of 0 means "not reported": left out rather than stored as null. */
 function nanosToDate(n: bigint): Date | undefined {
   return n === 0n ? undefined : new Date(Number(n / 1_000_000n));
 }
 
 export function healthToStored(h: ComponentHealth, depth = 0): StoredHealth {
-  return {
+  const stored: StoredHealth = {
     healthy: h.healthy,
-    startTime: nanosToDate(h.startTimeUnixNano),
     lastError: h.lastError,
     status: h.status,
-    statusTime: nanosToDate(h.statusTimeUnixNano),
-    attributes: h.attributes.length ? keyValues(h.attributes) : undefined,
-    components:
-      depth >= 16
+    components: [],
+  };
+  const startTime = nanosToDate(h.startTimeUnixNano);
+  const statusTime = nanosToDate(h.statusTimeUnixNano);
+  if (startTime) stored.startTime = startTime;
+  if (statusTime) stored.statusTime = statusTime;
+  if (h.attributes.length) stored.attributes = keyValues(h.attributes);
+  stored.components =
+    depth >= 16
         ? []
         : Object.entries(h.componentHealthMap)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) })),
-  };
+            .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) }));
+  return stored;
 }
 
 export function configMapToStored(m: AgentConfigMap | undefined): StoredConfigFile[] {

@@ -55,6 +55,7 @@ export function isConnected(agent: Agent, httpCutoff: Date): boolean {
 export function toAgentResource(agent: Agent, httpCutoff: Date) {
   const c = agent.connection;
   const caps = agent.capabilities ?? 0;
+  const connected = isConnected(agent, httpCutoff);
   return {
     kind: 'Agent',
     apiVersion: 'v1',
@@ -70,12 +71,13 @@ export function toAgentResource(agent: Agent, httpCutoff: Date) {
       assignedConfig: agent.assignedConfig ?? undefined,
     },
     status: {
-      connected: isConnected(agent, httpCutoff),
+      connected,
       connection: {
         transport: c?.transport,
         remoteAddress: c?.remoteAddress,
         connectedAt: c?.connectedAt,
-        disconnectedAt: c?.connected ? undefined : c?.disconnectedAt,
+        // An HTTP agent that stopped polling is disconnected since its last poll, even before the sweeper records it.
+        disconnectedAt: connected ? undefined : c?.connected ? c.lastSeenAt : c?.disconnectedAt,
         lastSeenAt: c?.lastSeenAt,
         sequenceNum: c?.sequenceNum,
         replica: c?.replicaId,

@@ -69,6 +69,24 @@ export class AgentsController {
     return toAgentResource(agent, this.agents.httpSilenceCutoff());
   }
 
+  @Get(':instanceUid/available-components')
+  @ApiOperation({ summary: 'The components the agent reported it can run (receivers, processors, exporters, …), by hash' })
+  async availableComponents(@Param('instanceUid') instanceUid: string) {
+    const uid = agentUidParam(instanceUid);
+    const agent = await this.agents.findOne(uid);
+    if (!agent) throw new NotFoundError(`agent ${uid} not found`);
+    if (!agent.availableComponentsHash) return { kind: 'AvailableComponents', apiVersion: 'v1', metadata: { name: uid }, hash: null, components: [] };
+    const components = await this.agents.componentCatalog(agent.availableComponentsHash);
+    return {
+      kind: 'AvailableComponents',
+      apiVersion: 'v1',
+      metadata: { name: uid },
+      hash: agent.availableComponentsHash,
+      // Undefined while only the hash is known (the server has asked the agent for the full list).
+      components: components ?? null,
+    };
+  }
+
   @Patch(':instanceUid')
   @ApiOperation({ summary: 'Merge-patch the server-side labels of an agent (`null` removes a label)' })
   async patch(@Param('instanceUid') instanceUid: string, @Body() body: PatchAgentBody) {

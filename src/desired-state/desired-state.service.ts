@@ -74,8 +74,13 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
     return this.refreshing;
   }
 
+  /**
+   * Waits for a reload in flight: a change publishes its event before the API answers, so a
+   * request made right after a write sees the new desired state.
+   */
   private async ready(): Promise<void> {
     if (!this.loaded) await this.refresh(false);
+    else if (this.refreshing) await this.refreshing;
   }
 
   /** The group an agent belongs to for configuration: highest priority, then name. */
