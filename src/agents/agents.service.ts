@@ -73,10 +73,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     // Connections this replica held before it stopped are gone; HTTP agents are judged by their polls.
-    await this.updateEach(
-      { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
-      { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
-    );
+    await this.markReplicaDisconnected();
     this.batcher.start();
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
     this.sweeper = setInterval(() => void this.sweepSilentHttpAgents().catch((e) => this.logger.error(`sweep failed: ${e}`)), every);
@@ -86,6 +83,19 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await this.batcher.stop();
+  }
+
+  /**
+   * Marks every WebSocket/gRPC agent this replica holds as disconnected, in bulk: at start (its
+   * connections from before a crash are gone) and at shutdown (after they were closed).
+   */
+  async markReplicaDisconnected(): Promise<number> {
+    await this.batcher.flush();
+    const now = new Date();
+    return this.updateEach(
+      { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
+      { $set: { 'connection.connected': false, 'connection.disconnectedAt': now, 'connection.lastSeenAt': now } },
+    );
   }
 
   /** An HTTP agent counts as connected until it has missed 3 poll intervals. */

@@ -1,5 +1,6 @@
-import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
+import { AgentsService } from '../agents/agents.service';
 import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { AppConfig } from '../config/app-config';
@@ -42,12 +43,13 @@ import { WebSocketTransport } from './transports/websocket-transport';
   ],
   exports: [OpampSessionService, OpampListener, ConnectionRegistry],
 })
-export class OpampGatewayModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private evictor?: NodeJS.Timeout;
 
   constructor(
     private readonly listener: OpampListener,
     private readonly session: OpampSessionService,
+    private readonly agents: AgentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,6 +57,15 @@ export class OpampGatewayModule implements OnApplicationBootstrap, OnApplication
     await this.listener.listen();
     this.evictor = setInterval(() => this.session.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
     this.evictor.unref();
+  }
+
+  /**
+   * Runs after every provider of this module closed its agent connections (Nest calls a module
+   * class's hook after its providers'): one bulk write marks them all disconnected, where one
+   * write per agent would take minutes for a large fleet on FerretDB.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.agents.markReplicaDisconnected();
   }
 
   onApplicationShutdown(): void {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -99,11 +99,13 @@ function emptySummary(): StoredAgentSummary {
  * here too. Rules: shared/opamp/server-behaviour.md.
  */
 @Injectable()
-export class OpampSessionService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OpampSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('OpampSession');
   private readonly states = new Map<string, SessionState>();
   private reconciler?: NodeJS.Timeout;
   private pushScheduled = false;
+  /** Set when shutdown begins: sessions closed by it are recorded in one bulk write, not one each. */
+  private stopping = false;
 
   constructor(
     private readonly agents: AgentsService,
@@ -120,6 +122,10 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     });
     this.reconciler = setInterval(() => this.schedulePushToConnected(), this.config.opamp.reconcileIntervalSeconds * 1000);
     this.reconciler.unref();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   onApplicationShutdown(): void {
@@ -213,6 +219,8 @@ export class OpampSessionService implements OnApplicationBootstrap, OnApplicatio
     if (!uid || conn.transport === 'http') return;
     if (!this.registry.release(uid, conn)) return;
     this.states.delete(uid);
+    // At shutdown every connection closes at once; OpampGatewayModule records them in one bulk.
+    if (this.stopping) return;
     await this.agents.markDisconnected(uid, conn.id);
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { experimental, Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerOptions } from '@grpc/grpc-js';
 import { AppConfig } from '../../config/app-config';
@@ -53,7 +53,7 @@ export function grpcServerOptions(config: AppConfig): ServerOptions {
  * let it in (UNAVAILABLE with `retry-after` and `grpc-retry-pushback-ms` otherwise).
  */
 @Injectable()
-export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdown {
+export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('GrpcListener');
   readonly server: Server;
   readonly health = new GrpcHealthService([OPAMP_GRPC_SERVICE]);
@@ -148,10 +148,15 @@ export class GrpcListener implements OnApplicationBootstrap, OnApplicationShutdo
    * ends with UNAVAILABLE so agents reconnect elsewhere, and the server shuts down gracefully;
    * whatever is still open when SHUTDOWN_GRACE_SECONDS have passed is closed by force.
    */
-  onApplicationShutdown(): Promise<void> {
-    // Nest may run the hook twice (its own signal handler and main.ts both close the app).
+  beforeApplicationShutdown(): Promise<void> {
+    // Before Nest disposes anything, like the WebSocket listener: the database is still there
+    // to record the sessions' end. Idempotent, so the later hook is only a safety net.
     this.shutdown ??= this.stop();
     return this.shutdown;
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.beforeApplicationShutdown();
   }
 
   private async stop(): Promise<void> {
