@@ -184,6 +184,17 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: parts }));
   }
 
+  /** The same for many agents in unordered bulk writes (under their write locks). */
+  async applyTrackingMany(entries: [string, Partial<Agent>][]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 1000) {
+      const slice = entries.slice(i, i + 1000);
+      await this.writes.runAll(
+        slice.map(([uid]) => uid),
+        () => this.agents.bulkWrite(slice.map(([uid, parts]) => ({ updateOne: { filter: { _id: uid }, update: { $set: parts } } })) as never, { ordered: false }),
+      );
+    }
+  }
+
   /** A heartbeat: remembered now, written with the next batch. */
   recordSeen(uid: string, lastSeenAt: Date, sequenceNum: number | string): void {
     this.batcher.record(uid, lastSeenAt, sequenceNum);

@@ -310,26 +310,40 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     });
   }
 
+  /**
+   * Pushes to every agent this replica holds whatever its desired state says it lacks. The
+   * pushes go out first, all of them; the bookkeeping follows in bulk writes, so a change for
+   * 10,000 agents costs a few database round trips instead of 10,000 sequential ones.
+   */
   private async pushToConnected(): Promise<void> {
+    const tracking: [string, Partial<Agent>][] = [];
     for (const [uid, conn] of [...this.registry.all()]) {
       const state = this.states.get(uid);
       if (!state || !conn.push) continue;
       try {
-        await this.pushIfNeeded(uid, state);
+        const parts = await this.decideAndPush(uid, state);
+        if (parts && Object.keys(parts).length) tracking.push([uid, parts]);
       } catch (err) {
         this.logger.error(`push to ${uid} failed: ${err}`);
       }
     }
+    await this.agents.applyTrackingMany(tracking).catch((err) => this.logger.error(`recording pushes failed: ${err}`));
   }
 
-  /** Pushes whatever the agent's desired state says it lacks (hash-gated), and records it. */
+  /** Pushes whatever one agent's desired state says it lacks (hash-gated), and records it. */
   private async pushIfNeeded(uid: string, state: SessionState): Promise<void> {
+    const parts = await this.decideAndPush(uid, state);
+    if (parts) await this.agents.applyTracking(uid, parts);
+  }
+
+  /** Decides and pushes; returns the bookkeeping to store (undefined when the agent has no live connection here). */
+  private async decideAndPush(uid: string, state: SessionState): Promise<Partial<Agent> | undefined> {
     const conn = this.registry.get(uid);
-    if (!conn?.push) return;
+    if (!conn?.push) return undefined;
     const out: OutgoingParts = { instanceUid: textToUid(uid)!, withCapabilities: false };
     const tracking = await this.decideDelivery(state, out);
     if (out.remoteConfig || out.connectionSettings) conn.push(buildServerToAgent(out));
-    await this.agents.applyTracking(uid, tracking);
+    return tracking;
   }
 
   /**
