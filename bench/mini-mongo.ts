@@ -1,0 +1,587 @@
+/**
+ * A minimal in-memory MongoDB wire-protocol server for `--db memory`: just the commands the
+ * OpAMP Commander server and the bench use (hello, find, aggregate counts, insert, update with
+ * upsert, indexes as no-ops), documents in a Map by _id with an ordered _id view for cursors.
+ *
+ * It exists to measure the server process on its own: the embedded FerretDB (SQLite) scans a
+ * collection for every `_id` lookup, so with thousands of agents the database, not the server,
+ * sets every figure. This stand-in costs almost nothing per operation. It is a measuring tool,
+ * not a database: no durability, no transactions, a subset of query and update operators.
+ */
+import * as net from 'node:net';
+import mongoose from 'mongoose';
+
+const { BSON } = mongoose.mongo;
+type Doc = Record<string, unknown>;
+
+const OP_REPLY = 1;
+const OP_QUERY = 2004;
+const OP_MSG = 2013;
+
+class Collection {
+  readonly docs = new Map<unknown, Doc>();
+  private sorted: unknown[] | null = [];
+
+  add(doc: Doc): void {
+    const k = key(doc._id);
+    if (!this.docs.has(k)) this.sorted = null;
+    this.docs.set(k, doc);
+  }
+
+  remove(id: unknown): void {
+    if (this.docs.delete(id)) this.sorted = null;
+  }
+
+  /** Every _id in ascending order (rebuilt lazily after inserts). */
+  ids(): unknown[] {
+    if (!this.sorted) this.sorted = [...this.docs.keys()].sort(compare);
+    return this.sorted;
+  }
+
+  /** Documents that may match `filter`, using _id when the filter names it (lazily, in _id order when asked). */
+  *candidates(filter: Doc, sortById: boolean): Generator<Doc> {
+    const id = filter._id;
+    if (id !== undefined && !isOperatorDoc(id)) {
+      const d = this.docs.get(key(id));
+      if (d) yield d;
+      return;
+    }
+    if (sortById || (id !== undefined && isOperatorDoc(id))) {
+      const ids = this.ids();
+      for (let i = this.rangeStart(filter); i < ids.length; i++) yield this.docs.get(ids[i])!;
+      return;
+    }
+    yield* this.docs.values();
+  }
+
+  /** First index of ids() that can match the filter's lower bound on _id (0 without one). */
+  rangeStart(filter: Doc): number {
+    const id = filter._id;
+    if (!isOperatorDoc(id)) return 0;
+    const range = id as Doc;
+    const lower = range.$gt ?? range.$gte;
+    return lower === undefined ? 0 : lowerBound(this.ids(), lower, range.$gt !== undefined);
+  }
+
+  /** True when the filter is only a lower bound on _id: every document from rangeStart() matches. */
+  static isIdLowerBoundOnly(filter: Doc): boolean {
+    const keys = Object.keys(filter);
+    if (keys.length !== 1 || keys[0] !== '_id' || !isOperatorDoc(filter._id)) return false;
+    return Object.keys(filter._id as Doc).every((k) => k === '$gt' || k === '$gte');
+  }
+}
+
+/** Map key for an _id (ObjectIds by their hex). */
+function key(id: unknown): unknown {
+  return id instanceof BSON.ObjectId ? id.toHexString() : id;
+}
+
+function isOperatorDoc(v: unknown): boolean {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || v instanceof Date || v instanceof BSON.ObjectId || v instanceof BSON.Binary) return false;
+  const keys = Object.keys(v);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$'));
+}
+
+function scalar(v: unknown): unknown {
+  if (v instanceof Date) return v.getTime();
+  if (v instanceof BSON.ObjectId) return v.toHexString();
+  if (v instanceof BSON.Long) return v.toNumber();
+  return v;
+}
+
+function compare(a: unknown, b: unknown): number {
+  const x = scalar(a);
+  const y = scalar(b);
+  if (x === y) return 0;
+  if (x === undefined || x === null) return -1;
+  if (y === undefined || y === null) return 1;
+  return (x as number) < (y as number) ? -1 : 1;
+}
+
+function lowerBound(ids: unknown[], v: unknown, strict: boolean): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compare(ids[mid], v);
+    if (c < 0 || (strict && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function getPath(doc: unknown, path: string): unknown {
+  let cur = doc;
+  const parts = path.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    if (Array.isArray(cur) && !/^\d+$/.test(parts[i])) {
+      // A path through an array of sub-documents yields the values of every element (MongoDB semantics).
+      const rest = parts.slice(i).join('.');
+      return cur.flatMap((e) => {
+        const v = getPath(e, rest);
+        return v === undefined ? [] : Array.isArray(v) ? v : [v];
+      });
+    }
+    cur = (cur as Doc)[parts[i]];
+  }
+  return cur;
+}
+
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = cur[parts[i]];
+    if (next === null || typeof next !== 'object') cur[parts[i]] = {};
+    cur = cur[parts[i]] as Doc;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+function unsetPath(doc: Doc, path: string): void {
+  const parts = path.split('.');
+  const parent = parts.length > 1 ? getPath(doc, parts.slice(0, -1).join('.')) : doc;
+  if (parent && typeof parent === 'object') delete (parent as Doc)[parts[parts.length - 1]];
+}
+
+function equal(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && !Array.isArray(b)) return a.some((x) => equal(x, b));
+  const x = scalar(a);
+  const y = scalar(b);
+  if (x === y) return true;
+  if (x && y && typeof x === 'object' && typeof y === 'object') return JSON.stringify(x) === JSON.stringify(y);
+  return (x === undefined && y === null) || (x === null && y === undefined);
+}
+
+function matchCond(value: unknown, cond: unknown): boolean {
+  if (cond instanceof RegExp) {
+    const test = (v: unknown) => typeof v === 'string' && cond.test(v);
+    return Array.isArray(value) ? value.some(test) : test(value);
+  }
+  if (!isOperatorDoc(cond)) return equal(value, cond);
+  for (const [op, arg] of Object.entries(cond as Doc)) {
+    switch (op) {
+      case '$eq':
+        if (!equal(value, arg)) return false;
+        break;
+      case '$ne':
+        if (equal(value, arg)) return false;
+        break;
+      case '$gt':
+        if (value === undefined || compare(value, arg) <= 0) return false;
+        break;
+      case '$gte':
+        if (value === undefined || compare(value, arg) < 0) return false;
+        break;
+      case '$lt':
+        if (value === undefined || compare(value, arg) >= 0) return false;
+        break;
+      case '$lte':
+        if (value === undefined || compare(value, arg) > 0) return false;
+        break;
+      case '$in':
+        if (!(arg as unknown[]).some((x) => equal(value, x))) return false;
+        break;
+      case '$nin':
+        if ((arg as unknown[]).some((x) => equal(value, x))) return false;
+        break;
+      case '$exists':
+        if ((value !== undefined) !== !!arg) return false;
+        break;
+      case '$elemMatch':
+        if (!Array.isArray(value) || !value.some((e) => (isOperatorDoc(arg) || !e || typeof e !== 'object' ? matchCond(e, arg) : matches(e as Doc, arg as Doc)))) return false;
+        break;
+      case '$not':
+        if (matchCond(value, arg)) return false;
+        break;
+      case '$regex': {
+        const re = arg instanceof RegExp ? arg : new RegExp(String(arg), String((cond as Doc).$options ?? ''));
+        if (!matchCond(value, re)) return false;
+        break;
+      }
+      case '$options':
+        break;
+      default:
+        throw new Error(`unsupported query operator ${op}`);
+    }
+  }
+  return true;
+}
+
+function matches(doc: Doc, filter: Doc): boolean {
+  for (const [k, cond] of Object.entries(filter)) {
+    if (k === '$and') {
+      if (!(cond as Doc[]).every((f) => matches(doc, f))) return false;
+    } else if (k === '$or') {
+      if (!(cond as Doc[]).some((f) => matches(doc, f))) return false;
+    } else if (k === '$nor') {
+      if ((cond as Doc[]).some((f) => matches(doc, f))) return false;
+    } else if (!matchCond(getPath(doc, k), cond)) return false;
+  }
+  return true;
+}
+
+function project(doc: Doc, projection: Doc | undefined): Doc {
+  if (!projection || Object.keys(projection).length === 0) return doc;
+  const entries = Object.entries(projection);
+  const inclusive = entries.some(([k, v]) => k !== '_id' && !!v);
+  if (inclusive) {
+    const out: Doc = {};
+    if (projection._id !== 0 && projection._id !== false) out._id = doc._id;
+    for (const [k, v] of entries) {
+      if (!v || k === '_id') continue;
+      const val = getPath(doc, k);
+      if (val !== undefined) setPath(out, k, val);
+    }
+    return out;
+  }
+  const out: Doc = structuredClone(doc);
+  for (const [k] of entries) unsetPath(out, k);
+  return out;
+}
+
+function applyUpdate(doc: Doc, u: Doc, inserting: boolean): void {
+  if (!Object.keys(u).some((k) => k.startsWith('$'))) {
+    for (const k of Object.keys(doc)) if (k !== '_id') delete doc[k];
+    Object.assign(doc, u, { _id: doc._id });
+    return;
+  }
+  for (const [op, fields] of Object.entries(u)) {
+    for (const [path, value] of Object.entries(fields as Doc)) {
+      switch (op) {
+        case '$set':
+          setPath(doc, path, value);
+          break;
+        case '$setOnInsert':
+          if (inserting) setPath(doc, path, value);
+          break;
+        case '$unset':
+          unsetPath(doc, path);
+          break;
+        case '$inc':
+          setPath(doc, path, ((getPath(doc, path) as number) ?? 0) + (value as number));
+          break;
+        default:
+          throw new Error(`unsupported update operator ${op}`);
+      }
+    }
+  }
+}
+
+function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
+  const keys = Object.entries(sort ?? {});
+  if (keys.length === 0) return docs;
+  return docs.sort((a, b) => {
+    for (const [k, dir] of keys) {
+      const c = compare(getPath(a, k), getPath(b, k));
+      if (c) return c * (Number(dir) < 0 ? -1 : 1);
+    }
+    return 0;
+  });
+}
+
+const isIdOnlySort = (sort: Doc | undefined) => !!sort && Object.keys(sort).length === 1 && Number(sort._id) === 1;
+
+class MiniMongo {
+  private readonly dbs = new Map<string, Map<string, Collection>>();
+  private connections = 0;
+
+  coll(db: string, name: string): Collection {
+    let d = this.dbs.get(db);
+    if (!d) this.dbs.set(db, (d = new Map()));
+    let c = d.get(name);
+    if (!c) d.set(name, (c = new Collection()));
+    return c;
+  }
+
+  private query(c: Collection, filter: Doc, sort: Doc | undefined, skip: number, limit: number): Doc[] {
+    const byId = isIdOnlySort(sort);
+    const out: Doc[] = [];
+    let skipped = 0;
+    const cands = c.candidates(filter, byId);
+    for (const d of cands) {
+      if (!matches(d, filter)) continue;
+      if (byId || !sort) {
+        if (skipped++ < skip) continue;
+        out.push(d);
+        if (limit > 0 && out.length >= limit) break;
+      } else out.push(d);
+    }
+    if (!byId && sort) {
+      const sorted = sortDocs(out, sort).slice(skip);
+      return limit > 0 ? sorted.slice(0, limit) : sorted;
+    }
+    return out;
+  }
+
+  command(body: Doc, seqs: Record<string, Doc[]>, connId: number): Doc {
+    const name = Object.keys(body)[0];
+    const db = (body.$db as string) ?? 'admin';
+    const cursor = (coll: string, batch: Doc[]) => ({ cursor: { firstBatch: batch, id: BSON.Long.fromNumber(0), ns: `${db}.${coll}` }, ok: 1 });
+    switch (name.toLowerCase()) {
+      case 'hello':
+      case 'ismaster':
+        return {
+          helloOk: true,
+          ismaster: true,
+          isWritablePrimary: true,
+          maxBsonObjectSize: 16 * 1024 * 1024,
+          maxMessageSizeBytes: 48_000_000,
+          maxWriteBatchSize: 100_000,
+          localTime: new Date(),
+          connectionId: connId,
+          minWireVersion: 0,
+          maxWireVersion: 17,
+          readOnly: false,
+          ok: 1,
+        };
+      case 'ping':
+      case 'endsessions':
+      case 'createindexes':
+      case 'create':
+      case 'dropindexes':
+        return { ok: 1 };
+      case 'buildinfo':
+        return { version: '6.0.0-mini', versionArray: [6, 0, 0, 0], ok: 1 };
+      case 'getparameter':
+      case 'serverstatus':
+      case 'hostinfo':
+        return { ok: 1 };
+      case 'killcursors':
+        return { cursorsKilled: [], ok: 1 };
+      case 'getmore':
+        return { cursor: { nextBatch: [], id: BSON.Long.fromNumber(0), ns: `${db}.${body.collection}` }, ok: 1 };
+      case 'listcollections':
+        return cursor('$cmd.listCollections', [...(this.dbs.get(db)?.keys() ?? [])].map((n) => ({ name: n, type: 'collection', options: {} })));
+      case 'listindexes':
+        return cursor(String(body.listIndexes), [{ v: 2, key: { _id: 1 }, name: '_id_' }]);
+      case 'dropdatabase':
+        this.dbs.delete(db);
+        return { ok: 1 };
+      case 'drop':
+        this.dbs.get(db)?.delete(String(body.drop));
+        return { ok: 1 };
+      case 'find': {
+        const c = this.coll(db, String(body.find));
+        const limit = Math.abs(Number(body.limit ?? 0)) || (body.singleBatch ? Number(body.batchSize ?? 0) : 0);
+        const docs = this.query(c, (body.filter as Doc) ?? {}, body.sort as Doc, Number(body.skip ?? 0), limit);
+        return cursor(String(body.find), docs.map((d) => project(d, body.projection as Doc)));
+      }
+      case 'count': {
+        const c = this.coll(db, String(body.count));
+        return { n: this.query(c, (body.query as Doc) ?? {}, undefined, Number(body.skip ?? 0), Number(body.limit ?? 0)).length, ok: 1 };
+      }
+      case 'aggregate':
+        return cursor(String(body.aggregate), this.aggregate(this.coll(db, String(body.aggregate)), body.pipeline as Doc[]));
+      case 'insert': {
+        const c = this.coll(db, String(body.insert));
+        const docs = (body.documents as Doc[]) ?? seqs.documents ?? [];
+        const writeErrors: Doc[] = [];
+        let n = 0;
+        docs.forEach((d, index) => {
+          d._id ??= new BSON.ObjectId();
+          if (c.docs.has(key(d._id))) writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${db}.${body.insert} index: _id_` });
+          else {
+            c.add(d);
+            n++;
+          }
+        });
+        return writeErrors.length ? { n, writeErrors, ok: 1 } : { n, ok: 1 };
+      }
+      case 'update': {
+        const c = this.coll(db, String(body.update));
+        const updates = (body.updates as Doc[]) ?? seqs.updates ?? [];
+        let n = 0;
+        let nModified = 0;
+        const upserted: Doc[] = [];
+        updates.forEach((up, index) => {
+          const q = (up.q as Doc) ?? {};
+          const u = up.u as Doc;
+          const found = this.query(c, q, undefined, 0, up.multi ? 0 : 1);
+          if (found.length) {
+            for (const d of found) applyUpdate(d, u, false);
+            n += found.length;
+            nModified += found.length;
+          } else if (up.upsert) {
+            const doc: Doc = {};
+            for (const [k, v] of Object.entries(q)) if (!k.startsWith('$') && !isOperatorDoc(v)) setPath(doc, k, v);
+            applyUpdate(doc, u, true);
+            doc._id ??= new BSON.ObjectId();
+            c.add(doc);
+            n++;
+            upserted.push({ index, _id: doc._id });
+          }
+        });
+        return upserted.length ? { n, nModified, upserted, ok: 1 } : { n, nModified, ok: 1 };
+      }
+      case 'delete': {
+        const c = this.coll(db, String(body.delete));
+        let n = 0;
+        for (const del of (body.deletes as Doc[]) ?? seqs.deletes ?? []) {
+          const found = this.query(c, (del.q as Doc) ?? {}, undefined, 0, Number(del.limit ?? 0));
+          for (const d of found) c.remove(key(d._id));
+          n += found.length;
+        }
+        return { n, ok: 1 };
+      }
+      default:
+        process.stderr.write(`mini-mongo: unsupported command ${name}\n`);
+        return { ok: 0, errmsg: `no such command: '${name}'`, code: 59, codeName: 'CommandNotFound' };
+    }
+  }
+
+  private aggregate(c: Collection, pipeline: Doc[]): Doc[] {
+    let docs: Doc[] | undefined;
+    let filter: Doc = {};
+    let sort: Doc | undefined;
+    let skip = 0;
+    let limit = 0;
+    const rest: Doc[] = [];
+    // Leading $match/$sort/$skip/$limit go to the query; $group and $count are applied after.
+    for (const stage of pipeline) {
+      const [op, arg] = Object.entries(stage)[0];
+      if (rest.length === 0 && op === '$match') filter = arg as Doc;
+      else if (rest.length === 0 && op === '$sort') sort = arg as Doc;
+      else if (rest.length === 0 && op === '$skip') skip = Number(arg);
+      else if (rest.length === 0 && op === '$limit') limit = Number(arg);
+      else rest.push(stage);
+    }
+    const onlyCount = rest.length === 1 && Object.keys(rest[0])[0] === '$group' && !sort && !skip && !limit;
+    if (onlyCount && Collection.isIdLowerBoundOnly(filter)) {
+      // countDocuments over an _id range: no need to visit the documents.
+      const g = rest[0].$group as Doc;
+      const n = c.ids().length - c.rangeStart(filter);
+      const out: Doc = { _id: g._id };
+      for (const [field, acc] of Object.entries(g)) if (field !== '_id') out[field] = n * Number((acc as Doc).$sum);
+      return n ? [out] : [];
+    }
+    docs = this.query(c, filter, sort, skip, limit);
+    for (const stage of rest) {
+      const [op, arg] = Object.entries(stage)[0];
+      if (op === '$group') {
+        const g = arg as Doc;
+        const out: Doc = { _id: g._id };
+        for (const [field, acc] of Object.entries(g)) {
+          if (field === '_id') continue;
+          const sum = (acc as Doc).$sum;
+          out[field] = typeof sum === 'number' ? docs.length * sum : docs.reduce((a, d) => a + Number(getPath(d, String(sum).slice(1)) ?? 0), 0);
+        }
+        docs = docs.length ? [out] : [];
+      } else if (op === '$count') {
+        docs = [{ [String(arg)]: docs.length }];
+      } else if (op === '$project') {
+        docs = docs.map((d) => project(d, arg as Doc));
+      } else throw new Error(`unsupported aggregation stage ${op}`);
+    }
+    return docs;
+  }
+
+  serve(port: number): Promise<number> {
+    const server = net.createServer((sock) => this.connection(sock));
+    return new Promise((resolve) =>
+      server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
+    );
+  }
+
+  private connection(sock: net.Socket): void {
+    const connId = ++this.connections;
+    let buf: Buffer = Buffer.alloc(0);
+    sock.setNoDelay(true);
+    sock.on('error', () => undefined);
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      while (buf.length >= 16) {
+        const len = buf.readInt32LE(0);
+        if (buf.length < len) break;
+        const msg = buf.subarray(0, len);
+        buf = buf.subarray(len);
+        const reply = this.message(msg, connId);
+        if (reply) sock.write(reply);
+      }
+    });
+  }
+
+  private message(msg: Buffer, connId: number): Buffer | undefined {
+    const requestId = msg.readInt32LE(4);
+    const opCode = msg.readInt32LE(12);
+    const run = (body: Doc, seqs: Record<string, Doc[]>): Doc => {
+      try {
+        return this.command(body, seqs, connId);
+      } catch (err) {
+        return { ok: 0, errmsg: (err as Error).message, code: 2, codeName: 'BadValue' };
+      }
+    };
+    if (opCode === OP_MSG) {
+      const flags = msg.readUInt32LE(16);
+      const end = flags & 1 ? msg.length - 4 : msg.length;
+      let off = 20;
+      let body: Doc = {};
+      const seqs: Record<string, Doc[]> = {};
+      while (off < end) {
+        const kind = msg[off++];
+        if (kind === 0) {
+          const size = msg.readInt32LE(off);
+          body = BSON.deserialize(msg.subarray(off, off + size));
+          off += size;
+        } else {
+          const size = msg.readInt32LE(off);
+          const stop = off + size;
+          let p = off + 4;
+          const z = msg.indexOf(0, p);
+          const id = msg.toString('utf8', p, z);
+          p = z + 1;
+          const docs: Doc[] = [];
+          while (p < stop) {
+            const ds = msg.readInt32LE(p);
+            docs.push(BSON.deserialize(msg.subarray(p, p + ds)));
+            p += ds;
+          }
+          seqs[id] = docs;
+          off = stop;
+        }
+      }
+      const result = run(body, seqs);
+      if (flags & 2) return undefined; // moreToCome: the client wants no answer
+      const out = BSON.serialize(result);
+      const head = Buffer.alloc(21);
+      head.writeInt32LE(21 + out.length, 0);
+      head.writeInt32LE(requestId, 8);
+      head.writeInt32LE(OP_MSG, 12);
+      head.writeUInt32LE(0, 16);
+      head[20] = 0;
+      return Buffer.concat([head, out]);
+    }
+    if (opCode === OP_QUERY) {
+      let off = 20;
+      const z = msg.indexOf(0, off);
+      const ns = msg.toString('utf8', off, z);
+      off = z + 1 + 8;
+      const size = msg.readInt32LE(off);
+      const query = BSON.deserialize(msg.subarray(off, off + size));
+      const body = (query.$query as Doc) ?? query;
+      body.$db ??= ns.split('.')[0];
+      const out = BSON.serialize(run(body, {}));
+      const head = Buffer.alloc(36);
+      head.writeInt32LE(36 + out.length, 0);
+      head.writeInt32LE(requestId, 8);
+      head.writeInt32LE(OP_REPLY, 12);
+      head.writeInt32LE(0, 16);
+      head.writeBigInt64LE(0n, 20);
+      head.writeInt32LE(0, 28);
+      head.writeInt32LE(1, 32);
+      return Buffer.concat([head, out]);
+    }
+    process.stderr.write(`mini-mongo: unsupported opcode ${opCode}\n`);
+    return undefined;
+  }
+}
+
+if (require.main === module) {
+  const m = new MiniMongo();
+  void m.serve(Number(process.argv[2] ?? 0)).then((port) => process.stdout.write(`ready mongodb://127.0.0.1:${port}/\n`));
+  // Ends with the process that started it (stdin closes).
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0));
+}
