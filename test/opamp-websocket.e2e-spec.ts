@@ -261,6 +261,28 @@ describe('OpAMP over WebSocket', () => {
   });
 });
 
+describe('dead sockets', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ OPAMP_WS_PING_INTERVAL_SECONDS: '1' });
+  });
+  afterAll(() => server?.close());
+
+  it('are closed when they stop answering pings, while a live agent stays', async () => {
+    const net = await import('node:net');
+    const live = await RawWsAgent.connect(server.opampPort); // the ws client answers pings by itself
+    const sock = net.connect(server.opampPort, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('GET /v1/opamp HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await new Promise((r) => sock.once('data', r));
+    sock.on('data', () => undefined); // reads the pings, never answers them
+    const closedAt = await new Promise<number>((resolve) => sock.once('close', () => resolve(Date.now())));
+    expect(closedAt).toBeGreaterThan(0);
+    expect(live.closeCode).toBeUndefined();
+    await live.close();
+  });
+});
+
 describe('admission control', () => {
   let server: TestServer;
   beforeAll(async () => {
