@@ -14,7 +14,7 @@ import { ExampleGrpcAgent } from '../examples/grpc-agent';
 const ReportsStatus = 0x1;
 const AcceptsRemoteConfig = 0x2;
 const ReportsEffectiveConfig = 0x4;
-const ReportsRemoteConfig = 0x8;
+const ReportsRemoteConfig = 0x1000;
 const ReportsHealth = 0x800;
 const AcceptsStatus = 0x1n; // ServerCapabilities_AcceptsStatus
 const REPORTS = ReportsStatus | ReportsEffectiveConfig | ReportsHealth;
@@ -232,6 +232,32 @@ describe('OpAMP over gRPC', () => {
     });
     expect(ack.errorResponse).toBeUndefined();
     expect((await getAgent(server, uid.text)).body.status.remoteConfigStatus).toMatchObject({ lastRemoteConfigHash: hash.toString('hex'), status: 'APPLIED' });
+  });
+
+  it('receives a group config through the fleet API at once, and a new revision too, without resends', async () => {
+    const { restClient } = await import('./support/rest-client');
+    const api = restClient(server);
+    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'grpc-fleet' }, spec: { contentType: 'application/yaml', body: 'receivers: {otlp: {}}\n' } })).status).toBe(201);
+    expect((await api('POST', '/agentgroups', { metadata: { name: 'grpc-fleet' }, spec: { selector: 'service.name=grpc-fleet', configs: [{ fileName: '', remoteConfig: 'grpc-fleet' }] } })).status).toBe(201);
+    const uid = newAgentUid();
+    const agent = open();
+    const first = await agent.exchange({ ...hello(uid.bytes, 'grpc-fleet'), capabilities: ReportsStatus | AcceptsRemoteConfig | ReportsRemoteConfig });
+    expect(first.remoteConfig.config.configMap[''].body.toString()).toBe('receivers: {otlp: {}}\n');
+    const h1 = first.remoteConfig.configHash;
+    await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 1, remoteConfigStatus: { lastRemoteConfigHash: h1, status: 'RemoteConfigStatuses_APPLIED' } });
+    const cur = (await api('GET', '/remoteconfigs/grpc-fleet')).body;
+    expect((await api('PUT', '/remoteconfigs/grpc-fleet', { ...cur, spec: { ...cur.spec, body: 'receivers: {otlp: {protocols: {grpc: {}}}}\n' } })).status).toBe(200);
+    const pushed = await agent.nth(3);
+    expect(pushed.remoteConfig.config.configMap[''].body.toString()).toContain('protocols');
+    const h2 = pushed.remoteConfig.configHash;
+    expect(Buffer.from(h2).equals(Buffer.from(h1))).toBe(false);
+    const ack = await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 2, remoteConfigStatus: { lastRemoteConfigHash: h2, status: 'RemoteConfigStatuses_APPLIED' } });
+    expect(ack.remoteConfig).toBeUndefined();
+    const hb = await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 3 });
+    expect(hb.remoteConfig).toBeUndefined();
+    const stored = await eventually(() => getAgent(server, uid.text), (r) => r.body.status.remoteConfig?.state === 'applied');
+    expect(stored.body.status.remoteConfig).toMatchObject({ state: 'applied', desiredHash: Buffer.from(h2).toString('hex'), origin: 'group/grpc-fleet' });
+    agent.cancel();
   });
 
   it('serves the example agent (examples/grpc-agent.ts): discovered, applies a pushed config, reports APPLIED, says goodbye', async () => {
