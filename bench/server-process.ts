@@ -1,11 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startEmbeddedDatabase } from '../src/database/embedded-database';
 import { childrenOf } from './proc-stats';
+import { freePort } from '../src/common/free-port';
+export { freePort } from '../src/common/free-port';
 
 /** The project root (dist/bench/*.js -> ../..). */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -31,16 +32,6 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The database for a bench run: the given MongoDB, or the project's embedded one (mongod on

@@ -1,18 +1,10 @@
-import * as net from 'node:net';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
+import { freePort } from '../src/common/free-port';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /** Interop with the opamp-go client library (the library inside the OpenTelemetry Collector). */
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const FULL_STATE = 1;
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { cacheDir, projectRoot } from '../common/project-paths';
+import { freePort } from '../common/free-port';
 
 /** FerretDB release the launcher builds; its SQLite backend keeps data in plain files. */
 export const FERRETDB_VERSION = 'v1.24.2';
@@ -38,16 +39,6 @@ function onPath(cmd: string): string | undefined {
   return undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

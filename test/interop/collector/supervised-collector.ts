@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Proc, ROOT } from '../../support/process';
+import { freePort } from '../../../src/common/free-port';
+export { freePort } from '../../../src/common/free-port';
 
 /** The interop Collector and the OpAMP supervisor, built (or found in the cache) by build.sh. */
 export interface CollectorBinaries {
@@ -44,17 +45,6 @@ export function collectorBinaries(): CollectorBinaries {
   return built;
 }
 
-/** A loopback TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface SupervisorOptions {
   /** ws://…/v1/opamp or http://…/v1/opamp */
