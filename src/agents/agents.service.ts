@@ -19,7 +19,7 @@ export function agentSort(sort: string | undefined): PageSort {
   const desc = key.startsWith('-');
   return { field: AGENT_SORT_FIELDS[desc ? key.slice(1) : key], direction: desc ? -1 : 1 };
 }
-import { LastSeenBatcher } from './last-seen-batcher';
+import { AgentWriteQueue } from './agent-write-queue';
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
@@ -44,7 +44,8 @@ export interface StoredAgentSummary {
 @Injectable()
 export class AgentsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AgentsService.name);
-  private readonly batcher: LastSeenBatcher;
+  /** Every write of the OpAMP path (reports, heartbeats, delivery bookkeeping), grouped into bulk writes. */
+  private readonly queue: AgentWriteQueue;
   private sweeper?: NodeJS.Timeout;
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
@@ -63,18 +64,18 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.selected = new AgentSelectorQuery(agents);
-    this.batcher = new LastSeenBatcher(
-      agents,
+    this.queue = new AgentWriteQueue(
+      () => agents.collection as never,
       config.opamp.lastSeenFlushMs,
-      (err) => this.logger.error(`last-seen flush failed: ${err}`),
       (uids, work) => this.writes.runAll(uids, work),
+      (err) => this.logger.error(`agent write failed: ${err}`),
     );
   }
 
   async onApplicationBootstrap(): Promise<void> {
     // Connections this replica held before it stopped are gone; HTTP agents are judged by their polls.
     await this.markReplicaDisconnected();
-    this.batcher.start();
+    this.queue.start();
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
     this.sweeper = setInterval(() => void this.sweepSilentHttpAgents().catch((e) => this.logger.error(`sweep failed: ${e}`)), every);
     this.sweeper.unref();
@@ -82,7 +83,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.batcher.stop();
+    await this.queue.stop();
   }
 
   /**
@@ -90,7 +91,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * connections from before a crash are gone) and at shutdown (after they were closed).
    */
   async markReplicaDisconnected(): Promise<number> {
-    await this.batcher.flush();
+    await this.queue.flush();
     const now = new Date();
     return this.updateEach(
       { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
@@ -104,7 +105,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async sweepSilentHttpAgents(): Promise<number> {
-    await this.batcher.flush();
+    await this.queue.flush();
     const cutoff = this.httpSilenceCutoff();
     return this.updateEach(
       { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $lt: cutoff } },
@@ -169,40 +170,31 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * the agent on its first message.
    */
   async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
-    this.batcher.forget(uid);
-    const set: Record<string, unknown> = { connection };
-    for (const [k, v] of Object.entries(parts)) if (v !== undefined) set[k] = v;
+    const set: Record<string, unknown> = { connection, ...parts };
     // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
     for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
-    const onInsert = addLabels && Object.keys(addLabels).length ? {} : { $setOnInsert: { labels: {} } };
-    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: set, ...onInsert }, { upsert: true }));
+    await this.queue.write(uid, set, true);
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
   async applyTracking(uid: string, parts: Partial<Agent>): Promise<void> {
     if (Object.keys(parts).length === 0) return;
-    await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, { $set: parts }));
+    await this.queue.write(uid, parts);
   }
 
-  /** The same for many agents in unordered bulk writes (under their write locks). */
+  /** The same for many agents: they share the queue's next bulk writes. */
   async applyTrackingMany(entries: [string, Partial<Agent>][]): Promise<void> {
-    for (let i = 0; i < entries.length; i += 1000) {
-      const slice = entries.slice(i, i + 1000);
-      await this.writes.runAll(
-        slice.map(([uid]) => uid),
-        () => this.agents.bulkWrite(slice.map(([uid, parts]) => ({ updateOne: { filter: { _id: uid }, update: { $set: parts } } })) as never, { ordered: false }),
-      );
-    }
+    await Promise.all(entries.map(([uid, parts]) => this.applyTracking(uid, parts)));
   }
 
   /** A heartbeat: remembered now, written with the next batch. */
   recordSeen(uid: string, lastSeenAt: Date, sequenceNum: number | string): void {
-    this.batcher.record(uid, lastSeenAt, sequenceNum);
+    this.queue.defer(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum });
   }
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
-    await this.batcher.flush();
+    await this.queue.flush();
     await this.writes.run(uid, () =>
       this.agents.updateOne(
         { _id: uid, 'connection.connectionId': connectionId },
@@ -224,13 +216,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async findOne(uid: string): Promise<Agent | undefined> {
-    await this.batcher.flush();
+    await this.queue.flush();
     return ((await this.agents.findById(uid).lean()) as Agent | null) ?? undefined;
   }
 
   /** One page of agents in uid order, after the cursor `after`. */
   async list(limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
-    await this.batcher.flush();
+    await this.queue.flush();
     const filter = after ? { _id: { $gt: after } } : {};
     const items = await this.agents.find(filter).sort({ _id: 1 }).limit(limit).lean();
     const remaining = items.length < limit ? 0 : await this.agents.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
@@ -239,7 +231,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** One page of agents matching every filter, in uid order. */
   async search(q: ListAgentsQuery, limit: number, after?: PageCursor): Promise<{ items: Agent[]; remaining: number }> {
-    await this.batcher.flush();
+    await this.queue.flush();
     let requirements: SelectorRequirement[] = [];
     if (q.selector) {
       try {

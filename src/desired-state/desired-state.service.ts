@@ -29,6 +29,8 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
   private refreshing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private loaded = false;
+  private gen = 0;
+  private inFlight = 0;
   /** Emits 'refreshed' after groups or configs changed: the gateway then pushes to connected agents. */
   readonly changes = new EventEmitter<{ refreshed: [] }>();
 
@@ -62,6 +64,7 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
         this.latest = latest;
         this.loaded = true;
         if (changed || announce) {
+          this.gen++;
           this.groupConfigs = new Map();
           this.changes.emit('refreshed');
         }
@@ -70,8 +73,19 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
       }
     };
     // Refreshes run one after another so that the last one always reflects the last change.
-    this.refreshing = (this.refreshing ?? Promise.resolve()).then(run);
+    this.inFlight++;
+    this.refreshing = (this.refreshing ?? Promise.resolve()).then(run).finally(() => this.inFlight--);
     return this.refreshing;
+  }
+
+  /**
+   * Changes whenever groups or remote configs may have changed (undefined before the first load
+   * and while a reload is in flight: no answer is stable then). Between two changes the answers
+   * of `configFor` and `connectionSettingsFor` depend only on the agent view, so callers may keep
+   * them for an agent whose labels, description and assignment are the same objects as before.
+   */
+  get generation(): number | undefined {
+    return this.loaded && this.inFlight === 0 ? this.gen : undefined;
   }
 
   /**

@@ -16,11 +16,12 @@ import {
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
 import { DesiredStateEvents } from '../common/desired-state-events';
-import type { AgentView } from '../desired-state/desired-state.types';
+import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import {
   AgentCapabilities as Cap,
   AgentConfigFileSchema,
   AgentConfigMapSchema,
+  AgentRemoteConfig,
   AgentRemoteConfigSchema,
   AgentToServer,
   AgentToServerFlags,
@@ -56,11 +57,43 @@ interface SessionState {
   lastSeenAt: number;
   /** Config hash sent during this session (hash-gated: never sent twice). */
   sentConfigHash?: string;
-  /** What was last written as remote config tracking, to write only changes. */
-  trackingJson?: string;
   /** HTTP cannot push: the latest pending command and custom message wait for the next poll. */
   pendingCommand?: CommandType;
   pendingCustomMessage?: CustomMessage;
+  /** Desired state last derived for this agent, kept while nothing it depends on changes. */
+  desired?: DesiredMemo;
+}
+
+/**
+ * What desired state said for one agent view. Labels, description and assignment are replaced
+ * (never mutated) when they change, so identity tells whether the view is still the same.
+ */
+interface DesiredMemo {
+  generation: number;
+  labels: AgentView['labels'];
+  description: AgentView['description'];
+  assignedConfig: AgentView['assignedConfig'];
+  capabilities: bigint;
+  config: DesiredConfig | DesiredConfigProblem | undefined;
+  settings: DesiredConnectionSettings | undefined;
+  offer: ReturnType<typeof buildOffers>;
+}
+
+/** The remote config message of a desired config, made once and shared by every agent it goes to. */
+const remoteConfigMessages = new WeakMap<DesiredConfig, AgentRemoteConfig>();
+
+function remoteConfigMessage(desired: DesiredConfig): AgentRemoteConfig {
+  let msg = remoteConfigMessages.get(desired);
+  if (!msg) {
+    msg = create(AgentRemoteConfigSchema, {
+      configHash: desired.hash,
+      config: create(AgentConfigMapSchema, {
+        configMap: Object.fromEntries(desired.entries.map((e) => [e.fileName, create(AgentConfigFileSchema, { body: e.body, contentType: e.contentType })])),
+      }),
+    });
+    remoteConfigMessages.set(desired, msg);
+  }
+  return msg;
 }
 
 const FULL_STATE_PARTS: [Cap, keyof StoredAgentSummary][] = [
@@ -353,10 +386,9 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
    */
   private async decideDelivery(state: SessionState, out: OutgoingParts): Promise<Partial<Agent>> {
     const store: Partial<Agent> = {};
-    const view: AgentView = state.holds;
     const accepts = hasCapability(state.capabilities, Cap.AgentCapabilities_AcceptsRemoteConfig);
     const reports = hasCapability(state.capabilities, Cap.AgentCapabilities_ReportsRemoteConfig);
-    const desired = await this.desired.configFor(view);
+    const { config: desired, settings, offer } = await this.desiredFor(state);
     const reported = state.holds.remoteConfigStatus;
     let tracking: RemoteConfigTracking | null = null;
     if (desired && isProblem(desired)) {
@@ -378,26 +410,17 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
           state.sentConfigHash = desired.hashHex;
           lastSentHash = desired.hashHex;
           lastSentAt = new Date();
-          out.remoteConfig = create(AgentRemoteConfigSchema, {
-            configHash: desired.hash,
-            config: create(AgentConfigMapSchema, {
-              configMap: Object.fromEntries(desired.entries.map((e) => [e.fileName, create(AgentConfigFileSchema, { body: e.body, contentType: e.contentType })])),
-            }),
-          });
+          out.remoteConfig = remoteConfigMessage(desired);
         }
         tracking = { ...base, lastSentHash, lastSentAt, ...deliveryState(desired.hashHex, reports, reported, lastSentHash) };
       }
     }
-    const json = JSON.stringify(tracking);
-    if (json !== (state.trackingJson ?? JSON.stringify(state.holds.remoteConfig ?? null))) {
+    if (!sameFields(tracking, state.holds.remoteConfig ?? null)) {
       store.remoteConfig = tracking;
       state.holds.remoteConfig = tracking;
     }
-    state.trackingJson = json;
 
-    const settings = await this.desired.connectionSettingsFor(view);
     if (settings) {
-      const offer = buildOffers(settings.settings, state.capabilities, this.config.opamp.heartbeatIntervalSeconds);
       if (offer && offer.hashHex !== state.holds.connectionSettingsOffer?.lastSentHash) {
         out.connectionSettings = offer.offers as ConnectionSettingsOffers;
         const sent = { lastSentHash: offer.hashHex, lastSentAt: new Date(), origin: settings.origin.kind === 'group' ? `group/${settings.origin.group}` : 'default' };
@@ -406,6 +429,33 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
       }
     }
     return store;
+  }
+
+  /** The agent's desired config and connection settings offer, derived again only when something they depend on changed. */
+  private async desiredFor(state: SessionState): Promise<DesiredMemo> {
+    const generation = this.desired.generation;
+    const view = state.holds;
+    const m = state.desired;
+    if (
+      m &&
+      generation !== undefined &&
+      m.generation === generation &&
+      m.labels === view.labels &&
+      m.description === view.description &&
+      m.assignedConfig === view.assignedConfig &&
+      m.capabilities === state.capabilities
+    ) {
+      return m;
+    }
+    // What the answer is derived from, taken before any await: a change meanwhile makes the memo miss next time.
+    const basis = { labels: view.labels, description: view.description, assignedConfig: view.assignedConfig, capabilities: state.capabilities };
+    const config = await this.desired.configFor(view);
+    const settings = await this.desired.connectionSettingsFor(view);
+    const offer = settings && buildOffers(settings.settings, state.capabilities, this.config.opamp.heartbeatIntervalSeconds);
+    const memo: DesiredMemo = { generation: this.desired.generation ?? -1, ...basis, config, settings, offer };
+    // Kept only when no reload ran meanwhile (an answer derived across a reload may mix old and new).
+    if (generation !== undefined && memo.generation === generation) state.desired = memo;
+    return memo;
   }
 
   /**
@@ -539,6 +589,22 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
       connectionId: conn.transport === 'http' ? `http:${this.config.replicaId}` : conn.id,
     };
   }
+}
+
+/** Same own fields (undefined counts as absent; dates by time): tracking is written only when it changes. */
+function sameFields(a: object | null, b: object | null): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const kx = keys(x);
+  if (kx.length !== keys(y).length) return false;
+  return kx.every((k) => {
+    const [p, q] = [x[k], y[k]];
+    if (p instanceof Date && q instanceof Date) return p.getTime() === q.getTime();
+    return p === q;
+  });
 }
 
 function originText(o: { kind: 'group'; group: string } | { kind: 'agent' }): string {

@@ -1,0 +1,195 @@
+import type { mongo } from 'mongoose';
+
+type Document = mongo.Document;
+
+/** A `$set` document: dotted paths to values. */
+export type SetPaths = Record<string, unknown>;
+
+interface PendingWrite {
+  set: SetPaths;
+  upsert: boolean;
+  /** Callers waiting for this write to be stored. Empty for deferred writes (heartbeats). */
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+/** Holds the per-agent write locks of a batch (see AgentsService.writes). */
+export type LockAll = <T>(uids: string[], work: () => Promise<T>) => Promise<T>;
+
+const BULK_SIZE = 1000;
+
+/**
+ * Every write the OpAMP path makes to agent documents goes through here, grouped. Changes are
+ * merged per agent into one pending `$set` and written in unordered bulk writes, one batch at a
+ * time. Two kinds of write:
+ *
+ * - `write` resolves once its change is stored (group commit). The session awaits it before
+ *   answering a report, so an answer still means "stored"; under load one bulk write carries
+ *   hundreds of agents' reports instead of one round trip (and one lock) each. A batch starts as
+ *   soon as the previous one ends, so a lone write waits for no timer.
+ * - `defer` (heartbeats: last seen, sequence number) is not awaited and rides along with the
+ *   next batch, or is written by the periodic flush.
+ *
+ * Writes go to the driver's collection, not through Mongoose: every path written here is a
+ * Mixed or scalar field whose stored form the mappers already produce, and Mongoose's per-update
+ * casting and cloning was most of the server's CPU during a config rollout. So what Mongoose
+ * would add is added here: `updatedAt` on every write, and on insert `firstSeenAt`, `capabilities`
+ * 0 and empty `labels` (the schema's timestamps and defaults).
+ */
+export class AgentWriteQueue {
+  private pending = new Map<string, PendingWrite>();
+  /** True while some pending write has a waiter: the next batch starts without waiting for the timer. */
+  private urgent = false;
+  private running?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly collection: () => mongo.Collection<Document>,
+    private readonly intervalMs: number,
+    private readonly lockAll: LockAll,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Agents with a change not yet stored (for metrics and tests). */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Stores `set` on the agent (creating it when `upsert`); resolves when it is stored. */
+  write(uid: string, set: SetPaths, upsert = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.merge(uid, set, upsert).waiters.push({ resolve, reject });
+      this.urgent = true;
+      this.kick();
+    });
+  }
+
+  /** Stores `set` with the next batch; nobody waits for it. */
+  defer(uid: string, set: SetPaths): void {
+    this.merge(uid, set, false);
+  }
+
+  /** Resolves when everything queued before the call is stored (read-your-writes for the API). */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    if (this.pending.size === 0) return;
+    this.running = this.drain();
+    await this.running;
+  }
+
+  private merge(uid: string, set: SetPaths, upsert: boolean): PendingWrite {
+    let p = this.pending.get(uid);
+    if (!p) {
+      p = { set: {}, upsert: false, waiters: [] };
+      this.pending.set(uid, p);
+    }
+    for (const [path, value] of Object.entries(set)) if (value !== undefined) setPath(p.set, path, value);
+    p.upsert ||= upsert;
+    return p;
+  }
+
+  /** Starts a batch on the next turn of the event loop unless one is running (it starts the next). */
+  private kick(): void {
+    if (this.running) return;
+    this.running = new Promise<void>((resolve) => setImmediate(() => void this.drain().then(resolve)));
+  }
+
+  /** Writes batches until nothing urgent is left. */
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.urgent = false;
+        const batch = this.pending;
+        this.pending = new Map();
+        const entries = [...batch];
+        for (let i = 0; i < entries.length; i += BULK_SIZE) await this.writeSlice(entries.slice(i, i + BULK_SIZE));
+      } while (this.urgent);
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async writeSlice(entries: [string, PendingWrite][]): Promise<void> {
+    const now = new Date();
+    const op = ([uid, p]: [string, PendingWrite]) => ({ filter: { _id: uid as never }, update: toUpdate(p, now), upsert: p.upsert });
+    const uids = entries.map(([uid]) => uid);
+    try {
+      await this.lockAll(uids, () => this.collection().bulkWrite(entries.map((e) => ({ updateOne: op(e) })), { ordered: false }));
+      for (const [, p] of entries) p.waiters.forEach((w) => w.resolve());
+      return;
+    } catch (err) {
+      this.onError(err);
+    }
+    // A bulk that failed may have stored some of its writes, or (FerretDB stops at the first
+    // error even when unordered) none after the failing one. Each write is a `$set`, so doing
+    // it again is harmless: every agent is retried alone, and one bad write fails only its own.
+    await this.lockAll(uids, () =>
+      Promise.all(
+        entries.map(async (e) => {
+          const [uid, p] = e;
+          const { filter, update, upsert } = op(e);
+          try {
+            await this.collection().updateOne(filter, update, { upsert });
+            p.waiters.forEach((w) => w.resolve());
+          } catch (err) {
+            if (p.waiters.length) return p.waiters.forEach((w) => w.reject(err));
+            // A deferred write is kept for the next round unless a newer change came meanwhile.
+            this.onError(err);
+            if (!this.pending.has(uid)) this.pending.set(uid, { ...p, waiters: [] });
+          }
+        }),
+      ),
+    );
+  }
+}
+
+/** The update of one merged pending write, with what Mongoose's schema would have added. */
+function toUpdate(p: PendingWrite, now: Date): Document {
+  const update: Document = { $set: { ...p.set, updatedAt: now } };
+  if (p.upsert) {
+    const onInsert: Document = { firstSeenAt: now };
+    const writes = (field: string) => Object.keys(p.set).some((k) => k === field || k.startsWith(`${field}.`));
+    if (!writes('labels')) onInsert.labels = {};
+    if (!writes('capabilities')) onInsert.capabilities = 0;
+    update.$setOnInsert = onInsert;
+  }
+  return update;
+}
+
+/**
+ * Sets `path` in a `$set` document as MongoDB would apply both in order: a path replaces the paths
+ * below it, and a path below one already set is written into that value (copied, never mutated:
+ * the value may be shared with the session's memory).
+ */
+export function setPath(set: SetPaths, path: string, value: unknown): void {
+  for (const k of Object.keys(set)) if (k.startsWith(`${path}.`)) delete set[k];
+  for (const k of Object.keys(set)) {
+    if (!path.startsWith(`${k}.`)) continue;
+    // Below a value that is not a plain object MongoDB would refuse the path; an object takes its place.
+    const current = set[k];
+    const base = isPlainObject(current) ? current : {};
+    set[k] = withPath(base, path.slice(k.length + 1).split('.'), value);
+    return;
+  }
+  set[path] = value;
+}
+
+function withPath(obj: Record<string, unknown>, keys: string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = keys;
+  if (rest.length === 0) return { ...obj, [head]: value };
+  const child = obj[head];
+  return { ...obj, [head]: withPath(isPlainObject(child) ? child : {}, rest, value) };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v);
+}
