@@ -48,6 +48,12 @@ describe('AgentWriteQueue', () => {
     expect(doc!.updatedAt).toBeInstanceOf(Date);
   });
 
+  it('leaves undefined fields out instead of storing null', async () => {
+    await queue.write('a-undefined', { connection: connection('c1'), remoteConfig: { state: 'applied', error: undefined } }, true);
+    const doc = await agents.findById('a-undefined').lean();
+    expect(doc!.remoteConfig).toEqual({ state: 'applied' });
+  });
+
   it('an insert that brings labels gets exactly those labels', async () => {
     await queue.write('a-labelled', { connection: connection('c1'), 'labels.env': 'prod', capabilities: 5 }, true);
     expect(await agents.findById('a-labelled').lean()).toMatchObject({ labels: { env: 'prod' }, capabilities: 5 });

@@ -32,8 +32,9 @@ const BULK_SIZE = 1000;
  * Writes go to the driver's collection, not through Mongoose: every path written here is a
  * Mixed or scalar field whose stored form the mappers already produce, and Mongoose's per-update
  * casting and cloning was most of the server's CPU during a config rollout. So what Mongoose
- * would add is added here: `updatedAt` on every write, and on insert `firstSeenAt`, `capabilities`
- * 0 and empty `labels` (the schema's timestamps and defaults).
+ * would do is done here: undefined fields are left out (not stored as null), `updatedAt` is set
+ * on every write, and an insert gets `firstSeenAt`, `capabilities` 0 and empty `labels` (the
+ * schema's timestamps and defaults).
  */
 export class AgentWriteQueue {
   private pending = new Map<string, PendingWrite>();
@@ -123,7 +124,7 @@ export class AgentWriteQueue {
     const op = ([uid, p]: [string, PendingWrite]) => ({ filter: { _id: uid as never }, update: toUpdate(p, now), upsert: p.upsert });
     const uids = entries.map(([uid]) => uid);
     try {
-      await this.lockAll(uids, () => this.collection().bulkWrite(entries.map((e) => ({ updateOne: op(e) })), { ordered: false }));
+      await this.lockAll(uids, () => this.collection().bulkWrite(entries.map((e) => ({ updateOne: op(e) })), { ordered: false, ignoreUndefined: true }));
       for (const [, p] of entries) p.waiters.forEach((w) => w.resolve());
       return;
     } catch (err) {
@@ -138,7 +139,7 @@ export class AgentWriteQueue {
           const [uid, p] = e;
           const { filter, update, upsert } = op(e);
           try {
-            await this.collection().updateOne(filter, update, { upsert });
+            await this.collection().updateOne(filter, update, { upsert, ignoreUndefined: true });
             p.waiters.forEach((w) => w.resolve());
           } catch (err) {
             if (p.waiters.length) return p.waiters.forEach((w) => w.reject(err));
