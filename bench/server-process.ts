@@ -143,7 +143,8 @@ export async function startOpampServer(o: OpampServerOptions): Promise<ServerHan
   // A known administrator password, so that the bench can sign in to the REST API when it requires it.
   env.ADMIN_USERNAME ??= 'admin';
   env.ADMIN_PASSWORD ??= `bench-${randomBytes(18).toString('base64url')}`;
-  const child = spawn(process.execPath, [...o.nodeArgs, entry], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  // The V8 flag the Dockerfile and `npm start` run the server with, so the bench measures what ships.
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', ...o.nodeArgs, entry], { cwd: ROOT, env, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = watchExit(child);
   const handle: ServerHandle = {
