@@ -31,7 +31,7 @@ export interface FleetStats extends Omit<WorkerStats, 'latency' | 'firstAnswer'>
   firstAnswer?: Histogram;
 }
 
-const MAX_OF = new Set(['oldestPendingMs', 'lastOpenAt', 'lastEstablishedAt', 'lastConfigAckAt']);
+const MAX_OF = new Set(['oldestPendingMs', 'lastOpenAt', 'lastEstablishedAt', 'lastConfigAckAt', 'lastConfigAt']);
 
 /**
  * The CLI side of the load generator: forks worker processes (each its own event loop and its

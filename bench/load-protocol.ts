@@ -105,6 +105,8 @@ export interface WorkerStats {
   configAcked: number;
   firstConfigAt: number;
   lastConfigAckAt: number;
+  /** When this process's agents last received a config they did not have. */
+  lastConfigAt: number;
   lastOpenAt: number;
   lastEstablishedAt: number;
   httpBusySkips: number;

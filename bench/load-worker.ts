@@ -149,6 +149,7 @@ function emptyStats(count: number): WorkerStats {
     configAcked: 0,
     firstConfigAt: 0,
     lastConfigAckAt: 0,
+    lastConfigAt: 0,
     lastOpenAt: 0,
     lastEstablishedAt: 0,
     httpBusySkips: 0,
@@ -620,6 +621,7 @@ class Worker {
       return;
     }
     a.configHash = hash;
+    this.stats.lastConfigAt = Date.now();
     a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLYING;
     a.rcsPart = remoteConfigStatusField(hash, a.configStatus);
     this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configApplying);

@@ -12,7 +12,7 @@ export const CONFIG_ROLLOUT: ResultsSection = {
   about:
     'N connected agents that accept remote config, all in one agent group; a new revision of the group\'s remote config; time from ' +
     'the change until every agent has reported APPLIED (or FAILED, for the --fail-share) and the server has answered that report.',
-  columns: ['Run', 'Result', 'First config after', 'All APPLIED/FAILED after', 'Applied / failed', 'Resends', 'Final report p99'],
+  columns: ['Run', 'Result', 'First config after', 'Every agent had it after', 'All APPLIED/FAILED after', 'Applied / failed', 'Resends', 'Final report p99'],
 };
 
 /** The message the scenario prints, and its exit status, while the server cannot deliver config. */
@@ -150,12 +150,14 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
   const done = full.configAcked >= args.agents;
   const firstS = (full.firstConfigAt - t0) / 1000;
   const allS = (full.lastConfigAckAt - t0) / 1000;
+  const receivedS = full.configReceived - full.configDuplicates >= args.agents ? (full.lastConfigAt - t0) / 1000 : NaN;
   const finalP99 = full.latency![KIND.configFinal].summary().p99;
   const summary: [string, string][] = [
     ['agents', num(args.agents)],
     ['initial assignment: all reported after', secs(initialS)],
     ['change: result', done ? 'all reported' : `only ${num(full.configAcked)} of ${num(args.agents)} within ${args.configTimeout} s`],
     ['change: first remote_config after', secs(firstS)],
+    ['change: every agent had the new config after', secs(receivedS)],
     ['change: all APPLIED/FAILED answered after', done ? secs(allS) : 'n/a'],
     ['change: applied / failed', `${num(full.configApplied)} / ${num(full.configFailed)}`],
     ['resends of a config the agent had (both phases)', num(initial.configDuplicates + full.configDuplicates)],
@@ -167,7 +169,7 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
     json: {
       ramp,
       initial: { seconds: initialS, acked: initial.configAcked, duplicates: initial.configDuplicates },
-      rollout: { done, firstS, allS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: undefined } },
+      rollout: { done, firstS, receivedS, allS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: undefined } },
     },
     rows: [
       {
@@ -176,6 +178,7 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
         cells: [
           done ? 'ok' : 'incomplete',
           secs(firstS),
+          secs(receivedS),
           done ? secs(allS) : 'n/a',
           `${num(full.configApplied)} / ${num(full.configFailed)}`,
           num(initial.configDuplicates + full.configDuplicates),
