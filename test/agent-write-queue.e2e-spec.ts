@@ -1,6 +1,6 @@
 import mongoose, { Connection, Model } from 'mongoose';
 import { Agent, AgentSchema } from '../src/agents/agent.schema';
-import { AgentWriteQueue } from '../src/agents/agent-write-queue';
+import { AgentWriteQueue, BULK_SIZE } from '../src/agents/agent-write-queue';
 import { KeyedMutex } from '../src/common/keyed-mutex';
 import { testDatabaseUri } from './support/test-server';
 
@@ -62,7 +62,7 @@ describe('AgentWriteQueue', () => {
   it('writes many agents in a few bulk commands and resolves every writer once stored', async () => {
     const uids = Array.from({ length: 300 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
     await Promise.all(uids.map((uid) => queue.write(uid, { connection: connection(uid), health: { healthy: true } }, true)));
-    expect(bulkWrites).toBeLessThanOrEqual(2);
+    expect(bulkWrites).toBe(Math.ceil(300 / BULK_SIZE));
     expect(await agents.countDocuments({ _id: { $in: uids }, 'health.healthy': true })).toBe(300);
   });
 
@@ -85,6 +85,27 @@ describe('AgentWriteQueue', () => {
     expect((await agents.findById('a-seen').lean())!.connection.sequenceNum).toBe(1);
     await queue.flush();
     expect((await agents.findById('a-seen').lean())!.connection).toMatchObject({ sequenceNum: 4, lastSeenAt: new Date(7000) });
+  });
+
+  it('a conditional write (a connection closing) applies only while the condition holds, after the writes queued with it', async () => {
+    await queue.write('a-cond', { connection: connection('old') }, true);
+    // The old connection closes while the agent's report on a new connection is queued: the new one wins.
+    const closing = queue.writeIf('a-cond', { 'connection.connectionId': 'old' }, { 'connection.connected': false });
+    const report = queue.write('a-cond', { connection: connection('new') });
+    await Promise.all([closing, report]);
+    expect((await agents.findById('a-cond').lean())!.connection).toMatchObject({ connectionId: 'new', connected: true });
+    // The current connection closing applies.
+    await queue.writeIf('a-cond', { 'connection.connectionId': 'new' }, { 'connection.connected': false });
+    expect((await agents.findById('a-cond').lean())!.connection).toMatchObject({ connectionId: 'new', connected: false });
+  });
+
+  it('many connections closing at once cost a few bulk commands', async () => {
+    const uids = Array.from({ length: 120 }, (_, i) => `drop-${i}`);
+    await Promise.all(uids.map((uid) => queue.write(uid, { connection: connection(`c-${uid}`) }, true)));
+    bulkWrites = 0;
+    await Promise.all(uids.map((uid) => queue.writeIf(uid, { 'connection.connectionId': `c-${uid}` }, { 'connection.connected': false })));
+    expect(bulkWrites).toBe(Math.ceil(120 / BULK_SIZE));
+    expect(await agents.countDocuments({ _id: { $in: uids }, 'connection.connected': false })).toBe(120);
   });
 
   it('a write the database refuses fails its own writer only; the others in its batch are stored', async () => {

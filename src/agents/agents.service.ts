@@ -194,12 +194,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
-    await this.queue.flush();
-    await this.writes.run(uid, () =>
-      this.agents.updateOne(
-        { _id: uid, 'connection.connectionId': connectionId },
-        { $set: { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at } },
-      ),
+    // Through the queue, so that thousands of sockets dropping at once (a network blip, a load
+    // balancer restart) cost a few bulk writes, not one round trip each.
+    await this.queue.writeIf(
+      uid,
+      { 'connection.connectionId': connectionId },
+      { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at },
     );
   }
 
