@@ -67,7 +67,10 @@ export class OpampListener implements BeforeApplicationShutdown {
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.config.opampPort, this.config.host, () => {
+      // A deep accept queue: after a network blip thousands of agents reconnect within a second, and
+      // Node's default backlog (511) drops handshakes that then wait for SYN retransmits or fail.
+      // The kernel caps it at net.core.somaxconn.
+      this.server.listen({ port: this.config.opampPort, host: this.config.host, backlog: 8192 }, () => {
         this.server.off('error', reject);
         resolve();
       });
