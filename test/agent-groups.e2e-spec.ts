@@ -4,7 +4,9 @@ import type { Model } from 'mongoose';
 import { Agent } from '../src/agents/agent.schema';
 import { AgentGroupsService } from '../src/agent-groups/agent-groups.service';
 import { DesiredStateChange, DesiredStateEvents } from '../src/common/desired-state-events';
+import { AnyValueSchema, KeyValueSchema } from '../src/gen/opamp/v1/anyvalue_pb';
 import { AgentCapabilities as Cap, ComponentHealthSchema } from '../src/gen/opamp/v1/opamp_pb';
+import { textToUid } from '../src/opamp-gateway/protocol/instance-uid';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -241,9 +243,12 @@ describe('agent groups: /api/v1/agentgroups', () => {
     });
 
     it('finds keys in server-side labels too, and matches typed values by their text', async () => {
-      const agentModel = server.app.get<Model<Agent>>(getModelToken(Agent.name));
-      await agentModel.updateOne({ _id: cartProd }, { $set: { labels: { team: 'payments' } } });
-      await agentModel.updateOne({ _id: checkoutDev }, { $push: { 'description.nonIdentifying': { key: 'replicas', value: 3 } } });
+      expect((await api('PATCH', `/agents/${cartProd}`, { metadata: { labels: { team: 'payments' } } })).status).toBe(200);
+      // The agent reports its description again, now with an integer attribute.
+      const dev = agents.find((a) => a.uid === checkoutDev)!;
+      const desc = description({ 'service.name': 'checkout' }, { 'deployment.environment': 'dev' });
+      desc.nonIdentifyingAttributes.push(create(KeyValueSchema, { key: 'replicas', value: create(AnyValueSchema, { value: { case: 'intValue', value: 3n } }) }));
+      await dev.conn.exchange(agentMessage({ instanceUid: textToUid(checkoutDev)!, sequenceNum: 1n, capabilities: REPORTS, agentDescription: desc }));
       await api('POST', '/agentgroups', group('by-label', { selector: { matchLabels: { team: 'payments' } } }));
       expect((await api('GET', '/agentgroups/by-label/agents')).body.items.map((a: Json) => a.metadata.name)).toEqual([cartProd]);
       await api('POST', '/agentgroups', group('by-number', { selector: 'replicas=3' }));

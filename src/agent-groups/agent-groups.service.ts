@@ -23,7 +23,7 @@ import {
 export interface AgentGroupDefinition {
   name: string;
   priority: number;
-  /** The parsed selector; match with `matchesAgent` or query with `selectorToAgentFilter` (src/common/selectors). */
+  /** The parsed selector; match with `matchesAgent` or query with `selectorToTermsFilter` (src/common/selectors). */
   requirements: SelectorRequirement[];
   /** Config map entries, in the order given; `revision` absent = follow the latest. */
   configs: { fileName: string; remoteConfig: string; revision?: number }[];

@@ -48,6 +48,14 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed, default: {} })
   labels: Record<string, string>;
 
+  /**
+   * Every key of `labels` and of the description's attributes as selector terms ("k" and "k=v",
+   * see src/common/selectors/selector-terms.ts), so that selectors are answered by an index.
+   * Rewritten with every write that changes labels or description.
+   */
+  @Prop({ type: [String], default: undefined })
+  selectorTerms?: string[];
+
   @Prop({ type: MongooseSchema.Types.Mixed, required: true })
   connection: StoredConnection;
 
@@ -113,6 +121,11 @@ export const AgentSchema = SchemaFactory.createForClass(Agent);
 AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
 AgentSchema.index({ 'remoteConfig.state': 1 });
+// Selectors (equality on a term) with pages in uid order, and the exact remaining count after a page.
+AgentSchema.index({ selectorTerms: 1, _id: 1 });
+// The sorted list pages (`sort=firstSeen|lastSeen`, then uid).
+AgentSchema.index({ firstSeenAt: 1, _id: 1 });
+AgentSchema.index({ 'connection.lastSeenAt': 1, _id: 1 });
 
 /** Available components reported by agents, shared by every agent reporting the same hash. */
 @Schema({ collection: 'component_catalogs', versionKey: false })

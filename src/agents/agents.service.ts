@@ -8,7 +8,17 @@ import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
-import { AgentSelectorQuery, PageCursor, PageSort, SelectorError, SelectorRequirement, parseSelector, selectorKeyProblem, selectorValueProblem } from '../common/selectors';
+import {
+  AgentSelectorQuery,
+  agentSelectorTerms,
+  PageCursor,
+  PageSort,
+  SelectorError,
+  SelectorRequirement,
+  parseSelector,
+  selectorKeyProblem,
+  selectorValueProblem,
+} from '../common/selectors';
 import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
 import { AGENT_SORT_FIELDS, ListAgentsQuery } from './agent-filters.query';
@@ -20,6 +30,9 @@ export function agentSort(sort: string | undefined): PageSort {
   return { field: AGENT_SORT_FIELDS[desc ? key.slice(1) : key], direction: desc ? -1 : 1 };
 }
 import { AgentWriteQueue } from './agent-write-queue';
+
+/** Agents stored before selector terms existed get them at start-up, this many per round trip. */
+const TERMS_BACKFILL_BATCH = 500;
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
@@ -75,6 +88,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationBootstrap(): Promise<void> {
     // Connections this replica held before it stopped are gone; HTTP agents are judged by their polls.
     await this.markReplicaDisconnected();
+    await this.backfillSelectorTerms();
     this.queue.start();
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
     this.sweeper = setInterval(() => void this.sweepSilentHttpAgents().catch((e) => this.logger.error(`sweep failed: ${e}`)), every);
@@ -97,6 +111,39 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': now, 'connection.lastSeenAt': now } },
     );
+  }
+
+  /**
+   * Gives selector terms to agents stored without them (by a version before they existed), in
+   * batches in uid order, each under the agents' write locks. An agent that got terms meanwhile
+   * (a report or a label patch) is left alone, so a replica doing this at the same time is harmless.
+   */
+  async backfillSelectorTerms(): Promise<number> {
+    let after: string | undefined;
+    let written = 0;
+    for (;;) {
+      const filter: FilterQuery<Agent> = { selectorTerms: { $exists: false }, ...(after === undefined ? {} : { _id: { $gt: after } }) };
+      const batch = await this.agents
+        .find(filter, { labels: 1, description: 1 })
+        .sort({ _id: 1 })
+        .limit(TERMS_BACKFILL_BATCH)
+        .lean<Pick<Agent, '_id' | 'labels' | 'description'>[]>();
+      if (batch.length === 0) break;
+      after = batch[batch.length - 1]._id;
+      const ids = batch.map((a) => a._id);
+      const res = await this.writes.runAll(ids, () =>
+        this.agents.bulkWrite(
+          batch.map((a) => ({
+            updateOne: { filter: { _id: a._id, selectorTerms: { $exists: false } }, update: { $set: { selectorTerms: agentSelectorTerms(a) } } },
+          })) as never,
+          { ordered: false },
+        ),
+      );
+      written += res.modifiedCount;
+      if (batch.length < TERMS_BACKFILL_BATCH) break;
+    }
+    if (written) this.logger.log(`Gave selector terms to ${written} agents stored before they existed`);
+    return written;
   }
 
   /** An HTTP agent counts as connected until it has missed 3 poll intervals. */
@@ -280,11 +327,20 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       else errors.push({ field: `metadata.labels.${k}`, message: typeof v === 'string' ? selectorValueProblem(v)! : 'must be a string or null' });
     }
     if (errors.length) throw new InvalidError(`Invalid labels: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
-    const update: Record<string, unknown> = {};
-    if (Object.keys(set).length) update.$set = set;
-    if (Object.keys(unset).length) update.$unset = unset;
-    if (Object.keys(update).length) {
-      const res = await this.writes.run(uid, () => this.agents.updateOne({ _id: uid }, update));
+    if (Object.keys(set).length || Object.keys(unset).length) {
+      // Reports queued before the patch are stored first; then read and write under the lock, so the
+      // selector terms written are those of the labels and description stored.
+      await this.queue.flush();
+      const res = await this.writes.run(uid, async () => {
+        const current = await this.agents.findById(uid, { labels: 1, description: 1 }).lean<Pick<Agent, 'labels' | 'description'>>();
+        if (!current) return { matchedCount: 0 };
+        const labels: Record<string, string> = { ...(current.labels ?? {}) };
+        for (const k of Object.keys(unset)) delete labels[k.slice('labels.'.length)];
+        for (const [k, v] of Object.entries(set)) labels[k.slice('labels.'.length)] = v;
+        const update: Record<string, unknown> = { $set: { ...set, selectorTerms: agentSelectorTerms({ labels, description: current.description }) } };
+        if (Object.keys(unset).length) update.$unset = unset;
+        return this.agents.updateOne({ _id: uid }, update);
+      });
       if (res.matchedCount === 0) throw new NotFoundError(`agent ${uid} not found`);
       this.events.publish({ reason: 'agent.labels', agents: [uid] });
     }

@@ -16,6 +16,7 @@ import {
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
 import { DesiredStateEvents } from '../common/desired-state-events';
+import { agentSelectorTerms } from '../common/selectors/selector-terms';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import {
   AgentCapabilities as Cap,
@@ -208,6 +209,8 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
 
     const parts = await this.partsOf(msg, state);
+    // Selector terms follow labels and description (what the session holds is the agent's whole set).
+    if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
     let flags = 0n;
     if (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state)) {
       flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);

@@ -3,11 +3,5 @@ export * from './label-selector';
 export { parseSelector } from './selector-parser';
 export { requirementsFromObject, selectorRequirements, MAX_SELECTOR_REQUIREMENTS } from './selector-object';
 export { matches, matchesAgent, selectorValueText, selectorValueTexts, AgentLabelSources } from './selector-matcher';
-export {
-  selectorToAgentFilter,
-  selectorToCoarseAgentFilter,
-  coarseFilterIsExact,
-  storedValueCandidates,
-  AGENT_LABEL_FIELDS,
-} from './selector-mongo-filter';
-export { AgentSelectorQuery, SelectableAgent, PageCursor, PageSort, cursorOf } from './agent-selector-query';
+export { agentSelectorTerms, selectorToTermsFilter, keyTerm, valueTerm, SELECTOR_TERMS_FIELD, SELECTOR_TERM_SEPARATOR } from './selector-terms';
+export { AgentSelectorQuery, PageCursor, PageSort, cursorOf } from './agent-selector-query';

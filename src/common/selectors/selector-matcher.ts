@@ -55,7 +55,7 @@ export function matches(requirements: SelectorRequirement[], labels: Record<stri
 /**
  * True when every requirement holds for an agent, a key being looked up in its server-side labels,
  * identifying and non-identifying attributes alike: `k=v` holds when any of them has k with value v,
- * `k!=v` when none does. Agrees exactly with `selectorToAgentFilter` over the stored agent.
+ * `k!=v` when none does. Agrees exactly with `selectorToTermsFilter` over the agent's stored terms.
  */
 export function matchesAgent(requirements: SelectorRequirement[], agent: AgentLabelSources): boolean {
   // Labels set through the API are strings; attributes keep the type the agent reported.
