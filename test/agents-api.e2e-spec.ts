@@ -1,3 +1,10 @@
+import { create } from '@bufbuild/protobuf';
+import { getModelToken } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { Agent } from '../src/agents/agent.schema';
+import { AgentsService } from '../src/agents/agents.service';
+import { AnyValue, AnyValueSchema, KeyValueSchema } from '../src/gen/opamp/v1/anyvalue_pb';
+import { AgentConfigFileSchema, AgentConfigMapSchema, ComponentHealthSchema, EffectiveConfigSchema } from '../src/gen/opamp/v1/opamp_pb';
 import { agentMessage, description, encodeAgentToServer, httpExchange, newUid, RawWsAgent } from './support/opamp-test-client';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
@@ -106,5 +113,191 @@ describe('agents API', () => {
     const uid = await api('GET', '/agents/not-a-uid');
     expect(uid.status).toBe(400);
     expect(uid.body.errors[0].field).toBe('instanceUid');
+  });
+});
+
+/** Selectors over labels and typed attributes, combined with other filters and pages; list summaries; the terms backfill. */
+describe('agents API: selectors and list items', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof restClient>;
+  const live: RawWsAgent[] = [];
+  const uids: Record<string, string> = {};
+  const configBody = 'receivers:\n  otlp: {}\n'.repeat(40);
+
+  const attr = (key: string, value: AnyValue['value']) => create(KeyValueSchema, { key, value: create(AnyValueSchema, { value }) });
+  const health = (healthy: boolean) =>
+    create(ComponentHealthSchema, {
+      healthy,
+      status: healthy ? 'StatusOK' : 'StatusRecoverableError',
+      lastError: healthy ? '' : 'exporter down',
+      componentHealthMap: {
+        'pipeline:traces': create(ComponentHealthSchema, {
+          healthy,
+          componentHealthMap: {
+            'receiver:otlp': create(ComponentHealthSchema, { healthy: true }),
+            'exporter:otlp': create(ComponentHealthSchema, { healthy }),
+          },
+        }),
+      },
+    });
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    api = restClient(server);
+    // name, env, replicas (int), debug (bool), region (absent on some), transport
+    const fleet: [string, string, number, boolean, string | undefined, 'ws' | 'http'][] = [
+      ['a', 'prod', 3, false, 'eu', 'ws'],
+      ['b', 'prod', 1, true, 'us', 'ws'],
+      ['c', 'staging', 3, true, undefined, 'ws'],
+      ['d', 'dev', 2, false, 'eu', 'http'],
+      ['e', 'prod', 3, false, undefined, 'http'],
+    ];
+    for (const [name, env, replicas, debug, region, transport] of fleet) {
+      const uid = newUid();
+      uids[name] = uid.text;
+      const desc = description({ 'service.name': `svc-${name}` }, { 'deployment.environment': env });
+      desc.identifyingAttributes.push(attr('replicas', { case: 'intValue', value: BigInt(replicas) }));
+      desc.nonIdentifyingAttributes.push(attr('debug', { case: 'boolValue', value: debug }));
+      if (region) desc.nonIdentifyingAttributes.push(attr('region', { case: 'stringValue', value: region }));
+      const msg = agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: 0n,
+        capabilities: 1n,
+        agentDescription: desc,
+        health: health(name !== 'b'),
+        effectiveConfig: create(EffectiveConfigSchema, {
+          configMap: create(AgentConfigMapSchema, { configMap: { 'collector.yaml': create(AgentConfigFileSchema, { body: Buffer.from(configBody), contentType: 'text/yaml' }) } }),
+        }),
+      });
+      if (transport === 'http') await httpExchange(server.opampPort, encodeAgentToServer(msg));
+      else {
+        const a = await RawWsAgent.connect(server.opampPort);
+        await a.exchange(msg);
+        live.push(a);
+      }
+    }
+    expect((await api('PATCH', `/agents/${uids.a}`, { metadata: { labels: { team: 'payments' } } })).status).toBe(200);
+    expect((await api('PATCH', `/agents/${uids.d}`, { metadata: { labels: { team: 'search', canary: 'true' } } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await Promise.all(live.map((a) => a.close()));
+    await server?.close();
+  });
+
+  const names = (body: Json) => (body.items as Json[]).map((i) => Object.keys(uids).find((k) => uids[k] === i.metadata.name)).sort();
+  const select = async (selector: string, more = '') => {
+    const res = await api('GET', `/agents?selector=${encodeURIComponent(selector)}${more}`);
+    expect(res.status).toBe(200);
+    return names(res.body);
+  };
+
+  it.each([
+    ['deployment.environment=prod', ['a', 'b', 'e']],
+    ['replicas=3', ['a', 'c', 'e']], // an integer attribute, matched by its text
+    ['replicas=3.0', []],
+    ['replicas in (1,2)', ['b', 'd']],
+    ['debug=true', ['b', 'c']], // a boolean attribute
+    ['debug!=true', ['a', 'd', 'e']],
+    ['region!=eu', ['b', 'c', 'e']], // != holds where the key is absent
+    ['region notin (eu,us)', ['c', 'e']],
+    ['region', ['a', 'b', 'd']],
+    ['!region', ['c', 'e']],
+    ['team', ['a', 'd']], // a server-side label
+    ['!team', ['b', 'c', 'e']],
+    ['team=search,canary=true', ['d']],
+    ['canary=true,debug=false', ['d']], // a label "true" and an attribute false
+    ['deployment.environment=prod,replicas=3,!region', ['e']],
+  ])('selects %s', async (selector, expected) => {
+    expect(await select(selector)).toEqual(expected);
+  });
+
+  it('combines a selector with other filters', async () => {
+    expect(await select('replicas=3', '&transport=http')).toEqual(['e']);
+    expect(await select('deployment.environment=prod', '&healthy=false')).toEqual(['b']);
+    expect(await select('!team', '&connected=true&transport=websocket')).toEqual(['b', 'c']);
+    expect(await select('region!=us', `&search=svc-d`)).toEqual(['d']);
+  });
+
+  it('pages a selection in every order with exact remaining counts', async () => {
+    const selected = ['a', 'c', 'd', 'e']; // region!=us
+    for (const sort of ['uid', '-uid', 'firstSeen', '-firstSeen', 'lastSeen', '-lastSeen']) {
+      const seen: string[] = [];
+      let token: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = (await api('GET', `/agents?selector=${encodeURIComponent('region!=us')}&limit=1&sort=${sort}${token ? `&continue=${token}` : ''}`)).body;
+        seen.push(...names(page).map(String));
+        expect(page.metadata.remainingItemCount).toBe(selected.length - seen.length);
+        token = page.metadata.continue;
+        if (!token) break;
+      }
+      expect(seen.sort()).toEqual(selected);
+    }
+  });
+
+  it('sees a label patch in the very next selection', async () => {
+    expect(await select('team=ops')).toEqual([]);
+    await api('PATCH', `/agents/${uids.c}`, { metadata: { labels: { team: 'ops' } } });
+    expect(await select('team=ops')).toEqual(['c']);
+    expect(await select('!team')).toEqual(['b', 'e']);
+    await api('PATCH', `/agents/${uids.c}`, { metadata: { labels: { team: null } } });
+    expect(await select('team=ops')).toEqual([]);
+    expect(await select('!team')).toEqual(['b', 'c', 'e']);
+  });
+
+  it('lists summaries: config files without bodies, health without the component tree; view=full and GET one are complete', async () => {
+    const list = (await api('GET', `/agents?selector=${encodeURIComponent('service.name=svc-b')}`)).body;
+    const item = list.items[0];
+    expect(item.status.effectiveConfig).toEqual({ configMap: { 'collector.yaml': { contentType: 'text/yaml', size: Buffer.byteLength(configBody) } } });
+    expect(item.status.health).toEqual({ healthy: false, status: 'StatusRecoverableError', lastError: 'exporter down', componentCount: 3, unhealthyComponentCount: 2 });
+    expect(item.status.description.identifyingAttributes).toEqual({ 'service.name': 'svc-b', replicas: 1 });
+    expect(item.metadata.name).toBe(uids.b);
+    expect(item).not.toHaveProperty('selectorTerms');
+
+    const one = (await api('GET', `/agents/${uids.b}`)).body;
+    expect(one.status.effectiveConfig.configMap['collector.yaml']).toEqual({ contentType: 'text/yaml', body: configBody });
+    expect(Object.keys(one.status.health.components)).toEqual(['pipeline:traces']);
+    expect(one.status.health.components['pipeline:traces'].components['exporter:otlp']).toMatchObject({ healthy: false });
+    const full = (await api('GET', `/agents?view=full&selector=${encodeURIComponent('service.name=svc-b')}`)).body;
+    expect(full.items[0]).toEqual(one);
+    // Everything but the trimmed parts is the same in both shapes.
+    const strip = (a: Json) => ({ ...a, status: { ...a.status, effectiveConfig: undefined, health: undefined } });
+    expect(strip(item)).toEqual(strip(one));
+  });
+
+  it('refuses a view that is not allowed, naming the parameter', async () => {
+    const res = await api('GET', '/agents?view=compact');
+    expect(res.status).toBe(400);
+    expect(res.type).toMatch(/problem\+json/);
+    expect(res.body.errors.map((e: Json) => e.field)).toEqual(['view']);
+  });
+
+  it('gives selector terms to agents stored before they existed, at start-up', async () => {
+    const model = server.app.get<Model<Agent>>(getModelToken(Agent.name));
+    const old = (id: string, env: string) => ({
+      _id: id,
+      labels: { team: 'legacy' },
+      description: { identifying: [{ key: 'service.name', value: 'old' }], nonIdentifying: [{ key: 'deployment.environment', value: env }, { key: 'port', value: 4317 }] },
+      capabilities: 1,
+      connection: { connected: false, transport: 'websocket', lastSeenAt: new Date(), sequenceNum: 1, replicaId: 'gone' },
+      firstSeenAt: new Date(),
+      updatedAt: new Date(),
+    });
+    const ids = Array.from({ length: 3 }, () => newUid().text);
+    await model.collection.insertMany([old(ids[0], 'prod'), old(ids[1], 'dev'), old(ids[2], 'prod')] as never[]);
+    expect(await api('GET', '/agents?selector=team%3Dlegacy').then((r) => r.body.items.length)).toBe(0);
+
+    // A second replica starting on the same database backfills them.
+    const other = await startTestServer({}, server.database.uri);
+    try {
+      const found = (await api('GET', `/agents?selector=${encodeURIComponent('team=legacy,deployment.environment=prod,port=4317')}`)).body.items.map((i: Json) => i.metadata.name);
+      expect(found.sort()).toEqual([ids[0], ids[2]].sort());
+      expect(await api('GET', `/agents?selector=${encodeURIComponent('service.name=old,deployment.environment!=prod')}`).then((r) => r.body.items.map((i: Json) => i.metadata.name))).toEqual([ids[1]]);
+      // Agents that had terms are left as they were; nothing is left without.
+      expect(await model.countDocuments({ selectorTerms: { $exists: false } })).toBe(0);
+      expect(await other.app.get(AgentsService).backfillSelectorTerms()).toBe(0);
+      expect((await model.findById(uids.a).lean())?.selectorTerms).toContain('team=payments');
+    } finally {
+      await other.close();
+    }
   });
 });

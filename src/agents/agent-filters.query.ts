@@ -8,6 +8,9 @@ export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen',
 /** The document field behind each sort key (always present on an agent). */
 export const AGENT_SORT_FIELDS: Record<string, string> = { uid: '_id', lastSeen: 'connection.lastSeenAt', firstSeen: 'firstSeenAt' };
 
+export const AGENT_LIST_VIEWS = ['summary', 'full'] as const;
+export type AgentListView = (typeof AGENT_LIST_VIEWS)[number];
+
 /** Filters of `GET /api/v1/agents`; all of them must hold. */
 export class ListAgentsQuery extends PageQuery {
   @ApiPropertyOptional({
@@ -52,6 +55,17 @@ export class ListAgentsQuery extends PageQuery {
   @IsString()
   @MaxLength(200)
   search?: string;
+
+  @ApiPropertyOptional({
+    enum: AGENT_LIST_VIEWS,
+    default: 'summary',
+    description:
+      'Shape of the items. `summary`: effective config files as name, content type and size (no bodies) and health without the ' +
+      'component tree (with componentCount and unhealthyComponentCount); everything else as `GET /agents/{id}`. `full`: exactly `GET /agents/{id}`.',
+  })
+  @IsOptional()
+  @IsIn(AGENT_LIST_VIEWS)
+  view?: AgentListView;
 }
 
 /** `PATCH /api/v1/agents/{id}`: a merge patch of server-side labels (null removes a label). */

@@ -71,7 +71,22 @@ export function healthToStored(h: ComponentHealth, depth = 0): StoredHealth {
         : Object.entries(h.componentHealthMap)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) }));
+  if (depth === 0) Object.assign(stored, componentCounts(stored.components));
   return stored;
+}
+
+/** Components in a health tree (every level below the top) and how many of them are unhealthy. */
+function componentCounts(components: StoredHealth[]): { componentCount: number; unhealthyComponentCount: number } {
+  let componentCount = 0;
+  let unhealthyComponentCount = 0;
+  const walk = (cs: StoredHealth[]) =>
+    cs.forEach((c) => {
+      componentCount++;
+      if (!c.healthy) unhealthyComponentCount++;
+      walk(c.components);
+    });
+  walk(components);
+  return { componentCount, unhealthyComponentCount };
 }
 
 export function configMapToStored(m: AgentConfigMap | undefined): StoredConfigFile[] {
@@ -79,7 +94,7 @@ export function configMapToStored(m: AgentConfigMap | undefined): StoredConfigFi
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     // A view of the decoded bytes, not a copy: at 8 KB per Collector config and thousands of reports a
     // second, the copies were a visible share of the garbage collector's work.
-    .map(([name, f]) => ({ name, contentType: f.contentType, body: Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength) }));
+    .map(([name, f]) => ({ name, contentType: f.contentType, body: Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength), size: f.body.byteLength }));
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

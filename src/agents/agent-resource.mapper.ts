@@ -28,6 +28,11 @@ function configFileView(f: StoredConfigFile) {
     : { contentType: f.contentType, bodyBase64: body.toString('base64') };
 }
 
+/** A config file in a list summary: what it is and how big, not its content. */
+function configFileSummary(f: Omit<StoredConfigFile, 'body'>) {
+  return { contentType: f.contentType, size: f.size };
+}
+
 function attributes(kvs: { key: string; value: unknown }[] | undefined): Record<string, unknown> {
   return Object.fromEntries((kvs ?? []).map((kv) => [kv.key, kv.value]));
 }
@@ -44,6 +49,18 @@ function healthView(h: StoredHealth): Record<string, unknown> {
   };
 }
 
+/**
+ * Health in a list summary: the top level without the component tree, with the counts stored
+ * beside it (absent for a report stored before they were).
+ */
+function healthSummary(h: StoredHealth): Record<string, unknown> {
+  return {
+    ...healthView({ ...h, components: [] }),
+    componentCount: h.componentCount,
+    unhealthyComponentCount: h.unhealthyComponentCount,
+  };
+}
+
 /** True while the agent is connected; an HTTP agent until it misses 3 poll intervals. */
 export function isConnected(agent: Agent, httpCutoff: Date): boolean {
   const c = agent.connection;
@@ -51,8 +68,13 @@ export function isConnected(agent: Agent, httpCutoff: Date): boolean {
   return c.transport !== 'http' || new Date(c.lastSeenAt) >= httpCutoff;
 }
 
-/** The REST shape of an agent: `{kind, apiVersion, metadata, spec, status}`. */
-export function toAgentResource(agent: Agent, httpCutoff: Date) {
+/**
+ * The REST shape of an agent: `{kind, apiVersion, metadata, spec, status}`. `summary` (list items)
+ * shows effective config files as content type and size and health without its component tree;
+ * it expects a document read with AGENT_LIST_PROJECTIONS.summary (no bodies, no tree).
+ */
+export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' | 'full' = 'full') {
+  const summary = view === 'summary';
   const c = agent.connection;
   const caps = agent.capabilities ?? 0;
   const connected = isConnected(agent, httpCutoff);
@@ -89,9 +111,9 @@ export function toAgentResource(agent: Agent, httpCutoff: Date) {
           }
         : undefined,
       capabilities: { value: caps, names: agentCapabilityNames(BigInt(caps)) },
-      health: agent.health ? healthView(agent.health) : undefined,
+      health: agent.health ? (summary ? healthSummary(agent.health) : healthView(agent.health)) : undefined,
       effectiveConfig: agent.effectiveConfig
-        ? { configMap: Object.fromEntries(agent.effectiveConfig.configMap.map((f) => [f.name, configFileView(f)])) }
+        ? { configMap: Object.fromEntries(agent.effectiveConfig.configMap.map((f) => [f.name, summary ? configFileSummary(f) : configFileView(f)])) }
         : undefined,
       remoteConfigStatus: agent.remoteConfigStatus,
       /** Delivery: what the agent should run (hash, origin), what was sent, and the resulting state. */

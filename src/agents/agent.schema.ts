@@ -104,6 +104,8 @@ export interface StoredConfigFile {
   name: string;
   contentType: string;
   body: Buffer;
+  /** Bytes of `body`, stored with it so list summaries can show it without reading the body. */
+  size?: number;
 }
 
 export interface StoredHealth {
@@ -114,6 +116,9 @@ export interface StoredHealth {
   statusTime?: Date;
   attributes?: { key: string; value: unknown }[];
   components: (StoredHealth & { name: string })[];
+  /** At the top level only: how many components the tree below holds, and how many of them are unhealthy (for list summaries). */
+  componentCount?: number;
+  unhealthyComponentCount?: number;
 }
 
 export type AgentDocument = HydratedDocument<Agent>;

@@ -41,7 +41,13 @@ export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List agents matching every filter, a page at a time (limit + continue), in uid order' })
+  @ApiOperation({
+    summary: 'List agents matching every filter, a page at a time (limit + continue), in uid order unless sorted',
+    description:
+      'Items are summaries by default (`view=summary`): effective config files without their bodies (content type and size) and ' +
+      'health without the component tree (componentCount, unhealthyComponentCount); `view=full` gives items exactly as `GET /agents/{id}`. ' +
+      '`metadata.remainingItemCount` is exact.',
+  })
   async list(@Query() q: ListAgentsQuery) {
     const limit = q.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeAgentCursor(q.continue);
@@ -55,7 +61,7 @@ export class AgentsController {
         continue: remaining > 0 && last ? encodeAgentCursor(last) : undefined,
         remainingItemCount: remaining,
       },
-      items: items.map((a) => toAgentResource(a, cutoff)),
+      items: items.map((a) => toAgentResource(a, cutoff, q.view ?? 'summary')),
     };
   }
 

@@ -21,7 +21,7 @@ import {
 } from '../common/selectors';
 import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
-import { AGENT_SORT_FIELDS, ListAgentsQuery } from './agent-filters.query';
+import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
 /** The order of an agent list from its `sort` parameter. */
 export function agentSort(sort: string | undefined): PageSort {
@@ -30,6 +30,16 @@ export function agentSort(sort: string | undefined): PageSort {
   return { field: AGENT_SORT_FIELDS[desc ? key.slice(1) : key], direction: desc ? -1 : 1 };
 }
 import { AgentWriteQueue } from './agent-write-queue';
+
+/**
+ * What the database sends back for each item of an agent list. A summary leaves the effective
+ * config bodies and the component health tree in the database (their sizes and counts are stored
+ * beside them); the full view is every field. Selector terms are internal either way.
+ */
+export const AGENT_LIST_PROJECTIONS: Record<AgentListView, Record<string, 0>> = {
+  summary: { selectorTerms: 0, 'effectiveConfig.configMap.body': 0, 'health.components': 0 },
+  full: { selectorTerms: 0 },
+};
 
 /** Agents stored before selector terms existed get them at start-up, this many per round trip. */
 const TERMS_BACKFILL_BATCH = 500;
@@ -276,7 +286,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return { items: items as Agent[], remaining };
   }
 
-  /** One page of agents matching every filter, in uid order. */
+  /** One page of agents matching every filter, in the order of `q.sort` (uid by default), as summaries unless `q.view` is full. */
   async search(q: ListAgentsQuery, limit: number, after?: PageCursor): Promise<{ items: Agent[]; remaining: number }> {
     await this.queue.flush();
     let requirements: SelectorRequirement[] = [];
@@ -308,7 +318,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    return this.selected.page(requirements, limit, after, extra, agentSort(q.sort));
+    return this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
   }
 
   /** Merges server-side labels (null removes one); selectors and groups see them at once. */
