@@ -1,7 +1,14 @@
 /**
  * A minimal in-memory MongoDB wire-protocol server for `--db memory`: just the commands the
  * OpAMP Commander server and the bench use (hello, find, aggregate counts, insert, update with
- * upsert, indexes as no-ops), documents in a Map by _id with an ordered _id view for cursors.
+ * upsert, createIndexes), documents in a Map by _id with an ordered _id view for cursors.
+ *
+ * Queries behave like a database with indexes, so that this stand-in is not what a benchmark
+ * measures: a filter is compiled once per query into a predicate; finds sorted by _id walk the
+ * ordered ids from the cursor's bound and stop at `limit`; equality or `$in` on the first field of
+ * a declared index (e.g. the agents' `selectorTerms`) walks that field's postings (sorted _id lists
+ * per value, rebuilt lazily after writes) instead of every document, and a count answered by the
+ * postings and the _id range alone never looks at a document.
  *
  * It exists to measure the server process on its own: the embedded FerretDB (SQLite) scans a
  * collection for every `_id` lookup, so with thousands of agents the database, not the server,
@@ -21,53 +28,157 @@ const OP_MSG = 2013;
 class Collection {
   readonly docs = new Map<unknown, Doc>();
   private sorted: unknown[] | null = [];
+  /** Fields that lead a declared index (other than _id). */
+  readonly indexed = new Set<string>();
+  /** Per indexed field: each value's _id keys in ascending order. Dropped by every write. */
+  private postings = new Map<string, Map<unknown, unknown[]>>();
 
   add(doc: Doc): void {
     const k = key(doc._id);
     if (!this.docs.has(k)) this.sorted = null;
     this.docs.set(k, doc);
+    this.changed();
   }
 
   remove(id: unknown): void {
     if (this.docs.delete(id)) this.sorted = null;
+    this.changed();
   }
 
-  /** Every _id in ascending order (rebuilt lazily after inserts). */
+  /** Documents were changed in place: postings are rebuilt when next needed. */
+  changed(): void {
+    if (this.postings.size) this.postings = new Map();
+  }
+
+  /** Every _id key in ascending order (rebuilt lazily after inserts). */
   ids(): unknown[] {
     if (!this.sorted) this.sorted = [...this.docs.keys()].sort(compare);
     return this.sorted;
   }
 
-  /** Documents that may match `filter`, using _id when the filter names it (lazily, in _id order when asked). */
-  *candidates(filter: Doc, sortById: boolean): Generator<Doc> {
-    const id = filter._id;
-    if (id !== undefined && !isOperatorDoc(id)) {
-      const d = this.docs.get(key(id));
-      if (d) yield d;
+  /** The postings of an indexed field: value → ascending _id keys of the documents holding it (in an array or as the value). */
+  postingsOf(field: string): Map<unknown, unknown[]> {
+    let p = this.postings.get(field);
+    if (!p) {
+      p = new Map();
+      const get = pathGetter(field);
+      for (const id of this.ids()) {
+        const v = get(this.docs.get(id)!);
+        const values = Array.isArray(v) ? new Set(v.map(scalar)) : v === undefined ? [] : [scalar(v)];
+        for (const x of values) {
+          const list = p.get(x);
+          if (list) list.push(id);
+          else p.set(x, [id]);
+        }
+      }
+      this.postings.set(field, p);
+    }
+    return p;
+  }
+}
+
+/** Bounds on _id taken from a filter's top-level conjuncts. */
+interface IdRange {
+  lower?: unknown;
+  lowerStrict?: boolean;
+  upper?: unknown;
+  upperStrict?: boolean;
+}
+
+/** [from, to) of the ascending keys inside the range. */
+function rangeOf(ids: unknown[], r: IdRange): [number, number] {
+  const from = r.lower === undefined ? 0 : lowerBound(ids, r.lower, !!r.lowerStrict);
+  const to = r.upper === undefined ? ids.length : lowerBound(ids, r.upper, !r.upperStrict);
+  return [from, Math.max(from, to)];
+}
+
+/** The conditions that must all hold: top-level fields and the members of top-level $and, flattened. */
+function conjuncts(filter: Doc, out: [string, unknown][] = []): [string, unknown][] {
+  for (const [k, cond] of Object.entries(filter)) {
+    if (k === '$and') for (const f of cond as Doc[]) conjuncts(f, out);
+    else out.push([k, cond]);
+  }
+  return out;
+}
+
+const isPrimitive = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
+/** How a query finds its candidates, decided once per query. */
+interface Plan {
+  /** An _id equality: at most that document. */
+  id?: unknown;
+  range: IdRange;
+  /** Equality or $in on an indexed field: the postings of these values. */
+  postings?: unknown[][];
+  /** True when the postings and the range alone decide the filter (no other condition). */
+  exact: boolean;
+}
+
+function plan(c: Collection, filter: Doc): Plan {
+  const range: IdRange = {};
+  let id: unknown;
+  let indexedAt = -1;
+  let values: unknown[] | undefined;
+  let rest = 0;
+  const parts = conjuncts(filter);
+  parts.forEach(([k, cond], i) => {
+    if (k === '_id' && !isOperatorDoc(cond)) {
+      id = cond;
       return;
     }
-    if (sortById || (id !== undefined && isOperatorDoc(id))) {
-      const ids = this.ids();
-      for (let i = this.rangeStart(filter); i < ids.length; i++) yield this.docs.get(ids[i])!;
+    if (k === '_id' && Object.keys(cond as Doc).every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op))) {
+      const b = cond as Doc;
+      if (b.$gt !== undefined || b.$gte !== undefined) Object.assign(range, { lower: b.$gt ?? b.$gte, lowerStrict: b.$gt !== undefined });
+      if (b.$lt !== undefined || b.$lte !== undefined) Object.assign(range, { upper: b.$lt ?? b.$lte, upperStrict: b.$lt !== undefined });
       return;
     }
-    yield* this.docs.values();
-  }
+    if (indexedAt < 0 && c.indexed.has(k)) {
+      if (isPrimitive(cond)) values = [cond];
+      else if (isOperatorDoc(cond) && Object.keys(cond as Doc).length === 1 && Array.isArray((cond as Doc).$in) && ((cond as Doc).$in as unknown[]).every(isPrimitive)) {
+        values = (cond as Doc).$in as unknown[];
+      }
+      if (values) {
+        indexedAt = i;
+        return;
+      }
+    }
+    rest++;
+  });
+  if (id !== undefined) return { id, range, exact: false };
+  if (!values) return { range, exact: rest === 0 };
+  const p = c.postingsOf(parts[indexedAt][0]);
+  return { range, postings: [...new Set(values)].map((v) => p.get(v) ?? []), exact: rest === 0 };
+}
 
-  /** First index of ids() that can match the filter's lower bound on _id (0 without one). */
-  rangeStart(filter: Doc): number {
-    const id = filter._id;
-    if (!isOperatorDoc(id)) return 0;
-    const range = id as Doc;
-    const lower = range.$gt ?? range.$gte;
-    return lower === undefined ? 0 : lowerBound(this.ids(), lower, range.$gt !== undefined);
+/** The _id keys a plan visits, in ascending (1) or descending (-1) order. */
+function* planIds(c: Collection, pl: Plan, dir: 1 | -1): Generator<unknown> {
+  if (pl.id !== undefined) {
+    if (c.docs.has(key(pl.id))) yield key(pl.id);
+    return;
   }
-
-  /** True when the filter is only a lower bound on _id: every document from rangeStart() matches. */
-  static isIdLowerBoundOnly(filter: Doc): boolean {
-    const keys = Object.keys(filter);
-    if (keys.length !== 1 || keys[0] !== '_id' || !isOperatorDoc(filter._id)) return false;
-    return Object.keys(filter._id as Doc).every((k) => k === '$gt' || k === '$gte');
+  const lists = pl.postings ?? [c.ids()];
+  const slices = lists.map((l) => ({ l, r: rangeOf(l, pl.range) })).filter((x) => x.r[0] < x.r[1]);
+  if (slices.length === 1) {
+    const { l, r } = slices[0];
+    if (dir === 1) for (let i = r[0]; i < r[1]; i++) yield l[i];
+    else for (let i = r[1] - 1; i >= r[0]; i--) yield l[i];
+    return;
+  }
+  // A k-way merge of sorted lists, each id once.
+  const at = slices.map((x) => (dir === 1 ? x.r[0] : x.r[1] - 1));
+  const live = (j: number) => (dir === 1 ? at[j] < slices[j].r[1] : at[j] >= slices[j].r[0]);
+  let last: unknown = undefined;
+  for (;;) {
+    let best = -1;
+    for (let j = 0; j < slices.length; j++) {
+      if (!live(j)) continue;
+      if (best < 0 || compare(slices[j].l[at[j]], slices[best].l[at[best]]) * dir < 0) best = j;
+    }
+    if (best < 0) return;
+    const v = slices[best].l[at[best]];
+    at[best] += dir;
+    if (last === undefined || compare(v, last) !== 0) yield v;
+    last = v;
   }
 }
 
@@ -222,6 +333,78 @@ function matches(doc: Doc, filter: Doc): boolean {
   return true;
 }
 
+/** A getter for a dotted path, split once. */
+function pathGetter(path: string): (doc: unknown) => unknown {
+  if (!path.includes('.')) return (doc) => (doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Doc)[path] : getPath(doc, path));
+  return (doc) => getPath(doc, path);
+}
+
+/** `matchCond` with the common cases (equality, $in, $nin, $ne on scalars) turned into Set lookups once. */
+function compileCond(cond: unknown): (value: unknown) => boolean {
+  const anyOf = (set: Set<unknown>) => (v: unknown) => (Array.isArray(v) ? v.some((x) => set.has(scalar(x))) : set.has(scalar(v)));
+  if (isPrimitive(cond)) return anyOf(new Set([cond]));
+  if (!isOperatorDoc(cond)) return (v) => matchCond(v, cond);
+  const tests = Object.entries(cond as Doc).map(([op, arg]): ((v: unknown) => boolean) => {
+    const scalars = Array.isArray(arg) && arg.every(isPrimitive);
+    if (op === '$in' && scalars) return anyOf(new Set(arg as unknown[]));
+    if (op === '$nin' && scalars) {
+      const hit = anyOf(new Set(arg as unknown[]));
+      return (v) => !hit(v);
+    }
+    if ((op === '$eq' || op === '$ne') && isPrimitive(arg)) {
+      const hit = anyOf(new Set([arg]));
+      return op === '$eq' ? hit : (v) => !hit(v);
+    }
+    if (op === '$options') return () => true;
+    if (op === '$regex') return (v) => matchCond(v, { $regex: arg, $options: (cond as Doc).$options });
+    return (v) => matchCond(v, { [op]: arg });
+  });
+  return tests.length === 1 ? tests[0] : (v) => tests.every((t) => t(v));
+}
+
+/** A filter compiled once into a predicate (the same meaning as `matches`). */
+function compileFilter(filter: Doc): (doc: Doc) => boolean {
+  const parts = Object.entries(filter).map(([k, cond]): ((doc: Doc) => boolean) => {
+    if (k === '$and') {
+      const ps = (cond as Doc[]).map(compileFilter);
+      return (d) => ps.every((p) => p(d));
+    }
+    if (k === '$or') {
+      const ps = (cond as Doc[]).map(compileFilter);
+      return (d) => ps.some((p) => p(d));
+    }
+    if (k === '$nor') {
+      const ps = (cond as Doc[]).map(compileFilter);
+      return (d) => !ps.some((p) => p(d));
+    }
+    const get = pathGetter(k);
+    const test = compileCond(cond);
+    return (d) => test(get(d));
+  });
+  if (parts.length === 0) return () => true;
+  if (parts.length === 1) return parts[0];
+  return (d) => {
+    for (const p of parts) if (!p(d)) return false;
+    return true;
+  };
+}
+
+const isPlainDoc = (v: unknown): v is Doc =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof BSON.ObjectId) && !(v instanceof BSON.Binary) && !Buffer.isBuffer(v);
+
+/** A copy of `doc` without the excluded paths (through arrays of sub-documents, as MongoDB does); untouched parts are shared. */
+function exclude(doc: Doc, tree: Doc): Doc {
+  const out: Doc = {};
+  for (const [k, v] of Object.entries(doc)) {
+    const t = tree[k];
+    if (t === true) continue;
+    if (t === undefined) out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map((e) => (isPlainDoc(e) ? exclude(e, t as Doc) : e));
+    else out[k] = isPlainDoc(v) ? exclude(v, t as Doc) : v;
+  }
+  return out;
+}
+
 function project(doc: Doc, projection: Doc | undefined): Doc {
   if (!projection || Object.keys(projection).length === 0) return doc;
   const entries = Object.entries(projection);
@@ -236,9 +419,16 @@ function project(doc: Doc, projection: Doc | undefined): Doc {
     }
     return out;
   }
-  const out: Doc = structuredClone(doc);
-  for (const [k] of entries) unsetPath(out, k);
-  return out;
+  const tree: Doc = {};
+  for (const [k] of entries) {
+    const parts = k.split('.');
+    let t = tree;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) t[part] = true;
+      else if (t[part] !== true) t = (t[part] ??= {}) as Doc;
+    });
+  }
+  return exclude(doc, tree);
 }
 
 function applyUpdate(doc: Doc, u: Doc, inserting: boolean): void {
@@ -281,7 +471,6 @@ function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
   });
 }
 
-const isIdOnlySort = (sort: Doc | undefined) => !!sort && Object.keys(sort).length === 1 && Number(sort._id) === 1;
 
 class MiniMongo {
   private readonly dbs = new Map<string, Map<string, Collection>>();
@@ -296,23 +485,46 @@ class MiniMongo {
   }
 
   private query(c: Collection, filter: Doc, sort: Doc | undefined, skip: number, limit: number): Doc[] {
-    const byId = isIdOnlySort(sort);
+    const keys = Object.keys(sort ?? {});
+    const byId = keys.length === 1 && keys[0] === '_id' ? (Number(sort!._id) < 0 ? -1 : 1) : 0;
+    const pl = plan(c, filter);
+    const pred = compileFilter(filter);
     const out: Doc[] = [];
     let skipped = 0;
-    const cands = c.candidates(filter, byId);
-    for (const d of cands) {
-      if (!matches(d, filter)) continue;
-      if (byId || !sort) {
+    const inOrder = byId !== 0 || keys.length === 0;
+    for (const id of planIds(c, pl, byId === -1 ? -1 : 1)) {
+      const d = c.docs.get(id)!;
+      if (!pred(d)) continue;
+      if (inOrder) {
         if (skipped++ < skip) continue;
         out.push(d);
         if (limit > 0 && out.length >= limit) break;
       } else out.push(d);
     }
-    if (!byId && sort) {
+    if (!inOrder) {
       const sorted = sortDocs(out, sort).slice(skip);
       return limit > 0 ? sorted.slice(0, limit) : sorted;
     }
     return out;
+  }
+
+  /** How many documents match, from the postings and the _id range alone when they decide it. */
+  private count(c: Collection, filter: Doc): number {
+    const pl = plan(c, filter);
+    if (pl.id === undefined && pl.exact) {
+      const lists = pl.postings ?? [c.ids()];
+      if (lists.length === 1) {
+        const [from, to] = rangeOf(lists[0], pl.range);
+        return to - from;
+      }
+      let n = 0;
+      for (const _ of planIds(c, pl, 1)) n++;
+      return n;
+    }
+    const pred = compileFilter(filter);
+    let n = 0;
+    for (const id of planIds(c, pl, 1)) if (pred(c.docs.get(id)!)) n++;
+    return n;
   }
 
   command(body: Doc, seqs: Record<string, Doc[]>, connId: number): Doc {
@@ -336,9 +548,16 @@ class MiniMongo {
           readOnly: false,
           ok: 1,
         };
+      case 'createindexes': {
+        const c = this.coll(db, String(body.createIndexes));
+        for (const ix of (body.indexes as Doc[]) ?? []) {
+          const first = Object.keys((ix.key as Doc) ?? {})[0];
+          if (first && first !== '_id') c.indexed.add(first);
+        }
+        return { ok: 1 };
+      }
       case 'ping':
       case 'endsessions':
-      case 'createindexes':
       case 'create':
       case 'dropindexes':
         return { ok: 1 };
@@ -370,6 +589,7 @@ class MiniMongo {
       }
       case 'count': {
         const c = this.coll(db, String(body.count));
+        if (!body.skip && !body.limit) return { n: this.count(c, (body.query as Doc) ?? {}), ok: 1 };
         return { n: this.query(c, (body.query as Doc) ?? {}, undefined, Number(body.skip ?? 0), Number(body.limit ?? 0)).length, ok: 1 };
       }
       case 'aggregate':
@@ -401,6 +621,7 @@ class MiniMongo {
           const found = this.query(c, q, undefined, 0, up.multi ? 0 : 1);
           if (found.length) {
             for (const d of found) applyUpdate(d, u, false);
+            c.changed();
             n += found.length;
             nModified += found.length;
           } else if (up.upsert) {
@@ -448,10 +669,10 @@ class MiniMongo {
       else rest.push(stage);
     }
     const onlyCount = rest.length === 1 && Object.keys(rest[0])[0] === '$group' && !sort && !skip && !limit;
-    if (onlyCount && Collection.isIdLowerBoundOnly(filter)) {
-      // countDocuments over an _id range: no need to visit the documents.
+    if (onlyCount && Object.values(rest[0].$group as Doc).every((acc) => acc === 1 || typeof (acc as Doc).$sum === 'number')) {
+      // countDocuments: counted, not collected.
       const g = rest[0].$group as Doc;
-      const n = c.ids().length - c.rangeStart(filter);
+      const n = this.count(c, filter);
       const out: Doc = { _id: g._id };
       for (const [field, acc] of Object.entries(g)) if (field !== '_id') out[field] = n * Number((acc as Doc).$sum);
       return n ? [out] : [];
@@ -487,10 +708,21 @@ class MiniMongo {
   private connection(sock: net.Socket): void {
     const connId = ++this.connections;
     let buf: Buffer = Buffer.alloc(0);
+    // Chunks of a large message (an insert of many documents) wait here until it is whole:
+    // concatenating at every chunk would copy the message once per chunk.
+    const pending: Buffer[] = [];
+    let pendingBytes = 0;
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
     sock.on('data', (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      if (buf.length >= 4 && pendingBytes + chunk.length < buf.readInt32LE(0) - buf.length) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        return;
+      }
+      buf = Buffer.concat([buf, ...pending, chunk]);
+      pending.length = 0;
+      pendingBytes = 0;
       while (buf.length >= 16) {
         const len = buf.readInt32LE(0);
         if (buf.length < len) break;

@@ -2,13 +2,15 @@ import * as http from 'node:http';
 import { fromBinary } from '@bufbuild/protobuf';
 import mongoose from 'mongoose';
 import { configMapToStored, descriptionToStored, healthToStored, remoteConfigStatusToStored } from '../../src/agents/agent-report.mapper';
+import { agentSelectorTerms } from '../../src/common/selectors/selector-terms';
 import { AgentToServerSchema } from '../../src/gen/opamp/v1/opamp_pb';
 import { newUuidV7 } from '../../src/opamp-gateway/protocol/instance-uid';
 import { AGENT_CAPABILITIES, buildSharedParts, descriptionField, uidField, uuidText } from '../fleet-messages';
 import { RunEnv, sleep, startTarget } from '../fleet-run';
+import { cpuPercent } from '../proc-stats';
 import { Histogram, LatencySummary } from '../histogram';
 import { retryAfterMs } from '../load-protocol';
-import { kib, mib, ms, num, ResultsSection, secs } from '../report';
+import { kib, mib, ms, num, pct, ResultsSection, secs } from '../report';
 import { ApiClient } from '../server-process';
 import { assemble } from '../wire';
 import { dbName, Outcome, today } from './outcome';
@@ -17,15 +19,28 @@ export const API_LIST: ResultsSection = {
   id: 'api-list',
   title: 'api-list',
   about:
-    'N agents stored (each with description, health tree and ~8 KB effective config, as the OpAMP path stores them), then REST ' +
-    'reads one request at a time: every page of `GET /api/v1/agents?limit=L` following `continue`, the first page repeated, and single agents.',
-  columns: ['Run', 'Stored', 'Insert', 'Pages walked', 'Page p50 / p99 / max', 'Page size on the wire', 'First page p50 / p99', 'GET one p50 / p99'],
+    'N agents stored (each with description, labels, health tree and ~8 KB effective config, as the OpAMP path stores them, selector terms ' +
+    'included), then REST reads one request at a time: every page of `GET /api/v1/agents?limit=L[&selector=…]` following `continue`, the ' +
+    'first page repeated, and single agents. CPU is the server\'s and the database\'s during the page walk, in % of one CPU.',
+  columns: ['Run', 'Stored', 'Insert', 'Pages walked', 'Page p50 / p99 / max', 'Page size on the wire', 'First page p50 / p99', 'GET one p50 / p99', 'Server / DB CPU in walk'],
 };
 
 /** The longest the page walk may take; the pages walked by then are reported. */
 const WALK_BUDGET_MS = 600_000;
 
-/** Documents shaped exactly as the OpAMP path stores them (same mapper functions). */
+const TEAMS = ['payments', 'search', 'checkout', 'platform', 'data'];
+
+/**
+ * Server-side labels as operators set them: a team (5, ~20 % each) and a rollout ring, `early`
+ * for every other agent (~50 %). With the description's attributes (`deployment.environment` is
+ * `staging` for ~10 %, `k8s.cluster.name` one of 4, `k8s.namespace.name` one of 50) selectors of
+ * very different selectivity exist.
+ */
+function labelsOf(index: number): Record<string, string> {
+  return { team: TEAMS[index % TEAMS.length], ring: index % 2 === 0 ? 'early' : 'late' };
+}
+
+/** Documents shaped exactly as the OpAMP path stores them (same mapper functions, same selector terms). */
 function documentFactory(configBytes: number) {
   const shared = buildSharedParts(configBytes);
   const template = fromBinary(AgentToServerSchema, assemble(false, [shared.healthy, shared.effectiveConfig, shared.unsetRemoteConfigStatus], 0));
@@ -36,14 +51,17 @@ function documentFactory(configBytes: number) {
     const uid = newUuidV7();
     const desc = fromBinary(AgentToServerSchema, descriptionField(index, uid, runId)).agentDescription!;
     const now = new Date();
+    const description = descriptionToStored(desc);
+    const labels = labelsOf(index);
     return {
       _id: uuidText(uid),
-      description: descriptionToStored(desc),
+      description,
       capabilities: AGENT_CAPABILITIES,
       health,
       effectiveConfig,
       remoteConfigStatus,
-      labels: {},
+      labels,
+      selectorTerms: agentSelectorTerms({ labels, description }),
       connection: {
         connected: false,
         transport: 'websocket',
@@ -65,23 +83,29 @@ async function insertViaMongo(env: RunEnv, uri: string, total: number): Promise<
   const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
   const agents = conn.collection('agents');
   const make = documentFactory(env.args.configBytes);
+  // Bulk inserts of this many documents (~10 KB each), unordered; the next batch is built while
+  // the previous one is written (two in flight).
+  const batch = 1000;
   const t0 = Date.now();
   let inserted = 0;
+  let made = 0;
   let lastLog = t0;
-  const batch = 500;
+  const inFlight: Promise<void>[] = [];
   try {
-    while (inserted < total) {
+    while (made < total) {
       if (Date.now() - t0 > env.args.insertTimeout * 1000) break;
       const docs = [];
-      for (let i = 0; i < Math.min(batch, total - inserted); i++) docs.push(make(inserted + i, env.runId));
-      await agents.insertMany(docs as never[], { ordered: false });
-      inserted += docs.length;
+      for (let i = 0; i < Math.min(batch, total - made); i++) docs.push(make(made + i, env.runId));
+      made += docs.length;
+      inFlight.push(agents.insertMany(docs as never[], { ordered: false }).then(() => void (inserted += docs.length)));
+      if (inFlight.length >= 2) await inFlight.shift();
       if (Date.now() - lastLog >= 10_000) {
         lastLog = Date.now();
         const el = (Date.now() - t0) / 1000;
         env.log(`[insert ${el.toFixed(0)}s] ${num(inserted)} / ${num(total)} agents (${num(inserted / el)}/s)`);
       }
     }
+    await Promise.all(inFlight);
   } finally {
     await conn.close();
   }
@@ -169,12 +193,14 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
   let walked = 0;
   let complete = false;
   let walkS = 0;
+  let cpu: { server: number; db: number } | undefined;
   /** Set when a request did not answer within the client's 120 s: that is the result then. */
   let failure: string | undefined;
   try {
     // Warm-up (sign-in, route compilation, first query plan), not measured.
     await timedGet(api, `/api/v1/agents?limit=${args.pageSize}${extra}`);
     const w0 = Date.now();
+    const p0 = target.sampler.sample();
     let token: string | undefined;
     let lastLog = w0;
     while (walked < maxPages && Date.now() - w0 < WALK_BUDGET_MS) {
@@ -195,6 +221,8 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
       }
     }
     walkS = (Date.now() - w0) / 1000;
+    const p1 = target.sampler.sample();
+    cpu = { server: cpuPercent(p0.server, p1.server), db: cpuPercent(p0.db, p1.db) };
 
     // Each of these two series stops after 30 requests/200 requests or 120 s, whichever comes first.
     const f0 = Date.now();
@@ -231,6 +259,7 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
     ['page size on the wire', `${kib(avgPage)} for ${args.pageSize} agents`],
     [`first page (x${fs1.count}) p50 / p99`, `${ms(fs1.p50)} / ${ms(fs1.p99)}`],
     [`GET one agent (x${os1.count}) p50 / p99`, `${ms(os1.p50)} / ${ms(os1.p99)}`],
+    ['server / database CPU in the walk', `${pct(cpu?.server)} / ${pct(cpu?.db)} of one CPU`],
     ['server RSS peak', mib(target.sampler.peakRss.server)],
     ['database RSS peak', mib(target.sampler.peakRss.db)],
   ];
@@ -242,11 +271,12 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
     kib(avgPage),
     `${ms(fs1.p50)} / ${ms(fs1.p99)}`,
     `${ms(os1.p50)} / ${ms(os1.p99)}`,
+    `${pct(cpu?.server)} / ${pct(cpu?.db)}`,
   ];
   return {
     exitCode: failure ? 1 : 0,
     summary,
-    json: { insert: ins, walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure }, firstPage: fs1, getOne: os1, date: today() },
+    json: { insert: ins, walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure, cpuPct: cpu }, firstPage: fs1, getOne: os1, date: today() },
     rows: [{ section: API_LIST, key: `${num(total)} agents, page ${args.pageSize}${args.listQuery ? `, ${decodeURIComponent(args.listQuery)}` : ''}, insert via ${args.insertVia}, ${dbName(args)}${args.label ? ` (${args.label})` : ''}`, cells }],
   };
 }
