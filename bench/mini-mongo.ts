@@ -7,8 +7,9 @@
  * measures: a filter is compiled once per query into a predicate; finds sorted by _id walk the
  * ordered ids from the cursor's bound and stop at `limit`; equality or `$in` on the first field of
  * a declared index (e.g. the agents' `selectorTerms`) walks that field's postings (sorted _id lists
- * per value, rebuilt lazily after writes) instead of every document, and a count answered by the
- * postings and the _id range alone never looks at a document.
+ * per value, built when a query first uses the field and kept up to date by every write) instead
+ * of every document, and a count answered by the postings and the _id range alone never looks at
+ * a document.
  *
  * It exists to measure the server process on its own: the embedded FerretDB (SQLite) scans a
  * collection for every `_id` lookup, so with thousands of agents the database, not the server,
@@ -30,27 +31,49 @@ class Collection {
   private sorted: unknown[] | null = [];
   /** Fields that lead a declared index (other than _id). */
   readonly indexed = new Set<string>();
-  /** Per indexed field: each value's _id keys in ascending order. Dropped by every write. */
-  private postings = new Map<string, Map<unknown, unknown[]>>();
+  /** Per indexed field, once a query used it: each value's _id keys in ascending order, kept up to date by every write. */
+  private readonly postings = new Map<string, Map<unknown, unknown[]>>();
 
+  /** Inserts or replaces a whole document. */
   add(doc: Doc): void {
     const k = key(doc._id);
-    if (!this.docs.has(k)) this.sorted = null;
-    this.docs.set(k, doc);
-    this.changed();
+    const old = this.docs.get(k);
+    this.change(k, old, () => {
+      if (!old && this.sorted) insertSorted(this.sorted, k);
+      this.docs.set(k, doc);
+    });
   }
 
   remove(id: unknown): void {
-    if (this.docs.delete(id)) this.sorted = null;
-    this.changed();
+    this.change(id, this.docs.get(id), () => {
+      if (this.docs.delete(id) && this.sorted) removeSorted(this.sorted, id);
+    });
   }
 
-  /** Documents were changed in place: postings are rebuilt when next needed. */
-  changed(): void {
-    if (this.postings.size) this.postings = new Map();
+  /** Changes a stored document in place (an update), keeping the postings right. */
+  update(doc: Doc, mutate: () => void): void {
+    this.change(key(doc._id), doc, mutate);
   }
 
-  /** Every _id key in ascending order (rebuilt lazily after inserts). */
+  private change(k: unknown, before: Doc | undefined, mutate: () => void): void {
+    const fields = [...this.postings.keys()];
+    const old = fields.map((f) => (before ? valuesAt(before, f) : []));
+    mutate();
+    const now = this.docs.get(k);
+    fields.forEach((f, i) => {
+      const p = this.postings.get(f)!;
+      const next = now ? valuesAt(now, f) : [];
+      for (const v of old[i]) if (!next.includes(v)) removeSorted(p.get(v) ?? [], k);
+      for (const v of next) {
+        if (old[i].includes(v)) continue;
+        const list = p.get(v);
+        if (list) insertSorted(list, k);
+        else p.set(v, [k]);
+      }
+    });
+  }
+
+  /** Every _id key in ascending order. */
   ids(): unknown[] {
     if (!this.sorted) this.sorted = [...this.docs.keys()].sort(compare);
     return this.sorted;
@@ -61,11 +84,8 @@ class Collection {
     let p = this.postings.get(field);
     if (!p) {
       p = new Map();
-      const get = pathGetter(field);
       for (const id of this.ids()) {
-        const v = get(this.docs.get(id)!);
-        const values = Array.isArray(v) ? new Set(v.map(scalar)) : v === undefined ? [] : [scalar(v)];
-        for (const x of values) {
+        for (const x of valuesAt(this.docs.get(id)!, field)) {
           const list = p.get(x);
           if (list) list.push(id);
           else p.set(x, [id]);
@@ -75,6 +95,25 @@ class Collection {
     }
     return p;
   }
+}
+
+/** The distinct scalar values a document holds at a path (the elements of an array). */
+function valuesAt(doc: Doc, field: string): unknown[] {
+  const v = getPath(doc, field);
+  if (v === undefined) return [];
+  return Array.isArray(v) ? [...new Set(v.map(scalar))] : [scalar(v)];
+}
+
+function insertSorted(list: unknown[], k: unknown): void {
+  const at = lowerBound(list, k, false);
+  if (at < list.length && compare(list[at], k) === 0) return;
+  if (at === list.length) list.push(k);
+  else list.splice(at, 0, k);
+}
+
+function removeSorted(list: unknown[], k: unknown): void {
+  const at = lowerBound(list, k, false);
+  if (at < list.length && compare(list[at], k) === 0) list.splice(at, 1);
 }
 
 /** Bounds on _id taken from a filter's top-level conjuncts. */
@@ -620,8 +659,7 @@ class MiniMongo {
           const u = up.u as Doc;
           const found = this.query(c, q, undefined, 0, up.multi ? 0 : 1);
           if (found.length) {
-            for (const d of found) applyUpdate(d, u, false);
-            c.changed();
+            for (const d of found) c.update(d, () => applyUpdate(d, u, false));
             n += found.length;
             nModified += found.length;
           } else if (up.upsert) {
