@@ -80,7 +80,8 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
       { authorization: 'Bearer' },
       { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
       { authorization: `Bearer ${prodToken}x` },
-      { authorization: `Bearer ${prodToken.slice(0, -1)}A` },
+      // One secret in 16 ends in "A" already (its last character carries 4 random bits): the altered token must differ.
+      { authorization: `Bearer ${prodToken.slice(0, -1)}${prodToken.endsWith('A') ? 'E' : 'A'}` },
       { authorization: `Bearer oce_${'0'.repeat(16)}.${'A'.repeat(43)}` },
       { authorization: `Bearer ${userJwt}` },
       { authorization: `Bearer ${refreshToken}` },
