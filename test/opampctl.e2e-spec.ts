@@ -273,6 +273,11 @@ spec:
     const table = lines(await ok(['get', 'agents', '--group', 'checkout']));
     expect(table[1]).toMatch(new RegExp(`^${uid}\\s+checkout\\s+1\\.0\\.0\\s+websocket\\s+true\\s+true\\s+applied\\s+\\d+s\\s+\\d+s$`));
     expect(await ok(['get', 'ag', '-l', 'service.name=checkout', '-o', 'name'])).toBe(`agent/${uid}\n`);
+    // json/yaml lists are whole agents (view=full), config bodies included, as a get by name.
+    const asJson = JSON.parse(await ok(['get', 'agents', '-l', 'service.name=checkout', '-o', 'json']));
+    const one = JSON.parse(await ok(['get', 'agent', uid, '-o', 'json']));
+    expect(asJson.items[0].status.effectiveConfig).toEqual(one.status.effectiveConfig);
+    expect(asJson.items[0].status.health).toEqual(one.status.health);
     const described = await ok(['describe', 'agent', uid]);
     expect(described).toMatch(/\n {2}Remote Config Status:\n {4}Last Remote Config Hash: [0-9a-f]{64}\n {4}Status: +APPLIED\n/);
     expect(described).toMatch(/\nDesired Config:\n {2}Assigned: +true\n/);

@@ -31,7 +31,7 @@ export function describeCommand(ctx: ProgramContext): Command {
           const revision = o.revision ?? (names[1] ? Number(names[1]) : 'latest');
           items = [await rt.client.get<Resource>(itemPath(t, names[0], revision))];
         } else if (names.length) items = await getByNames(rt, t, names);
-        else items = (await listResources(rt, t, { selector: o.selector, all: true })).items;
+        else items = (await listResources(rt, t, { selector: o.selector, all: true, full: true })).items;
         if (o.output) {
           rt.out(formatResources(t, items, { format: o.output }, names.length === 1));
           return;

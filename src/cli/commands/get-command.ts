@@ -101,8 +101,10 @@ function fetcher(rt: CliRuntime, t: ResourceType, names: string[], o: GetOptions
     if (o.selector) throw new UsageError('names and --selector cannot be combined');
     return async () => ({ items: await getByNames(rt, t, names, o.includeDeleted, Boolean(o.watch)), single: names.length === 1 });
   }
+  // json and yaml print whole resources, as a get by name does; tables need only the summaries.
+  const full = o.output === 'json' || o.output === 'yaml';
   return async () => {
-    const list = await listResources(rt, t, o);
+    const list = await listResources(rt, t, { ...o, full });
     return { items: list.items, single: false, remaining: list.metadata?.remainingItemCount, cont: list.metadata?.continue };
   };
 }

@@ -26,6 +26,8 @@ export interface ListFilters {
   resource?: string;
   since?: string;
   until?: string;
+  /** Agents: complete items (`view=full`) rather than the list summaries (no config bodies, no component tree). */
+  full?: boolean;
 }
 
 /** `--since 1h` (a duration back from now) or an ISO 8601 time, as the ISO time the API takes. */
@@ -84,6 +86,7 @@ export function listQuery(t: ResourceType, f: ListFilters): Record<string, strin
     limit: f.limit,
     continue: f.continue,
     ...(t.serverSelector ? { selector: f.selector } : {}),
+    ...(f.full && t.plural === 'agents' ? { view: 'full' } : {}),
     ...(f.includeDeleted ? { includeDeleted: true } : {}),
     connected: f.connected ? true : f.disconnected ? false : undefined,
     healthy: f.healthy ? true : f.unhealthy ? false : undefined,
