@@ -1,6 +1,6 @@
 import type { FilterQuery, Model, ProjectionType } from 'mongoose';
 import type { SelectorRequirement } from './label-selector';
-import { selectorToTermsFilter } from './selector-terms';
+import { excludedTermsOnly, SELECTOR_TERMS_FIELD, selectorToTermsFilter } from './selector-terms';
 
 /**
  * Counts and pages agents by selector, entirely in the database and the same way on every
@@ -10,9 +10,19 @@ import { selectorToTermsFilter } from './selector-terms';
 export class AgentSelectorQuery<T extends { _id: string }> {
   constructor(private readonly agents: Model<T>) {}
 
-  /** Agents matching the requirements and `extra` (a filter on other fields). */
-  count(requirements: SelectorRequirement[], extra: FilterQuery<T> = {}): Promise<number> {
-    return this.agents.countDocuments(both(selectorToTermsFilter(requirements) as FilterQuery<T>, extra)).exec();
+  /**
+   * Agents matching the requirements and `extra` (a filter on other fields). A selector of only
+   * negations is counted as (agents matching `extra`) − (those also holding an excluded term):
+   * two counts an index answers, where `$nin` would make the database read every agent.
+   */
+  async count(requirements: SelectorRequirement[], extra: FilterQuery<T> = {}): Promise<number> {
+    const excluded = excludedTermsOnly(requirements);
+    if (!excluded) return this.agents.countDocuments(both(selectorToTermsFilter(requirements) as FilterQuery<T>, extra)).exec();
+    const [all, holding] = await Promise.all([
+      this.agents.countDocuments(extra).exec(),
+      this.agents.countDocuments(both({ [SELECTOR_TERMS_FIELD]: { $in: excluded } } as FilterQuery<T>, extra)).exec(),
+    ]);
+    return all - holding;
   }
 
   /**
@@ -32,10 +42,11 @@ export class AgentSelectorQuery<T extends { _id: string }> {
     const filter = both(selectorToTermsFilter(requirements) as FilterQuery<T>, extra);
     const cursor: PageCursor | undefined = typeof after === 'string' ? { id: after } : after;
     const from = (c?: PageCursor): FilterQuery<T> => both(filter, c === undefined ? {} : afterCursor(c, sort));
+    const rest = (c?: PageCursor): FilterQuery<T> => both(extra, c === undefined ? {} : afterCursor(c, sort));
     const order = sort.field === '_id' ? { _id: sort.direction } : { [sort.field]: sort.direction, _id: sort.direction };
     const items = await this.agents.find(from(cursor), projection).sort(order as never).limit(limit).lean<T[]>();
     const last = items[items.length - 1];
-    const remaining = items.length < limit ? 0 : await this.agents.countDocuments(from(cursorOf(last, sort)));
+    const remaining = items.length < limit ? 0 : await this.count(requirements, rest(cursorOf(last, sort)));
     return { items, remaining };
   }
 }

@@ -1,7 +1,7 @@
 import type { SelectorRequirement } from './label-selector';
 import { parseSelector } from './selector-parser';
 import { AgentLabelSources, matchesAgent } from './selector-matcher';
-import { agentSelectorTerms, selectorToTermsFilter } from './selector-terms';
+import { agentSelectorTerms, excludedTermsOnly, selectorToTermsFilter } from './selector-terms';
 
 /**
  * The MongoDB semantics of the few operators a terms filter uses ($and, equality, $in, $nin on
@@ -206,5 +206,22 @@ describe('selectorToTermsFilter', () => {
       const expected = matchesAgent(reqs, a);
       expect({ reqs, a, matched: evaluate(stored(a), selectorToTermsFilter(reqs)) }).toEqual({ reqs, a, matched: expected });
     }
+  });
+});
+
+describe('excludedTermsOnly', () => {
+  it('gives the excluded terms of a selector of negations only', () => {
+    expect(excludedTermsOnly(parseSelector('a!=x,!b,c notin (y,z)'))).toEqual(['a=x', 'b', 'c=y', 'c=z']);
+    expect(excludedTermsOnly(parseSelector('a!=x,b'))).toBeUndefined();
+    expect(excludedTermsOnly(parseSelector('a=x'))).toBeUndefined();
+    expect(excludedTermsOnly([])).toBeUndefined();
+  });
+
+  it('counts like the filter: agents matching = all − agents holding an excluded term', () => {
+    const agents = [{}, { labels: { a: 'x' } }, { labels: { a: 'y', b: '1' } }, { labels: { c: 'z' } }].map((a) => agentSelectorTerms(a));
+    const reqs = parseSelector('a!=x,!b,c notin (y,z)');
+    const excluded = excludedTermsOnly(reqs)!;
+    const holding = agents.filter((t) => t.some((x) => excluded.includes(x))).length;
+    expect(agents.length - holding).toBe(agents.filter((t) => evaluate({ selectorTerms: t }, selectorToTermsFilter(reqs))).length);
   });
 });

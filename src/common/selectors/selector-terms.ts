@@ -76,3 +76,14 @@ export function selectorToTermsFilter(requirements: SelectorRequirement[]): Reco
   if (absent.length) clauses.push({ [SELECTOR_TERMS_FIELD]: { $nin: [...new Set(absent)] } });
   return clauses.length === 0 ? {} : clauses.length === 1 ? clauses[0] : { $and: clauses };
 }
+
+/**
+ * The terms whose presence a selector excludes, when it has no positive requirement (only
+ * `k!=v`, `notin`, `!k`); undefined otherwise. Counting such a selector as "all minus those
+ * holding any of these terms" lets the database answer both counts from indexes.
+ */
+export function excludedTermsOnly(requirements: SelectorRequirement[]): string[] | undefined {
+  if (requirements.length === 0 || requirements.some((r) => r.operator === 'In' || r.operator === 'Exists')) return undefined;
+  const f = selectorToTermsFilter(requirements) as { [SELECTOR_TERMS_FIELD]: { $nin: string[] } };
+  return f[SELECTOR_TERMS_FIELD].$nin;
+}
