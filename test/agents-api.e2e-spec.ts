@@ -284,6 +284,13 @@ describe('agents API: selectors and list items', () => {
     });
     const ids = Array.from({ length: 3 }, () => newUid().text);
     await model.collection.insertMany([old(ids[0], 'prod'), old(ids[1], 'dev'), old(ids[2], 'prod')] as never[]);
+    // More than one backfill batch.
+    const bulk = Array.from({ length: 200 }, () => ({
+      ...old(newUid().text, 'qa'),
+      labels: { team: 'legacy-bulk' },
+      description: { identifying: [{ key: 'service.name', value: 'bulk' }], nonIdentifying: [] },
+    }));
+    await model.collection.insertMany(bulk as never[]);
     expect(await api('GET', '/agents?selector=team%3Dlegacy').then((r) => r.body.items.length)).toBe(0);
 
     // A second replica starting on the same database backfills them.
@@ -292,6 +299,9 @@ describe('agents API: selectors and list items', () => {
       const found = (await api('GET', `/agents?selector=${encodeURIComponent('team=legacy,deployment.environment=prod,port=4317')}`)).body.items.map((i: Json) => i.metadata.name);
       expect(found.sort()).toEqual([ids[0], ids[2]].sort());
       expect(await api('GET', `/agents?selector=${encodeURIComponent('service.name=old,deployment.environment!=prod')}`).then((r) => r.body.items.map((i: Json) => i.metadata.name))).toEqual([ids[1]]);
+      const firstOfBulk = (await api('GET', '/agents?selector=team%3Dlegacy-bulk&limit=1')).body;
+      expect(firstOfBulk.items).toHaveLength(1);
+      expect(firstOfBulk.metadata.remainingItemCount).toBe(199);
       // Agents that had terms are left as they were; nothing is left without.
       expect(await model.countDocuments({ selectorTerms: { $exists: false } })).toBe(0);
       expect(await other.app.get(AgentsService).backfillSelectorTerms()).toBe(0);

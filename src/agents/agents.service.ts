@@ -41,8 +41,11 @@ export const AGENT_LIST_PROJECTIONS: Record<AgentListView, Record<string, 0>> = 
   full: { selectorTerms: 0 },
 };
 
-/** Agents stored before selector terms existed get them at start-up, this many per round trip. */
-const TERMS_BACKFILL_BATCH = 500;
+/**
+ * Agents stored before selector terms existed get them at start-up, this many per round trip
+ * (below 100: FerretDB 1.24 never answers an update command of 100 or more statements).
+ */
+const TERMS_BACKFILL_BATCH = 90;
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
