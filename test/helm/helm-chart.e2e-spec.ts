@@ -507,7 +507,7 @@ describe('helm chart and Dockerfile agree', () => {
     const ms = await template();
     const { pod, container } = server(ms);
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", (?:"--[^"]+", )*"dist\/src\/main\.js"\]$/m);
     expect(runtime).not.toMatch(/^(CMD|ENTRYPOINT) .*\bnpm\b/m);
     expect(runtime).toMatch(/^USER 10001(:10001)?$/m);
     expect(pod.spec.securityContext?.runAsUser).toBe(10001);
