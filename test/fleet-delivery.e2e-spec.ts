@@ -2,7 +2,7 @@ import * as diagnostics from 'node:diagnostics_channel';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { restClient } from './support/rest-client';
-import { startTestServer, TestServer } from './support/test-server';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /**
  * Fleet management end to end: configuration assigned through the REST API reaches real OpAMP
@@ -187,6 +187,48 @@ describe('remote configuration delivery to real agents', () => {
     } finally {
       await client.shutdown();
       diagnostics.unsubscribe(DIAG_CH_SEND_SUCCESS, onExchange);
+    }
+  });
+});
+
+/**
+ * Two replicas on one database, without an event bus between them: a label change made through
+ * one reaches an agent held by the other at that replica's periodic reconcile.
+ */
+describe('two replicas', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let agent: GoAgent | undefined;
+
+  beforeAll(async () => {
+    goAgentBinary();
+    const uri = testDatabaseUri();
+    a = await startTestServer({ REPLICA_ID: 'replica-a', OPAMP_RECONCILE_INTERVAL_SECONDS: '1', OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' }, uri);
+    b = await startTestServer({ REPLICA_ID: 'replica-b' }, uri);
+  }, 600_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  it('labels set through replica B select an agent held by replica A, which then gets the group config', async () => {
+    const api = restClient(b);
+    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'canary-config' }, spec: { contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' } })).status).toBe(201);
+    const group = await api('POST', '/agentgroups', { metadata: { name: 'canary' }, spec: { selector: 'ring=canary', configs: [{ fileName: '', remoteConfig: 'canary-config' }] } });
+    expect(group.status).toBe(201);
+    agent = GoAgent.start(`ws://127.0.0.1:${a.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'payments']);
+    const uid = (await agent.event('started')).uid as string;
+    await eventually(() => getAgent(a, uid), (r) => r.status === 200 && r.body.status.connected === true);
+    expect(agent.count((e) => e.event === 'remote_config')).toBe(0);
+
+    expect((await api('PATCH', `/agents/${uid}`, { metadata: { labels: { ring: 'canary' } } })).status).toBe(200);
+    const rc = (await agent.event('remote_config', 15_000)) as unknown as { config: Record<string, { body: string }> };
+    expect(rc.config['']).toMatchObject({ body: 'exporters:\n  debug: {}\n' });
+    // Both replicas select it by the new label.
+    for (const s of [a, b]) {
+      const list = await restClient(s)('GET', '/agents?selector=ring%3Dcanary');
+      expect(list.body.items.map((i: { metadata: { uid?: string; name?: string } }) => i.metadata.uid ?? i.metadata.name)).toEqual([uid]);
     }
   });
 });

@@ -185,6 +185,18 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return modified;
   }
 
+  /** Labels and per-agent assignment of these agents as stored (for the session's periodic reconcile). */
+  async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>> {
+    const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>();
+    for (let i = 0; i < uids.length; i += 1000) {
+      const docs = await this.agents
+        .find({ _id: { $in: uids.slice(i, i + 1000) } }, { labels: 1, assignedConfig: 1 })
+        .lean<{ _id: string; labels?: Record<string, string>; assignedConfig?: Agent['assignedConfig'] }[]>();
+      for (const d of docs) out.set(d._id, { labels: d.labels, assignedConfig: d.assignedConfig });
+    }
+    return out;
+  }
+
   async summary(uid: string): Promise<StoredAgentSummary | undefined> {
     const doc = await this.agents
       .findById(uid, {

@@ -154,7 +154,10 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     this.events.on('changed', (c) => {
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });
-    this.reconciler = setInterval(() => this.schedulePushToConnected(), this.config.opamp.reconcileIntervalSeconds * 1000);
+    this.reconciler = setInterval(
+      () => void this.reconcile().catch((e) => this.logger.error(`reconcile failed: ${e}`)),
+      this.config.opamp.reconcileIntervalSeconds * 1000,
+    );
     this.reconciler.unref();
   }
 
@@ -300,9 +303,39 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     if (!state) return;
     const fresh = await this.agents.summary(uid);
     if (!fresh) return;
-    state.holds.labels = fresh.labels;
-    state.holds.assignedConfig = fresh.assignedConfig;
+    this.adoptView(uid, state, fresh);
     await this.pushIfNeeded(uid, state);
+  }
+
+  /**
+   * The periodic pass over the agents this replica holds: their labels and assignment are read
+   * again (a change made through another replica reaches them here, there being no event bus
+   * between replicas yet), then whatever desired state says they lack is pushed.
+   */
+  async reconcile(): Promise<void> {
+    const uids = [...this.states.keys()];
+    const views = await this.agents.viewsOf(uids);
+    for (const [uid, view] of views) {
+      const state = this.states.get(uid);
+      if (state && (!sameJson(view.labels, state.holds.labels) || !sameJson(view.assignedConfig, state.holds.assignedConfig))) this.adoptView(uid, state, view);
+    }
+    this.schedulePushToConnected();
+  }
+
+  /**
+   * Takes labels and assignment as stored. When the labels changed, the selector terms are written
+   * again from them and the description this session holds: a report that raced with a label
+   * change may have written terms from the labels held before it.
+   */
+  private adoptView(uid: string, state: SessionState, view: Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>): void {
+    const labelsChanged = !sameJson(view.labels, state.holds.labels);
+    state.holds.labels = view.labels;
+    state.holds.assignedConfig = view.assignedConfig;
+    if (labelsChanged) {
+      void this.agents
+        .applyTracking(uid, { selectorTerms: agentSelectorTerms(state.holds) })
+        .catch((e) => this.logger.error(`selector terms of ${uid} not written: ${e}`));
+    }
   }
 
   /** Drops remembered state of HTTP agents that stopped polling, so memory follows the live fleet. */
@@ -612,6 +645,10 @@ function sameFields(a: object | null, b: object | null): boolean {
     if (p instanceof Date && q instanceof Date) return p.getTime() === q.getTime();
     return p === q;
   });
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 
 function originText(o: { kind: 'group'; group: string } | { kind: 'agent' }): string {
