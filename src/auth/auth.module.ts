@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
@@ -48,7 +49,8 @@ import { UsersService } from './users.service';
       inject: [JWT_SIGNING_SECRET],
       useFactory: (secret: string) =>
         new JwtService({
-          secret,
+          // A key object for the reason given in JwtStrategy.
+          secret: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as string,
           signOptions: { algorithm: 'HS256', issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
           verifyOptions: { algorithms: ['HS256'], issuer: JWT_ISSUER, audience: JWT_AUDIENCE },
         }),

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
@@ -23,7 +24,9 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: secret,
+      // A key object, not the string: given a string, jsonwebtoken first tries to parse it as a
+      // public key and builds an exception every time (~2 ms of CPU per authenticated request).
+      secretOrKey: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as Buffer, // passed through to jsonwebtoken, which takes key objects
       algorithms: ['HS256'],
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
