@@ -1,11 +1,19 @@
 import { AgentCapabilities, ServerCapabilities } from '../../gen/opamp/v1/opamp_pb';
 
+const AGENT_CAPABILITY_BITS: [string, bigint][] = Object.entries(AgentCapabilities)
+  .filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] !== 0)
+  .map(([name, bit]) => [name.replace(/^AgentCapabilities_/, ''), BigInt(bit)]);
+
+/** Names by capability value: a fleet has a handful of distinct values, and every list item shows them. */
+const namesByValue = new Map<bigint, readonly string[]>();
+
 /** Short capability names (the spec's prose names) of the bits set in `value`. */
-export function agentCapabilityNames(value: bigint): string[] {
-  const names: string[] = [];
-  for (const [name, bit] of Object.entries(AgentCapabilities)) {
-    if (typeof bit !== 'number' || bit === 0) continue;
-    if ((value & BigInt(bit)) !== 0n) names.push(name.replace(/^AgentCapabilities_/, ''));
+export function agentCapabilityNames(value: bigint): readonly string[] {
+  let names = namesByValue.get(value);
+  if (!names) {
+    names = Object.freeze(AGENT_CAPABILITY_BITS.filter(([, bit]) => (value & bit) !== 0n).map(([name]) => name));
+    // Bounded: values outside the 16 defined bits are not kept.
+    if (value < 1n << 16n) namesByValue.set(value, names);
   }
   return names;
 }
