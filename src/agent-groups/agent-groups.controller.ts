@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { toAgentResource } from '../agents/agent-resource.mapper';
+import { ListAgentsQuery } from '../agents/agent-filters.query';
+import { agentList } from '../agents/agent-list';
 import { AgentsService } from '../agents/agents.service';
 import { InvalidError } from '../common/domain-errors';
-import { decodeStringCursor, DEFAULT_PAGE_SIZE, PageQuery, ResourcePageQuery, resourceList } from '../common/resource-list';
+import { decodeStringCursor, DEFAULT_PAGE_SIZE, ResourcePageQuery, resourceList } from '../common/resource-list';
 import { AgentGroup } from './agent-group.schema';
 import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
 import { toAgentGroupResource } from './agent-group.mapper';
@@ -61,10 +62,10 @@ export class AgentGroupsController {
   }
 
   @Get(':name/agents')
-  @ApiOperation({ summary: 'The agents the group selects, in uid order, a page at a time' })
-  async listAgents(@Param() p: AgentGroupNameParam, @Query() q: PageQuery) {
-    const { items, remaining } = await this.groups.listAgents(p.name, q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue));
-    const cutoff = this.agents.httpSilenceCutoff();
-    return resourceList('AgentList', items.map((a) => toAgentResource(a, cutoff)), remaining, items[items.length - 1]?._id);
+  @ApiOperation({
+    summary: 'The agents the group selects, a page at a time: the agent list (same filters, `view`, sort and cursors) with `group` set',
+  })
+  async listAgents(@Param() p: AgentGroupNameParam, @Query() q: ListAgentsQuery) {
+    return agentList(this.agents, { ...q, group: p.name });
   }
 }

@@ -140,11 +140,6 @@ export class AgentGroupsService implements OnModuleInit {
   }
 
   /** One page of the agents a group selects, in uid order after `after`. */
-  async listAgents(name: string, limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
-    const g = await this.get(name);
-    return this.selected.page(g.requirements, limit, after);
-  }
-
   /**
    * Counts over the agents the selector matches: all of them, the connected ones (HTTP agents
    * until they miss 3 polls), the connected and healthy ones, and by `remoteConfig.state`.

@@ -1,29 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
-import { DEFAULT_PAGE_SIZE } from '../common/resource-list';
-import { cursorOf, PageCursor } from '../common/selectors';
 import { isUidText } from '../opamp-gateway/protocol/instance-uid';
 import { toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
-import { agentSort, AgentsService } from './agents.service';
-
-/** Agent list cursors carry the last uid and, for sorted lists, its sort value. */
-function encodeAgentCursor(c: PageCursor): string {
-  return Buffer.from(`j:${JSON.stringify(c)}`).toString('base64url');
-}
-
-function decodeAgentCursor(token: string | undefined): PageCursor | undefined {
-  if (token === undefined) return undefined;
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  try {
-    const c = JSON.parse(text.slice(2)) as PageCursor;
-    if (text.startsWith('j:') && typeof c.id === 'string' && (c.value === undefined || ['string', 'number'].includes(typeof c.value))) return c;
-  } catch {
-    // fall through
-  }
-  throw new InvalidError('continue is not a token returned by a previous page', { errors: [{ field: 'continue', message: 'not a token returned by a previous page' }] });
-}
+import { agentList } from './agent-list';
+import { AgentsService } from './agents.service';
 
 /** Normalises the uid of a path: canonical UUID text is lower case, a legacy ULID upper case. */
 export function agentUidParam(instanceUid: string): string {
@@ -49,20 +31,7 @@ export class AgentsController {
       '`metadata.remainingItemCount` is exact.',
   })
   async list(@Query() q: ListAgentsQuery) {
-    const limit = q.limit ?? DEFAULT_PAGE_SIZE;
-    const after = decodeAgentCursor(q.continue);
-    const { items, remaining } = await this.agents.search(q, limit, after);
-    const last = cursorOf(items[items.length - 1], agentSort(q.sort));
-    const cutoff = this.agents.httpSilenceCutoff();
-    return {
-      kind: 'AgentList',
-      apiVersion: 'v1',
-      metadata: {
-        continue: remaining > 0 && last ? encodeAgentCursor(last) : undefined,
-        remainingItemCount: remaining,
-      },
-      items: items.map((a) => toAgentResource(a, cutoff, q.view ?? 'summary')),
-    };
+    return agentList(this.agents, q);
   }
 
   @Get(':instanceUid')
