@@ -2,13 +2,12 @@
 // OpAMP supervisor, both built from the Go module proxy by test/interop/collector/build.sh.
 // Run by `npm run test:collector` (and by .ci/run where Go is present), never by `npm test`.
 // Same transform and the same database set-up (one FerretDB for the run) as the default config.
-const { testEnvironment, transform, transformIgnorePatterns, globalSetup, globalTeardown } = require('./jest.config.js');
+const { testEnvironment, transform, globalSetup, globalTeardown } = require('./jest.config.js');
 
 module.exports = {
   rootDir: __dirname,
   testEnvironment,
   transform,
-  transformIgnorePatterns,
   globalSetup,
   globalTeardown,
   displayName: 'collector',

@@ -1,12 +1,8 @@
 // Two tiers (CONVENTIONS.md): unit specs beside the code, e2e specs in test/ that boot the
 // real application against a real MongoDB wire server started once by the global setup.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
-// content-disposition (under @fastify/static, which serves the OpenAPI UI) ships only ES
-// modules; Node 20 can require() them but Jest's module loader cannot, so Jest transforms it.
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': tsJest, '/node_modules/content-disposition/.+\\.js$': tsJest },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
 };
 module.exports = {
   ...common,
