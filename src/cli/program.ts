@@ -11,7 +11,10 @@ import { getCommand } from './commands/get-command';
 import { restartCommand, updateCommand } from './commands/update-command';
 import { clientVersion, versionCommand } from './commands/version-command';
 import { waitCommand } from './commands/wait-command';
-import { applyCommand, createCommand, deleteCommand, labelCommand } from './commands/write-commands';
+import { applyCommand } from './commands/apply-command';
+import { createCommand } from './commands/create-command';
+import { deleteCommand } from './commands/delete-command';
+import { labelCommand } from './commands/label-command';
 
 const EXAMPLES = `
 Examples:
