@@ -60,6 +60,15 @@ describe('output formats', () => {
     expect(wide[1]).toMatch(/\s3\s+2\s+edge=1,own-config=1\s+2\s/);
   });
 
+  it('marks soft-deleted resources with a DELETED column, only when some are listed', () => {
+    const g = (name: string, deletedAt?: string): Resource => ({ kind: 'AgentGroup', metadata: { name, createdAt: '2026-01-10T10:00:00Z', ...(deletedAt ? { deletedAt } : {}) }, spec: { selector: '', priority: 0 }, status: {} });
+    const table = formatResources(groups, [g('live'), g('gone', '2026-01-10T11:55:00Z')], { format: 'table', now }).split('\n');
+    expect(table[0]).toMatch(/^NAME\s+DELETED\s+SELECTOR/);
+    expect(table[1]).toMatch(/^live\s+-\s/);
+    expect(table[2]).toMatch(/^gone\s+5m ago\s/);
+    expect(formatResources(groups, [g('live')], { format: 'table', now }).split('\n')[0]).not.toMatch(/DELETED/);
+  });
+
   it('writes multi-line strings as YAML block literals', () => {
     expect(toYaml({ body: 'a: 1\nb: 2\n' })).toBe('body: |\n  a: 1\n  b: 2\n');
   });

@@ -104,12 +104,15 @@ export function createCommand(ctx: ProgramContext): Command {
     .command('token')
     .alias('enrollmenttoken')
     .description('create an agent enrollment token (the server names it); its secret is printed once')
+    .argument('[description]', 'what it is for, e.g. my-fleet (the same as --description)')
     .option('--description <text>', 'what it is for')
     .option('--expires-in <duration>', 'lifetime, e.g. 24h or 7d')
     .option('--label <k=v>', 'label given to agents enrolling with it (repeatable)', collect)
     .addOption(outputOption(['name', 'json', 'yaml']))
     .action(
-      action(ctx, async (rt, o: { description?: string; expiresIn?: string; label?: string[]; output?: OutputFormat }) => {
+      action(ctx, async (rt, o: { description?: string; expiresIn?: string; label?: string[]; output?: OutputFormat }, description?: string) => {
+        if (description !== undefined && o.description !== undefined) throw new UsageError('give the description once: as an argument or with --description');
+        o.description = description ?? o.description;
         let expiresAt: string | undefined;
         if (o.expiresIn) {
           const ms = parseDuration(o.expiresIn);
