@@ -5,11 +5,12 @@ import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { startTestServer, TestServer } from './support/test-server';
 
 /**
- * What a user reads when a manifest is wrong: one clear message per field problem (a missing
- * field is "required", a word where a number belongs is a type error, not every rule of the
- * field), and one "Error from server" per line — also when `edit` keeps the edits in a file.
+ * What a new user tripped over. When a manifest is wrong: one clear message per field problem
+ * (a missing field is "required", a word where a number belongs is a type error, not every rule
+ * of the field), and one "Error from server" per line — also when `edit` keeps the edits in a
+ * file. Soft-deleted resources listed with --include-deleted are marked, not shown as live.
  */
-describe('opampctl shows one clear message per field problem', () => {
+describe('opampctl on first use: error messages and deleted resources', () => {
   let server: TestServer;
   let dir: string;
   let env: Record<string, string>;
@@ -48,5 +49,24 @@ describe('opampctl shows one clear message per field problem', () => {
     expect(edit.code).toBe(1);
     expect(edit.stderr.match(/Error from server/g)).toHaveLength(1);
     expect(edit.stderr).toMatch(/^Error from server \(400 Bad Request\): Invalid request: spec\.priority: priority must be an integer number; your edits are in \S+\n$/);
+  });
+
+  it('marks soft-deleted groups and remote configs in --include-deleted tables', async () => {
+    expect((await runOpampctl(['create', 'agentgroup', 'old-group', '--selector', 'x=y'], { env })).code).toBe(0);
+    expect((await runOpampctl(['delete', 'agentgroup', 'old-group'], { env })).stdout).toBe('agentgroup/old-group deleted\n');
+    const table = (await runOpampctl(['get', 'grp', '--include-deleted'], { env })).stdout.split('\n').filter(Boolean);
+    expect(table[0]).toMatch(/^NAME\s+DELETED\s+SELECTOR\s/);
+    expect(table.find((l) => l.startsWith('checkout '))).toMatch(/^checkout\s+-\s/);
+    expect(table.find((l) => l.startsWith('old-group '))).toMatch(/^old-group\s+\d+s ago\s/);
+    // Without deleted rows the column is not there.
+    expect((await runOpampctl(['get', 'grp'], { env })).stdout).not.toMatch(/DELETED/);
+    expect((await runOpampctl(['get', 'grp', 'old-group', '--include-deleted'], { env })).stdout).toMatch(/\nold-group\s+\d+s ago\s/);
+
+    expect((await runOpampctl(['create', 'remoteconfig', 'old-rc', '--from-file', 'examples/collector.yaml'], { env })).code).toBe(0);
+    expect((await runOpampctl(['delete', 'rc', 'old-rc'], { env })).code).toBe(0);
+    const rcs = (await runOpampctl(['get', 'rc', '--include-deleted'], { env })).stdout.split('\n');
+    expect(rcs[0]).toMatch(/^NAME\s+DELETED\s/);
+    expect(rcs.find((l) => l.startsWith('old-rc '))).toMatch(/^old-rc\s+\d+s ago\s/);
+    expect(rcs.find((l) => l.startsWith('collector-base '))).toMatch(/^collector-base\s+-\s/);
   });
 });
