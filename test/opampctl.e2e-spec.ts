@@ -222,7 +222,7 @@ spec:
   it('gets and describes them in every output format', async () => {
     const table = lines(await ok(['get', 'agentgroups']));
     expect(table[0].split(/\s{3,}/)).toEqual(['NAME', 'SELECTOR', 'PRIORITY', 'AGENTS', 'OVERRIDDEN', 'CONNECTED', 'HEALTHY', 'APPLIED', 'FAILED', 'AGE']);
-    expect(table[1].split(/\s{3,}/)).toEqual(['checkout', 'service.name=checkout', '20', '0', '0', '0', '0', '0', expect.stringMatching(/^\d+s$/)]);
+    expect(table[1].split(/\s{3,}/)).toEqual(['checkout', 'service.name=checkout', '20', '0', '0', '0', '0', '0', '0', expect.stringMatching(/^\d+s$/)]);
     expect(lines(await ok(['get', 'grp', '-o', 'wide']))[0]).toMatch(/CONFIGS\s+RV\s+AGE\s+LABELS$/);
     expect(lines(await ok(['get', 'grp', '-o', 'wide']))[1]).toMatch(/collector-base\s+2\s+\d+s\s+team=payments$/);
     expect(await ok(['get', 'rc', '-o', 'name'])).toBe('remoteconfig/collector-base\n');
