@@ -1,3 +1,4 @@
+import mongoose from 'mongoose';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
@@ -95,6 +96,25 @@ describe('group status counts the agents the group governs', () => {
     expect(described).toMatch(/Matched Not Governed: +1\n/);
     expect(described).toMatch(new RegExp(`\\n {2}${checkoutAgent}\\s+checkout\\s+true\\s+true\\s+-\\s+group checkout\\s`));
     expect(described).toMatch(new RegExp(`\\n {2}${edgeAgent}\\s+cart\\s+true\\s+true\\s+applied\\s+this group\\s`));
+  });
+
+  it('reads the agents collection no more than before: five queries, plus one per group that takes agents away', async () => {
+    const queries: string[] = [];
+    mongoose.set('debug', (collection: string, method: string) => {
+      if (collection === 'agents') queries.push(method);
+    });
+    try {
+      await status('checkout');
+      // matched, governed, connected, healthy, and one grouped count of the delivery states (seven counts before).
+      expect(queries.sort()).toEqual(['aggregate', 'countDocuments', 'countDocuments', 'countDocuments', 'countDocuments']);
+      queries.length = 0;
+      await status('edge-agents');
+      // …plus, as it matches an agent checkout governs, its own-config count and checkout's share.
+      expect(queries.filter((m) => m === 'countDocuments')).toHaveLength(6);
+      expect(queries.filter((m) => m === 'aggregate')).toHaveLength(1);
+    } finally {
+      mongoose.set('debug', false);
+    }
   });
 
   it("an agent's own config takes it out of its group's counts", async () => {
