@@ -85,7 +85,7 @@ describe('agent groups: /api/v1/agentgroups', () => {
         resourceVersion: '1',
       },
       spec,
-      status: { agents: 0, connected: 0, healthy: 0, config: { applied: 0, applying: 0, failed: 0, pending: 0 } },
+      status: { agents: 0, connected: 0, healthy: 0, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] },
     });
     expect(events).toEqual([{ reason: 'agentgroup.created', groups: ['checkout-prod'], configs: ['otel-base', 'otel-extra'] }]);
     expect((await api('GET', '/agentgroups/checkout-prod')).body).toEqual(created.body);
@@ -249,7 +249,8 @@ describe('agent groups: /api/v1/agentgroups', () => {
       expect(created.body.spec.selector).toBe(selector);
       const listed = (await api('GET', `/agentgroups/${name}/agents`)).body.items.map((a: Json) => a.metadata.name);
       expect(listed.sort()).toEqual(expected().sort());
-      expect(created.body.status.agents).toBe(expected().length);
+      // Matched: governed here, or by checkout-prod (priority 10) where it matches too.
+      expect(created.body.status.agents + created.body.status.matchedNotGoverned).toBe(expected().length);
       await api('DELETE', `/agentgroups/${name}`);
     });
 
@@ -271,14 +272,18 @@ describe('agent groups: /api/v1/agentgroups', () => {
     it('counts agents, connected, healthy and config states', async () => {
       const agentModel = server.app.get<Model<Agent>>(getModelToken(Agent.name));
       const status = async () => (await api('GET', '/agentgroups/checkout-prod')).body.status;
-      expect(await status()).toEqual({ agents: 2, connected: 2, healthy: 1, config: { applied: 0, applying: 0, failed: 0, pending: 0 } });
+      expect(await status()).toEqual({ agents: 2, connected: 2, healthy: 1, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] });
 
-      // The desired-state code keeps remoteConfig.state on the agent; the counts follow it.
-      // (Through the driver: the field is not in the Agent schema yet, and Mongoose would drop it.)
-      await agentModel.collection.updateOne({ _id: checkoutProd as never }, { $set: { 'remoteConfig.state': 'applied' } });
-      await agentModel.collection.updateOne({ _id: checkoutStaging as never }, { $set: { 'remoteConfig.state': 'failed' } });
-      await agentModel.collection.updateOne({ _id: cartProd as never }, { $set: { 'remoteConfig.state': 'applying' } });
+      // The OpAMP session keeps remoteConfig (state, and the origin of the config it is about) on the agent; the counts follow it.
+      const track = (uid: string, state: string, origin = 'group/checkout-prod') => agentModel.collection.updateOne({ _id: uid as never }, { $set: { remoteConfig: { state, origin } } });
+      await track(checkoutProd, 'applied');
+      await track(checkoutStaging, 'failed');
+      await track(cartProd, 'applying');
       expect((await status()).config).toEqual({ applied: 1, applying: 0, failed: 1, pending: 0 });
+      // A state about a config from elsewhere (before this group governed the agent) is pending for this group.
+      await track(checkoutProd, 'applied', 'group/another');
+      expect((await status()).config).toEqual({ applied: 0, applying: 0, failed: 1, pending: 1 });
+      await track(checkoutProd, 'applied');
 
       // A disconnect shows.
       const staging = agents.find((a) => a.uid === checkoutStaging)!;

@@ -221,8 +221,8 @@ spec:
 
   it('gets and describes them in every output format', async () => {
     const table = lines(await ok(['get', 'agentgroups']));
-    expect(table[0].split(/\s{3,}/)).toEqual(['NAME', 'SELECTOR', 'PRIORITY', 'AGENTS', 'CONNECTED', 'HEALTHY', 'APPLIED', 'FAILED', 'AGE']);
-    expect(table[1].split(/\s{3,}/)).toEqual(['checkout', 'service.name=checkout', '20', '0', '0', '0', '0', '0', expect.stringMatching(/^\d+s$/)]);
+    expect(table[0].split(/\s{3,}/)).toEqual(['NAME', 'SELECTOR', 'PRIORITY', 'AGENTS', 'OVERRIDDEN', 'CONNECTED', 'HEALTHY', 'APPLIED', 'FAILED', 'AGE']);
+    expect(table[1].split(/\s{3,}/)).toEqual(['checkout', 'service.name=checkout', '20', '0', '0', '0', '0', '0', '0', expect.stringMatching(/^\d+s$/)]);
     expect(lines(await ok(['get', 'grp', '-o', 'wide']))[0]).toMatch(/CONFIGS\s+RV\s+AGE\s+LABELS$/);
     expect(lines(await ok(['get', 'grp', '-o', 'wide']))[1]).toMatch(/collector-base\s+2\s+\d+s\s+team=payments$/);
     expect(await ok(['get', 'rc', '-o', 'name'])).toBe('remoteconfig/collector-base\n');
@@ -282,7 +282,7 @@ spec:
     expect(described).toMatch(/\n {2}Remote Config Status:\n {4}Last Remote Config Hash: [0-9a-f]{64}\n {4}Status: +APPLIED\n/);
     expect(described).toMatch(/\nDesired Config:\n {2}Assigned: +true\n/);
     expect(described).toMatch(/\n {4}State: +applied\n/);
-    expect(await ok(['describe', 'grp', 'checkout'])).toMatch(new RegExp(`\\nAgents:\\n {2}NAME\\s+SERVICE\\s+CONNECTED\\s+HEALTHY\\s+CONFIG\\s+LAST SEEN\\n {2}${uid}\\s+checkout\\s+true\\s+true\\s+applied\\s`));
+    expect(await ok(['describe', 'grp', 'checkout'])).toMatch(new RegExp(`\\nAgents:\\n {2}NAME\\s+SERVICE\\s+CONNECTED\\s+HEALTHY\\s+CONFIG\\s+CONFIG FROM\\s+LAST SEEN\\n {2}${uid}\\s+checkout\\s+true\\s+true\\s+applied\\s+this group\\s`));
   });
 
   it('updates the group config from a file, diffs revisions and rolls back', async () => {

@@ -64,12 +64,18 @@ export function connectionSettingsFromStored(c: StoredConnectionSettings | undef
   return out;
 }
 
-/** Counts shown in a group's status. */
+/** Who governs agents a group matches but does not govern: a group before it, or the agent's own config. */
+export type OverriddenBy = { kind: 'group'; group: string; agents: number } | { kind: 'agent'; agents: number };
+
+/** Counts shown in a group's status: over the agents it governs (its config is theirs), see agent-group-status.ts. */
 export interface AgentGroupStatus {
   agents: number;
   connected: number;
   healthy: number;
   config: { applied: number; applying: number; failed: number; pending: number };
+  /** Agents the selector matches whose config comes from elsewhere (not in the counts above). */
+  matchedNotGoverned: number;
+  overriddenBy: OverriddenBy[];
 }
 
 /** The REST shape of an agent group: `{kind, apiVersion, metadata, spec, status}`. */

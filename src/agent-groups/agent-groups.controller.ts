@@ -8,7 +8,7 @@ import { decodeStringCursor, DEFAULT_PAGE_SIZE, ResourcePageQuery, resourceList 
 import { AgentGroup } from './agent-group.schema';
 import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
 import { toAgentGroupResource } from './agent-group.mapper';
-import { AgentGroupsService } from './agent-groups.service';
+import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
 import { IncludeDeletedGroupQuery } from './agent-group-queries.dto';
 
 /** Agent groups: `/api/v1/agentgroups`. */
@@ -20,8 +20,8 @@ export class AgentGroupsController {
     private readonly agents: AgentsService,
   ) {}
 
-  private async resource(g: AgentGroup) {
-    return toAgentGroupResource(g, await this.groups.status(g));
+  private async resource(g: AgentGroup, active?: AgentGroupDefinition[]) {
+    return toAgentGroupResource(g, await this.groups.status(g, active));
   }
 
   @Post()
@@ -34,7 +34,8 @@ export class AgentGroupsController {
   @ApiOperation({ summary: 'List agent groups in name order, a page at a time (limit + continue), with their status counts' })
   async list(@Query() q: ResourcePageQuery) {
     const { items, remaining } = await this.groups.list(q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue), q.includeDeleted);
-    return resourceList('AgentGroupList', await Promise.all(items.map((g) => this.resource(g))), remaining, items[items.length - 1]?._id);
+    const active = await this.groups.listActive();
+    return resourceList('AgentGroupList', await Promise.all(items.map((g) => this.resource(g, active))), remaining, items[items.length - 1]?._id);
   }
 
   @Get(':name')

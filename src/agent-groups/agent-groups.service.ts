@@ -6,9 +6,11 @@ import { AgentsService } from '../agents/agents.service';
 import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
-import { AgentSelectorQuery, SelectorError, SelectorRequirement, selectorRequirements } from '../common/selectors';
+import { SelectorError, SelectorRequirement, selectorRequirements } from '../common/selectors';
+import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { AgentGroup, StoredConfigRef } from './agent-group.schema';
+import { AgentGroupStatusCounter } from './agent-group-status';
 import type { AgentGroupManifestDto } from './agent-group-manifest.dto';
 import {
   AgentGroupStatus,
@@ -35,7 +37,6 @@ export interface AgentGroupDefinition {
 type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings'>;
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
-const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending'] as const;
 
 /**
  * Agent groups: which agents belong (a label selector), what configuration they are assigned and
@@ -44,7 +45,7 @@ const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending'] as const;
  */
 @Injectable()
 export class AgentGroupsService implements OnModuleInit {
-  private readonly selected: AgentSelectorQuery<Agent>;
+  private readonly counter: AgentGroupStatusCounter;
   /** Serialises each group's read-check-commit in this process (see KeyedMutex for why). */
   private readonly writes = new KeyedMutex();
 
@@ -55,7 +56,10 @@ export class AgentGroupsService implements OnModuleInit {
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
   ) {
-    this.selected = new AgentSelectorQuery(agents);
+    this.counter = new AgentGroupStatusCounter(agents, () => ({
+      'connection.connected': true,
+      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: this.agentsService.httpSilenceCutoff() } }],
+    }));
   }
 
   onModuleInit(): void {
@@ -139,31 +143,19 @@ export class AgentGroupsService implements OnModuleInit {
     return deleted;
   }
 
-  /** One page of the agents a group selects, in uid order after `after`. */
   /**
-   * Counts over the agents the selector matches: all of them, the connected ones (HTTP agents
-   * until they miss 3 polls), the connected and healthy ones, and by `remoteConfig.state`.
+   * The group's counts over the agents it governs, and those it matches but does not govern
+   * (see AgentGroupStatusCounter). `active` (listActive) may be passed when several are counted.
    */
-  async status(g: AgentGroup): Promise<AgentGroupStatus> {
-    const connected: FilterQuery<Agent> = {
-      'connection.connected': true,
-      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: this.agentsService.httpSilenceCutoff() } }],
-    };
-    const count = (extra: FilterQuery<Agent> = {}) => this.selected.count(g.requirements, extra);
-    const [agents, connectedCount, healthy, ...states] = await Promise.all([
-      count(),
-      count(connected),
-      count({ ...connected, 'health.healthy': true }),
-      ...CONFIG_STATES.map((s) => count({ 'remoteConfig.state': s })),
-    ]);
-    const [applied, applying, failed, pending] = states;
-    return { agents, connected: connectedCount, healthy, config: { applied, applying, failed, pending } };
+  async status(g: AgentGroup, active?: AgentGroupDefinition[]): Promise<AgentGroupStatus> {
+    if (g.deletedAt) return this.counter.status(g._id, []);
+    return this.counter.status(g._id, active ?? (await this.listActive()));
   }
 
   /** Every group that is not deleted, highest priority first, ties by name: the order desired state is decided in. */
   async listActive(): Promise<AgentGroupDefinition[]> {
     const all = await this.groups.find({ deletedAt: null }).lean<AgentGroup[]>();
-    return all.sort(byPrecedence).map(toDefinition);
+    return all.map(toDefinition).sort(byPrecedence);
   }
 
   /** Names of the active groups that assign a remote config. */
@@ -237,10 +229,6 @@ export class AgentGroupsService implements OnModuleInit {
 function sameContent(g: AgentGroup, c: GroupContent): boolean {
   const pick = (x: GroupContent) => JSON.stringify([x.labels, x.selector, x.priority, x.configs, x.connectionSettings ?? null]);
   return pick(g) === pick(c);
-}
-
-function byPrecedence(a: AgentGroup, b: AgentGroup): number {
-  return b.priority - a.priority || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 }
 
 function toDefinition(g: AgentGroup): AgentGroupDefinition {

@@ -27,14 +27,15 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-/** The server answered with an error status. */
+/** The server answered with an error status; `note` is what the command adds (where the user's edits are kept). */
 export class ApiError extends CliError {
   constructor(
     readonly status: number,
     readonly problem: Problem,
     readonly statusText = '',
+    note = '',
   ) {
-    super(formatProblem(status, problem, statusText));
+    super(`${formatProblem(status, problem, statusText)}${note}`);
   }
 }
 

@@ -51,10 +51,22 @@ describe('output formats', () => {
       kind: 'AgentGroup',
       metadata: { name: 'checkout', createdAt: '2026-01-10T10:00:00Z' },
       spec: { selector: { matchLabels: { env: 'prod' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'debug', operator: 'DoesNotExist' }] }, priority: 10, configs: [] },
-      status: { agents: 3, connected: 2, healthy: 2, config: { applied: 1, applying: 0, failed: 1, pending: 1 } },
+      status: { agents: 3, connected: 2, healthy: 2, config: { applied: 1, applying: 0, failed: 1, pending: 1 }, matchedNotGoverned: 2, overriddenBy: [{ kind: 'group', group: 'edge', agents: 1 }, { kind: 'agent', agents: 1 }] },
     };
     const row = formatResources(groups, [g], { format: 'table', now }).split('\n')[1];
-    expect(row.split(/\s{3,}/)).toEqual(['checkout', 'env=prod,tier in (a,b),!debug', '10', '3', '2', '2', '1', '1', '120m']);
+    expect(row.split(/\s{3,}/)).toEqual(['checkout', 'env=prod,tier in (a,b),!debug', '10', '3', '2', '2', '2', '1', '1', '120m']);
+    const wide = formatResources(groups, [g], { format: 'wide', now }).split('\n');
+    expect(wide[0]).toMatch(/AGENTS\s+OVERRIDDEN\s+OVERRIDDEN BY\s+CONNECTED/);
+    expect(wide[1]).toMatch(/\s3\s+2\s+edge=1,own-config=1\s+2\s/);
+  });
+
+  it('marks soft-deleted resources with a DELETED column, only when some are listed', () => {
+    const g = (name: string, deletedAt?: string): Resource => ({ kind: 'AgentGroup', metadata: { name, createdAt: '2026-01-10T10:00:00Z', ...(deletedAt ? { deletedAt } : {}) }, spec: { selector: '', priority: 0 }, status: {} });
+    const table = formatResources(groups, [g('live'), g('gone', '2026-01-10T11:55:00Z')], { format: 'table', now }).split('\n');
+    expect(table[0]).toMatch(/^NAME\s+DELETED\s+SELECTOR/);
+    expect(table[1]).toMatch(/^live\s+-\s/);
+    expect(table[2]).toMatch(/^gone\s+5m ago\s/);
+    expect(formatResources(groups, [g('live')], { format: 'table', now }).split('\n')[0]).not.toMatch(/DELETED/);
   });
 
   it('writes multi-line strings as YAML block literals', () => {

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { UsageError } from './cli-errors';
+import { formatAge } from './human-time';
 import type { Resource } from './resource-fields';
 import { ColumnDef, qualifiedName, ResourceType } from './resource-types';
 import { renderTable, TableColumn } from './table';
@@ -24,9 +25,19 @@ export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-export function columnsFor(t: ResourceType, wide: boolean): ColumnDef[] {
-  return t.columns.filter((c) => wide || !c.wide);
+/**
+ * The table columns of a type. `deleted`: soft-deleted resources may be among the rows, so a
+ * DELETED column after the name says which (and since when) — they must not look live.
+ */
+export function columnsFor(t: ResourceType, wide: boolean, deleted = false): ColumnDef[] {
+  const cols = t.columns.filter((c) => wide || !c.wide);
+  return deleted && t.softDelete ? [cols[0], DELETED_COLUMN, ...cols.slice(1)] : cols;
 }
+
+const DELETED_COLUMN: ColumnDef = {
+  header: 'DELETED',
+  value: (r, now) => (r.metadata?.deletedAt ? `${formatAge(r.metadata.deletedAt as string, now)} ago` : '-'),
+};
 
 export function rowOf(columns: ColumnDef[], r: Resource, now: number): string[] {
   return columns.map((c) => c.value(r, now));
@@ -54,7 +65,7 @@ export function formatResources(t: ResourceType, items: Resource[], opts: PrintO
     case 'name':
       return items.map((r) => `${qualifiedName(t, r)}\n`).join('');
     default: {
-      const columns = columnsFor(t, opts.format === 'wide');
+      const columns = columnsFor(t, opts.format === 'wide', items.some((r) => r.metadata?.deletedAt));
       const { lines } = renderTable(columns as TableColumn[], items.map((r) => rowOf(columns, r, now)), { maxWidth: opts.width, headers: opts.headers ?? true });
       return lines.length ? `${lines.join('\n')}\n` : '';
     }

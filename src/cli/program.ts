@@ -4,22 +4,25 @@ import { Io, RunState } from './cli-runtime';
 import { loginCommand, logoutCommand, whoamiCommand } from './commands/auth-commands';
 import { ProgramContext } from './commands/command-kit';
 import { completionCommands } from './commands/completion-command';
-import { configCommand } from './commands/config-command';
+import { configCommand, contextCommands } from './commands/config-command';
 import { describeCommand } from './commands/describe-command';
 import { editCommand } from './commands/edit-command';
 import { getCommand } from './commands/get-command';
 import { restartCommand, updateCommand } from './commands/update-command';
 import { clientVersion, versionCommand } from './commands/version-command';
 import { waitCommand } from './commands/wait-command';
-import { applyCommand, createCommand, deleteCommand, labelCommand } from './commands/write-commands';
+import { applyCommand } from './commands/apply-command';
+import { createCommand } from './commands/create-command';
+import { deleteCommand } from './commands/delete-command';
+import { labelCommand } from './commands/label-command';
 
 const EXAMPLES = `
 Examples:
   opampctl config set-context local --server http://localhost:8080 --current
   opampctl login --username admin
   opampctl get agents -l service.name=checkout -o wide
-  opampctl apply -f fleet.yaml
-  opampctl update config --group checkout -f collector.yaml
+  opampctl apply -f examples/fleet.yaml
+  opampctl update config --group checkout -f examples/collector.yaml
   opampctl wait agentgroup checkout --for applied --timeout 5m
   opampctl config diff collector-base --from 1 --to 2
 
@@ -63,6 +66,7 @@ export function buildProgram(io: Io, state: RunState): Command {
     labelCommand(ctx),
     updateCommand(ctx),
     configCommand(ctx),
+    ...contextCommands(ctx),
     restartCommand(ctx),
     waitCommand(ctx),
     loginCommand(ctx),

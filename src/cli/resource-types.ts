@@ -62,6 +62,13 @@ function groupConfigs(r: Resource): string {
     .join(',');
 }
 
+/** `checkout=1,own-config=2`: who governs the agents a group matches but does not govern. */
+function overriddenBy(r: Resource): string {
+  const o = field(r, 'status.overriddenBy');
+  if (!Array.isArray(o) || !o.length) return '<none>';
+  return o.map((x) => (isObject(x) ? `${x.kind === 'group' ? x.group : 'own-config'}=${x.agents}` : '')).join(',');
+}
+
 function selectorText(sel: unknown): string {
   if (typeof sel === 'string') return sel || '<all>';
   if (!isObject(sel)) return '<none>';
@@ -117,7 +124,10 @@ export const RESOURCE_TYPES: ResourceType[] = [
       name,
       { header: 'SELECTOR', truncate: true, minWidth: 10, value: (r) => selectorText(field(r, 'spec.selector')) },
       { header: 'PRIORITY', align: 'right', value: (r) => text(field(r, 'spec.priority')) },
+      // The agents the group governs (its config is theirs); OVERRIDDEN: matched, but governed elsewhere.
       { header: 'AGENTS', align: 'right', value: (r) => text(field(r, 'status.agents')) },
+      { header: 'OVERRIDDEN', align: 'right', value: (r) => text(field(r, 'status.matchedNotGoverned')) },
+      { header: 'OVERRIDDEN BY', wide: true, truncate: true, value: overriddenBy },
       { header: 'CONNECTED', align: 'right', value: (r) => text(field(r, 'status.connected')) },
       { header: 'HEALTHY', align: 'right', value: (r) => text(field(r, 'status.healthy')) },
       { header: 'APPLIED', align: 'right', value: (r) => text(field(r, 'status.config.applied')) },

@@ -1,4 +1,4 @@
-import { agentConfigState, configOutcome, progressBar, resourceCondition, tally, tallyText } from './wait-status';
+import { agentConfigState, configOutcome, governedBy, progressBar, resourceCondition, tally, tallyText } from './wait-status';
 
 describe('waiting for applied configuration', () => {
   const desired = (state: string, desiredHash = 'h2', extra: object = {}) => ({ assigned: true, acceptsRemoteConfig: true, hash: 'h2', delivery: { state, desiredHash }, ...extra });
@@ -27,6 +27,20 @@ describe('waiting for applied configuration', () => {
     expect(configOutcome(tally([a('applied'), a('failed')]))).toBe('failed');
     expect(configOutcome(tally([]))).toBe('waiting');
     expect(tallyText(tally([a('pending', false)]))).toBe('no connected agents yet (1 disconnected)');
+  });
+
+  it("leaves out of a group's wait the agents whose config comes from elsewhere", () => {
+    const from = (origin: object) => ({ assigned: true, hash: 'h', origin });
+    expect(governedBy(from({ kind: 'group', group: 'edge' }), 'edge')).toBe(true);
+    expect(governedBy(from({ kind: 'group', group: 'checkout' }), 'edge')).toBe(false);
+    expect(governedBy(from({ kind: 'agent' }), 'edge')).toBe(false);
+    expect(governedBy({ assigned: false }, 'edge')).toBe(true);
+    const applied = { uid: 'a', connected: true, verdict: { state: 'applied' as const } };
+    // The only matched agent runs another group's config: nothing this group governs has applied anything.
+    const t = tally([{ ...applied, elsewhere: true }]);
+    expect(configOutcome(t)).toBe('waiting');
+    expect(tallyText(t)).toBe('no agents governed by this group (1 matched but governed by another group or their own config)');
+    expect(configOutcome(tally([applied, { ...applied, elsewhere: true }]))).toBe('done');
   });
 
   it('draws a progress bar', () => {

@@ -15,6 +15,19 @@ export interface DesiredConfig {
   hash?: string;
   error?: string;
   delivery?: { state?: string; desiredHash?: string; error?: string; unconfirmed?: boolean };
+  /** Where the desired config comes from: `{kind: 'group', group}` or `{kind: 'agent'}` (its own). */
+  origin?: { kind?: string; group?: string };
+}
+
+/**
+ * Whether a group's wait counts this agent: its desired config must come from that group. An
+ * agent the group matches but that another group (or its own config) governs runs someone else's
+ * config, whose being applied says nothing about this group's. Agents with nothing assigned stay
+ * in (they have nothing to wait for either way).
+ */
+export function governedBy(d: DesiredConfig, group: string): boolean {
+  if (!d.assigned || !d.origin) return true;
+  return d.origin.kind === 'group' && d.origin.group === group;
 }
 
 export interface AgentVerdict {
@@ -48,6 +61,8 @@ export interface AgentProgress {
   uid: string;
   connected: boolean;
   verdict: AgentVerdict;
+  /** A group's wait: the agent's config comes from elsewhere (see governedBy), so it is left out. */
+  elsewhere?: boolean;
 }
 
 export interface Tally {
@@ -61,11 +76,17 @@ export interface Tally {
   skipped: number;
   /** Disconnected agents that do not run the config yet: left out of the total. */
   disconnected: number;
+  /** Agents the group matches but does not govern: left out of the total. */
+  elsewhere: number;
 }
 
 export function tally(agents: AgentProgress[]): Tally {
-  const t: Tally = { total: 0, applied: 0, applying: 0, pending: 0, failed: 0, skipped: 0, disconnected: 0 };
+  const t: Tally = { total: 0, applied: 0, applying: 0, pending: 0, failed: 0, skipped: 0, disconnected: 0, elsewhere: 0 };
   for (const a of agents) {
+    if (a.elsewhere) {
+      t.elsewhere++;
+      continue;
+    }
     const s = a.verdict.state;
     if (!a.connected && s !== 'applied' && s !== 'failed') {
       t.disconnected++;
@@ -95,8 +116,10 @@ export function tallyText(t: Tally): string {
     t.failed && `${t.failed} failed`,
     t.skipped && `${t.skipped} without remote config`,
     t.disconnected && `${t.disconnected} disconnected`,
+    t.elsewhere && `${t.elsewhere} matched but governed by another group or their own config`,
   ].filter(Boolean);
-  const main = t.total === 0 ? 'no connected agents yet' : `${t.applied + t.skipped}/${t.total} applied`;
+  const none = t.elsewhere && !t.disconnected ? 'no agents governed by this group' : 'no connected agents yet';
+  const main = t.total === 0 ? none : `${t.applied + t.skipped}/${t.total} applied`;
   return extra.length ? `${main} (${extra.join(', ')})` : main;
 }
 

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RemoteConfigContent, RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { configMapHash } from './config-hash';
+import { governingGroup, hasOwnConfig } from './config-precedence';
 import type { AgentView, DesiredConfig, DesiredConfigEntry, DesiredConfigProblem, DesiredConnectionSettings } from './desired-state.types';
 
 /**
@@ -97,10 +98,10 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
     else if (this.refreshing) await this.refreshing;
   }
 
-  /** The group an agent belongs to for configuration: highest priority, then name. */
+  /** The group an agent belongs to for configuration (see config-precedence.ts). */
   async groupOf(agent: AgentView): Promise<AgentGroupDefinition | undefined> {
     await this.ready();
-    return this.groups.find((g) => matchesAgent(g.requirements, agent));
+    return governingGroup(this.groups, agent);
   }
 
   /** Every active group the agent matches, in precedence order. */
@@ -112,7 +113,7 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
   /** The complete config map the agent should run, a problem if it cannot be made, or undefined when nothing is assigned. */
   async configFor(agent: AgentView): Promise<DesiredConfig | DesiredConfigProblem | undefined> {
     const assigned = agent.assignedConfig;
-    if (assigned && ((assigned.configs?.length ?? 0) > 0 || (assigned.files?.length ?? 0) > 0)) {
+    if (hasOwnConfig(assigned)) {
       return this.build({ kind: 'agent' }, async () => {
         const fromConfigs = await Promise.all(
           (assigned.configs ?? []).map(async (c) => {

@@ -15,6 +15,7 @@ import {
 } from '../agents/agent-report.mapper';
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
+import { originText } from '../desired-state/config-precedence';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
@@ -649,10 +650,6 @@ function sameFields(a: object | null, b: object | null): boolean {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-function originText(o: { kind: 'group'; group: string } | { kind: 'agent' }): string {
-  return o.kind === 'group' ? `group/${o.group}` : 'agent';
 }
 
 /** The delivery state shown to operators and counted per group. */

@@ -8,6 +8,79 @@ import { renderTable } from '../table';
 import { action, nonNegativeInt, outputOption, positiveInt, ProgramContext } from './command-kit';
 
 /**
+ * The context commands, made anew for each place they are added: under `config` and, as in the
+ * README's table, at the top level (`opampctl get-contexts` is `opampctl config get-contexts`).
+ */
+export function contextCommands(ctx: ProgramContext): Command[] {
+  const getContexts = new Command('get-contexts')
+    .description('list the contexts; * marks the current one')
+    .addOption(outputOption(['table', 'name'], 'table'))
+    .action(
+      action(ctx, async (rt, o: { output: string }) => {
+        const current = rt.store.currentContextName;
+        const contexts = rt.store.config.contexts;
+        if (o.output === 'name') {
+          rt.out(contexts.map((c) => `${c.name}\n`).join(''));
+          return;
+        }
+        const rows = contexts.map((c) => [c.name === current ? '*' : '', c.name, c.server, c.credentials?.username ?? (c.credentials?.accessToken ? '<token>' : '')]);
+        const cols = [{ header: 'CURRENT' }, { header: 'NAME' }, { header: 'SERVER' }, { header: 'USER' }];
+        rt.out(rows.length ? `${renderTable(cols, rows, { maxWidth: rt.tableWidth }).lines.join('\n')}\n` : '');
+        if (!rows.length) rt.err('No contexts; add one with: opampctl config set-context NAME --server URL');
+      }),
+    );
+
+  const currentContext = new Command('current-context')
+    .description('print the name of the current context')
+    .action(
+      action(ctx, async (rt) => {
+        const name = rt.store.currentContextName;
+        if (!name) throw new CliError('current context is not set');
+        rt.out(name);
+      }),
+    );
+
+  const useContext = new Command('use-context')
+    .argument('<name>', 'context name')
+    .description('make a context the current one')
+    .action(
+      action(ctx, async (rt, _o: object, name: string) => {
+        rt.store.useContext(name);
+        rt.store.save();
+        rt.out(`Switched to context "${name}".`);
+      }),
+    );
+
+  const setContext = new Command('set-context')
+    .argument('<name>', 'context name')
+    .description('create or change a context')
+    .option('--server <url>', 'the server URL, e.g. http://localhost:8080')
+    .option('--current', 'also make it the current context')
+    .action(
+      action(ctx, async (rt, o: { server?: string; current?: boolean }, name: string) => {
+        // --server here is the command's own option; commander merges it with the global one of the same name.
+        const existed = Boolean(rt.store.context(name));
+        rt.store.setContext(name, o.server);
+        if (o.current || !rt.store.currentContextName) rt.store.useContext(name);
+        rt.store.save();
+        rt.out(`Context "${name}" ${existed ? 'modified' : 'created'}.`);
+      }),
+    );
+
+  const deleteContext = new Command('delete-context')
+    .argument('<name>', 'context name')
+    .description('remove a context and its cached credentials')
+    .action(
+      action(ctx, async (rt, _o: object, name: string) => {
+        rt.store.deleteContext(name);
+        rt.store.save();
+        rt.out(`Deleted context "${name}".`);
+      }),
+    );
+  return [getContexts, currentContext, useContext, setContext, deleteContext];
+}
+
+/**
  * `opampctl config`: the contexts of opampctl's own config file, and the remote-config verbs that
  * read like configuration work (`config diff`, `config rollback`, `config history`).
  */
@@ -26,76 +99,7 @@ export function configCommand(ctx: ProgramContext): Command {
       }),
     );
 
-  config
-    .command('get-contexts')
-    .description('list the contexts; * marks the current one')
-    .addOption(outputOption(['table', 'name'], 'table'))
-    .action(
-      action(ctx, async (rt, o: { output: string }) => {
-        const current = rt.store.currentContextName;
-        const contexts = rt.store.config.contexts;
-        if (o.output === 'name') {
-          rt.out(contexts.map((c) => `${c.name}\n`).join(''));
-          return;
-        }
-        const rows = contexts.map((c) => [c.name === current ? '*' : '', c.name, c.server, c.credentials?.username ?? (c.credentials?.accessToken ? '<token>' : '')]);
-        const cols = [{ header: 'CURRENT' }, { header: 'NAME' }, { header: 'SERVER' }, { header: 'USER' }];
-        rt.out(rows.length ? `${renderTable(cols, rows, { maxWidth: rt.tableWidth }).lines.join('\n')}\n` : '');
-        if (!rows.length) rt.err('No contexts; add one with: opampctl config set-context NAME --server URL');
-      }),
-    );
-
-  config
-    .command('current-context')
-    .description('print the name of the current context')
-    .action(
-      action(ctx, async (rt) => {
-        const name = rt.store.currentContextName;
-        if (!name) throw new CliError('current context is not set');
-        rt.out(name);
-      }),
-    );
-
-  config
-    .command('use-context')
-    .argument('<name>', 'context name')
-    .description('make a context the current one')
-    .action(
-      action(ctx, async (rt, _o: object, name: string) => {
-        rt.store.useContext(name);
-        rt.store.save();
-        rt.out(`Switched to context "${name}".`);
-      }),
-    );
-
-  config
-    .command('set-context')
-    .argument('<name>', 'context name')
-    .description('create or change a context')
-    .option('--server <url>', 'the server URL, e.g. http://localhost:8080')
-    .option('--current', 'also make it the current context')
-    .action(
-      action(ctx, async (rt, o: { server?: string; current?: boolean }, name: string) => {
-        // --server here is the command's own option; commander merges it with the global one of the same name.
-        const existed = Boolean(rt.store.context(name));
-        rt.store.setContext(name, o.server);
-        if (o.current || !rt.store.currentContextName) rt.store.useContext(name);
-        rt.store.save();
-        rt.out(`Context "${name}" ${existed ? 'modified' : 'created'}.`);
-      }),
-    );
-
-  config
-    .command('delete-context')
-    .argument('<name>', 'context name')
-    .description('remove a context and its cached credentials')
-    .action(
-      action(ctx, async (rt, _o: object, name: string) => {
-        rt.store.deleteContext(name);
-        rt.store.save();
-        rt.out(`Deleted context "${name}".`);
-      }),
-    );
+  for (const c of contextCommands(ctx)) config.addCommand(c);
 
   config
     .command('diff')

@@ -7,6 +7,7 @@ import { columnsFor, formatResources, OutputFormat, rowOf } from '../printers';
 import { field, isObject, Resource, ResourceList } from '../resource-fields';
 import { resolveResourceType, ResourceType } from '../resource-types';
 import { renderTable } from '../table';
+import { DesiredConfig, governedBy } from '../wait-status';
 import { action, outputOption, positiveInt, ProgramContext } from './command-kit';
 import { getByNames, itemPath, listResources } from './resource-reader';
 
@@ -79,10 +80,20 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
       return {
         Agents: await guard(async () => {
           const page = await rt.client.get<ResourceList>(`/agentgroups/${enc}/agents`, { limit: RELATED_LIMIT });
-          const agents = resolveResourceType('agents');
-          const cols = columnsFor(agents, false).filter((c) => ['NAME', 'SERVICE', 'CONNECTED', 'HEALTHY', 'CONFIG', 'LAST SEEN'].includes(c.header));
           if (!page.items.length) return '<none>';
-          const { lines } = renderTable(cols, page.items.map((a) => rowOf(cols, a, now)));
+          const agents = resolveResourceType('agents');
+          const cols = columnsFor(agents, false).filter((c) => ['NAME', 'SERVICE', 'CONNECTED', 'HEALTHY', 'LAST SEEN'].includes(c.header));
+          // Where each agent's config comes from: only those this group governs show its delivery state.
+          const from = await Promise.all(page.items.map((a) => rt.client.get<DesiredConfig>(`/agents/${encodeURIComponent(String(a.metadata?.name))}/desired-config`)));
+          const rows = page.items.map((a, i) => {
+            const [uid, service, connected, healthy, seen] = rowOf(cols, a, now);
+            const here = governedBy(from[i], name);
+            const origin = from[i].origin;
+            const source = here ? 'this group' : origin?.kind === 'group' ? `group ${origin.group}` : 'own config';
+            return [uid, service, connected, healthy, here ? String(field(a, 'status.remoteConfig.state') ?? '<none>') : '-', source, seen];
+          });
+          const headers = ['NAME', 'SERVICE', 'CONNECTED', 'HEALTHY', 'CONFIG', 'CONFIG FROM', 'LAST SEEN'].map((header) => ({ header }));
+          const { lines } = renderTable(headers, rows);
           const more = page.metadata?.remainingItemCount ? [`… and ${page.metadata.remainingItemCount} more (opampctl get agents --group ${name})`] : [];
           return [...lines, ...more].join('\n');
         }),

@@ -89,8 +89,10 @@ export function editCommand(ctx: ProgramContext): Command {
             await rt.client.request('PUT', itemPath(t, name), { body: e });
           }
         } catch (err) {
-          const hint = err instanceof ApiError && err.status === 409 ? ' (it changed since you opened it: run edit again)' : '';
-          throw new CliError(`${errorLine(err).replace(/^error: /, '')}${hint}; your edits are in ${file}`);
+          const kept = `; your edits are in ${file}`;
+          // The server's answer stays one "Error from server (…)" line, with where the edits are.
+          if (err instanceof ApiError) throw new ApiError(err.status, err.problem, err.statusText, `${err.status === 409 ? ' (it changed since you opened it: run edit again)' : ''}${kept}`);
+          throw new CliError(`${errorLine(err).replace(/^error: /, '')}${kept}`);
         }
         fs.rmSync(dir, { recursive: true, force: true });
         rt.out(`${qualifiedName(t, name)} edited`);

@@ -111,7 +111,7 @@ function fetcher(rt: CliRuntime, t: ResourceType, names: string[], o: GetOptions
 
 /** `-w`: print the current state, then each change found by polling, until Ctrl-C or --timeout. */
 async function watch(rt: CliRuntime, t: ResourceType, format: OutputFormat, o: GetOptions, fetch: () => Promise<Snapshot>): Promise<void> {
-  const columns: ColumnDef[] = columnsFor(t, format === 'wide');
+  const columns: ColumnDef[] = columnsFor(t, format === 'wide', Boolean(o.includeDeleted));
   const withEvents = Boolean(o.outputWatchEvents);
   const tableColumns: TableColumn[] = withEvents ? [{ header: 'EVENT' }, ...columns] : columns;
   let widths: number[] | undefined;

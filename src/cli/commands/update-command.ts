@@ -5,7 +5,7 @@ import { manifestBody } from '../apply-plan';
 import { contentTypeFor } from '../content-types';
 import { field, isObject, Resource } from '../resource-fields';
 import { action, configRef, ProgramContext } from './command-kit';
-import { readFile } from './write-commands';
+import { readFile } from './write-kit';
 
 interface UpdateConfigOptions {
   agent?: string;

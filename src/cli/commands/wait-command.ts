@@ -4,7 +4,7 @@ import type { CliRuntime } from '../cli-runtime';
 import { humanDuration } from '../human-time';
 import { Resource } from '../resource-fields';
 import { resolveResourceType } from '../resource-types';
-import { AgentProgress, agentConfigState, configOutcome, DesiredConfig, progressBar, resourceCondition, tally, Tally, tallyText } from '../wait-status';
+import { AgentProgress, agentConfigState, configOutcome, DesiredConfig, governedBy, progressBar, resourceCondition, tally, Tally, tallyText } from '../wait-status';
 import { action, duration, ProgramContext, sleep } from './command-kit';
 
 type Condition = 'applied' | 'connected' | 'healthy';
@@ -17,8 +17,11 @@ interface WaitOptions {
 
 const enc = encodeURIComponent;
 
-/** Where the agents of a wait stand with their configuration: each one's desired config and delivery state. */
-async function agentsProgress(rt: CliRuntime, agents: Resource[]): Promise<AgentProgress[]> {
+/**
+ * Where the agents of a wait stand with their configuration: each one's desired config and
+ * delivery state. For a group's wait (`group` set), agents whose config comes from elsewhere are marked.
+ */
+async function agentsProgress(rt: CliRuntime, agents: Resource[], group?: string): Promise<AgentProgress[]> {
   const out: AgentProgress[] = new Array(agents.length);
   let next = 0;
   // A few requests at a time: one per agent per poll.
@@ -27,7 +30,7 @@ async function agentsProgress(rt: CliRuntime, agents: Resource[]): Promise<Agent
       const i = next++;
       const uid = String(agents[i].metadata?.name);
       const d = await rt.client.get<DesiredConfig>(`/agents/${enc(uid)}/desired-config`);
-      out[i] = { uid, connected: agents[i].status?.connected === true, verdict: agentConfigState(d) };
+      out[i] = { uid, connected: agents[i].status?.connected === true, verdict: agentConfigState(d), elsewhere: group !== undefined && !governedBy(d, group) };
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, agents.length) }, worker));
@@ -61,7 +64,7 @@ class ProgressView {
 /** `wait agent ID --for applied|connected|healthy`, `wait agentgroup NAME --for ...`. */
 export function waitCommand(ctx: ProgramContext): Command {
   return new Command('wait')
-    .description('wait until an agent or every connected agent of a group has applied its configuration (or is connected/healthy)')
+    .description('wait until an agent, or every connected agent a group governs, has applied its configuration (or is connected/healthy)')
     .argument('<type>', 'agent or agentgroup')
     .argument('<name>', 'agent uid or group name')
     .addOption(new Option('--for <condition>', 'what to wait for').choices(['applied', 'connected', 'healthy']).default('applied'))
@@ -83,7 +86,7 @@ export function waitCommand(ctx: ProgramContext): Command {
             return { done: c.met, counts: { done: c.met ? 1 : 0, total: 1 }, summary: c.text };
           }
           const agents = kind === 'agent' ? [resource] : (await rt.client.list(`/agentgroups/${enc(name)}/agents`, { limit: 1000 }, true)).items;
-          const progress = await agentsProgress(rt, agents);
+          const progress = await agentsProgress(rt, agents, kind === 'agentgroup' ? name : undefined);
           const tl: Tally = tally(progress);
           const outcome = configOutcome(tl);
           const failure =

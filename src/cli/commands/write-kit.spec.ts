@@ -1,7 +1,7 @@
 import type { Manifest } from '../manifests';
-import { applyOrder, parseLabelArgs, tokenSecret } from './write-commands';
+import { applyOrder, parseLabelArgs, tokenSecret } from './write-kit';
 
-describe('write command helpers', () => {
+describe('write command helpers (write-kit)', () => {
   it('applies what others refer to first, keeping file order otherwise', () => {
     const m = (kind: string, name: string): Manifest => ({ resource: { kind, metadata: { name } }, source: name });
     const order = applyOrder([m('AgentGroup', 'g1'), m('RemoteConfig', 'r1'), m('AgentGroup', 'g2'), m('Other', 'o'), m('RemoteConfig', 'r2')]);

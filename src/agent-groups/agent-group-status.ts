@@ -1,0 +1,108 @@
+import type { FilterQuery, Model } from 'mongoose';
+import type { Agent } from '../agents/agent.schema';
+import { AgentSelectorQuery, SelectorRequirement, selectorToTermsFilter } from '../common/selectors';
+import { excludedTermsOnly, SELECTOR_TERMS_FIELD } from '../common/selectors/selector-terms';
+import { governedQuery, originText, OWN_CONFIG_FILTER, RankedGroup } from '../desired-state/config-precedence';
+import type { AgentGroupStatus, OverriddenBy } from './agent-group.mapper';
+
+const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending'] as const;
+type ConfigState = (typeof CONFIG_STATES)[number];
+
+const both = (...f: FilterQuery<Agent>[]): FilterQuery<Agent> => {
+  const parts = f.filter((x) => Object.keys(x).length > 0);
+  return parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
+};
+
+/**
+ * A group's status counts, over the agents it GOVERNS (its config is theirs, by the rule of
+ * src/desired-state/config-precedence.ts), plus how many it matches that another group or the
+ * agent's own config governs, and which. "applied" means this group's config is applied: the
+ * delivery tracking must be for this group's config (its origin), not a config from elsewhere.
+ * Cost: five counts where no other group overlaps (one of them a grouped count of the delivery
+ * states), each on the selector's index; one more per overlapping group only when some overlap.
+ */
+export class AgentGroupStatusCounter {
+  private readonly selected: AgentSelectorQuery<Agent>;
+
+  constructor(
+    private readonly agents: Model<Agent>,
+    /** Conditions for "connected" (HTTP agents until they miss polls), from the agents module. */
+    private readonly connected: () => FilterQuery<Agent>,
+  ) {
+    this.selected = new AgentSelectorQuery(agents);
+  }
+
+  /** `active` is every active group in precedence order; a group not among them (deleted) governs nothing. */
+  async status(name: string, active: readonly RankedGroup[]): Promise<AgentGroupStatus> {
+    const rule = governedQuery(active, name);
+    if (!rule) return emptyStatus();
+    const { requirements } = rule;
+    const governed = rule.extra as FilterQuery<Agent>;
+    const connected = this.connected();
+    const count = (extra: FilterQuery<Agent>) => this.selected.count(requirements, extra);
+    const [matched, agents, connectedCount, healthy, states] = await Promise.all([
+      count({}),
+      count(governed),
+      count(both(governed, connected)),
+      count(both(governed, connected, { 'health.healthy': true })),
+      this.deliveryStates(requirements, governed, originText({ kind: 'group', group: name })),
+    ]);
+    const matchedNotGoverned = Math.max(0, matched - agents);
+    const overriddenBy = matchedNotGoverned > 0 ? await this.overriders(name, active, matchedNotGoverned) : [];
+    return { agents, connected: connectedCount, healthy, config: states, matchedNotGoverned, overriddenBy };
+  }
+
+  /**
+   * Delivery states of the governed agents, counted in one grouped query by state and origin.
+   * A state recorded for a config from elsewhere (before this group took the agent over) counts
+   * as pending: this group's config has not reached the agent yet.
+   */
+  private async deliveryStates(requirements: SelectorRequirement[], governed: FilterQuery<Agent>, origin: string): Promise<AgentGroupStatus['config']> {
+    const out: Record<ConfigState, number> = { applied: 0, applying: 0, failed: 0, pending: 0 };
+    const add = (rows: { _id: { state?: string; origin?: string }; n: number }[], sign: 1 | -1) => {
+      for (const r of rows) {
+        const s = r._id.state as ConfigState;
+        if (!CONFIG_STATES.includes(s)) continue;
+        out[r._id.origin === origin ? s : 'pending'] += sign * r.n;
+      }
+    };
+    const group = (match: FilterQuery<Agent>) =>
+      this.agents.aggregate<{ _id: { state?: string; origin?: string }; n: number }>([
+        { $match: match },
+        { $group: { _id: { state: '$remoteConfig.state', origin: '$remoteConfig.origin' }, n: { $sum: 1 } } },
+      ]);
+    // As AgentSelectorQuery.count: a selector of only negations is (all) − (holding an excluded term), two indexed reads.
+    const excluded = excludedTermsOnly(requirements);
+    if (!excluded) add(await group(both(selectorToTermsFilter(requirements) as FilterQuery<Agent>, governed)), 1);
+    else {
+      const [all, holding] = await Promise.all([group(governed), group(both({ [SELECTOR_TERMS_FIELD]: { $in: excluded } }, governed))]);
+      add(all, 1);
+      add(holding, -1);
+    }
+    return out;
+  }
+
+  /**
+   * Who governs the agents this group matches but does not govern: the groups before it (in
+   * precedence order, counted until all are accounted for) and the agents' own configs.
+   */
+  private async overriders(name: string, active: readonly RankedGroup[], total: number): Promise<OverriddenBy[]> {
+    const me = active.find((g) => g.name === name)!;
+    const out: OverriddenBy[] = [];
+    const own = await this.selected.count(me.requirements, OWN_CONFIG_FILTER as FilterQuery<Agent>);
+    let left = total - own;
+    for (const g of active) {
+      if (g.name === name || left <= 0) break;
+      const theirs = governedQuery(active, g.name)!;
+      const n = await this.selected.count(me.requirements, both(selectorToTermsFilter(g.requirements) as FilterQuery<Agent>, theirs.extra as FilterQuery<Agent>));
+      if (n > 0) out.push({ kind: 'group', group: g.name, agents: n });
+      left -= n;
+    }
+    if (own > 0) out.push({ kind: 'agent', agents: own });
+    return out;
+  }
+}
+
+function emptyStatus(): AgentGroupStatus {
+  return { agents: 0, connected: 0, healthy: 0, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] };
+}
