@@ -14,6 +14,7 @@ import { RemoteConfigsModule } from './remote-configs/remote-configs.module';
 import { AgentGroupsModule } from './agent-groups/agent-groups.module';
 import { AuthModule } from './auth/auth.module';
 import { AuditModule } from './audit/audit.module';
+import { ClusterModule } from './cluster/cluster.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -35,6 +36,7 @@ export class AppModule {
         AgentGroupsModule,
         AuditModule,
         AuthModule,
+        ClusterModule,
       ],
     };
   }

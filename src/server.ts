@@ -15,6 +15,7 @@ import { addSecurityHeaders } from './common/security-headers';
 import { serverTls } from './common/tls-files';
 import { buildInfo } from './version/build-info';
 import { GrpcListener } from './opamp-gateway/transports/grpc-listener';
+import { ReplicaRegistry } from './cluster/replica-registry.service';
 import { OpampListener } from './opamp-gateway/transports/opamp-listener';
 import { instrumentHttp } from './metrics/http-metrics';
 import { startMetricsServer } from './metrics/metrics-server';
@@ -107,6 +108,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   }
   const apiPort = (app.getHttpServer().address() as AddressInfo).port;
   const metricsServer = config.metricsPort === undefined ? undefined : await startMetricsServer(config.host, config.metricsPort);
+  await app.get(ReplicaRegistry).announce({ api: apiPort, opamp: app.get(OpampListener).port, grpc: app.get(GrpcListener).port });
 
   let closed = false;
   return {

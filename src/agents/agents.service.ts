@@ -115,13 +115,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /**
    * Marks every WebSocket/gRPC agent this replica holds as disconnected, in bulk: at start (its
-   * connections from before a crash are gone) and at shutdown (after they were closed).
+   * connections from before a crash are gone) and at shutdown (after they were closed); or those
+   * of another replica declared gone by the replica registry.
    */
-  async markReplicaDisconnected(): Promise<number> {
+  async markReplicaDisconnected(replicaId = this.config.replicaId): Promise<number> {
     await this.queue.flush();
     const now = new Date();
     return this.updateEach(
-      { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
+      { 'connection.replicaId': replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': now, 'connection.lastSeenAt': now } },
     );
   }

@@ -236,7 +236,33 @@ export const RESOURCE_TYPES: ResourceType[] = [
       { header: 'ID', wide: true, value: (r) => text(r.metadata?.name) },
     ],
   },
+  {
+    plural: 'replicas',
+    singular: 'replica',
+    kind: 'Replica',
+    aliases: ['replica', 'rep'],
+    path: '/replicas',
+    update: 'none',
+    listOnly: true,
+    columns: [
+      name,
+      { header: 'AGENTS', value: (r) => text(field(r, 'status.agents')) },
+      { header: 'BUS', value: (r) => busText(field(r, 'status.bus')) },
+      { header: 'LEASES', truncate: true, value: (r) => (Array.isArray(field(r, 'status.leases')) && (field(r, 'status.leases') as string[]).length ? (field(r, 'status.leases') as string[]).join(',') : '<none>') },
+      { header: 'GONE', value: (r) => yesNo(field(r, 'status.gone')) },
+      age('status.heartbeatAt', 'LAST HEARTBEAT'),
+      { header: 'VERSION', wide: true, value: (r) => text(field(r, 'status.version')) },
+      { header: 'HOST', wide: true, truncate: true, value: (r) => text(field(r, 'status.host')) },
+      age('status.startedAt'),
+    ],
+  },
 ];
+
+/** `nats` / `nats (down)` / `in-process`. */
+function busText(bus: unknown): string {
+  if (!isObject(bus)) return '<none>';
+  return bus.connected === false ? `${text(bus.kind)} (down)` : text(bus.kind);
+}
 
 function expiresText(v: unknown): string {
   if (typeof v !== 'string' || !v) return '<never>';

@@ -26,6 +26,8 @@ export interface AppConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logFormat: 'json' | 'pretty';
   replicaId: string;
+  /** Replicas and the event bus between them (src/cluster). */
+  cluster: { natsServers?: string[]; subjectPrefix: string; heartbeatSeconds: number; timeoutSeconds: number };
   shutdownGraceSeconds: number;
   opamp: {
     maxMessageBytes: number;
@@ -201,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if (v.TLS_CLIENT_CA_FILE !== undefined && v.TLS_CERT_FILE === undefined) {
     throw new ConfigError('Invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates are only asked for over TLS)');
   }
+  if ((v.REPLICA_TIMEOUT_SECONDS as number) <= (v.REPLICA_HEARTBEAT_SECONDS as number)) {
+    throw new ConfigError('Invalid configuration: REPLICA_TIMEOUT_SECONDS must exceed REPLICA_HEARTBEAT_SECONDS (a replica would be declared gone between two of its own heartbeats)');
+  }
   if ((v.GITHUB_CLIENT_ID === undefined) !== (v.GITHUB_CLIENT_SECRET === undefined)) {
     throw new ConfigError('Invalid configuration: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together (GitHub login needs both)');
   }
@@ -235,6 +240,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     replicaId: (v.REPLICA_ID as string | undefined) ?? hostname(),
+    cluster: {
+      natsServers: v.NATS_URL as string[] | undefined,
+      subjectPrefix: v.NATS_SUBJECT_PREFIX,
+      heartbeatSeconds: v.REPLICA_HEARTBEAT_SECONDS,
+      timeoutSeconds: v.REPLICA_TIMEOUT_SECONDS,
+    },
     shutdownGraceSeconds: v.SHUTDOWN_GRACE_SECONDS,
     opamp: {
       maxMessageBytes: v.OPAMP_MAX_MESSAGE_BYTES,

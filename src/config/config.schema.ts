@@ -56,6 +56,28 @@ export const SETTINGS = {
   },
   LOG_FORMAT: { type: { kind: 'enum', values: ['json', 'pretty'] }, default: 'json', description: 'json for machines, pretty for humans.' },
   REPLICA_ID: { type: { kind: 'string' }, description: 'Name of this server replica, recorded on the agents it holds. Default: the host name.' },
+  NATS_URL: {
+    type: { kind: 'list' },
+    secret: true,
+    description:
+      'NATS server(s) of the event bus between replicas (comma-separated, e.g. nats://nats:4222). Unset: one process, an in-process feed. Required for more than one replica: without it a change made through one replica reaches agents on the others only at their next reconcile.',
+  },
+  NATS_SUBJECT_PREFIX: {
+    type: { kind: 'string', minLength: 1 },
+    default: 'opamp-commander',
+    description: 'Prefix of the NATS subjects this deployment uses (several deployments may share one NATS server under different prefixes).',
+  },
+  REPLICA_HEARTBEAT_SECONDS: {
+    type: { kind: 'int', min: 1, max: 3600 },
+    default: 5,
+    description: 'How often a replica records itself in the replica registry (and renews the leases it holds).',
+  },
+  REPLICA_TIMEOUT_SECONDS: {
+    type: { kind: 'int', min: 2, max: 86_400 },
+    default: 20,
+    description:
+      'A replica silent this long is declared gone: the agents it held are marked disconnected, and the leases it held (fleet-wide jobs) pass to another replica. Must exceed REPLICA_HEARTBEAT_SECONDS.',
+  },
   SHUTDOWN_GRACE_SECONDS: {
     type: { kind: 'int', min: 0, max: 3600 },
     default: 10,

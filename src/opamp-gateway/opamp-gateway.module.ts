@@ -1,3 +1,4 @@
+import { ReplicaRegistry } from '../cluster/replica-registry.service';
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentsModule } from '../agents/agents.module';
 import { AgentsService } from '../agents/agents.service';
@@ -50,10 +51,13 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
     private readonly listener: OpampListener,
     private readonly session: OpampSessionService,
     private readonly agents: AgentsService,
+    private readonly replicas: ReplicaRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.replicas.setLoadProbe(() => this.session.activeAgents);
+    this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();
     this.evictor = setInterval(() => this.session.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
     this.evictor.unref();

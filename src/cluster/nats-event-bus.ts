@@ -1,0 +1,151 @@
+import { Logger } from '@nestjs/common';
+import { connect } from '@nats-io/transport-node';
+import { BusHandler, BusTopic, EventBus } from './event-bus';
+
+type NatsConnection = Awaited<ReturnType<typeof connect>>;
+
+/** How long to wait between attempts while NATS has never been reached (later, the client reconnects by itself). */
+const FIRST_CONNECT_RETRY_MS = 2000;
+
+interface Envelope {
+  origin: string;
+  body: unknown;
+}
+
+/**
+ * The bus on NATS core (no JetStream: nothing here needs to outlive a missed delivery, which the
+ * reconcile repairs). One subject per topic under the deployment's prefix; `noEcho` keeps a
+ * replica's own messages from coming back to it. The server never waits for NATS: it starts and
+ * serves with the bus down, reports it (`connected`, the opamp_event_bus_connected gauge), and
+ * the client keeps reconnecting for as long as the process lives.
+ */
+export class NatsEventBus extends EventBus {
+  readonly kind = 'nats' as const;
+  private readonly logger = new Logger('EventBus');
+  private readonly handlers = new Map<BusTopic, Set<BusHandler>>();
+  private readonly subscribed = new Set<BusTopic>();
+  private nc?: NatsConnection;
+  private up = false;
+  private closing = false;
+  private retry?: NodeJS.Timeout;
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly servers: string[],
+    private readonly subjectPrefix: string,
+    private readonly replicaId: string,
+    private readonly onConnectedChange: (connected: boolean) => void = () => {},
+  ) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** Starts connecting in the background; resolves at once. */
+  start(): void {
+    void this.attempt();
+  }
+
+  publish(topic: BusTopic, body: unknown): void {
+    if (!this.nc || !this.up) return;
+    const envelope: Envelope = { origin: this.replicaId, body };
+    try {
+      this.nc.publish(this.subject(topic), this.encoder.encode(JSON.stringify(envelope)));
+    } catch (e) {
+      // Closed or draining between the check and the call: the reconcile repairs what this would have told.
+      this.logger.debug(`publish on ${topic} dropped: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  subscribe(topic: BusTopic, handler: BusHandler): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Set()));
+    set.add(handler);
+    if (this.nc) this.subscribeOnWire(topic);
+    return () => set.delete(handler);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.retry) clearTimeout(this.retry);
+    const nc = this.nc;
+    this.nc = undefined;
+    this.setUp(false);
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  private subject(topic: BusTopic): string {
+    return `${this.subjectPrefix}.${topic}`;
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.closing) return;
+    try {
+      const nc = await connect({
+        servers: this.servers,
+        name: `opamp-commander ${this.replicaId}`,
+        noEcho: true,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1000,
+      });
+      if (this.closing) {
+        await nc.close();
+        return;
+      }
+      this.nc = nc;
+      for (const topic of this.handlers.keys()) this.subscribeOnWire(topic);
+      this.setUp(true);
+      this.logger.log(`event bus connected to NATS at ${nc.getServer()}`);
+      void this.watch(nc);
+    } catch (e) {
+      this.logger.warn(`NATS unreachable (${e instanceof Error ? e.message : e}); retrying, changes reach other replicas at their reconcile meanwhile`);
+      this.retry = setTimeout(() => void this.attempt(), FIRST_CONNECT_RETRY_MS);
+      this.retry.unref();
+    }
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.setUp(false);
+        this.logger.warn('event bus lost its NATS connection; reconnecting (changes reach other replicas at their reconcile meanwhile)');
+      } else if (s.type === 'reconnect') {
+        this.setUp(true);
+        this.logger.log(`event bus reconnected to NATS at ${s.server}`);
+      }
+    }
+  }
+
+  private subscribeOnWire(topic: BusTopic): void {
+    if (!this.nc || this.subscribed.has(topic)) return;
+    this.subscribed.add(topic);
+    this.nc.subscribe(this.subject(topic), {
+      callback: (err: Error | null, msg: { subject: string; json<T>(): T }) => {
+        if (err) return;
+        let envelope: Envelope;
+        try {
+          envelope = msg.json<Envelope>();
+        } catch {
+          this.logger.warn(`undecodable message on ${msg.subject} ignored`);
+          return;
+        }
+        if (typeof envelope?.origin !== 'string' || envelope.origin === this.replicaId) return;
+        for (const h of this.handlers.get(topic) ?? []) {
+          try {
+            h(envelope.body, envelope.origin);
+          } catch (e) {
+            this.logger.error(`bus handler for ${topic} failed: ${e instanceof Error ? e.stack : e}`);
+          }
+        }
+      },
+    });
+  }
+
+  private setUp(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    this.onConnectedChange(up);
+  }
+}

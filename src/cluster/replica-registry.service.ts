@@ -1,0 +1,130 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { hostname } from 'node:os';
+import { Model } from 'mongoose';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { buildInfo } from '../version/build-info';
+import { ReplicaRecord } from './cluster.schemas';
+import { EventBus } from './event-bus';
+import { LeaseService } from './lease.service';
+
+/** The lease under which one replica declares the silent ones gone. */
+export const REPLICA_GC_LEASE = 'replica-gc';
+
+/**
+ * Each replica records itself (ports, version, agents served, bus state, leases held) every
+ * REPLICA_HEARTBEAT_SECONDS, renewing its leases on the same beat. The holder of the
+ * `replica-gc` lease declares a replica silent for REPLICA_TIMEOUT_SECONDS gone: the gone handler
+ * runs (the OpAMP gateway marks the WebSocket and gRPC agents recorded on it disconnected: a
+ * crashed or partitioned replica's agents reconnect elsewhere, none stays "connected" forever)
+ * and its record is deleted. This module knows no feature module; they register with it.
+ */
+@Injectable()
+export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(ReplicaRegistry.name);
+  private readonly startedAt = new Date();
+  private ports = { api: 0, opamp: 0, grpc: 0 };
+  private load: () => number = () => 0;
+  private goneHandler: (replicaId: string) => Promise<number> = async () => 0;
+  private timer?: NodeJS.Timeout;
+  private beat?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    @InjectModel(ReplicaRecord.name) private readonly replicas: Model<ReplicaRecord>,
+    private readonly leases: LeaseService,
+    private readonly bus: EventBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Tells the registry how many agents this replica serves (the OpAMP gateway's count). */
+  setLoadProbe(probe: () => number): void {
+    this.load = probe;
+  }
+
+  /**
+   * What to do with a replica declared gone before its record is deleted (the OpAMP gateway marks
+   * the agents it held disconnected); returns how many agents that concerned, for the log.
+   */
+  onReplicaGone(handler: (replicaId: string) => Promise<number>): void {
+    this.goneHandler = handler;
+  }
+
+  /** Records the ports actually listened on (known only after listen) and announces the replica at once. */
+  async announce(ports: { api: number; opamp: number; grpc: number }): Promise<void> {
+    this.ports = ports;
+    await this.tick();
+  }
+
+  onApplicationBootstrap(): void {
+    this.leases.want(REPLICA_GC_LEASE);
+    this.timer = setInterval(() => void this.tick(), this.config.cluster.heartbeatSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.beat;
+    await this.leases.releaseAll();
+    await this.replicas.deleteOne({ _id: this.config.replicaId }).catch(() => undefined);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One heartbeat: record, renew leases, and (as the gc lease holder) sweep the gone. Never throws. */
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    // One beat at a time: a slow database must not pile heartbeats up.
+    this.beat ??= this.heartbeat().finally(() => (this.beat = undefined));
+    return this.beat;
+  }
+
+  /** Replicas as recorded, with whether each is past the timeout. */
+  async list(): Promise<(ReplicaRecord & { silentSeconds: number; gone: boolean })[]> {
+    const now = Date.now();
+    const docs = await this.replicas.find({}).lean<ReplicaRecord[]>();
+    return docs
+      .map((d) => {
+        const silentSeconds = Math.max(0, Math.round((now - d.heartbeatAt.getTime()) / 1000));
+        return { ...d, silentSeconds, gone: silentSeconds >= this.config.cluster.timeoutSeconds };
+      })
+      .sort((a, b) => a._id.localeCompare(b._id));
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.leases.renewAll();
+      const record: ReplicaRecord = {
+        _id: this.config.replicaId,
+        host: hostname(),
+        ports: this.ports,
+        version: buildInfo().version,
+        startedAt: this.startedAt,
+        heartbeatAt: new Date(),
+        agents: this.load(),
+        bus: { kind: this.bus.kind, connected: this.bus.connected },
+        leases: this.leases.heldNames(),
+      };
+      // Only this replica writes its own record, so a plain replace (upsert) is safe on every engine.
+      await this.replicas.replaceOne({ _id: record._id }, record, { upsert: true });
+      await this.leases.runIfHolder(REPLICA_GC_LEASE, (lease) => this.sweepGone(lease.signal));
+    } catch (e) {
+      this.logger.warn(`replica heartbeat failed: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  private async sweepGone(signal: AbortSignal): Promise<void> {
+    const cutoff = new Date(Date.now() - this.config.cluster.timeoutSeconds * 1000);
+    const silent = (await this.replicas.find({}).lean<ReplicaRecord[]>()).filter((r) => r._id !== this.config.replicaId && r.heartbeatAt < cutoff);
+    for (const r of silent) {
+      if (signal.aborted) return;
+      const n = await this.goneHandler(r._id);
+      await this.replicas.deleteOne({ _id: r._id, heartbeatAt: r.heartbeatAt });
+      this.logger.warn(`replica ${r._id} silent since ${r.heartbeatAt.toISOString()}: declared gone, ${n} of its agents marked disconnected`);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { freePort } from '../src/common/free-port';
+import { eventually, getAgent } from './support/agents-api';
+import { GoAgent, goAgentBinary } from './support/go-agent';
+import { NatsServer } from './support/nats-server';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
+import { Proc, startServerProcess } from './support/process';
+import { restClient } from './support/rest-client';
+import { startTestServer, TEST_ADMIN, TEST_JWT_SECRET, testDatabaseUri, TestServer } from './support/test-server';
+
+/**
+ * Several replicas on one database and a real NATS server act as one server. The reconcile is set
+ * to an hour, so anything an agent on replica B gets after a change made through replica A can
+ * only have come over the bus.
+ */
+describe('scale-out: replicas on a real NATS bus', () => {
+  let nats: NatsServer;
+  let uri: string;
+  let a: TestServer;
+  let b: TestServer;
+  const agents: GoAgent[] = [];
+  let c: Proc | undefined;
+  const env = () => ({
+    NATS_URL: nats.url,
+    OPAMP_RECONCILE_INTERVAL_SECONDS: '3600',
+    OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1',
+    REPLICA_HEARTBEAT_SECONDS: '1',
+    REPLICA_TIMEOUT_SECONDS: '4',
+  });
+  const replicas = async (s: TestServer) => (await restClient(s)('GET', '/replicas')).body.items as { metadata: { name: string }; status: { bus: { kind: string; connected: boolean }; leases: string[]; gone: boolean } }[];
+  const byName = async (s: TestServer) => Object.fromEntries((await replicas(s)).map((r) => [r.metadata.name, r.status]));
+  const config = (body: string) => ({ metadata: { name: 'edge' }, spec: { contentType: 'application/yaml', body } });
+  /** A new revision of config `edge` through replica `s` (a replace carries the current resourceVersion). */
+  const revise = async (s: TestServer, body: string) => {
+    const api = restClient(s);
+    const current = (await api('GET', '/remoteconfigs/edge')).body;
+    return (await api('PUT', '/remoteconfigs/edge', { ...config(body), metadata: { name: 'edge', resourceVersion: current.metadata.resourceVersion } })).status;
+  };
+
+  beforeAll(async () => {
+    goAgentBinary();
+    buildOpampctl();
+    nats = await NatsServer.start();
+    uri = testDatabaseUri();
+    a = await startTestServer({ ...env(), REPLICA_ID: 'replica-a' }, uri);
+    b = await startTestServer({ ...env(), REPLICA_ID: 'replica-b' }, uri);
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all(agents.map((x) => x.kill()));
+    c?.child.kill('SIGKILL');
+    await a?.close();
+    await b?.close();
+    await nats?.stop();
+  });
+
+  it('lists every replica with its bus connected, and exactly one holds the replica-gc lease', async () => {
+    const seen = await eventually(
+      () => byName(b),
+      (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true && Object.values(r).filter((x) => x.leases.includes('replica-gc')).length === 1,
+    );
+    expect(seen['replica-a'].bus.kind).toBe('nats');
+    expect(Object.keys(seen).sort()).toEqual(['replica-a', 'replica-b']);
+    const table = await runOpampctl(['get', 'replicas'], { env: { OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent' } });
+    expect(table.stdout).toMatch(/^NAME\s+AGENTS\s+BUS\s+LEASES\s+GONE\s+LAST HEARTBEAT\s+AGE\n/);
+    expect(table.stdout).toMatch(/\nreplica-a\s+\d+\s+nats\s+\S+\s+false\s/);
+    expect(table.stdout).toMatch(/\nreplica-b\s+\d+\s+nats\s+\S+\s+false\s/);
+  });
+
+  let uid: string;
+  let agent: GoAgent;
+
+  it('a group and config created through replica A reach a WebSocket agent held by replica B at once', async () => {
+    agent = GoAgent.start(`ws://127.0.0.1:${b.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'edge-collector']);
+    agents.push(agent);
+    uid = (await agent.event('started')).uid as string;
+    await eventually(() => getAgent(a, uid), (r) => r.body?.status?.connected === true);
+    const api = restClient(a);
+    expect((await api('POST', '/remoteconfigs', config('receivers:\n  otlp: {}\n# first\n'))).status).toBe(201);
+    expect((await api('POST', '/agentgroups', { metadata: { name: 'edge' }, spec: { selector: 'service.name=edge-collector', configs: [{ fileName: '', remoteConfig: 'edge' }] } })).status).toBe(201);
+    const got = await agent.event('remote_config', 20_000);
+    expect(JSON.stringify(got.config)).toContain('# first');
+  });
+
+  it('a new revision of the config made through A reaches the agent on B', async () => {
+    const from = agent.events.length;
+    expect(await revise(a, 'receivers:\n  otlp: {}\n# second\n')).toBe(200);
+    const got = await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('# second'), 20_000, from);
+    expect(got).toBeDefined();
+  });
+
+  it('with NATS stopped the replicas say the bus is down, and when it returns delivery over it resumes', async () => {
+    await nats.stop();
+    const down = await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === false && r['replica-b']?.bus.connected === false);
+    expect(down['replica-a'].bus.kind).toBe('nats');
+    const metrics = await (await fetch(`${a.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/opamp_event_bus_connected\{kind="nats"\} 0/);
+    // Ready all the same: the bus is an accelerator, the database is the truth.
+    expect((await fetch(`${a.baseUrl}/readyz`)).status).toBe(200);
+
+    await nats.resume();
+    await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true, 30_000);
+    const from = agent.events.length;
+    expect(await revise(a, 'receivers:\n  otlp: {}\n# third\n')).toBe(200);
+    await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('# third'), 20_000, from);
+  }, 120_000);
+
+  it('a replica killed with kill -9 is declared gone and the agents it held are marked disconnected', async () => {
+    const [api, opamp, grpc] = [await freePort(), await freePort(), await freePort()];
+    c = startServerProcess({
+      ...env(),
+      MONGODB_URI: uri,
+      REPLICA_ID: 'replica-c',
+      HOST: '127.0.0.1',
+      API_PORT: String(api),
+      OPAMP_PORT: String(opamp),
+      GRPC_PORT: String(grpc),
+      ADMIN_USERNAME: TEST_ADMIN.username,
+      ADMIN_PASSWORD: TEST_ADMIN.password,
+      JWT_SECRET: TEST_JWT_SECRET,
+      OPAMP_AGENT_AUTH: 'none',
+      LOG_FORMAT: 'json',
+    });
+    await c.waitFor(/OpAMP Commander is up/, 300_000);
+    const held = GoAgent.start(`ws://127.0.0.1:${opamp}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'on-c']);
+    agents.push(held);
+    const heldUid = (await held.event('started')).uid as string;
+    await eventually(() => getAgent(a, heldUid), (r) => r.body?.status?.connection?.replica === 'replica-c' && r.body.status.connected === true);
+    await eventually(() => byName(a), (r) => r['replica-c'] !== undefined);
+
+    c.child.kill('SIGKILL');
+    await c.exited;
+    // Within the timeout (4 s) plus a heartbeat or two, whoever holds replica-gc declares C gone.
+    await eventually(() => getAgent(a, heldUid), (r) => r.body?.status?.connected === false, 30_000);
+    const after = await eventually(() => byName(b), (r) => r['replica-c'] === undefined, 30_000);
+    expect(Object.keys(after).sort()).toEqual(['replica-a', 'replica-b']);
+    // The agent on B is untouched.
+    expect((await getAgent(a, uid)).body.status.connected).toBe(true);
+  }, 400_000);
+
+  it('a lease holder that stops hands its lease to another replica at once', async () => {
+    const now = await byName(a);
+    const holder = now['replica-a'].leases.includes('replica-gc') ? a : b;
+    const other = holder === a ? b : a;
+    const otherName = holder === a ? 'replica-b' : 'replica-a';
+    await holder.close();
+    const r = await eventually(() => byName(other), (x) => x[otherName]?.leases.includes('replica-gc') === true, 15_000);
+    expect(Object.keys(r)).toEqual([otherName]);
+  });
+});

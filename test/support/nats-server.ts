@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { freePort } from '../../src/common/free-port';
+import { Proc } from './process';
+
+/** The nats-server binary (Debian's package, installed by scripts/install-nats.sh), or undefined. */
+export function natsServerBinary(): string | undefined {
+  for (const p of [process.env.NATS_SERVER_BIN, '/usr/bin/nats-server', '/usr/sbin/nats-server', '/usr/local/bin/nats-server']) {
+    if (p && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** A real NATS server on a loopback port, which a test can stop and start again on the same port. */
+export class NatsServer {
+  private proc?: Proc;
+
+  private constructor(
+    private readonly bin: string,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<NatsServer> {
+    const bin = natsServerBinary();
+    if (!bin) throw new Error('nats-server is not installed: run scripts/install-nats.sh');
+    const s = new NatsServer(bin, await freePort());
+    await s.resume();
+    return s;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again) on its port and waits until it accepts connections. */
+  async resume(): Promise<void> {
+    this.proc = new Proc(spawn(this.bin, ['-a', '127.0.0.1', '-p', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    for (let i = 0; i < 100; i++) {
+      if (await accepts(this.port)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nats-server did not listen on ${this.port}: ${this.proc.out}`);
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p) return;
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
