@@ -87,6 +87,14 @@ describe('scale-out: replicas on a real NATS bus', () => {
     expect(got).toBeDefined();
   });
 
+  it('a restart and a custom message sent through A reach the agent held by B', async () => {
+    const api = restClient(a);
+    const res = await api('POST', `/agents/${uid}/restart`);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: true, delivery: 'sent', replica: 'replica-b' });
+    expect((await agent.event('command', 10_000)).type).toBe('Restart');
+  });
+
   it('with NATS stopped the replicas say the bus is down, and when it returns delivery over it resumes', async () => {
     await nats.stop();
     const down = await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === false && r['replica-b']?.bus.connected === false);
@@ -95,6 +103,11 @@ describe('scale-out: replicas on a real NATS bus', () => {
     expect(metrics).toMatch(/opamp_event_bus_connected\{kind="nats"\} 0/);
     // Ready all the same: the bus is an accelerator, the database is the truth.
     expect((await fetch(`${a.baseUrl}/readyz`)).status).toBe(200);
+    // A command for an agent on the other replica cannot be routed now: 503 with Retry-After, not a hang or a 409.
+    const refused = await restClient(a)('POST', `/agents/${uid}/restart`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused.body.detail).toMatch(/held by replica replica-b, and the event bus to it is down/);
 
     await nats.resume();
     await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true, 30_000);

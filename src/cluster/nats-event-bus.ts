@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { connect } from '@nats-io/transport-node';
-import { BusHandler, BusTopic, EventBus } from './event-bus';
+import { BusHandler, BusResponder, BusTopic, BusUnreachableError, EventBus } from './event-bus';
 
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
 
@@ -24,6 +24,8 @@ export class NatsEventBus extends EventBus {
   private readonly logger = new Logger('EventBus');
   private readonly handlers = new Map<BusTopic, Set<BusHandler>>();
   private readonly subscribed = new Set<BusTopic>();
+  private readonly responders = new Map<BusTopic, BusResponder>();
+  private readonly serving = new Set<BusTopic>();
   private nc?: NatsConnection;
   private up = false;
   private closing = false;
@@ -67,6 +69,27 @@ export class NatsEventBus extends EventBus {
     return () => set.delete(handler);
   }
 
+  async request(topic: BusTopic, replicaId: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.nc || !this.up) throw new BusUnreachableError('the event bus (NATS) is unreachable', true);
+    const envelope: Envelope = { origin: this.replicaId, body };
+    let answer: { json<T>(): T };
+    try {
+      answer = await this.nc.request(this.replicaSubject(topic, replicaId), this.encoder.encode(JSON.stringify(envelope)), { timeout: timeoutMs });
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      throw new BusUnreachableError(`replica ${replicaId} did not answer (${text})`, !this.up);
+    }
+    const reply = answer.json<{ ok: boolean; body?: unknown; error?: string }>();
+    if (!reply?.ok) throw new Error(`replica ${replicaId} failed: ${reply?.error ?? 'no reason given'}`);
+    return reply.body;
+  }
+
+  serve(topic: BusTopic, responder: BusResponder): () => void {
+    this.responders.set(topic, responder);
+    if (this.nc) this.serveOnWire(topic);
+    return () => this.responders.delete(topic);
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     if (this.retry) clearTimeout(this.retry);
@@ -78,6 +101,11 @@ export class NatsEventBus extends EventBus {
 
   private subject(topic: BusTopic): string {
     return `${this.subjectPrefix}.${topic}`;
+  }
+
+  /** Requests go to one replica: its id is a subject token of its own (NATS forbids '.', '*', '>' and spaces in one). */
+  private replicaSubject(topic: BusTopic, replicaId: string): string {
+    return `${this.subjectPrefix}.replica.${Buffer.from(replicaId).toString('base64url')}.${topic}`;
   }
 
   private async attempt(): Promise<void> {
@@ -96,6 +124,7 @@ export class NatsEventBus extends EventBus {
       }
       this.nc = nc;
       for (const topic of this.handlers.keys()) this.subscribeOnWire(topic);
+      for (const topic of this.responders.keys()) this.serveOnWire(topic);
       this.setUp(true);
       this.logger.log(`event bus connected to NATS at ${nc.getServer()}`);
       void this.watch(nc);
@@ -139,6 +168,34 @@ export class NatsEventBus extends EventBus {
             this.logger.error(`bus handler for ${topic} failed: ${e instanceof Error ? e.stack : e}`);
           }
         }
+      },
+    });
+  }
+
+  private serveOnWire(topic: BusTopic): void {
+    if (!this.nc || this.serving.has(topic)) return;
+    this.serving.add(topic);
+    const nc = this.nc;
+    nc.subscribe(this.replicaSubject(topic, this.replicaId), {
+      callback: (err: Error | null, msg: { reply?: string; json<T>(): T; respond(data: Uint8Array): boolean }) => {
+        if (err || !msg.reply) return;
+        const answer = (reply: object) => msg.respond(this.encoder.encode(JSON.stringify(reply)));
+        let envelope: Envelope;
+        try {
+          envelope = msg.json<Envelope>();
+        } catch {
+          answer({ ok: false, error: 'undecodable request' });
+          return;
+        }
+        const responder = this.responders.get(topic);
+        if (!responder || typeof envelope?.origin !== 'string') {
+          answer({ ok: false, error: 'not served' });
+          return;
+        }
+        responder(envelope.body, envelope.origin).then(
+          (body) => answer({ ok: true, body }),
+          (e: unknown) => answer({ ok: false, error: e instanceof Error ? e.message : String(e) }),
+        );
       },
     });
   }

@@ -30,3 +30,12 @@ export class TooManyRequestsError extends DomainError {
     super(message);
   }
 }
+/** A part the request needs is down for now (the event bus between replicas): 503 with Retry-After. */
+export class UnavailableError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

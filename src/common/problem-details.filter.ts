@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, TooManyRequestsError, UnauthorizedError } from './domain-errors';
+import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, TooManyRequestsError, UnauthorizedError, UnavailableError } from './domain-errors';
 import { makeProblem, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem-details';
 import { RequestValidationException } from './validation';
 
@@ -40,13 +40,14 @@ function domainStatus(err: DomainError): [number, string] {
   if (err instanceof UnauthorizedError) return [401, 'unauthorized'];
   if (err instanceof ForbiddenError) return [403, 'forbidden'];
   if (err instanceof TooManyRequestsError) return [429, 'rate-limited'];
+  if (err instanceof UnavailableError) return [503, 'unavailable'];
   return [422, 'invalid'];
 }
 
 /** Headers an error answer needs besides its body: the auth challenge of a 401, Retry-After of a 429. */
 export function problemHeaders(err: unknown): Record<string, string> {
   if (err instanceof UnauthorizedError) return { 'www-authenticate': err.challenge };
-  if (err instanceof TooManyRequestsError) return { 'retry-after': String(err.retryAfterSeconds) };
+  if (err instanceof TooManyRequestsError || err instanceof UnavailableError) return { 'retry-after': String(err.retryAfterSeconds) };
   return {};
 }
 

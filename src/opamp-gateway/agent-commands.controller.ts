@@ -1,13 +1,12 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { create } from '@bufbuild/protobuf';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { agentUidParam } from '../agents/agents.controller';
 import { isConnected } from '../agents/agent-resource.mapper';
 import { AgentsService } from '../agents/agents.service';
 import { ConflictError, NotFoundError } from '../common/domain-errors';
-import { AgentCapabilities, CommandType, CustomMessageSchema } from '../gen/opamp/v1/opamp_pb';
-import { OpampSessionService } from './opamp-session.service';
+import { AgentCapabilities } from '../gen/opamp/v1/opamp_pb';
+import { AgentCommandRouter } from './agent-command-router';
 
 export class CustomMessageDto {
   @ApiProperty({ description: 'A custom capability the agent declared (reverse FQDN, e.g. io.opentelemetry.pprof/v1)' })
@@ -38,7 +37,7 @@ export class CustomMessageDto {
 export class AgentCommandsController {
   constructor(
     private readonly agents: AgentsService,
-    private readonly session: OpampSessionService,
+    private readonly router: AgentCommandRouter,
   ) {}
 
   private async connectedAgent(instanceUid: string) {
@@ -57,10 +56,8 @@ export class AgentCommandsController {
     if (((agent.capabilities ?? 0) & AgentCapabilities.AgentCapabilities_AcceptsRestartCommand) === 0) {
       throw new ConflictError(`agent ${uid} does not accept restart commands`);
     }
-    if (!this.session.sendCommand(uid, CommandType.CommandType_Restart)) {
-      throw new ConflictError(`agent ${uid} is connected to another replica (${agent.connection.replicaId}); send the command there`);
-    }
-    return { accepted: true, delivery: agent.connection.transport === 'http' ? 'next-poll' : 'sent' };
+    const { replica } = await this.router.deliver(uid, agent.connection.replicaId, { kind: 'restart' });
+    return { accepted: true, delivery: agent.connection.transport === 'http' ? 'next-poll' : 'sent', replica };
   }
 
   @Post(':instanceUid/custom-messages')
@@ -71,11 +68,8 @@ export class AgentCommandsController {
     if (!(agent.customCapabilities ?? []).includes(body.capability)) {
       throw new ConflictError(`agent ${uid} did not declare the custom capability ${body.capability}`);
     }
-    const data = Buffer.from(body.data ?? '', body.encoding === 'base64' ? 'base64' : 'utf8');
-    const msg = create(CustomMessageSchema, { capability: body.capability, type: body.type, data });
-    if (!this.session.sendCustomMessage(uid, msg)) {
-      throw new ConflictError(`agent ${uid} is connected to another replica (${agent.connection.replicaId}); send it there`);
-    }
-    return { accepted: true, delivery: agent.connection.transport === 'http' ? 'next-poll' : 'sent' };
+    const dataBase64 = Buffer.from(body.data ?? '', body.encoding === 'base64' ? 'base64' : 'utf8').toString('base64');
+    const { replica } = await this.router.deliver(uid, agent.connection.replicaId, { kind: 'custom-message', capability: body.capability, type: body.type, dataBase64 });
+    return { accepted: true, delivery: agent.connection.transport === 'http' ? 'next-poll' : 'sent', replica };
   }
 }

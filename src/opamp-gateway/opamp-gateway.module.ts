@@ -1,5 +1,6 @@
 import { ReplicaRegistry } from '../cluster/replica-registry.service';
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AgentCommandRouter } from './agent-command-router';
 import { AgentsModule } from '../agents/agents.module';
 import { AgentsService } from '../agents/agents.service';
 import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
@@ -27,6 +28,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
     OpampMetrics,
     ConnectionRegistry,
     OpampSessionService,
+    AgentCommandRouter,
     WebSocketTransport,
     HttpTransport,
     OpampListener,
