@@ -35,8 +35,9 @@ for (const d of docs) {
     const cells = scenarios.map((s) => {
       const r = d.rows.find((x) => x.transport === t && x.scenario === s);
       if (!r) return '—';
-      if (r.note) notes.push(`${d.client} ${t} ${s}: ${r.note}`);
-      return mark[r.result] ?? r.result;
+      if (!r.note) return mark[r.result] ?? r.result;
+      notes.push(`[${notes.length + 1}] ${d.client.split(' ')[0]} ${t} ${s}: ${r.note}`);
+      return `${mark[r.result] ?? r.result} [${notes.length}]`;
     });
     lines.push([`${d.client} ${d.version}`, t, ...cells]);
   }
@@ -50,11 +51,12 @@ if (md) {
 } else {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   const row = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ');
-  console.log('== interop matrix (— = not run)');
+  console.log('== interop matrix (pass = the spec of what the client really does passed; [n] = a limit of the client, below; — = not run)');
   console.log(row(header));
   console.log(row(widths.map((w) => '-'.repeat(w))));
   for (const l of lines) console.log(row(l));
 }
-for (const n of notes) console.log(`  note: ${n}`);
+if (md) console.log('');
+for (const n of notes) console.log(md ? `- ${n}` : `  ${n}`);
 const failed = docs.flatMap((d) => d.rows).filter((r) => r.result === 'fail').length;
 if (!md) console.log(`interop matrix: ${docs.flatMap((d) => d.rows).length} scenarios, ${failed} failed`);

@@ -3,7 +3,8 @@ import { InteropResults } from './support/interop-results';
 import { javaAgentClasspath, javaSkipReason, startJavaAgent } from './support/java-agent';
 import { AgentEvent, JsonLineAgent } from './support/python-agent';
 import { restClient } from './support/rest-client';
-import { startTestServer, TestServer } from './support/test-server';
+import { freePort } from '../src/common/free-port';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /**
  * Interop with the OpenTelemetry Java contrib OpAMP client (io.opentelemetry.contrib:
@@ -263,6 +264,68 @@ describeIf('Java opentelemetry-opamp-client against admission control (503 + Ret
       const stored = await eventually(() => getAgent(server, uid), (r) => !!r.body.status.description, 10_000);
       expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-retry-ws');
     }, 'Retry-After on a refused handshake is not read: the client backs off on its own schedule'),
+    60_000,
+  );
+});
+
+describeIf('Java opentelemetry-opamp-client across a server restart', () => {
+  it(
+    'restart over HTTP: polls resume; with the database lost, full state is requested once and everything is stored again',
+    results.scenario('http', 'restart (state lost)', async () => {
+      const port = await freePort();
+      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+      let server = await startTestServer(env, testDatabaseUri('java-restart'));
+      const agent = startJavaAgent(`http://127.0.0.1:${port}/v1/opamp`, ['--heartbeat', '1', '--retry-initial-ms', '300', '--service-name', 'java-survivor', '--effective-config', '{"keep": true}']);
+      try {
+        const uid = await agent.uid();
+        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
+        await server.close();
+        const mark = agent.events.length;
+        await agent.event('connect_failed', 10_000, mark);
+        server = await startTestServer(env, testDatabaseUri('java-restart-empty'));
+        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description, 20_000);
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-survivor');
+        expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
+        await sleep(2500);
+        expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(1);
+      } finally {
+        await agent.stop();
+        await server.close();
+      }
+    }),
+    60_000,
+  );
+
+  it(
+    'reconnect over WebSocket: after the server closes the socket (1001 at shutdown) the client never reconnects',
+    results.scenario('websocket', 'reconnect', async () => {
+      const port = await freePort();
+      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+      const db = testDatabaseUri('java-reconnect');
+      let server = await startTestServer(env, db);
+      const agent = startJavaAgent(`ws://127.0.0.1:${port}/v1/opamp`, ['--retry-initial-ms', '300', '--service-name', 'java-reconnect']);
+      try {
+        const uid = await agent.uid();
+        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+        const mark = agent.events.length;
+        await server.close();
+        // OkHttp reports the server's close frame (onClosing) and stops reading until the application
+        // answers with close(); the library's onClosing does nothing, so the socket never finishes
+        // closing, no onClosed/onFailure comes, and its reconnect logic never runs.
+        await agent.event('ws_closing', 10_000, mark);
+        server = await startTestServer(env, db);
+        await sleep(4000);
+        expect(agent.count((e) => e.event === 'ws_closed' || e.event === 'ws_failure' || e.event === 'ws_handshake', mark)).toBe(0);
+        expect((await getAgent(server, uid)).body.status.connected).toBe(false);
+        // A state change cannot go out either: the library sees the socket as not running and keeps it pending.
+        agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'arm64' });
+        await agent.event('send_deferred', 5000, mark);
+        expect(agent.count((e) => e.event === 'sent', mark)).toBe(0);
+      } finally {
+        await agent.stop();
+        await server.close();
+      }
+    }, 'client bug: a server-initiated close leaves it in CLOSING for good (no reconnect, nothing sent)'),
     60_000,
   );
 });

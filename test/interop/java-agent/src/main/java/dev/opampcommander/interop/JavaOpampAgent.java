@@ -320,6 +320,7 @@ public final class JavaOpampAgent {
 
             @Override
             public void onClosing() {
+              emit("ws_closing");
               listener.onClosing();
             }
 
