@@ -28,7 +28,7 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
     agents.push(a);
     return a;
   };
-  const scenario = (name: string, fn: () => Promise<void>, timeout?: number) => it(name, results.scenario('http', name.split(':')[0], fn), timeout);
+  const scenario = (name: string, fn: () => Promise<void>, note?: string) => it(name, results.scenario('http', name.split(':')[0], fn, note));
 
   beforeAll(async () => {
     // Polls expected every 2 s (offline after 3 missed); a 1 s heartbeat is offered to every agent that reports heartbeats.
@@ -117,7 +117,9 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
     expect(agent.count((e) => e.event === 'remote_config')).toBe(1);
   });
 
-  scenario('connection settings: the offered heartbeat interval arrives once and the client ignores it (keeps its own)', async () => {
+  scenario(
+    'connection settings: the offered heartbeat interval arrives once and the client ignores it (keeps its own)',
+    async () => {
     const agent = startPythonAgent(url(), ['--heartbeat', '2.5', '--service-name', 'py-settings']);
     agents.push(agent);
     const uid = await agent.uid();
@@ -133,7 +135,9 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
     // The offer is sent when its hash changes, not on every poll.
     expect(agent.count((e) => e.event === 'message' && e.hasConnectionSettings === true)).toBe(1);
     expect((await getAgent(server, uid)).body.status.connected).toBe(true);
-  });
+    },
+    'the client reads no connection settings (its callbacks see only remote config)',
+  );
 
   scenario('disconnect: a graceful stop sends agent_disconnect and the agent is offline at once', async () => {
     const agent = start('--service-name', 'py-stop');
@@ -187,6 +191,36 @@ describeIf('Python opentelemetry-opamp-client across a server restart', () => {
         await server.close();
       }
     }, 'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer'),
+    60_000,
+  );
+});
+
+describeIf('Python opentelemetry-opamp-client against admission control (503 + Retry-After)', () => {
+  it(
+    'retry: a refused first message is retried on the client\'s own backoff (Retry-After is not read) until admitted',
+    results.scenario('http', 'retry (503)', async () => {
+      // One connection at a time (an HTTP agent counts while it polls); Retry-After 5 s.
+      const server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2', OPAMP_MAX_CONNECTIONS: '1', OPAMP_RETRY_AFTER_SECONDS: '5' });
+      const url = `http://127.0.0.1:${server.opampPort}/v1/opamp`;
+      const holder = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-slot-holder']);
+      let agent: JsonLineAgent | undefined;
+      try {
+        const holderUid = await holder.uid();
+        await eventually(() => getAgent(server, holderUid), (r) => r.status === 200 && r.body.status.connected);
+        agent = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-retry']);
+        const uid = await agent.uid();
+        // Its backoff starts at 0.5 s and doubles: two refusals come well within the 5 s asked for.
+        const refused = (a: JsonLineAgent) => a.count((e) => e.event === 'send_failed' && /503/.test(e.error as string));
+        await agent.waitFor(() => refused(agent!) >= 2, 4000);
+        expect(agent.count((e) => e.event === 'message')).toBe(0);
+        await holder.stop(); // agent_disconnect frees the slot at once
+        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected, 20_000);
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-retry');
+      } finally {
+        await Promise.all([holder.stop(), agent?.stop()]);
+        await server.close();
+      }
+    }, 'Retry-After is not read: its own exponential backoff from 0.5 s (the first message is retried 10 times, a heartbeat once)'),
     60_000,
   );
 });
