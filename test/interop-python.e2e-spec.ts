@@ -1,0 +1,226 @@
+import { eventually, getAgent } from './support/agents-api';
+import { InteropResults } from './support/interop-results';
+import { JsonLineAgent, pythonOpampInterpreter, pythonSkipReason, startPythonAgent } from './support/python-agent';
+import { restClient } from './support/rest-client';
+import { freePort } from '../src/common/free-port';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+
+/**
+ * Interop with the Python OpAMP client (`opentelemetry-opamp-client` from PyPI, plain HTTP only),
+ * driven by test/interop/python-agent/agent.py. Skipped, with a printed line, where python3 with
+ * venv is missing.
+ */
+
+const python = pythonOpampInterpreter();
+if (!python) console.log(`python interop: skipped (${pythonSkipReason()})`);
+const describeIf = python ? describe : describe.skip;
+
+const FULL_STATE = 1;
+const results = new InteropResults('python opentelemetry-opamp-client', '0.5b0');
+
+describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof restClient>;
+  const agents: JsonLineAgent[] = [];
+  const url = () => `http://127.0.0.1:${server.opampPort}/v1/opamp`;
+  const start = (...extra: string[]) => {
+    const a = startPythonAgent(url(), ['--heartbeat', '1', ...extra]);
+    agents.push(a);
+    return a;
+  };
+  const scenario = (name: string, fn: () => Promise<void>, note?: string) => it(name, results.scenario('http', name.split(':')[0], fn, note));
+
+  beforeAll(async () => {
+    // Polls expected every 2 s (offline after 3 missed); a 1 s heartbeat is offered to every agent that reports heartbeats.
+    server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2', OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: '1' });
+    api = restClient(server);
+  });
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+  });
+  afterAll(() => server?.close());
+
+  scenario('discovery: description, capabilities and effective config are stored', async () => {
+    const agent = start('--service-name', 'py-shop', '--service-version', '3.1.0', '--host-name', 'py-box', '--effective-config', '{"sampling": 1.0}');
+    const uid = await agent.uid();
+    const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
+    expect(stored.body.status).toMatchObject({
+      connected: true,
+      connection: { transport: 'http' },
+      description: { identifyingAttributes: { 'service.name': 'py-shop', 'service.version': '3.1.0' }, nonIdentifyingAttributes: { 'host.name': 'py-box' } },
+      capabilities: { names: expect.arrayContaining(['ReportsStatus', 'AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHeartbeat']) },
+    });
+    expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ sampling: 1.0 });
+    expect(stored.body.status.effectiveConfig.configMap[''].contentType).toBe('application/json');
+    // Every answer echoes the uid and carries the server's capabilities (AcceptsStatus).
+    const first = await agent.event('message');
+    expect(first.instanceUid).toBe(uid);
+    expect((first.capabilities as number) & 1).toBe(1);
+  });
+
+  scenario('heartbeats: polls keep it connected, each answered, sequence numbers consecutive, no full-state requests', async () => {
+    const agent = start();
+    const uid = await agent.uid();
+    const first = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    const seenBefore = new Date(first.body.status.connection.lastSeenAt).getTime();
+    const mark = agent.events.length;
+    await new Promise((r) => setTimeout(r, 5000));
+    const later = await getAgent(server, uid);
+    expect(later.body.status.connected).toBe(true);
+    expect(new Date(later.body.status.connection.lastSeenAt).getTime()).toBeGreaterThan(seenBefore);
+    const sent = agent.events.filter((e) => e.event === 'sent');
+    // 1 s polls for 5 s (plus the first): about 6; answered one for one.
+    expect(agent.count((e) => e.event === 'sent', mark)).toBeGreaterThanOrEqual(3);
+    expect(agent.count((e) => e.event === 'send_failed')).toBe(0);
+    expect(agent.count((e) => e.event === 'message')).toBe(sent.length - (agent.events.at(-1)?.event === 'sent' ? 1 : 0));
+    const seqs = sent.map((e) => e.sequenceNum as number);
+    expect(seqs[0]).toBe(0); // the Python client starts at 0
+    seqs.forEach((s, i) => expect(s).toBe(i));
+    // One ReportFullState, in the answer to the very first message: the agent promises an effective
+    // config and a remote config status and sent neither (it has none yet). Never again after that.
+    const fullState = agent.events.filter((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0);
+    expect(fullState.length).toBeLessThanOrEqual(1);
+    if (fullState.length) expect(fullState[0]).toBe(agent.events.find((e) => e.event === 'message'));
+  });
+
+  scenario('config apply: a JSON remote config is applied, reported APPLIED, and the server shows the effective config', async () => {
+    const agent = start('--service-name', 'py-config');
+    const uid = await agent.uid();
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    const set = await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'settings.json', contentType: 'application/json', body: '{"sampling": 0.25, "features": ["a", "b"]}' }] });
+    expect(set.status).toBe(200);
+    const desired = await api('GET', `/agents/${uid}/desired-config`);
+    const hash = desired.body.hash as string;
+    const applied = await agent.event('config_applied', 10_000);
+    expect(applied.hash).toBe(hash);
+    expect(applied.config).toEqual({ 'settings.json': { sampling: 0.25, features: ['a', 'b'] } });
+    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: hash });
+    expect(JSON.parse(stored.body.status.effectiveConfig.configMap['settings.json'].body)).toEqual({ sampling: 0.25, features: ['a', 'b'] });
+    // Delivered once: further polls carry no config.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(agent.count((e) => e.event === 'remote_config')).toBe(1);
+  });
+
+  scenario('failure: a config the client cannot parse (YAML) is reported FAILED with its message and not resent', async () => {
+    const agent = start('--service-name', 'py-bad-config');
+    const uid = await agent.uid();
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    expect((await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'settings.yaml', contentType: 'application/yaml', body: 'sampling: 0.5\n' }] })).status).toBe(200);
+    const hash = (await api('GET', `/agents/${uid}/desired-config`)).body.hash as string;
+    const failed = await agent.event('config_failed', 10_000);
+    expect(failed.hash).toBe(hash);
+    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'FAILED');
+    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'FAILED', lastRemoteConfigHash: hash });
+    expect(stored.body.status.remoteConfigStatus.errorMessage).toMatch(/Cannot parse settings\.yaml with content type application\/yaml/);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(agent.count((e) => e.event === 'remote_config')).toBe(1);
+  });
+
+  scenario(
+    'connection settings: the offered heartbeat interval arrives once and the client ignores it (keeps its own)',
+    async () => {
+    const agent = startPythonAgent(url(), ['--heartbeat', '2.5', '--service-name', 'py-settings']);
+    agents.push(agent);
+    const uid = await agent.uid();
+    const first = await agent.event('message');
+    expect(first).toMatchObject({ hasConnectionSettings: true, offeredHeartbeatSeconds: 1 });
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    const mark = agent.count((e) => e.event === 'sent');
+    await new Promise((r) => setTimeout(r, 6000));
+    // At its own 2.5 s interval: 2–3 polls in 6 s; had it taken the offered 1 s it would be about 6.
+    const polls = agent.count((e) => e.event === 'sent') - mark;
+    expect(polls).toBeGreaterThanOrEqual(1);
+    expect(polls).toBeLessThanOrEqual(4);
+    // The offer is sent when its hash changes, not on every poll.
+    expect(agent.count((e) => e.event === 'message' && e.hasConnectionSettings === true)).toBe(1);
+    expect((await getAgent(server, uid)).body.status.connected).toBe(true);
+    },
+    'the client reads no connection settings (its callbacks see only remote config)',
+  );
+
+  scenario('disconnect: a graceful stop sends agent_disconnect and the agent is offline at once', async () => {
+    const agent = start('--service-name', 'py-stop');
+    const uid = await agent.uid();
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await agent.stop();
+    agents.splice(agents.indexOf(agent), 1);
+    // stop() sends it, and the library's atexit hook calls stop() again: a second agent_disconnect.
+    expect(agent.count((e) => e.event === 'sent' && e.agentDisconnect === true)).toBeGreaterThanOrEqual(1);
+    // Well before the 6 s (3 missed polls) after which a silent HTTP agent is marked offline.
+    const gone = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === false, 2000);
+    expect(gone.body.status.connected).toBe(false);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getAgent(server, uid)).body.status.connected).toBe(false);
+  });
+});
+
+describeIf('Python opentelemetry-opamp-client across a server restart', () => {
+  it(
+    'restart: polls resume; with the database lost, full state is requested and the description and effective config are stored again',
+    results.scenario('http', 'restart (state lost)', async () => {
+      const port = await freePort();
+      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+      let server = await startTestServer(env, testDatabaseUri('py-restart'));
+      const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'py-survivor', '--effective-config', '{"keep": true}']);
+      try {
+        const uid = await agent.uid();
+        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
+        await server.close();
+        const mark = agent.events.length;
+        // Polls fail while the server is down (each heartbeat is retried once, then dropped).
+        await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
+        server = await startTestServer(env, testDatabaseUri('py-restart-empty'));
+        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description, 20_000);
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-survivor');
+        expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
+        // Asked at least once. It can be asked again: the client numbers a failed send too (a retried
+        // heartbeat repeats its number, the next message skips one), and its full-state answer has no
+        // remote config status (it never had a config) although ReportsRemoteConfig promises one, so a
+        // gap plus that "missing" field asks again, until the numbers run consecutively. Then never.
+        await new Promise((r) => setTimeout(r, 3000));
+        const requests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark);
+        expect(requests).toBeGreaterThanOrEqual(1);
+        expect(requests).toBeLessThanOrEqual(3);
+        const settled = agent.events.length;
+        await new Promise((r) => setTimeout(r, 3000));
+        expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+        expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+      } finally {
+        await agent.stop();
+        await server.close();
+      }
+    }, 'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer'),
+    60_000,
+  );
+});
+
+describeIf('Python opentelemetry-opamp-client against admission control (503 + Retry-After)', () => {
+  it(
+    'retry: a refused first message is retried on the client\'s own backoff (Retry-After is not read) until admitted',
+    results.scenario('http', 'retry (503)', async () => {
+      // One connection at a time (an HTTP agent counts while it polls); Retry-After 5 s.
+      const server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2', OPAMP_MAX_CONNECTIONS: '1', OPAMP_RETRY_AFTER_SECONDS: '5' });
+      const url = `http://127.0.0.1:${server.opampPort}/v1/opamp`;
+      const holder = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-slot-holder']);
+      let agent: JsonLineAgent | undefined;
+      try {
+        const holderUid = await holder.uid();
+        await eventually(() => getAgent(server, holderUid), (r) => r.status === 200 && r.body.status.connected);
+        agent = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-retry']);
+        const uid = await agent.uid();
+        // Its backoff starts at 0.5 s and doubles: two refusals come well within the 5 s asked for.
+        const refused = (a: JsonLineAgent) => a.count((e) => e.event === 'send_failed' && /503/.test(e.error as string));
+        await agent.waitFor(() => refused(agent!) >= 2, 4000);
+        expect(agent.count((e) => e.event === 'message')).toBe(0);
+        await holder.stop(); // agent_disconnect frees the slot at once
+        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected, 20_000);
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-retry');
+      } finally {
+        await Promise.all([holder.stop(), agent?.stop()]);
+        await server.close();
+      }
+    }, 'Retry-After is not read: its own exponential backoff from 0.5 s (the first message is retried 10 times, a heartbeat once)'),
+    60_000,
+  );
+});
