@@ -124,6 +124,7 @@ export class GrpcTransport {
     };
 
     const onMessage = async (data: Buffer, receivedAt: bigint) => {
+      if (conn.closeReason) return;
       let reply: ServerToAgent;
       try {
         reply = await this.session.handle(conn, decodeAgentToServer(data));
@@ -133,6 +134,10 @@ export class GrpcTransport {
         reply = this.session.malformed(err);
       }
       send(reply, receivedAt);
+      // A protocol rule was broken (see OpampSessionService.checkUidUse): the answer says why, then the stream ends.
+      // (Once the answer is written: endWith() stops queued writes that have not started.)
+      const reason = conn.closeReason;
+      if (reason) void sending.then(() => endWith({ code: GrpcStatus.INVALID_ARGUMENT, details: reason }));
     };
 
     // A stream that never speaks holds a slot for nothing: close it after the idle timeout.
