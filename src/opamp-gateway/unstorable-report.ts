@@ -20,12 +20,19 @@ function codeOf(err: unknown): number | undefined {
   return typeof c === 'number' ? c : undefined;
 }
 
-/** Why `err` means the report can never be stored, or undefined when it may be a passing trouble. Pure. */
+/**
+ * Why `err` means the report can never be stored, or undefined when it may be a passing trouble.
+ * Judged by name, not `instanceof`: Node's own RangeError (thrown from Buffer) is of another realm
+ * under a test runner's sandbox. Pure.
+ */
 export function unstorableReason(err: unknown): string | undefined {
-  if (!(err instanceof Error)) return undefined;
-  if (err instanceof RangeError) return `the stored agent would be over the database's document size limit (${err.message})`;
-  if (err.name === 'BSONError' || err.name === 'BSONVersionError') return err.message;
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { name, message } = err as { name?: unknown; message?: unknown };
+  if (typeof name !== 'string' || typeof message !== 'string') return undefined;
+  if (name === 'RangeError') return `the stored agent would be over the database's document size limit (${message})`;
+  if (name === 'BSONError' || name === 'BSONVersionError') return message;
+  if (name === 'MongoInvalidArgumentError' && /larger than the maximum size/i.test(message)) return message;
   const code = codeOf(err);
-  if (code !== undefined && PERMANENT_CODES.has(code) && /^Mongo/.test(err.name)) return err.message;
+  if (code !== undefined && PERMANENT_CODES.has(code) && name.startsWith('Mongo')) return message;
   return undefined;
 }
