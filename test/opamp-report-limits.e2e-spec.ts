@@ -4,9 +4,11 @@ import {
   AgentConfigFileSchema,
   AgentConfigMapSchema,
   AgentDescriptionSchema,
+  AgentDescription,
   AgentToServer,
   ComponentHealth,
   ComponentHealthSchema,
+  EffectiveConfig,
   EffectiveConfigSchema,
   ServerErrorResponseType,
 } from '../src/gen/opamp/v1/opamp_pb';
@@ -160,7 +162,7 @@ describe('limits on what a report stores (configured)', () => {
     try {
       const uid = newUid().bytes;
       let seq = 0n;
-      const send = async (m: Partial<AgentToServer>) =>
+      const send = async (m: { agentDescription?: AgentDescription; effectiveConfig?: EffectiveConfig; health?: ComponentHealth }) =>
         (await agent.exchange(agentMessage({ instanceUid: uid, sequenceNum: seq++, capabilities: ReportsStatus, ...m }))).errorResponse?.errorMessage;
       expect(await send({ agentDescription: manyAttributes(3) })).toBeUndefined();
       expect(await send({ agentDescription: manyAttributes(4) })).toMatch(/limit of 3 \(OPAMP_MAX_ATTRIBUTES\)/);
