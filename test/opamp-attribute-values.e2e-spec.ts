@@ -8,7 +8,7 @@ import { startTestServer, TestServer } from './support/test-server';
 
 /**
  * Issue 14, defect 3: every valid AnyValue is stored, on FerretDB as on MongoDB (nested arrays,
- * keys with `.` or `$`, empty keys), and the REST view shows the values as the agent sent them.
+ * keys with `.` or `$`, empty keys, infinite doubles), and the REST view shows the values as the agent sent them.
  * What still cannot be stored (a document over the database's 16 MiB) is a permanent
  * BAD_REQUEST, never a close 1011 / INTERNAL / 503 that sends the agent retrying for ever.
  */
@@ -17,6 +17,7 @@ const arr = (...values: AnyValue[]): AnyValue => create(AnyValueSchema, { value:
 const kv = (key: string, value: AnyValue): KeyValue => create(KeyValueSchema, { key, value });
 const kvlist = (...values: KeyValue[]): AnyValue => create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values }) } });
 const int = (n: bigint): AnyValue => create(AnyValueSchema, { value: { case: 'intValue', value: n } });
+const double = (d: number): AnyValue => create(AnyValueSchema, { value: { case: 'doubleValue', value: d } });
 const bytes = (b: Buffer): AnyValue => create(AnyValueSchema, { value: { case: 'bytesValue', value: b } });
 
 const REPORTED: KeyValue[] = [
@@ -27,6 +28,8 @@ const REPORTED: KeyValue[] = [
   kv('map', kvlist(kv('a.b', s('dotted')), kv('$x', s('dollar')), kv('', s('empty')), kv('list', arr(arr(s('in')))))),
   kv('big', int(9007199254740993n)),
   kv('raw', bytes(Buffer.from([0, 1, 2]))),
+  kv('ratio', double(0.5)),
+  kv('inf', arr(double(Infinity), double(-Infinity), double(NaN))),
 ];
 const EXPECTED = {
   'service.name': 'values',
@@ -36,6 +39,8 @@ const EXPECTED = {
   map: { 'a.b': 'dotted', $x: 'dollar', '': 'empty', list: [['in']] },
   big: '9007199254740993',
   raw: 'AAEC',
+  ratio: 0.5,
+  inf: ['Infinity', '-Infinity', 'NaN'],
 };
 
 describe('attribute values every database can store', () => {

@@ -9,7 +9,7 @@ import type {
   RemoteConfigStatus,
 } from '../gen/opamp/v1/opamp_pb';
 import { ConnectionSettingsStatuses, PackageStatusEnum, RemoteConfigStatuses } from '../gen/opamp/v1/opamp_pb';
-import { storedArray, storedKvlist } from '../common/stored-any-value';
+import { storedArray, storedDouble, storedKvlist } from '../common/stored-any-value';
 import type { StoredConfigFile, StoredHealth } from './agent.schema';
 
 /**
@@ -24,8 +24,9 @@ export function anyValueToPlain(v: AnyValue | undefined, depth = 0): unknown {
   switch (val.case) {
     case 'stringValue':
     case 'boolValue':
-    case 'doubleValue':
       return val.value;
+    case 'doubleValue':
+      return storedDouble(val.value);
     case 'intValue':
       return bigToPlain(val.value);
     case 'bytesValue':

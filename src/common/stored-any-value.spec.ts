@@ -1,4 +1,4 @@
-import { plainAttributes, plainOfStored, storedArray, storedKvlist } from './stored-any-value';
+import { plainAttributes, plainOfStored, storedArray, storedDouble, storedKvlist } from './stored-any-value';
 
 describe('stored AnyValue form', () => {
   it('reads arrays and key/value lists back as plain JSON, nested arrays included', () => {
@@ -20,6 +20,11 @@ describe('stored AnyValue form', () => {
       }
     };
     walk(stored, false);
+  });
+
+  it('stores doubles that are not finite as text', () => {
+    expect(storedDouble(1.5)).toBe(1.5);
+    expect(plainOfStored(storedArray([storedDouble(Infinity), storedDouble(-Infinity), storedDouble(NaN)]))).toEqual(['Infinity', '-Infinity', 'NaN']);
   });
 
   it('reads values stored before the form existed as they are', () => {

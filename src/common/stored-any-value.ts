@@ -4,10 +4,17 @@
  * FerretDB rejects an array directly inside an array (an attribute `[["a"]]`), and MongoDB wire
  * servers reject field names with `.` or a leading `$` (and the driver any with a NUL byte), all of
  * which are valid AnyValue keys. In the stored form no array holds an array and no reported key
- * becomes a field name. `plainOfStored` turns it back into the plain JSON value users see.
+ * becomes a field name. Doubles that are not finite (which FerretDB refuses, and JSON cannot show)
+ * are `{"@double": "Infinity"}` and read back as that text. `plainOfStored` turns it back into the plain JSON value users see.
  */
 export const STORED_ARRAY = '@array';
 export const STORED_KVLIST = '@kvlist';
+export const STORED_DOUBLE = '@double';
+
+/** The stored form of a double: itself when finite; NaN and the infinities (which FerretDB refuses) as `{"@double": "NaN"}`. */
+export function storedDouble(d: number): number | { [STORED_DOUBLE]: string } {
+  return Number.isFinite(d) ? d : { [STORED_DOUBLE]: String(d) };
+}
 
 /** The stored form of an array of (already stored) values. */
 export function storedArray(values: unknown[]): { [STORED_ARRAY]: unknown[] } {
@@ -32,6 +39,7 @@ export function plainOfStored(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(plainOfStored);
   if (!isObject(v)) return v;
   const keys = Object.keys(v);
+  if (keys.length === 1 && keys[0] === STORED_DOUBLE && typeof v[STORED_DOUBLE] === 'string') return v[STORED_DOUBLE];
   if (keys.length === 1 && keys[0] === STORED_ARRAY && Array.isArray(v[STORED_ARRAY])) return (v[STORED_ARRAY] as unknown[]).map(plainOfStored);
   if (keys.length === 1 && keys[0] === STORED_KVLIST && Array.isArray(v[STORED_KVLIST])) {
     const out: Record<string, unknown> = {};

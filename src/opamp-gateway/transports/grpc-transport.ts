@@ -68,6 +68,7 @@ export class GrpcTransport {
     let settle!: () => void;
     const stream: OpenStream = { end: (s) => endWith(s), settled: new Promise<void>((resolve) => (settle = resolve)) };
     this.streams.add(stream);
+    this.metrics.connectionsOpened.inc({ transport: 'grpc' });
 
     const send = (msg: ServerToAgent, receivedAt?: bigint) => {
       const bytes = encodeServerToAgent(msg);
@@ -112,6 +113,7 @@ export class GrpcTransport {
     const onClosed = () => {
       if (closed) return;
       closed = true;
+      this.metrics.connectionsClosed.inc({ transport: 'grpc' });
       clearTimeout(idle);
       markClosed();
       handling = handling
