@@ -9,11 +9,14 @@ import type {
   RemoteConfigStatus,
 } from '../gen/opamp/v1/opamp_pb';
 import { ConnectionSettingsStatuses, PackageStatusEnum, RemoteConfigStatuses } from '../gen/opamp/v1/opamp_pb';
+import { storedArray, storedDouble, storedKvlist } from '../common/stored-any-value';
 import type { StoredConfigFile, StoredHealth } from './agent.schema';
 
 /**
  * Turns protobuf parts reported by agents into the plain documents stored for them. 64-bit
- * integers become numbers when they fit and decimal strings otherwise; bytes become base64.
+ * integers become numbers when they fit and decimal strings otherwise; bytes become base64;
+ * arrays and key/value lists take the stored form of src/common/stored-any-value.ts (which every
+ * supported database accepts; the REST views turn it back into plain JSON).
  */
 export function anyValueToPlain(v: AnyValue | undefined, depth = 0): unknown {
   if (!v || depth > 32) return null;
@@ -21,16 +24,17 @@ export function anyValueToPlain(v: AnyValue | undefined, depth = 0): unknown {
   switch (val.case) {
     case 'stringValue':
     case 'boolValue':
-    case 'doubleValue':
       return val.value;
+    case 'doubleValue':
+      return storedDouble(val.value);
     case 'intValue':
       return bigToPlain(val.value);
     case 'bytesValue':
       return Buffer.from(val.value).toString('base64');
     case 'arrayValue':
-      return val.value.values.map((x) => anyValueToPlain(x, depth + 1));
+      return storedArray(val.value.values.map((x) => anyValueToPlain(x, depth + 1)));
     case 'kvlistValue':
-      return Object.fromEntries(val.value.values.map((kv) => [kv.key, anyValueToPlain(kv.value, depth + 1)]));
+      return storedKvlist(val.value.values.map((kv) => ({ key: kv.key, value: anyValueToPlain(kv.value, depth + 1) })));
     default:
       return null;
   }

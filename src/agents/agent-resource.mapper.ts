@@ -1,4 +1,5 @@
 import { agentCapabilityNames } from '../opamp-gateway/protocol/capabilities';
+import { plainAttributes, plainOfStored } from '../common/stored-any-value';
 import type { Agent, StoredConfigFile, StoredHealth } from './agent.schema';
 
 /** Content types whose bodies are shown as text; anything else is shown as base64. */
@@ -33,8 +34,18 @@ function configFileSummary(f: Omit<StoredConfigFile, 'body'>) {
   return { contentType: f.contentType, size: f.size };
 }
 
-function attributes(kvs: { key: string; value: unknown }[] | undefined): Record<string, unknown> {
-  return Object.fromEntries((kvs ?? []).map((kv) => [kv.key, kv.value]));
+const attributes = plainAttributes;
+
+/** A component catalogue as shown: metadata values in plain form (see stored-any-value.ts), recursively. */
+export function componentCatalogView(components: unknown[]): unknown[] {
+  return components.map((c) => {
+    const comp = c as { name?: string; metadata?: { key: string; value: unknown }[]; components?: unknown[] };
+    return {
+      name: comp.name,
+      metadata: (comp.metadata ?? []).map((kv) => ({ key: kv.key, value: plainOfStored(kv.value) })),
+      components: componentCatalogView(comp.components ?? []),
+    };
+  });
 }
 
 function healthView(h: StoredHealth): Record<string, unknown> {

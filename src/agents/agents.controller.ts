@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@n
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
 import { isUidText } from '../opamp-gateway/protocol/instance-uid';
-import { toAgentResource } from './agent-resource.mapper';
+import { componentCatalogView, toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
 import { agentList } from './agent-list';
 import { AgentsService } from './agents.service';
@@ -58,7 +58,7 @@ export class AgentsController {
       metadata: { name: uid },
       hash: agent.availableComponentsHash,
       // Undefined while only the hash is known (the server has asked the agent for the full list).
-      components: components ?? null,
+      components: components ? componentCatalogView(components) : null,
     };
   }
 

@@ -91,7 +91,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     this.selected = new AgentSelectorQuery(agents);
     this.queue = new AgentWriteQueue(
-      () => agents.collection as never,
+      () => agents.collection,
       config.opamp.lastSeenFlushMs,
       (uids, work) => this.writes.runAll(uids, work),
       (err) => this.logger.error(`agent write failed: ${err}`),
@@ -149,7 +149,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         this.agents.bulkWrite(
           batch.map((a) => ({
             updateOne: { filter: { _id: a._id, selectorTerms: { $exists: false } }, update: { $set: { selectorTerms: agentSelectorTerms(a) } } },
-          })) as never,
+          })),
           { ordered: false },
         ),
       );

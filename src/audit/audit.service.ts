@@ -88,7 +88,7 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
     const audited = AUDITED_KINDS[kind];
     if (!audited || !name) return undefined;
     const id = audited.id ? audited.id(name) : name;
-    const doc = await this.connection.collection(audited.collection).findOne({ _id: id as never });
+    const doc = await this.connection.collection<{ _id: string }>(audited.collection).findOne({ _id: id });
     const view = doc ? audited.view(doc as Record<string, unknown>) : null;
     return { view, hash: auditHash(view) };
   }

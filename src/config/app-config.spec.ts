@@ -19,7 +19,17 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.logFormat).toBe('json');
     expect(c.mongodbUri).toBeUndefined();
-    expect(c.opamp.maxMessageBytes).toBe(64 * 1024 * 1024);
+    expect(c.opamp.maxMessageBytes).toBe(4 * 1024 * 1024);
+    expect(c.opamp.reportLimits).toEqual({
+      maxAttributes: 256,
+      maxAttributeKeyBytes: 256,
+      maxAttributeValueBytes: 16 * 1024,
+      maxEffectiveConfigFileBytes: 1024 * 1024,
+      maxEffectiveConfigBytes: 2 * 1024 * 1024,
+      maxHealthDepth: 8,
+      maxHealthComponents: 2000,
+      maxAvailableComponents: 5000,
+    });
   });
 
   it('reads a YAML file named by --config and lets the environment override it', () => {

@@ -6,6 +6,28 @@ import { passwordProblem } from '../auth/password-policy';
 import type { Role } from '../auth/roles';
 import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
 
+/* The limits are declared here (config imports no feature module) and applied by src/opamp-gateway/protocol/report-limits.ts. */
+/**
+ * Limits on what one report may make the server store, so that a wide or huge report cannot
+ * degrade every query (issue 14, defect 2). Each has a setting (config.schema.ts).
+ */
+export interface ReportLimits {
+  /** Attributes in one list: a description's identifying + non-identifying, one health component's, one component's metadata. */
+  maxAttributes: number;
+  maxAttributeKeyBytes: number;
+  /** Bytes of one attribute value (strings and bytes by length, numbers 8, nested keys and values summed). */
+  maxAttributeValueBytes: number;
+  maxEffectiveConfigFileBytes: number;
+  /** All effective config files of one report together. */
+  maxEffectiveConfigBytes: number;
+  /** Levels of components below the top of a health tree. */
+  maxHealthDepth: number;
+  /** Components in a health tree, every level counted. */
+  maxHealthComponents: number;
+  /** Components in an available-components catalogue, sub-components counted. */
+  maxAvailableComponents: number;
+}
+
 /** Typed, validated configuration of one server process. */
 export interface AppConfig {
   mongodbUri?: string;
@@ -38,6 +60,8 @@ export interface AppConfig {
     wsPingIntervalSeconds: number;
     lastSeenFlushMs: number;
     reconcileIntervalSeconds: number;
+    /** What one report may make the server store (OPAMP_MAX_ATTRIBUTES and its siblings). */
+    reportLimits: ReportLimits;
   };
   /** Server-wide default connection settings offered to agents (groups may override each part). */
   offers: {
@@ -256,6 +280,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       wsPingIntervalSeconds: v.OPAMP_WS_PING_INTERVAL_SECONDS,
       lastSeenFlushMs: v.OPAMP_LAST_SEEN_FLUSH_MS,
       reconcileIntervalSeconds: v.OPAMP_RECONCILE_INTERVAL_SECONDS,
+      reportLimits: {
+        maxAttributes: v.OPAMP_MAX_ATTRIBUTES,
+        maxAttributeKeyBytes: v.OPAMP_MAX_ATTRIBUTE_KEY_BYTES,
+        maxAttributeValueBytes: v.OPAMP_MAX_ATTRIBUTE_VALUE_BYTES,
+        maxEffectiveConfigFileBytes: v.OPAMP_MAX_EFFECTIVE_CONFIG_FILE_BYTES,
+        maxEffectiveConfigBytes: v.OPAMP_MAX_EFFECTIVE_CONFIG_BYTES,
+        maxHealthDepth: v.OPAMP_MAX_HEALTH_DEPTH,
+        maxHealthComponents: v.OPAMP_MAX_HEALTH_COMPONENTS,
+        maxAvailableComponents: v.OPAMP_MAX_AVAILABLE_COMPONENTS,
+      },
     },
     offers: {
       heartbeatIntervalSeconds: v.OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS,

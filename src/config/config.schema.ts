@@ -85,8 +85,37 @@ export const SETTINGS = {
   },
   OPAMP_MAX_MESSAGE_BYTES: {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
-    default: 64 * 1024 * 1024,
-    description: 'Largest OpAMP message accepted or sent, after decompression (WebSocket close 1009, HTTP 413).',
+    default: 4 * 1024 * 1024,
+    description:
+      'Largest OpAMP message accepted or sent, after decompression (WebSocket close 1009, HTTP 413, gRPC RESOURCE_EXHAUSTED). A Collector\'s reports are a few hundred KB at most.',
+  },
+  OPAMP_MAX_ATTRIBUTES: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 256,
+    description: "Most attributes in one list a report stores (an agent description's, a health component's, a component's metadata); a report over any OPAMP_MAX_* limit is refused whole with error_response BAD_REQUEST naming it.",
+  },
+  OPAMP_MAX_ATTRIBUTE_KEY_BYTES: { type: { kind: 'int', min: 1, max: 1024 * 1024 }, default: 256, description: 'Longest attribute key (UTF-8 bytes) a report stores.' },
+  OPAMP_MAX_ATTRIBUTE_VALUE_BYTES: {
+    type: { kind: 'int', min: 1, max: 16 * 1024 * 1024 },
+    default: 16 * 1024,
+    description: 'Largest attribute value (bytes; arrays and key/value lists counted whole) a report stores.',
+  },
+  OPAMP_MAX_EFFECTIVE_CONFIG_FILE_BYTES: {
+    type: { kind: 'int', min: 1, max: 15 * 1024 * 1024 },
+    default: 1024 * 1024,
+    description: 'Largest file of an effective config a report stores.',
+  },
+  OPAMP_MAX_EFFECTIVE_CONFIG_BYTES: {
+    type: { kind: 'int', min: 1, max: 15 * 1024 * 1024 },
+    default: 2 * 1024 * 1024,
+    description: 'Largest effective config (all files together) a report stores.',
+  },
+  OPAMP_MAX_HEALTH_DEPTH: { type: { kind: 'int', min: 1, max: 16 }, default: 8, description: 'Most levels of components below the top of a reported health tree.' },
+  OPAMP_MAX_HEALTH_COMPONENTS: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: 2000, description: 'Most components in a reported health tree, every level counted.' },
+  OPAMP_MAX_AVAILABLE_COMPONENTS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: 5000,
+    description: 'Most components (sub-components counted) in a reported available-components catalogue.',
   },
   OPAMP_MAX_CONNECTIONS: {
     type: { kind: 'int', min: 1, max: 10_000_000 },

@@ -17,6 +17,16 @@ export interface AgentConnection {
   capabilitiesSent: boolean;
   /** The uid this connection speaks for, once known. */
   uid?: string;
+  /**
+   * A uid the server assigned this connection (a clone's `new_instance_uid`) before it was bound:
+   * the one uid a connection that already speaks for another may move to.
+   */
+  assignedUid?: string;
+  /**
+   * Set by the session when the connection broke a protocol rule: the transport sends the answer
+   * (an error_response) and then closes (WebSocket 1008, gRPC INVALID_ARGUMENT) with this reason.
+   */
+  closeReason?: string;
   /** Labels of the credential the agent connected with (an enrollment token's), stamped onto the agent. */
   readonly labels?: Readonly<Record<string, string>>;
 }

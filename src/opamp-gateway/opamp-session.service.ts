@@ -35,11 +35,13 @@ import {
   ServerToAgentFlags,
 } from '../gen/opamp/v1/opamp_pb';
 import { AgentConnection } from './agent-connection';
-import { ConnectionRegistry } from './connection-registry';
+import { ConnectionRegistry, MAX_UIDS_PER_CONNECTION } from './connection-registry';
 import { buildOffers } from './connection-settings-offers';
 import { hasCapability } from './protocol/capabilities';
 import { newUuidV7, textToUid, uidToText } from './protocol/instance-uid';
 import { MalformedMessageError } from './protocol/opamp-codec';
+import { checkReportLimits } from './protocol/report-limits';
+import { unstorableReason } from './unstorable-report';
 import { buildCommand, buildErrorResponse, buildServerToAgent, OutgoingParts } from './protocol/server-to-agent.builder';
 
 /** What this replica remembers of an agent between its messages. */
@@ -170,8 +172,31 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     if (this.reconciler) clearInterval(this.reconciler);
   }
 
-  /** Answers one message. Throws only for trouble of the server's own; protocol errors become error_response. */
+  /**
+   * Answers one message. Throws only for trouble of the server's own (the transport answers it
+   * as retryable); protocol errors and reports the database can never store become a permanent
+   * error_response BAD_REQUEST, so the agent does not retry them forever.
+   */
   async handle(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {
+    try {
+      return await this.answer(conn, msg);
+    } catch (err) {
+      const reason = unstorableReason(err);
+      if (reason === undefined) throw err;
+      let uid: string | undefined;
+      try {
+        uid = uidToText(msg.instanceUid);
+      } catch {
+        uid = undefined;
+      }
+      this.logger.warn(`report of ${uid ?? 'an agent'} cannot be stored: ${reason}`);
+      // What the session took from the report was not stored: the next message starts from the database.
+      if (uid) this.states.delete(uid);
+      return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `report refused, it cannot be stored: ${reason}`);
+    }
+  }
+
+  private async answer(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {
     let uid: string;
     try {
       uid = uidToText(msg.instanceUid);
@@ -180,6 +205,23 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     }
     const now = new Date();
     const withCapabilities = conn.transport === 'http' || !conn.capabilitiesSent;
+    const requestsUid = (msg.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) !== 0n;
+
+    if (conn.transport !== 'http') {
+      const refusal = await this.checkUidUse(conn, uid, requestsUid);
+      if (refusal) {
+        this.logger.warn(`closing ${conn.transport} connection ${conn.id} from ${conn.remoteAddress}: ${refusal}`);
+        conn.closeReason = refusal;
+        return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, refusal);
+      }
+    }
+
+    // A report over a storage limit is refused whole, before anything of it is kept or stored.
+    const over = checkReportLimits(msg, this.config.opamp.reportLimits);
+    if (over) {
+      this.logger.warn(`report of ${uid} from ${conn.remoteAddress} refused: ${over.message}`);
+      return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, over.message);
+    }
 
     // A second live connection presenting different identifying attributes under this uid is a
     // clone (a copied disk, a duplicated pod): it gets a uid of its own and nothing is stored.
@@ -190,18 +232,27 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
       if (state && !sameAttributes(state.holds.description?.identifying, identifying)) {
         this.logger.warn(`agent ${uid} connected twice with different identifying attributes; assigning the newcomer a new uid`);
         conn.capabilitiesSent = true;
-        return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, newInstanceUid: newUuidV7() });
+        const assigned = newUuidV7();
+        conn.assignedUid = uidToText(assigned);
+        return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, newInstanceUid: assigned });
       }
     }
 
-    // RequestInstanceUid: answer with a new uid and keep everything under it from now on.
+    // RequestInstanceUid: answer with a new uid and keep everything under it from now on; the
+    // uid the connection spoke for until now is released at once (the agent leaves it).
     let newUid: Uint8Array | undefined;
-    if ((msg.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) !== 0n) {
+    if (requestsUid) {
       newUid = newUuidV7();
+      const previous = conn.uid;
       uid = uidToText(newUid);
+      if (previous && conn.transport !== 'http') await this.releaseUid(previous, conn);
     }
 
-    if (conn.transport !== 'http') this.registry.bind(uid, conn);
+    if (conn.transport !== 'http') {
+      if (conn.uid && conn.uid !== uid) await this.releaseUid(conn.uid, conn); // moving to the uid the server assigned
+      if (conn.assignedUid === uid) conn.assignedUid = undefined;
+      this.registry.bind(uid, conn);
+    }
     const known = newUid ? undefined : this.states.get(uid);
     const state = known ?? (await this.loadState(uid));
     const stamp = this.labelsToStamp(conn, state);
@@ -253,14 +304,44 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     return buildServerToAgent(out);
   }
 
-  /** A WebSocket or gRPC connection ended: the agent is offline unless a newer connection holds it. */
+  /**
+   * A WebSocket or gRPC connection ended: every agent it still speaks for is offline (unless a
+   * newer connection holds it), whichever uids it used.
+   */
   async connectionClosed(conn: AgentConnection): Promise<void> {
-    const uid = conn.uid;
-    if (!uid || conn.transport === 'http') return;
-    if (!this.registry.release(uid, conn)) return;
-    this.states.delete(uid);
+    if (conn.transport === 'http') return;
+    const released = this.registry.releaseAll(conn);
+    for (const uid of released) this.states.delete(uid);
     // At shutdown every connection closes at once; OpampGatewayModule records them in one bulk.
     if (this.stopping) return;
+    await Promise.all(released.map((uid) => this.agents.markDisconnected(uid, conn.id)));
+  }
+
+  /**
+   * The rule of uids on a live connection: it speaks for the uid of its first message, and moves
+   * only to a uid the server itself assigned it (RequestInstanceUid, a clone's new uid), at most
+   * MAX_UIDS_PER_CONNECTION over its life. Anything else (a message under some other uid) is
+   * refused: one socket must not hold many agents' places. Returns the reason, or undefined.
+   */
+  private async checkUidUse(conn: AgentConnection, uid: string, requestsUid: boolean): Promise<string | undefined> {
+    if (conn.closeReason) return conn.closeReason;
+    if (conn.uid !== undefined && conn.uid !== uid && conn.assignedUid !== uid) {
+      return (
+        `instance_uid changed from ${conn.uid} to ${uid} on a live connection: a connection speaks for one agent and may only ` +
+        'move to the new_instance_uid the server assigned it (open a new connection for another agent)'
+      );
+    }
+    const adds = (this.registry.hasBound(conn, uid) ? 0 : 1) + (requestsUid ? 1 : 0);
+    if (this.registry.boundCount(conn) + adds > MAX_UIDS_PER_CONNECTION) {
+      return `this connection has already spoken for ${this.registry.boundCount(conn)} instance uids, the most one connection may (${MAX_UIDS_PER_CONNECTION}); reconnect`;
+    }
+    return undefined;
+  }
+
+  /** The connection no longer speaks for `uid` (it moved to another): the agent under it is offline. */
+  private async releaseUid(uid: string, conn: AgentConnection): Promise<void> {
+    if (!this.registry.release(uid, conn)) return;
+    this.states.delete(uid);
     await this.agents.markDisconnected(uid, conn.id);
   }
 

@@ -1,4 +1,4 @@
-import type { FilterQuery, Model, ProjectionType } from 'mongoose';
+import type { FilterQuery, Model, ProjectionType, SortOrder } from 'mongoose';
 import type { SelectorRequirement } from './label-selector';
 import { excludedTermsOnly, SELECTOR_TERMS_FIELD, selectorToTermsFilter } from './selector-terms';
 
@@ -43,8 +43,8 @@ export class AgentSelectorQuery<T extends { _id: string }> {
     const cursor: PageCursor | undefined = typeof after === 'string' ? { id: after } : after;
     const from = (c?: PageCursor): FilterQuery<T> => both(filter, c === undefined ? {} : afterCursor(c, sort));
     const rest = (c?: PageCursor): FilterQuery<T> => both(extra, c === undefined ? {} : afterCursor(c, sort));
-    const order = sort.field === '_id' ? { _id: sort.direction } : { [sort.field]: sort.direction, _id: sort.direction };
-    const items = await this.agents.find(from(cursor), projection).sort(order as never).limit(limit).lean<T[]>();
+    const order: Record<string, SortOrder> = sort.field === '_id' ? { _id: sort.direction } : { [sort.field]: sort.direction, _id: sort.direction };
+    const items = await this.agents.find(from(cursor), projection).sort(order).limit(limit).lean<T[]>();
     const last = items[items.length - 1];
     const remaining = items.length < limit ? 0 : await this.count(requirements, rest(cursorOf(last, sort)));
     return { items, remaining };

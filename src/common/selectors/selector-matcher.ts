@@ -1,4 +1,5 @@
 import type { SelectorRequirement } from './label-selector';
+import { plainOfStored } from '../stored-any-value';
 
 /** Where a key may be found for an agent, in the order the REST API documents them. */
 export interface AgentLabelSources {
@@ -26,7 +27,8 @@ export function selectorValueText(v: unknown): string | undefined {
  * scalar elements (so `tags=a` holds when the array `tags` holds "a", as MongoDB matches arrays),
  * anything else none.
  */
-export function selectorValueTexts(v: unknown): string[] {
+export function selectorValueTexts(stored: unknown): string[] {
+  const v = plainOfStored(stored);
   const items = Array.isArray(v) ? v : [v];
   return items.map(selectorValueText).filter((t): t is string => t !== undefined);
 }

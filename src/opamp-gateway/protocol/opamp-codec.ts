@@ -1,16 +1,24 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { BinaryReadOptions } from '@bufbuild/protobuf';
 import { AgentToServer, AgentToServerSchema, ServerToAgent, ServerToAgentSchema } from '../../gen/opamp/v1/opamp_pb';
 
 /** A message that cannot be accepted; the transport turns it into BAD_REQUEST, 400 or a close code. */
 export class MalformedMessageError extends Error {}
 
-/** Nesting deeper than this (health trees, component maps) is hostile, not a real agent. */
-const MAX_DEPTH = 64;
+/**
+ * Nesting of messages deeper than this (health trees, component maps, AnyValue lists) is hostile,
+ * not a real agent: the decoder refuses it (@bufbuild/protobuf's `recursionLimit`, which also
+ * bounds unknown groups it skips) and the transport answers BAD_REQUEST / 400. One level of an
+ * AnyValue kvlist costs three messages (AnyValue, KeyValueList, KeyValue), a health level one.
+ */
+export const MAX_MESSAGE_NESTING = 64;
+
+const READ_OPTIONS: Partial<BinaryReadOptions> = { readUnknownFields: false, recursionLimit: MAX_MESSAGE_NESTING };
 
 /** Decodes a protobuf AgentToServer; unknown fields are skipped, not kept. */
 export function decodeAgentToServer(bytes: Uint8Array): AgentToServer {
   try {
-    return fromBinary(AgentToServerSchema, bytes, { readUnknownFields: false, maxDepth: MAX_DEPTH } as never);
+    return fromBinary(AgentToServerSchema, bytes, READ_OPTIONS);
   } catch (err) {
     throw new MalformedMessageError(`undecodable AgentToServer: ${(err as Error).message}`);
   }

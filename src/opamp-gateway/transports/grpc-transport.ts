@@ -68,6 +68,7 @@ export class GrpcTransport {
     let settle!: () => void;
     const stream: OpenStream = { end: (s) => endWith(s), settled: new Promise<void>((resolve) => (settle = resolve)) };
     this.streams.add(stream);
+    this.metrics.connectionsOpened.inc({ transport: 'grpc' });
 
     const send = (msg: ServerToAgent, receivedAt?: bigint) => {
       const bytes = encodeServerToAgent(msg);
@@ -112,6 +113,7 @@ export class GrpcTransport {
     const onClosed = () => {
       if (closed) return;
       closed = true;
+      this.metrics.connectionsClosed.inc({ transport: 'grpc' });
       clearTimeout(idle);
       markClosed();
       handling = handling
@@ -124,6 +126,7 @@ export class GrpcTransport {
     };
 
     const onMessage = async (data: Buffer, receivedAt: bigint) => {
+      if (conn.closeReason) return;
       let reply: ServerToAgent;
       try {
         reply = await this.session.handle(conn, decodeAgentToServer(data));
@@ -133,6 +136,10 @@ export class GrpcTransport {
         reply = this.session.malformed(err);
       }
       send(reply, receivedAt);
+      // A protocol rule was broken (see OpampSessionService.checkUidUse): the answer says why, then the stream ends.
+      // (Once the answer is written: endWith() stops queued writes that have not started.)
+      const reason = conn.closeReason;
+      if (reason) void sending.then(() => endWith({ code: GrpcStatus.INVALID_ARGUMENT, details: reason }));
     };
 
     // A stream that never speaks holds a slot for nothing: close it after the idle timeout.

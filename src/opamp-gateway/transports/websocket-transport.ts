@@ -17,6 +17,14 @@ const MAX_QUEUED_INCOMING = 8;
 /** WebSocket close codes used by OpAMP (RFC 6455 §7.4.1). */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+/** A close reason fits in 123 bytes (RFC 6455 §5.5): longer ones are cut, at a character boundary. */
+export function closeReasonText(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}
 
 /**
  * OpAMP over WebSocket, after the upgrade: binary frames with the 0x00 header, every message
@@ -81,6 +89,7 @@ export class WebSocketTransport {
     };
 
     const onFrame = async (data: Buffer, receivedAt: bigint) => {
+      if (conn.closeReason) return; // closing: what was read ahead is not handled
       let reply: ServerToAgent;
       try {
         const msg = decodeAgentToServer(unframeWebSocket(data));
@@ -93,6 +102,9 @@ export class WebSocketTransport {
         reply = this.session.malformed(err);
       }
       send(reply, receivedAt);
+      // A protocol rule was broken (see OpampSessionService.checkUidUse): the answer says why, then the socket closes.
+      const reason = conn.closeReason;
+      if (reason) void sending.then(() => ws.close(CLOSE_POLICY_VIOLATION, closeReasonText(reason)));
     };
 
     (ws as WebSocket & { isAlive?: boolean }).isAlive = true;
