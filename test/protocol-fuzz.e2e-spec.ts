@@ -342,8 +342,9 @@ describe('protocol fuzz (seeded)', () => {
   }
 
   it('every case gets a defined answer, and the server comes out of it whole', async () => {
-    // Warm up (code paths compiled, pools filled) before the baseline is taken.
-    await pool(20, CONCURRENCY, async (i) => {
+    // Warm up (code paths compiled, pools filled, the heap grown to what steady traffic needs)
+    // before the baseline is taken, so that the RSS check measures what the fuzz leaves behind.
+    await pool(80, CONCURRENCY, async (i) => {
       const c: FuzzCase = { index: -1 - i, kind: 'valid', messages: [Buffer.from(encodeAgentToServer(validMessage(new Rng(i))))] };
       await Promise.all([wsCase(c), httpCase(c), grpcCase(c)]);
     });
