@@ -1,0 +1,17 @@
+/** Small presentation helpers shared by the pages. */
+
+export function attr(a: Record<string, unknown> | undefined, key: string): string {
+  const v = a?.[key];
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** A timestamp in the reader's locale, with the exact value on hover. */
+export function when(iso: string | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+export function healthWord(healthy: boolean | undefined): string {
+  return healthy === undefined ? 'unknown' : healthy ? 'healthy' : 'unhealthy';
+}
