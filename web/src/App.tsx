@@ -8,18 +8,25 @@ import { GroupsPage } from './pages/GroupsPage';
 import { GroupFormPage } from './pages/GroupFormPage';
 import { ConfigsPage } from './pages/ConfigsPage';
 import { ConfigFormPage } from './pages/ConfigFormPage';
+import { TokensPage } from './pages/TokensPage';
+import { UsersPage } from './pages/UsersPage';
+import { AuditPage } from './pages/AuditPage';
 
-/** The navigation; later pages (rollouts, packages, tokens, users, audit) add their entry here. */
-const NAV = [
+/** The navigation; later pages (rollouts, packages, telemetry) add their entry here. */
+const NAV: { to: string; label: string; end?: boolean; admin?: boolean }[] = [
   { to: '/', label: 'Overview', end: true },
   { to: '/agents', label: 'Agents' },
   { to: '/groups', label: 'Agent groups' },
   { to: '/configs', label: 'Remote configs' },
+  { to: '/tokens', label: 'Enrollment tokens', admin: true },
+  { to: '/users', label: 'Users', admin: true },
+  { to: '/audit', label: 'Audit log', admin: true },
 ];
 
 export function App() {
   const session = useSession();
   const location = useLocation();
+  const isAdmin = session.user?.spec.role === 'admin';
   if (session.state === 'loading') return <p className="loading" role="status">Loading…</p>;
   if (session.state === 'signed-out') {
     return (
@@ -38,7 +45,7 @@ export function App() {
         <span className="brand">OpAMP Commander</span>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {NAV.filter((n) => !n.admin || isAdmin).map((n) => (
               <li key={n.to}>
                 <NavLink to={n.to} end={n.end}>
                   {n.label}
@@ -66,6 +73,9 @@ export function App() {
           <Route path="/configs" element={<ConfigsPage />} />
           <Route path="/configs/new" element={<ConfigFormPage />} />
           <Route path="/configs/:name" element={<ConfigFormPage />} />
+          {isAdmin && <Route path="/tokens" element={<TokensPage />} />}
+          {isAdmin && <Route path="/users" element={<UsersPage />} />}
+          {isAdmin && <Route path="/audit" element={<AuditPage />} />}
           <Route path="/sign-in" element={<Navigate to={(location.state as { from?: string } | null)?.from ?? '/'} replace />} />
           <Route path="*" element={<h1>Page not found</h1>} />
         </Routes>

@@ -11,6 +11,9 @@ export interface Problem {
   status: number;
   detail?: string;
   errors?: { field: string; message: string }[];
+  /** Where a config body's syntax error is (remote configs). */
+  line?: number;
+  column?: number;
 }
 
 export class ApiError extends Error {
@@ -81,8 +84,21 @@ export async function signOut(): Promise<void> {
   }
 }
 
+type Query = Record<string, string | number | boolean | undefined>;
+
 /** A call of the REST API with the access token; an expired one is refreshed once and the call retried. */
-export async function api<T>(path: string, init: { method?: string; body?: unknown; query?: Record<string, string | number | boolean | undefined> } = {}): Promise<T> {
+export async function api<T>(path: string, init: { method?: string; body?: unknown; query?: Query } = {}): Promise<T> {
+  const res = await call(path, init);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+/** The same for an answer that is text (a diff). */
+export async function apiText(path: string, query: Query = {}): Promise<string> {
+  return (await call(path, { query, accept: 'text/plain' })).text();
+}
+
+async function call(path: string, init: { method?: string; body?: unknown; query?: Query; accept?: string }): Promise<Response> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
   const url = `/api/v1${path}${qs.size ? `?${qs}` : ''}`;
@@ -90,7 +106,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     fetch(url, {
       method: init.method ?? 'GET',
       headers: {
-        accept: 'application/json',
+        accept: init.accept ?? 'application/json',
         ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
         ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
@@ -102,8 +118,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     else onSignedOut?.();
   }
   if (!res.ok) throw new ApiError(await problemOf(res));
-  if (res.status === 204) return undefined as T;
-  return (await res.json()) as T;
+  return res;
 }
 
 /** A page of a list endpoint. */

@@ -15,3 +15,13 @@ export function when(iso: string | undefined): string {
 export function healthWord(healthy: boolean | undefined): string {
   return healthy === undefined ? 'unknown' : healthy ? 'healthy' : 'unhealthy';
 }
+
+/** Where a config comes from, in words: `group/NAME`, `agent` (its own), or the text the API gave. */
+export function originText(origin: unknown): string {
+  if (origin === undefined || origin === null) return '—';
+  if (typeof origin === 'string') return origin;
+  const o = origin as { kind?: string; group?: string };
+  if (o.kind === 'group' && o.group) return `group/${o.group}`;
+  if (o.kind === 'agent') return "agent's own config";
+  return o.kind ?? JSON.stringify(origin);
+}

@@ -27,7 +27,7 @@ export interface Agent {
     health?: HealthView;
     effectiveConfig?: { configMap: Record<string, { contentType: string; body?: string; bodyBase64?: string; size?: number }> };
     remoteConfigStatus?: { status?: string; errorMessage?: string; lastRemoteConfigHash?: string };
-    remoteConfig?: { state: string; desiredHash?: string; origin?: string; lastSentAt?: string; errorMessage?: string };
+    remoteConfig?: { state: string; desiredHash?: string; origin?: unknown; lastSentAt?: string; errorMessage?: string };
   };
 }
 

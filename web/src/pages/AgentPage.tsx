@@ -3,8 +3,9 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
-import { healthWord, when } from '../format';
+import { healthWord, originText, when } from '../format';
 import type { Agent, HealthView } from '../types';
+import { AgentCommands, DesiredConfigView, LabelsEditor } from './AgentActions';
 
 function Attributes({ title, values }: { title: string; values: Record<string, unknown> | undefined }) {
   const entries = Object.entries(values ?? {});
@@ -92,6 +93,7 @@ export function AgentPage() {
       <h1>
         {String(id?.['service.name'] ?? 'Agent')} <code className="uid">{a.metadata.name}</code>
       </h1>
+      <AgentCommands agent={a} />
       <div className="cards">
         <section aria-labelledby="h-conn">
           <h2 id="h-conn">Connection</h2>
@@ -131,7 +133,7 @@ export function AgentPage() {
             </div>
             <div>
               <dt>Origin</dt>
-              <dd>{a.status.remoteConfig?.origin ?? '—'}</dd>
+              <dd>{originText(a.status.remoteConfig?.origin)}</dd>
             </div>
             <div>
               <dt>Agent reports</dt>
@@ -156,7 +158,7 @@ export function AgentPage() {
       </div>
       <Attributes title="Identifying attributes" values={id} />
       <Attributes title="Non-identifying attributes" values={a.status.description?.nonIdentifyingAttributes} />
-      <Attributes title="Labels" values={a.metadata.labels} />
+      <LabelsEditor agent={a} />
       <section aria-labelledby="h-health">
         <h2 id="h-health">Health</h2>
         {a.status.health ? (
@@ -170,6 +172,10 @@ export function AgentPage() {
       <section aria-labelledby="h-eff">
         <h2 id="h-eff">Effective config</h2>
         <EffectiveConfig agent={a} />
+      </section>
+      <section aria-labelledby="h-desired">
+        <h2 id="h-desired">Desired config</h2>
+        <DesiredConfigView uid={a.metadata.name} />
       </section>
     </>
   );
