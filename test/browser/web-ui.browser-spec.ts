@@ -156,6 +156,20 @@ describe('web UI in Chromium', () => {
     await expect(state.textContent()).resolves.toBe('applied');
   });
 
+  it("shows a group's status and the agents it selects, and saves an edit", async () => {
+    await page.goto(url('/groups'));
+    await page.getByRole('link', { name: 'checkout', exact: true }).click();
+    await page.waitForURL(/\/groups\/checkout$/);
+    await page.getByTestId('group-status').filter({ hasText: /Governs 1 agents: 1 connected, 1 healthy; config 1 applied/ }).waitFor();
+    await page.getByRole('region', { name: 'Agents it selects' }).getByRole('link', { name: uid }).waitFor();
+    await page.getByLabel('Priority').fill('5');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Saved.').waitFor();
+    await check(page, '14-group');
+    const stored = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(stored.body.spec).toMatchObject({ selector: 'service.name=checkout', priority: 5, configs: [{ fileName: '', remoteConfig: 'checkout-base' }] });
+  });
+
   it('marks a syntax error at its line, saves a new revision, shows the diff and rolls back', async () => {
     await page.goto(url('/configs/checkout-base'));
     const body = page.getByLabel('Body');
@@ -257,6 +271,9 @@ describe('web UI in Chromium', () => {
     await v.getByRole('link', { name: 'checkout-base' }).click();
     await v.getByText(/^Revision \d+, hash/).waitFor();
     expect(await v.getByRole('button', { name: /Save|Create/ }).count()).toBe(0);
+    await v.goto(url('/groups/checkout'));
+    await v.getByTestId('group-status').waitFor();
+    expect(await v.getByRole('button', { name: /Save|Create/ }).count()).toBe(0);
     await v.goto(url('/groups/new'));
     await v.waitForURL(/\/groups$/);
     expect(await v.getByRole('link', { name: /^New / }).count()).toBe(0);
@@ -269,7 +286,7 @@ describe('web UI in Chromium', () => {
   });
 
   it('has no serious or critical axe-core violation on any page, no CSP violation and no script error', () => {
-    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(13);
+    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(14);
     expect(Object.fromEntries(Object.entries(a11y).filter(([, v]) => v.length))).toEqual({});
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);

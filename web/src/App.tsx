@@ -70,6 +70,7 @@ export function App() {
           <Route path="/agents/:uid" element={<AgentPage />} />
           <Route path="/groups" element={<GroupsPage />} />
           <Route path="/groups/new" element={<GroupFormPage />} />
+          <Route path="/groups/:name" element={<GroupFormPage />} />
           <Route path="/configs" element={<ConfigsPage />} />
           <Route path="/configs/new" element={<ConfigFormPage />} />
           <Route path="/configs/:name" element={<ConfigFormPage />} />

@@ -44,7 +44,7 @@ export function GroupsPage() {
               {q.data.items.map((g) => (
                 <tr key={g.metadata.name}>
                   <th scope="row">
-                    <Link to={`/agents?group=${encodeURIComponent(g.metadata.name)}`}>{g.metadata.name}</Link>
+                    <Link to={`/groups/${encodeURIComponent(g.metadata.name)}`}>{g.metadata.name}</Link>
                   </th>
                   <td>
                     <code>{selectorText(g.spec.selector)}</code>
@@ -59,7 +59,11 @@ export function GroupsPage() {
                       </div>
                     ))}
                   </td>
-                  <td>{g.status?.agents}</td>
+                  <td>
+                    <Link to={`/agents?group=${encodeURIComponent(g.metadata.name)}`} aria-label={`${g.status?.agents ?? 0} agents of ${g.metadata.name}`}>
+                      {g.status?.agents}
+                    </Link>
+                  </td>
                   <td>{g.status?.connected}</td>
                   <td>{g.status?.healthy}</td>
                   <td>{g.status?.config.applied}</td>
