@@ -248,6 +248,21 @@ describe('web UI in Chromium', () => {
     await page.getByRole('link', { name: /Connected/ }).first().click();
     await page.waitForURL(/\/agents\?connected=true$/);
     await page.getByRole('link', { name: uid }).waitFor();
+
+    // Filter by group and choose columns: both land in the URL.
+    await page.getByLabel('Group').selectOption('checkout');
+    await page.waitForURL(/group=checkout/);
+    await page.getByRole('link', { name: uid }).waitFor();
+    await page.getByText('Columns', { exact: true }).click();
+    await page.getByRole('checkbox', { name: 'OS', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'Host', exact: true }).uncheck();
+    await page.waitForURL(/cols=/);
+    const table = page.getByRole('table', { name: 'Agents' });
+    await table.getByRole('columnheader', { name: 'OS', exact: true }).waitFor();
+    expect(await table.getByRole('columnheader', { name: 'Host', exact: true }).count()).toBe(0);
+    await page.reload();
+    await table.getByRole('cell', { name: 'linux' }).waitFor();
+    await check(page, '15-agents-columns');
   });
 
   it('signs out: the cookie is cleared and a reload stays signed out', async () => {
@@ -286,7 +301,7 @@ describe('web UI in Chromium', () => {
   });
 
   it('has no serious or critical axe-core violation on any page, no CSP violation and no script error', () => {
-    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(14);
+    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(15);
     expect(Object.fromEntries(Object.entries(a11y).filter(([, v]) => v.length))).toEqual({});
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -4,16 +4,34 @@ import { Link, useSearchParams } from 'react-router';
 import { api, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { attr, healthWord, when } from '../format';
-import type { Agent } from '../types';
+import type { Agent, AgentGroup } from '../types';
 
 /** Query parameters of GET /api/v1/agents that the URL carries, so that a view can be shared. */
 const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'group', 'sort', 'continue'] as const;
 const PAGE_SIZE = 50;
 
+/** The columns a user may show or hide (the uid always shows); `cols` in the URL lists the shown ones. */
+const COLUMNS: { id: string; label: string; cell: (a: Agent) => string }[] = [
+  { id: 'service', label: 'Service', cell: (a) => attr(a.status.description?.identifyingAttributes, 'service.name') },
+  { id: 'version', label: 'Version', cell: (a) => attr(a.status.description?.identifyingAttributes, 'service.version') },
+  { id: 'host', label: 'Host', cell: (a) => attr(a.status.description?.nonIdentifyingAttributes, 'host.name') },
+  { id: 'os', label: 'OS', cell: (a) => attr(a.status.description?.nonIdentifyingAttributes, 'os.type') },
+  { id: 'transport', label: 'Transport', cell: (a) => a.status.connection.transport ?? '' },
+  { id: 'connection', label: 'Connection', cell: (a) => (a.status.connected ? 'connected' : 'disconnected') },
+  { id: 'health', label: 'Health', cell: (a) => healthWord(a.status.health?.healthy) },
+  { id: 'config', label: 'Config', cell: (a) => a.status.remoteConfig?.state ?? '—' },
+  { id: 'labels', label: 'Labels', cell: (a) => Object.entries(a.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') },
+  { id: 'lastSeen', label: 'Last seen', cell: (a) => when(a.status.connection.lastSeenAt) },
+];
+const DEFAULT_COLUMNS = ['service', 'version', 'host', 'transport', 'connection', 'health', 'config', 'lastSeen'];
+
 export function AgentsPage() {
   const [params, setParams] = useSearchParams();
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
   const [selector, setSelector] = useState(query.selector ?? '');
+  const shown = params.get('cols')?.split(',').filter((c) => COLUMNS.some((x) => x.id === c)) ?? DEFAULT_COLUMNS;
+  const columns = COLUMNS.filter((c) => shown.includes(c.id));
+  const groups = useQuery({ queryKey: ['agentgroups'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 200 } }) });
   const list = useQuery({
     queryKey: ['agents', query],
     queryFn: () => api<ResourceList<Agent>>('/agents', { query: { ...query, limit: PAGE_SIZE } }),
@@ -26,7 +44,7 @@ export function AgentsPage() {
       if (v) next.set(k, v);
       else next.delete(k);
     }
-    if (!('continue' in changes)) next.delete('continue');
+    if (!('continue' in changes) && !('cols' in changes)) next.delete('continue');
     setParams(next);
   };
 
@@ -87,14 +105,27 @@ export function AgentsPage() {
           ['lastSeen', 'last seen, oldest first'],
           ['-firstSeen', 'first seen, newest first'],
         ])}
-        {query.group && (
-          <span className="chip">
-            group {query.group}{' '}
-            <button type="button" onClick={() => update({ group: undefined })} aria-label={`Remove the group filter ${query.group}`}>
-              ×
-            </button>
-          </span>
+        {select(
+          'group',
+          'Group',
+          (groups.data?.items ?? []).map((g) => [g.metadata.name, g.metadata.name]).concat(query.group && !groups.data?.items.some((g) => g.metadata.name === query.group) ? [[query.group, query.group]] : []) as [string, string][],
         )}
+        <details className="columns">
+          <summary>Columns</summary>
+          <fieldset>
+            <legend className="sr-only">Shown columns</legend>
+            {COLUMNS.map((c) => (
+              <label key={c.id} className="check">
+                <input
+                  type="checkbox"
+                  checked={shown.includes(c.id)}
+                  onChange={(e) => update({ cols: (e.target.checked ? [...shown, c.id] : shown.filter((x) => x !== c.id)).join(',') || 'none' })}
+                />
+                {c.label}
+              </label>
+            ))}
+          </fieldset>
+        </details>
         <button type="button" onClick={() => void list.refetch()}>
           Refresh
         </button>
@@ -110,38 +141,26 @@ export function AgentsPage() {
               <thead>
                 <tr>
                   <th scope="col">Instance uid</th>
-                  <th scope="col">Service</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Host</th>
-                  <th scope="col">Transport</th>
-                  <th scope="col">Connection</th>
-                  <th scope="col">Health</th>
-                  <th scope="col">Config</th>
-                  <th scope="col">Last seen</th>
+                  {columns.map((c) => (
+                    <th key={c.id} scope="col">
+                      {c.label}
+                    </th>
+                  ))}
                 </tr>
               </thead>
               <tbody>
-                {list.data.items.map((a) => {
-                  const id = a.status.description?.identifyingAttributes;
-                  const non = a.status.description?.nonIdentifyingAttributes;
-                  return (
-                    <tr key={a.metadata.name}>
-                      <th scope="row">
-                        <Link to={`/agents/${a.metadata.name}`}>
-                          <code>{a.metadata.name}</code>
-                        </Link>
-                      </th>
-                      <td>{attr(id, 'service.name')}</td>
-                      <td>{attr(id, 'service.version')}</td>
-                      <td>{attr(non, 'host.name')}</td>
-                      <td>{a.status.connection.transport}</td>
-                      <td>{a.status.connected ? 'connected' : 'disconnected'}</td>
-                      <td>{healthWord(a.status.health?.healthy)}</td>
-                      <td>{a.status.remoteConfig?.state ?? '—'}</td>
-                      <td>{when(a.status.connection.lastSeenAt)}</td>
-                    </tr>
-                  );
-                })}
+                {list.data.items.map((a) => (
+                  <tr key={a.metadata.name}>
+                    <th scope="row">
+                      <Link to={`/agents/${a.metadata.name}`}>
+                        <code>{a.metadata.name}</code>
+                      </Link>
+                    </th>
+                    {columns.map((c) => (
+                      <td key={c.id}>{c.cell(a)}</td>
+                    ))}
+                  </tr>
+                ))}
               </tbody>
             </table>
           </div>
