@@ -2,7 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { api, countOf, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
-import type { AgentGroup } from '../types';
+import type { Agent, AgentGroup } from '../types';
+import { attr, when } from '../format';
 
 /** Each count is a filter of the agents list, and links to it. */
 const COUNTS: { label: string; query: Record<string, string> }[] = [
@@ -31,6 +32,36 @@ function Count({ label, query }: { label: string; query: Record<string, string> 
   );
 }
 
+/** A short list of agents that need a look, linking to each and to the whole filtered list. */
+function Attention({ title, query }: { title: string; query: Record<string, string> }) {
+  const q = useQuery({ queryKey: ['agents', 'attention', query], queryFn: () => api<ResourceList<Agent>>('/agents', { query: { ...query, limit: 5 } }) });
+  const more = q.data?.metadata.remainingItemCount ?? 0;
+  return (
+    <section aria-label={title}>
+      <h3>{title}</h3>
+      <ProblemMessage error={q.error} />
+      {q.data &&
+        (q.data.items.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {q.data.items.map((a) => (
+              <li key={a.metadata.name}>
+                <Link to={`/agents/${a.metadata.name}`}>{attr(a.status.description?.identifyingAttributes, 'service.name') || a.metadata.name}</Link> <span className="uid">{a.metadata.name.slice(0, 8)}</span>,
+                last seen {when(a.status.connection.lastSeenAt)}
+              </li>
+            ))}
+            {more > 0 && (
+              <li>
+                <Link to={`/agents?${new URLSearchParams(query)}`}>{more} more</Link>
+              </li>
+            )}
+          </ul>
+        ))}
+    </section>
+  );
+}
+
 export function OverviewPage() {
   const groups = useQuery({ queryKey: ['agentgroups', 'overview'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 100 } }) });
   return (
@@ -41,6 +72,11 @@ export function OverviewPage() {
           <Count key={c.label} {...c} />
         ))}
       </ul>
+      <h2>Needs attention</h2>
+      <div className="cards">
+        <Attention title="Unhealthy" query={{ healthy: 'false', sort: '-lastSeen' }} />
+        <Attention title="Disconnected most recently" query={{ connected: 'false', sort: '-lastSeen' }} />
+      </div>
       <h2>By group</h2>
       <ProblemMessage error={groups.error} />
       {groups.data && (
