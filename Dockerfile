@@ -21,13 +21,16 @@ ENV npm_config_update_notifier=false \
 
 # Dependencies first, so that a source change reuses this layer.
 COPY package.json package-lock.json ./
+# The web UI is an npm workspace of the root: its package.json belongs to the one lockfile.
+COPY web/package.json ./web/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 
 COPY . .
 ARG OPAMP_COMMANDER_COMMIT=unknown
 ENV OPAMP_COMMANDER_COMMIT=${OPAMP_COMMANDER_COMMIT}
-# `npm run build` generates src/gen (buf + protoc-gen-es from node_modules) and compiles; then
+# `npm run build` generates src/gen (buf + protoc-gen-es from node_modules), compiles, and builds
+# the web UI into dist/web (served at /); then
 # record the commit (the build context has no .git) and drop the dev dependencies.
 RUN npm run build \
  && if [ -f scripts/write-build-info.js ]; then node scripts/write-build-info.js; fi \

@@ -3,6 +3,9 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+  // The web UI (its own build and types) and the browser suite (npm run test:browser) are not this run's.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/web/', '<rootDir>/test/browser/'],
+  modulePathIgnorePatterns: ['<rootDir>/web/', '<rootDir>/dist/'],
 };
 module.exports = {
   ...common,

@@ -21,8 +21,15 @@ function newest(dir) {
 }
 
 const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
-const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'proto')), fs.statSync(path.join(root, 'package.json')).mtimeMs);
-if (built < sources) {
+const sources = Math.max(
+  newest(path.join(root, 'src')),
+  newest(path.join(root, 'proto')),
+  newest(path.join(root, 'web', 'src')),
+  fs.statSync(path.join(root, 'package.json')).mtimeMs,
+);
+// The web UI is built with the server (npm run build); a missing one is built too.
+const webBuilt = fs.existsSync(path.join(root, 'dist', 'web', 'index.html'));
+if (built < sources || !webBuilt) {
   console.error('npm start: building (sources changed since the last build)...');
   execSync('npm run build', { cwd: root, stdio: 'inherit' });
 }

@@ -20,6 +20,7 @@ import { OpampListener } from './opamp-gateway/transports/opamp-listener';
 import { instrumentHttp } from './metrics/http-metrics';
 import { startMetricsServer } from './metrics/metrics-server';
 import { OpampWsAdapter } from './opamp-gateway/transports/opamp-ws.adapter';
+import { serveWebUi } from './web-ui/web-ui';
 
 /** A started server: its bound ports and how to stop it. */
 export interface RunningServer {
@@ -97,6 +98,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     .addBearerAuth()
     .addSecurityRequirements('bearer')
     .build();
+  await serveWebUi(app.getHttpAdapter().getInstance());
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'api/docs-json' });
 
   try {

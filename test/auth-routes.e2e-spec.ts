@@ -10,6 +10,8 @@ const PUBLIC_API = new Set([
   'POST /api/v1/auth/login',
   'GET /api/v1/auth/basic', // its own credentials: HTTP Basic
   'POST /api/v1/auth/refresh', // its own credential: the refresh token
+  'POST /api/v1/auth/session', // browser sign-in (password), sets the refresh cookie
+  'POST /api/v1/auth/session/refresh', // its own credential: the refresh cookie (+ the CSRF header)
   'GET /api/v1/auth/github',
   'GET /api/v1/auth/github/callback',
   'POST /api/v1/auth/github/device',
@@ -18,8 +20,8 @@ const PUBLIC_API = new Set([
   'GET /api/v1/ping',
 ]);
 
-/** Routes outside /api/v1: probes, metrics and the OpenAPI document, public by design. */
-const INFRASTRUCTURE = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/docs(\/.*|-json|-yaml)?$/];
+/** Routes outside /api/v1: probes, metrics, the OpenAPI document and the web UI's pages, public by design. */
+const INFRASTRUCTURE = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/docs(\/.*|-json|-yaml)?$/, /^\/$/, /^\/\*$/];
 
 /** A concrete path for a route pattern: parameters get plausible values, wildcards a name. */
 function concrete(url: string): string {
@@ -71,7 +73,7 @@ describe('every registered route is protected unless listed as public', () => {
     expect(checked).toBeGreaterThan(30);
   });
 
-  it('has nothing outside /api/v1 but probes, metrics and the API docs', () => {
+  it('has nothing outside /api/v1 but probes, metrics, the API docs and the web UI', () => {
     const other = routes.filter((r) => !r.url.startsWith('/api/v1') && !INFRASTRUCTURE.some((re) => re.test(r.url)));
     expect(other).toEqual([]);
   });

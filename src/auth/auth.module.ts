@@ -11,6 +11,7 @@ import { AgentAuthModule } from './enrollment/agent-auth.module';
 import { ApiAccessGuard } from './api-access.guard';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { BrowserSessionController } from './browser-session.controller';
 import { GithubAuthController } from './github/github-auth.controller';
 import { GithubOAuthService } from './github/github-oauth.service';
 import { JWT_SIGNING_SECRET, resolveJwtSecret } from './jwt-secret';
@@ -37,7 +38,7 @@ import { UsersService } from './users.service';
       { name: AuthSession.name, schema: AuthSessionSchema },
     ]),
   ],
-  controllers: [AuthController, GithubAuthController, UsersController],
+  controllers: [AuthController, BrowserSessionController, GithubAuthController, UsersController],
   providers: [
     {
       provide: JWT_SIGNING_SECRET,

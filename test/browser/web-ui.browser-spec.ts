@@ -1,0 +1,309 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { GoAgent, goAgentBinary } from '../support/go-agent';
+import { rawRequest } from '../support/rest-client';
+import { startTestServer, TEST_ADMIN, TestServer } from '../support/test-server';
+import { launchChromium, screenshot, seriousA11yViolations } from './chromium';
+
+const VIEWER = { username: 'vera', password: 'viewer-passphrase-91c4' };
+
+/**
+ * The web UI end to end in a real browser: the built UI served by the real server, a real
+ * opamp-go agent, the real database. One story in order (each step builds on the last).
+ */
+describe('web UI in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let agent: GoAgent | undefined;
+  let uid: string;
+  const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
+  const a11y: Record<string, string[]> = {};
+
+  const url = (p: string) => `${server.baseUrl}${p}`;
+  const newPage = async (ctx: BrowserContext) => {
+    const p = await ctx.newPage();
+    p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
+    p.on('pageerror', (e) => {
+      pageErrors.push(e.message);
+      console.error(`page error: ${e.message}`);
+    });
+    return p;
+  };
+  const signIn = async (p: Page, who: { username: string; password: string }) => {
+    await p.goto(url('/'));
+    await p.getByLabel('User name').fill(who.username);
+    await p.getByLabel('Password').fill(who.password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('button', { name: 'Sign out' }).waitFor();
+  };
+  /** Screenshot plus axe-core check of the page as shown. */
+  const check = async (p: Page, name: string) => {
+    await screenshot(p, name);
+    a11y[name] = await seriousA11yViolations(p);
+  };
+
+  beforeAll(async () => {
+    goAgentBinary();
+    server = await startTestServer();
+    const created = await rawRequest(url('/api/v1/users'), {
+      method: 'POST',
+      headers: server.authHeaders,
+      body: { kind: 'User', apiVersion: 'v1', metadata: { name: VIEWER.username }, spec: { role: 'viewer', password: VIEWER.password } },
+    });
+    if (created.status !== 201) throw new Error(`creating the viewer failed: ${created.status} ${JSON.stringify(created.body)}`);
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await newPage(context);
+  });
+  afterAll(async () => {
+    await agent?.stop();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('sends a signed-out visitor to the sign-in page, refuses a wrong password with the API\'s message, and signs in', async () => {
+    await page.goto(url('/agents'));
+    await page.waitForURL(/\/sign-in$/);
+    await check(page, '01-sign-in');
+    await page.getByLabel('User name').fill(TEST_ADMIN.username);
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Invalid user name or password' }).waitFor();
+    await page.getByLabel('Password').fill(TEST_ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back where the visitor wanted to go.
+    await page.waitForURL(/\/agents$/);
+    await page.getByRole('heading', { name: 'Agents' }).waitFor();
+  });
+
+  it('keeps the refresh token out of reach of scripts: an HttpOnly, SameSite=Strict cookie, nothing in storage', async () => {
+    const cookies = await context.cookies();
+    const refresh = cookies.find((c) => c.name === 'opamp_commander_refresh');
+    expect(refresh).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/session' });
+    expect(await page.evaluate('document.cookie')).toBe('');
+    expect(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })')).toBe('{}{}');
+  });
+
+  it('survives a reload (the cookie gets a new access token)', async () => {
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await expect(page.getByTestId('who').textContent()).resolves.toContain('admin (admin)');
+  });
+
+  it('lists a real opamp-go agent once it connects, and opens its page', async () => {
+    agent = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'checkout', '--service-version', '3.1.0', '--host-name', 'web-box', '--effective-config', 'receivers:\n  otlp: {}\n']);
+    uid = (await agent.event('started')).uid as string;
+    agent.command({ cmd: 'set_health', healthy: true, status: 'StatusOK' });
+    await page.goto(url('/agents?selector=service.name%3Dcheckout'));
+    const row = page.getByRole('link', { name: uid });
+    for (let i = 0; i < 100 && !(await row.isVisible()); i++) {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(200);
+    }
+    await row.waitFor();
+    await expect(page.getByLabel('Selector').inputValue()).resolves.toBe('service.name=checkout');
+    await check(page, '02-agents');
+
+    await row.click();
+    await page.waitForURL(new RegExp(`/agents/${uid}$`));
+    await page.getByRole('heading', { name: /checkout/ }).waitFor();
+    await expect(page.getByTestId('connection-state').textContent()).resolves.toBe('connected');
+    await page.getByText('otlp: {}').waitFor();
+    await check(page, '03-agent');
+  });
+
+  it('a selector the API refuses shows its problem detail', async () => {
+    await page.goto(url('/agents'));
+    await page.getByLabel('Selector').fill('in (');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/selector=in/);
+    await page.getByRole('alert').waitFor();
+  });
+
+  it('creates a remote config and a group for the agent in the UI, and the agent applies it', async () => {
+    await page.goto(url('/configs'));
+    await page.getByRole('link', { name: 'New config' }).click();
+    await page.getByLabel('Name').fill('checkout-base');
+    await page.getByLabel('Body').fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\n');
+    await page.getByRole('button', { name: 'Create config' }).click();
+    await page.waitForURL(/\/configs\/checkout-base$/);
+    await page.getByText(/^Revision 1, hash/).waitFor();
+    await check(page, '04-config');
+
+    await page.goto(url('/groups'));
+    await page.getByRole('link', { name: 'New group' }).click();
+    await page.getByLabel('Name').fill('checkout');
+    await page.getByLabel('Selector').fill('service.name=checkout');
+    await page.getByText('Matches 1 agents.').waitFor();
+    await page.getByLabel('Remote config').selectOption('checkout-base');
+    await check(page, '05-group-form');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.waitForURL(/\/groups$/);
+    await page.getByRole('link', { name: 'checkout', exact: true }).waitFor();
+    await check(page, '06-groups');
+
+    await agent!.waitFor((e) => e.event === 'config_status' && e.status === 'APPLIED');
+    await page.goto(url(`/agents/${uid}`));
+    const state = page.getByTestId('remote-config-state');
+    for (let i = 0; i < 50 && (await state.textContent()) !== 'applied'; i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await expect(state.textContent()).resolves.toBe('applied');
+  });
+
+  it("shows a group's status and the agents it selects, and saves an edit", async () => {
+    await page.goto(url('/groups'));
+    await page.getByRole('link', { name: 'checkout', exact: true }).click();
+    await page.waitForURL(/\/groups\/checkout$/);
+    await page.getByTestId('group-status').filter({ hasText: /Governs 1 agents: 1 connected, 1 healthy; config 1 applied/ }).waitFor();
+    await page.getByRole('region', { name: 'Agents it selects' }).getByRole('link', { name: uid }).waitFor();
+    await page.getByLabel('Priority').fill('5');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Saved.').waitFor();
+    await check(page, '14-group');
+    const stored = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(stored.body.spec).toMatchObject({ selector: 'service.name=checkout', priority: 5, configs: [{ fileName: '', remoteConfig: 'checkout-base' }] });
+  });
+
+  it('marks a syntax error at its line, saves a new revision, shows the diff and rolls back', async () => {
+    await page.goto(url('/configs/checkout-base'));
+    const body = page.getByLabel('Body');
+    await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {\n');
+    await page.getByRole('button', { name: 'Save new revision' }).click();
+    await page.getByTestId('body-error').filter({ hasText: /^Line 7, column \d+: .*YAML syntax error/ }).waitFor();
+    await expect(page.getByTestId('error-line').textContent()).resolves.toBe('7');
+    await expect(body.getAttribute('aria-invalid')).resolves.toBe('true');
+    await check(page, '09-config-error');
+
+    await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\nexporters:\n  debug: {}\n');
+    await page.getByLabel('Change message').fill('add otlp/http');
+    await page.getByRole('button', { name: 'Save new revision' }).click();
+    await page.getByTestId('config-revision').filter({ hasText: /^Revision 2,/ }).waitFor();
+    await page.getByRole('cell', { name: 'add otlp/http' }).waitFor();
+    const diff = page.getByLabel('Differences');
+    await diff.getByText(/^added: \+\s+http: \{\}$/).waitFor();
+    await check(page, '10-config-diff');
+
+    await page.getByRole('button', { name: 'Roll back to 1' }).click();
+    await page.getByTestId('config-revision').filter({ hasText: /^Revision 3,/ }).waitFor();
+    await page.getByRole('cell', { name: 'rollback to revision 1' }).waitFor();
+    await diff.getByText(/^removed: -\s+http: \{\}$/).waitFor();
+    await expect(page.getByLabel('Body').inputValue()).resolves.not.toContain('http: {}');
+    await page.getByRole('listitem').filter({ hasText: 'agent group checkout' }).waitFor();
+  });
+
+  it("shows the agent's desired config and where it comes from, and edits its labels", async () => {
+    await page.goto(url(`/agents/${uid}`));
+    await page.getByTestId('desired-origin').filter({ hasText: 'group/checkout' }).waitFor();
+    await page.getByLabel('Label key').fill('team');
+    await page.getByLabel('Value').fill('payments');
+    await page.getByRole('button', { name: 'Set label' }).click();
+    await page.getByText('team=payments').waitFor();
+    const stored = await rawRequest(url(`/api/v1/agents/${uid}`), { headers: server.authHeaders });
+    expect(stored.body.metadata.labels).toMatchObject({ team: 'payments' });
+    await page.getByRole('button', { name: 'Remove label team' }).click();
+    await page.getByText('team=payments').waitFor({ state: 'detached' });
+  });
+
+  it('creates an enrollment token (the secret shown once, with a snippet) and revokes it', async () => {
+    await page.getByRole('link', { name: 'Enrollment tokens' }).click();
+    await page.getByLabel('Description').fill('browser test collectors');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.getByTestId('new-token').textContent()) ?? '';
+    expect(secret).toMatch(/^oce_/);
+    await page.getByText(`Authorization: "Bearer ${secret}"`).waitFor();
+    await check(page, '11-tokens');
+    const row = page.getByRole('row').filter({ hasText: 'browser test collectors' });
+    await row.getByRole('button', { name: /^Revoke token/ }).click();
+    await row.getByText('revoked').waitFor();
+    // Gone for good: a reload shows the list, never the secret again.
+    await page.reload();
+    await page.getByRole('row').filter({ hasText: 'browser test collectors' }).getByText('revoked').waitFor();
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+  });
+
+  it('shows users and the audit log to an admin', async () => {
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('rowheader', { name: VIEWER.username }).waitFor();
+    await check(page, '12-users');
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Resource kind').fill('remoteconfigs');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/kind=remoteconfigs/);
+    await page.getByRole('cell', { name: 'rollback' }).first().waitFor();
+    await check(page, '13-audit');
+  });
+
+  it('shows the fleet overview with counts that link to the filtered list', async () => {
+    await page.goto(url('/'));
+    await page.getByTestId('count-Agents').filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId('count-Connected').filter({ hasText: /^1$/ }).waitFor();
+    await page.getByTestId('count-Disconnected').filter({ hasText: /^0$/ }).waitFor();
+    await check(page, '07-overview');
+    await page.getByRole('link', { name: /Connected/ }).first().click();
+    await page.waitForURL(/\/agents\?connected=true$/);
+    await page.getByRole('link', { name: uid }).waitFor();
+
+    // Filter by group and choose columns: both land in the URL.
+    await page.getByLabel('Group').selectOption('checkout');
+    await page.waitForURL(/group=checkout/);
+    await page.getByRole('link', { name: uid }).waitFor();
+    await page.getByText('Columns', { exact: true }).click();
+    await page.getByRole('checkbox', { name: 'OS', exact: true }).check();
+    await page.getByRole('checkbox', { name: 'Host', exact: true }).uncheck();
+    await page.waitForURL(/cols=/);
+    const table = page.getByRole('table', { name: 'Agents' });
+    await table.getByRole('columnheader', { name: 'OS', exact: true }).waitFor();
+    expect(await table.getByRole('columnheader', { name: 'Host', exact: true }).count()).toBe(0);
+    await page.reload();
+    await table.getByRole('cell', { name: 'linux' }).waitFor();
+    await check(page, '15-agents-columns');
+  });
+
+  it('signs out: the cookie is cleared and a reload stays signed out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/sign-in$/);
+    expect((await context.cookies()).find((c) => c.name === 'opamp_commander_refresh')).toBeUndefined();
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  it('shows a viewer no write buttons', async () => {
+    const viewerContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const v = await newPage(viewerContext);
+    await signIn(v, VIEWER);
+    await v.goto(url('/groups'));
+    await v.getByRole('link', { name: 'checkout', exact: true }).waitFor();
+    await v.goto(url('/configs'));
+    await v.getByRole('link', { name: 'checkout-base' }).waitFor();
+    await check(v, '08-viewer-configs-phone');
+    expect(await v.getByRole('link', { name: /^New / }).count()).toBe(0);
+    await v.getByRole('link', { name: 'checkout-base' }).click();
+    await v.getByText(/^Revision \d+, hash/).waitFor();
+    expect(await v.getByRole('button', { name: /Save|Create/ }).count()).toBe(0);
+    await v.goto(url('/groups/checkout'));
+    await v.getByTestId('group-status').waitFor();
+    expect(await v.getByRole('button', { name: /Save|Create/ }).count()).toBe(0);
+    await v.goto(url('/groups/new'));
+    await v.waitForURL(/\/groups$/);
+    expect(await v.getByRole('link', { name: /^New / }).count()).toBe(0);
+    // No admin pages in the navigation, no label editing or restart on an agent page.
+    expect(await v.getByRole('link', { name: 'Enrollment tokens' }).count()).toBe(0);
+    await v.goto(url(`/agents/${uid}`));
+    await v.getByTestId('connection-state').waitFor();
+    expect(await v.getByRole('button', { name: /Set label|Restart|Roll back/ }).count()).toBe(0);
+    await viewerContext.close();
+  });
+
+  it('has no serious or critical axe-core violation on any page, no CSP violation and no script error', () => {
+    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(15);
+    expect(Object.fromEntries(Object.entries(a11y).filter(([, v]) => v.length))).toEqual({});
+    expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,162 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, Navigate, useNavigate, useParams } from 'react-router';
+import { api, countOf, type ResourceList } from '../api';
+import { ProblemMessage } from '../components/ProblemMessage';
+import { attr } from '../format';
+import { useSession } from '../session';
+import type { Agent, AgentGroup, RemoteConfig } from '../types';
+import { selectorText } from './GroupsPage';
+
+/** An agent group: create (no name in the path), or view and edit one (operators). */
+export function GroupFormPage() {
+  const { name } = useParams();
+  return <GroupForm key={name ?? '(new)'} existing={name} />;
+}
+
+function GroupForm({ existing }: { existing?: string }) {
+  const { canWrite } = useSession();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const current = useQuery({
+    queryKey: ['agentgroup', existing],
+    queryFn: () => api<AgentGroup>(`/agentgroups/${encodeURIComponent(existing!)}`),
+    enabled: existing !== undefined,
+  });
+  const [name, setName] = useState('');
+  const [selector, setSelector] = useState('');
+  const [priority, setPriority] = useState('0');
+  const [config, setConfig] = useState('');
+  useEffect(() => {
+    const g = current.data;
+    if (!g) return;
+    setName(g.metadata.name);
+    setSelector(selectorText(g.spec.selector));
+    setPriority(String(g.spec.priority ?? 0));
+    setConfig(g.spec.configs?.find((c) => c.fileName === '')?.remoteConfig ?? '');
+  }, [current.data]);
+  const configs = useQuery({ queryKey: ['remoteconfigs'], queryFn: () => api<ResourceList<RemoteConfig>>('/remoteconfigs', { query: { limit: 200 } }) });
+  const matching = useQuery({
+    queryKey: ['count', 'agents', { selector }],
+    queryFn: () => countOf('/agents', { selector }),
+    enabled: selector.trim() !== '',
+    retry: false,
+  });
+  const save = useMutation({
+    mutationFn: () => {
+      // Files other than the default one are kept as they are; the form edits the default file's config.
+      const others = (current.data?.spec.configs ?? []).filter((c) => c.fileName !== '');
+      const manifest = {
+        kind: 'AgentGroup',
+        apiVersion: 'v1',
+        metadata: existing ? { ...current.data!.metadata, name: existing } : { name },
+        spec: { ...(current.data?.spec ?? {}), selector, priority: Number(priority), configs: [...(config ? [{ fileName: '', remoteConfig: config }] : []), ...others] },
+      };
+      return existing
+        ? api<AgentGroup>(`/agentgroups/${encodeURIComponent(existing)}`, { method: 'PUT', body: manifest })
+        : api<AgentGroup>('/agentgroups', { method: 'POST', body: manifest });
+    },
+    onSuccess: async (saved) => {
+      client.setQueryData(['agentgroup', saved.metadata.name], saved);
+      await client.invalidateQueries({ queryKey: ['agentgroups'] });
+      if (!existing) navigate('/groups');
+    },
+  });
+  if (!existing && !canWrite) return <Navigate to="/groups" replace />;
+  if (existing && current.error) return <ProblemMessage error={current.error} />;
+  if (existing && !current.data) return <p role="status">Loading…</p>;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  const s = current.data?.status;
+  return (
+    <>
+      <h1>{existing ? `Agent group ${existing}` : 'New agent group'}</h1>
+      {s && (
+        <p data-testid="group-status">
+          Governs <Link to={`/agents?group=${encodeURIComponent(existing!)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config {s.config.applied} applied, {s.config.applying} applying,{' '}
+          {s.config.failed} failed, {s.config.pending} pending.
+          {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
+        </p>
+      )}
+      <form className="form" onSubmit={submit}>
+        {!existing && (
+          <label>
+            Name
+            <input name="name" required value={name} onChange={(e) => setName(e.target.value)} pattern="[a-z0-9]([\-a-z0-9]*[a-z0-9])?" />
+          </label>
+        )}
+        <label>
+          Selector
+          <input
+            name="selector"
+            required
+            value={selector}
+            readOnly={!canWrite}
+            onChange={(e) => setSelector(e.target.value)}
+            placeholder="env=prod,team in (a,b)"
+            spellCheck={false}
+            aria-describedby="selector-matches"
+          />
+        </label>
+        <p id="selector-matches" role="status" className="hint">
+          {selector.trim() === '' ? 'Type a selector to see how many agents it matches.' : matching.error ? 'Not a valid selector yet.' : matching.data === undefined ? 'Counting…' : `Matches ${matching.data} agents.`}
+        </p>
+        <label>
+          Priority
+          <input name="priority" type="number" value={priority} readOnly={!canWrite} onChange={(e) => setPriority(e.target.value)} />
+        </label>
+        <label>
+          Remote config
+          <select name="config" value={config} disabled={!canWrite} onChange={(e) => setConfig(e.target.value)}>
+            <option value="">none</option>
+            {configs.data?.items.map((c) => (
+              <option key={c.metadata.name} value={c.metadata.name}>
+                {c.metadata.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <ProblemMessage error={save.error} />
+        {save.isSuccess && existing && <p role="status">Saved.</p>}
+        {canWrite && (
+          <button type="submit" disabled={save.isPending}>
+            {existing ? 'Save group' : 'Create group'}
+          </button>
+        )}
+      </form>
+      {existing && <GovernedAgents group={existing} />}
+    </>
+  );
+}
+
+/** The first page of the agents the group selects. */
+function GovernedAgents({ group }: { group: string }) {
+  const q = useQuery({ queryKey: ['agentgroup-agents', group], queryFn: () => api<ResourceList<Agent>>(`/agentgroups/${encodeURIComponent(group)}/agents`, { query: { limit: 20 } }) });
+  return (
+    <section aria-labelledby="h-group-agents">
+      <h2 id="h-group-agents">Agents it selects</h2>
+      <ProblemMessage error={q.error} />
+      {q.data &&
+        (q.data.items.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {q.data.items.map((a) => (
+              <li key={a.metadata.name}>
+                <Link to={`/agents/${a.metadata.name}`}>{a.metadata.name}</Link> {attr(a.status.description?.identifyingAttributes, 'service.name')} — {a.status.connected ? 'connected' : 'disconnected'},
+                config {a.status.remoteConfig?.state ?? 'none'}
+              </li>
+            ))}
+            {q.data.metadata.remainingItemCount > 0 && (
+              <li>
+                <Link to={`/agents?group=${encodeURIComponent(group)}`}>and {q.data.metadata.remainingItemCount} more</Link>
+              </li>
+            )}
+          </ul>
+        ))}
+    </section>
+  );
+}

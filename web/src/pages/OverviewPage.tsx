@@ -1,0 +1,121 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
+import { api, countOf, type ResourceList } from '../api';
+import { ProblemMessage } from '../components/ProblemMessage';
+import type { Agent, AgentGroup } from '../types';
+import { attr, when } from '../format';
+
+/** Each count is a filter of the agents list, and links to it. */
+const COUNTS: { label: string; query: Record<string, string> }[] = [
+  { label: 'Agents', query: {} },
+  { label: 'Connected', query: { connected: 'true' } },
+  { label: 'Disconnected', query: { connected: 'false' } },
+  { label: 'Healthy', query: { healthy: 'true' } },
+  { label: 'Unhealthy', query: { healthy: 'false' } },
+  { label: 'WebSocket', query: { transport: 'websocket' } },
+  { label: 'Plain HTTP', query: { transport: 'http' } },
+  { label: 'gRPC', query: { transport: 'grpc' } },
+];
+
+function Count({ label, query }: { label: string; query: Record<string, string> }) {
+  const q = useQuery({ queryKey: ['count', 'agents', query], queryFn: () => countOf('/agents', query) });
+  const href = `/agents${Object.keys(query).length ? `?${new URLSearchParams(query)}` : ''}`;
+  return (
+    <li className="stat">
+      <Link to={href}>
+        <span className="stat-value" data-testid={`count-${label}`}>
+          {q.data ?? '…'}
+        </span>
+        <span className="stat-label">{label}</span>
+      </Link>
+    </li>
+  );
+}
+
+/** A short list of agents that need a look, linking to each and to the whole filtered list. */
+function Attention({ title, query }: { title: string; query: Record<string, string> }) {
+  const q = useQuery({ queryKey: ['agents', 'attention', query], queryFn: () => api<ResourceList<Agent>>('/agents', { query: { ...query, limit: 5 } }) });
+  const more = q.data?.metadata.remainingItemCount ?? 0;
+  return (
+    <section aria-label={title}>
+      <h3>{title}</h3>
+      <ProblemMessage error={q.error} />
+      {q.data &&
+        (q.data.items.length === 0 ? (
+          <p>None.</p>
+        ) : (
+          <ul>
+            {q.data.items.map((a) => (
+              <li key={a.metadata.name}>
+                <Link to={`/agents/${a.metadata.name}`}>{attr(a.status.description?.identifyingAttributes, 'service.name') || a.metadata.name}</Link> <span className="uid">{a.metadata.name.slice(0, 8)}</span>,
+                last seen {when(a.status.connection.lastSeenAt)}
+              </li>
+            ))}
+            {more > 0 && (
+              <li>
+                <Link to={`/agents?${new URLSearchParams(query)}`}>{more} more</Link>
+              </li>
+            )}
+          </ul>
+        ))}
+    </section>
+  );
+}
+
+export function OverviewPage() {
+  const groups = useQuery({ queryKey: ['agentgroups', 'overview'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 100 } }) });
+  return (
+    <>
+      <h1>Fleet overview</h1>
+      <ul className="stats" aria-label="Agent counts">
+        {COUNTS.map((c) => (
+          <Count key={c.label} {...c} />
+        ))}
+      </ul>
+      <h2>Needs attention</h2>
+      <div className="cards">
+        <Attention title="Unhealthy" query={{ healthy: 'false', sort: '-lastSeen' }} />
+        <Attention title="Disconnected most recently" query={{ connected: 'false', sort: '-lastSeen' }} />
+      </div>
+      <h2>By group</h2>
+      <ProblemMessage error={groups.error} />
+      {groups.data && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Group</th>
+              <th scope="col">Agents</th>
+              <th scope="col">Connected</th>
+              <th scope="col">Healthy</th>
+              <th scope="col">Applied</th>
+              <th scope="col">Applying</th>
+              <th scope="col">Failed</th>
+              <th scope="col">Pending</th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.data.items.map((g) => (
+              <tr key={g.metadata.name}>
+                <th scope="row">
+                  <Link to={`/agents?group=${encodeURIComponent(g.metadata.name)}`}>{g.metadata.name}</Link>
+                </th>
+                <td>{g.status?.agents}</td>
+                <td>{g.status?.connected}</td>
+                <td>{g.status?.healthy}</td>
+                <td>{g.status?.config.applied}</td>
+                <td>{g.status?.config.applying}</td>
+                <td>{g.status?.config.failed}</td>
+                <td>{g.status?.config.pending}</td>
+              </tr>
+            ))}
+            {groups.data.items.length === 0 && (
+              <tr>
+                <td colSpan={8}>No agent groups yet.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
