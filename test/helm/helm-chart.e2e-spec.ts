@@ -40,6 +40,7 @@ interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   ports?: { name: string; containerPort: number }[];
   env?: EnvVar[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -142,11 +143,13 @@ function one(ms: Manifest[], kind: string, name?: string): Manifest {
 function podTemplate(m: Manifest): { metadata: Meta; spec: PodSpec } {
   return (m.spec as { template: { metadata: Meta; spec: PodSpec } }).template;
 }
+/** The server's Deployment: the one with a container named server (the embedded NATS is a Deployment too). */
 function server(ms: Manifest[]): { deployment: Manifest; pod: { metadata: Meta; spec: PodSpec }; container: Container } {
-  const deployment = one(ms, 'Deployment');
+  const found = all(ms, 'Deployment').filter((d) => podTemplate(d).spec.containers.some((c) => c.name === 'server'));
+  if (found.length !== 1) throw new Error(`expected one Deployment with a container named server, found ${found.length}`);
+  const deployment = found[0];
   const pod = podTemplate(deployment);
-  const container = pod.spec.containers.find((c) => c.name === 'server');
-  if (!container) throw new Error('the Deployment has no container named server');
+  const container = pod.spec.containers.find((c) => c.name === 'server')!;
   return { deployment, pod, container };
 }
 function servicePorts(svc: Manifest): ServicePort[] {
@@ -310,6 +313,15 @@ describe('helm chart: default values', () => {
       expect(all(ms, kind)).toHaveLength(0);
     }
     expect((server(ms).deployment.spec as { replicas: number }).replicas).toBe(1);
+    // One replica needs no event bus: no NATS is deployed and none is configured.
+    expect(all(ms, 'Deployment')).toHaveLength(1);
+    expect(env(server(ms).container, 'NATS_URL')).toBeUndefined();
+  });
+
+  it('names each replica by its pod name (REPLICA_ID) and passes the NATS subject prefix', () => {
+    const { container } = server(ms);
+    expect(env(container, 'REPLICA_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(one(ms, 'ConfigMap', `${RELEASE}-opamp-commander`).data?.NATS_SUBJECT_PREFIX).toBe('opamp-commander');
   });
 
   it('ships a `helm test` pod that checks /readyz through the API Service', () => {
@@ -347,17 +359,143 @@ describe('helm chart: an external MongoDB', () => {
   });
 });
 
+describe('helm chart: the event bus between replicas (NATS)', () => {
+  const noBus = /missing property 'nats\.url, nats\.urlFromExistingSecret or nats\.embedded\.enabled=true: replicaCount > 1 or autoscaling\.enabled needs an event bus between the replicas'/;
+
+  it.each([
+    ['replicaCount=2', ['--set', 'replicaCount=2']],
+    ['autoscaling.enabled=true', ['--set', 'autoscaling.enabled=true']],
+  ])('refuses %s without a bus, in `helm lint` and `helm template`, saying what to set', async (_label, args) => {
+    const lint = await helm('lint', CHART, '--strict', '--kube-version', KUBE_VERSION, ...args);
+    expect(lint.code).not.toBe(0);
+    expect(`${lint.stdout}${lint.stderr}`).toMatch(noBus);
+    const tpl = await helm('template', RELEASE, CHART, '--kube-version', KUBE_VERSION, ...args);
+    expect(tpl.code).not.toBe(0);
+    expect(tpl.stderr).toMatch(/values don't meet the specifications of the schema/);
+    expect(tpl.stderr).toMatch(noBus);
+  });
+
+  it.each([
+    ['an external nats.url', ['--set', 'nats.url=nats://nats-0.nats:4222']],
+    ['the embedded NATS', ['--set', 'nats.embedded.enabled=true']],
+    ['NATS_URL from existingSecret', ['--set', 'nats.urlFromExistingSecret=true', '--set', 'secrets.existingSecret=commander-creds']],
+  ])('accepts replicaCount=2 and autoscaling with %s', async (_label, args) => {
+    for (const scale of ['replicaCount=2', 'autoscaling.enabled=true']) {
+      const { container } = server(await template('--set', scale, ...args));
+      expect(env(container, 'NATS_URL')).toBeDefined();
+    }
+  });
+
+  it('refuses nats.urlFromExistingSecret without an existingSecret, and nats.url beside one', async () => {
+    const noSecret = await helm('template', RELEASE, CHART, '--kube-version', KUBE_VERSION, '--set', 'nats.urlFromExistingSecret=true');
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toMatch(/existingSecret: nats\.urlFromExistingSecret reads NATS_URL from it/);
+    const both = await helm('template', RELEASE, CHART, '--kube-version', KUBE_VERSION, '--set', 'nats.url=nats://nats:4222', '--set', 'secrets.existingSecret=commander-creds');
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/nats\.url cannot be used with secrets\.existingSecret.*key nats-url.*nats\.urlFromExistingSecret=true/);
+  });
+
+  it('deploys a hardened NATS with its Service and points every replica at it', async () => {
+    const ms = await template('--set', 'replicaCount=3', '--set', 'nats.embedded.enabled=true', '--set', 'nats.subjectPrefix=fleet-a');
+    const { container } = server(ms);
+    const natsDeployment = all(ms, 'Deployment').find((d) => d !== server(ms).deployment);
+    expect(natsDeployment).toBeDefined();
+    const natsPod = podTemplate(natsDeployment!);
+    const nats = natsPod.spec.containers[0];
+    expect(nats.image).toMatch(/^nats:2\.\d+\.\d+/);
+    expect(natsPod.spec.securityContext?.runAsNonRoot).toBe(true);
+    expect(natsPod.spec.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+    expect(nats.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(nats.securityContext?.capabilities?.drop).toEqual(['ALL']);
+    expect(nats.resources?.requests?.memory).toBeDefined();
+    expect(nats.resources?.limits?.memory).toBeDefined();
+    for (const probe of [nats.startupProbe, nats.livenessProbe, nats.readinessProbe]) {
+      expect(probe?.httpGet?.path).toBe('/healthz');
+      expect(containerPort(nats, probe!.httpGet!.port)).toBe(8222);
+    }
+    // The config file nats-server reads is the mounted ConfigMap, with the ports the probes and Service use.
+    const confMount = nats.volumeMounts?.find((m) => m.readOnly);
+    const confVolume = natsPod.spec.volumes?.find((v) => v.name === confMount?.name);
+    const conf = one(ms, 'ConfigMap', confVolume?.configMap?.name).data?.['nats-server.conf'] ?? '';
+    expect(nats.args).toEqual(['--config', `${confMount!.mountPath}/nats-server.conf`]);
+    expect(conf).toMatch(/^port: 4222$/m);
+    expect(conf).toMatch(/^http_port: 8222$/m);
+    expect(natsPod.metadata.annotations?.['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+
+    // NATS_URL names the Service that selects the NATS pod and forwards to its client port.
+    const url = new URL(env(container, 'NATS_URL')?.value ?? '');
+    expect(url.protocol).toBe('nats:');
+    const svcName = url.hostname.replace(`.${NAMESPACE}.svc`, '');
+    expect(url.hostname).toBe(`${svcName}.${NAMESPACE}.svc`);
+    const svc = one(ms, 'Service', svcName);
+    expect(selects(serviceSelector(svc), natsPod.metadata.labels)).toBe(true);
+    expect(selects(serviceSelector(svc), server(ms).pod.metadata.labels)).toBe(false);
+    const svcPort = servicePorts(svc).find((p) => p.port === Number(url.port));
+    expect(containerPort(nats, svcPort!.targetPort)).toBe(4222);
+    expect(one(ms, 'ConfigMap', `${RELEASE}-opamp-commander`).data?.NATS_SUBJECT_PREFIX).toBe('fleet-a');
+    expect(env(container, 'REPLICA_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+  });
+
+  it('stores an external nats.url in the rendered Secret, never in a ConfigMap', async () => {
+    const url = 'nats://bus:pa55word@nats-0.nats:4222,nats://bus:pa55word@nats-1.nats:4222';
+    const ms = await template('--set', 'replicaCount=2', '-f', writeValues('external-nats.yaml', `nats:\n  url: ${JSON.stringify(url)}\n`));
+    const { container, pod } = server(ms);
+    const src = secretSource(ms, container, 'NATS_URL');
+    expect(src.rendered).toBeDefined();
+    expect(src.key).toBe('nats-url');
+    expect(decoded(src.rendered!, src.key)).toBe(url);
+    for (const cm of all(ms, 'ConfigMap')) expect(JSON.stringify(cm.data)).not.toContain('pa55word');
+    expect(all(ms, 'Deployment')).toHaveLength(1);
+    // A new URL rolls the pods (env is read at start).
+    const other = server(await template('--set', 'replicaCount=2', '--set', 'nats.url=nats://elsewhere:4222')).pod;
+    expect(other.metadata.annotations?.['checksum/secret']).not.toBe(pod.metadata.annotations?.['checksum/secret']);
+  });
+
+  it('reads NATS_URL from existingSecret under the documented key', async () => {
+    const ms = await template('--set', 'replicaCount=2', '--set', 'secrets.existingSecret=commander-creds', '--set', 'nats.urlFromExistingSecret=true');
+    const src = secretSource(ms, server(ms).container, 'NATS_URL');
+    expect(src).toMatchObject({ secret: 'commander-creds', key: 'nats-url' });
+    expect(src.rendered).toBeUndefined();
+  });
+
+  it('lets the server pods, and only them, reach the embedded NATS through the NetworkPolicies', async () => {
+    const ms = await template('--set', 'replicaCount=2', '--set', 'nats.embedded.enabled=true', '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true');
+    type Peer = { podSelector?: { matchLabels: Record<string, string> } };
+    type Policy = { podSelector: { matchLabels: Record<string, string> }; egress?: { to?: Peer[]; ports: { port: number | string }[] }[]; ingress: { from?: Peer[]; ports: { port: number | string }[] }[] };
+    const { pod } = server(ms);
+    const natsPod = podTemplate(all(ms, 'Deployment').find((d) => d !== server(ms).deployment)!);
+    const policies = all(ms, 'NetworkPolicy').map((p) => p.spec as unknown as Policy);
+    const serverPolicy = policies.find((p) => selects(p.podSelector.matchLabels, pod.metadata.labels))!;
+    const toNats = serverPolicy.egress?.find((r) => r.to?.some((peer) => peer.podSelector && selects(peer.podSelector.matchLabels, natsPod.metadata.labels)));
+    expect(toNats?.ports.map((p) => p.port)).toEqual([4222]);
+    const natsPolicy = policies.find((p) => selects(p.podSelector.matchLabels, natsPod.metadata.labels))!;
+    expect(natsPolicy.ingress).toHaveLength(1);
+    const from = natsPolicy.ingress[0].from ?? [];
+    expect(from).toHaveLength(1);
+    expect(selects(from[0].podSelector!.matchLabels, pod.metadata.labels)).toBe(true);
+    expect(selects(from[0].podSelector!.matchLabels, natsPod.metadata.labels)).toBe(false);
+  });
+});
+
 describe('helm chart: every option on (helm/values-all-on.yaml)', () => {
   let ms: Manifest[];
   beforeAll(async () => {
     ms = await template('-f', ALL_ON);
   });
 
+  it('runs the embedded NATS as the bus of the autoscaled replicas', () => {
+    const url = new URL(env(server(ms).container, 'NATS_URL')?.value ?? '');
+    expect(url.hostname).toBe(`commander-nats.${NAMESPACE}.svc`);
+    expect(one(ms, 'Service', 'commander-nats')).toBeDefined();
+    expect(one(ms, 'Deployment', 'commander-nats')).toBeDefined();
+    expect(one(ms, 'ConfigMap', 'commander').data?.NATS_SUBJECT_PREFIX).toBe('commander-prod');
+  });
+
   it('renders Ingress, HPA, PDB, NetworkPolicy, ServiceMonitor and the MongoDB StatefulSet', () => {
     for (const kind of ['Ingress', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'StatefulSet', 'ServiceMonitor']) {
       expect(all(ms, kind).length).toBeGreaterThan(0);
     }
-    const deployment = one(ms, 'Deployment');
+    const { deployment } = server(ms);
     // The HPA owns the replica count.
     expect((deployment.spec as { replicas?: number }).replicas).toBeUndefined();
     const hpa = one(ms, 'HorizontalPodAutoscaler').spec as { scaleTargetRef: { kind: string; name: string } };

@@ -179,3 +179,61 @@ Whether any database is configured for the server.
 {{- define "opamp-commander.hasDatabase" -}}
 {{- if or .Values.mongodb.embedded.enabled .Values.secrets.existingSecret .Values.mongodb.uri }}true{{ end }}
 {{- end }}
+
+{{- define "opamp-commander.natsName" -}}
+{{- printf "%s-nats" (include "opamp-commander.fullname" . | trunc 58 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "opamp-commander.natsSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "opamp-commander.name" . }}-nats
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: event-bus
+{{- end }}
+
+{{- define "opamp-commander.natsLabels" -}}
+helm.sh/chart: {{ include "opamp-commander.chart" . }}
+{{ include "opamp-commander.natsSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.nats.embedded.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: opamp-commander
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+NATS_URL of the embedded NATS (no credentials in it: it is not a secret).
+*/}}
+{{- define "opamp-commander.natsEmbeddedUrl" -}}
+{{- printf "nats://%s.%s.svc:%d" (include "opamp-commander.natsName" .) .Release.Namespace (int .Values.nats.embedded.port) }}
+{{- end }}
+
+{{/*
+Where NATS_URL comes from, as {name, key} of a Secret; empty when it is a plain value (embedded
+NATS) or there is no bus. Embedded NATS wins, then existingSecret, then nats.url in the chart's
+Secret. nats.url cannot go with existingSecret (the chart renders no Secret to hold it).
+*/}}
+{{- define "opamp-commander.natsUrlRef" -}}
+{{- if not .Values.nats.embedded.enabled }}
+{{- if and .Values.nats.url .Values.secrets.existingSecret }}
+{{- fail (printf "nats.url cannot be used with secrets.existingSecret (the chart then renders no Secret to keep it in): put NATS_URL into Secret %s under key %s and set nats.urlFromExistingSecret=true" .Values.secrets.existingSecret .Values.secrets.keys.natsUrl) }}
+{{- end }}
+{{- if .Values.nats.urlFromExistingSecret }}
+name: {{ required "nats.urlFromExistingSecret needs secrets.existingSecret" .Values.secrets.existingSecret }}
+key: {{ .Values.secrets.keys.natsUrl }}
+{{- else if .Values.nats.url }}
+name: {{ include "opamp-commander.fullname" . }}
+key: {{ .Values.secrets.keys.natsUrl }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+nats-server.conf of the embedded NATS: client and monitoring ports and the payload limit.
+*/}}
+{{- define "opamp-commander.natsConfig" -}}
+{{- $n := .Values.nats.embedded -}}
+port: {{ $n.port }}
+http_port: {{ $n.monitorPort }}
+max_payload: {{ int64 $n.maxPayload }}
+{{- end }}
