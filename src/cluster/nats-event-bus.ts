@@ -7,6 +7,23 @@ type NatsConnection = Awaited<ReturnType<typeof connect>>;
 /** How long to wait between attempts while NATS has never been reached (later, the client reconnects by itself). */
 const FIRST_CONNECT_RETRY_MS = 2000;
 
+/**
+ * NATS URLs as the settings give them, split into what the client takes: it reads no credentials
+ * from a URL, so `nats://user:pass@host` becomes user/pass options and `nats://token@host` a token.
+ */
+export function natsConnectOptions(urls: readonly string[]): { servers: string[]; user?: string; pass?: string; token?: string } {
+  const out: { servers: string[]; user?: string; pass?: string; token?: string } = { servers: [] };
+  for (const raw of urls) {
+    const u = new URL(raw.includes('://') ? raw : `nats://${raw}`);
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    if (user && pass) Object.assign(out, { user, pass });
+    else if (user) out.token = user;
+    out.servers.push(`${u.protocol}//${u.host}`);
+  }
+  return out;
+}
+
 interface Envelope {
   origin: string;
   body: unknown;
@@ -112,7 +129,7 @@ export class NatsEventBus extends EventBus {
     if (this.closing) return;
     try {
       const nc = await connect({
-        servers: this.servers,
+        ...natsConnectOptions(this.servers),
         name: `opamp-commander ${this.replicaId}`,
         noEcho: true,
         maxReconnectAttempts: -1,
