@@ -8,8 +8,9 @@ import { InvalidError, NotFoundError, UnauthorizedError } from '../../common/dom
 import { JWT_SIGNING_SECRET } from '../jwt-secret';
 import { User } from '../user.schema';
 import { GithubIdentity, UsersService } from '../users.service';
-import { runStrategy } from './run-strategy';
-import { SignedStateStore } from './signed-state-store';
+import type { StateStore, StateStoreStoreCallback, StateStoreVerifyCallback } from 'passport-oauth2';
+import { asPassportRequest, runStrategy } from './run-strategy';
+import { SignedStateStore, StateRequest } from './signed-state-store';
 
 /** read:user for the profile, read:org to see private organisation memberships. */
 const SCOPES = ['read:user', 'read:org'];
@@ -66,7 +67,7 @@ export class GithubOAuthService {
           tokenURL: `${gh.baseUrl}/login/oauth/access_token`,
           userProfileURL: `${gh.apiUrl}/user`,
           userEmailURL: `${gh.apiUrl}/user/emails`,
-          store: this.stateStore as never,
+          store: passportStateStore(this.stateStore),
         },
         (accessToken: string, _refreshToken: string, profile: GithubSignIn['profile'], done: (err: Error | null, user?: GithubSignIn) => void) =>
           done(null, { accessToken, profile }),
@@ -86,7 +87,7 @@ export class GithubOAuthService {
   /** Step 1 of the web flow: where to send the browser, and the nonce for the state cookie. */
   async authorizationRedirect(req: FastifyRequest): Promise<{ url: string; nonce: string }> {
     const strategy = this.require();
-    const outcome = await runStrategy(strategy, req, { callbackURL: this.callbackUrl(req) });
+    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req) });
     const nonce = (req as FastifyRequest & { oauthStateNonce?: string }).oauthStateNonce;
     if (outcome.kind !== 'redirect' || !nonce) throw new BadGatewayException('Could not start the GitHub sign-in.');
     return { url: outcome.url, nonce };
@@ -97,7 +98,7 @@ export class GithubOAuthService {
     const strategy = this.require();
     const query = (req.query ?? {}) as Record<string, unknown>;
     if (!query.code && !query.error) throw new UnauthorizedError('The GitHub callback carries no authorization code.');
-    const outcome = await runStrategy(strategy, req, { callbackURL: this.callbackUrl(req) });
+    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req) });
     switch (outcome.kind) {
       case 'success':
         return this.signIn(outcome.user as GithubSignIn);
@@ -222,4 +223,16 @@ export class GithubOAuthService {
     if (!this.strategy) throw new NotFoundError('GitHub sign-in is not configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET).');
     return this.strategy;
   }
+}
+
+/**
+ * The signed state store in the shape passport-oauth2 declares (its methods take the metadata
+ * argument or not); passport-oauth2 always passes it, and the store ignores it.
+ */
+function passportStateStore(store: SignedStateStore): StateStore {
+  const last = <T>(args: unknown[]) => args[args.length - 1] as T;
+  return {
+    store: (req: StateRequest, ...rest: unknown[]) => store.store(req, undefined, last<StateStoreStoreCallback>(rest)),
+    verify: (req: StateRequest, state: string, ...rest: unknown[]) => store.verify(req, state, undefined, last<StateStoreVerifyCallback>(rest)),
+  };
 }

@@ -1,4 +1,17 @@
+import type { FastifyRequest } from 'fastify';
 import type { Strategy } from 'passport-strategy';
+
+/** The request type passport's strategies are declared with (Express's). */
+export type PassportRequest = Parameters<Strategy['authenticate']>[0];
+
+/**
+ * A Fastify request as passport sees it. passport-oauth2 and passport-github2 read only `query`,
+ * `headers` and `url` of it (and the state store leaves its nonce on it), which a Fastify request
+ * has under the same names; the Express-only members they are declared with are never touched.
+ */
+export function asPassportRequest(req: FastifyRequest): PassportRequest {
+  return req as unknown as PassportRequest;
+}
 
 /** How one run of a passport strategy ended. */
 export type StrategyOutcome =
@@ -14,7 +27,7 @@ export type StrategyOutcome =
  * writing to a Node response: Fastify replies have no setHeader/end, so the controller turns
  * a redirect into a Fastify redirect itself.
  */
-export function runStrategy(strategy: Strategy, req: unknown, options: Record<string, unknown>): Promise<StrategyOutcome> {
+export function runStrategy(strategy: Strategy, req: PassportRequest, options: Record<string, unknown>): Promise<StrategyOutcome> {
   return new Promise<StrategyOutcome>((resolve) => {
     const run = Object.create(strategy) as Strategy & Record<string, unknown>;
     run.success = (user: unknown, info?: unknown) => resolve({ kind: 'success', user, info });
@@ -23,7 +36,7 @@ export function runStrategy(strategy: Strategy, req: unknown, options: Record<st
     run.error = (error: unknown) => resolve({ kind: 'error', error });
     run.pass = () => resolve({ kind: 'pass' });
     try {
-      run.authenticate(req as never, options);
+      run.authenticate(req, options);
     } catch (error) {
       resolve({ kind: 'error', error });
     }
