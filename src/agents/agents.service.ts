@@ -19,6 +19,7 @@ import {
   selectorKeyProblem,
   selectorValueProblem,
 } from '../common/selectors';
+import { configMapHash } from '../desired-state/config-hash';
 import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
@@ -49,6 +50,8 @@ const TERMS_BACKFILL_BATCH = 90;
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
+  /** The instance uid (desired state needs it: a rollout reaches agents by uid). */
+  _id?: string;
   capabilities: number;
   hasDescription: boolean;
   hasHealth: boolean;
@@ -64,6 +67,18 @@ export interface StoredAgentSummary {
   remoteConfig?: Agent['remoteConfig'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
   connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt'>;
+}
+
+/** What a rollout watches of one agent: who it is (for stage selectors) and how its config stands. */
+export interface RolloutAgentFacts {
+  uid: string;
+  labels?: Record<string, string>;
+  description?: Agent['description'];
+  connected: boolean;
+  /** Undefined when the agent reports no health. */
+  healthy?: boolean;
+  /** What it last reported of its remote config (hash as hex). */
+  reported?: { hash: string; status: string; errorMessage?: string };
 }
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
@@ -220,6 +235,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       .lean();
     if (!doc) return undefined;
     return {
+      _id: uid,
       capabilities: doc.capabilities ?? 0,
       hasDescription: !!doc.description,
       hasHealth: !!doc.health,
@@ -337,6 +353,48 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
   }
 
+  /**
+   * Every agent a selector plus `extra` picks (a group's governed agents: see governedQuery), as
+   * the facts a rollout watches, a page of 1,000 at a time in uid order. No config bodies.
+   */
+  async rolloutFacts(requirements: SelectorRequirement[], extra: FilterQuery<unknown>): Promise<RolloutAgentFacts[]> {
+    await this.queue.flush();
+    const cutoff = this.httpSilenceCutoff();
+    const out: RolloutAgentFacts[] = [];
+    const projection = { labels: 1, description: 1, connection: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
+    for (let after: string | undefined; ; ) {
+      const { items } = await this.selected.page(requirements, 1000, after, extra as FilterQuery<Agent>, undefined, projection);
+      for (const a of items) {
+        const c = a.connection;
+        out.push({
+          uid: a._id,
+          labels: a.labels,
+          description: a.description,
+          connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
+          healthy: a.health?.healthy,
+          reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
+        });
+      }
+      if (items.length < 1000) return out;
+      after = items[items.length - 1]._id;
+    }
+  }
+
+  /** The hash (hex) of the effective config map each of these agents reports, for those that report one. */
+  async effectiveConfigHashes(uids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < uids.length; i += 200) {
+      const docs = await this.agents.find({ _id: { $in: uids.slice(i, i + 200) } }, { effectiveConfig: 1 }).lean<Pick<Agent, '_id' | 'effectiveConfig'>[]>();
+      for (const d of docs) {
+        const files = d.effectiveConfig?.configMap;
+        if (!files) continue;
+        const entries = files.map((f) => ({ fileName: f.name, contentType: f.contentType ?? '', body: asBuffer(f.body) }));
+        out.set(d._id, configMapHash(entries).toString('hex'));
+      }
+    }
+    return out;
+  }
+
   /** Merges server-side labels (null removes one); selectors and groups see them at once. */
   async patchLabels(uid: string, patch: Record<string, unknown>): Promise<Agent> {
     const set: Record<string, string> = {};
@@ -411,4 +469,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     ]);
     return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
   }
+}
+
+/** A stored body as a Buffer (lean reads give the driver's Binary for Mixed fields). */
+function asBuffer(b: unknown): Buffer {
+  if (Buffer.isBuffer(b)) return b;
+  if (b && typeof b === 'object' && 'buffer' in b) return Buffer.from((b as { buffer: Uint8Array }).buffer);
+  if (typeof b === 'string') return Buffer.from(b, 'utf8');
+  return Buffer.alloc(0);
 }
