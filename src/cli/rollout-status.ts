@@ -56,7 +56,7 @@ export function rolloutStatusLines(r: Resource, opts: { tty?: boolean; barWidth?
     lines.push('gates:');
     for (const g of gates) {
       if (!isObject(g)) continue;
-      const control = g.control === undefined ? '' : ` (control ${pct(g.control)})`;
+      const control = g.control === undefined || g.control === null ? '' : ` (control ${pct(g.control)})`;
       lines.push(`  ${g.passed ? 'ok  ' : 'TRIP'} ${g.metric} ${g.agents}/${g.of} = ${pct(g.value)}${control}, max ${pct(g.threshold)}`);
     }
   }
