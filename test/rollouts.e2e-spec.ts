@@ -146,7 +146,9 @@ describe('rollouts with real agents', () => {
     expect(done.body.status.reached).toBe(6);
     for (const a of agents) expect(received(a, bodies['web-v3'])).toHaveLength(1);
 
-    expect((await rollout('paused', 'web-v4', ['1', '100%'])).status).toBe(201);
+    // With every gate: the agents' effective config (reported back) hashes to what they were sent.
+    const gates = ['applyFailed', 'disconnected', 'unhealthy', 'effectiveMismatch'].map((metric) => ({ metric, maxRatio: 0 }));
+    expect((await rollout('paused', 'web-v4', ['1', '100%'], { gates })).status).toBe(201);
     const paused = await api('POST', '/rollouts/paused/pause');
     expect(paused.status).toBe(200);
     expect(paused.body.status.phase).toBe('Paused');
@@ -157,7 +159,8 @@ describe('rollouts with real agents', () => {
     for (const a of agents) expect(received(a, bodies['web-v4'])).toHaveLength(0);
     expect((await api('POST', '/rollouts/paused/pause')).status).toBe(409);
     expect((await api('POST', '/rollouts/paused/resume')).status).toBe(200);
-    await phaseOf('paused', 'Succeeded');
+    const ok = await phaseOf('paused', 'Succeeded');
+    expect(ok.body.status.gates.find((g: Json) => g.metric === 'effectiveMismatch')).toMatchObject({ of: 6, agents: 0, passed: true });
     for (const a of agents) expect(received(a, bodies['web-v4'])).toHaveLength(1);
   });
 

@@ -77,6 +77,8 @@ export interface RolloutAgentFacts {
   connected: boolean;
   /** Undefined when the agent reports no health. */
   healthy?: boolean;
+  /** Whether it accepts remote config at all (AcceptsRemoteConfig). */
+  acceptsRemoteConfig: boolean;
   /** What it last reported of its remote config (hash as hex). */
   reported?: { hash: string; status: string; errorMessage?: string };
 }
@@ -361,7 +363,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.queue.flush();
     const cutoff = this.httpSilenceCutoff();
     const out: RolloutAgentFacts[] = [];
-    const projection = { labels: 1, description: 1, connection: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
+    const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
     for (let after: string | undefined; ; ) {
       const { items } = await this.selected.page(requirements, 1000, after, extra as FilterQuery<Agent>, undefined, projection);
       for (const a of items) {
@@ -372,6 +374,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
           description: a.description,
           connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
           healthy: a.health?.healthy,
+          acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
           reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
         });
       }

@@ -7,7 +7,7 @@ const t0 = new Date('2026-12-02T10:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 
 const fleet = (n: number, f: (i: number) => Partial<RolloutAgentFacts> = () => ({})): RolloutAgentFacts[] =>
-  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, labels: {}, ...f(i) }));
+  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, labels: {}, ...f(i) }));
 const applied = (hash = TO): Partial<RolloutAgentFacts> => ({ reported: { hash, status: 'APPLIED' } });
 const failed: Partial<RolloutAgentFacts> = { reported: { hash: TO, status: 'FAILED', errorMessage: 'bad receiver' } };
 
@@ -124,5 +124,17 @@ describe('rollout progress (one step, pure)', () => {
     }
     expect(sizes).toEqual([1, 4, 10]);
     expect(step.status.phase).toBe('Succeeded');
+  });
+
+  it('picks only connected agents that accept remote config, and still judges a reached agent that went away', () => {
+    const target = fleet(4, (i) => (i === 0 ? { connected: false } : i === 1 ? { acceptsRemoteConfig: false } : applied()));
+    const s = spec({ stages: [{ percent: 100 }], gates: [{ metric: 'disconnected', maxRatio: 0 }] });
+    const a = progress(input({ spec: s, target }));
+    expect(a.reached.sort()).toEqual(['agent-2', 'agent-3']);
+    expect(a.status.targetAgents).toBe(2);
+    const gone = target.map((f) => (f.uid === 'agent-3' ? { ...f, connected: false } : f));
+    const b = progress(input({ spec: s, target: gone, status: a.status, reached: a.reached, now: at(1) }));
+    expect(b.status.phase).toBe('RolledBack');
+    expect(b.status.failedAgents).toEqual([{ uid: 'agent-3', error: 'disconnected after applying' }]);
   });
 });

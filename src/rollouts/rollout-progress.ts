@@ -20,7 +20,11 @@ export interface ProgressInput {
   spec: StoredRolloutSpec;
   status: RolloutStatus;
   reached: readonly string[];
-  /** Every agent the target group governs now. */
+  /**
+   * Every agent the target group governs now. Stages pick among those connected that accept
+   * remote config (an agent offline now is not waited for; it gets the group's config, which is
+   * the new one once the rollout succeeds); every agent reached is judged, connected or not.
+   */
   target: readonly RolloutAgentFacts[];
   /** Effective config hash (hex) per agent, when an effectiveMismatch gate needs them. */
   effective?: ReadonlyMap<string, string>;
@@ -80,9 +84,10 @@ export function progress(input: ProgressInput): ProgressStep {
   let status: RolloutStatus = { ...input.status, stages: [...input.status.stages] };
   let reached = [...input.reached];
   const views = new Map(input.target.map((f) => [f.uid, f]));
-  const stages = plannedStages(spec, views, input.target.length);
+  const eligible = input.target.filter((f) => f.connected && f.acceptsRemoteConfig);
+  const stages = plannedStages(spec, views, eligible.length);
   status.stageCount = stages.length;
-  status.targetAgents = input.target.length;
+  status.targetAgents = eligible.length;
   const last = stages.length - 1;
   const i = Math.min(status.stage, last);
   const stage = stages[i];
@@ -94,7 +99,7 @@ export function progress(input: ProgressInput): ProgressStep {
     return { status, reached };
   }
 
-  const plan = planStages(input.name, input.target.map((f) => f.uid), stages.map((s) => s.spec));
+  const plan = planStages(input.name, eligible.map((f) => f.uid), stages.map((s) => s.spec));
   const want = plan[i] ?? [];
   const had = new Set(reached);
   const newly = want.filter((u) => !had.has(u));
@@ -102,20 +107,20 @@ export function progress(input: ProgressInput): ProgressStep {
     reached = [...reached, ...newly];
     if (!status.stageStartedAt) {
       status.stageStartedAt = now;
-      status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${input.target.length} agents` }, now);
+      status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
     }
     status.stages[i] = { reached: want.length, applied: status.stages[i]?.applied ?? 0, failed: status.stages[i]?.failed ?? 0, pending: newly.length + (status.stages[i]?.pending ?? 0) };
     return { status, reached };
   }
   if (!status.stageStartedAt) {
     status.stageStartedAt = now;
-    status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${input.target.length} agents` }, now);
+    status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
   }
 
   // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
   const reachedSet = new Set(reached);
   const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, status.toHash, input.effective));
-  const control = input.target.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined));
+  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined));
   const timedOut = now.getTime() - new Date(status.stageStartedAt ?? now).getTime() >= spec.applyTimeoutSeconds * 1000;
   const verdict = judgeStage(obs, spec.gates, { timedOut, control });
   status.stages[i] = counts(obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o)));
