@@ -28,6 +28,7 @@ describe('rollouts with real agents', () => {
     'web-v3': 'receivers:\n  otlp: {}\n# v3\n',
     'web-v4': 'receivers:\n  otlp: {}\n# v4\n',
     'web-v5': 'receivers:\n  otlp: {}\n# v5\n',
+    'web-v6': 'receivers:\n  otlp: {}\n# v6\n',
   };
 
   const configEvents = (a: GoAgent) => a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string }> }[];
@@ -164,6 +165,35 @@ describe('rollouts with real agents', () => {
     for (const a of agents) expect(received(a, bodies['web-v4'])).toHaveLength(1);
   });
 
+  it('abort leaves the reached agents as they are until the rollout is deleted; undo after success restores the group', async () => {
+    expect((await rollout('aborted', 'web-v6', ['1', { stage: '100%', approval: true }])).status).toBe(201);
+    await eventually(() => api('GET', '/rollouts/aborted'), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    const [canary] = agents.filter((a) => received(a, bodies['web-v6']).length > 0);
+    expect(agents.filter((a) => received(a, bodies['web-v6']).length > 0)).toHaveLength(1);
+    const aborted = await api('POST', '/rollouts/aborted/abort');
+    expect(aborted.body.status.phase).toBe('Aborted');
+    expect((await api('POST', '/rollouts/aborted/resume')).status).toBe(409);
+    // The canary keeps v6 (its desired config is still the rollout's); the group's config reaches it again on delete.
+    const canaryUid = uids[agents.indexOf(canary)];
+    expect((await api('GET', `/agents/${canaryUid}/desired-config`)).body).toMatchObject({ origin: { kind: 'group', group: 'web', rollout: 'aborted' } });
+    const seen = canary.events.length;
+    expect((await api('DELETE', '/rollouts/aborted')).status).toBe(200);
+    await canary.waitFor((e) => e.event === 'remote_config' && (e.config as Json)['']?.body === bodies['web-v4'], 20_000, seen);
+    for (const a of agents) expect(received(a, bodies['web-v6']).length).toBeLessThanOrEqual(1);
+
+    // undo of the Succeeded rollout "paused" (v3 → v4): the group says v3 again and every agent gets it back.
+    const before = agents.map((a) => received(a, bodies['web-v3']).length);
+    const undone = await api('POST', '/rollouts/paused/undo');
+    expect(undone.status).toBe(200);
+    expect(undone.body.status.phase).toBe('RolledBack');
+    expect((await api('GET', '/agentgroups/web')).body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v3', revision: 1 }]);
+    for (const [i, a] of agents.entries()) {
+      const n = await eventually(async () => received(a, bodies['web-v3']).length, (k) => k > before[i], 20_000);
+      expect(n).toBe(before[i] + 1);
+    }
+    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
+  });
+
   it('a rollout goes on after the server restarts on the same database, resending nothing', async () => {
     expect((await rollout('restarted', 'web-v5', ['1', { stage: '100%', approval: true }])).status).toBe(201);
     const waiting = await eventually(() => api('GET', '/rollouts/restarted'), (r) => r.body.status?.phase === 'Paused' && lastReason(r) === 'AwaitingApproval', 60_000);
@@ -180,5 +210,6 @@ describe('rollouts with real agents', () => {
     // Each agent got v5 once: the canary was not sent it again by the new server.
     for (const a of agents) expect(received(a, bodies['web-v5'])).toHaveLength(1);
     expect((await api('GET', '/agentgroups/web')).body.spec.configs[0].remoteConfig).toBe('web-v5');
+    expect((await api('GET', '/agentgroups/web')).body.spec.configs[0].revision).toBe(1);
   });
 });
