@@ -66,6 +66,12 @@ describe('rollout progress (one step, pure)', () => {
     const step = progress(input({ spec: spec({ onGateTrip: 'pause' }), target, status: first.status, reached: first.reached, now: at(1) }));
     expect(step.outcome).toBeUndefined();
     expect(step.status.phase).toBe('Paused');
+    // Resumed by hand (the service sets overriddenStage): the stage goes on past the tripped gate.
+    const resumed = { ...step.status, phase: 'Progressing' as const, overriddenStage: 0 };
+    const on = progress(input({ spec: spec({ onGateTrip: 'pause' }), target, status: resumed, reached: step.reached, now: at(2) }));
+    expect(on.status.phase).toBe('Progressing');
+    expect(on.status.conditions.map((c) => c.reason).slice(-2)).toEqual(['GateOverridden', 'StagePassed']);
+    expect(on.status.stage).toBe(1);
   });
 
   it('an agent that has not applied by the apply timeout counts as failed', () => {

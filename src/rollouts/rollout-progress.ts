@@ -128,7 +128,12 @@ export function progress(input: ProgressInput): ProgressStep {
   if (verdict.kind === 'waiting') return { status, reached };
 
   status.gates = verdict.results;
-  if (verdict.kind === 'tripped') {
+  if (verdict.kind === 'tripped' && status.overriddenStage === i) {
+    // Resumed by hand after its gates tripped: the operator's call, recorded once.
+    if (!status.conditions.some((c) => c.reason === 'GateOverridden' && c.message.startsWith(`${label}:`))) {
+      status = withCondition(status, { type: 'Progressing', reason: 'GateOverridden', message: `${label}: going on despite ${verdict.reason}` }, now);
+    }
+  } else if (verdict.kind === 'tripped') {
     const failed = obs
       .map((o) => ({ o, f: views.get(o.uid)! }))
       .filter(({ o }) => o.state !== 'applied' || !o.connected || o.healthy === false || o.effectiveMatches === false)

@@ -63,6 +63,8 @@ export interface RolloutStatus {
   stageStartedAt?: Date;
   /** When the current stage's gates first passed (its bake time runs from here). */
   bakeStartedAt?: Date;
+  /** A stage whose tripped gates an operator overrode by resuming (it goes on as if they had passed). */
+  overriddenStage?: number;
   /** The highest stage index an operator approved. */
   approvedStage?: number;
   stages: StageCounts[];

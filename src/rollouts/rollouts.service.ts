@@ -142,6 +142,8 @@ export class RolloutsService implements OnModuleInit {
           break;
         case 'resume':
           if (r.phase !== 'Paused') throw refuse(`it is ${r.phase}, not Paused`);
+          // Resuming a stage a gate paused goes on past that gate (else it would pause again at once).
+          if (lastReason(status) === 'GateTripped') status = { ...status, overriddenStage: status.stage };
           status = withCondition({ ...status, phase: status.toHash ? 'Progressing' : 'Pending' }, { type: 'Progressing', reason: 'ResumedByUser', message: `resumed ${by}` }, now);
           break;
         case 'approve':
