@@ -15,6 +15,7 @@ import {
   PageSort,
   SelectorError,
   SelectorRequirement,
+  selectorToTermsFilter,
   parseSelector,
   selectorKeyProblem,
   selectorValueProblem,
@@ -357,30 +358,30 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /**
    * Every agent a selector plus `extra` picks (a group's governed agents: see governedQuery), as
-   * the facts a rollout watches, a page of 1,000 at a time in uid order. No config bodies.
+   * the facts a rollout watches. No config bodies.
    */
   async rolloutFacts(requirements: SelectorRequirement[], extra: FilterQuery<unknown>): Promise<RolloutAgentFacts[]> {
     await this.queue.flush();
     const cutoff = this.httpSilenceCutoff();
-    const out: RolloutAgentFacts[] = [];
     const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
-    for (let after: string | undefined; ; ) {
-      const { items } = await this.selected.page(requirements, 1000, after, extra as FilterQuery<Agent>, undefined, projection);
-      for (const a of items) {
-        const c = a.connection;
-        out.push({
-          uid: a._id,
-          labels: a.labels,
-          description: a.description,
-          connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
-          healthy: a.health?.healthy,
-          acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
-          reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
-        });
-      }
-      if (items.length < 1000) return out;
-      after = items[items.length - 1]._id;
-    }
+    // One query, unsorted and unpaged: on FerretDB such a filter reads the collection once, where
+    // pages in uid order would read it once per page and again for each page's remaining count.
+    const terms = selectorToTermsFilter(requirements) as FilterQuery<Agent>;
+    const parts = [terms, extra as FilterQuery<Agent>].filter((f) => Object.keys(f).length > 0);
+    const filter: FilterQuery<Agent> = parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
+    const items = await this.agents.find(filter, projection).lean<Agent[]>();
+    return items.map((a) => {
+      const c = a.connection;
+      return {
+        uid: a._id,
+        labels: a.labels,
+        description: a.description,
+        connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
+        healthy: a.health?.healthy,
+        acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
+        reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
+      };
+    });
   }
 
   /** The hash (hex) of the effective config map each of these agents reports, for those that report one. */
