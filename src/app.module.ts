@@ -15,6 +15,7 @@ import { AgentGroupsModule } from './agent-groups/agent-groups.module';
 import { AuthModule } from './auth/auth.module';
 import { AuditModule } from './audit/audit.module';
 import { ClusterModule } from './cluster/cluster.module';
+import { RolloutsModule } from './rollouts/rollouts.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         AuditModule,
         AuthModule,
         ClusterModule,
+        RolloutsModule,
       ],
     };
   }

@@ -129,6 +129,21 @@ export class AgentGroupsService implements OnModuleInit {
     return updated;
   }
 
+  /**
+   * Sets only the group's configs (a rollout that succeeded writes what its agents now run, so
+   * that the group says it). Unchanged configs change nothing.
+   */
+  async replaceConfigs(name: string, configs: StoredConfigRef[]): Promise<AgentGroup> {
+    return this.writes.run(name, async () => {
+      const current = await this.get(name);
+      if (JSON.stringify(current.configs) === JSON.stringify(configs)) return current;
+      const updated = await this.commit(current, { configs: configs.map((c) => ({ ...c })), updatedAt: new Date() });
+      if (!updated) throw this.stale(name);
+      this.publish('agentgroup.replaced', updated, current);
+      return updated;
+    });
+  }
+
   /** Soft delete: the group stops selecting agents; `includeDeleted` still shows it. */
   async delete(name: string): Promise<AgentGroup> {
     return this.writes.run(name, () => this.deleteLocked(name));

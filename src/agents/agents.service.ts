@@ -15,10 +15,12 @@ import {
   PageSort,
   SelectorError,
   SelectorRequirement,
+  selectorToTermsFilter,
   parseSelector,
   selectorKeyProblem,
   selectorValueProblem,
 } from '../common/selectors';
+import { configMapHash } from '../desired-state/config-hash';
 import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
@@ -49,6 +51,8 @@ const TERMS_BACKFILL_BATCH = 90;
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
+  /** The instance uid (desired state needs it: a rollout reaches agents by uid). */
+  _id?: string;
   capabilities: number;
   hasDescription: boolean;
   hasHealth: boolean;
@@ -64,6 +68,20 @@ export interface StoredAgentSummary {
   remoteConfig?: Agent['remoteConfig'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
   connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt'>;
+}
+
+/** What a rollout watches of one agent: who it is (for stage selectors) and how its config stands. */
+export interface RolloutAgentFacts {
+  uid: string;
+  labels?: Record<string, string>;
+  description?: Agent['description'];
+  connected: boolean;
+  /** Undefined when the agent reports no health. */
+  healthy?: boolean;
+  /** Whether it accepts remote config at all (AcceptsRemoteConfig). */
+  acceptsRemoteConfig: boolean;
+  /** What it last reported of its remote config (hash as hex). */
+  reported?: { hash: string; status: string; errorMessage?: string };
 }
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
@@ -220,6 +238,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       .lean();
     if (!doc) return undefined;
     return {
+      _id: uid,
       capabilities: doc.capabilities ?? 0,
       hasDescription: !!doc.description,
       hasHealth: !!doc.health,
@@ -337,6 +356,49 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
   }
 
+  /**
+   * Every agent a selector plus `extra` picks (a group's governed agents: see governedQuery), as
+   * the facts a rollout watches. No config bodies.
+   */
+  async rolloutFacts(requirements: SelectorRequirement[], extra: FilterQuery<unknown>): Promise<RolloutAgentFacts[]> {
+    await this.queue.flush();
+    const cutoff = this.httpSilenceCutoff();
+    const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
+    // One query, unsorted and unpaged: on FerretDB such a filter reads the collection once, where
+    // pages in uid order would read it once per page and again for each page's remaining count.
+    const terms = selectorToTermsFilter(requirements) as FilterQuery<Agent>;
+    const parts = [terms, extra as FilterQuery<Agent>].filter((f) => Object.keys(f).length > 0);
+    const filter: FilterQuery<Agent> = parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
+    const items = await this.agents.find(filter, projection).lean<Agent[]>();
+    return items.map((a) => {
+      const c = a.connection;
+      return {
+        uid: a._id,
+        labels: a.labels,
+        description: a.description,
+        connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
+        healthy: a.health?.healthy,
+        acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
+        reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
+      };
+    });
+  }
+
+  /** The hash (hex) of the effective config map each of these agents reports, for those that report one. */
+  async effectiveConfigHashes(uids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < uids.length; i += 200) {
+      const docs = await this.agents.find({ _id: { $in: uids.slice(i, i + 200) } }, { effectiveConfig: 1 }).lean<Pick<Agent, '_id' | 'effectiveConfig'>[]>();
+      for (const d of docs) {
+        const files = d.effectiveConfig?.configMap;
+        if (!files) continue;
+        const entries = files.map((f) => ({ fileName: f.name, contentType: f.contentType ?? '', body: asBuffer(f.body) }));
+        out.set(d._id, configMapHash(entries).toString('hex'));
+      }
+    }
+    return out;
+  }
+
   /** Merges server-side labels (null removes one); selectors and groups see them at once. */
   async patchLabels(uid: string, patch: Record<string, unknown>): Promise<Agent> {
     const set: Record<string, string> = {};
@@ -411,4 +473,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     ]);
     return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
   }
+}
+
+/** A stored body as a Buffer (lean reads give the driver's Binary for Mixed fields). */
+function asBuffer(b: unknown): Buffer {
+  if (Buffer.isBuffer(b)) return b;
+  if (b && typeof b === 'object' && 'buffer' in b) return Buffer.from((b as { buffer: Uint8Array }).buffer);
+  if (typeof b === 'string') return Buffer.from(b, 'utf8');
+  return Buffer.alloc(0);
 }

@@ -34,6 +34,8 @@ export const AUDITED_KINDS: Record<string, AuditedKind> = {
     collection: 'users',
     view: (d) => ({ ...without('_id', 'updatedAt', 'lastLoginAt', 'passwordHash')(d), password: digest(d.passwordHash) ?? null }),
   },
+  // Spec, labels and phase: what an operator changes (the driver's progress is not an operator's change).
+  rollouts: { collection: 'rollouts', view: (d) => ({ labels: d.labels, spec: d.spec, phase: d.phase }) },
   'enrollment-tokens': { collection: 'enrollment_tokens', view: without('_id', 'secretHash', 'lastUsedAt') },
 };
 

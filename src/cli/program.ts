@@ -15,6 +15,7 @@ import { applyCommand } from './commands/apply-command';
 import { createCommand } from './commands/create-command';
 import { deleteCommand } from './commands/delete-command';
 import { labelCommand } from './commands/label-command';
+import { rolloutCommand } from './commands/rollout-command';
 
 const EXAMPLES = `
 Examples:
@@ -69,6 +70,7 @@ export function buildProgram(io: Io, state: RunState): Command {
     ...contextCommands(ctx),
     restartCommand(ctx),
     waitCommand(ctx),
+    rolloutCommand(ctx),
     loginCommand(ctx),
     logoutCommand(ctx),
     whoamiCommand(ctx),

@@ -1,6 +1,7 @@
 import { CliError } from './cli-errors';
 import { formatAge } from './human-time';
 import { field, firstField, isObject, Resource, text } from './resource-fields';
+import { lastCondition, stageText } from './rollout-status';
 import type { TableColumn } from './table';
 
 /** The resource types opampctl knows: their names and short names, REST paths and table columns. */
@@ -175,6 +176,25 @@ export const RESOURCE_TYPES: ResourceType[] = [
       { header: 'CONTENT TYPE', truncate: true, wide: true, value: (r) => text(field(r, 'spec.contentType')) },
       { header: 'AUTHOR', truncate: true, value: (r) => text(field(r, 'metadata.author')) },
       { header: 'MESSAGE', truncate: true, minWidth: 10, value: (r) => text(field(r, 'metadata.message')) },
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'rollouts',
+    singular: 'rollout',
+    kind: 'Rollout',
+    aliases: ['rollout', 'ro'],
+    path: '/rollouts',
+    update: 'replace',
+    columns: [
+      name,
+      { header: 'GROUP', truncate: true, value: (r) => text(field(r, 'spec.target.group')) },
+      { header: 'PHASE', value: (r) => text(field(r, 'status.phase')) },
+      { header: 'STAGE', value: (r) => stageText(r) },
+      { header: 'REACHED', align: 'right', value: (r) => `${text(field(r, 'status.reached'))}/${text(field(r, 'status.targetAgents'), '?')}` },
+      { header: 'REASON', truncate: true, value: (r) => text(lastCondition(r)?.reason) },
+      { header: 'CONFIGS', truncate: true, wide: true, value: groupConfigs },
+      { header: 'MESSAGE', truncate: true, wide: true, value: (r) => text(lastCondition(r)?.message) },
       age('metadata.createdAt'),
     ],
   },

@@ -13,6 +13,7 @@ const REASONS: ReadonlySet<DesiredStateChangeReason> = new Set<DesiredStateChang
   'agentgroup.deleted',
   'agent.labels',
   'agent.config',
+  'rollout.changed',
 ]);
 
 const strings = (v: unknown): v is string[] | undefined => v === undefined || (Array.isArray(v) && v.length <= 10_000 && v.every((s) => typeof s === 'string'));

@@ -12,7 +12,9 @@ export type DesiredStateChangeReason =
   | 'agentgroup.replaced'
   | 'agentgroup.deleted'
   | 'agent.labels'
-  | 'agent.config';
+  | 'agent.config'
+  /** A rollout reached more agents, or ended (its overlay of a group's config changed). */
+  | 'rollout.changed';
 
 /**
  * A committed change that may alter what some agents should run. `groups` names the agent groups

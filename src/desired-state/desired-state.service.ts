@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { RemoteConfigContent, RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { configMapHash } from './config-hash';
 import { governingGroup, hasOwnConfig } from './config-precedence';
-import type { AgentView, DesiredConfig, DesiredConfigEntry, DesiredConfigProblem, DesiredConnectionSettings } from './desired-state.types';
+import type { AgentView, ConfigOverlay, DesiredConfig, DesiredConfigEntry, DesiredConfigProblem, DesiredConnectionSettings } from './desired-state.types';
 
 /**
  * Computes what each agent should run: its per-agent assignment if it has one, else the
@@ -27,6 +27,12 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
   private readonly contents = new Map<string, Promise<RemoteConfigContent>>();
   /** Group → its config map, valid until the next refresh. */
   private groupConfigs = new Map<string, Promise<DesiredConfig | DesiredConfigProblem>>();
+  /**
+   * Rollouts in progress, by group: the agents each has reached get its configs instead of the
+   * group's (the only place a rollout changes what an agent runs). Loaded with the groups.
+   */
+  private overlays = new Map<string, { overlay: ConfigOverlay; reached: Set<string> }>();
+  private overlaySource: () => Promise<ConfigOverlay[]> = () => Promise.resolve([]);
   private refreshing?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private loaded = false;
@@ -53,16 +59,23 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** Where rollout overlays come from (the rollouts module registers itself; without it there are none). */
+  setOverlaySource(source: () => Promise<ConfigOverlay[]>): void {
+    this.overlaySource = source;
+  }
+
   /** Reloads groups and latest revisions; emits 'refreshed' when asked to or when something changed. */
   refresh(announce: boolean): Promise<void> {
     const run = async () => {
       try {
-        const groups = await this.agentGroups.listActive();
-        const names = [...new Set(groups.flatMap((g) => g.configs.map((c) => c.remoteConfig)))];
+        const [groups, overlays] = await Promise.all([this.agentGroups.listActive(), this.overlaySource()]);
+        const names = [...new Set([...groups, ...overlays].flatMap((g) => g.configs.map((c) => c.remoteConfig)))];
         const latest = await this.remoteConfigs.latestRevisions(names);
-        const changed = JSON.stringify([groups, [...latest]]) !== JSON.stringify([this.groups, [...this.latest]]);
+        const before = [...this.overlays.values()].map((o) => o.overlay);
+        const changed = JSON.stringify([groups, [...latest], overlays]) !== JSON.stringify([this.groups, [...this.latest], before]);
         this.groups = groups;
         this.latest = latest;
+        this.overlays = new Map(overlays.map((o) => [o.group, { overlay: o, reached: new Set(o.reached) }]));
         this.loaded = true;
         if (changed || announce) {
           this.gen++;
@@ -128,7 +141,20 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
       });
     }
     const group = await this.groupOf(agent);
-    if (!group || group.configs.length === 0) return undefined;
+    if (!group) return undefined;
+    // A rollout of this group that has reached this agent gives it the rollout's configs ("to");
+    // every other agent of the group keeps the group's own ("from"). Cached per rollout like a group.
+    const o = this.overlays.get(group.name);
+    if (o && agent._id !== undefined && o.reached.has(agent._id)) {
+      const key = `rollout/${o.overlay.rollout}`;
+      let made = this.groupConfigs.get(key);
+      if (!made) {
+        made = this.mapOf(o.overlay.configs, group.name, o.overlay.rollout);
+        this.groupConfigs.set(key, made);
+      }
+      return made;
+    }
+    if (group.configs.length === 0) return undefined;
     let cached = this.groupConfigs.get(group.name);
     if (!cached) {
       cached = this.build({ kind: 'group', group: group.name }, () =>
@@ -142,6 +168,23 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
       this.groupConfigs.set(group.name, cached);
     }
     return cached;
+  }
+
+  /**
+   * The config map a group's agents would get from `configs` (a rollout's target map, and its
+   * hash, which the rollout watches the agents report). Revisions absent follow the latest.
+   */
+  async mapOf(configs: ConfigOverlay['configs'], group: string, rollout?: string): Promise<DesiredConfig | DesiredConfigProblem> {
+    await this.ready();
+    const origin: DesiredConfig['origin'] = rollout ? { kind: 'group', group, rollout } : { kind: 'group', group };
+    return this.build(origin, () =>
+      Promise.all(
+        configs.map(async (c) => {
+          const content = await this.content(c.remoteConfig, c.revision);
+          return entry(c.fileName, content, { kind: 'group', group, remoteConfig: c.remoteConfig, revision: content.revision });
+        }),
+      ),
+    );
   }
 
   /** Connection settings to offer: the server default, each part overridden by the agent's group. */

@@ -11,6 +11,8 @@ export interface AgentConfigAssignment {
 
 /** What an agent's desired state depends on. */
 export interface AgentView {
+  /** The agent's instance uid as stored; a rollout's overlay applies only to the agents it reached by uid. */
+  _id?: string;
   labels?: Record<string, string> | null;
   description?: { identifying?: { key: string; value: unknown }[]; nonIdentifying?: { key: string; value: unknown }[] } | null;
   assignedConfig?: AgentConfigAssignment | null;
@@ -34,7 +36,7 @@ export interface DesiredConfig {
   hash: Buffer;
   hashHex: string;
   /** Where the map as a whole comes from. */
-  origin: { kind: 'group'; group: string } | { kind: 'agent' };
+  origin: { kind: 'group'; group: string; rollout?: string } | { kind: 'agent' };
 }
 
 /** Why no config can be given: the agent's assignment points at something missing. */
@@ -47,4 +49,15 @@ export interface DesiredConfigProblem {
 export interface DesiredConnectionSettings {
   settings: ConnectionSettings;
   origin: { kind: 'default' } | { kind: 'group'; group: string };
+}
+
+/**
+ * A rollout's overlay of one group's config: while it holds, the agents it reached (by uid) get
+ * `configs` instead of the group's own. Rollouts provide these (see src/rollouts).
+ */
+export interface ConfigOverlay {
+  rollout: string;
+  group: string;
+  configs: { fileName: string; remoteConfig: string; revision?: number }[];
+  reached: string[];
 }

@@ -632,7 +632,8 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     const state: SessionState = {
       lastSeq: -1n,
       capabilities: BigInt(summary?.capabilities ?? 0),
-      holds: summary ?? emptySummary(),
+      // The uid too for a new agent: a rollout's overlay is decided by uid.
+      holds: summary ?? { ...emptySummary(), _id: uid },
       httpConnectedAt: summary?.connection?.connected && summary.connection.transport === 'http' ? summary.connection.connectedAt : undefined,
       lastSeenAt: Date.now(),
     };

@@ -46,7 +46,7 @@ export function addListOptions(cmd: Command): Command {
 export function getCommand(ctx: ProgramContext): Command {
   const cmd = new Command('get')
     .description('list resources, or show some by name (types: opampctl api-resources)')
-    .argument('<type>', 'resource type: agents|ag, agentgroups|grp, remoteconfigs|rc, history NAME, tokens, users, audit')
+    .argument('<type>', 'resource type: agents|ag, agentgroups|grp, remoteconfigs|rc, history NAME, rollouts|ro, tokens, users, audit')
     .argument('[names...]', 'names (for history: the remote config, then an optional revision)')
     .addOption(outputOption())
     .option('-w, --watch', 'after listing, poll every 2 s and print what changes (Ctrl-C stops)')

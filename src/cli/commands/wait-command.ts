@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander';
-import { ApiError, CliError, errorLine, NetworkError } from '../cli-errors';
+import { ApiError, CliError, errorLine, NetworkError, UsageError } from '../cli-errors';
 import type { CliRuntime } from '../cli-runtime';
 import { humanDuration } from '../human-time';
 import { Resource } from '../resource-fields';
 import { resolveResourceType } from '../resource-types';
+import { lastCondition, rolloutOutcome, stageText } from '../rollout-status';
 import { AgentProgress, agentConfigState, configOutcome, DesiredConfig, governedBy, progressBar, resourceCondition, tally, Tally, tallyText } from '../wait-status';
 import { action, duration, ProgramContext, sleep } from './command-kit';
 
-type Condition = 'applied' | 'connected' | 'healthy';
+type Condition = 'applied' | 'connected' | 'healthy' | 'succeeded';
 
 interface WaitOptions {
   for: Condition;
@@ -64,16 +65,22 @@ class ProgressView {
 /** `wait agent ID --for applied|connected|healthy`, `wait agentgroup NAME --for ...`. */
 export function waitCommand(ctx: ProgramContext): Command {
   return new Command('wait')
-    .description('wait until an agent, or every connected agent a group governs, has applied its configuration (or is connected/healthy)')
-    .argument('<type>', 'agent or agentgroup')
-    .argument('<name>', 'agent uid or group name')
-    .addOption(new Option('--for <condition>', 'what to wait for').choices(['applied', 'connected', 'healthy']).default('applied'))
+    .description('wait until an agent, or every connected agent a group governs, has applied its configuration (or is connected/healthy), or a rollout has succeeded')
+    .argument('<type>', 'agent, agentgroup or rollout')
+    .argument('<name>', 'agent uid, group or rollout name')
+    .addOption(new Option('--for <condition>', 'what to wait for (rollouts: succeeded, the default for them)').choices(['applied', 'connected', 'healthy', 'succeeded']))
     .addOption(new Option('--timeout <duration>', 'give up (exit 1) after this long').argParser(duration).default(5 * 60_000, '5m'))
     .addOption(new Option('--interval <duration>', 'how often to poll').argParser(duration).default(1000, '1s'))
     .action(
       action(ctx, async (rt, o: WaitOptions, type: string, name: string) => {
         const t = resolveResourceType(type);
-        if (t.plural !== 'agents' && t.plural !== 'agentgroups') throw new CliError(`wait works on agents and agentgroups, not ${t.plural}`);
+        if (t.plural !== 'agents' && t.plural !== 'agentgroups' && t.plural !== 'rollouts') throw new CliError(`wait works on agents, agentgroups and rollouts, not ${t.plural}`);
+        if (t.plural === 'rollouts') {
+          if (o.for !== undefined && o.for !== 'succeeded') throw new UsageError('a rollout is waited for with --for succeeded');
+          return waitRollout(rt, name, o);
+        }
+        o.for ??= 'applied';
+        if (o.for === 'succeeded') throw new UsageError('--for succeeded is for rollouts');
         const kind = t.plural === 'agents' ? 'agent' : 'agentgroup';
         const label = `${kind}/${name}`;
         const started = Date.now();
@@ -82,7 +89,7 @@ export function waitCommand(ctx: ProgramContext): Command {
         const poll = async (): Promise<{ done: boolean; failure?: string; counts: { done: number; total: number }; summary: string }> => {
           const resource = await rt.client.get<Resource>(`${t.path}/${enc(name)}`);
           if (o.for !== 'applied') {
-            const c = resourceCondition(kind, o.for, resource);
+            const c = resourceCondition(kind, o.for as 'connected' | 'healthy', resource);
             return { done: c.met, counts: { done: c.met ? 1 : 0, total: 1 }, summary: c.text };
           }
           const agents = kind === 'agent' ? [resource] : (await rt.client.list(`/agentgroups/${enc(name)}/agents`, { limit: 1000 }, true)).items;
@@ -133,4 +140,37 @@ export function waitCommand(ctx: ProgramContext): Command {
         }
       }),
     );
+}
+
+/** `wait rollout NAME --for succeeded`: exit 0 on Succeeded, 1 on RolledBack or Aborted (or the timeout). */
+async function waitRollout(rt: CliRuntime, name: string, o: WaitOptions): Promise<void> {
+  const label = `rollout/${name}`;
+  const started = Date.now();
+  const view = new ProgressView(rt);
+  let summary = '';
+  try {
+    for (;;) {
+      try {
+        const r = await rt.client.get<Resource>(`/rollouts/${enc(name)}`);
+        const c = lastCondition(r);
+        summary = `${String(r.status?.phase ?? '?')}${c?.reason ? ` (${c.reason})` : ''}, stage ${stageText(r)}`;
+        view.update(label, Number(r.status?.reached ?? 0), Number(r.status?.targetAgents ?? 0), summary, Date.now() - started);
+        const outcome = rolloutOutcome(r);
+        if (outcome === 'failed') throw new CliError(`${label}: ${summary}${c?.message ? `: ${c.message}` : ''}`);
+        if (outcome === 'done') {
+          view.end();
+          rt.out(`${label} condition met: ${summary}`);
+          return;
+        }
+      } catch (err) {
+        const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+        if (!transient) throw err;
+        summary = `server unavailable: ${errorLine(err)}`;
+      }
+      if (Date.now() - started >= o.timeout) throw new CliError(`timed out after ${humanDuration(o.timeout)} waiting for ${label} to succeed: ${summary}`);
+      await sleep(Math.min(o.interval, Math.max(0, o.timeout - (Date.now() - started))));
+    }
+  } finally {
+    view.end();
+  }
 }

@@ -1,0 +1,101 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { AgentGroupsService } from '../agent-groups/agent-groups.service';
+import { AgentsService } from '../agents/agents.service';
+import { FleetJobs } from '../cluster/fleet-jobs.service';
+import type { HeldLease } from '../cluster/lease.service';
+import { governedQuery } from '../desired-state/config-precedence';
+import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
+import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
+import { progress, withCondition } from './rollout-progress';
+import { Rollout } from './rollout.schema';
+import { RolloutsService } from './rollouts.service';
+
+export const ROLLOUTS_JOB = 'rollouts';
+const TICK_MS = 1000;
+
+/**
+ * Drives every Pending and Progressing rollout, one step per tick, on the one replica holding
+ * the 'rollouts' lease (FleetJobs). A step reads the rollout, the group's governed agents and
+ * what they report, decides with `progress` (pure) and stores the result; agents get what they
+ * should through desired state (the overlay) and hash-gated delivery, so a step repeated after a
+ * restart sends nothing an agent already has.
+ */
+@Injectable()
+export class RolloutDriver implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Rollouts');
+
+  constructor(
+    private readonly rollouts: RolloutsService,
+    private readonly groups: AgentGroupsService,
+    private readonly agents: AgentsService,
+    private readonly desired: DesiredStateService,
+    private readonly jobs: FleetJobs,
+    private readonly remoteConfigs: RemoteConfigsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.jobs.schedule(ROLLOUTS_JOB, TICK_MS, (lease) => this.tick(lease));
+  }
+
+  /** One step of every rollout that moves; a failing one is logged and tried again next tick. */
+  async tick(lease: HeldLease): Promise<void> {
+    const moving = await this.rollouts.inPhases(['Pending', 'Progressing']);
+    for (const r of moving) {
+      if (lease.signal.aborted) return;
+      await this.rollouts
+        .locked(r._id, () => this.step(r._id, lease))
+        .catch((e) => this.logger.warn(`rollout ${r._id}: step failed: ${e instanceof Error ? e.message : e}`));
+    }
+  }
+
+  private async step(name: string, lease: HeldLease): Promise<void> {
+    const r = await this.rollouts.get(name);
+    if (r.phase !== 'Pending' && r.phase !== 'Progressing') return;
+    const now = new Date();
+    const active = await this.groups.listActive();
+    const group = active.find((g) => g.name === r.group);
+    const rule = governedQuery(active, r.group);
+    if (!group || !rule) {
+      await this.end(r, 'Aborted', 'GroupGone', `agentgroup "${r.group}" no longer exists`, now);
+      return;
+    }
+
+    if (r.phase === 'Pending') {
+      // Revisions are pinned now: a config revised during the rollout does not slip into it.
+      const latest = await this.remoteConfigs.latestRevisions(r.spec.configs.map((c) => c.remoteConfig));
+      const pinned = r.spec.configs.map((c) => ({ ...c, revision: c.revision ?? latest.get(c.remoteConfig) }));
+      const map = await this.desired.mapOf(pinned, r.group, r._id);
+      if (isProblem(map)) {
+        await this.end(r, 'Aborted', 'ConfigUnavailable', map.error, now);
+        return;
+      }
+      const status = withCondition(
+        { ...r.status, phase: 'Progressing', stage: 0, pinned, from: group.configs, toHash: map.hashHex, stageStartedAt: undefined, bakeStartedAt: undefined },
+        { type: 'Progressing', reason: 'Started', message: `moving agentgroup ${r.group} to ${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${map.hashHex.slice(0, 12)})` },
+        now,
+      );
+      if (!lease.signal.aborted) await this.rollouts.saveStep(r, status, r.reached, 'Started');
+      return;
+    }
+
+    const target = await this.agents.rolloutFacts(rule.requirements, rule.extra);
+    const reachedSet = new Set(r.reached);
+    const effective = r.spec.gates.some((g) => g.metric === 'effectiveMismatch')
+      ? await this.agents.effectiveConfigHashes(target.filter((f) => reachedSet.has(f.uid)).map((f) => f.uid))
+      : undefined;
+    const step = progress({ name: r._id, spec: r.spec, status: r.status, reached: r.reached, target, effective, now });
+    if (lease.signal.aborted) return;
+    if (step.outcome === 'succeeded') {
+      // The group now says what its agents run; then the overlay ends (both give the same map).
+      await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
+    }
+    if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
+    const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';
+    await this.rollouts.saveStep(r, step.status, step.reached, reason);
+    if (step.status.phase !== r.phase) this.logger.log(`rollout ${r._id}: ${r.phase} → ${step.status.phase} (${reason})`);
+  }
+
+  private async end(r: Rollout, phase: 'Aborted', reason: string, message: string, now: Date): Promise<void> {
+    await this.rollouts.saveStep(r, withCondition({ ...r.status, phase }, { type: phase, reason, message }, now), r.reached, reason);
+  }
+}

@@ -1,0 +1,199 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  Allow,
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsLabelMap, IsLabelSelector } from '../agent-groups/agent-group-field-validators';
+import { GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
+import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
+import type { LabelSelectorObject } from '../common/selectors';
+
+export const MAX_STAGES = 20;
+export const MAX_BAKE_SECONDS = 7 * 86400;
+export const GATE_METRICS = ['applyFailed', 'disconnected', 'unhealthy', 'effectiveMismatch'] as const;
+
+export class RolloutMetadataDto {
+  @IsResourceName('Name of the rollout, a DNS label')
+  name: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsLabelMap()
+  labels?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Required by PUT: the resourceVersion last read' })
+  @IsOptional()
+  @IsString()
+  @Matches(RESOURCE_VERSION_PATTERN, { message: 'metadata.resourceVersion must be a resourceVersion returned by the server' })
+  resourceVersion?: string;
+
+  @ApiPropertyOptional({ description: 'Read-only; ignored when sent back' })
+  @Allow()
+  createdAt?: unknown;
+
+  @ApiPropertyOptional({ description: 'Read-only; ignored when sent back' })
+  @Allow()
+  updatedAt?: unknown;
+}
+
+export class RolloutTargetDto {
+  @IsResourceName('The agent group whose agents the rollout moves to its configs')
+  group: string;
+}
+
+/** A stage in its object form: `{ stage: "25%", selector: "ring=canary", bakeSeconds: 60, approval: true }`. */
+export class RolloutStageDto {
+  @ApiPropertyOptional({ description: 'A count ("1") or a percentage of the target ("25%"); omitted with a selector: every agent it matches', example: '25%' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(16)
+  @Matches(/^\s*\d+(\.\d+)?\s*%?\s*$/, { message: 'stage must be a count (5) or a percentage (25%)' })
+  stage?: string;
+
+  @ApiPropertyOptional({ description: 'Only agents this selector matches are picked by this stage', example: 'ring=canary' })
+  @IsOptional()
+  @IsLabelSelector()
+  selector?: string | LabelSelectorObject;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_BAKE_SECONDS, description: 'After the gates pass, wait this long (gates still watched) before the next stage' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_BAKE_SECONDS)
+  bakeSeconds?: number;
+
+  @ApiPropertyOptional({ description: 'Wait for `POST /rollouts/{name}/approve` before this stage reaches any agent' })
+  @IsOptional()
+  @IsBoolean()
+  approval?: boolean;
+}
+
+export class GeometricStagesDto {
+  @ApiProperty({ minimum: 1, example: 3 })
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  initial: number;
+
+  @ApiProperty({ minimum: 1.01, example: 5, description: 'Each stage reaches this many times the agents of the one before, until all' })
+  @IsNumber()
+  @Min(1.01)
+  @Max(1000)
+  multiplier: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: MAX_BAKE_SECONDS })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_BAKE_SECONDS)
+  bakeSeconds?: number;
+}
+
+export class RolloutGateDto {
+  @ApiProperty({ enum: GATE_METRICS })
+  @IsIn(GATE_METRICS)
+  metric: (typeof GATE_METRICS)[number];
+
+  @ApiProperty({ minimum: 0, maximum: 1, description: 'Largest share of the reached agents allowed to show the problem' })
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  maxRatio: number;
+
+  @ApiPropertyOptional({ description: 'Compare with the agents not yet reached: trip only when the share exceeds theirs by more than maxRatio' })
+  @IsOptional()
+  @IsBoolean()
+  vsControl?: boolean;
+}
+
+export class RolloutSpecDto {
+  @ApiProperty({ type: RolloutTargetDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutTargetDto)
+  target: RolloutTargetDto;
+
+  @ApiProperty({ type: [GroupConfigRefDto], description: "The group's configs the rollout moves its agents to" })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(64)
+  @ValidateNested({ each: true })
+  @Type(() => GroupConfigRefDto)
+  configs: GroupConfigRefDto[];
+
+  @ApiProperty({
+    description: 'Cumulative stages: ["1", "25%", "100%"], objects {stage, selector, bakeSeconds, approval}, or {initial, multiplier}',
+    oneOf: [{ type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, { type: 'object' }],
+  })
+  @Allow()
+  stages: unknown;
+
+  @ApiPropertyOptional({ default: 300, minimum: 1, maximum: 86400, description: 'An agent of a stage that has not reported APPLIED or FAILED by then counts as FAILED' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  applyTimeoutSeconds?: number;
+
+  @ApiPropertyOptional({ type: [RolloutGateDto], description: 'Default: applyFailed with maxRatio 0' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(8)
+  @ValidateNested({ each: true })
+  @Type(() => RolloutGateDto)
+  gates?: RolloutGateDto[];
+
+  @ApiPropertyOptional({ enum: ['rollback', 'pause'], default: 'rollback' })
+  @IsOptional()
+  @IsIn(['rollback', 'pause'])
+  onGateTrip?: 'rollback' | 'pause';
+}
+
+/** A Rollout as sent to POST (create) and PUT (replace). */
+export class RolloutManifestDto {
+  @ApiPropertyOptional({ enum: ['Rollout'] })
+  @IsOptional()
+  @IsIn(['Rollout'])
+  kind?: string;
+
+  @ApiPropertyOptional({ enum: ['v1'] })
+  @IsOptional()
+  @IsIn(['v1'])
+  apiVersion?: string;
+
+  @ApiProperty({ type: RolloutMetadataDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutMetadataDto)
+  metadata: RolloutMetadataDto;
+
+  @ApiProperty({ type: RolloutSpecDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutSpecDto)
+  spec: RolloutSpecDto;
+
+  @ApiPropertyOptional({ description: 'Read-only; ignored when sent back' })
+  @Allow()
+  status?: unknown;
+}
+
+export class RolloutNameParam {
+  @IsResourceName('Name of the rollout')
+  name: string;
+}

@@ -1,0 +1,146 @@
+import type { RolloutAgentFacts } from '../agents/agents.service';
+import { progress, ProgressInput } from './rollout-progress';
+import type { RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+
+const TO = 'aa'.repeat(32);
+const t0 = new Date('2026-12-02T10:00:00Z');
+const at = (s: number) => new Date(t0.getTime() + s * 1000);
+
+const fleet = (n: number, f: (i: number) => Partial<RolloutAgentFacts> = () => ({})): RolloutAgentFacts[] =>
+  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, labels: {}, ...f(i) }));
+const applied = (hash = TO): Partial<RolloutAgentFacts> => ({ reported: { hash, status: 'APPLIED' } });
+const failed: Partial<RolloutAgentFacts> = { reported: { hash: TO, status: 'FAILED', errorMessage: 'bad receiver' } };
+
+const spec = (over: Partial<StoredRolloutSpec> = {}): StoredRolloutSpec => ({
+  target: { group: 'web' },
+  configs: [{ fileName: '', remoteConfig: 'v2', revision: 1 }],
+  stages: [{ count: 1 }, { percent: 50 }, { percent: 100 }],
+  applyTimeoutSeconds: 60,
+  gates: [{ metric: 'applyFailed', maxRatio: 0 }],
+  onGateTrip: 'rollback',
+  ...over,
+});
+const started = (over: Partial<RolloutStatus> = {}): RolloutStatus => ({ phase: 'Progressing', stage: 0, toHash: TO, stages: [], gates: [], conditions: [], failedAgents: [], ...over });
+const input = (over: Partial<ProgressInput>): ProgressInput => ({ name: 'r', spec: spec(), status: started(), reached: [], target: fleet(6), now: t0, ...over });
+
+describe('rollout progress (one step, pure)', () => {
+  it('a stage first reaches its agents, then waits for them to settle', () => {
+    const first = progress(input({}));
+    expect(first.reached).toHaveLength(1);
+    expect(first.status.stageStartedAt).toEqual(t0);
+    expect(first.status.conditions.map((c) => c.reason)).toEqual(['StageStarted']);
+    const waiting = progress(input({ status: first.status, reached: first.reached, now: at(1) }));
+    expect(waiting.status.phase).toBe('Progressing');
+    expect(waiting.status.stages[0]).toEqual({ reached: 1, applied: 0, failed: 0, pending: 1 });
+    expect(waiting.outcome).toBeUndefined();
+  });
+
+  it('all applied: the next stage; the last stage passed: succeeded', () => {
+    const target = fleet(6, () => applied());
+    const s1 = progress(input({ target, status: started({ stageStartedAt: t0 }), reached: ['x'].slice(0, 0) }));
+    // Stage 0 first adds its canary, then passes on the next step.
+    const s2 = progress(input({ target, status: s1.status, reached: s1.reached, now: at(1) }));
+    expect(s2.status.stage).toBe(1);
+    expect(s2.status.conditions.at(-1)?.reason).toBe('StagePassed');
+    let step = s2;
+    for (let k = 2; k < 10 && step.status.phase === 'Progressing'; k++) step = progress(input({ target, status: step.status, reached: step.reached, now: at(k) }));
+    expect(step.outcome).toBe('succeeded');
+    expect(step.status.phase).toBe('Succeeded');
+    expect(step.reached).toHaveLength(6);
+  });
+
+  it('a canary that FAILED trips the gate and rolls back, naming the agent and its error', () => {
+    const first = progress(input({}));
+    const canary = first.reached[0];
+    const target = fleet(6, (i) => (`agent-${i}` === canary ? failed : {}));
+    const step = progress(input({ target, status: first.status, reached: first.reached, now: at(1) }));
+    expect(step.outcome).toBe('rolledBack');
+    expect(step.status.phase).toBe('RolledBack');
+    expect(step.status.failedAgents).toEqual([{ uid: canary, error: 'bad receiver' }]);
+    expect(step.status.conditions.at(-1)).toMatchObject({ reason: 'GateTripped', message: expect.stringContaining('applyFailed 1/1') });
+  });
+
+  it('onGateTrip pause pauses instead, and the overlay stays', () => {
+    const first = progress(input({ spec: spec({ onGateTrip: 'pause' }) }));
+    const target = fleet(6, (i) => (`agent-${i}` === first.reached[0] ? failed : {}));
+    const step = progress(input({ spec: spec({ onGateTrip: 'pause' }), target, status: first.status, reached: first.reached, now: at(1) }));
+    expect(step.outcome).toBeUndefined();
+    expect(step.status.phase).toBe('Paused');
+    // Resumed by hand (the service sets overriddenStage): the stage goes on past the tripped gate.
+    const resumed = { ...step.status, phase: 'Progressing' as const, overriddenStage: 0 };
+    const on = progress(input({ spec: spec({ onGateTrip: 'pause' }), target, status: resumed, reached: step.reached, now: at(2) }));
+    expect(on.status.phase).toBe('Progressing');
+    expect(on.status.conditions.map((c) => c.reason).slice(-2)).toEqual(['GateOverridden', 'StagePassed']);
+    expect(on.status.stage).toBe(1);
+  });
+
+  it('an agent that has not applied by the apply timeout counts as failed', () => {
+    const first = progress(input({}));
+    const step = progress(input({ status: first.status, reached: first.reached, now: at(60) }));
+    expect(step.status.phase).toBe('RolledBack');
+    expect(step.status.failedAgents[0].error).toBe('did not apply the config in time');
+  });
+
+  it('a status for another hash is not an apply of this one', () => {
+    const first = progress(input({}));
+    const target = fleet(6, () => applied('bb'.repeat(32)));
+    const step = progress(input({ target, status: first.status, reached: first.reached, now: at(1) }));
+    expect(step.status.phase).toBe('Progressing');
+    expect(step.status.stages[0].pending).toBe(1);
+  });
+
+  it('bakes after the gates pass, then goes on', () => {
+    const target = fleet(6, () => applied());
+    const s = spec({ stages: [{ count: 1, bakeSeconds: 30 }, { percent: 100 }] });
+    const a = progress(input({ spec: s, target }));
+    const b = progress(input({ spec: s, target, status: a.status, reached: a.reached, now: at(1) }));
+    expect(b.status.conditions.at(-1)?.reason).toBe('Baking');
+    const c = progress(input({ spec: s, target, status: b.status, reached: b.reached, now: at(20) }));
+    expect(c.status.stage).toBe(0);
+    const d = progress(input({ spec: s, target, status: c.status, reached: c.reached, now: at(31) }));
+    expect(d.status.stage).toBe(1);
+  });
+
+  it('an approval stage pauses before reaching anyone, and goes on once approved', () => {
+    const s = spec({ stages: [{ percent: 100, approval: true }] });
+    const a = progress(input({ spec: s }));
+    expect(a.status.phase).toBe('Paused');
+    expect(a.reached).toEqual([]);
+    expect(a.status.conditions.at(-1)?.reason).toBe('AwaitingApproval');
+    const b = progress(input({ spec: s, status: { ...a.status, phase: 'Progressing', approvedStage: 0 } }));
+    expect(b.reached).toHaveLength(6);
+  });
+
+  it('a stage selector picks only the agents it matches (ring=canary first)', () => {
+    const target = fleet(6, (i) => ({ labels: { ring: i === 4 ? 'canary' : 'main' } }));
+    const s = spec({ stages: [{ requirements: [{ key: 'ring', operator: 'In', values: ['canary'] }] }, { percent: 100 }] });
+    const a = progress(input({ spec: s, target }));
+    expect(a.reached).toEqual(['agent-4']);
+  });
+
+  it('geometric stages add batches of 1, 3, 9 … agents until everyone', () => {
+    const target = fleet(10, () => applied());
+    const s = spec({ stages: undefined, geometric: { initial: 1, multiplier: 3 } });
+    let step = progress(input({ spec: s, target }));
+    expect(step.status.stageCount).toBe(4);
+    const sizes: number[] = [step.reached.length];
+    for (let k = 1; k < 12 && step.status.phase === 'Progressing'; k++) {
+      step = progress(input({ spec: s, target, status: step.status, reached: step.reached, now: at(k) }));
+      if (sizes.at(-1) !== step.reached.length) sizes.push(step.reached.length);
+    }
+    expect(sizes).toEqual([1, 4, 10]);
+    expect(step.status.phase).toBe('Succeeded');
+  });
+
+  it('picks only connected agents that accept remote config, and still judges a reached agent that went away', () => {
+    const target = fleet(4, (i) => (i === 0 ? { connected: false } : i === 1 ? { acceptsRemoteConfig: false } : applied()));
+    const s = spec({ stages: [{ percent: 100 }], gates: [{ metric: 'disconnected', maxRatio: 0 }] });
+    const a = progress(input({ spec: s, target }));
+    expect(a.reached.sort()).toEqual(['agent-2', 'agent-3']);
+    expect(a.status.targetAgents).toBe(2);
+    const gone = target.map((f) => (f.uid === 'agent-3' ? { ...f, connected: false } : f));
+    const b = progress(input({ spec: s, target: gone, status: a.status, reached: a.reached, now: at(1) }));
+    expect(b.status.phase).toBe('RolledBack');
+    expect(b.status.failedAgents).toEqual([{ uid: 'agent-3', error: 'disconnected after applying' }]);
+  });
+});

@@ -1,0 +1,178 @@
+import type { RolloutAgentFacts } from '../agents/agents.service';
+import { matchesAgent } from '../common/selectors';
+import { AgentObservation, judgeStage } from './gate-evaluator';
+import type { RolloutCondition, RolloutStatus, StageCounts, StoredRolloutSpec, StoredStage } from './rollout.schema';
+import { geometricStages, planStages, StageSpec } from './stage-planner';
+
+/**
+ * One step of a Progressing rollout, decided from what is stored and what the agents report,
+ * with no I/O: which agents the current stage reaches, whether they have settled, the gates,
+ * the bake time, the approval wait, then the next stage, success, or rollback/pause. The caller
+ * (RolloutDriver) stores the result; everything the next step needs is in the status, so a
+ * restarted server goes on where it was.
+ */
+
+export const MAX_CONDITIONS = 50;
+export const MAX_FAILED_AGENTS = 100;
+
+export interface ProgressInput {
+  name: string;
+  spec: StoredRolloutSpec;
+  status: RolloutStatus;
+  reached: readonly string[];
+  /**
+   * Every agent the target group governs now. Stages pick among those connected that accept
+   * remote config (an agent offline now is not waited for; it gets the group's config, which is
+   * the new one once the rollout succeeds); every agent reached is judged, connected or not.
+   */
+  target: readonly RolloutAgentFacts[];
+  /** Effective config hash (hex) per agent, when an effectiveMismatch gate needs them. */
+  effective?: ReadonlyMap<string, string>;
+  now: Date;
+}
+
+export interface ProgressStep {
+  status: RolloutStatus;
+  reached: string[];
+  /** What the caller must still do: write the configs into the group and end (succeeded), or end the overlay (rolledBack). */
+  outcome?: 'succeeded' | 'rolledBack';
+}
+
+/** A stage as planned: what the planner needs and what the step needs. */
+interface PlannedStage {
+  spec: StageSpec;
+  bakeSeconds: number;
+  approval: boolean;
+}
+
+/** The stages of a spec for a target of `total` agents (geometric plans depend on the size). */
+export function plannedStages(spec: StoredRolloutSpec, views: ReadonlyMap<string, RolloutAgentFacts>, total: number): PlannedStage[] {
+  if (spec.geometric) {
+    const g = spec.geometric;
+    return geometricStages(g.initial, g.multiplier, total).map((s) => ({ spec: s, bakeSeconds: g.bakeSeconds ?? 0, approval: false }));
+  }
+  return (spec.stages ?? []).map((s: StoredStage) => {
+    const req = s.requirements;
+    const matches = req?.length ? (uid: string) => !!views.get(uid) && matchesAgent(req, views.get(uid)!) : undefined;
+    return { spec: { count: s.count, percent: s.percent, matches }, bakeSeconds: s.bakeSeconds ?? 0, approval: !!s.approval };
+  });
+}
+
+/** What a rollout sees of an agent it sent `toHash` to. */
+export function observe(f: RolloutAgentFacts, toHash: string | undefined, effective?: ReadonlyMap<string, string>): AgentObservation {
+  const r = f.reported;
+  let state: AgentObservation['state'] = 'pending';
+  if (r && toHash && r.hash === toHash) {
+    state = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
+  }
+  const eff = effective?.get(f.uid);
+  return { uid: f.uid, state, connected: f.connected, healthy: f.healthy, effectiveMatches: eff === undefined ? undefined : eff === toHash };
+}
+
+export function withCondition(status: RolloutStatus, c: Omit<RolloutCondition, 'at'>, at: Date): RolloutStatus {
+  return { ...status, conditions: [...status.conditions, { ...c, at }].slice(-MAX_CONDITIONS) };
+}
+
+function counts(obs: readonly AgentObservation[]): StageCounts {
+  const n = (s: AgentObservation['state']) => obs.filter((o) => o.state === s).length;
+  return { reached: obs.length, applied: n('applied'), failed: n('failed'), pending: n('pending') + n('applying') };
+}
+
+/** One step of a Progressing rollout (see the file comment). */
+export function progress(input: ProgressInput): ProgressStep {
+  const { spec, now } = input;
+  let status: RolloutStatus = { ...input.status, stages: [...input.status.stages] };
+  let reached = [...input.reached];
+  const views = new Map(input.target.map((f) => [f.uid, f]));
+  const eligible = input.target.filter((f) => f.connected && f.acceptsRemoteConfig);
+  const stages = plannedStages(spec, views, eligible.length);
+  status.stageCount = stages.length;
+  status.targetAgents = eligible.length;
+  const last = stages.length - 1;
+  const i = Math.min(status.stage, last);
+  const stage = stages[i];
+  const label = `stage ${i + 1}/${stages.length}`;
+
+  // Approval is asked for before a stage reaches anyone.
+  if (stage.approval && (status.approvedStage ?? -1) < i && !status.stageStartedAt) {
+    status = withCondition({ ...status, phase: 'Paused' }, { type: 'Paused', reason: 'AwaitingApproval', message: `${label} waits for approval (opampctl rollout approve ${input.name})` }, now);
+    return { status, reached };
+  }
+
+  const plan = planStages(input.name, eligible.map((f) => f.uid), stages.map((s) => s.spec));
+  const want = plan[i] ?? [];
+  const had = new Set(reached);
+  const newly = want.filter((u) => !had.has(u));
+  if (newly.length) {
+    reached = [...reached, ...newly];
+    if (!status.stageStartedAt) {
+      status.stageStartedAt = now;
+      status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
+    }
+    status.stages[i] = { reached: want.length, applied: status.stages[i]?.applied ?? 0, failed: status.stages[i]?.failed ?? 0, pending: newly.length + (status.stages[i]?.pending ?? 0) };
+    return { status, reached };
+  }
+  if (!status.stageStartedAt) {
+    status.stageStartedAt = now;
+    status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
+  }
+
+  // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
+  const reachedSet = new Set(reached);
+  const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, status.toHash, input.effective));
+  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined));
+  const timedOut = now.getTime() - new Date(status.stageStartedAt ?? now).getTime() >= spec.applyTimeoutSeconds * 1000;
+  const verdict = judgeStage(obs, spec.gates, { timedOut, control });
+  status.stages[i] = counts(obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o)));
+  status.stages[i].reached = want.length;
+  if (verdict.kind === 'waiting') return { status, reached };
+
+  status.gates = verdict.results;
+  if (verdict.kind === 'tripped' && status.overriddenStage === i) {
+    // Resumed by hand after its gates tripped: the operator's call, recorded once.
+    if (!status.conditions.some((c) => c.reason === 'GateOverridden' && c.message.startsWith(`${label}:`))) {
+      status = withCondition(status, { type: 'Progressing', reason: 'GateOverridden', message: `${label}: going on despite ${verdict.reason}` }, now);
+    }
+  } else if (verdict.kind === 'tripped') {
+    const failed = obs
+      .map((o) => ({ o, f: views.get(o.uid)! }))
+      .filter(({ o }) => o.state !== 'applied' || !o.connected || o.healthy === false || o.effectiveMatches === false)
+      .map(({ o, f }) => ({ uid: o.uid, error: agentError(o, f, timedOut) }))
+      .slice(0, MAX_FAILED_AGENTS);
+    status.failedAgents = failed;
+    const rollback = spec.onGateTrip === 'rollback';
+    status = withCondition(
+      { ...status, phase: rollback ? 'RolledBack' : 'Paused' },
+      { type: rollback ? 'RolledBack' : 'Paused', reason: 'GateTripped', message: `${label}: ${verdict.reason}` },
+      now,
+    );
+    return { status, reached, outcome: rollback ? 'rolledBack' : undefined };
+  }
+
+  if (stage.bakeSeconds > 0) {
+    if (!status.bakeStartedAt) {
+      status.bakeStartedAt = now;
+      return { status: withCondition(status, { type: 'Progressing', reason: 'Baking', message: `${label} passed its gates; baking for ${stage.bakeSeconds}s` }, now), reached };
+    }
+    if (now.getTime() - new Date(status.bakeStartedAt).getTime() < stage.bakeSeconds * 1000) return { status, reached };
+  }
+
+  if (i >= last) {
+    status = withCondition({ ...status, phase: 'Succeeded' }, { type: 'Succeeded', reason: 'AllStagesPassed', message: `${stages.length} stages passed; ${obs.length} agents run the new config` }, now);
+    return { status, reached, outcome: 'succeeded' };
+  }
+  status = withCondition(
+    { ...status, stage: i + 1, stageStartedAt: undefined, bakeStartedAt: undefined },
+    { type: 'Progressing', reason: 'StagePassed', message: `${label} passed (${obs.length} agents)` },
+    now,
+  );
+  return { status, reached };
+}
+
+function agentError(o: AgentObservation, f: RolloutAgentFacts, timedOut: boolean): string {
+  if (o.state === 'failed') return f.reported?.errorMessage || 'reported FAILED';
+  if (o.state !== 'applied') return timedOut ? 'did not apply the config in time' : `config ${o.state}`;
+  if (!o.connected) return 'disconnected after applying';
+  if (o.healthy === false) return 'unhealthy after applying';
+  return 'effective config does not match the config sent';
+}

@@ -1,0 +1,115 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { Schema as MongooseSchema } from 'mongoose';
+import type { StoredConfigRef, StoredEntry, StoredSelector } from '../agent-groups/agent-group.schema';
+import type { SelectorRequirement } from '../common/selectors';
+import type { GateResult, GateSpec } from './gate-evaluator';
+
+export type RolloutPhase = 'Pending' | 'Progressing' | 'Paused' | 'Succeeded' | 'RolledBack' | 'Aborted';
+
+/** Phases in which the rollout's configs reach agents (its overlay holds). */
+export const OVERLAY_PHASES: readonly RolloutPhase[] = ['Progressing', 'Paused', 'Aborted'];
+/** Phases the controller still drives or waits in (one such rollout per group). */
+export const ACTIVE_PHASES: readonly RolloutPhase[] = ['Pending', 'Progressing', 'Paused'];
+
+/** One stage as stored: a count or a percentage (or neither: every agent its selector admits). */
+export interface StoredStage {
+  count?: number;
+  percent?: number;
+  selector?: StoredSelector;
+  requirements?: SelectorRequirement[];
+  bakeSeconds?: number;
+  /** The stage waits for `approve` before it reaches any agent. */
+  approval?: boolean;
+}
+
+export interface StoredRolloutSpec {
+  target: { group: string };
+  configs: StoredConfigRef[];
+  /** Explicit stages, or `geometric` (exactly one of the two). */
+  stages?: StoredStage[];
+  geometric?: { initial: number; multiplier: number; bakeSeconds?: number };
+  applyTimeoutSeconds: number;
+  gates: GateSpec[];
+  onGateTrip: 'rollback' | 'pause';
+}
+
+export interface RolloutCondition {
+  type: string;
+  reason: string;
+  message: string;
+  at: Date;
+}
+
+export interface StageCounts {
+  reached: number;
+  applied: number;
+  failed: number;
+  pending: number;
+}
+
+export interface RolloutStatus {
+  phase: RolloutPhase;
+  /** Index of the stage in progress (or last reached). */
+  stage: number;
+  /** How many stages the plan has now (geometric plans grow with the target). */
+  stageCount?: number;
+  /** The configs the rollout delivers, with revisions pinned when it started. */
+  pinned?: StoredConfigRef[];
+  /** The group's configs when the rollout started (what undo after success restores). */
+  from?: StoredConfigRef[];
+  /** Hash (hex) of the config map the rollout delivers. */
+  toHash?: string;
+  /** When the current stage first reached its agents. */
+  stageStartedAt?: Date;
+  /** When the current stage's gates first passed (its bake time runs from here). */
+  bakeStartedAt?: Date;
+  /** A stage whose tripped gates an operator overrode by resuming (it goes on as if they had passed). */
+  overriddenStage?: number;
+  /** The highest stage index an operator approved. */
+  approvedStage?: number;
+  stages: StageCounts[];
+  gates: GateResult[];
+  conditions: RolloutCondition[];
+  failedAgents: { uid: string; error: string }[];
+  targetAgents?: number;
+}
+
+/** A rollout as stored. `reached` is a flat array of uids (FerretDB rejects only nested arrays). */
+@Schema({ collection: 'rollouts', versionKey: false, minimize: false })
+export class Rollout {
+  @Prop({ type: String, required: true })
+  _id: string;
+
+  @Prop({ type: MongooseSchema.Types.Mixed, default: [] })
+  labels: StoredEntry[];
+
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true })
+  spec: StoredRolloutSpec;
+
+  @Prop({ type: MongooseSchema.Types.Mixed, required: true })
+  status: RolloutStatus;
+
+  /** Every agent the rollout has reached, in the order it reached them. */
+  @Prop({ type: [String], default: [] })
+  reached: string[];
+
+  /** Equality-indexed (FerretDB pushes only scalar equality down): the group and phase. */
+  @Prop({ type: String, required: true })
+  group: string;
+
+  @Prop({ type: String, required: true })
+  phase: RolloutPhase;
+
+  @Prop({ type: Number, required: true })
+  resourceVersion: number;
+
+  @Prop({ type: Date, required: true })
+  createdAt: Date;
+
+  @Prop({ type: Date, required: true })
+  updatedAt: Date;
+}
+
+export const RolloutSchema = SchemaFactory.createForClass(Rollout);
+RolloutSchema.index({ group: 1 });
+RolloutSchema.index({ phase: 1 });

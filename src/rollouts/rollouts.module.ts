@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { AgentGroupsModule } from '../agent-groups/agent-groups.module';
+import { AgentsModule } from '../agents/agents.module';
+import { AuditModule } from '../audit/audit.module';
+import { DesiredStateModule } from '../desired-state/desired-state.module';
+import { RemoteConfigsModule } from '../remote-configs/remote-configs.module';
+import { RolloutDriver } from './rollout-driver.service';
+import { Rollout, RolloutSchema } from './rollout.schema';
+import { RolloutsController } from './rollouts.controller';
+import { RolloutsService } from './rollouts.service';
+
+/** Staged delivery of a group's config change, with health gates and automatic rollback. */
+@Module({
+  imports: [MongooseModule.forFeature([{ name: Rollout.name, schema: RolloutSchema }]), AgentsModule, AgentGroupsModule, RemoteConfigsModule, DesiredStateModule, AuditModule],
+  controllers: [RolloutsController],
+  providers: [RolloutsService, RolloutDriver],
+})
+export class RolloutsModule {}

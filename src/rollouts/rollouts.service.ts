@@ -1,0 +1,252 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { toEntries } from '../agent-groups/agent-group.mapper';
+import type { StoredConfigRef } from '../agent-groups/agent-group.schema';
+import { AgentGroupsService } from '../agent-groups/agent-groups.service';
+import { AuditService } from '../audit/audit.service';
+import { DesiredStateEvents } from '../common/desired-state-events';
+import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { DesiredStateService } from '../desired-state/desired-state.service';
+import type { ConfigOverlay } from '../desired-state/desired-state.types';
+import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
+import type { GateSpec } from './gate-evaluator';
+import { withCondition } from './rollout-progress';
+import type { RolloutManifestDto } from './rollout-manifest.dto';
+import { parseRolloutStages } from './rollout-stages';
+import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+
+export const DEFAULT_APPLY_TIMEOUT_SECONDS = 300;
+const DEFAULT_GATES: GateSpec[] = [{ metric: 'applyFailed', maxRatio: 0 }];
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
+
+/**
+ * Rollouts: their documents, the operator's actions on them, and the overlay they lay over
+ * their group's config (what desired state reads). Every write is a compare-and-set on
+ * resourceVersion under a per-rollout lock shared with the driver (RolloutDriver), and a
+ * change of what agents get is announced as 'rollout.changed', which reaches every replica.
+ */
+@Injectable()
+export class RolloutsService implements OnModuleInit {
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    @InjectModel(Rollout.name) private readonly rollouts: Model<Rollout>,
+    private readonly groups: AgentGroupsService,
+    private readonly remoteConfigs: RemoteConfigsService,
+    private readonly desired: DesiredStateService,
+    private readonly events: DesiredStateEvents,
+    private readonly audit: AuditService,
+  ) {}
+
+  onModuleInit(): void {
+    this.desired.setOverlaySource(() => this.overlays());
+  }
+
+  /** Runs `work` with the rollout's lock held (actions and the driver's steps never interleave). */
+  locked<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.locks.run(name, work);
+  }
+
+  /** The overlays desired state applies: rollouts whose reached agents get their configs. */
+  async overlays(): Promise<ConfigOverlay[]> {
+    // One equality query per phase: FerretDB reads the whole collection for $in.
+    const found = (await Promise.all(OVERLAY_PHASES.map((phase) => this.rollouts.find({ phase }, { group: 1, status: 1, reached: 1, spec: 1 }).lean<Rollout[]>()))).flat();
+    return found
+      .sort((a, b) => (a._id < b._id ? -1 : 1))
+      .map((r) => ({ rollout: r._id, group: r.group, configs: r.status.pinned ?? r.spec.configs, reached: r.reached ?? [] }));
+  }
+
+  /** Rollouts the driver works on now. */
+  async inPhases(phases: readonly RolloutPhase[]): Promise<Rollout[]> {
+    return (await Promise.all(phases.map((phase) => this.rollouts.find({ phase }).lean<Rollout[]>()))).flat();
+  }
+
+  async create(m: RolloutManifestDto): Promise<Rollout> {
+    const name = m.metadata.name;
+    const spec = await this.checkedSpec(m);
+    return this.locked(name, async () => {
+      if (await this.rollouts.exists({ _id: name })) throw new ConflictError(`rollout "${name}" already exists`);
+      await this.refuseSecondRollout(spec.target.group, name);
+      const now = new Date();
+      const status: RolloutStatus = withCondition(
+        { phase: 'Pending', stage: 0, stages: [], gates: [], conditions: [], failedAgents: [] },
+        { type: 'Pending', reason: 'Created', message: `waits for the controller to start it (group ${spec.target.group})` },
+        now,
+      );
+      const doc: Rollout = { _id: name, labels: toEntries(m.metadata.labels), spec, status, reached: [], group: spec.target.group, phase: 'Pending', resourceVersion: 1, createdAt: now, updatedAt: now };
+      try {
+        await this.rollouts.create(doc);
+      } catch (err) {
+        if ((err as { code?: number }).code === 11000) throw new ConflictError(`rollout "${name}" already exists`);
+        throw err;
+      }
+      return doc;
+    });
+  }
+
+  async list(limit: number, after?: string): Promise<{ items: Rollout[]; remaining: number }> {
+    const filter = after !== undefined ? { _id: { $gt: after } } : {};
+    const items = await this.rollouts.find(filter).sort({ _id: 1 }).limit(limit).lean<Rollout[]>();
+    const remaining = items.length < limit ? 0 : await this.rollouts.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
+    return { items, remaining };
+  }
+
+  async get(name: string): Promise<Rollout> {
+    const r = await this.rollouts.findById(name).lean<Rollout>();
+    if (!r) throw new NotFoundError(`rollout "${name}" not found`);
+    return r;
+  }
+
+  /** Replaces labels and spec of a rollout that has not started; an identical replace changes nothing (so `apply` may repeat). */
+  async replace(name: string, resourceVersion: string, m: RolloutManifestDto): Promise<Rollout> {
+    const spec = await this.checkedSpec(m);
+    return this.locked(name, async () => {
+      const current = await this.get(name);
+      if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
+      const labels = toEntries(m.metadata.labels);
+      if (JSON.stringify([current.spec, current.labels]) === JSON.stringify([spec, labels])) return current;
+      if (current.phase !== 'Pending') throw new ConflictError(`rollout "${name}" has started (${current.phase}); its spec cannot change: undo or abort it and create a new one`);
+      return this.commit(current, { spec, labels, group: spec.target.group });
+    });
+  }
+
+  /** Deletes a rollout that no longer drives agents; one in progress must be aborted or undone first. */
+  async delete(name: string): Promise<Rollout> {
+    return this.locked(name, async () => {
+      const current = await this.get(name);
+      if (current.phase === 'Progressing' || current.phase === 'Paused') {
+        throw new ConflictError(`rollout "${name}" is ${current.phase}: abort (keep agents as they are) or undo (roll back) it first`);
+      }
+      await this.rollouts.deleteOne({ _id: name });
+      // An aborted rollout's reached agents go back to their group's config.
+      if (current.phase === 'Aborted') this.announce(current);
+      return current;
+    });
+  }
+
+  /** pause, resume, abort, undo (roll back) or approve the current stage. */
+  async act(name: string, action: RolloutAction, actor: string): Promise<Rollout> {
+    return this.locked(name, async () => {
+      const r = await this.get(name);
+      const now = new Date();
+      const by = `by ${actor}`;
+      const refuse = (why: string) => new ConflictError(`cannot ${action} rollout "${name}": ${why}`);
+      let status = r.status;
+      switch (action) {
+        case 'pause':
+          if (r.phase !== 'Progressing' && r.phase !== 'Pending') throw refuse(`it is ${r.phase}`);
+          status = withCondition({ ...status, phase: 'Paused' }, { type: 'Paused', reason: 'PausedByUser', message: `paused ${by}` }, now);
+          break;
+        case 'resume':
+          if (r.phase !== 'Paused') throw refuse(`it is ${r.phase}, not Paused`);
+          // Resuming a stage a gate paused goes on past that gate (else it would pause again at once).
+          if (lastReason(status) === 'GateTripped') status = { ...status, overriddenStage: status.stage };
+          status = withCondition({ ...status, phase: status.toHash ? 'Progressing' : 'Pending' }, { type: 'Progressing', reason: 'ResumedByUser', message: `resumed ${by}` }, now);
+          break;
+        case 'approve':
+          if (!ACTIVE_PHASES.includes(r.phase)) throw refuse(`it is ${r.phase}`);
+          status = { ...status, approvedStage: Math.max(status.approvedStage ?? -1, status.stage) };
+          if (r.phase === 'Paused' && lastReason(status) === 'AwaitingApproval') status = { ...status, phase: 'Progressing' };
+          status = withCondition(status, { type: status.phase, reason: 'Approved', message: `stage ${status.stage + 1} approved ${by}` }, now);
+          break;
+        case 'abort':
+          if (!ACTIVE_PHASES.includes(r.phase)) throw refuse(`it is ${r.phase}`);
+          status = withCondition({ ...status, phase: 'Aborted' }, { type: 'Aborted', reason: 'AbortedByUser', message: `aborted ${by}: the ${r.reached.length} agents reached keep the new config until the rollout is deleted` }, now);
+          break;
+        case 'undo':
+          if (r.phase === 'RolledBack') throw refuse('it is already rolled back');
+          if (r.phase === 'Succeeded') {
+            if (!status.from) throw refuse('it does not know the configs from before');
+            // The group said what the rollout delivered: it says again what it said before.
+            await this.groups.replaceConfigs(r.group, status.from);
+          }
+          status = withCondition({ ...status, phase: 'RolledBack' }, { type: 'RolledBack', reason: 'UndoneByUser', message: `rolled back ${by}: ${r.reached.length} agents get the group's previous config` }, now);
+          break;
+      }
+      const updated = await this.commit(r, { status, phase: status.phase });
+      this.announce(updated);
+      return updated;
+    });
+  }
+
+  /** Stores a step of the driver (under the lock); announces it when agents get something else. */
+  async saveStep(current: Rollout, status: RolloutStatus, reached: string[], reason: string): Promise<Rollout> {
+    const updated = await this.commit(current, { status, phase: status.phase, reached });
+    const overlayChanged = reached.length !== current.reached.length || OVERLAY_PHASES.includes(current.phase) !== OVERLAY_PHASES.includes(updated.phase);
+    if (overlayChanged) this.announce(updated);
+    if (updated.phase !== current.phase) {
+      await this.audit.record({ actor: { username: 'system:rollouts' }, action: `phase/${updated.phase}`, resource: { kind: 'rollouts', name: current._id }, summary: reason });
+    }
+    return updated;
+  }
+
+  private announce(r: Rollout): void {
+    this.events.publish({ reason: 'rollout.changed', groups: [r.group], configs: [...new Set(r.spec.configs.map((c) => c.remoteConfig))] });
+  }
+
+  private async commit(current: Rollout, fields: Partial<Rollout>): Promise<Rollout> {
+    const next: Rollout = { ...current, ...fields, resourceVersion: current.resourceVersion + 1, updatedAt: new Date() };
+    const set: Record<string, unknown> = { resourceVersion: next.resourceVersion, updatedAt: next.updatedAt };
+    for (const [k, v] of Object.entries(fields)) set[k] = v;
+    const res = await this.rollouts.updateOne({ _id: current._id, resourceVersion: current.resourceVersion }, { $set: set });
+    if (res.matchedCount === 0) throw this.stale(current._id);
+    return next;
+  }
+
+  private stale(name: string, sent?: string): ConflictError {
+    return new ConflictError(`rollout "${name}" has been changed since${sent ? ` resourceVersion ${sent}` : ''} was read; read it again and retry`);
+  }
+
+  /** One rollout per group at a time, counting aborted ones (their overlay still holds). */
+  private async refuseSecondRollout(group: string, name: string): Promise<void> {
+    const others = (await this.rollouts.find({ group }, { phase: 1 }).lean<Pick<Rollout, '_id' | 'phase'>[]>()).filter(
+      (o) => o._id !== name && (ACTIVE_PHASES.includes(o.phase) || o.phase === 'Aborted'),
+    );
+    if (others.length) {
+      const o = others[0];
+      throw new ConflictError(`agentgroup "${group}" already has rollout "${o._id}" (${o.phase}); ${o.phase === 'Aborted' ? 'delete it' : 'wait for it, abort or undo it'} first`);
+    }
+  }
+
+  /** Checks the spec against the groups and remote configs; every problem is reported at once. */
+  private async checkedSpec(m: RolloutManifestDto): Promise<StoredRolloutSpec> {
+    const s = m.spec;
+    const stages = parseRolloutStages(s.stages);
+    const errors: { field: string; message: string }[] = [];
+    try {
+      await this.groups.get(s.target.group);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      errors.push({ field: 'spec.target.group', message: `agentgroup "${s.target.group}" does not exist` });
+    }
+    const configs: StoredConfigRef[] = s.configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
+    const seen = new Map<string, number>();
+    configs.forEach((c, i) => {
+      const first = seen.get(c.fileName);
+      if (first !== undefined) errors.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
+      else seen.set(c.fileName, i);
+    });
+    const latest = await this.remoteConfigs.latestRevisions(configs.map((c) => c.remoteConfig));
+    configs.forEach((c, i) => {
+      const n = latest.get(c.remoteConfig);
+      if (n === undefined) errors.push({ field: `spec.configs[${i}].remoteConfig`, message: `remoteconfig "${c.remoteConfig}" does not exist` });
+      else if (c.revision !== undefined && c.revision > n) errors.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
+    });
+    if (errors.length) throw new InvalidError(`Invalid rollout: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
+    return {
+      target: { group: s.target.group },
+      configs,
+      ...stages,
+      applyTimeoutSeconds: s.applyTimeoutSeconds ?? DEFAULT_APPLY_TIMEOUT_SECONDS,
+      gates: (s.gates ?? DEFAULT_GATES).map((g) => ({ metric: g.metric, maxRatio: g.maxRatio, ...(g.vsControl ? { vsControl: true } : {}) })),
+      onGateTrip: s.onGateTrip ?? 'rollback',
+    };
+  }
+}
+
+function lastReason(s: RolloutStatus): string | undefined {
+  return s.conditions[s.conditions.length - 1]?.reason;
+}
