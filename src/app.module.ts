@@ -14,6 +14,7 @@ import { RemoteConfigsModule } from './remote-configs/remote-configs.module';
 import { AgentGroupsModule } from './agent-groups/agent-groups.module';
 import { AuthModule } from './auth/auth.module';
 import { AuditModule } from './audit/audit.module';
+import { DatabaseModule } from './database/database.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true, monitorCommands: true }),
+        DatabaseModule,
         HealthModule,
         VersionModule,
         AgentsModule,

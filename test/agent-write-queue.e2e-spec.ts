@@ -1,8 +1,11 @@
 import mongoose, { Connection, Model } from 'mongoose';
 import { Agent, AgentSchema } from '../src/agents/agent.schema';
-import { AgentWriteQueue, BULK_SIZE } from '../src/agents/agent-write-queue';
+import { AgentWriteQueue } from '../src/agents/agent-write-queue';
 import { KeyedMutex } from '../src/common/keyed-mutex';
 import { testDatabaseUri } from './support/test-server';
+
+/** FerretDB's bulk size (the test database's profile). */
+const BULK_SIZE = 90;
 
 /** The OpAMP path's write queue against the real test database (FerretDB unless MONGODB_URI is set). */
 describe('AgentWriteQueue', () => {
@@ -25,6 +28,7 @@ describe('AgentWriteQueue', () => {
         }) as never;
       },
       60_000,
+      BULK_SIZE,
       (uids, work) => locks.runAll(uids, work),
       (err) => errors.push(err),
     );

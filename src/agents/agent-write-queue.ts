@@ -16,14 +16,6 @@ interface PendingWrite {
 export type LockAll = <T>(uids: string[], work: () => Promise<T>) => Promise<T>;
 
 /**
- * Writes per bulk command. FerretDB 1.24 (the embedded and test database) never answers an
- * `update` command of 100 or more statements on existing documents (measured: 99 statements
- * 0.6 s, 100 no answer within 20 s); MongoDB takes up to 100,000. Ninety still turns thousands of
- * round trips into tens.
- */
-export const BULK_SIZE = 90;
-
-/**
  * Every write the OpAMP path makes to agent documents goes through here, grouped. Changes are
  * merged per agent into one pending `$set` and written in unordered bulk writes, one batch at a
  * time. Two kinds of write:
@@ -54,6 +46,8 @@ export class AgentWriteQueue {
   constructor(
     private readonly collection: () => mongo.Collection<Document>,
     private readonly intervalMs: number,
+    /** Statements per bulk command (the database profile's maxBulkStatements). */
+    private readonly bulkSize: number,
     private readonly lockAll: LockAll,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -151,7 +145,7 @@ export class AgentWriteQueue {
         this.guarded = [];
         // Conditional writes go in bulks of their own, after: an unordered bulk may apply its
         // writes in any order, and a condition must see the writes queued with it.
-        for (const list of [ops, conditional]) for (let i = 0; i < list.length; i += BULK_SIZE) await this.writeSlice(list.slice(i, i + BULK_SIZE));
+        for (const list of [ops, conditional]) for (let i = 0; i < list.length; i += this.bulkSize) await this.writeSlice(list.slice(i, i + this.bulkSize));
       } while (this.urgent);
     } finally {
       this.running = undefined;

@@ -7,7 +7,7 @@ import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
-import { KeyedMutex } from '../common/keyed-mutex';
+import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
   AgentSelectorQuery,
   agentSelectorTerms,
@@ -41,12 +41,6 @@ export const AGENT_LIST_PROJECTIONS: Record<AgentListView, Record<string, 0>> = 
   full: { selectorTerms: 0 },
 };
 
-/**
- * Agents stored before selector terms existed get them at start-up, this many per round trip
- * (below 100: FerretDB 1.24 never answers an update command of 100 or more statements).
- */
-const TERMS_BACKFILL_BATCH = 90;
-
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
   capabilities: number;
@@ -75,12 +69,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   private sweeper?: NodeJS.Timeout;
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
-   * Every write to one agent document goes through this lock. FerretDB (the embedded and test
-   * database) applies an update as read-modify-write of the whole document, so two concurrent
-   * updates of different fields of one agent can lose one of them; MongoDB cannot, but the
-   * lock costs nothing there.
+   * Every write to one agent document goes through this guard: where the database applies an
+   * update as read-modify-write of the whole document, two concurrent updates of different
+   * fields of one agent could lose one of them (the database profile decides).
    */
-  private readonly writes = new KeyedMutex();
+  private readonly writes: KeyedWrites;
+  /** Statements per bulk write, and agents per batch of the selector-terms backfill. */
+  private readonly bulkSize: number;
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -88,11 +83,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
+    this.writes = profile.keyedWrites();
+    this.bulkSize = profile.maxBulkStatements;
     this.selected = new AgentSelectorQuery(agents);
     this.queue = new AgentWriteQueue(
       () => agents.collection as never,
       config.opamp.lastSeenFlushMs,
+      this.bulkSize,
       (uids, work) => this.writes.runAll(uids, work),
       (err) => this.logger.error(`agent write failed: ${err}`),
     );
@@ -139,7 +138,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const batch = await this.agents
         .find(filter, { labels: 1, description: 1 })
         .sort({ _id: 1 })
-        .limit(TERMS_BACKFILL_BATCH)
+        .limit(this.bulkSize)
         .lean<Pick<Agent, '_id' | 'labels' | 'description'>[]>();
       if (batch.length === 0) break;
       after = batch[batch.length - 1]._id;
@@ -153,7 +152,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         ),
       );
       written += res.modifiedCount;
-      if (batch.length < TERMS_BACKFILL_BATCH) break;
+      if (batch.length < this.bulkSize) break;
     }
     if (written) this.logger.log(`Gave selector terms to ${written} agents stored before they existed`);
     return written;
