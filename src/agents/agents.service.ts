@@ -76,6 +76,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly writes: KeyedWrites;
   /** Statements per bulk write, and agents per batch of the selector-terms backfill. */
   private readonly bulkSize: number;
+  /**
+   * The connection facts last stored for each WebSocket or gRPC agent connected to this replica,
+   * so that a report writes only the facts that changed (usually none) and the heartbeat facts
+   * (last seen, sequence number) are held in memory like a heartbeat's. Such an agent's document
+   * cannot be deleted while it is connected, so an update without upsert finds it. Forgotten
+   * when the connection closes. HTTP agents write their connection facts with every report.
+   */
+  private readonly storedConnections = new Map<string, StoredConnection>();
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -118,6 +126,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    */
   async markReplicaDisconnected(): Promise<number> {
     await this.queue.flush();
+    this.storedConnections.clear();
     const now = new Date();
     return this.updateEach(
       { 'connection.replicaId': this.config.replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
@@ -169,12 +178,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.updateEach(
       { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $lt: cutoff } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
+      // Their next poll writes its connection facts in full.
+      (uid) => this.storedConnections.delete(uid),
     );
   }
 
   /** updateMany under the per-agent write locks of the matching agents (see `writes`). */
-  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>): Promise<number> {
+  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>, each?: (uid: string) => void): Promise<number> {
     const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
+    if (each) ids.forEach(each);
     let modified = 0;
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);
@@ -241,10 +253,30 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * the agent on its first message.
    */
   async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
-    const set: Record<string, unknown> = { connection, ...parts };
+    const stored = this.storedConnections.get(uid);
+    const set: Record<string, unknown> = { ...parts };
+    const sameConnection = !!stored && connection.connected && stored.connectionId === connection.connectionId;
+    if (sameConnection) {
+      // The same connection: only the facts that changed, the heartbeat facts held in memory.
+      for (const [k, v] of Object.entries(connection)) {
+        if (k !== 'lastSeenAt' && k !== 'sequenceNum' && !sameFact(v, stored[k as keyof StoredConnection])) set[`connection.${k}`] = v;
+      }
+      this.recordSeen(uid, connection.lastSeenAt, connection.sequenceNum);
+    } else {
+      set.connection = connection;
+    }
     // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
     for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
-    await this.queue.write(uid, set, true);
+    if (Object.keys(set).length === 0) return;
+    if (connection.connected && connection.transport !== 'http') this.storedConnections.set(uid, connection);
+    else this.storedConnections.delete(uid);
+    try {
+      await this.queue.write(uid, set, !sameConnection);
+    } catch (err) {
+      // Not known to be stored: the next report writes the connection facts in full.
+      this.storedConnections.delete(uid);
+      throw err;
+    }
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
@@ -258,13 +290,34 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await Promise.all(entries.map(([uid, parts]) => this.applyTracking(uid, parts)));
   }
 
-  /** A heartbeat: remembered now, written with the next batch. */
+  /**
+   * A heartbeat: held in memory (reads show it) and written once due: an HTTP agent's within a
+   * poll interval (its silence is judged from the stored value), any other's after
+   * OPAMP_LAST_SEEN_WRITE_SECONDS, or with the agent's next write, whichever comes first.
+   */
   recordSeen(uid: string, lastSeenAt: Date, sequenceNum: number | string): void {
-    this.queue.defer(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum });
+    const transport = this.storedConnections.get(uid)?.transport;
+    const o = this.config.opamp;
+    const maxAgeMs = transport === 'websocket' || transport === 'grpc' ? o.lastSeenWriteSeconds * 1000 : Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000;
+    this.queue.hold(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum }, maxAgeMs);
+  }
+
+  /** An agent as stored, with the heartbeat facts held in memory on top. */
+  private withHeld<T extends Partial<Agent>>(agent: T): T {
+    const held = this.queue.held(agent._id as string);
+    if (!held || !agent.connection) return agent;
+    const connection = { ...agent.connection };
+    if (held['connection.lastSeenAt'] !== undefined) connection.lastSeenAt = held['connection.lastSeenAt'] as Date;
+    if (held['connection.sequenceNum'] !== undefined) connection.sequenceNum = held['connection.sequenceNum'] as number | string;
+    return { ...agent, connection };
   }
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
+    if (this.storedConnections.get(uid)?.connectionId === connectionId) {
+      this.storedConnections.delete(uid);
+      this.queue.release(uid);
+    }
     // Through the queue, so that thousands of sockets dropping at once (a network blip, a load
     // balancer restart) cost a few bulk writes, not one round trip each.
     await this.queue.writeIf(
@@ -288,7 +341,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
-    return ((await this.agents.findById(uid).lean()) as Agent | null) ?? undefined;
+    const doc = (await this.agents.findById(uid).lean()) as Agent | null;
+    return doc ? this.withHeld(doc) : undefined;
   }
 
   /** One page of agents in uid order, after the cursor `after`. */
@@ -297,7 +351,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const filter = after ? { _id: { $gt: after } } : {};
     const items = await this.agents.find(filter).sort({ _id: 1 }).limit(limit).lean();
     const remaining = items.length < limit ? 0 : await this.agents.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items: items as Agent[], remaining };
+    return { items: (items as Agent[]).map((a) => this.withHeld(a)), remaining };
   }
 
   /** One page of agents matching every filter, in the order of `q.sort` (uid by default), as summaries unless `q.view` is full. */
@@ -332,7 +386,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    return this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
+    const page = await this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
+    return { ...page, items: page.items.map((a) => this.withHeld(a)) };
   }
 
   /** Merges server-side labels (null removes one); selectors and groups see them at once. */
@@ -409,4 +464,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     ]);
     return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
   }
+}
+
+/** Same stored connection fact (dates by time). */
+function sameFact(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return a === b;
 }

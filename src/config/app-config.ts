@@ -35,6 +35,7 @@ export interface AppConfig {
     heartbeatIntervalSeconds: number;
     wsPingIntervalSeconds: number;
     lastSeenFlushMs: number;
+    lastSeenWriteSeconds: number;
     reconcileIntervalSeconds: number;
   };
   /** Server-wide default connection settings offered to agents (groups may override each part). */
@@ -244,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       heartbeatIntervalSeconds: v.OPAMP_HEARTBEAT_INTERVAL_SECONDS,
       wsPingIntervalSeconds: v.OPAMP_WS_PING_INTERVAL_SECONDS,
       lastSeenFlushMs: v.OPAMP_LAST_SEEN_FLUSH_MS,
+      lastSeenWriteSeconds: v.OPAMP_LAST_SEEN_WRITE_SECONDS,
       reconcileIntervalSeconds: v.OPAMP_RECONCILE_INTERVAL_SECONDS,
     },
     offers: {
