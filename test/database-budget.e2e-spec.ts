@@ -3,6 +3,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection, mongo } from 'mongoose';
 import { AgentCapabilities as Cap, AgentRemoteConfig, ComponentHealthSchema, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
 import { DatabaseWork, DatabaseWorkTotals } from '../src/database/database-work.metrics';
+import { OpampSessionService } from '../src/opamp-gateway/opamp-session.service';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
@@ -68,6 +69,9 @@ describe('database work budgets', () => {
     for (let h = 0; h < HEARTBEATS; h++) {
       await Promise.all(agents.map((a) => a.ws.exchange(agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS }))));
     }
+    // The periodic reconcile reads the agents' labels again; new agents without labels are no change to write.
+    await server.app.get(OpampSessionService).reconcile();
+    await new Promise((r) => setTimeout(r, 200));
     const d = delta(before, work.snapshot());
     console.log(`heartbeat hold: ${AGENTS * HEARTBEATS} heartbeats → ${JSON.stringify(d)}`);
     expect(d.writes).toBe(0);

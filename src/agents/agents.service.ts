@@ -203,7 +203,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const docs = await this.agents
         .find({ _id: { $in: uids.slice(i, i + 1000) } }, { labels: 1, assignedConfig: 1 })
         .lean<{ _id: string; labels?: Record<string, string>; assignedConfig?: Agent['assignedConfig'] }[]>();
-      for (const d of docs) out.set(d._id, { labels: d.labels, assignedConfig: d.assignedConfig });
+      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig });
     }
     return out;
   }
@@ -239,7 +239,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       hasConnectionSettingsStatus: !!doc.connectionSettingsStatus,
       availableComponentsHash: doc.availableComponentsHash,
       description: doc.description,
-      labels: doc.labels,
+      labels: ownLabels(doc.labels),
       assignedConfig: doc.assignedConfig,
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
@@ -470,4 +470,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 function sameFact(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return a === b;
+}
+
+/**
+ * Labels as the session holds them: none is `undefined`, whether the document has `{}` (every
+ * insert gets it) or nothing, so that comparing what is stored with what a new session holds
+ * does not see a change where there is none (and rewrite every new agent's selector terms).
+ */
+function ownLabels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
+  return labels && Object.keys(labels).length > 0 ? labels : undefined;
 }
