@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection, mongo } from 'mongoose';
 import { AgentCapabilities as Cap, AgentRemoteConfig, ComponentHealthSchema, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
+import { AgentsService } from '../src/agents/agents.service';
 import { DatabaseWork, DatabaseWorkTotals } from '../src/database/database-work.metrics';
 import { OpampSessionService } from '../src/opamp-gateway/opamp-session.service';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
@@ -139,5 +140,14 @@ describe('database work budgets', () => {
     console.log(`GET /agents?limit=50 → ${JSON.stringify(d)}`);
     expect(d.total).toBeLessThanOrEqual(4);
     expect(d.total - (d.commands.find ?? 0) - (d.commands.aggregate ?? 0)).toBe(0);
+  });
+
+  it('the fleet gauges (delivery states, health) cost 2 commands, not one count each', async () => {
+    const before = work.snapshot();
+    const counts = await server.app.get(AgentsService).fleetCounts();
+    const d = delta(before, work.snapshot());
+    console.log(`fleet gauges → ${JSON.stringify(d)}`);
+    expect(d.total).toBe(2);
+    expect(counts).toEqual({ configStates: { applied: AGENTS, applying: 0, failed: 0, pending: 0, unsupported: 0 }, healthy: AGENTS - 1, unhealthy: 1 });
   });
 });

@@ -450,19 +450,39 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */
+  /**
+   * Two commands whatever the fleet's size: one pass grouping every agent by delivery state,
+   * connection and health (a database that scans for a count scans once, not once per figure),
+   * and the connected HTTP agents (an equality filter), whose liveness depends on their last poll.
+   */
   async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number }> {
     const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
-    const cutoff = this.httpSilenceCutoff();
-    const live: FilterQuery<Agent> = {
-      'connection.connected': true,
-      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: cutoff } }],
-    };
-    const [counts, healthy, connected] = await Promise.all([
-      Promise.all(states.map((s) => this.agents.countDocuments({ 'remoteConfig.state': s }))),
-      this.agents.countDocuments({ $and: [live, { 'health.healthy': true }] }),
-      this.agents.countDocuments(live),
+    const cutoff = this.httpSilenceCutoff().getTime();
+    type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
+    const [groups, http] = await Promise.all([
+      this.agents.aggregate<Group>([
+        { $group: { _id: { s: '$remoteConfig.state', c: '$connection.connected', t: '$connection.transport', h: '$health.healthy' }, n: { $sum: 1 } } },
+      ]),
+      this.agents
+        .find({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 })
+        .lean<Pick<Agent, 'connection' | 'health'>[]>(),
     ]);
-    return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
+    const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));
+    let connected = 0;
+    let healthy = 0;
+    for (const { _id: g, n } of groups) {
+      if (g.s !== undefined && g.s in configStates) configStates[g.s] += n;
+      if (g.c === true && g.t !== 'http') {
+        connected += n;
+        if (g.h === true) healthy += n;
+      }
+    }
+    for (const a of http) {
+      if (new Date(a.connection.lastSeenAt).getTime() < cutoff) continue;
+      connected++;
+      if (a.health?.healthy === true) healthy++;
+    }
+    return { configStates, healthy, unhealthy: connected - healthy };
   }
 }
 
