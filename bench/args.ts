@@ -73,8 +73,9 @@ Options (defaults in brackets):
   --db embedded|memory    embedded: the project's embedded database (FerretDB here); memory: the bench's
                           in-memory MongoDB stand-in (bench/mini-mongo.ts), to measure the server alone [embedded]
   --cpu-prof              run the server with --cpu-prof (profile in bench/results/)
-  --label TEXT            suffix of the row name in bench/RESULTS.md
-  --no-results-md         do not touch bench/RESULTS.md
+  --label TEXT            suffix of the row name in the results table
+  --no-results-md         do not touch bench/results/RESULTS.md (the run's rows; the tracked
+                          bench/RESULTS.md is never written by a run)
   --source-addrs K        spread client sockets over 127.0.0.1..K            [auto: 1 per 20000 agents]
   --max-inflight N        handshakes in flight per worker while ramping      [128]
   --deadline-ms MS        an answer slower than this is late                 [1000]

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- --scenario NAME …`: starts the database and the server as child processes,
  * drives them with the load generator, prints a table, writes bench/results/<scenario>-<date>.json
- * and updates the scenario's row in bench/RESULTS.md. Everything stays on loopback and every
+ * and updates the scenario's row in bench/results/RESULTS.md (not committed: the tracked
+ * bench/RESULTS.md is curated from it by hand). Everything stays on loopback and every
  * phase is bounded, so a run always ends by itself.
  */
 import * as fs from 'node:fs';
@@ -15,7 +16,7 @@ import { apiList } from './scenarios/api-list';
 import { CONFIG_ROLLOUT, configRollout } from './scenarios/config-rollout';
 import { connectHold } from './scenarios/connect-hold';
 import { ingest } from './scenarios/ingest';
-import { Outcome, runName, today } from './scenarios/outcome';
+import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { ROOT } from './server-process';
 
@@ -126,7 +127,7 @@ async function main(): Promise<number> {
       json: { unsupported: err.message },
       rows:
         args.scenario === 'config-rollout'
-          ? [{ section: CONFIG_ROLLOUT, key: runName(args, `fail share ${args.failShare}`), cells: [`not measured: ${err.message}`, '', '', '', '', ''] }]
+          ? [{ section: CONFIG_ROLLOUT, key: runName(args, `fail share ${args.failShare}`), cells: [`not measured: ${err.message}`, '', '', '', '', '', '', ''] }]
           : [],
     };
   }
@@ -141,8 +142,8 @@ async function main(): Promise<number> {
   );
   log(`wrote ${path.relative(process.cwd(), jsonFile)}`);
   if (args.resultsMd && outcome.rows.length) {
-    const md = path.join(ROOT, 'bench', 'RESULTS.md');
-    for (const r of outcome.rows) upsertResultsRow(md, r.section, r.key, r.cells, machine.summary, today());
+    const md = path.join(resultsDir, 'RESULTS.md');
+    for (const r of outcome.rows) upsertResultsRow(md, sectionFor(r.section, args), r.key, r.cells, machine.summary, today());
     log(`updated ${path.relative(process.cwd(), md)}`);
   }
   return code;

@@ -12,6 +12,10 @@ export interface ServerMetrics {
   /** opamp_answer_duration_seconds: count and the p99 bucket bound, all transports. */
   answers?: number;
   answerP99UpperMs?: number;
+  /** The server's own count of the database work it asked for (mongodb_commands_total, …; counters). */
+  dbCommands?: number;
+  dbWrittenDocuments?: number;
+  dbWrittenBytes?: number;
 }
 
 type Samples = { name: string; labels: string; value: number }[];
@@ -71,6 +75,9 @@ export async function scrapeMetrics(api: ApiClient): Promise<ServerMetrics | und
     messagesSent: sum(s, 'opamp_messages_sent_total'),
     answers,
     answerP99UpperMs,
+    dbCommands: sum(s, 'mongodb_commands_total'),
+    dbWrittenDocuments: sum(s, 'mongodb_written_documents_total') ?? 0,
+    dbWrittenBytes: sum(s, 'mongodb_written_bytes_total') ?? 0,
   };
 }
 
@@ -83,5 +90,27 @@ export function metricsWindow(a: ServerMetrics | undefined, b: ServerMetrics | u
     messagesReceived: d(a?.messagesReceived, b.messagesReceived),
     messagesSent: d(a?.messagesSent, b.messagesSent),
     answers: d(a?.answers, b.answers),
+    dbCommands: d(a?.dbCommands, b.dbCommands),
+    dbWrittenDocuments: d(a?.dbWrittenDocuments, b.dbWrittenDocuments),
+    dbWrittenBytes: d(a?.dbWrittenBytes, b.dbWrittenBytes),
   };
+}
+
+/**
+ * The database work of a window per 1,000 agent messages the server received (commands,
+ * documents written, bytes written), as one RESULTS.md cell. Includes the scrape's own
+ * fleet-gauge counts (a few commands per scrape, at most every 15 s).
+ */
+export function dbWorkCell(m: ServerMetrics | undefined, agentMessages = m?.messagesReceived): string {
+  if (!m || m.dbCommands === undefined || !agentMessages) return 'n/a';
+  const per = (v: number | undefined) => ((v ?? 0) * 1000) / agentMessages;
+  const bytes = per(m.dbWrittenBytes);
+  const size = bytes >= 10 * 1024 ? `${(bytes / 2 ** 20).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${per(m.dbCommands).toFixed(1)} cmds, ${per(m.dbWrittenDocuments).toFixed(1)} docs, ${size}`;
+}
+
+/** The same, in full, for the printed summary and the JSON record. */
+export function dbWorkSummary(m: ServerMetrics | undefined): string {
+  if (!m || m.dbCommands === undefined) return 'n/a (server has no database work counters)';
+  return `${m.dbCommands} commands, ${m.dbWrittenDocuments ?? 0} documents, ${m.dbWrittenBytes ?? 0} bytes written for ${m.messagesReceived ?? 'n/a'} agent messages (${dbWorkCell(m)} per 1,000)`;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench -- ARGS`: builds when the compiled bench or server is missing or older than its
-// sources, then runs the bench CLI (dist/bench/cli.js) with ARGS. See bench/README.md.
+// sources (the server with `npm run build`, the bench with tsconfig.bench.json: the bench is not
+// part of the server's build or image), then runs the bench CLI (dist/bench/cli.js) with ARGS.
+// See bench/README.md.
 'use strict';
 const { execSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -29,6 +31,7 @@ if (built < sources && !(args.includes('--help') && fs.existsSync(cli))) {
   console.error('bench: building (sources changed since the last build)...');
   try {
     execSync('npm run build', { cwd: root, stdio: 'inherit' });
+    execSync(`"${process.execPath}" "${require.resolve('typescript/bin/tsc')}" -p tsconfig.bench.json`, { cwd: root, stdio: 'inherit' });
   } catch {
     // tsc still emits when another part of the tree has a type error; run if the outputs are there.
     if (!fs.existsSync(cli) || !fs.existsSync(server)) process.exit(1);

@@ -16,6 +16,7 @@ import { AuthModule } from './auth/auth.module';
 import { AuditModule } from './audit/audit.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
+import { DatabaseModule } from './database/database.module';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true, monitorCommands: true }),
+        DatabaseModule,
         HealthModule,
         VersionModule,
         AgentsModule,

@@ -1,8 +1,11 @@
 import mongoose, { Connection, Model } from 'mongoose';
 import { Agent, AgentSchema } from '../src/agents/agent.schema';
-import { AgentWriteQueue, BULK_SIZE } from '../src/agents/agent-write-queue';
+import { AgentWriteQueue } from '../src/agents/agent-write-queue';
 import { KeyedMutex } from '../src/common/keyed-mutex';
 import { testDatabaseUri } from './support/test-server';
+
+/** FerretDB's bulk size (the test database's profile). */
+const BULK_SIZE = 90;
 
 /** The OpAMP path's write queue against the real test database (FerretDB unless MONGODB_URI is set). */
 describe('AgentWriteQueue', () => {
@@ -25,6 +28,7 @@ describe('AgentWriteQueue', () => {
         }) as never;
       },
       60_000,
+      BULK_SIZE,
       (uids, work) => locks.runAll(uids, work),
       (err) => errors.push(err),
     );
@@ -116,5 +120,41 @@ describe('AgentWriteQueue', () => {
     await expect(good).resolves.toBeUndefined();
     expect(await agents.findById('a-fine').lean()).toMatchObject({ connection: { connectionId: 'c2' } });
     expect(errors).toHaveLength(1);
+  });
+
+  it('holds heartbeats in memory: a flush for reads leaves them, a write of the agent takes them along, due ones go in bulk', async () => {
+    const uids = Array.from({ length: 100 }, (_, i) => `held-${i}`);
+    await Promise.all(uids.map((uid) => queue.write(uid, { connection: connection(`c-${uid}`) }, true)));
+    bulkWrites = 0;
+    const now = Date.now();
+    for (let seq = 2; seq <= 5; seq++) for (const uid of uids) queue.hold(uid, { 'connection.lastSeenAt': new Date(seq * 1000), 'connection.sequenceNum': seq }, 60_000, now);
+    expect(queue.held('held-0')).toEqual({ 'connection.lastSeenAt': new Date(5000), 'connection.sequenceNum': 5 });
+    await queue.flush();
+    await queue.flushDue(now + 59_000);
+    expect(bulkWrites).toBe(0);
+    expect((await agents.findById('held-0').lean())!.connection.sequenceNum).toBe(1);
+
+    // A report of one agent carries what is held for it, in the same statement.
+    await queue.write('held-1', { health: { healthy: true } });
+    expect(bulkWrites).toBe(1);
+    expect((await agents.findById('held-1').lean())!.connection).toMatchObject({ sequenceNum: 5, lastSeenAt: new Date(5000) });
+    expect(queue.held('held-1')).toBeUndefined();
+
+    // Once due, the other 99 go together.
+    bulkWrites = 0;
+    await queue.flushDue(now + 60_000);
+    expect(bulkWrites).toBe(Math.ceil(99 / BULK_SIZE));
+    expect(queue.heldSize).toBe(0);
+    expect(await agents.countDocuments({ _id: { $in: uids }, 'connection.sequenceNum': 5 })).toBe(100);
+  });
+
+  it('a released agent keeps nothing held; stop stores everything held', async () => {
+    await queue.write('held-r', { connection: connection('c1') }, true);
+    queue.hold('held-r', { 'connection.sequenceNum': 7 }, 60_000);
+    queue.release('held-r');
+    expect(queue.held('held-r')).toBeUndefined();
+    queue.hold('held-r', { 'connection.sequenceNum': 8 }, 3_600_000);
+    await queue.stop();
+    expect((await agents.findById('held-r').lean())!.connection.sequenceNum).toBe(8);
   });
 });

@@ -13,6 +13,7 @@ import { retryAfterMs } from '../load-protocol';
 import { kib, mib, ms, num, pct, ResultsSection, secs } from '../report';
 import { ApiClient } from '../server-process';
 import { assemble } from '../wire';
+import { metricsWindow, scrapeMetrics, ServerMetrics } from '../server-metrics';
 import { dbName, Outcome, today } from './outcome';
 
 export const API_LIST: ResultsSection = {
@@ -21,8 +22,9 @@ export const API_LIST: ResultsSection = {
   about:
     'N agents stored (each with description, labels, health tree and ~8 KB effective config, as the OpAMP path stores them, selector terms ' +
     'included), then REST reads one request at a time: every page of `GET /api/v1/agents?limit=L[&selector=…]` following `continue`, the ' +
-    'first page repeated, and single agents. CPU is the server\'s and the database\'s during the page walk, in % of one CPU.',
-  columns: ['Run', 'Stored', 'Insert', 'Pages walked', 'Page p50 / p99 / max', 'Page size on the wire', 'First page p50 / p99', 'GET one p50 / p99', 'Server / DB CPU in walk'],
+    'first page repeated, and single agents. CPU is the server\'s and the database\'s during the page walk, in % of one CPU. ' +
+    'DB work = database commands per page of the walk (sign-in lookups included), from the server\'s own count.',
+  columns: ['Run', 'Stored', 'Insert', 'Pages walked', 'Page p50 / p99 / max', 'Page size on the wire', 'First page p50 / p99', 'GET one p50 / p99', 'Server / DB CPU in walk', 'DB work / page'],
 };
 
 /** The longest the page walk may take; the pages walked by then are reported. */
@@ -197,9 +199,12 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
   let cpu: { server: number; db: number; other: number } | undefined;
   /** Set when a request did not answer within the client's 120 s: that is the result then. */
   let failure: string | undefined;
+  /** The server's database work during the walk. */
+  let dbWork: ServerMetrics | undefined;
   try {
     // Warm-up (sign-in, route compilation, first query plan), not measured.
     await timedGet(api, `/api/v1/agents?limit=${args.pageSize}${extra}`);
+    const sm0 = await scrapeMetrics(api);
     const w0 = Date.now();
     const p0 = target.sampler.sample();
     const m0 = machineCpuSeconds();
@@ -224,6 +229,7 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
       }
     }
     walkS = (Date.now() - w0) / 1000;
+    dbWork = metricsWindow(sm0, await scrapeMetrics(api));
     const p1 = target.sampler.sample();
     const server = cpuPercent(p0.server, p1.server);
     const db = cpuPercent(p0.db, p1.db);
@@ -269,6 +275,7 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
     [`first page (x${fs1.count}) p50 / p99`, `${ms(fs1.p50)} / ${ms(fs1.p99)}`],
     [`GET one agent (x${os1.count}) p50 / p99`, `${ms(os1.p50)} / ${ms(os1.p99)}`],
     ['server / database CPU in the walk', `${pct(cpu?.server)} / ${pct(cpu?.db)} of one CPU (other processes: ${pct(cpu?.other)})`],
+    ['database commands per page (walk)', dbWork?.dbCommands === undefined ? 'n/a' : `${(dbWork.dbCommands / Math.max(1, walked)).toFixed(1)} (${num(dbWork.dbCommands)} for ${num(walked)} pages)`],
     ['server RSS peak', mib(target.sampler.peakRss.server)],
     ['database RSS peak', mib(target.sampler.peakRss.db)],
   ];
@@ -281,11 +288,12 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
     `${ms(fs1.p50)} / ${ms(fs1.p99)}`,
     `${ms(os1.p50)} / ${ms(os1.p99)}`,
     `${pct(cpu?.server)} / ${pct(cpu?.db)}${cpu && cpu.other >= 10 ? ` (other processes: ${pct(cpu.other)})` : ''}`,
+    dbWork?.dbCommands === undefined ? 'n/a' : `${(dbWork.dbCommands / Math.max(1, walked)).toFixed(1)} cmds`,
   ];
   return {
     exitCode: failure ? 1 : 0,
     summary,
-    json: { insert: ins, walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure, cpuPct: cpu }, firstPage: fs1, getOne: os1, date: today() },
+    json: { insert: ins, walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure, cpuPct: cpu, db: dbWork }, firstPage: fs1, getOne: os1, date: today() },
     rows: [{ section: API_LIST, key: `${num(total)} agents, page ${args.pageSize}${args.listQuery ? `, ${decodeURIComponent(args.listQuery)}` : ''}, insert via ${args.insertVia}, ${dbName(args)}${args.label ? ` (${args.label})` : ''}`, cells }],
   };
 }

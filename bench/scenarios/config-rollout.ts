@@ -4,6 +4,7 @@ import { newGenerator, probeGrpc, rampUp, RunEnv, sleep, startTarget, Target, Un
 import { KIND } from '../load-protocol';
 import { ms, num, ResultsSection, secs } from '../report';
 import { ApiClient } from '../server-process';
+import { dbWorkCell, dbWorkSummary, metricsWindow, scrapeMetrics } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
 export const CONFIG_ROLLOUT: ResultsSection = {
@@ -11,8 +12,9 @@ export const CONFIG_ROLLOUT: ResultsSection = {
   title: 'config-rollout',
   about:
     'N connected agents that accept remote config, all in one agent group; a new revision of the group\'s remote config; time from ' +
-    'the change until every agent has reported APPLIED (or FAILED, for the --fail-share) and the server has answered that report.',
-  columns: ['Run', 'Result', 'First config after', 'Every agent had it after', 'All APPLIED/FAILED after', 'Applied / failed', 'Resends', 'Final report p99'],
+    'the change until every agent has reported APPLIED (or FAILED, for the --fail-share) and the server has answered that report. ' +
+    'DB work = database commands, documents and bytes written from the change until all reported, per 1,000 agent messages the server received (and in total).',
+  columns: ['Run', 'Result', 'First config after', 'Every agent had it after', 'All APPLIED/FAILED after', 'Applied / failed', 'Resends', 'Final report p99', 'DB work / 1k agent msgs'],
 };
 
 /** The message the scenario prints, and its exit status, while the server cannot deliver config. */
@@ -141,10 +143,12 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
   // The measured change: revision 2.
   gen.reset();
   ctx.revision = 2;
+  const sm0 = target.api ? await scrapeMetrics(target.api) : undefined;
   const t0 = Date.now();
   env.log('changing the config (revision 2)...');
   await triggerConfigChange(ctx);
   const full = await waitForReports(env, target, gen, 'rollout', args.agents, t0);
+  const db = metricsWindow(sm0, target.api ? await scrapeMetrics(target.api) : undefined);
   await gen.stop();
   if (full.configReceived === 0) throw new Unsupported(`${NO_REMOTE_CONFIG}: no remote_config reached any agent within ${args.configTimeout} s of the change`);
   const done = full.configAcked >= args.agents;
@@ -162,6 +166,7 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
     ['change: applied / failed', `${num(full.configApplied)} / ${num(full.configFailed)}`],
     ['resends of a config the agent had (both phases)', num(initial.configDuplicates + full.configDuplicates)],
     ['final report answer p99', ms(finalP99)],
+    ['database work of the change', dbWorkSummary(db)],
   ];
   return {
     exitCode: done ? 0 : 1,
@@ -169,7 +174,7 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
     json: {
       ramp,
       initial: { seconds: initialS, acked: initial.configAcked, duplicates: initial.configDuplicates },
-      rollout: { done, firstS, receivedS, allS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: undefined } },
+      rollout: { done, firstS, receivedS, allS, db, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: undefined } },
     },
     rows: [
       {
@@ -183,6 +188,7 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
           `${num(full.configApplied)} / ${num(full.configFailed)}`,
           num(initial.configDuplicates + full.configDuplicates),
           ms(finalP99),
+          db?.dbCommands === undefined ? 'n/a' : `${dbWorkCell(db)} (total ${num(db.dbCommands)} cmds)`,
         ],
       },
     ],

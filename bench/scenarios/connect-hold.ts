@@ -1,5 +1,6 @@
 import { FleetRun, RunEnv, runFleet } from '../fleet-run';
 import { kib, mib, ms, num, pct, ratio, ResultsSection, secs } from '../report';
+import { dbWorkCell, dbWorkSummary } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
 export const CONNECT_HOLD: ResultsSection = {
@@ -8,7 +9,8 @@ export const CONNECT_HOLD: ResultsSection = {
   about:
     'Ramp to N agents (first message: description, health tree, ~8 KB effective config), then hold them heartbeating. ' +
     'RSS per agent = server RSS after the hold / agents held (in brackets: growth over the idle server / agents held). ' +
-    'Latency = all messages answered during the hold (heartbeats), measured by the agents.',
+    'Latency = all messages answered during the hold (heartbeats), measured by the agents. ' +
+    'DB work = the server\'s own count of database commands, documents written and bytes written during the hold, per 1,000 agent messages it received.',
   columns: [
     'Run',
     'Held / target',
@@ -22,6 +24,7 @@ export const CONNECT_HOLD: ResultsSection = {
     'p50 / p99 / max',
     'All answered ≤ 1 s',
     'Hold',
+    'DB work / 1k agent msgs',
   ],
 };
 
@@ -48,6 +51,7 @@ export function holdCells(r: FleetRun): string[] {
     `${ms(h.latency.all.p50)} / ${ms(h.latency.all.p99)} / ${ms(h.latency.all.max)}`,
     h.allAnsweredInTime ? 'yes' : `no (late ${num(h.late)}, unanswered ${num(h.lostPending + h.pendingLate)})`,
     `${secs(h.seconds)}${h.otherCpuPct >= 10 ? ` (other processes: ${pct(h.otherCpuPct)} CPU)` : ''}`,
+    dbWorkCell(h.serverMetrics),
   ];
 }
 
@@ -76,6 +80,7 @@ export function fleetSummary(prefix: string, r: FleetRun): [string, string][] {
           [`${prefix}server /metrics: event-loop lag p99 / max`, `${ms(h.serverMetrics.eventLoopLagP99Ms)} / ${ms(h.serverMetrics.eventLoopLagMaxMs)}`],
           [`${prefix}server /metrics: messages received / sent`, `${num(h.serverMetrics.messagesReceived)} / ${num(h.serverMetrics.messagesSent)}`],
           [`${prefix}server /metrics: heap used`, mib(h.serverMetrics.heapUsedBytes)],
+          [`${prefix}server /metrics: database work (hold)`, dbWorkSummary(h.serverMetrics)],
         ] as [string, string][])
       : []),
     [`${prefix}ReportFullState asked / error_response`, `${num(r.ramp.fullStateRequests + h.fullStateRequests)} / ${num(r.ramp.errorResponses + h.errorResponses)}`],

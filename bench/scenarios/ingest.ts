@@ -1,6 +1,7 @@
 import { FleetRun, RunEnv, runFleet } from '../fleet-run';
 import { mib, ms, num, pct, ratio, ResultsSection, secs } from '../report';
 import { BASELINE, baselineCells, fleetSummary } from './connect-hold';
+import { dbWorkCell } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
 export const INGEST: ResultsSection = {
@@ -8,8 +9,9 @@ export const INGEST: ResultsSection = {
   title: 'ingest',
   about:
     'N agents connected; status changes (the component health tree flips between healthy and a failing exporter, ' +
-    'each a ~2 KB message the server must store) at a set total rate, heartbeats continuing. Latency is of the status messages.',
-  columns: ['Run', 'Achieved changes/s', 'p50 / p99 / max', 'Late (> 1 s)', 'Server CPU', 'DB CPU', 'Server RSS', 'Duration'],
+    'each a ~2 KB message the server must store) at a set total rate, heartbeats continuing. Latency is of the status messages. ' +
+    'DB work = database commands, documents and bytes written during the window, per 1,000 agent messages (status and heartbeats) the server received.',
+  columns: ['Run', 'Achieved changes/s', 'p50 / p99 / max', 'Late (> 1 s)', 'Server CPU', 'DB CPU', 'Server RSS', 'Duration', 'DB work / 1k agent msgs'],
 };
 
 function cells(r: FleetRun): string[] {
@@ -22,6 +24,7 @@ function cells(r: FleetRun): string[] {
     h.db ? pct(h.db.cpuPct) : 'n/a',
     mib(h.server.rssBytes),
     `${secs(h.seconds)}${h.otherCpuPct >= 10 ? ` (other processes: ${pct(h.otherCpuPct)} CPU)` : ''}`,
+    dbWorkCell(h.serverMetrics),
   ];
 }
 

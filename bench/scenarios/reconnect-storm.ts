@@ -1,6 +1,7 @@
 import { newGenerator, probeGrpc, rampUp, RunEnv, sleep, startTarget } from '../fleet-run';
 import { cpuPercent } from '../proc-stats';
 import { mib, ms, num, pct, ResultsSection, secs } from '../report';
+import { dbWorkCell, dbWorkSummary, metricsWindow, scrapeMetrics } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
 export const RECONNECT_STORM: ResultsSection = {
@@ -9,8 +10,8 @@ export const RECONNECT_STORM: ResultsSection = {
   about:
     'N agents connected, then every connection dropped at once (the client side closes, as after a network blip); each agent ' +
     'reconnects at once, then with opamp-go-style back-off, honouring Retry-After on 503, and sends its full state again. ' +
-    '"All back" = every agent has its first answer on the new connection.',
-  columns: ['Run', 'All back in', 'All sockets open in', 'Rejected (503)', 'Connect errors', 'First answer p50 / p99', 'Server CPU (storm)', 'Server RSS peak', 'Server settings'],
+    '"All back" = every agent has its first answer on the new connection. DB work = database commands, documents and bytes written during the storm, per 1,000 agent messages the server received.',
+  columns: ['Run', 'All back in', 'All sockets open in', 'Rejected (503)', 'Connect errors', 'First answer p50 / p99', 'Server CPU (storm)', 'Server RSS peak', 'Server settings', 'DB work / 1k agent msgs'],
 };
 
 export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
@@ -25,6 +26,7 @@ export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
   if (!ramp.complete) throw new Error(`the ramp reached only ${ramp.established} of ${args.agents} agents; no storm without a full fleet`);
   await sleep(3000);
   gen.reset();
+  const sm0 = target.api ? await scrapeMetrics(target.api) : undefined;
   const p0 = target.sampler.sample();
   const peakBefore = target.sampler.peakRss.server ?? 0;
   const t0 = Date.now();
@@ -46,6 +48,7 @@ export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
   }
   const done = s.establishments >= args.agents && s.established >= args.agents;
   const p1 = target.sampler.sample();
+  const db = metricsWindow(sm0, target.api ? await scrapeMetrics(target.api) : undefined);
   const full = await gen.stats(true);
   const allBackS = done ? (full.lastEstablishedAt - t0) / 1000 : NaN;
   const allOpenS = full.lastOpenAt ? (full.lastOpenAt - t0) / 1000 : NaN;
@@ -71,6 +74,7 @@ export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
     ['database CPU during the storm', pct(cpuPercent(p0.db, p1.db))],
     ['ReportFullState asked / error_response', `${num(full.fullStateRequests)} / ${num(full.errorResponses)}`],
     ['server settings', settings],
+    ['database work of the storm', dbWorkSummary(db)],
   ];
   const cells = [
     done ? secs(allBackS) : `> ${args.stormTimeout} s (${num(s.established)} back)`,
@@ -81,11 +85,12 @@ export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
     pct(cpu),
     mib(peak),
     settings,
+    dbWorkCell(db),
   ];
   return {
     exitCode: done ? 0 : 1,
     summary,
-    json: { ramp, storm: { done, allBackS, allOpenS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: first }, serverCpuPct: cpu, peakRssBytes: peak } },
+    json: { ramp, storm: { done, allBackS, allOpenS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: first }, db, serverCpuPct: cpu, peakRssBytes: peak } },
     rows: [{ section: RECONNECT_STORM, key: runName(args), cells }],
   };
 }

@@ -1,11 +1,11 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { FilterQuery, Model } from 'mongoose';
 import { Agent } from '../agents/agent.schema';
 import { AgentsService } from '../agents/agents.service';
 import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
-import { KeyedMutex } from '../common/keyed-mutex';
+import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import { SelectorError, SelectorRequirement, selectorRequirements } from '../common/selectors';
 import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
@@ -46,8 +46,8 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
 @Injectable()
 export class AgentGroupsService implements OnModuleInit {
   private readonly counter: AgentGroupStatusCounter;
-  /** Serialises each group's read-check-commit in this process (see KeyedMutex for why). */
-  private readonly writes = new KeyedMutex();
+  /** Guards each group's read-check-commit where the database's compare-and-set is not atomic. */
+  private readonly writes: KeyedWrites;
 
   constructor(
     @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
@@ -55,7 +55,9 @@ export class AgentGroupsService implements OnModuleInit {
     private readonly agentsService: AgentsService,
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
+    @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
+    this.writes = profile.keyedWrites();
     this.counter = new AgentGroupStatusCounter(agents, () => ({
       'connection.connected': true,
       $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: this.agentsService.httpSilenceCutoff() } }],

@@ -16,14 +16,6 @@ interface PendingWrite {
 export type LockAll = <T>(uids: string[], work: () => Promise<T>) => Promise<T>;
 
 /**
- * Writes per bulk command. FerretDB 1.24 (the embedded and test database) never answers an
- * `update` command of 100 or more statements on existing documents (measured: 99 statements
- * 0.6 s, 100 no answer within 20 s); MongoDB takes up to 100,000. Ninety still turns thousands of
- * round trips into tens.
- */
-export const BULK_SIZE = 90;
-
-/**
  * Every write the OpAMP path makes to agent documents goes through here, grouped. Changes are
  * merged per agent into one pending `$set` and written in unordered bulk writes, one batch at a
  * time. Two kinds of write:
@@ -32,8 +24,11 @@ export const BULK_SIZE = 90;
  *   answering a report, so an answer still means "stored"; under load one bulk write carries
  *   hundreds of agents' reports instead of one round trip (and one lock) each. A batch starts as
  *   soon as the previous one ends, so a lone write waits for no timer.
- * - `defer` (heartbeats: last seen, sequence number) is not awaited and rides along with the
- *   next batch, or is written by the periodic flush.
+ * - `defer` is not awaited and rides along with the next batch, or is written by the periodic flush.
+ * - `hold` (heartbeats: last seen, sequence number) stays in memory until it is due (its maximum
+ *   age), then goes with the periodic flush, all due agents in a few bulk commands; a write of
+ *   the same agent before then takes it along in the same statement. A read shows it from
+ *   memory (`held`), so a heartbeat-only message never costs a write of its own.
  *
  * Writes go to the driver's collection, not through Mongoose: every path written here is a
  * Mixed or scalar field whose stored form the mappers already produce, and Mongoose's per-update
@@ -50,22 +45,27 @@ export class AgentWriteQueue {
   private urgent = false;
   private running?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  /** Heartbeat facts kept in memory until due (see `hold`). */
+  private heldSeen = new Map<string, { set: SetPaths; dueAt: number }>();
 
   constructor(
     private readonly collection: () => mongo.Collection<Document>,
     private readonly intervalMs: number,
+    /** Statements per bulk command (the database profile's maxBulkStatements). */
+    private readonly bulkSize: number,
     private readonly lockAll: LockAll,
     private readonly onError: (err: unknown) => void,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer = setInterval(() => void this.flushDue(), this.intervalMs);
     this.timer.unref();
   }
 
+  /** Stores everything, held heartbeats included. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
+    await this.flushDue(Infinity);
   }
 
   /** Agents with a change not yet stored (for metrics and tests). */
@@ -100,6 +100,42 @@ export class AgentWriteQueue {
     this.merge(uid, set, false);
   }
 
+  /**
+   * Keeps `set` in memory and stores it once it is `maxAgeMs` old (counted from the first value
+   * held since the agent's last store), or with the agent's next write, whichever comes first.
+   * A newer value replaces the one held without moving the deadline.
+   */
+  hold(uid: string, set: SetPaths, maxAgeMs: number, now = Date.now()): void {
+    const h = this.heldSeen.get(uid);
+    if (h) Object.assign(h.set, set);
+    else this.heldSeen.set(uid, { set: { ...set }, dueAt: now + maxAgeMs });
+  }
+
+  /** What is held in memory for the agent and not stored yet (for reads). */
+  held(uid: string): SetPaths | undefined {
+    return this.heldSeen.get(uid)?.set;
+  }
+
+  /** Forgets what is held for the agent (its connection closed: the close writes its own last seen). */
+  release(uid: string): void {
+    this.heldSeen.delete(uid);
+  }
+
+  /** Agents with held heartbeat facts (for tests and metrics). */
+  get heldSize(): number {
+    return this.heldSeen.size;
+  }
+
+  /** Stores held heartbeats due by `until` together with whatever is pending. */
+  async flushDue(until = Date.now()): Promise<void> {
+    for (const [uid, h] of this.heldSeen) {
+      if (h.dueAt > until) continue;
+      this.heldSeen.delete(uid);
+      this.merge(uid, h.set, false);
+    }
+    await this.flush();
+  }
+
   /** Resolves when everything queued before the call is stored (read-your-writes for the API). */
   async flush(): Promise<void> {
     while (this.running) await this.running;
@@ -113,6 +149,12 @@ export class AgentWriteQueue {
     if (!p) {
       p = { set: {}, upsert: false, waiters: [] };
       this.pending.set(uid, p);
+    }
+    // Held heartbeat facts ride along in the same statement, under what this write sets.
+    const held = this.heldSeen.get(uid);
+    if (held) {
+      this.heldSeen.delete(uid);
+      for (const [path, value] of Object.entries(held.set)) if (value !== undefined) setPath(p.set, path, value);
     }
     for (const [path, value] of Object.entries(set)) if (value !== undefined) setPath(p.set, path, value);
     p.upsert ||= upsert;
@@ -151,7 +193,7 @@ export class AgentWriteQueue {
         this.guarded = [];
         // Conditional writes go in bulks of their own, after: an unordered bulk may apply its
         // writes in any order, and a condition must see the writes queued with it.
-        for (const list of [ops, conditional]) for (let i = 0; i < list.length; i += BULK_SIZE) await this.writeSlice(list.slice(i, i + BULK_SIZE));
+        for (const list of [ops, conditional]) for (let i = 0; i < list.length; i += this.bulkSize) await this.writeSlice(list.slice(i, i + this.bulkSize));
       } while (this.urgent);
     } finally {
       this.running = undefined;

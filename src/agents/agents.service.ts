@@ -7,7 +7,7 @@ import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
-import { KeyedMutex } from '../common/keyed-mutex';
+import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
   AgentSelectorQuery,
   agentSelectorTerms,
@@ -42,12 +42,6 @@ export const AGENT_LIST_PROJECTIONS: Record<AgentListView, Record<string, 0>> = 
   summary: { selectorTerms: 0, 'effectiveConfig.configMap.body': 0, 'health.components': 0 },
   full: { selectorTerms: 0 },
 };
-
-/**
- * Agents stored before selector terms existed get them at start-up, this many per round trip
- * (below 100: FerretDB 1.24 never answers an update command of 100 or more statements).
- */
-const TERMS_BACKFILL_BATCH = 90;
 
 /** What the protocol session needs of a stored agent: what it holds, and what desired state depends on. */
 export interface StoredAgentSummary {
@@ -93,12 +87,21 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   private sweeper?: NodeJS.Timeout;
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
-   * Every write to one agent document goes through this lock. FerretDB (the embedded and test
-   * database) applies an update as read-modify-write of the whole document, so two concurrent
-   * updates of different fields of one agent can lose one of them; MongoDB cannot, but the
-   * lock costs nothing there.
+   * Every write to one agent document goes through this guard: where the database applies an
+   * update as read-modify-write of the whole document, two concurrent updates of different
+   * fields of one agent could lose one of them (the database profile decides).
    */
-  private readonly writes = new KeyedMutex();
+  private readonly writes: KeyedWrites;
+  /** Statements per bulk write, and agents per batch of the selector-terms backfill. */
+  private readonly bulkSize: number;
+  /**
+   * The connection facts last stored for each WebSocket or gRPC agent connected to this replica,
+   * so that a report writes only the facts that changed (usually none) and the heartbeat facts
+   * (last seen, sequence number) are held in memory like a heartbeat's. Such an agent's document
+   * cannot be deleted while it is connected, so an update without upsert finds it. Forgotten
+   * when the connection closes. HTTP agents write their connection facts with every report.
+   */
+  private readonly storedConnections = new Map<string, StoredConnection>();
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -106,11 +109,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
+    this.writes = profile.keyedWrites();
+    this.bulkSize = profile.maxBulkStatements;
     this.selected = new AgentSelectorQuery(agents);
     this.queue = new AgentWriteQueue(
       () => agents.collection,
       config.opamp.lastSeenFlushMs,
+      this.bulkSize,
       (uids, work) => this.writes.runAll(uids, work),
       (err) => this.logger.error(`agent write failed: ${err}`),
     );
@@ -138,6 +145,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    */
   async markReplicaDisconnected(replicaId = this.config.replicaId): Promise<number> {
     await this.queue.flush();
+    this.storedConnections.clear();
     const now = new Date();
     return this.updateEach(
       { 'connection.replicaId': replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
@@ -158,7 +166,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const batch = await this.agents
         .find(filter, { labels: 1, description: 1 })
         .sort({ _id: 1 })
-        .limit(TERMS_BACKFILL_BATCH)
+        .limit(this.bulkSize)
         .lean<Pick<Agent, '_id' | 'labels' | 'description'>[]>();
       if (batch.length === 0) break;
       after = batch[batch.length - 1]._id;
@@ -172,7 +180,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         ),
       );
       written += res.modifiedCount;
-      if (batch.length < TERMS_BACKFILL_BATCH) break;
+      if (batch.length < this.bulkSize) break;
     }
     if (written) this.logger.log(`Gave selector terms to ${written} agents stored before they existed`);
     return written;
@@ -189,12 +197,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.updateEach(
       { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $lt: cutoff } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
+      // Their next poll writes its connection facts in full.
+      (uid) => this.storedConnections.delete(uid),
     );
   }
 
   /** updateMany under the per-agent write locks of the matching agents (see `writes`). */
-  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>): Promise<number> {
+  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>, each?: (uid: string) => void): Promise<number> {
     const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
+    if (each) ids.forEach(each);
     let modified = 0;
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);
@@ -211,7 +222,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const docs = await this.agents
         .find({ _id: { $in: uids.slice(i, i + 1000) } }, { labels: 1, assignedConfig: 1 })
         .lean<{ _id: string; labels?: Record<string, string>; assignedConfig?: Agent['assignedConfig'] }[]>();
-      for (const d of docs) out.set(d._id, { labels: d.labels, assignedConfig: d.assignedConfig });
+      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig });
     }
     return out;
   }
@@ -248,7 +259,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       hasConnectionSettingsStatus: !!doc.connectionSettingsStatus,
       availableComponentsHash: doc.availableComponentsHash,
       description: doc.description,
-      labels: doc.labels,
+      labels: ownLabels(doc.labels),
       assignedConfig: doc.assignedConfig,
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
@@ -262,10 +273,30 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * the agent on its first message.
    */
   async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
-    const set: Record<string, unknown> = { connection, ...parts };
+    const stored = this.storedConnections.get(uid);
+    const set: Record<string, unknown> = { ...parts };
+    const sameConnection = !!stored && connection.connected && stored.connectionId === connection.connectionId;
+    if (sameConnection) {
+      // The same connection: only the facts that changed, the heartbeat facts held in memory.
+      for (const [k, v] of Object.entries(connection)) {
+        if (k !== 'lastSeenAt' && k !== 'sequenceNum' && !sameFact(v, stored[k as keyof StoredConnection])) set[`connection.${k}`] = v;
+      }
+      this.recordSeen(uid, connection.lastSeenAt, connection.sequenceNum);
+    } else {
+      set.connection = connection;
+    }
     // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
     for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
-    await this.queue.write(uid, set, true);
+    if (Object.keys(set).length === 0) return;
+    if (connection.connected && connection.transport !== 'http') this.storedConnections.set(uid, connection);
+    else this.storedConnections.delete(uid);
+    try {
+      await this.queue.write(uid, set, !sameConnection);
+    } catch (err) {
+      // Not known to be stored: the next report writes the connection facts in full.
+      this.storedConnections.delete(uid);
+      throw err;
+    }
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
@@ -279,13 +310,34 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await Promise.all(entries.map(([uid, parts]) => this.applyTracking(uid, parts)));
   }
 
-  /** A heartbeat: remembered now, written with the next batch. */
+  /**
+   * A heartbeat: held in memory (reads show it) and written once due: an HTTP agent's within a
+   * poll interval (its silence is judged from the stored value), any other's after
+   * OPAMP_LAST_SEEN_WRITE_SECONDS, or with the agent's next write, whichever comes first.
+   */
   recordSeen(uid: string, lastSeenAt: Date, sequenceNum: number | string): void {
-    this.queue.defer(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum });
+    const transport = this.storedConnections.get(uid)?.transport;
+    const o = this.config.opamp;
+    const maxAgeMs = transport === 'websocket' || transport === 'grpc' ? o.lastSeenWriteSeconds * 1000 : Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000;
+    this.queue.hold(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum }, maxAgeMs);
+  }
+
+  /** An agent as stored, with the heartbeat facts held in memory on top. */
+  private withHeld<T extends Partial<Agent>>(agent: T): T {
+    const held = this.queue.held(agent._id as string);
+    if (!held || !agent.connection) return agent;
+    const connection = { ...agent.connection };
+    if (held['connection.lastSeenAt'] !== undefined) connection.lastSeenAt = held['connection.lastSeenAt'] as Date;
+    if (held['connection.sequenceNum'] !== undefined) connection.sequenceNum = held['connection.sequenceNum'] as number | string;
+    return { ...agent, connection };
   }
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
+    if (this.storedConnections.get(uid)?.connectionId === connectionId) {
+      this.storedConnections.delete(uid);
+      this.queue.release(uid);
+    }
     // Through the queue, so that thousands of sockets dropping at once (a network blip, a load
     // balancer restart) cost a few bulk writes, not one round trip each.
     await this.queue.writeIf(
@@ -309,7 +361,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
-    return ((await this.agents.findById(uid).lean()) as Agent | null) ?? undefined;
+    const doc = (await this.agents.findById(uid).lean()) as Agent | null;
+    return doc ? this.withHeld(doc) : undefined;
   }
 
   /** One page of agents in uid order, after the cursor `after`. */
@@ -318,7 +371,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const filter = after ? { _id: { $gt: after } } : {};
     const items = await this.agents.find(filter).sort({ _id: 1 }).limit(limit).lean();
     const remaining = items.length < limit ? 0 : await this.agents.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items: items as Agent[], remaining };
+    return { items: (items as Agent[]).map((a) => this.withHeld(a)), remaining };
   }
 
   /** One page of agents matching every filter, in the order of `q.sort` (uid by default), as summaries unless `q.view` is full. */
@@ -353,7 +406,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    return this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
+    const page = await this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
+    return { ...page, items: page.items.map((a) => this.withHeld(a)) };
   }
 
   /**
@@ -459,19 +513,39 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */
+  /**
+   * Two commands whatever the fleet's size: one pass grouping every agent by delivery state,
+   * connection and health (a database that scans for a count scans once, not once per figure),
+   * and the connected HTTP agents (an equality filter), whose liveness depends on their last poll.
+   */
   async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number }> {
     const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
-    const cutoff = this.httpSilenceCutoff();
-    const live: FilterQuery<Agent> = {
-      'connection.connected': true,
-      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: cutoff } }],
-    };
-    const [counts, healthy, connected] = await Promise.all([
-      Promise.all(states.map((s) => this.agents.countDocuments({ 'remoteConfig.state': s }))),
-      this.agents.countDocuments({ $and: [live, { 'health.healthy': true }] }),
-      this.agents.countDocuments(live),
+    const cutoff = this.httpSilenceCutoff().getTime();
+    type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
+    const [groups, http] = await Promise.all([
+      this.agents.aggregate<Group>([
+        { $group: { _id: { s: '$remoteConfig.state', c: '$connection.connected', t: '$connection.transport', h: '$health.healthy' }, n: { $sum: 1 } } },
+      ]),
+      this.agents
+        .find({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 })
+        .lean<Pick<Agent, 'connection' | 'health'>[]>(),
     ]);
-    return { configStates: Object.fromEntries(states.map((s, i) => [s, counts[i]])), healthy, unhealthy: connected - healthy };
+    const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));
+    let connected = 0;
+    let healthy = 0;
+    for (const { _id: g, n } of groups) {
+      if (g.s !== undefined && g.s in configStates) configStates[g.s] += n;
+      if (g.c === true && g.t !== 'http') {
+        connected += n;
+        if (g.h === true) healthy += n;
+      }
+    }
+    for (const a of http) {
+      if (new Date(a.connection.lastSeenAt).getTime() < cutoff) continue;
+      connected++;
+      if (a.health?.healthy === true) healthy++;
+    }
+    return { configStates, healthy, unhealthy: connected - healthy };
   }
 }
 
@@ -481,4 +555,19 @@ function asBuffer(b: unknown): Buffer {
   if (b && typeof b === 'object' && 'buffer' in b) return Buffer.from((b as { buffer: Uint8Array }).buffer);
   if (typeof b === 'string') return Buffer.from(b, 'utf8');
   return Buffer.alloc(0);
+}
+
+/** Same stored connection fact (dates by time). */
+function sameFact(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return a === b;
+}
+
+/**
+ * Labels as the session holds them: none is `undefined`, whether the document has `{}` (every
+ * insert gets it) or nothing, so that comparing what is stored with what a new session holds
+ * does not see a change where there is none (and rewrite every new agent's selector terms).
+ */
+function ownLabels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
+  return labels && Object.keys(labels).length > 0 ? labels : undefined;
 }

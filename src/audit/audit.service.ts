@@ -4,6 +4,7 @@ import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import type { Connection, FilterQuery, Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
 import { AuditActor, AuditEvent } from './audit-event.schema';
 import { AUDITED_KINDS, auditHash } from './audited-resources';
 
@@ -37,14 +38,20 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectModel(AuditEvent.name) private readonly events: Model<AuditEvent>,
     @InjectConnection() private readonly connection: Connection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DATABASE_PROFILE) private readonly profile: DatabaseProfile,
   ) {}
 
   /**
-   * Retention: a TTL index on `at` where the database honours one (MongoDB), and an hourly
-   * delete of expired entries besides, for databases that accept TTL indexes without acting on
-   * them (FerretDB 1.x).
+   * Retention: a TTL index on `at` where the database deletes by one, else an hourly delete of
+   * expired entries (the database profile says which).
    */
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.profile.ttlIndexes) {
+      await this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`));
+      this.sweeper = setInterval(() => void this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`)), 3_600_000);
+      this.sweeper.unref();
+      return;
+    }
     const seconds = this.config.auditRetentionDays * 86_400;
     try {
       await this.events.collection.createIndex({ at: 1 }, { name: TTL_INDEX, expireAfterSeconds: seconds });
@@ -56,12 +63,9 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
         await this.events.collection.dropIndex(TTL_INDEX).catch(() => undefined);
         await this.events.collection
           .createIndex({ at: 1 }, { name: TTL_INDEX, expireAfterSeconds: seconds })
-          .catch((e) => this.logger.warn(`audit retention index not created (the hourly sweep still deletes old entries): ${e.message}`));
+          .catch((e) => this.logger.warn(`audit retention index not created: ${e.message}`));
       }
     }
-    await this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`));
-    this.sweeper = setInterval(() => void this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`)), 3_600_000);
-    this.sweeper.unref();
   }
 
   onApplicationShutdown(): void {

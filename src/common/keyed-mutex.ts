@@ -1,9 +1,8 @@
 /**
- * Runs async work one at a time per key, in arrival order. The REST writes commit with a
- * compare-and-set on resourceVersion, which MongoDB applies atomically but FerretDB 1.x (the
- * embedded and test database) does not: two concurrent updates with the same filter can both
- * match there. Serialising each resource's read-check-commit within the process keeps a
- * single-process server correct on either; several replicas need MongoDB, whose CAS is atomic.
+ * Runs async work one at a time per key, in arrival order. Writes that commit with a
+ * compare-and-set need it on a database whose updates are not atomic (see DatabaseProfile):
+ * there two concurrent updates with the same filter can both match. Serialising each
+ * resource's read-check-commit within the process keeps a single-process server correct.
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();

@@ -59,6 +59,7 @@ export interface AppConfig {
     heartbeatIntervalSeconds: number;
     wsPingIntervalSeconds: number;
     lastSeenFlushMs: number;
+    lastSeenWriteSeconds: number;
     reconcileIntervalSeconds: number;
     /** What one report may make the server store (OPAMP_MAX_ATTRIBUTES and its siblings). */
     reportLimits: ReportLimits;
@@ -279,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       heartbeatIntervalSeconds: v.OPAMP_HEARTBEAT_INTERVAL_SECONDS,
       wsPingIntervalSeconds: v.OPAMP_WS_PING_INTERVAL_SECONDS,
       lastSeenFlushMs: v.OPAMP_LAST_SEEN_FLUSH_MS,
+      lastSeenWriteSeconds: v.OPAMP_LAST_SEEN_WRITE_SECONDS,
       reconcileIntervalSeconds: v.OPAMP_RECONCILE_INTERVAL_SECONDS,
       reportLimits: {
         maxAttributes: v.OPAMP_MAX_ATTRIBUTES,

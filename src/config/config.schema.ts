@@ -147,6 +147,12 @@ export const SETTINGS = {
     default: 5000,
     description: 'How often batched last-seen updates of heartbeat-only messages are written to the database.',
   },
+  OPAMP_LAST_SEEN_WRITE_SECONDS: {
+    type: { kind: 'int', min: 1, max: 86_400 },
+    default: 300,
+    description:
+      'How old the stored last-seen time of a WebSocket or gRPC agent that only sends heartbeats may get before it is written (the API shows the live value from memory; an HTTP agent\'s is written at least once per heartbeat interval).',
+  },
   OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: {
     type: { kind: 'int', min: 1, max: 86_400 },
     description:

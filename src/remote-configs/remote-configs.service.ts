@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { createHash } from 'node:crypto';
 import type { Model } from 'mongoose';
 import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
-import { KeyedMutex } from '../common/keyed-mutex';
+import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import { findConfigSyntaxProblem } from './config-body-syntax';
 import { unifiedDiff } from './line-diff';
 import { RemoteConfig, RemoteConfigRevision, revisionId, StoredRevision } from './remote-config.schema';
@@ -57,14 +57,17 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
 export class RemoteConfigsService {
   private readonly logger = new Logger(RemoteConfigsService.name);
   private referenceFinder?: RemoteConfigReferenceFinder;
-  /** Serialises each config's read-check-commit in this process (see KeyedMutex for why). */
-  private readonly writes = new KeyedMutex();
+  /** Guards each config's read-check-commit where the database's compare-and-set is not atomic. */
+  private readonly writes: KeyedWrites;
 
   constructor(
     @InjectModel(RemoteConfig.name) private readonly heads: Model<RemoteConfig>,
     @InjectModel(RemoteConfigRevision.name) private readonly revisions: Model<RemoteConfigRevision>,
     private readonly events: DesiredStateEvents,
-  ) {}
+    @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
+  ) {
+    this.writes = profile.keyedWrites();
+  }
 
   /** The agent-groups module tells which groups use a config (it depends on this module, not the reverse). */
   setReferenceFinder(finder: RemoteConfigReferenceFinder): void {

