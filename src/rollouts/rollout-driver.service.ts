@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { AgentsService } from '../agents/agents.service';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
+import { DesiredStateEvents } from '../common/desired-state-events';
 import type { HeldLease } from '../cluster/lease.service';
 import { governedQuery } from '../desired-state/config-precedence';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
@@ -12,6 +13,8 @@ import { RolloutsService } from './rollouts.service';
 
 export const ROLLOUTS_JOB = 'rollouts';
 const TICK_MS = 1000;
+/** With nothing moving, the rollouts are looked at again this often even without a change heard (a missed bus message). */
+const IDLE_RECHECK_MS = 15_000;
 
 /**
  * Drives every Pending and Progressing rollout, one step per tick, on the one replica holding
@@ -23,6 +26,9 @@ const TICK_MS = 1000;
 @Injectable()
 export class RolloutDriver implements OnApplicationBootstrap {
   private readonly logger = new Logger('Rollouts');
+  /** Something may move: a rollout change was heard (here or over the bus), or the last look found one moving. */
+  private awake = true;
+  private lastLook = 0;
 
   constructor(
     private readonly rollouts: RolloutsService,
@@ -31,15 +37,24 @@ export class RolloutDriver implements OnApplicationBootstrap {
     private readonly desired: DesiredStateService,
     private readonly jobs: FleetJobs,
     private readonly remoteConfigs: RemoteConfigsService,
+    private readonly events: DesiredStateEvents,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.events.on('changed', (c) => {
+      if (c.reason === 'rollout.changed') this.awake = true;
+    });
     this.jobs.schedule(ROLLOUTS_JOB, TICK_MS, (lease) => this.tick(lease));
   }
 
   /** One step of every rollout that moves; a failing one is logged and tried again next tick. */
   async tick(lease: HeldLease): Promise<void> {
+    // An idle fleet costs no database reads per second: only a heard change or the slow recheck looks.
+    if (!this.awake && Date.now() - this.lastLook < IDLE_RECHECK_MS) return;
+    this.awake = false;
+    this.lastLook = Date.now();
     const moving = await this.rollouts.inPhases(['Pending', 'Progressing']);
+    if (moving.length > 0) this.awake = true;
     for (const r of moving) {
       if (lease.signal.aborted) return;
       await this.rollouts

@@ -83,6 +83,8 @@ export class RolloutsService implements OnModuleInit {
         if ((err as { code?: number }).code === 11000) throw new ConflictError(`rollout "${name}" already exists`);
         throw err;
       }
+      // Wakes the driver (on whichever replica holds its lease) at once.
+      this.announce(doc);
       return doc;
     });
   }
