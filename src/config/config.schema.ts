@@ -178,9 +178,9 @@ export const SETTINGS = {
   },
   TRUST_PROXY: {
     type: { kind: 'list' },
-    default: ['loopback', 'linklocal', 'uniquelocal'],
+    default: [],
     description:
-      'Peers whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDRs, or loopback/linklocal/uniquelocal; * for any): the client address used by login rate limits and the audit log, and the scheme and host of the OAuth callback.',
+      'Proxies whose X-Forwarded-For/-Proto/-Host are believed: addresses and CIDRs (or loopback/linklocal/uniquelocal), a hop count N (N proxies in front), or * for any peer. Empty: none, the client address is the peer\'s. It is the address login rate limits and the audit log use, and the scheme and host of the OAuth callback; set it behind an ingress (README, "Behind a proxy").',
   },
   CORS_ORIGINS: {
     type: { kind: 'list' },
