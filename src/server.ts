@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,8 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { pinoOptions } from './logging/logger.options';
+import { answerUnknownMethods } from './common/method-not-allowed';
+import { setupOpenApi } from './common/openapi/openapi-document';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { addSecurityHeaders } from './common/security-headers';
@@ -88,15 +89,8 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     });
   }
   instrumentHttp(app.getHttpAdapter().getInstance());
-  const info = buildInfo();
-  const openapi = new DocumentBuilder()
-    .setTitle('OpAMP Commander')
-    .setDescription('Management API for fleets of OpenTelemetry agents managed over OpAMP.')
-    .setVersion(info.version)
-    .addBearerAuth()
-    .addSecurityRequirements('bearer')
-    .build();
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'api/docs-json' });
+  answerUnknownMethods(app.getHttpAdapter().getInstance(), routes);
+  setupOpenApi(app, buildInfo().version);
 
   try {
     await app.listen(config.apiPort, config.host);

@@ -74,6 +74,8 @@ export interface AppConfig {
   /** Fastify's trustProxy: false (no forwarding header believed), true for any peer, a hop count, or the trusted addresses/ranges. */
   trustProxy: TrustProxy;
   auditRetentionDays: number;
+  /** Lifetime of an enrollment token whose spec has no expiresAt. */
+  enrollmentTokenTtlDays: number;
   /** Where the values came from, for the start-up log line. */
   source: { file?: string };
 }
@@ -281,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     corsOrigins: v.CORS_ORIGINS,
     trustProxy,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
+    enrollmentTokenTtlDays: v.ENROLLMENT_TOKEN_TTL_DAYS,
     source: { file },
   };
 }

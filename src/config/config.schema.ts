@@ -187,6 +187,11 @@ export const SETTINGS = {
     default: [],
     description: 'Origins allowed to call the API from a browser (comma-separated, e.g. https://ui.example.com; * for any). Empty: no CORS headers.',
   },
+  ENROLLMENT_TOKEN_TTL_DAYS: {
+    type: { kind: 'int', min: 1, max: 36_500 },
+    default: 30,
+    description: 'Lifetime of an enrollment token created without spec.expiresAt (connected agents stay when it ends; create a new token before).',
+  },
   AUDIT_RETENTION_DAYS: { type: { kind: 'int', min: 1, max: 36_500 }, default: 90, description: 'How long audit log entries are kept.' },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -36,7 +36,12 @@ export class EnrollmentTokenSpecDto {
   @IsAgentLabels()
   labels?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'When the token stops working (ISO 8601); absent: never', example: '2027-01-01T00:00:00Z' })
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    description: 'When the token stops working (ISO 8601, in the future); absent: ENROLLMENT_TOKEN_TTL_DAYS (30) days after it is made',
+    example: '2027-01-01T00:00:00Z',
+  })
   @IsOptional()
   @Type(() => Date)
   @IsDate({ message: 'spec.expiresAt must be an ISO 8601 date-time' })
