@@ -35,6 +35,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Path parameters up to this length reach validation (a 400 naming the field) instead of Fastify's bare 414. */
+const MAX_PATH_PARAM_LENGTH = 2048;
+
 /** Largest REST request body; agent payloads go to the OpAMP port, not here. */
 const API_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -59,7 +62,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   const routes: RunningServer['routes'] = [];
   try {
     const https = serverTls(config);
-    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
+    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, maxParamLength: MAX_PATH_PARAM_LENGTH, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
     // Recorded before Nest registers anything, so that a test can check every route is protected.
     adapter.getInstance().addHook('onRoute', (r) => {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });

@@ -7,6 +7,7 @@ import {
   ApiInstanceUidParam,
   ApiJsonResponse,
   ApiProblemResponses,
+  ApiProblemResponsesWith,
   ApiSignedIn,
   AVAILABLE_COMPONENTS_SCHEMA,
   listSchema,
@@ -42,7 +43,7 @@ export class AgentsController {
   })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
-  @ApiProblemResponses(400, 503)
+  @ApiProblemResponsesWith({ 404: 'The agent group named in `group` does not exist' }, 400, 404, 503)
   async list(@Query() q: ListAgentsQuery) {
     return agentList(this.agents, q);
   }

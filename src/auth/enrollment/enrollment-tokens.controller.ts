@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, PageQuery, resourceList } from '../../common/resource-list';
+import { InvalidError } from '../../common/domain-errors';
 import { RequestAuthor } from '../../remote-configs/request-author.decorator';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -46,7 +47,9 @@ export class EnrollmentTokensController {
   @ApiProblemResponses(400, 503)
   @ApiBody({ type: CreateEnrollmentTokenDto, required: false })
   async create(@Body() body: CreateEnrollmentTokenDto, @RequestAuthor() author: string) {
-    const spec = (body as CreateEnrollmentTokenDto | undefined)?.spec; // no body at all is allowed
+    // No body at all is allowed (the defaults); a JSON null is not an object.
+    if ((body as unknown) === null) throw new InvalidError('The body must be an object (or left out)', { errors: [{ field: '', message: 'must be an object' }] });
+    const spec = (body as CreateEnrollmentTokenDto | undefined)?.spec;
     // No token lives for ever by default: one leaked from an old install would admit agents indefinitely.
     const expiresAt = spec?.expiresAt ?? new Date(Date.now() + this.config.enrollmentTokenTtlDays * 86_400_000);
     const { doc, token } = await this.tokens.create({ ...spec, expiresAt }, author);

@@ -7,3 +7,4 @@ export * from './api-signed-in.decorator';
 export * from './problem-details.dto';
 export * from './resource-schemas';
 export * from './openapi-document';
+export * from './label-schemas';

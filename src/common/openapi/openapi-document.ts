@@ -1,15 +1,18 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { PUBLIC_OPERATION_EXTENSION } from './api-public.decorator';
+import { applyValidationConstraints } from './validation-constraints';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /**
- * What the decorators cannot say: operations marked public (ApiPublic, @Public) get
+ * What the decorators cannot say: request schemas carry the validators' constraints
+ * (validation-constraints.ts); operations marked public (ApiPublic, @Public) get
  * `security: []` (or keep only a scheme of their own, as Basic sign-in does) instead of the
  * document-wide bearer requirement; /metrics, served by the Prometheus module, is public text.
  */
 export function finishOpenApiDocument(doc: OpenAPIObject): OpenAPIObject {
+  applyValidationConstraints(doc.components?.schemas ?? {});
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
       const op = item[method];

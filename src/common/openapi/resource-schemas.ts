@@ -150,11 +150,11 @@ export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
     type: 'object',
     required: ['selector', 'priority', 'configs'],
     properties: {
-      selector: openObject,
+      selector: { oneOf: [{ type: 'string' }, openObject], description: 'A selector string, or {matchLabels, matchExpressions}' },
       priority: { type: 'integer' },
       configs: {
         type: 'array',
-        items: { type: 'object', required: ['fileName', 'remoteConfig'], properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer' } } },
+        items: { type: 'object', required: ['fileName', 'remoteConfig'], properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } } },
       },
       connectionSettings: openObject,
     },
