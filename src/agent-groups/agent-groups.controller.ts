@@ -10,7 +10,7 @@ import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manife
 import { toAgentGroupResource } from './agent-group.mapper';
 import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
 import { IncludeDeletedGroupQuery } from './agent-group-queries.dto';
-import { AGENT_GROUP_SCHEMA, AGENT_SCHEMA, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
+import { AGENT_GROUP_SCHEMA, AGENT_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
 
 /** Agent groups: `/api/v1/agentgroups`. */
 @ApiTags('agentgroups')
@@ -85,6 +85,7 @@ export class AgentGroupsController {
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
   @ApiProblemResponses(400, 404, 503)
+  @ApiHeadersTooLargeResponse()
   async listAgents(@Param() p: AgentGroupNameParam, @Query() q: ListAgentsQuery) {
     return agentList(this.agents, { ...q, group: p.name });
   }

@@ -4,6 +4,7 @@ import { InvalidError, NotFoundError } from '../common/domain-errors';
 import {
   AGENT_SCHEMA,
   ApiEmptyResponse,
+  ApiHeadersTooLargeResponse,
   ApiInstanceUidParam,
   ApiJsonResponse,
   ApiProblemResponses,
@@ -44,6 +45,7 @@ export class AgentsController {
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
   @ApiProblemResponsesWith({ 404: 'The agent group named in `group` does not exist' }, 400, 404, 503)
+  @ApiHeadersTooLargeResponse()
   async list(@Query() q: ListAgentsQuery) {
     return agentList(this.agents, q);
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, PageQuery, resourceList } from '../../common/resource-list';
 import { InvalidError } from '../../common/domain-errors';
@@ -46,9 +46,9 @@ export class EnrollmentTokensController {
   @ApiJsonResponse(201, NEW_ENROLLMENT_TOKEN_SCHEMA, 'Created')
   @ApiProblemResponses(400, 503)
   @ApiBody({ type: CreateEnrollmentTokenDto, required: false })
-  async create(@Body() body: CreateEnrollmentTokenDto, @RequestAuthor() author: string) {
+  async create(@Body() body: CreateEnrollmentTokenDto, @RequestAuthor() author: string, @Req() req: { body?: unknown }) {
     // No body at all is allowed (the defaults); a JSON null is not an object.
-    if ((body as unknown) === null) throw new InvalidError('The body must be an object (or left out)', { errors: [{ field: '', message: 'must be an object' }] });
+    if (req.body === null) throw new InvalidError('The body must be an object (or left out)', { errors: [{ field: '', message: 'must be an object' }] });
     const spec = (body as CreateEnrollmentTokenDto | undefined)?.spec;
     // No token lives for ever by default: one leaked from an old install would admit agents indefinitely.
     const expiresAt = spec?.expiresAt ?? new Date(Date.now() + this.config.enrollmentTokenTtlDays * 86_400_000);
