@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,8 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { pinoOptions } from './logging/logger.options';
+import { answerUnknownMethods } from './common/method-not-allowed';
+import { setupOpenApi } from './common/openapi/openapi-document';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { addSecurityHeaders } from './common/security-headers';
@@ -36,6 +37,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Path parameters up to this length reach validation (a 400 naming the field) instead of Fastify's bare 414. */
+const MAX_PATH_PARAM_LENGTH = 2048;
+
 /** Largest REST request body; agent payloads go to the OpAMP port, not here. */
 const API_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -60,7 +64,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   const routes: RunningServer['routes'] = [];
   try {
     const https = serverTls(config);
-    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
+    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, maxParamLength: MAX_PATH_PARAM_LENGTH, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
     // Recorded before Nest registers anything, so that a test can check every route is protected.
     adapter.getInstance().addHook('onRoute', (r) => {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });
@@ -90,16 +94,9 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     });
   }
   instrumentHttp(app.getHttpAdapter().getInstance());
-  const info = buildInfo();
-  const openapi = new DocumentBuilder()
-    .setTitle('OpAMP Commander')
-    .setDescription('Management API for fleets of OpenTelemetry agents managed over OpAMP.')
-    .setVersion(info.version)
-    .addBearerAuth()
-    .addSecurityRequirements('bearer')
-    .build();
+  answerUnknownMethods(app.getHttpAdapter().getInstance(), routes);
   await serveWebUi(app.getHttpAdapter().getInstance());
-  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, openapi), { jsonDocumentUrl: 'api/docs-json' });
+  setupOpenApi(app, buildInfo().version);
 
   try {
     await app.listen(config.apiPort, config.host);

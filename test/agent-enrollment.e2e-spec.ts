@@ -52,7 +52,14 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
   it('shows the secret once, at creation; lists never carry it', async () => {
     expect(prodToken).toMatch(/^oce_[0-9a-f]{16}\.[\w-]{43}$/);
     const one = await admin('GET', `/enrollment-tokens/${prodName}`);
-    expect(one.body).toMatchObject({ kind: 'EnrollmentToken', metadata: { name: prodName, createdBy: 'admin' }, spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' }, expiresAt: null }, status: { state: 'active' } });
+    expect(one.body).toMatchObject({ kind: 'EnrollmentToken', metadata: { name: prodName, createdBy: 'admin' }, spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' } }, status: { state: 'active' } });
+    // Made without spec.expiresAt: it ends ENROLLMENT_TOKEN_TTL_DAYS (30) days after it was made.
+    const lifetime = Date.parse(one.body.spec.expiresAt) - Date.parse(one.body.metadata.createdAt);
+    expect(Math.abs(lifetime - 30 * 86_400_000)).toBeLessThan(60_000);
+    // No body at all is a token with the defaults, not one that never expires.
+    const bare = await admin('POST', '/enrollment-tokens');
+    expect(bare.status).toBe(201);
+    expect(Date.parse(bare.body.spec.expiresAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
     const list = await admin('GET', '/enrollment-tokens');
     const secret = prodToken.split('.')[1];
     for (const body of [one.body, list.body, (await admin('GET', '/audit?kind=enrollment-tokens')).body]) expect(JSON.stringify(body)).not.toContain(secret);

@@ -49,7 +49,7 @@ describe('users, tokens and roles on the management API', () => {
     expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'expiresAt', 'refreshToken']);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(new Date(res.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(800_000);
-    expect(claimsOf(res.body.accessToken)).toMatchObject({ sub: 'ada', role: 'viewer', typ: 'access', iss: 'opamp-commander', aud: 'opamp-commander-api' });
+    expect(claimsOf(res.body.accessToken)).toMatchObject({ sub: 'ada', role: 'viewer', typ: 'access', iss: 'opamp-commander', aud: 'opamp-commander-api', exp: expect.any(Number), iat: expect.any(Number) });
     const me = await as(res.body.accessToken)('GET', '/auth/me');
     expect(me.body).toMatchObject({ kind: 'User', metadata: { name: 'ada' }, spec: { role: 'viewer', disabled: false }, status: { source: 'local', hasPassword: true } });
     expect(JSON.stringify(me.body)).not.toContain('scrypt');
@@ -105,6 +105,10 @@ describe('users, tokens and roles on the management API', () => {
       ['expired', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: now - 7200, exp: now - 3600 }, TEST_JWT_SECRET)}`],
       ['other audience', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: 'someone-else' }, TEST_JWT_SECRET)}`],
       ['other issuer', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: 'evil' }, TEST_JWT_SECRET)}`],
+      ['no expiry', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, exp: undefined }, TEST_JWT_SECRET)}`],
+      ['no issued-at', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iat: undefined }, TEST_JWT_SECRET)}`],
+      ['no audience', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, aud: undefined }, TEST_JWT_SECRET)}`],
+      ['no issuer', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, iss: undefined }, TEST_JWT_SECRET)}`],
       ['unknown session', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sid: '0'.repeat(32) }, TEST_JWT_SECRET)}`],
       ['session of another user', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, sub: 'admin' }, TEST_JWT_SECRET)}`],
       ['not an access token', `Bearer ${handMadeJwt({ alg: 'HS256', typ: 'JWT' }, { ...claims, typ: 'refresh' }, TEST_JWT_SECRET)}`],
@@ -313,6 +317,38 @@ describe('login rate limiting, CORS and TLS on the API port', () => {
       expect((await attempt('someone-else')).status).toBe(429);
     } finally {
       await server.close();
+    }
+  });
+
+  it('believes no X-Forwarded-For by default: rotating it does not escape the per-address limit', async () => {
+    const server = await startTestServer({ LOGIN_RATE_LIMIT_PER_USER: '1000', LOGIN_RATE_LIMIT_PER_ADDRESS: '4' });
+    try {
+      const anonymous = restClient(server, { token: null });
+      const statuses: number[] = [];
+      // A client in a private network, claiming another private address on every attempt.
+      for (let i = 1; i <= 6; i++) {
+        const res = await anonymous('POST', '/auth/login', { username: `user${i}`, password: 'wrong-password-123' }, { 'x-forwarded-for': `10.0.${i}.${i}` });
+        statuses.push(res.status);
+      }
+      // The test server's own login used one attempt of the address.
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('believes X-Forwarded-For from a proxy named in TRUST_PROXY (address or hop count)', async () => {
+    for (const trustProxy of ['127.0.0.1', '1']) {
+      const server = await startTestServer({ TRUST_PROXY: trustProxy, LOGIN_RATE_LIMIT_PER_USER: '1000', LOGIN_RATE_LIMIT_PER_ADDRESS: '2' });
+      try {
+        const anonymous = restClient(server, { token: null });
+        const attempt = (client: string) => anonymous('POST', '/auth/login', { username: 'nobody', password: 'wrong-password-123' }, { 'x-forwarded-for': client });
+        // Each client behind the proxy has a bucket of its own.
+        expect([(await attempt('10.1.1.1')).status, (await attempt('10.1.1.1')).status, (await attempt('10.1.1.1')).status]).toEqual([401, 401, 429]);
+        expect((await attempt('10.2.2.2')).status).toBe(401);
+      } finally {
+        await server.close();
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
+import { labelMapSchema } from '../common/openapi/label-schemas';
 import { LabelSelectorObject, SELECTOR_OPERATORS } from '../common/selectors';
 import { IsHeaderMap, IsLabelMap, IsLabelSelector } from './agent-group-field-validators';
 
@@ -28,7 +29,7 @@ export class AgentGroupMetadataDto {
   @IsResourceName('Name of the agent group, a DNS label')
   name: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'payments' } })
+  @ApiPropertyOptional({ ...(labelMapSchema() as ApiPropertyOptions), example: { team: 'payments' } })
   @IsOptional()
   @IsLabelMap()
   labels?: Record<string, string>;
@@ -65,7 +66,7 @@ export class LabelSelectorRequirementDoc {
 }
 
 export class LabelSelectorDoc {
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { 'deployment.environment': 'prod' } })
+  @ApiPropertyOptional({ ...(labelMapSchema() as ApiPropertyOptions), example: { 'deployment.environment': 'prod' } })
   matchLabels?: Record<string, string>;
 
   @ApiPropertyOptional({ type: [LabelSelectorRequirementDoc] })

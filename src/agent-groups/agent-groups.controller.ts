@@ -10,6 +10,7 @@ import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manife
 import { toAgentGroupResource } from './agent-group.mapper';
 import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
 import { IncludeDeletedGroupQuery } from './agent-group-queries.dto';
+import { AGENT_GROUP_SCHEMA, AGENT_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
 
 /** Agent groups: `/api/v1/agentgroups`. */
 @ApiTags('agentgroups')
@@ -26,12 +27,18 @@ export class AgentGroupsController {
 
   @Post()
   @ApiOperation({ summary: 'Create an agent group' })
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(201, AGENT_GROUP_SCHEMA, 'Created')
+  @ApiProblemResponses(400, 409, 503)
   async create(@Body() m: AgentGroupManifestDto) {
     return this.resource(await this.groups.create(m));
   }
 
   @Get()
   @ApiOperation({ summary: 'List agent groups in name order, a page at a time (limit + continue), with their status counts' })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, listSchema('AgentGroupList', AGENT_GROUP_SCHEMA))
+  @ApiProblemResponses(400, 503)
   async list(@Query() q: ResourcePageQuery) {
     const { items, remaining } = await this.groups.list(q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue), q.includeDeleted);
     const active = await this.groups.listActive();
@@ -40,12 +47,18 @@ export class AgentGroupsController {
 
   @Get(':name')
   @ApiOperation({ summary: 'One agent group with its status counts' })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, AGENT_GROUP_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async get(@Param() p: AgentGroupNameParam, @Query() q: IncludeDeletedGroupQuery) {
     return this.resource(await this.groups.get(p.name, q.includeDeleted));
   }
 
   @Put(':name')
   @ApiOperation({ summary: 'Replace an agent group; metadata.resourceVersion must be the current one (409 otherwise)' })
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(200, AGENT_GROUP_SCHEMA)
+  @ApiProblemResponses(400, 404, 409, 503)
   async replace(@Param() p: AgentGroupNameParam, @Body() m: AgentGroupManifestDto) {
     if (m.metadata.name !== p.name) {
       throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, { errors: [{ field: 'metadata.name', message: 'must match the name in the path' }] });
@@ -58,6 +71,9 @@ export class AgentGroupsController {
 
   @Delete(':name')
   @ApiOperation({ summary: 'Soft-delete an agent group: it stops selecting agents' })
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(200, AGENT_GROUP_SCHEMA, 'Deleted; the resource as it was')
+  @ApiProblemResponses(400, 404, 503)
   async delete(@Param() p: AgentGroupNameParam) {
     return this.resource(await this.groups.delete(p.name));
   }
@@ -66,6 +82,10 @@ export class AgentGroupsController {
   @ApiOperation({
     summary: 'The agents the group selects, a page at a time: the agent list (same filters, `view`, sort and cursors) with `group` set',
   })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
+  @ApiProblemResponses(400, 404, 503)
+  @ApiHeadersTooLargeResponse()
   async listAgents(@Param() p: AgentGroupNameParam, @Query() q: ListAgentsQuery) {
     return agentList(this.agents, { ...q, group: p.name });
   }

@@ -1,7 +1,8 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { PageQuery, toBoolean } from '../common/resource-list';
+import { labelMapSchema } from '../common/openapi/label-schemas';
+import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 
 export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen'] as const;
 
@@ -13,14 +14,18 @@ export type AgentListView = (typeof AGENT_LIST_VIEWS)[number];
 
 /** Filters of `GET /api/v1/agents`; all of them must hold. */
 export class ListAgentsQuery extends PageQuery {
+  @ApiPropertyOptional(OPAQUE_CONTINUE)
+  declare continue?: string;
+
   @ApiPropertyOptional({
     description:
-      'Label selector over server-side labels and identifying and non-identifying attributes: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, comma-separated',
+      'Label selector over server-side labels and identifying and non-identifying attributes: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, comma-separated; a selector that does not parse is refused with 400 naming the column',
+    maxLength: 1024, // 1024 characters, percent-encoded, stay within Node's 16 KiB request-header limit
     example: 'service.name=checkout,deployment.environment in (prod,staging)',
   })
   @IsOptional()
   @IsString()
-  @MaxLength(4096)
+  @MaxLength(1024)
   selector?: string;
 
   @ApiPropertyOptional({ description: 'Only connected (true) or disconnected (false) agents' })
@@ -40,7 +45,7 @@ export class ListAgentsQuery extends PageQuery {
   @IsIn(['websocket', 'http', 'grpc'])
   transport?: 'websocket' | 'http' | 'grpc';
 
-  @ApiPropertyOptional({ description: 'Only agents selected by this agent group' })
+  @ApiPropertyOptional({ description: 'Only agents selected by this agent group', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' })
   @IsOptional()
   @Matches(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: 'group must be an agent group name (a DNS label)' })
   group?: string;
@@ -50,7 +55,7 @@ export class ListAgentsQuery extends PageQuery {
   @IsIn(AGENT_SORTS)
   sort?: (typeof AGENT_SORTS)[number];
 
-  @ApiPropertyOptional({ description: 'Free text searched in the uid and in attribute values (service.name, host.name, …), case-insensitive' })
+  @ApiPropertyOptional({ description: 'Free text searched in the uid and in attribute values (service.name, host.name, …), case-insensitive', maxLength: 200 })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -70,7 +75,13 @@ export class ListAgentsQuery extends PageQuery {
 
 /** `PATCH /api/v1/agents/{id}`: a merge patch of server-side labels (null removes a label). */
 export class PatchAgentBody {
-  @ApiPropertyOptional({ example: { labels: { team: 'payments', canary: null } } })
+  @ApiProperty({
+    type: 'object',
+    required: ['labels'],
+    additionalProperties: false,
+    properties: { labels: labelMapSchema({ agentKeys: true, nullableValues: true, description: 'Label values to set, or null to remove a label; keys without "."' }) as never },
+    example: { labels: { team: 'payments', canary: null } },
+  })
   @IsObject()
   metadata: { labels?: Record<string, string | null> };
 }

@@ -1,6 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
+import {
+  AGENT_SCHEMA,
+  ApiEmptyResponse,
+  ApiHeadersTooLargeResponse,
+  ApiInstanceUidParam,
+  ApiJsonResponse,
+  ApiProblemResponses,
+  ApiProblemResponsesWith,
+  ApiSignedIn,
+  AVAILABLE_COMPONENTS_SCHEMA,
+  listSchema,
+} from '../common/openapi';
 import { isUidText } from '../opamp-gateway/protocol/instance-uid';
 import { componentCatalogView, toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
@@ -30,13 +42,20 @@ export class AgentsController {
       'health without the component tree (componentCount, unhealthyComponentCount); `view=full` gives items exactly as `GET /agents/{id}`. ' +
       '`metadata.remainingItemCount` is exact.',
   })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
+  @ApiProblemResponsesWith({ 404: 'The agent group named in `group` does not exist' }, 400, 404, 503)
+  @ApiHeadersTooLargeResponse()
   async list(@Query() q: ListAgentsQuery) {
     return agentList(this.agents, q);
   }
 
   @Get(':instanceUid')
   @ApiOperation({ summary: 'One agent by instance uid (UUID text, or a legacy 26-character ULID)' })
-  @ApiParam({ name: 'instanceUid', example: '0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, AGENT_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async get(@Param('instanceUid') instanceUid: string) {
     const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
@@ -46,6 +65,10 @@ export class AgentsController {
 
   @Get(':instanceUid/available-components')
   @ApiOperation({ summary: 'The components the agent reported it can run (receivers, processors, exporters, …), by hash' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, AVAILABLE_COMPONENTS_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async availableComponents(@Param('instanceUid') instanceUid: string) {
     const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
@@ -64,6 +87,10 @@ export class AgentsController {
 
   @Patch(':instanceUid')
   @ApiOperation({ summary: 'Merge-patch the server-side labels of an agent (`null` removes a label)' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(200, AGENT_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async patch(@Param('instanceUid') instanceUid: string, @Body() body: PatchAgentBody) {
     const uid = agentUidParam(instanceUid);
     const extra = Object.keys(body.metadata).filter((k) => k !== 'labels');
@@ -79,6 +106,10 @@ export class AgentsController {
   @Delete(':instanceUid')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a disconnected agent (409 while it is connected)' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('operator')
+  @ApiEmptyResponse(204, 'Deleted')
+  @ApiProblemResponses(400, 404, 409, 503)
   async delete(@Param('instanceUid') instanceUid: string): Promise<void> {
     await this.agents.delete(agentUidParam(instanceUid));
   }

@@ -1,10 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, resourceList } from '../common/resource-list';
 import { AuditEvent } from './audit-event.schema';
 import { AuditQuery } from './audit-query.dto';
 import { AuditService } from './audit.service';
+import { ApiJsonResponse, ApiProblemResponses, ApiSignedIn, AUDIT_EVENT_SCHEMA, listSchema } from '../common/openapi';
 
 function toAuditResource(e: AuditEvent) {
   return {
@@ -25,7 +26,7 @@ function toAuditResource(e: AuditEvent) {
 
 /** The audit log: `/api/v1/audit`, newest first, for admins. */
 @ApiTags('audit')
-@ApiBearerAuth()
+@ApiSignedIn('admin')
 @Roles('admin')
 @Controller('audit')
 export class AuditController {
@@ -33,6 +34,8 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Changes made through the API and sign-in events, newest first, filtered, a page at a time (limit + continue)' })
+  @ApiJsonResponse(200, listSchema('AuditEventList', AUDIT_EVENT_SCHEMA))
+  @ApiProblemResponses(400, 503)
   async list(@Query() q: AuditQuery) {
     const { items, remaining } = await this.audit.list(q, q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue));
     return resourceList('AuditEventList', items.map(toAuditResource), remaining, items[items.length - 1]?._id);

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBasicAuth, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiEmptyResponse, ApiJsonResponse, ApiProblemResponses, ApiProblemResponsesWith, ApiSignedIn, USER_SCHEMA } from '../common/openapi';
 import type { FastifyRequest } from 'fastify';
 import { UnauthorizedError } from '../common/domain-errors';
 import { AuthService } from './auth.service';
@@ -38,15 +39,17 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Sign in with user name and password: an access token (JWT) and a refresh token' })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblemResponsesWith({ 401: 'Wrong user name or password, or a disabled user' }, 400, 401, 429, 503)
   login(@Body() body: LoginDto, @Req() req: FastifyRequest) {
     return this.auth.loginWithPassword(body.username, body.password, req.ip, 'password');
   }
 
   @Public()
   @Get('basic')
-  @ApiBasicAuth()
+  @ApiBasicAuth('basic')
   @ApiOperation({ summary: 'Sign in with HTTP Basic credentials: an access token (JWT) and a refresh token' })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblemResponsesWith({ 401: 'Missing or malformed Basic credentials, a wrong user name or password; `WWW-Authenticate: Basic`' }, 401, 429, 503)
   async basic(@Headers('authorization') authorization: string | undefined, @Req() req: FastifyRequest) {
     const { username, password } = basicCredentials(authorization);
     try {
@@ -62,6 +65,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Exchange a refresh token for a new pair; the old refresh token stops working, and using it again ends the session' })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblemResponsesWith({ 401: 'An unknown, used, expired or revoked refresh token' }, 400, 401, 429, 503)
   refresh(@Body() body: RefreshDto, @Req() req: FastifyRequest) {
     return this.auth.refresh(body.refreshToken, req.ip);
   }
@@ -69,15 +73,19 @@ export class AuthController {
   @Roles('viewer')
   @Post('logout')
   @HttpCode(204)
-  @ApiBearerAuth()
   @ApiOperation({ summary: 'End the session of this access token (its refresh token and every access token of it stop working)' })
+  @ApiSignedIn('viewer')
+  @ApiEmptyResponse(204, 'Signed out')
+  @ApiProblemResponses(503)
   async logout(@Req() req: AuthedRequest): Promise<void> {
     await this.auth.logout(req.user, req.ip);
   }
 
   @Get('me')
-  @ApiBearerAuth()
   @ApiOperation({ summary: 'The signed-in user' })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, USER_SCHEMA)
+  @ApiProblemResponses(503)
   async me(@Req() req: AuthedRequest) {
     return toUserResource(await this.users.get(req.user.username));
   }

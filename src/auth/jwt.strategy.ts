@@ -11,10 +11,16 @@ import { UsersService } from './users.service';
 
 /**
  * passport-jwt: an access token in `Authorization: Bearer …`, HS256 only (so `alg: none` and
- * any other algorithm are refused), our issuer and audience, not expired; then its session
- * must be live and its user enabled. The role comes from the stored user, so a changed role
+ * any other algorithm are refused), our issuer and audience, with `exp` and `iat` (jsonwebtoken
+ * checks `exp` only when present: a signed token without it would never expire), not expired;
+ * then its session must be live and its user enabled. The role comes from the stored user, so a changed role
  * applies at once.
  */
+/** `exp` and `iat` present as NumericDates, `iat` not after `exp`. */
+function hasLifetime(claims: { exp?: unknown; iat?: unknown }): boolean {
+  return Number.isFinite(claims.exp) && Number.isFinite(claims.iat) && (claims.iat as number) <= (claims.exp as number);
+}
+
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
@@ -34,8 +40,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  async validate(claims: Partial<AccessClaims>): Promise<AuthenticatedUser> {
-    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') {
+  async validate(claims: Partial<AccessClaims> & { exp?: unknown; iat?: unknown }): Promise<AuthenticatedUser> {
+    if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || !hasLifetime(claims)) {
       throw new UnauthorizedError('The access token is not valid.');
     }
     const session = await this.sessions.live(claims.sid);

@@ -36,7 +36,7 @@ const WELL_KNOWN = new Set([
  * one repeated character, or the user name with digits and signs added.
  */
 export function passwordProblem(password: string, username?: string): string | undefined {
-  if (password.length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
   if (password.length > 1024) return 'must be at most 1024 characters';
   if (WELL_KNOWN.has(password.toLowerCase()) || /^(.)\1*$/.test(password)) return 'is a well-known or trivial password';
   const letters = (text: string) => text.toLowerCase().replace(/[^a-z]/g, '');

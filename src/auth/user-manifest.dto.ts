@@ -27,8 +27,8 @@ export class UserSpecDto {
   @IsIn(ROLES as unknown as string[])
   role: Role;
 
-  @ApiPropertyOptional({ description: 'At least 12 characters, not a well-known one. Absent: the user signs in with GitHub only', format: 'password' })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'At least 12 characters, not a well-known one. Absent: the user signs in with GitHub only', format: 'password', minLength: 12 })
+  @ValidateIf((_o, v) => v !== undefined) // null is not "no password": it is refused
   @IsString()
   @MaxLength(1024)
   password?: string;
@@ -78,13 +78,13 @@ export class PatchUserSpecDto {
   @IsIn(ROLES as unknown as string[])
   role?: Role;
 
-  @ApiPropertyOptional({ description: 'A new password; ends the user\'s sessions', format: 'password' })
-  @IsOptional()
+  @ApiPropertyOptional({ description: 'A new password (at least 12 characters, not a well-known one); ends the user\'s sessions', format: 'password', minLength: 12 })
+  @ValidateIf((_o, v) => v !== undefined)
   @IsString()
   @MaxLength(1024)
   password?: string;
 
-  @ApiPropertyOptional({ description: 'GitHub login; null unlinks', nullable: true })
+  @ApiPropertyOptional({ type: 'string', description: 'GitHub login; null unlinks', nullable: true })
   @ValidateIf((_o, v) => v !== null && v !== undefined)
   @IsString()
   @Matches(GITHUB_LOGIN, { message: 'spec.githubLogin must be a GitHub login or null' })

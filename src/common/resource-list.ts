@@ -13,7 +13,7 @@ export const toBoolean = ({ value }: { value: unknown }) => (value === 'true' ? 
 
 /** `limit` and `continue`, validated the same way on every list. */
 export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Most items in one page' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: 'Most items in one page' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -21,13 +21,22 @@ export class PageQuery {
   @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The `metadata.continue` token of the previous page' })
+  // Tokens of these lists are base64url of "s:<last key>", so they begin cz[o-r]; the pattern says so.
+  @ApiPropertyOptional({ description: 'The `metadata.continue` token of the previous page (any other value is refused with 400)', maxLength: 400, pattern: '^cz[o-r][A-Za-z0-9_-]*$' })
   @IsOptional()
   @IsString()
   @MaxLength(400)
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'continue must be a token returned by a previous page' })
   continue?: string;
 }
+
+/** `continue` of lists whose tokens are not string keys (revisions, agents): opaque, checked when decoded. */
+export const OPAQUE_CONTINUE = {
+  description: 'The `metadata.continue` token of the previous page (any other value is refused with 400)',
+  minLength: 1,
+  maxLength: 400,
+  pattern: '^[A-Za-z0-9_-]+$',
+};
 
 /** A page query of a resource that can be soft-deleted. */
 export class ResourcePageQuery extends PageQuery {

@@ -80,16 +80,18 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: authentication settings', () => {
-  it('defaults to token agent auth, the admin user, 15 min / 7 day tokens, no CORS, private proxies', () => {
+  it('defaults to token agent auth, the admin user, 15 min / 7 day tokens, no CORS, no trusted proxy', () => {
     const c = loadConfig({}, []);
     expect(c.auth).toMatchObject({ agentAuth: 'token', adminUsername: 'admin', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 604_800, loginRateLimitPerUser: 10, loginRateLimitPerAddress: 30 });
     expect(c.auth.adminPassword).toBeUndefined();
     expect(c.auth.jwtSecret).toBeUndefined();
     expect(c.auth.github).toEqual({ clientId: undefined, clientSecret: undefined, baseUrl: 'https://github.com', apiUrl: 'https://api.github.com', allowedOrgs: [], defaultRole: 'viewer' });
     expect(c.corsOrigins).toEqual([]);
-    expect(c.trustProxy).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(c.trustProxy).toBe(false);
     expect(c.auditRetentionDays).toBe(90);
     expect(loadConfig({ TRUST_PROXY: '*' }, []).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }, []).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }, []).trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
     expect(loadConfig({ GITHUB_ALLOWED_ORGS: 'Acme, other', GITHUB_BASE_URL: 'https://ghe.example.com/' }, []).auth.github).toMatchObject({ allowedOrgs: ['acme', 'other'], baseUrl: 'https://ghe.example.com' });
   });
 
@@ -103,6 +105,7 @@ describe('loadConfig: authentication settings', () => {
     [{ GITHUB_CLIENT_ID: 'x' }, 'GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together'],
     [{ GITHUB_API_URL: 'ftp://x' }, 'GITHUB_API_URL must be an http(s) URL'],
     [{ GITHUB_DEFAULT_ROLE: 'root' }, 'GITHUB_DEFAULT_ROLE must be one of viewer, operator, admin'],
+    [{ TRUST_PROXY: 'proxy.local' }, 'TRUST_PROXY not an address, CIDR or loopback/linklocal/uniquelocal: "proxy.local"'],
   ])('refuses %j with one line that never shows a secret', (env, expected) => {
     let err: unknown;
     try {

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { passwordProblem } from '../auth/password-policy';
 import type { Role } from '../auth/roles';
 import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
+import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
 /* The limits are declared here (config imports no feature module) and applied by src/opamp-gateway/protocol/report-limits.ts. */
 /**
@@ -97,9 +98,11 @@ export interface AppConfig {
   /** TLS of the API and OpAMP listeners (gRPC too unless GRPC_TLS_* are set); clientCaFile enables agent mTLS. */
   tls: { certFile?: string; keyFile?: string; clientCaFile?: string };
   corsOrigins: string[];
-  /** Fastify's trustProxy: true for any peer, else the trusted addresses/ranges. */
-  trustProxy: true | string[];
+  /** Fastify's trustProxy: false (no forwarding header believed), true for any peer, a hop count, or the trusted addresses/ranges. */
+  trustProxy: TrustProxy;
   auditRetentionDays: number;
+  /** Lifetime of an enrollment token whose spec has no expiresAt. */
+  enrollmentTokenTtlDays: number;
   /** Where the values came from, for the start-up log line. */
   source: { file?: string };
 }
@@ -247,6 +250,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if (adminPasswordProblem) {
     throw new ConfigError(`Invalid configuration: ADMIN_PASSWORD ${adminPasswordProblem} (value hidden); unset it to have a random one generated`);
   }
+  const trustProxy = parseTrustProxy(v.TRUST_PROXY as string[]);
+  if (typeof trustProxy === 'object' && !Array.isArray(trustProxy)) {
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY ${trustProxy.error}`);
+  }
   const trimUrl = (u: string | undefined) => u?.replace(/\/+$/, '');
   return {
     mongodbUri: v.MONGODB_URI,
@@ -321,8 +328,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     },
     tls: { certFile: v.TLS_CERT_FILE, keyFile: v.TLS_KEY_FILE, clientCaFile: v.TLS_CLIENT_CA_FILE },
     corsOrigins: v.CORS_ORIGINS,
-    trustProxy: (v.TRUST_PROXY as string[]).includes('*') ? true : v.TRUST_PROXY,
+    trustProxy,
     auditRetentionDays: v.AUDIT_RETENTION_DAYS,
+    enrollmentTokenTtlDays: v.ENROLLMENT_TOKEN_TTL_DAYS,
     source: { file },
   };
 }

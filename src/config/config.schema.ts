@@ -235,14 +235,19 @@ export const SETTINGS = {
   },
   TRUST_PROXY: {
     type: { kind: 'list' },
-    default: ['loopback', 'linklocal', 'uniquelocal'],
+    default: [],
     description:
-      'Peers whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDRs, or loopback/linklocal/uniquelocal; * for any): the client address used by login rate limits and the audit log, and the scheme and host of the OAuth callback.',
+      'Proxies whose X-Forwarded-For/-Proto/-Host are believed: addresses and CIDRs (or loopback/linklocal/uniquelocal), a hop count N (N proxies in front), or * for any peer. Empty: none, the client address is the peer\'s. It is the address login rate limits and the audit log use, and the scheme and host of the OAuth callback; set it behind an ingress (README, "Behind a proxy").',
   },
   CORS_ORIGINS: {
     type: { kind: 'list' },
     default: [],
     description: 'Origins allowed to call the API from a browser (comma-separated, e.g. https://ui.example.com; * for any). Empty: no CORS headers.',
+  },
+  ENROLLMENT_TOKEN_TTL_DAYS: {
+    type: { kind: 'int', min: 1, max: 36_500 },
+    default: 30,
+    description: 'Lifetime of an enrollment token created without spec.expiresAt (connected agents stay when it ends; create a new token before).',
   },
   AUDIT_RETENTION_DAYS: { type: { kind: 'int', min: 1, max: 36_500 }, default: 90, description: 'How long audit log entries are kept.' },
 } as const satisfies Record<string, SettingSpec>;

@@ -9,6 +9,7 @@ import { findConfigSyntaxProblem } from '../remote-configs/config-body-syntax';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { UpdateAgentConfigDto } from './agent-config.dto';
 import { DesiredStateService, isProblem } from './desired-state.service';
+import { AGENT_SCHEMA, ApiInstanceUidParam, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, DESIRED_CONFIG_SCHEMA } from '../common/openapi';
 
 /** An agent's configuration: what it should run (preview) and its own assignment. */
 @ApiTags('agents')
@@ -22,6 +23,10 @@ export class AgentConfigController {
 
   @Get(':instanceUid/desired-config')
   @ApiOperation({ summary: 'The exact config map this agent should run, its hash, and where each entry comes from' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, DESIRED_CONFIG_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async desiredConfig(@Param('instanceUid') instanceUid: string) {
     const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
@@ -51,6 +56,10 @@ export class AgentConfigController {
 
   @Put(':instanceUid/update-agent-config')
   @ApiOperation({ summary: "Set (or clear, with no entries) this agent's own configuration, which overrides its group's" })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(200, AGENT_SCHEMA)
+  @ApiProblemResponses(400, 404, 503)
   async update(@Param('instanceUid') instanceUid: string, @Body() body: UpdateAgentConfigDto) {
     const uid = agentUidParam(instanceUid);
     const configs = body.configs ?? [];

@@ -1,11 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse, ApiPublic } from '../common/openapi';
 import { HealthCheck, HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
 import { ListenersHealthIndicator } from './listeners.health';
 
 /** Kubernetes-style probes: liveness never touches dependencies, readiness does. */
 @ApiTags('health')
+@ApiPublic()
 @Controller()
+
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -15,6 +18,7 @@ export class HealthController {
 
   @Get('healthz')
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiJsonResponse(200, { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } }, 'The process is alive')
   healthz() {
     return { status: 'ok' };
   }

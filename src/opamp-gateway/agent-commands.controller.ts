@@ -7,6 +7,7 @@ import { AgentsService } from '../agents/agents.service';
 import { ConflictError, NotFoundError } from '../common/domain-errors';
 import { AgentCapabilities } from '../gen/opamp/v1/opamp_pb';
 import { AgentCommandRouter } from './agent-command-router';
+import { ApiInstanceUidParam, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, COMMAND_ACCEPTED_SCHEMA } from '../common/openapi';
 
 export class CustomMessageDto {
   @ApiProperty({ description: 'A custom capability the agent declared (reverse FQDN, e.g. io.opentelemetry.pprof/v1)' })
@@ -51,6 +52,10 @@ export class AgentCommandsController {
   @Post(':instanceUid/restart')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a Restart command (409 unless the agent accepts restart commands and is connected)' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(202, COMMAND_ACCEPTED_SCHEMA, 'Accepted for delivery')
+  @ApiProblemResponses(400, 404, 409, 503)
   async restart(@Param('instanceUid') instanceUid: string) {
     const { uid, agent } = await this.connectedAgent(instanceUid);
     if (((agent.capabilities ?? 0) & AgentCapabilities.AgentCapabilities_AcceptsRestartCommand) === 0) {
@@ -63,6 +68,10 @@ export class AgentCommandsController {
   @Post(':instanceUid/custom-messages')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a custom message for a custom capability the agent declared' })
+  @ApiInstanceUidParam()
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(202, COMMAND_ACCEPTED_SCHEMA, 'Accepted for delivery')
+  @ApiProblemResponses(400, 404, 409, 503)
   async customMessage(@Param('instanceUid') instanceUid: string, @Body() body: CustomMessageDto) {
     const { uid, agent } = await this.connectedAgent(instanceUid);
     if (!(agent.customCapabilities ?? []).includes(body.capability)) {

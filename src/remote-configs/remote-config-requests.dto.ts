@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { PageQuery, toBoolean } from '../common/resource-list';
+import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 
 const MAX_REVISION = 2 ** 31 - 1;
@@ -12,7 +12,7 @@ export class RemoteConfigNameParam {
 }
 
 export class RevisionParam extends RemoteConfigNameParam {
-  @ApiProperty({ description: 'A revision number (1, 2, …) or `latest`', example: '1' })
+  @ApiProperty({ description: 'A revision number (1, 2, …) or `latest`', example: '1', pattern: '^(latest|[1-9][0-9]{0,9})$' })
   @IsString()
   @Matches(/^(latest|[1-9][0-9]{0,9})$/, { message: 'revision must be a revision number (1, 2, …) or latest' })
   revision: string;
@@ -27,6 +27,9 @@ export class IncludeDeletedQuery {
 }
 
 export class RevisionPageQuery extends PageQuery {
+  @ApiPropertyOptional(OPAQUE_CONTINUE)
+  declare continue?: string;
+
   @ApiPropertyOptional({ default: false, description: 'History of a soft-deleted remote config too' })
   @IsOptional()
   @Transform(toBoolean)
@@ -44,7 +47,7 @@ export class ChangeMessageQuery {
 }
 
 export class DiffQuery extends IncludeDeletedQuery {
-  @ApiPropertyOptional({ description: 'Older revision; default: the one before `to`' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_REVISION, description: 'Older revision; default: the one before `to` (400 when there is none)' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -52,7 +55,7 @@ export class DiffQuery extends IncludeDeletedQuery {
   @Max(MAX_REVISION)
   from?: number;
 
-  @ApiPropertyOptional({ description: 'Newer revision; default: the latest' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_REVISION, description: 'Newer revision; default: the latest' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -60,7 +63,7 @@ export class DiffQuery extends IncludeDeletedQuery {
   @Max(MAX_REVISION)
   to?: number;
 
-  @ApiPropertyOptional({ description: 'Unchanged lines around each change', default: 3 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 1000, description: 'Unchanged lines around each change', default: 3 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

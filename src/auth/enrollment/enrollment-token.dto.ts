@@ -1,7 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsObject, IsOptional, IsString, MaxLength, ValidateBy, ValidateNested, ValidationOptions } from 'class-validator';
 import { labelMapProblem } from '../../agent-groups/agent-group-field-validators';
+import { labelMapSchema } from '../../common/openapi/label-schemas';
+import { ToDateTime } from '../../common/date-time';
 
 /** Why a value cannot be labels stamped on agents (the agents' own rules: no "." or leading "$" in keys). */
 export function agentLabelsProblem(value: unknown): string | undefined {
@@ -31,14 +33,19 @@ export class EnrollmentTokenSpecDto {
   @MaxLength(512)
   description?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { env: 'prod', region: 'eu-west-1' }, description: 'Labels stamped onto agents that connect with the token' })
+  @ApiPropertyOptional({ ...(labelMapSchema({ agentKeys: true }) as ApiPropertyOptions), example: { env: 'prod', region: 'eu-west-1' }, description: 'Labels stamped onto agents that connect with the token (keys without ".")' })
   @IsOptional()
   @IsAgentLabels()
   labels?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'When the token stops working (ISO 8601); absent: never', example: '2027-01-01T00:00:00Z' })
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    description: 'When the token stops working (ISO 8601, in the future); absent: ENROLLMENT_TOKEN_TTL_DAYS (30) days after it is made',
+    example: '2027-01-01T00:00:00Z',
+  })
   @IsOptional()
-  @Type(() => Date)
+  @ToDateTime()
   @IsDate({ message: 'spec.expiresAt must be an ISO 8601 date-time' })
   expiresAt?: Date;
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Redirect, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse, ApiProblemResponsesWith } from '../../common/openapi';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthService } from '../auth.service';
 import { DeviceTokenDto, TokenPairDto } from '../auth.dto';
@@ -8,6 +9,20 @@ import { GithubOAuthService } from './github-oauth.service';
 import { STATE_COOKIE } from './signed-state-store';
 
 const COOKIE_PATH = '/api/v1/auth/github';
+
+const NOT_CONFIGURED = { 404: 'GitHub sign-in is not configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET)', 502: 'GitHub could not be reached or answered unexpectedly' };
+
+const DEVICE_START_SCHEMA = {
+  type: 'object' as const,
+  required: ['deviceCode', 'userCode', 'verificationUri', 'expiresIn', 'interval'],
+  properties: {
+    deviceCode: { type: 'string' as const, description: 'Pass to POST /api/v1/auth/github/device/token' },
+    userCode: { type: 'string' as const, description: 'The code the user enters at verificationUri' },
+    verificationUri: { type: 'string' as const },
+    expiresIn: { type: 'integer' as const, description: 'Seconds the codes are valid' },
+    interval: { type: 'integer' as const, description: 'Seconds to wait between polls' },
+  },
+};
 
 function stateCookie(value: string, maxAge: number, secure: boolean): string {
   return `${STATE_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
@@ -26,6 +41,12 @@ export class GithubAuthController {
   @Get()
   @Redirect()
   @ApiOperation({ summary: 'Start a GitHub sign-in in a browser: redirects to GitHub with a signed state (and sets its cookie)' })
+  @ApiResponse({
+    status: 302,
+    description: 'To GitHub\'s authorization page',
+    headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } }, 'Set-Cookie': { required: true, schema: { type: 'string' } } },
+  })
+  @ApiProblemResponsesWith(NOT_CONFIGURED, 404, 502)
   async start(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { url, nonce } = await this.github.authorizationRedirect(req);
     void reply.header('set-cookie', stateCookie(nonce, 600, this.github.callbackUrl(req).startsWith('https:')));
@@ -34,7 +55,11 @@ export class GithubAuthController {
 
   @Get('callback')
   @ApiOperation({ summary: 'Where GitHub sends the browser back: checks the state, exchanges the code, signs the user in' })
+  @ApiQuery({ name: 'code', required: false, schema: { type: 'string' }, description: 'Authorization code from GitHub' })
+  @ApiQuery({ name: 'state', required: false, schema: { type: 'string' }, description: 'The signed state of the redirect' })
+  @ApiQuery({ name: 'error', required: false, schema: { type: 'string' }, description: 'Set by GitHub when the user declined' })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblemResponsesWith({ ...NOT_CONFIGURED, 401: 'No code, a bad or expired state, or GitHub refused the code or the user' }, 401, 404, 502, 503)
   async callback(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     void reply.header('set-cookie', stateCookie('', 0, this.github.callbackUrl(req).startsWith('https:')));
     const user = await this.github.callback(req);
@@ -44,6 +69,8 @@ export class GithubAuthController {
   @Post('device')
   @HttpCode(200)
   @ApiOperation({ summary: 'Start a GitHub device sign-in (for the CLI): a user code to enter at the verification URI' })
+  @ApiJsonResponse(200, DEVICE_START_SCHEMA)
+  @ApiProblemResponsesWith(NOT_CONFIGURED, 404, 502)
   device() {
     return this.github.startDevice();
   }
@@ -52,6 +79,14 @@ export class GithubAuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Poll a device sign-in: tokens once the code was entered on GitHub; 400 authorization_pending / slow_down until then' })
   @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblemResponsesWith(
+    { ...NOT_CONFIGURED, 400: 'Not a device code, or the sign-in is not complete yet: `error` is authorization_pending, slow_down (with `interval`), expired_token or access_denied' },
+    400,
+    401,
+    404,
+    502,
+    503,
+  )
   async deviceToken(@Body() body: DeviceTokenDto, @Req() req: FastifyRequest) {
     const user = await this.github.pollDevice(body.deviceCode);
     return this.auth.signedIn(user, 'github-device', req.ip);

@@ -1,0 +1,216 @@
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+
+/**
+ * Response schemas of the API's resources, as schema objects: every resource is
+ * `{kind, apiVersion, metadata, spec?, status?}` and every list `{kind, apiVersion, metadata, items}`.
+ * They state what each answer always has; nested objects whose fields depend on what an agent
+ * reported stay open (additional properties allowed).
+ */
+
+const dateTime: SchemaObject = { type: 'string', format: 'date-time' };
+const openObject: SchemaObject = { type: 'object', additionalProperties: true };
+const labels: SchemaObject = { type: 'object', additionalProperties: { type: 'string' } };
+const nullable = (s: SchemaObject): SchemaObject => ({ ...s, nullable: true });
+
+interface ResourceParts {
+  metadata?: Record<string, SchemaObject>;
+  requiredMetadata?: string[];
+  spec?: SchemaObject;
+  status?: SchemaObject;
+  /** Top-level fields besides kind, apiVersion, metadata, spec and status. */
+  extra?: Record<string, SchemaObject>;
+  requiredExtra?: string[];
+}
+
+export function resourceSchema(kind: string, parts: ResourceParts = {}): SchemaObject {
+  const properties: Record<string, SchemaObject> = {
+    kind: { type: 'string', enum: [kind] },
+    apiVersion: { type: 'string', enum: ['v1'] },
+    metadata: {
+      type: 'object',
+      required: ['name', ...(parts.requiredMetadata ?? [])],
+      properties: { name: { type: 'string' }, ...parts.metadata },
+    },
+    ...(parts.spec ? { spec: parts.spec } : {}),
+    ...(parts.status ? { status: parts.status } : {}),
+    ...parts.extra,
+  };
+  return {
+    type: 'object',
+    required: ['kind', 'apiVersion', 'metadata', ...(parts.spec ? ['spec'] : []), ...(parts.status ? ['status'] : []), ...(parts.requiredExtra ?? [])],
+    properties,
+  };
+}
+
+/** One page of a list: `metadata.continue` is there while more items remain. */
+export function listSchema(kind: string, item: SchemaObject): SchemaObject {
+  return {
+    type: 'object',
+    required: ['kind', 'apiVersion', 'metadata', 'items'],
+    properties: {
+      kind: { type: 'string', enum: [kind] },
+      apiVersion: { type: 'string', enum: ['v1'] },
+      metadata: {
+        type: 'object',
+        required: ['remainingItemCount'],
+        properties: {
+          continue: { type: 'string', description: 'Pass as `continue` to get the next page' },
+          remainingItemCount: { type: 'integer', minimum: 0 },
+        },
+      },
+      items: { type: 'array', items: item },
+    },
+  };
+}
+
+const versioned = { createdAt: dateTime, updatedAt: dateTime, resourceVersion: { type: 'string' }, deletedAt: dateTime } satisfies Record<string, SchemaObject>;
+
+export const AGENT_SCHEMA = resourceSchema('Agent', {
+  metadata: { instanceUid: { type: 'string' }, labels, createdAt: dateTime, updatedAt: dateTime },
+  requiredMetadata: ['instanceUid', 'labels'],
+  spec: { type: 'object', properties: { assignedConfig: openObject } },
+  status: {
+    type: 'object',
+    required: ['connected', 'connection', 'capabilities'],
+    properties: {
+      connected: { type: 'boolean' },
+      connection: openObject,
+      description: openObject,
+      capabilities: { type: 'object', required: ['value', 'names'], properties: { value: { type: 'integer' }, names: { type: 'array', items: { type: 'string' } } } },
+      health: openObject,
+      effectiveConfig: openObject,
+      remoteConfigStatus: openObject,
+      remoteConfig: openObject,
+      connectionSettingsOffer: openObject,
+      packageStatuses: openObject,
+      availableComponents: openObject,
+      customCapabilities: { type: 'array', items: { type: 'string' } },
+      connectionSettingsStatus: openObject,
+    },
+  },
+});
+
+export const AVAILABLE_COMPONENTS_SCHEMA = resourceSchema('AvailableComponents', {
+  extra: { hash: nullable({ type: 'string' }), components: nullable({ type: 'object', additionalProperties: true }) },
+  requiredExtra: ['hash'],
+});
+
+export const DESIRED_CONFIG_SCHEMA = resourceSchema('DesiredConfig', {
+  extra: {
+    acceptsRemoteConfig: { type: 'boolean' },
+    delivery: openObject,
+    assigned: { type: 'boolean', description: 'Whether a group or the agent itself assigns a configuration' },
+    origin: openObject,
+    error: { type: 'string' },
+    hash: { type: 'string', description: 'Hex hash of the config map' },
+    configMap: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['contentType'],
+        properties: { contentType: { type: 'string' }, body: { type: 'string' }, bodyBase64: { type: 'string', format: 'byte' }, source: openObject },
+      },
+    },
+  },
+  requiredExtra: ['acceptsRemoteConfig', 'assigned'],
+});
+
+export const COMMAND_ACCEPTED_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['accepted', 'delivery'],
+  properties: {
+    accepted: { type: 'boolean', enum: [true] },
+    delivery: { type: 'string', enum: ['sent', 'next-poll'], description: 'sent: written to the agent\'s connection; next-poll: answered to its next HTTP poll' },
+    replica: { type: 'string', description: 'The replica that took it (the one holding the agent; reached over the event bus when not this one)' },
+  },
+};
+
+const lastChange: SchemaObject = { type: 'object', properties: { author: { type: 'string' }, message: nullable({ type: 'string' }), createdAt: dateTime } };
+
+export const REMOTE_CONFIG_SCHEMA = resourceSchema('RemoteConfig', {
+  metadata: versioned,
+  requiredMetadata: ['resourceVersion'],
+  spec: { type: 'object', required: ['contentType', 'body'], properties: { contentType: { type: 'string' }, body: { type: 'string' }, description: { type: 'string' } } },
+  status: {
+    type: 'object',
+    required: ['latestRevision', 'revisionCount', 'hash'],
+    properties: { latestRevision: { type: 'integer', minimum: 1 }, revisionCount: { type: 'integer', minimum: 1 }, hash: { type: 'string' }, lastChange },
+  },
+});
+
+export const REVISION_SCHEMA = resourceSchema('RemoteConfigRevision', {
+  metadata: { revision: { type: 'integer', minimum: 1 }, hash: { type: 'string' }, author: { type: 'string' }, message: nullable({ type: 'string' }), createdAt: dateTime },
+  requiredMetadata: ['revision', 'hash'],
+  spec: { type: 'object', required: ['contentType'], properties: { contentType: { type: 'string' }, body: { type: 'string', description: 'Left out of lists' } } },
+});
+
+export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
+  metadata: { ...versioned, labels },
+  requiredMetadata: ['resourceVersion'],
+  spec: {
+    type: 'object',
+    required: ['selector', 'priority', 'configs'],
+    properties: {
+      selector: { oneOf: [{ type: 'string' }, openObject], description: 'A selector string, or {matchLabels, matchExpressions}' },
+      priority: { type: 'integer' },
+      configs: {
+        type: 'array',
+        items: { type: 'object', required: ['fileName', 'remoteConfig'], properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } } },
+      },
+      connectionSettings: openObject,
+    },
+  },
+  status: openObject,
+});
+
+export const USER_SCHEMA = resourceSchema('User', {
+  metadata: { createdAt: dateTime, updatedAt: dateTime },
+  spec: {
+    type: 'object',
+    required: ['role', 'disabled', 'githubLogin'],
+    properties: { role: { type: 'string', enum: ['viewer', 'operator', 'admin'] }, disabled: { type: 'boolean' }, githubLogin: nullable({ type: 'string' }) },
+  },
+  status: {
+    type: 'object',
+    required: ['hasPassword', 'githubLinked'],
+    properties: { source: { type: 'string' }, hasPassword: { type: 'boolean' }, githubLinked: { type: 'boolean' }, lastLoginAt: nullable(dateTime) },
+  },
+});
+
+const enrollmentTokenParts = {
+  metadata: { createdAt: dateTime, createdBy: { type: 'string' } },
+  spec: {
+    type: 'object',
+    required: ['labels', 'expiresAt'],
+    properties: { description: { type: 'string' }, labels, expiresAt: nullable(dateTime) },
+  },
+  status: {
+    type: 'object',
+    required: ['state', 'revokedAt', 'lastUsedAt'],
+    properties: { state: { type: 'string', enum: ['active', 'expired', 'revoked'] }, revokedAt: nullable(dateTime), lastUsedAt: nullable(dateTime) },
+  },
+} satisfies ResourceParts;
+
+export const ENROLLMENT_TOKEN_SCHEMA = resourceSchema('EnrollmentToken', enrollmentTokenParts);
+
+export const NEW_ENROLLMENT_TOKEN_SCHEMA = resourceSchema('EnrollmentToken', {
+  ...enrollmentTokenParts,
+  extra: { token: { type: 'string', description: 'The secret agents present (`Authorization: Bearer …`); shown this once only' } },
+  requiredExtra: ['token'],
+});
+
+export const AUDIT_EVENT_SCHEMA = resourceSchema('AuditEvent', {
+  metadata: { createdAt: dateTime },
+  extra: {
+    actor: openObject,
+    action: { type: 'string' },
+    outcome: { type: 'string', enum: ['success', 'failure'] },
+    resource: { type: 'object', required: ['kind'], properties: { kind: { type: 'string' }, name: { type: 'string' } } },
+    request: openObject,
+    before: {},
+    after: {},
+    changes: { type: 'array', items: { type: 'string' } },
+    summary: { type: 'string' },
+  },
+  requiredExtra: ['actor', 'action', 'resource'],
+});
