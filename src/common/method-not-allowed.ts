@@ -36,7 +36,9 @@ export function answerUnknownMethods(fastify: FastifyInstance, routes: KnownRout
     });
   };
   fastify.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.url !== undefined) return;
+    // A request a real route took is not ours; one only a wildcard took (the web UI's page fallback) still is.
+    const matched = req.routeOptions.url;
+    if (matched !== undefined && !matched.includes('*')) return;
     table ??= build();
     const path = req.url.split('?')[0];
     const allowed = new Set<string>();
