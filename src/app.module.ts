@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { MongooseModule } from '@nestjs/mongoose';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -17,18 +16,18 @@ import { AuditModule } from './audit/audit.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { DatabaseModule } from './database/database.module';
+import type { DatabaseSupervisor } from './database/database-supervisor';
 
 /** The whole server: configuration and database first, then the feature modules. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, mongodbUri: string): DynamicModule {
+  static forRoot(config: AppConfig, mongodbUri: string, supervisor?: DatabaseSupervisor): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
-        MongooseModule.forRoot(mongodbUri, { serverSelectionTimeoutMS: 10_000, autoIndex: true, monitorCommands: true }),
-        DatabaseModule,
+        DatabaseModule.forRoot(config, mongodbUri, supervisor),
         HealthModule,
         VersionModule,
         AgentsModule,

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database';
+import { DatabaseSupervisor } from './database/database-supervisor';
 import { pinoOptions } from './logging/logger.options';
 import { answerUnknownMethods } from './common/method-not-allowed';
 import { setupOpenApi } from './common/openapi/openapi-document';
@@ -31,7 +32,7 @@ export interface RunningServer {
   grpcPort: number;
   /** Set when metrics have a port of their own (METRICS_PORT). */
   metricsPort?: number;
-  database: { uri: string; embedded?: EmbeddedDatabase['kind']; dataPath?: string };
+  database: { uri: string; embedded?: EmbeddedDatabase['kind']; dataPath?: string; supervisor?: DatabaseSupervisor };
   /** Every route of the API port (method and URL pattern), as Fastify registered them. */
   routes: { method: string; url: string }[];
   close(): Promise<void>;
@@ -43,13 +44,19 @@ const MAX_PATH_PARAM_LENGTH = 2048;
 /** Largest REST request body; agent payloads go to the OpAMP port, not here. */
 const API_BODY_LIMIT = 10 * 1024 * 1024;
 
+export interface StartOptions {
+  /** The embedded database died and could not be restarted (main.ts exits with status 1). */
+  onDatabaseGaveUp?: () => void;
+}
+
 /**
  * Starts everything one process runs: the database (embedded when MONGODB_URI is unset), the
  * REST API and the OpAMP listeners. Used by main.ts and by the e2e tests alike.
  */
-export async function startServer(config: AppConfig): Promise<RunningServer> {
+export async function startServer(config: AppConfig, options: StartOptions = {}): Promise<RunningServer> {
   const bootLog = pino(pinoOptions(config));
   let embedded: EmbeddedDatabase | undefined;
+  let supervisor: DatabaseSupervisor | undefined;
   let uri = config.mongodbUri;
   if (!uri) {
     embedded = await startEmbeddedDatabase(config.dataDir, {
@@ -58,7 +65,15 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     });
     uri = embedded.uri;
     bootLog.info({ database: embedded.kind, dataPath: embedded.dataPath, uri: embedded.uri }, `Embedded ${embedded.kind} started; data lives in ${embedded.dataPath}`);
+    if (embedded.exited) {
+      const log = bootLog.child({ context: 'DatabaseSupervisor' });
+      supervisor = new DatabaseSupervisor(embedded, {
+        log: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+        onGiveUp: options.onDatabaseGaveUp,
+      });
+    }
   }
+  const stopDatabase = () => (supervisor ? supervisor.stop() : (embedded?.stop() ?? Promise.resolve()));
 
   let app: NestFastifyApplication;
   const routes: RunningServer['routes'] = [];
@@ -70,19 +85,19 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });
     });
     app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, uri),
+      AppModule.forRoot(config, uri, supervisor),
       adapter,
       { bufferLogs: true, abortOnError: false },
     );
   } catch (err) {
-    await embedded?.stop();
+    await stopDatabase();
     throw err;
   }
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new OpampWsAdapter(app));
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(Math.max(1, Math.ceil(config.database.timeoutMs / 1000))));
   addSecurityHeaders(app.getHttpAdapter().getInstance(), config.tls.certFile !== undefined);
   if (config.corsOrigins.length) {
     app.enableCors({
@@ -102,7 +117,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     await app.listen(config.apiPort, config.host);
   } catch (err) {
     await app.close().catch(() => undefined);
-    await embedded?.stop();
+    await stopDatabase();
     throw err;
   }
   const apiPort = (app.getHttpServer().address() as AddressInfo).port;
@@ -116,14 +131,14 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     opampPort: app.get(OpampListener).port,
     grpcPort: app.get(GrpcListener).port,
     metricsPort: metricsServer?.port,
-    database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath },
+    database: { uri, embedded: embedded?.kind, dataPath: embedded?.dataPath, supervisor },
     routes,
     async close() {
       if (closed) return;
       closed = true;
       await metricsServer?.close();
       await app.close();
-      await embedded?.stop();
+      await stopDatabase();
     },
   };
 }

@@ -3,6 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, TooManyRequestsError, UnauthorizedError, UnavailableError } from './domain-errors';
 import { makeProblem, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem-details';
 import { RequestValidationException } from './validation';
+import { describeDatabaseError, isDatabaseUnavailable } from './database-errors';
+
+/** Retry-After of a 503 sent because the database cannot be reached (seconds). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 /** Maps any thrown value to an RFC 9457 problem document. */
 export function toProblem(err: unknown, instance?: string): ProblemDetails {
@@ -30,6 +34,12 @@ export function toProblem(err: unknown, instance?: string): ProblemDetails {
   if (typeof fastifyErr?.statusCode === 'number' && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
     return makeProblem(fastifyErr.statusCode, fastifyErr.message ?? 'Bad request', { instance });
   }
+  if (isDatabaseUnavailable(err)) {
+    return makeProblem(HttpStatus.SERVICE_UNAVAILABLE, 'The database is not reachable or did not answer in time; retry later.', {
+      type: problemType(503, 'database-unavailable'),
+      instance,
+    });
+  }
   return makeProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to handle this request; the error is logged.', { instance });
 }
 
@@ -44,10 +54,11 @@ function domainStatus(err: DomainError): [number, string] {
   return [422, 'invalid'];
 }
 
-/** Headers an error answer needs besides its body: the auth challenge of a 401, Retry-After of a 429. */
-export function problemHeaders(err: unknown): Record<string, string> {
+/** Headers an error answer needs besides its body: the auth challenge of a 401, Retry-After of a 429 or of a database outage. */
+export function problemHeaders(err: unknown, databaseRetryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS): Record<string, string> {
   if (err instanceof UnauthorizedError) return { 'www-authenticate': err.challenge };
   if (err instanceof TooManyRequestsError || err instanceof UnavailableError) return { 'retry-after': String(err.retryAfterSeconds) };
+  if (!(err instanceof HttpException) && !(err instanceof DomainError) && isDatabaseUnavailable(err)) return { 'retry-after': String(databaseRetryAfterSeconds) };
   return {};
 }
 
@@ -60,13 +71,16 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void 
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly databaseRetryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS) {}
+
   catch(err: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const problem = toProblem(err, req?.url);
-    if (problem.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    for (const [k, v] of Object.entries(problemHeaders(err))) void reply.header(k, v);
+    if (problem.status === 503 && isDatabaseUnavailable(err)) this.logger.warn(`${req?.method} ${req?.url}: database unavailable (${describeDatabaseError(err)})`);
+    else if (problem.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    for (const [k, v] of Object.entries(problemHeaders(err, this.databaseRetryAfterSeconds))) void reply.header(k, v);
     sendProblem(reply, problem);
   }
 }

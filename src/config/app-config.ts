@@ -32,6 +32,8 @@ export interface ReportLimits {
 /** Typed, validated configuration of one server process. */
 export interface AppConfig {
   mongodbUri?: string;
+  /** Deadlines of database calls (see DATABASE_TIMEOUT_MS, DATABASE_OPERATION_TIMEOUT_MS). */
+  database: { timeoutMs: number; operationTimeoutMs: number };
   apiPort: number;
   opampPort: number;
   grpcPort: number;
@@ -77,6 +79,8 @@ export interface AppConfig {
   auth: {
     /** How agents authenticate on the OpAMP listeners. */
     agentAuth: 'token' | 'none';
+    /** How long a verified enrollment token keeps admitting agents while the database is unreachable. */
+    agentTokenCacheSeconds: number;
     adminUsername: string;
     adminPassword?: string;
     /** Unset: generated and kept under DATA_DIR (see auth/jwt-secret.ts). */
@@ -257,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   const trimUrl = (u: string | undefined) => u?.replace(/\/+$/, '');
   return {
     mongodbUri: v.MONGODB_URI,
+    database: { timeoutMs: v.DATABASE_TIMEOUT_MS, operationTimeoutMs: v.DATABASE_OPERATION_TIMEOUT_MS },
     apiPort: v.API_PORT,
     opampPort: v.OPAMP_PORT,
     grpcPort: v.GRPC_PORT,
@@ -309,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     },
     auth: {
       agentAuth: v.OPAMP_AGENT_AUTH,
+      agentTokenCacheSeconds: v.AGENT_TOKEN_CACHE_SECONDS,
       adminUsername: v.ADMIN_USERNAME,
       adminPassword: v.ADMIN_PASSWORD,
       jwtSecret: v.JWT_SECRET,

@@ -25,6 +25,18 @@ export const SETTINGS = {
     description:
       'MongoDB connection string. When unset, `npm start` runs an embedded local database (mongod on PATH, else FerretDB, else mongodb-memory-server) with its data under DATA_DIR.',
   },
+  DATABASE_TIMEOUT_MS: {
+    type: { kind: 'int', min: 100, max: 600_000 },
+    default: 5000,
+    description:
+      'How long a database call waits for a reachable server (server selection, connecting, the liveness check of open connections); past it the caller gets 503 + Retry-After (agents: 503 / UNAVAILABLE).',
+  },
+  DATABASE_OPERATION_TIMEOUT_MS: {
+    type: { kind: 'int', min: 100, max: 3_600_000 },
+    default: 30_000,
+    description:
+      'Deadline of every database operation (sent to the server as maxTimeMS and enforced by the driver); past it the caller gets 503 + Retry-After (agents: 503 / UNAVAILABLE with a retry hint), never a hang.',
+  },
   API_PORT: { type: { kind: 'port' }, default: 8080, description: 'Port of the REST API, /healthz, /readyz and /api/docs.' },
   OPAMP_PORT: { type: { kind: 'port' }, default: 4320, description: 'Port of OpAMP over WebSocket and plain HTTP (path /v1/opamp).' },
   GRPC_PORT: { type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },
@@ -178,6 +190,12 @@ export const SETTINGS = {
     default: 'token',
     description:
       'How agents authenticate on the OpAMP listeners: token (an enrollment token as `Authorization: Bearer …`, or a client certificate when TLS_CLIENT_CA_FILE is set) or none (every agent is admitted; a warning is logged at start).',
+  },
+  AGENT_TOKEN_CACHE_SECONDS: {
+    type: { kind: 'int', min: 0, max: 86_400 },
+    default: 300,
+    description:
+      'An enrollment token verified within this time still admits its agents while the database is unreachable (0: never). Revoking a token forgets it on the replica that revoked it at once, elsewhere within 10 s.',
   },
   ADMIN_USERNAME: { type: { kind: 'string' }, default: 'admin', description: 'Name of the administrator created at start when no user of that name exists.' },
   ADMIN_PASSWORD: {

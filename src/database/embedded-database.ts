@@ -10,11 +10,23 @@ export const FERRETDB_VERSION = 'v1.24.2';
 
 export type EmbeddedKind = 'mongod' | 'ferretdb' | 'mongodb-memory-server';
 
+/** How a database process ended: its exit code, or the signal that killed it. */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /** A database process this server started because no MONGODB_URI was configured. */
 export interface EmbeddedDatabase {
   kind: EmbeddedKind;
   uri: string;
   dataPath: string;
+  /** Process id of the database (undefined for mongodb-memory-server, which runs its own). */
+  pid?: number;
+  /** Settles when the process ends, for whatever reason (a supervisor watches it). */
+  exited?: Promise<ProcessExit>;
+  /** Starts the same database again on the same port and data, after it died. */
+  relaunch?: () => Promise<EmbeddedDatabase>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +72,15 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
   });
 }
 
+function exitOf(child: ChildProcess): Promise<ProcessExit> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+function portOf(uri: string): number {
+  return Number(new URL(uri).port);
+}
+
 function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -69,18 +90,34 @@ function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
+    // A stopped (SIGSTOP) process only acts on SIGTERM once it runs again.
+    child.kill('SIGCONT');
   });
 }
 
-async function startMongod(bin: string, dataDir: string): Promise<EmbeddedDatabase> {
+async function startMongod(bin: string, dataDir: string, fixedPort?: number): Promise<EmbeddedDatabase> {
   const dataPath = path.join(dataDir, 'db', 'mongod');
   fs.mkdirSync(dataPath, { recursive: true });
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const child = spawn(bin, ['--dbpath', dataPath, '--bind_ip', '127.0.0.1', '--port', String(port), '--quiet'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitForPort(port, child, 60_000);
-  return { kind: 'mongod', uri: `mongodb://127.0.0.1:${port}/opamp-commander`, dataPath, stop: () => stopChild(child) };
+  const exited = exitOf(child);
+  try {
+    await waitForPort(port, child, 60_000);
+  } catch (err) {
+    await stopChild(child, 1000);
+    throw err;
+  }
+  return {
+    kind: 'mongod',
+    uri: `mongodb://127.0.0.1:${port}/opamp-commander`,
+    dataPath,
+    pid: child.pid,
+    exited,
+    relaunch: () => startMongod(bin, dataDir, port),
+    stop: () => stopChild(child),
+  };
 }
 
 /**
@@ -104,32 +141,41 @@ export function ensureFerretdbBinary(log: LauncherLog): string | undefined {
   return bin;
 }
 
-/** Starts the FerretDB binary on a free loopback port with its SQLite files in `dataPath`. */
-export function startFerretdb(bin: string, dataPath: string): Promise<EmbeddedDatabase> {
+/** Starts the FerretDB binary on a loopback port (a free one unless given) with its SQLite files in `dataPath`. */
+export function startFerretdb(bin: string, dataPath: string, port = 0): Promise<EmbeddedDatabase> {
   fs.mkdirSync(dataPath, { recursive: true });
   // stdin stays a pipe: when this process dies, the pipe closes and FerretDB exits with it.
-  const child = spawn(bin, ['-listen', '127.0.0.1:0', '-sqlite-dir', dataPath, '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(bin, ['-listen', `127.0.0.1:${port}`, '-sqlite-dir', dataPath, '-log-level', 'error'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = exitOf(child);
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error('FerretDB did not report ready within 60 s'));
     }, 60_000);
-    child.once('exit', (code) => {
+    const early = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
-      reject(new Error(`FerretDB exited with code ${code} before it was ready`));
-    });
+      reject(new Error(`FerretDB exited with ${signal ?? `code ${code}`} before it was ready`));
+    };
+    child.once('exit', early);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /ready (mongodb:\/\/\S+)\n/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.off('exit', early);
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
-      resolve({ kind: 'ferretdb', uri: m[1], dataPath, stop: () => stopChild(child) });
+      const uri = m[1];
+      resolve({ kind: 'ferretdb', uri, dataPath, pid: child.pid, exited, relaunch: () => startFerretdb(bin, dataPath, portOf(uri)), stop: () => stopChild(child) });
     });
   });
+}
+
+/** FerretDB reports `mongodb://host:port/`; the server uses its own database name on it (also after a relaunch). */
+function withDatabaseName(db: EmbeddedDatabase): EmbeddedDatabase {
+  const relaunch = db.relaunch;
+  return { ...db, uri: db.uri.replace(/\/$/, '/opamp-commander'), relaunch: relaunch && (async () => withDatabaseName(await relaunch())) };
 }
 
 async function startMemoryServer(dataDir: string): Promise<EmbeddedDatabase> {
@@ -168,8 +214,7 @@ export async function startEmbeddedDatabase(dataDir: string, log: LauncherLog): 
   try {
     const bin = ensureFerretdbBinary(log);
     if (bin) {
-      const db = await startFerretdb(bin, path.join(dataDir, 'db', 'ferretdb'));
-      return { ...db, uri: db.uri.replace(/\/$/, '/opamp-commander') };
+      return withDatabaseName(await startFerretdb(bin, path.join(dataDir, 'db', 'ferretdb')));
     }
     failures.push('FerretDB: the Go toolchain (go) is not on PATH to build it');
   } catch (err) {

@@ -1,7 +1,8 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiJsonResponse, ApiPublic } from '../common/openapi';
-import { HealthCheck, HealthCheckService, MongooseHealthIndicator } from '@nestjs/terminus';
+import { ApiJsonResponse, ApiProblemResponses, ApiPublic } from '../common/openapi';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from './database.health';
 import { ListenersHealthIndicator } from './listeners.health';
 
 /** Kubernetes-style probes: liveness never touches dependencies, readiness does. */
@@ -12,14 +13,16 @@ import { ListenersHealthIndicator } from './listeners.health';
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly mongoose: MongooseHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly listeners: ListenersHealthIndicator,
   ) {}
 
   @Get('healthz')
-  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOperation({ summary: 'Liveness: the process answers (503 once the embedded database could not be restarted)' })
   @ApiJsonResponse(200, { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } }, 'The process is alive')
+  @ApiProblemResponses(503)
   healthz() {
+    if (this.database.gaveUp) throw new ServiceUnavailableException('The embedded database died and could not be restarted; the server exits.');
     return { status: 'ok' };
   }
 
@@ -27,6 +30,6 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers a ping and every listener is up' })
   readyz() {
-    return this.health.check([() => this.mongoose.pingCheck('database', { timeout: 2000 }), () => this.listeners.check('listeners')]);
+    return this.health.check([() => this.database.ping('database'), () => this.listeners.check('listeners')]);
   }
 }

@@ -1,13 +1,14 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { DatabaseHealthIndicator } from './database.health';
 import { ListenersHealthIndicator } from './listeners.health';
 
 @Global()
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [ListenersHealthIndicator],
+  providers: [ListenersHealthIndicator, DatabaseHealthIndicator],
   exports: [ListenersHealthIndicator],
 })
 export class HealthModule {}

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
-import { AgentAuthenticator, AgentAuthResult, AgentPeer } from '../../opamp-gateway/agent-authenticator';
+import { isDatabaseUnavailable } from '../../common/database-errors';
+import { AgentAuthenticator, AgentAuthResult, AgentPeer, credentialsUncheckable } from '../../opamp-gateway/agent-authenticator';
 import type { TransportKind } from '../../opamp-gateway/agent-connection';
 import { EnrollmentTokensService } from './enrollment-tokens.service';
 
@@ -39,7 +40,14 @@ export class EnrollmentAgentAuthenticator extends AgentAuthenticator implements 
     if (!header) return { ok: false, status: 401, message: `Missing credentials: send Authorization: Bearer <enrollment token>${alternative}.` };
     const m = /^Bearer[ ]+(\S+)[ ]*$/i.exec(String(header));
     if (!m) return { ok: false, status: 401, message: `The Authorization header must be "Bearer <enrollment token>"${alternative}.` };
-    const check = await this.tokens.check(m[1]);
+    let check;
+    try {
+      check = await this.tokens.check(m[1]);
+    } catch (err) {
+      // An outage is not the agent's fault: tell it to come back, not that its token is wrong.
+      if (isDatabaseUnavailable(err)) return credentialsUncheckable(this.config.opamp.retryAfterSeconds);
+      throw err;
+    }
     if (!check.ok) return { ok: false, status: 401, message: check.message };
     return { ok: true, labels: Object.keys(check.labels).length ? check.labels : undefined };
   }

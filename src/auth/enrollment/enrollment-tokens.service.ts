@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
+import { isDatabaseUnavailable } from '../../common/database-errors';
 import { InvalidError, NotFoundError } from '../../common/domain-errors';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
 import { randomSecret, safeEqual, sha256Hex } from '../secret-compare';
 import { EnrollmentToken } from './enrollment-token.schema';
 
 /** Enrollment tokens: `oce_<16 hex id>.<43 base64url secret>`. */
 const TOKEN = /^oce_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
-/** How long a positive check is remembered (a revocation on another replica takes at most this long). */
-const CACHE_MS = 10_000;
+/** How long a positive check is used without asking the database (a revocation on another replica takes at most this long). */
+const FRESH_MS = 10_000;
 const CACHE_MAX = 10_000;
 const TOUCH_MS = 60_000;
 
@@ -18,10 +21,23 @@ export type TokenCheck = { ok: true; id: string; labels: Record<string, string> 
 /** Creates, lists and revokes enrollment tokens, and checks the ones agents present. */
 @Injectable()
 export class EnrollmentTokensService {
-  private readonly cache = new Map<string, { result: TokenCheck & { ok: true }; until: number; expiresAt: number }>();
+  private readonly logger = new Logger('EnrollmentTokens');
+  /**
+   * Recently verified tokens, by secret hash: used without a lookup for FRESH_MS, and while the
+   * database is unreachable for AGENT_TOKEN_CACHE_SECONDS after the last successful check.
+   */
+  private readonly cache = new Map<string, { result: TokenCheck & { ok: true }; verifiedAt: number; expiresAt: number }>();
   private readonly touched = new Map<string, number>();
+  /** lastUsedAt writes in flight, by token id (a revocation waits for them, see revoke()). */
+  private readonly touching = new Map<string, Promise<unknown>>();
+  private readonly outageGraceMs: number;
 
-  constructor(@InjectModel(EnrollmentToken.name) private readonly tokens: Model<EnrollmentToken>) {}
+  constructor(
+    @InjectModel(EnrollmentToken.name) private readonly tokens: Model<EnrollmentToken>,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.outageGraceMs = config.auth.agentTokenCacheSeconds * 1000;
+  }
 
   /** A new token; the secret is in `token`, and nowhere else ever again. */
   async create(input: { description?: string; labels?: Record<string, string>; expiresAt?: Date }, createdBy: string): Promise<{ doc: EnrollmentToken; token: string }> {
@@ -60,13 +76,22 @@ export class EnrollmentTokensService {
 
   /** Revokes a token: agents already connected stay, new connections with it are refused. */
   async revoke(id: string): Promise<EnrollmentToken> {
-    const doc = await this.get(id);
-    if (!doc.revokedAt) await this.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date() } });
     for (const [key, entry] of this.cache) if (entry.result.id === id) this.cache.delete(key);
+    // FerretDB rewrites a whole document per update, so a lastUsedAt write racing this one can
+    // put revokedAt back to null: wait for ours, then make sure the revocation stuck.
+    await this.touching.get(id);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const doc = await this.get(id);
+      if (doc.revokedAt) break;
+      await this.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date() } });
+    }
     return this.get(id);
   }
 
-  /** Checks a presented token (constant-time comparison of the secret's hash). */
+  /**
+   * Checks a presented token (constant-time comparison of the secret's hash). Throws the
+   * database's error when it cannot be reached and the token was not verified recently.
+   */
   async check(token: string): Promise<TokenCheck> {
     const m = TOKEN.exec(token);
     if (!m) return { ok: false, message: 'The credential is not an enrollment token.' };
@@ -74,14 +99,28 @@ export class EnrollmentTokensService {
     const hash = sha256Hex(secret);
     const now = Date.now();
     const cached = this.cache.get(hash);
-    if (cached && cached.until > now && cached.expiresAt > now) return cached.result;
-    const doc = await this.tokens.findById(id).lean<EnrollmentToken>();
-    if (!doc || !safeEqual(hash, doc.secretHash)) return { ok: false, message: 'The enrollment token is not valid.' };
-    if (doc.revokedAt) return { ok: false, message: 'The enrollment token has been revoked.' };
-    if (doc.expiresAt && doc.expiresAt.getTime() <= now) return { ok: false, message: 'The enrollment token has expired.' };
+    const usable = cached && cached.expiresAt > now ? cached : undefined;
+    if (usable && usable.verifiedAt > now - FRESH_MS) return usable.result;
+    let doc: EnrollmentToken | null;
+    try {
+      doc = await this.tokens.findById(id).lean<EnrollmentToken>();
+    } catch (err) {
+      if (usable && isDatabaseUnavailable(err) && usable.verifiedAt > Date.now() - this.outageGraceMs) {
+        this.logger.warn(`database unreachable; admitting an agent with enrollment token ${id}, verified ${Math.round((now - usable.verifiedAt) / 1000)} s ago`);
+        return usable.result;
+      }
+      throw err;
+    }
+    const refused = (message: string): TokenCheck => {
+      this.cache.delete(hash);
+      return { ok: false, message };
+    };
+    if (!doc || !safeEqual(hash, doc.secretHash)) return refused('The enrollment token is not valid.');
+    if (doc.revokedAt) return refused('The enrollment token has been revoked.');
+    if (doc.expiresAt && doc.expiresAt.getTime() <= now) return refused('The enrollment token has expired.');
     const result = { ok: true as const, id, labels: doc.labels ?? {} };
-    if (this.cache.size >= CACHE_MAX) this.cache.clear();
-    this.cache.set(hash, { result, until: now + CACHE_MS, expiresAt: doc.expiresAt?.getTime() ?? Infinity });
+    if (this.cache.size >= CACHE_MAX && !this.cache.has(hash)) this.cache.clear();
+    this.cache.set(hash, { result, verifiedAt: now, expiresAt: doc.expiresAt?.getTime() ?? Infinity });
     this.touch(id, now);
     return result;
   }
@@ -89,6 +128,10 @@ export class EnrollmentTokensService {
   private touch(id: string, now: number): void {
     if ((this.touched.get(id) ?? 0) > now - TOUCH_MS) return;
     this.touched.set(id, now);
-    void this.tokens.updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } }).catch(() => undefined);
+    const write = this.tokens
+      .updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } })
+      .catch(() => undefined)
+      .finally(() => this.touching.delete(id));
+    this.touching.set(id, write);
   }
 }

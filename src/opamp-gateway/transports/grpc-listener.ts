@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
 import { readTlsFile } from '../../common/tls-files';
-import { AgentAuthenticator, AgentPeer } from '../agent-authenticator';
+import { AgentAuthenticator, AgentPeer, credentialsUncheckable, refusalHeaders } from '../agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
 import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';
@@ -126,11 +126,17 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.stopping) return refuse(call, GrpcStatus.UNAVAILABLE, 'server shutting down');
     const auth = await this.authenticator
       .authenticate(metadataHeaders(call.metadata), 'grpc', grpcPeer(call))
-      .catch(() => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const);
+      .catch(() => credentialsUncheckable(this.config.opamp.retryAfterSeconds));
     if (call.cancelled) return;
     if (!auth.ok) {
+      if (auth.status === 503) {
+        return refuse(call, GrpcStatus.UNAVAILABLE, auth.message, {
+          'retry-after': String(auth.retryAfterSeconds),
+          'grpc-retry-pushback-ms': String(auth.retryAfterSeconds * 1000),
+        });
+      }
       const code = auth.status === 403 ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED;
-      return refuse(call, code, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return refuse(call, code, auth.message, refusalHeaders(auth));
     }
     if (!this.admission.admitNew()) {
       this.metrics.rejected('grpc');

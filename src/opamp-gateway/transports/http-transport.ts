@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { AgentConnection } from '../agent-connection';
 import { peerCertificateOf } from '../../common/tls-files';
-import { AgentAuthenticator } from '../agent-authenticator';
+import { AgentAuthenticator, refusalHeaders } from '../agent-authenticator';
 import { AdmissionControl } from '../admission-control';
 import { OpampSessionService } from '../opamp-session.service';
 import { uidToText } from '../protocol/instance-uid';
@@ -82,7 +82,7 @@ export class HttpTransport {
     const auth = await this.authenticator.authenticate(req.headers, 'http', peerCertificateOf(req.socket));
     if (!auth.ok) {
       req.resume();
-      return answerHttpError(res, auth.status, auth.message, auth.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      return answerHttpError(res, auth.status, auth.message, refusalHeaders(auth));
     }
     if (mediaType(req.headers['content-type']) !== 'application/x-protobuf') {
       req.resume();

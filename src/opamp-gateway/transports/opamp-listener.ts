@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
 import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
-import { AgentAuthenticator, AuthenticatedUpgrade } from '../agent-authenticator';
+import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
@@ -87,12 +87,10 @@ export class OpampListener implements BeforeApplicationShutdown {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     if (!OPAMP_PATHS.has(pathOf(req.url))) return refuseUpgrade(socket, 404, 'OpAMP is served at /v1/opamp');
-    const auth = await this.authenticator.authenticate(req.headers, 'websocket', peerCertificateOf(req.socket)).catch(
-      () => ({ ok: false, status: 401, message: 'Credentials could not be checked.' }) as const,
-    );
-    if (!auth.ok) {
-      return refuseUpgrade(socket, auth.status, auth.message, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
-    }
+    const auth = await this.authenticator
+      .authenticate(req.headers, 'websocket', peerCertificateOf(req.socket))
+      .catch(() => credentialsUncheckable(this.config.opamp.retryAfterSeconds));
+    if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.message, refusalHeaders(auth));
     if (!this.admission.admitNew()) {
       this.metrics.rejected('websocket');
       return refuseUpgrade(socket, 503, 'Too many agent connections; retry later.', { 'Retry-After': String(this.config.opamp.retryAfterSeconds) });

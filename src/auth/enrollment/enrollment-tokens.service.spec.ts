@@ -1,0 +1,97 @@
+import * as net from 'node:net';
+import mongoose, { Connection, Model } from 'mongoose';
+import { isDatabaseUnavailable } from '../../common/database-errors';
+import { loadConfig } from '../../config/app-config';
+import { EnrollmentToken, EnrollmentTokenSchema } from './enrollment-token.schema';
+import { EnrollmentTokensService } from './enrollment-tokens.service';
+
+/**
+ * A TCP hop between the driver and the test database that can be cut, so the service meets a
+ * real outage (connections reset, then refused) and not a stub.
+ */
+class CuttableLink {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    this.server = net.createServer((client) => {
+      const upstream = net.connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => s.destroy());
+        s.on('close', () => this.sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  async down(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+}
+
+describe('EnrollmentTokensService while the database is unreachable', () => {
+  let link: CuttableLink;
+  let conn: Connection;
+  let service: EnrollmentTokensService;
+  let now = Date.now();
+
+  beforeAll(async () => {
+    const base = new URL(process.env.TEST_MONGODB_URI!);
+    link = new CuttableLink({ host: base.hostname, port: Number(base.port) });
+    await link.up();
+    conn = await mongoose
+      .createConnection(`mongodb://127.0.0.1:${link.port}/u_enrollment_tokens`, { serverSelectionTimeoutMS: 300, timeoutMS: 1000, bufferCommands: false })
+      .asPromise();
+    const model: Model<EnrollmentToken> = conn.model(EnrollmentToken.name, EnrollmentTokenSchema);
+    const config = loadConfig({ AGENT_TOKEN_CACHE_SECONDS: '300' }, []);
+    service = new EnrollmentTokensService(model, config);
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await conn.close(true);
+    await link.down();
+  });
+
+  it('admits a recently verified token during an outage, refuses to judge the others, and forgets a revoked one', async () => {
+    const known = await service.create({ labels: { env: 'prod' } }, 'admin');
+    const revoked = await service.create({}, 'admin');
+    const unknown = await service.create({}, 'admin');
+    expect(await service.check(known.token)).toMatchObject({ ok: true, labels: { env: 'prod' } });
+    expect(await service.check(revoked.token)).toMatchObject({ ok: true });
+    await service.revoke(revoked.doc._id);
+
+    await link.down();
+    now += 60_000; // past the fresh window: the database would be asked, and cannot be
+
+    expect(await service.check(known.token)).toMatchObject({ ok: true, id: known.doc._id, labels: { env: 'prod' } });
+    for (const token of [revoked.token, unknown.token]) {
+      const err = await service.check(token).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isDatabaseUnavailable(err)).toBe(true);
+    }
+    // A malformed credential needs no database to be refused.
+    expect(await service.check('oce_nope')).toMatchObject({ ok: false });
+
+    now += 300_000; // older than AGENT_TOKEN_CACHE_SECONDS: no longer admitted on trust
+    const late = await service.check(known.token).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isDatabaseUnavailable(late)).toBe(true);
+
+    await link.up();
+    await expect(service.check(revoked.token)).resolves.toMatchObject({ ok: false, message: expect.stringMatching(/revoked/) });
+    await expect(service.check(known.token)).resolves.toMatchObject({ ok: true });
+  });
+});
