@@ -102,7 +102,9 @@ describe('scale-out: replicas on a real NATS bus', () => {
     const metrics = await (await fetch(`${a.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/opamp_event_bus_connected\{kind="nats"\} 0/);
     // Ready all the same: the bus is an accelerator, the database is the truth.
-    expect((await fetch(`${a.baseUrl}/readyz`)).status).toBe(200);
+    const ready = await fetch(`${a.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { details: Record<string, unknown> }).details.eventBus).toEqual({ status: 'up', kind: 'nats', connected: false });
     // A command for an agent on the other replica cannot be routed now: 503 with Retry-After, not a hang or a 409.
     const refused = await restClient(a)('POST', `/agents/${uid}/restart`);
     expect(refused.status).toBe(503);

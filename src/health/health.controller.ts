@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse, ApiProblemResponses, ApiPublic } from '../common/openapi';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { DatabaseHealthIndicator } from './database.health';
+import { EventBusHealthIndicator } from './event-bus.health';
 import { ListenersHealthIndicator } from './listeners.health';
 
 /** Kubernetes-style probes: liveness never touches dependencies, readiness does. */
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
     private readonly listeners: ListenersHealthIndicator,
+    private readonly bus: EventBusHealthIndicator,
   ) {}
 
   @Get('healthz')
@@ -28,8 +30,8 @@ export class HealthController {
 
   @Get('readyz')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers a ping and every listener is up' })
+  @ApiOperation({ summary: 'Readiness: the database answers a ping and every listener is up; `details.eventBus.connected` says whether the bus between replicas is reached (never makes it unready)' })
   readyz() {
-    return this.health.check([() => this.database.ping('database'), () => this.listeners.check('listeners')]);
+    return this.health.check([() => this.database.ping('database'), () => this.listeners.check('listeners'), () => this.bus.check('eventBus')]);
   }
 }
