@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiEmptyResponse, ApiProblemResponses, ApiProblemResponsesWith, ApiSignedIn, REFRESH_COOKIE_SCHEME } from '../common/openapi';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -21,7 +22,19 @@ export class BrowserSessionDto {
   expiresAt: string;
 }
 
-const CSRF_DOC = { name: 'X-Requested-With', required: true, description: 'Any value; refused without it (CSRF protection of cookie-authenticated requests)' };
+/** The header is required; any value with a character other than space or tab will do (an empty one counts as missing). */
+const CSRF_DOC = {
+  name: 'X-Requested-With',
+  required: true,
+  description: 'Any value; refused with 403 without it (CSRF protection of cookie-authenticated requests)',
+  schema: { type: 'string', pattern: '[^ \\t]', example: 'XMLHttpRequest' },
+} as const;
+
+const SET_COOKIE = {
+  'Set-Cookie': { required: true, description: 'The refresh token: `opamp_commander_refresh=…; Path=/api/v1/auth/session; HttpOnly; SameSite=Strict`', schema: { type: 'string' } },
+} as const;
+
+const NO_CSRF_HEADER = 'No X-Requested-With header';
 
 /**
  * Sign-in for browsers (`/api/v1/auth/session`): the same password sign-in as /auth/login, but
@@ -41,7 +54,8 @@ export class BrowserSessionController {
   @HttpCode(200)
   @ApiHeader(CSRF_DOC)
   @ApiOperation({ summary: 'Sign in with user name and password; the refresh token is set as an HttpOnly cookie' })
-  @ApiOkResponse({ type: BrowserSessionDto })
+  @ApiOkResponse({ type: BrowserSessionDto, headers: SET_COOKIE })
+  @ApiProblemResponsesWith({ 401: 'Wrong user name or password, or a disabled user', 403: NO_CSRF_HEADER }, 400, 401, 403, 429, 503)
   async login(@Body() body: LoginDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BrowserSessionDto> {
     requireCsrfHeader(req);
     return this.answer(await this.auth.loginWithPassword(body.username, body.password, req.ip, 'password'), req, reply);
@@ -51,8 +65,16 @@ export class BrowserSessionController {
   @Post('refresh')
   @HttpCode(200)
   @ApiHeader(CSRF_DOC)
+  @ApiSecurity(REFRESH_COOKIE_SCHEME)
   @ApiOperation({ summary: "Exchange the cookie's refresh token for a new access token; the cookie gets the next refresh token" })
-  @ApiOkResponse({ type: BrowserSessionDto })
+  @ApiOkResponse({ type: BrowserSessionDto, headers: SET_COOKIE })
+  @ApiProblemResponsesWith(
+    { 401: 'No session cookie, or an unknown, used, expired or revoked refresh token (then the cookie is cleared)', 403: NO_CSRF_HEADER },
+    401,
+    403,
+    429,
+    503,
+  )
   async refresh(@Headers('cookie') cookie: string | undefined, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BrowserSessionDto> {
     requireCsrfHeader(req);
     const token = refreshTokenOf(cookie);
@@ -69,8 +91,10 @@ export class BrowserSessionController {
   @Roles('viewer')
   @Delete()
   @HttpCode(204)
-  @ApiBearerAuth()
   @ApiOperation({ summary: 'Sign out: ends the session of this access token and clears the refresh cookie' })
+  @ApiSignedIn('viewer')
+  @ApiEmptyResponse(204, 'Signed out; the cookie is cleared')
+  @ApiProblemResponses(503)
   async logout(@Req() req: FastifyRequest & { user: AuthenticatedUser }, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
     void reply.header('set-cookie', refreshCookie('', 0, isSecureRequest(req)));
     await this.auth.logout(req.user, req.ip);

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema, REPLICA_SCHEMA } from '../common/openapi';
 import { ReplicaRegistry } from './replica-registry.service';
 
 /** `GET /replicas`: the server replicas sharing this database, as each last announced itself. */
@@ -13,6 +14,9 @@ export class ReplicasController {
     summary: 'The server replicas sharing this database: ports, version, agents served, event bus state, leases held, last heartbeat',
     description: 'A replica silent for REPLICA_TIMEOUT_SECONDS shows `status.gone: true` until the holder of the replica-gc lease removes it.',
   })
+  @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, listSchema('ReplicaList', REPLICA_SCHEMA))
+  @ApiProblemResponses(503)
   async list() {
     const items = await this.registry.list();
     return {

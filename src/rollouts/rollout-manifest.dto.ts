@@ -138,8 +138,22 @@ export class RolloutSpecDto {
 
   @ApiProperty({
     description: 'Cumulative stages: ["1", "25%", "100%"], objects {stage, selector, bakeSeconds, approval}, or {initial, multiplier}',
-    oneOf: [{ type: 'array', items: { oneOf: [{ type: 'string' }, { type: 'object' }] } }, { type: 'object' }],
+    oneOf: [
+      { type: 'array', minItems: 1, maxItems: MAX_STAGES, items: { description: 'A count ("1"), a percentage ("25%"), or {stage, selector, bakeSeconds, approval}' } },
+      {
+        type: 'object',
+        required: ['initial', 'multiplier'],
+        additionalProperties: false,
+        properties: {
+          initial: { type: 'integer', minimum: 1 },
+          multiplier: { type: 'number', minimum: 1, exclusiveMinimum: true, maximum: 1000 },
+          bakeSeconds: { type: 'integer', minimum: 0, maximum: MAX_BAKE_SECONDS },
+        },
+      },
+    ],
   })
+  // Checked by the service (parseRolloutStages), which names each field it refuses.
+
   @Allow()
   stages: unknown;
 

@@ -1,7 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { REFRESH_COOKIE } from '../../auth/refresh-cookie';
 import { PUBLIC_OPERATION_EXTENSION } from './api-public.decorator';
 import { applyValidationConstraints } from './validation-constraints';
+
+/** The security scheme of the web UI's refresh cookie. */
+export const REFRESH_COOKIE_SCHEME = 'refreshCookie';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -42,6 +46,11 @@ export function setupOpenApi(app: INestApplication, version: string): void {
     .setVersion(version)
     .addBearerAuth(undefined, 'bearer')
     .addBasicAuth(undefined, 'basic')
+    .addCookieAuth(
+      REFRESH_COOKIE,
+      { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE, description: 'The refresh token POST /api/v1/auth/session set (HttpOnly; sent only to /api/v1/auth/session)' },
+      REFRESH_COOKIE_SCHEME,
+    )
     .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('api/docs', app, () => finishOpenApiDocument(SwaggerModule.createDocument(app, config)), { jsonDocumentUrl: 'api/docs-json' });

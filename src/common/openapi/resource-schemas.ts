@@ -214,3 +214,67 @@ export const AUDIT_EVENT_SCHEMA = resourceSchema('AuditEvent', {
   },
   requiredExtra: ['actor', 'action', 'resource'],
 });
+
+export const REPLICA_SCHEMA = resourceSchema('Replica', {
+  status: {
+    type: 'object',
+    required: ['host', 'ports', 'version', 'startedAt', 'heartbeatAt', 'silentSeconds', 'gone', 'agents', 'bus', 'leases'],
+    properties: {
+      host: { type: 'string' },
+      ports: { type: 'object', required: ['api', 'opamp', 'grpc'], properties: { api: { type: 'integer' }, opamp: { type: 'integer' }, grpc: { type: 'integer' } } },
+      version: { type: 'string' },
+      startedAt: dateTime,
+      heartbeatAt: dateTime,
+      silentSeconds: { type: 'integer', minimum: 0, description: 'Seconds since its last heartbeat' },
+      gone: { type: 'boolean', description: 'Silent for REPLICA_TIMEOUT_SECONDS or longer' },
+      agents: { type: 'integer', minimum: 0, description: 'Agents connected to it' },
+      bus: { type: 'object', required: ['kind', 'connected'], properties: { kind: { type: 'string' }, connected: { type: 'boolean' } } },
+      leases: { type: 'array', items: { type: 'string' }, description: 'Names of the leases it holds' },
+    },
+  },
+});
+
+const configRef: SchemaObject = {
+  type: 'object',
+  required: ['fileName', 'remoteConfig'],
+  properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } },
+};
+
+export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
+  metadata: { labels, resourceVersion: { type: 'string' }, createdAt: dateTime, updatedAt: dateTime },
+  requiredMetadata: ['labels', 'resourceVersion'],
+  spec: {
+    type: 'object',
+    required: ['target', 'configs', 'stages', 'applyTimeoutSeconds', 'gates', 'onGateTrip'],
+    properties: {
+      target: { type: 'object', required: ['group'], properties: { group: { type: 'string' } } },
+      configs: { type: 'array', items: configRef },
+      stages: { oneOf: [{ type: 'array', items: {} }, openObject], description: 'As sent: a list of stages, or {initial, multiplier, bakeSeconds}' },
+      applyTimeoutSeconds: { type: 'integer' },
+      gates: { type: 'array', items: { type: 'object', required: ['metric', 'maxRatio'], properties: { metric: { type: 'string' }, maxRatio: { type: 'number' }, vsControl: { type: 'boolean' } } } },
+      onGateTrip: { type: 'string', enum: ['rollback', 'pause'] },
+    },
+  },
+  // Fields not set yet may come back null.
+  status: {
+    type: 'object',
+    required: ['phase', 'stage', 'reached', 'stages', 'gates', 'conditions', 'failedAgents'],
+    properties: {
+      phase: { type: 'string', enum: ['Pending', 'Progressing', 'Paused', 'Succeeded', 'RolledBack', 'Aborted'] },
+      stage: { type: 'integer', minimum: 0, description: 'Index of the current stage' },
+      stageCount: nullable({ type: 'integer' }),
+      targetAgents: nullable({ type: 'integer' }),
+      reached: { type: 'integer', minimum: 0, description: 'Agents the rollout has moved to its configs' },
+      toHash: nullable({ type: 'string' }),
+      configs: { type: 'array', nullable: true, items: configRef, description: 'The configs pinned to revisions when the rollout started' },
+      previousConfigs: { type: 'array', nullable: true, items: configRef, description: "The group's configs before the rollout" },
+      approvedStage: nullable({ type: 'integer' }),
+      stageStartedAt: nullable(dateTime),
+      bakeStartedAt: nullable(dateTime),
+      stages: { type: 'array', items: openObject },
+      gates: { type: 'array', items: openObject },
+      conditions: { type: 'array', items: openObject },
+      failedAgents: { type: 'array', items: { type: 'object', required: ['uid', 'error'], properties: { uid: { type: 'string' }, error: { type: 'string' } } } },
+    },
+  },
+});

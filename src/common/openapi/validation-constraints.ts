@@ -99,7 +99,9 @@ export function applyValidationConstraints(schemas: Record<string, SchemaObject 
       const optional = own.some((m) => m.name === 'isOptional');
       const conditional = own.some((m) => m.type === 'conditionalValidation');
       if (own.every((m) => m.type === 'whitelistValidation')) {
-        // @Allow(): anything is taken (read-only fields sent back and ignored).
+        // @Allow(): anything is taken (read-only fields sent back and ignored), unless the
+        // property states its shape itself (a oneOf checked by the service).
+        if (!isRef(propSchema) && propSchema.oneOf) continue;
         const description = isRef(propSchema) ? undefined : propSchema.description;
         schema.properties[prop] = description ? { description } : {};
         continue;
