@@ -17,6 +17,7 @@ import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
 import { originText } from '../desired-state/config-precedence';
 import { DesiredStateEvents } from '../common/desired-state-events';
+import { describeDatabaseError, isDatabaseUnavailable } from '../common/database-errors';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import {
@@ -140,6 +141,8 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
   private readonly logger = new Logger('OpampSession');
   private readonly states = new Map<string, SessionState>();
   private reconciler?: NodeJS.Timeout;
+  /** Agents whose last message was lost to a database outage: their next answer asks for full state. */
+  private readonly reportAgain = new Set<string>();
   private pushScheduled = false;
   /** Set when shutdown begins: sessions closed by it are recorded in one bulk write, not one each. */
   private stopping = false;
@@ -181,6 +184,29 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     try {
       return await this.answer(conn, msg);
     } catch (err) {
+      const uidText = (() => {
+        try {
+          return uidToText(msg.instanceUid);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (isDatabaseUnavailable(err)) {
+        // Nothing of this message was stored: the next one starts from the database and asks for everything again.
+        if (uidText) {
+          this.states.delete(uidText);
+          this.reportAgain.add(uidText);
+        }
+        // Plain HTTP answers 503 + Retry-After (the transport does it); a live connection stays open and is told to retry.
+        if (conn.transport === 'http') throw err;
+        this.logger.warn(`database unavailable while answering ${uidText ?? 'an agent'}: ${describeDatabaseError(err)}`);
+        return buildErrorResponse(
+          msg.instanceUid,
+          ServerErrorResponseType.ServerErrorResponseType_Unavailable,
+          'The server cannot reach its database; your message was not stored: retry later.',
+          this.config.opamp.retryAfterSeconds,
+        );
+      }
       const reason = unstorableReason(err);
       if (reason === undefined) throw err;
       let uid: string | undefined;
@@ -267,7 +293,9 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     // Selector terms follow labels and description (what the session holds is the agent's whole set).
     if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
     let flags = 0n;
-    if (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state)) {
+    // After a message the database could not take, the agent is asked for its whole state once.
+    const again = this.reportAgain.delete(uid);
+    if (again || (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state))) {
       flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
       state.fullStateRequestedAt = msg.sequenceNum;
     }
