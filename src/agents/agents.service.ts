@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
+import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
@@ -80,11 +81,14 @@ export interface RolloutAgentFacts {
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
 @Injectable()
-export class AgentsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AgentsService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(AgentsService.name);
   /** Every write of the OpAMP path (reports, heartbeats, delivery bookkeeping), grouped into bulk writes. */
   private readonly queue: AgentWriteQueue;
-  private sweeper?: NodeJS.Timeout;
+  private readonly sweeper = new PeriodicTask(
+    () => this.sweepSilentHttpAgents(),
+    (e) => this.logger.error(`sweep failed: ${e}`),
+  );
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
    * Every write to one agent document goes through this guard: where the database applies an
@@ -129,12 +133,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.backfillSelectorTerms();
     this.queue.start();
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
-    this.sweeper = setInterval(() => void this.sweepSilentHttpAgents().catch((e) => this.logger.error(`sweep failed: ${e}`)), every);
-    this.sweeper.unref();
+    this.sweeper.start(every);
+  }
+
+  /** No sweep may run into the database client closing at shutdown. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
     await this.queue.stop();
   }
 

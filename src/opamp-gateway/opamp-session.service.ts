@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -18,6 +18,7 @@ import { DesiredStateService, isProblem } from '../desired-state/desired-state.s
 import { originText } from '../desired-state/config-precedence';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
+import { PeriodicTask } from '../common/periodic-task';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import {
   AgentCapabilities as Cap,
@@ -136,10 +137,13 @@ function emptySummary(): StoredAgentSummary {
  * here too. Rules: shared/opamp/server-behaviour.md.
  */
 @Injectable()
-export class OpampSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class OpampSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OpampSession');
   private readonly states = new Map<string, SessionState>();
-  private reconciler?: NodeJS.Timeout;
+  private readonly reconciler = new PeriodicTask(
+    () => this.reconcile(),
+    (e) => this.logger.error(`reconcile failed: ${e}`),
+  );
   private pushScheduled = false;
   /** Set when shutdown begins: sessions closed by it are recorded in one bulk write, not one each. */
   private stopping = false;
@@ -157,19 +161,12 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     this.events.on('changed', (c) => {
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });
-    this.reconciler = setInterval(
-      () => void this.reconcile().catch((e) => this.logger.error(`reconcile failed: ${e}`)),
-      this.config.opamp.reconcileIntervalSeconds * 1000,
-    );
-    this.reconciler.unref();
+    this.reconciler.start(this.config.opamp.reconcileIntervalSeconds * 1000);
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-  }
-
-  onApplicationShutdown(): void {
-    if (this.reconciler) clearInterval(this.reconciler);
+    await this.reconciler.stop();
   }
 
   /**

@@ -74,3 +74,17 @@ export function ensureServerBuilt(): void {
   const sources = Math.max(...['src', 'proto', path.join('web', 'src'), 'package.json'].map((p) => newestMtime(path.join(ROOT, p))));
   if (built < sources || !fs.existsSync(path.join(ROOT, 'dist', 'web', 'index.html'))) execSync('npm run build', { cwd: ROOT, stdio: 'ignore' });
 }
+
+/** Log lines at warn (40) or above, and anything printed that is not a log line (process warnings, stacks). */
+export function troubleLines(out: string): string[] {
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .filter((line) => {
+      try {
+        return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 40;
+      } catch {
+        return !line.startsWith('npm start: building');
+      }
+    });
+}
