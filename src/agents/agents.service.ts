@@ -62,7 +62,8 @@ export interface StoredAgentSummary {
   remoteConfigStatus?: Agent['remoteConfigStatus'];
   remoteConfig?: Agent['remoteConfig'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
-  connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt'>;
+  /** With `sequenceNum` the last one this replica took from the agent (held in memory or stored). */
+  connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt' | 'sequenceNum'>;
 }
 
 /** What a rollout watches of one agent: who it is (for stage selectors) and how its config stands. */
@@ -252,9 +253,11 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
         'connection.connected': 1,
         'connection.transport': 1,
         'connection.connectedAt': 1,
+        'connection.sequenceNum': 1,
       })
       .lean();
     if (!doc) return undefined;
+    const heldSeq = this.queue.held(uid)?.['connection.sequenceNum'] as StoredConnection['sequenceNum'] | undefined;
     return {
       _id: uid,
       capabilities: doc.capabilities ?? 0,
@@ -271,7 +274,7 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
       connectionSettingsOffer: doc.connectionSettingsOffer,
-      connection: doc.connection,
+      connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
     };
   }
 
@@ -341,7 +344,10 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
+    // The last sequence number taken goes with the close: the agent's next connection is judged by it.
+    let sequenceNum: unknown;
     if (this.storedConnections.get(uid)?.connectionId === connectionId) {
+      sequenceNum = this.queue.held(uid)?.['connection.sequenceNum'];
       this.storedConnections.delete(uid);
       this.queue.release(uid);
     }
@@ -350,7 +356,12 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
     await this.queue.writeIf(
       uid,
       { 'connection.connectionId': connectionId },
-      { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at },
+      {
+        'connection.connected': false,
+        'connection.disconnectedAt': at,
+        'connection.lastSeenAt': at,
+        ...(sequenceNum === undefined ? {} : { 'connection.sequenceNum': sequenceNum }),
+      },
     );
   }
 

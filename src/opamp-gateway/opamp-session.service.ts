@@ -55,6 +55,13 @@ interface SessionState {
   capabilities: bigint;
   /** What the server holds for the agent (database + this session). */
   holds: StoredAgentSummary;
+  /**
+   * Loaded from the database for an agent seen before (a new connection, or this process is new):
+   * the sequence number last taken from it. A first message that does not follow it means
+   * reports the server never stored (sent to a server that died before writing them).
+   */
+  storedSeq?: bigint;
+  fromStore?: boolean;
   /** Connection id last written to the database for this agent. */
   persistedConnectionId?: string;
   /** When this HTTP agent's current run of polls began. */
@@ -111,6 +118,21 @@ const FULL_STATE_PARTS: [Cap, keyof StoredAgentSummary][] = [
 ];
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** The message field that carries each part of FULL_STATE_PARTS. */
+const FULL_STATE_FIELDS: [Cap, keyof AgentToServer][] = [
+  [Cap.AgentCapabilities_ReportsStatus, 'agentDescription'],
+  [Cap.AgentCapabilities_ReportsHealth, 'health'],
+  [Cap.AgentCapabilities_ReportsEffectiveConfig, 'effectiveConfig'],
+  [Cap.AgentCapabilities_ReportsRemoteConfig, 'remoteConfigStatus'],
+  [Cap.AgentCapabilities_ReportsPackageStatuses, 'packageStatuses'],
+  [Cap.AgentCapabilities_ReportsConnectionSettingsStatus, 'connectionSettingsStatus'],
+];
+
+/** True when the message brings every part of its state the agent's capabilities promise. */
+function carriesPromisedState(msg: AgentToServer, capabilities: bigint): boolean {
+  return FULL_STATE_FIELDS.every(([cap, field]) => !hasCapability(capabilities, cap) || msg[field] !== undefined);
+}
 
 function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { key: string; value: unknown }[]): boolean {
   if (!a) return true;
@@ -264,7 +286,13 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     // Selector terms follow labels and description (what the session holds is the agent's whole set).
     if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
     let flags = 0n;
-    if (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state)) {
+    // A gap, and a part the agent promises is missing; or a new session of a stored agent whose
+    // number does not follow the last one taken from it, and the message does not bring its
+    // whole state again (opamp-go sends that only on its first connection): reports were lost,
+    // as when a server dies before writing what it read.
+    const lost = !known && state.fromStore === true && (state.storedSeq === undefined || msg.sequenceNum !== state.storedSeq + 1n);
+    const stale = lost && !carriesPromisedState(msg, state.capabilities);
+    if (gap && state.fullStateRequestedAt !== msg.sequenceNum && (stale || this.missingPromisedState(state))) {
       flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
       state.fullStateRequestedAt = msg.sequenceNum;
     }
@@ -631,6 +659,8 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
       capabilities: BigInt(summary?.capabilities ?? 0),
       // The uid too for a new agent: a rollout's overlay is decided by uid.
       holds: summary ?? { ...emptySummary(), _id: uid },
+      fromStore: !!summary,
+      storedSeq: summary?.connection?.sequenceNum === undefined ? undefined : BigInt(summary.connection.sequenceNum),
       httpConnectedAt: summary?.connection?.connected && summary.connection.transport === 'http' ? summary.connection.connectedAt : undefined,
       lastSeenAt: Date.now(),
     };
