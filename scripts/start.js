@@ -20,7 +20,10 @@ function newest(dir) {
   return t;
 }
 
-const built = fs.existsSync(entry) ? fs.statSync(entry).mtimeMs : 0;
+// Build time is when dist/build-info.json was written: an incremental tsc leaves unchanged outputs
+// (main.js among them) with their old times.
+const buildInfo = path.join(root, 'dist', 'build-info.json');
+const built = fs.existsSync(entry) && fs.existsSync(buildInfo) ? fs.statSync(buildInfo).mtimeMs : 0;
 const sources = Math.max(
   newest(path.join(root, 'src')),
   newest(path.join(root, 'proto')),

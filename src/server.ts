@@ -79,7 +79,7 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   const routes: RunningServer['routes'] = [];
   try {
     const https = serverTls(config);
-    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, maxParamLength: MAX_PATH_PARAM_LENGTH, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
+    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH }, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
     // Recorded before Nest registers anything, so that a test can check every route is protected.
     adapter.getInstance().addHook('onRoute', (r) => {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });

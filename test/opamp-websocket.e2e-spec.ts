@@ -104,6 +104,43 @@ describe('OpAMP over WebSocket', () => {
     await agent.close();
   });
 
+  it('asks a known agent that reconnects for its full state when its number does not follow the last one taken', async () => {
+    const uid = newUid();
+    const full = (seq: bigint) =>
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: seq,
+        capabilities: REPORTS,
+        agentDescription: description({ 'service.name': 'reconnecting' }),
+        health: create(ComponentHealthSchema, { healthy: true }),
+        effectiveConfig: create(EffectiveConfigSchema, { configMap: create(AgentConfigMapSchema, {}) }),
+      });
+    const bare = (seq: bigint) => agentMessage({ instanceUid: uid.bytes, sequenceNum: seq, capabilities: REPORTS });
+    const reconnect = async (msg: ReturnType<typeof bare>) => {
+      await eventually(() => getAgent(server, uid.text), (r) => r.body.status.connected === false);
+      const agent = await RawWsAgent.connect(server.opampPort);
+      const reply = await agent.exchange(msg);
+      return { agent, reply };
+    };
+    const first = await RawWsAgent.connect(server.opampPort);
+    expect((await first.exchange(full(0n))).flags).toBe(0n);
+    expect((await first.exchange(bare(1n))).flags).toBe(0n);
+    await first.close();
+    // opamp-go on a new connection: the next number and nothing else. It follows 1: nothing was lost.
+    const second = await reconnect(bare(2n));
+    expect(second.reply.flags).toBe(0n);
+    await second.agent.close();
+    // Messages 3 and 4 never reached the server (it died reading them): the gap asks for the full state.
+    const third = await reconnect(bare(5n));
+    expect(third.reply.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState)).not.toBe(0n);
+    expect((await third.agent.exchange(full(6n))).flags).toBe(0n);
+    await third.agent.close();
+    // A gap whose first message brings everything again needs nothing more.
+    const fourth = await reconnect(full(9n));
+    expect(fourth.reply.flags).toBe(0n);
+    await fourth.agent.close();
+  });
+
   it('gives a new instance uid on RequestInstanceUid and keeps the agent under it', async () => {
     const old = newUid();
     const agent = await RawWsAgent.connect(server.opampPort);

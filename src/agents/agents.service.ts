@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
+import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
@@ -61,7 +62,8 @@ export interface StoredAgentSummary {
   remoteConfigStatus?: Agent['remoteConfigStatus'];
   remoteConfig?: Agent['remoteConfig'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
-  connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt'>;
+  /** With `sequenceNum` the last one this replica took from the agent (held in memory or stored). */
+  connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt' | 'sequenceNum'>;
 }
 
 /** What a rollout watches of one agent: who it is (for stage selectors) and how its config stands. */
@@ -80,11 +82,14 @@ export interface RolloutAgentFacts {
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
 @Injectable()
-export class AgentsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AgentsService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(AgentsService.name);
   /** Every write of the OpAMP path (reports, heartbeats, delivery bookkeeping), grouped into bulk writes. */
   private readonly queue: AgentWriteQueue;
-  private sweeper?: NodeJS.Timeout;
+  private readonly sweeper = new PeriodicTask(
+    () => this.sweepSilentHttpAgents(),
+    (e) => this.logger.error(`sweep failed: ${e}`),
+  );
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
    * Every write to one agent document goes through this guard: where the database applies an
@@ -129,12 +134,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.backfillSelectorTerms();
     this.queue.start();
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
-    this.sweeper = setInterval(() => void this.sweepSilentHttpAgents().catch((e) => this.logger.error(`sweep failed: ${e}`)), every);
-    this.sweeper.unref();
+    this.sweeper.start(every);
+  }
+
+  /** No sweep may run into the database client closing at shutdown. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
     await this.queue.stop();
   }
 
@@ -245,9 +253,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         'connection.connected': 1,
         'connection.transport': 1,
         'connection.connectedAt': 1,
+        'connection.sequenceNum': 1,
       })
       .lean();
     if (!doc) return undefined;
+    const heldSeq = this.queue.held(uid)?.['connection.sequenceNum'] as StoredConnection['sequenceNum'] | undefined;
     return {
       _id: uid,
       capabilities: doc.capabilities ?? 0,
@@ -264,7 +274,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
       connectionSettingsOffer: doc.connectionSettingsOffer,
-      connection: doc.connection,
+      connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
     };
   }
 
@@ -334,7 +344,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
   async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
+    // The last sequence number taken goes with the close: the agent's next connection is judged by it.
+    let sequenceNum: unknown;
     if (this.storedConnections.get(uid)?.connectionId === connectionId) {
+      sequenceNum = this.queue.held(uid)?.['connection.sequenceNum'];
       this.storedConnections.delete(uid);
       this.queue.release(uid);
     }
@@ -343,7 +356,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.queue.writeIf(
       uid,
       { 'connection.connectionId': connectionId },
-      { 'connection.connected': false, 'connection.disconnectedAt': at, 'connection.lastSeenAt': at },
+      {
+        'connection.connected': false,
+        'connection.disconnectedAt': at,
+        'connection.lastSeenAt': at,
+        ...(sequenceNum === undefined ? {} : { 'connection.sequenceNum': sequenceNum }),
+      },
     );
   }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import type { Connection, FilterQuery, Model } from 'mongoose';
+import { PeriodicTask } from '../common/periodic-task';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
@@ -30,9 +31,12 @@ const TTL_INDEX = 'audit_retention';
 
 /** The audit log: written for every change through the API, read at GET /api/v1/audit. */
 @Injectable()
-export class AuditService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Audit');
-  private sweeper?: NodeJS.Timeout;
+  private readonly sweeper = new PeriodicTask(
+    () => this.deleteExpired(),
+    (e) => this.logger.error(`audit sweep failed: ${e}`),
+  );
 
   constructor(
     @InjectModel(AuditEvent.name) private readonly events: Model<AuditEvent>,
@@ -47,9 +51,8 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.profile.ttlIndexes) {
-      await this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`));
-      this.sweeper = setInterval(() => void this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`)), 3_600_000);
-      this.sweeper.unref();
+      await this.sweeper.runNow();
+      this.sweeper.start(3_600_000);
       return;
     }
     const seconds = this.config.auditRetentionDays * 86_400;
@@ -68,8 +71,8 @@ export class AuditService implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   async deleteExpired(now = Date.now()): Promise<number> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UnauthorizedError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
+import { PeriodicTask } from '../common/periodic-task';
 import { AuditService } from '../audit/audit.service';
 import { randomSecret, safeEqual, sha256Hex } from './secret-compare';
 import { AuthSession } from './session.schema';
@@ -43,10 +44,13 @@ const DAY_MS = 86_400_000;
  * is revoked.
  */
 @Injectable()
-export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Sessions');
   private readonly rotations = new KeyedMutex();
-  private sweeper?: NodeJS.Timeout;
+  private readonly sweeper = new PeriodicTask(
+    () => this.deleteExpired(),
+    (e) => this.logger.error(`session sweep failed: ${e}`),
+  );
 
   constructor(
     @InjectModel(AuthSession.name) private readonly sessions: Model<AuthSession>,
@@ -57,12 +61,11 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.sweeper = setInterval(() => void this.deleteExpired().catch((e) => this.logger.error(`session sweep failed: ${e}`)), 3_600_000);
-    this.sweeper.unref();
+    this.sweeper.start(3_600_000);
   }
 
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   /** Starts a session for a user who just proved who they are. */

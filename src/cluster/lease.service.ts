@@ -20,6 +20,8 @@ interface Holding {
 }
 
 const pad = (term: number) => String(term).padStart(12, '0');
+/** Why a lease is given up at a normal stop: an expected event, logged as info. */
+const SHUTTING_DOWN = 'shutting down';
 
 /**
  * Named leases in the database, so that fleet-wide work runs on one replica at a time. A lease
@@ -98,7 +100,7 @@ export class LeaseService {
     const names = [...this.held.keys()];
     for (const name of names) {
       const h = this.held.get(name)!;
-      this.lose(name, 'shutting down');
+      this.lose(name, SHUTTING_DOWN);
       await this.leases
         .updateOne({ _id: `${name}#${pad(h.term)}`, holder: this.config.replicaId }, { $set: { expiresAt: new Date(0) } })
         .catch(() => undefined);
@@ -146,6 +148,8 @@ export class LeaseService {
     if (!h) return;
     this.held.delete(name);
     h.abort.abort(new Error(`lease ${name} lost: ${why}`));
-    this.logger.warn(`lost lease ${name} (term ${h.term}): ${why}`);
+    const line = `lost lease ${name} (term ${h.term}): ${why}`;
+    if (why === SHUTTING_DOWN) this.logger.log(line);
+    else this.logger.warn(line);
   }
 }

@@ -35,6 +35,15 @@ export interface LauncherLog {
   warn(msg: string): void;
 }
 
+/** An error message as one line (library messages carry their details on further lines). */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
+}
+
 /** No embedded database could be had: the message says how to configure one instead. */
 export class NoDatabaseError extends Error {}
 
@@ -182,7 +191,10 @@ async function startMemoryServer(dataDir: string): Promise<EmbeddedDatabase> {
   const dataPath = path.join(dataDir, 'db', 'mongodb-memory-server');
   fs.mkdirSync(dataPath, { recursive: true });
   // Loaded lazily: it is only the last resort, and it downloads mongod on first use.
-  const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+  const { MongoBinary, MongoMemoryServer } = await import('mongodb-memory-server-core');
+  // Fetch (or find) mongod first: MongoMemoryServer.create prints the whole stack of a failed
+  // download itself, while this throws it to us to report in one line.
+  await MongoBinary.getPath();
   const server = await MongoMemoryServer.create({ instance: { dbPath: dataPath, storageEngine: 'wiredTiger', ip: '127.0.0.1' } });
   return {
     kind: 'mongodb-memory-server',
@@ -224,7 +236,7 @@ export async function startEmbeddedDatabase(dataDir: string, log: LauncherLog): 
     log.info('Trying mongodb-memory-server (downloads mongod on first use)...');
     return await startMemoryServer(dataDir);
   } catch (err) {
-    failures.push(`mongodb-memory-server: ${(err as Error).message.split('\n')[0]}`);
+    failures.push(`mongodb-memory-server: ${oneLine((err as Error).message)}`);
   }
   throw new NoDatabaseError(
     `No database: MONGODB_URI is not set and no local database could be started (${failures.join('; ')}). ` +

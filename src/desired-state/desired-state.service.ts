@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { AgentGroupDefinition, AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { ConnectionSettings } from '../agent-groups/agent-group.mapper';
@@ -19,7 +19,7 @@ import type { AgentView, ConfigOverlay, DesiredConfig, DesiredConfigEntry, Desir
  * (DesiredStateEvents) and periodically, which also picks up changes made on other replicas.
  */
 @Injectable()
-export class DesiredStateService implements OnModuleInit, OnApplicationShutdown {
+export class DesiredStateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('DesiredState');
   private groups: AgentGroupDefinition[] = [];
   private latest = new Map<string, number>();
@@ -35,6 +35,7 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
   private overlaySource: () => Promise<ConfigOverlay[]> = () => Promise.resolve([]);
   private refreshing?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  private stopped = false;
   private loaded = false;
   private gen = 0;
   private inFlight = 0;
@@ -55,8 +56,11 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
     this.timer.unref();
   }
 
-  onApplicationShutdown(): void {
+  /** Stops reloading and waits for a reload in flight, before the database client closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
   }
 
   /** Where rollout overlays come from (the rollouts module registers itself; without it there are none). */
@@ -66,6 +70,7 @@ export class DesiredStateService implements OnModuleInit, OnApplicationShutdown 
 
   /** Reloads groups and latest revisions; emits 'refreshed' when asked to or when something changed. */
   refresh(announce: boolean): Promise<void> {
+    if (this.stopped) return this.refreshing ?? Promise.resolve();
     const run = async () => {
       try {
         const [groups, overlays] = await Promise.all([this.agentGroups.listActive(), this.overlaySource()]);

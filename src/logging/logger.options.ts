@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestMethod } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
 
@@ -43,6 +44,8 @@ export function pinoOptions(config: Pick<AppConfig, 'logLevel' | 'logFormat'>) {
 /** nestjs-pino settings: one structured line per request, each with a request id. */
 export function loggerParams(config: AppConfig): Params {
   return {
+    // nestjs-pino's default ('*') is a legacy path Nest warns about (once per middleware) at every start.
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: {
       ...pinoOptions(config),
       base: { replica: config.replicaId },

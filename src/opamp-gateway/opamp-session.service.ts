@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -19,6 +19,7 @@ import { originText } from '../desired-state/config-precedence';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { describeDatabaseError, isDatabaseUnavailable } from '../common/database-errors';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
+import { PeriodicTask } from '../common/periodic-task';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import {
   AgentCapabilities as Cap,
@@ -55,6 +56,13 @@ interface SessionState {
   capabilities: bigint;
   /** What the server holds for the agent (database + this session). */
   holds: StoredAgentSummary;
+  /**
+   * Loaded from the database for an agent seen before (a new connection, or this process is new):
+   * the sequence number last taken from it. A first message that does not follow it means
+   * reports the server never stored (sent to a server that died before writing them).
+   */
+  storedSeq?: bigint;
+  fromStore?: boolean;
   /** Connection id last written to the database for this agent. */
   persistedConnectionId?: string;
   /** When this HTTP agent's current run of polls began. */
@@ -112,6 +120,21 @@ const FULL_STATE_PARTS: [Cap, keyof StoredAgentSummary][] = [
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** The message field that carries each part of FULL_STATE_PARTS. */
+const FULL_STATE_FIELDS: [Cap, keyof AgentToServer][] = [
+  [Cap.AgentCapabilities_ReportsStatus, 'agentDescription'],
+  [Cap.AgentCapabilities_ReportsHealth, 'health'],
+  [Cap.AgentCapabilities_ReportsEffectiveConfig, 'effectiveConfig'],
+  [Cap.AgentCapabilities_ReportsRemoteConfig, 'remoteConfigStatus'],
+  [Cap.AgentCapabilities_ReportsPackageStatuses, 'packageStatuses'],
+  [Cap.AgentCapabilities_ReportsConnectionSettingsStatus, 'connectionSettingsStatus'],
+];
+
+/** True when the message brings every part of its state the agent's capabilities promise. */
+function carriesPromisedState(msg: AgentToServer, capabilities: bigint): boolean {
+  return FULL_STATE_FIELDS.every(([cap, field]) => !hasCapability(capabilities, cap) || msg[field] !== undefined);
+}
+
 function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { key: string; value: unknown }[]): boolean {
   if (!a) return true;
   const norm = (x: { key: string; value: unknown }[]) =>
@@ -137,10 +160,13 @@ function emptySummary(): StoredAgentSummary {
  * here too. Rules: shared/opamp/server-behaviour.md.
  */
 @Injectable()
-export class OpampSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class OpampSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('OpampSession');
   private readonly states = new Map<string, SessionState>();
-  private reconciler?: NodeJS.Timeout;
+  private readonly reconciler = new PeriodicTask(
+    () => this.reconcile(),
+    (e) => this.logger.error(`reconcile failed: ${e}`),
+  );
   /** Agents whose last message was lost to a database outage: their next answer asks for full state. */
   private readonly reportAgain = new Set<string>();
   private pushScheduled = false;
@@ -160,19 +186,12 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     this.events.on('changed', (c) => {
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });
-    this.reconciler = setInterval(
-      () => void this.reconcile().catch((e) => this.logger.error(`reconcile failed: ${e}`)),
-      this.config.opamp.reconcileIntervalSeconds * 1000,
-    );
-    this.reconciler.unref();
+    this.reconciler.start(this.config.opamp.reconcileIntervalSeconds * 1000);
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-  }
-
-  onApplicationShutdown(): void {
-    if (this.reconciler) clearInterval(this.reconciler);
+    await this.reconciler.stop();
   }
 
   /**
@@ -293,9 +312,15 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
     // Selector terms follow labels and description (what the session holds is the agent's whole set).
     if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
     let flags = 0n;
-    // After a message the database could not take, the agent is asked for its whole state once.
+    // A gap, and a part the agent promises is missing; or a new session of a stored agent whose
+    // number does not follow the last one taken from it, and the message does not bring its
+    // whole state again (opamp-go sends that only on its first connection): reports were lost,
+    // as when a server dies before writing what it read. Or the agent's last message was lost
+    // to a database outage: it is asked for its whole state once.
+    const lost = !known && state.fromStore === true && (state.storedSeq === undefined || msg.sequenceNum !== state.storedSeq + 1n);
+    const stale = lost && !carriesPromisedState(msg, state.capabilities);
     const again = this.reportAgain.delete(uid);
-    if (again || (gap && state.fullStateRequestedAt !== msg.sequenceNum && this.missingPromisedState(state))) {
+    if (again || (gap && state.fullStateRequestedAt !== msg.sequenceNum && (stale || this.missingPromisedState(state)))) {
       flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
       state.fullStateRequestedAt = msg.sequenceNum;
     }
@@ -662,6 +687,8 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
       capabilities: BigInt(summary?.capabilities ?? 0),
       // The uid too for a new agent: a rollout's overlay is decided by uid.
       holds: summary ?? { ...emptySummary(), _id: uid },
+      fromStore: !!summary,
+      storedSeq: summary?.connection?.sequenceNum === undefined ? undefined : BigInt(summary.connection.sequenceNum),
       httpConnectedAt: summary?.connection?.connected && summary.connection.transport === 'http' ? summary.connection.connectedAt : undefined,
       lastSeenAt: Date.now(),
     };
