@@ -1,3 +1,4 @@
+import { FleetJobs } from '../src/cluster/fleet-jobs.service';
 import { freePort } from '../src/common/free-port';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
@@ -59,6 +60,10 @@ describe('scale-out: replicas on a real NATS bus', () => {
     );
     expect(seen['replica-a'].bus.kind).toBe('nats');
     expect(Object.keys(seen).sort()).toEqual(['replica-a', 'replica-b']);
+    // Fleet-wide jobs run on one replica: the silent-HTTP-agent sweep (every second here) ran on exactly one.
+    await eventually(async () => [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0), (n) => n.some((x) => x > 1));
+    const sweeps = [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0);
+    expect(sweeps.filter((x) => x > 0)).toHaveLength(1);
     const table = await runOpampctl(['get', 'replicas'], { env: { OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent' } });
     expect(table.stdout).toMatch(/^NAME\s+AGENTS\s+BUS\s+LEASES\s+GONE\s+LAST HEARTBEAT\s+AGE\n/);
     expect(table.stdout).toMatch(/\nreplica-a\s+\d+\s+nats\s+\S+\s+false\s/);

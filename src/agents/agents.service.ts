@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
-import { PeriodicTask } from '../common/periodic-task';
+import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
@@ -82,14 +82,10 @@ export interface RolloutAgentFacts {
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
 @Injectable()
-export class AgentsService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class AgentsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AgentsService.name);
   /** Every write of the OpAMP path (reports, heartbeats, delivery bookkeeping), grouped into bulk writes. */
   private readonly queue: AgentWriteQueue;
-  private readonly sweeper = new PeriodicTask(
-    () => this.sweepSilentHttpAgents(),
-    (e) => this.logger.error(`sweep failed: ${e}`),
-  );
   private readonly selected: AgentSelectorQuery<Agent>;
   /**
    * Every write to one agent document goes through this guard: where the database applies an
@@ -115,6 +111,7 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
+    private readonly jobs: FleetJobs,
   ) {
     this.writes = profile.keyedWrites();
     this.bulkSize = profile.maxBulkStatements;
@@ -133,13 +130,9 @@ export class AgentsService implements OnApplicationBootstrap, BeforeApplicationS
     await this.markReplicaDisconnected();
     await this.backfillSelectorTerms();
     this.queue.start();
+    // Fleet-wide: one replica at a time (FleetJobs stops it before the database closes).
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
-    this.sweeper.start(every);
-  }
-
-  /** No sweep may run into the database client closing at shutdown. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.sweeper.stop();
+    this.jobs.schedule('http-agent-sweep', every, () => this.sweepSilentHttpAgents());
   }
 
   async onApplicationShutdown(): Promise<void> {

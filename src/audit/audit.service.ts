@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectConnection, InjectModel } from '@nestjs/mongoose';
 import type { Connection, FilterQuery, Model } from 'mongoose';
-import { PeriodicTask } from '../common/periodic-task';
+import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
@@ -31,18 +31,15 @@ const TTL_INDEX = 'audit_retention';
 
 /** The audit log: written for every change through the API, read at GET /api/v1/audit. */
 @Injectable()
-export class AuditService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class AuditService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Audit');
-  private readonly sweeper = new PeriodicTask(
-    () => this.deleteExpired(),
-    (e) => this.logger.error(`audit sweep failed: ${e}`),
-  );
 
   constructor(
     @InjectModel(AuditEvent.name) private readonly events: Model<AuditEvent>,
     @InjectConnection() private readonly connection: Connection,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) private readonly profile: DatabaseProfile,
+    private readonly jobs: FleetJobs,
   ) {}
 
   /**
@@ -51,8 +48,9 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
    */
   async onApplicationBootstrap(): Promise<void> {
     if (!this.profile.ttlIndexes) {
-      await this.sweeper.runNow();
-      this.sweeper.start(3_600_000);
+      // Once at start on every replica (idempotent), then hourly on one replica at a time.
+      await this.deleteExpired().catch((e) => this.logger.error(`audit sweep failed: ${e}`));
+      this.jobs.schedule('audit-retention', 3_600_000, () => this.deleteExpired());
       return;
     }
     const seconds = this.config.auditRetentionDays * 86_400;
@@ -69,10 +67,6 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
           .catch((e) => this.logger.warn(`audit retention index not created: ${e.message}`));
       }
     }
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.sweeper.stop();
   }
 
   async deleteExpired(now = Date.now()): Promise<number> {

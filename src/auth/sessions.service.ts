@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UnauthorizedError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
-import { PeriodicTask } from '../common/periodic-task';
+import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { AuditService } from '../audit/audit.service';
 import { randomSecret, safeEqual, sha256Hex } from './secret-compare';
 import { AuthSession } from './session.schema';
@@ -44,13 +44,9 @@ const DAY_MS = 86_400_000;
  * is revoked.
  */
 @Injectable()
-export class SessionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SessionsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Sessions');
   private readonly rotations = new KeyedMutex();
-  private readonly sweeper = new PeriodicTask(
-    () => this.deleteExpired(),
-    (e) => this.logger.error(`session sweep failed: ${e}`),
-  );
 
   constructor(
     @InjectModel(AuthSession.name) private readonly sessions: Model<AuthSession>,
@@ -58,14 +54,12 @@ export class SessionsService implements OnApplicationBootstrap, BeforeApplicatio
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: FleetJobs,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.sweeper.start(3_600_000);
-  }
-
-  beforeApplicationShutdown(): Promise<void> {
-    return this.sweeper.stop();
+    // Fleet-wide: one replica at a time.
+    this.jobs.schedule('session-retention', 3_600_000, () => this.deleteExpired());
   }
 
   /** Starts a session for a user who just proved who they are. */

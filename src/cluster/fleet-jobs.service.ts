@@ -1,57 +1,49 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { PeriodicTask } from '../common/periodic-task';
 import { HeldLease, LeaseService } from './lease.service';
 
-interface Job {
-  name: string;
-  everyMs: number;
-  run: (lease: HeldLease) => Promise<unknown>;
-  timer?: NodeJS.Timeout;
-  running?: Promise<unknown>;
-}
+/** The one lease under which every fleet-wide job runs (one replica does them all; another takes over if it goes). */
+export const FLEET_JOBS_LEASE = 'fleet-jobs';
 
 /**
- * The one scheduler of fleet-wide work (sweeps, retention, backfills): each job runs every
- * `everyMs` on the replica that holds the lease named after it, never twice at once, and is
- * handed the lease so that it can stop as soon as the lease is lost. On one process the lease is
- * simply always this replica's. Stops every job before the database closes.
+ * The one scheduler of fleet-wide work (the silent-HTTP-agent sweep, session and audit
+ * retention, the rollout controller): each job runs every `everyMs`, one run at a time, on the
+ * replica that holds the `fleet-jobs` lease, and is handed the lease so that long work can stop
+ * as soon as it is lost. On one process the lease is simply always this replica's. Every job is
+ * stopped and drained before the database closes.
  */
 @Injectable()
 export class FleetJobs implements BeforeApplicationShutdown {
   private readonly logger = new Logger(FleetJobs.name);
-  private readonly jobs = new Map<string, Job>();
-  private stopped = false;
+  private readonly jobs = new Map<string, PeriodicTask>();
   /** Runs per job on this replica (what the exactly-once tests count). */
   readonly runs = new Map<string, number>();
 
-  constructor(private readonly leases: LeaseService) {}
-
-  /** Schedules `run` every `everyMs` under the lease `name`. */
-  schedule(name: string, everyMs: number, run: (lease: HeldLease) => Promise<unknown>): void {
-    if (this.jobs.has(name)) throw new Error(`fleet job ${name} is scheduled twice`);
-    const job: Job = { name, everyMs, run };
-    this.jobs.set(name, job);
-    this.leases.want(name);
-    job.timer = setInterval(() => void this.runNow(name), everyMs);
-    job.timer.unref();
+  constructor(private readonly leases: LeaseService) {
+    leases.want(FLEET_JOBS_LEASE);
   }
 
-  /** Runs the job now if this replica holds its lease and it is not already running; resolves when done. */
-  async runNow(name: string): Promise<void> {
-    const job = this.jobs.get(name);
-    if (!job || this.stopped || job.running) return;
-    job.running = this.leases
-      .runIfHolder(name, (lease) => {
-        this.runs.set(name, (this.runs.get(name) ?? 0) + 1);
-        return job.run(lease);
-      })
-      .catch((e) => this.logger.error(`${name} failed: ${e instanceof Error ? e.message : e}`))
-      .finally(() => (job.running = undefined));
-    await job.running;
+  /** Schedules `run` every `everyMs` on the holder of the fleet-jobs lease. */
+  schedule(name: string, everyMs: number, run: (lease: HeldLease) => Promise<unknown>): void {
+    if (this.jobs.has(name)) throw new Error(`fleet job ${name} is scheduled twice`);
+    const task = new PeriodicTask(
+      () =>
+        this.leases.runIfHolder(FLEET_JOBS_LEASE, (lease) => {
+          this.runs.set(name, (this.runs.get(name) ?? 0) + 1);
+          return run(lease);
+        }),
+      (e) => this.logger.error(`${name} failed: ${e instanceof Error ? e.message : e}`),
+    );
+    this.jobs.set(name, task);
+    task.start(everyMs);
+  }
+
+  /** Runs the job now if this replica holds the lease and it is not already running; resolves when done. */
+  runNow(name: string): Promise<void> {
+    return this.jobs.get(name)?.runNow() ?? Promise.resolve();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    for (const job of this.jobs.values()) if (job.timer) clearInterval(job.timer);
-    await Promise.all([...this.jobs.values()].map((j) => j.running));
+    await Promise.all([...this.jobs.values()].map((t) => t.stop()));
   }
 }
