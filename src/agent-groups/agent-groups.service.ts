@@ -10,6 +10,7 @@ import { SelectorError, SelectorRequirement, selectorRequirements } from '../com
 import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { AgentGroup, StoredConfigRef } from './agent-group.schema';
+import { checkConfigRefs, FieldProblem } from './config-refs';
 import { AgentGroupStatusCounter } from './agent-group-status';
 import type { AgentGroupManifestDto } from './agent-group-manifest.dto';
 import {
@@ -190,22 +191,8 @@ export class AgentGroupsService implements OnModuleInit {
       if (!(e instanceof SelectorError)) throw e;
       throw new InvalidError(e.message, { errors: [{ field: e.field ?? 'spec.selector', message: e.message }], ...(e.column ? { column: e.column } : {}) });
     }
-    const configs: StoredConfigRef[] = (m.spec.configs ?? []).map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
-    const errors: { field: string; message: string }[] = [];
-    const seen = new Map<string, number>();
-    configs.forEach((c, i) => {
-      const first = seen.get(c.fileName);
-      if (first !== undefined) errors.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
-      else seen.set(c.fileName, i);
-    });
-    const latest = await this.remoteConfigs.latestRevisions(configs.map((c) => c.remoteConfig));
-    configs.forEach((c, i) => {
-      const n = latest.get(c.remoteConfig);
-      if (n === undefined) errors.push({ field: `spec.configs[${i}].remoteConfig`, message: `remoteconfig "${c.remoteConfig}" does not exist` });
-      else if (c.revision !== undefined && c.revision > n) {
-        errors.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
-      }
-    });
+    const { configs, problems } = await checkConfigRefs(m.spec.configs ?? [], this.remoteConfigs);
+    const errors: FieldProblem[] = problems;
     if (errors.length) throw new InvalidError(`Invalid agent group: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     return {
       labels: toEntries(m.metadata.labels),

@@ -2,8 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { toEntries } from '../agent-groups/agent-group.mapper';
-import type { StoredConfigRef } from '../agent-groups/agent-group.schema';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
+import { checkConfigRefs } from '../agent-groups/config-refs';
 import { AuditService } from '../audit/audit.service';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -224,19 +224,8 @@ export class RolloutsService implements OnModuleInit {
       if (!(e instanceof NotFoundError)) throw e;
       errors.push({ field: 'spec.target.group', message: `agentgroup "${s.target.group}" does not exist` });
     }
-    const configs: StoredConfigRef[] = s.configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
-    const seen = new Map<string, number>();
-    configs.forEach((c, i) => {
-      const first = seen.get(c.fileName);
-      if (first !== undefined) errors.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
-      else seen.set(c.fileName, i);
-    });
-    const latest = await this.remoteConfigs.latestRevisions(configs.map((c) => c.remoteConfig));
-    configs.forEach((c, i) => {
-      const n = latest.get(c.remoteConfig);
-      if (n === undefined) errors.push({ field: `spec.configs[${i}].remoteConfig`, message: `remoteconfig "${c.remoteConfig}" does not exist` });
-      else if (c.revision !== undefined && c.revision > n) errors.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
-    });
+    const { configs, problems } = await checkConfigRefs(s.configs, this.remoteConfigs);
+    errors.push(...problems);
     if (errors.length) throw new InvalidError(`Invalid rollout: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     return {
       target: { group: s.target.group },
