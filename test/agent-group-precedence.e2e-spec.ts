@@ -98,6 +98,25 @@ describe('group status counts the agents the group governs', () => {
     expect(described).toMatch(new RegExp(`\\n {2}${edgeAgent}\\s+cart\\s+true\\s+true\\s+applied\\s+this group\\s`));
   });
 
+  it("the group's agent list says who governs each agent, and lists the governed and the overridden apart", async () => {
+    const page = async (query: string) => {
+      const res = await api('GET', `/agentgroups/edge-agents/agents${query}`);
+      expect(res.status).toBe(200);
+      return (res.body.items as { metadata: { instanceUid: string }; status: { governedBy?: unknown } }[]).map((a) => [a.metadata.instanceUid, a.status.governedBy]);
+    };
+    const edgeAgent = (await api('GET', '/agents?selector=service.name%3Dcart')).body.items[0].metadata.instanceUid as string;
+    const both = await page('');
+    expect(both).toHaveLength(2);
+    expect(both).toEqual(expect.arrayContaining([[checkoutAgent, { kind: 'group', group: 'checkout' }], [edgeAgent, { kind: 'group', group: 'edge-agents' }]]));
+    expect(await page('?governed=true')).toEqual([[edgeAgent, { kind: 'group', group: 'edge-agents' }]]);
+    expect(await page('?governed=false')).toEqual([[checkoutAgent, { kind: 'group', group: 'checkout' }]]);
+    // The page's remaining count follows the same rule as the status counts.
+    const one = await api('GET', '/agentgroups/edge-agents/agents?governed=true&limit=1');
+    expect(one.body.metadata.remainingItemCount).toBe(0);
+    expect((await api('GET', '/agentgroups/edge-agents/agents?governed=banana')).status).toBe(400);
+    expect((await api('GET', '/agentgroups/no-such-group/agents')).status).toBe(404);
+  });
+
   it('reads the agents collection no more than before: five queries, plus one per group that takes agents away', async () => {
     const queries: string[] = [];
     // The agents' own traffic runs meanwhile: the silent-HTTP sweep and the session's reconcile read

@@ -220,13 +220,16 @@ describe('agent groups: /api/v1/agentgroups', () => {
       expect(p2.metadata).toEqual({ remainingItemCount: 0 });
       expect((await api('GET', '/agentgroups/no-such-group/agents')).status).toBe(404);
 
-      // The same list as GET /agents?group=…: its filters, its summary items and view=full.
+      // The same list as GET /agents?group=…: its filters, its summary items and view=full, each
+      // item saying which group governs it (here the only group: checkout-prod).
       const viaAgents = (await api('GET', '/agents?group=checkout-prod')).body;
-      expect(res.body).toEqual(viaAgents);
+      const withoutGovernedBy = (list: Json) => ({ ...list, items: list.items.map((a: Json) => ({ ...a, status: { ...a.status, governedBy: undefined } })) });
+      expect(res.body.items.map((a: Json) => a.status.governedBy)).toEqual([{ kind: 'group', group: 'checkout-prod' }, { kind: 'group', group: 'checkout-prod' }]);
+      expect(withoutGovernedBy(res.body)).toEqual(withoutGovernedBy(viaAgents));
       const narrowed = (await api('GET', `/agentgroups/checkout-prod/agents?search=${checkoutStaging}`)).body;
       expect(narrowed.items.map((a: Json) => a.metadata.name)).toEqual([checkoutStaging]);
       const full = (await api('GET', '/agentgroups/checkout-prod/agents?view=full')).body;
-      expect(full.items[0]).toEqual((await api('GET', `/agents/${full.items[0].metadata.name}`)).body);
+      expect({ ...full.items[0], status: { ...full.items[0].status, governedBy: undefined } }).toEqual((await api('GET', `/agents/${full.items[0].metadata.name}`)).body);
       const bad = await api('GET', '/agentgroups/checkout-prod/agents?view=everything');
       expect(bad.status).toBe(400);
       expect(bad.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'view' })]));

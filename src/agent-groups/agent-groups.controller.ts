@@ -1,15 +1,16 @@
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ListAgentsQuery } from '../agents/agent-filters.query';
 import { agentList } from '../agents/agent-list';
 import { AgentsService } from '../agents/agents.service';
-import { InvalidError } from '../common/domain-errors';
+import type { Agent } from '../agents/agent.schema';
+import { InvalidError, NotFoundError } from '../common/domain-errors';
+import { governedQuery, governingGroup, hasOwnConfig } from '../desired-state/config-precedence';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, ResourcePageQuery, resourceList } from '../common/resource-list';
 import { AgentGroup } from './agent-group.schema';
 import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
 import { toAgentGroupResource } from './agent-group.mapper';
 import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
-import { IncludeDeletedGroupQuery } from './agent-group-queries.dto';
+import { GroupAgentsQuery, IncludeDeletedGroupQuery } from './agent-group-queries.dto';
 import { AGENT_GROUP_SCHEMA, AGENT_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
 
 /** Agent groups: `/api/v1/agentgroups`. */
@@ -80,13 +81,25 @@ export class AgentGroupsController {
 
   @Get(':name/agents')
   @ApiOperation({
-    summary: 'The agents the group selects, a page at a time: the agent list (same filters, `view`, sort and cursors) with `group` set',
+    summary:
+      'The agents the group selects, a page at a time: the agent list (same filters, `view`, sort and cursors), each with `status.governedBy` (the group whose config it gets, or its own config); `governed` keeps only the agents the group governs (true) or only those it matches but does not govern (false)',
   })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))
   @ApiProblemResponses(400, 404, 503)
   @ApiHeadersTooLargeResponse()
-  async listAgents(@Param() p: AgentGroupNameParam, @Query() q: ListAgentsQuery) {
-    return agentList(this.agents, { ...q, group: p.name });
+  async listAgents(@Param() p: AgentGroupNameParam, @Query() q: GroupAgentsQuery) {
+    const { governed, ...filters } = q;
+    const active = await this.groups.listActive();
+    const rule = governedQuery(active, p.name);
+    if (!rule) throw new NotFoundError(`agent group ${p.name} not found`);
+    // The same rule as the group's status counts (governedQuery), so a page and the counts agree.
+    const extra = governed === true ? rule.extra : governed === false ? { $nor: [rule.extra] } : {};
+    const governedBy = (a: Agent) => {
+      if (hasOwnConfig(a.assignedConfig)) return { kind: 'agent' as const };
+      const g = governingGroup(active, a);
+      return g ? { kind: 'group' as const, group: g.name } : undefined;
+    };
+    return agentList(this.agents, filters, { requirements: rule.requirements, extra, status: (a) => ({ governedBy: governedBy(a) }) });
   }
 }

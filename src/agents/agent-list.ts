@@ -1,9 +1,18 @@
 import { InvalidError } from '../common/domain-errors';
 import { DEFAULT_PAGE_SIZE } from '../common/resource-list';
-import { cursorOf, PageCursor } from '../common/selectors';
+import type { FilterQuery } from 'mongoose';
+import { cursorOf, PageCursor, SelectorRequirement } from '../common/selectors';
+import type { Agent } from './agent.schema';
 import { toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery } from './agent-filters.query';
 import { agentSort, AgentsService } from './agents.service';
+
+/** A list narrowed by its caller (a group's agents), with status fields the caller adds to each item. */
+export interface AgentListScope {
+  requirements: SelectorRequirement[];
+  extra: FilterQuery<unknown>;
+  status?: (agent: Agent) => Record<string, unknown>;
+}
 
 /** Agent list cursors carry the last uid and, for sorted lists, its sort value. */
 function encodeAgentCursor(c: PageCursor): string {
@@ -26,10 +35,10 @@ function decodeAgentCursor(token: string | undefined): PageCursor | undefined {
  * One page of agents as an AgentList: `GET /agents` and `GET /agentgroups/{name}/agents` (which is
  * the same list with `group` set) answer through here, with the same filters, views and cursors.
  */
-export async function agentList(agents: AgentsService, q: ListAgentsQuery) {
+export async function agentList(agents: AgentsService, q: ListAgentsQuery, scope?: AgentListScope) {
   const limit = q.limit ?? DEFAULT_PAGE_SIZE;
   const after = decodeAgentCursor(q.continue);
-  const { items, remaining } = await agents.search(q, limit, after);
+  const { items, remaining } = await agents.search(q, limit, after, scope);
   const last = cursorOf(items[items.length - 1], agentSort(q.sort));
   const cutoff = agents.httpSilenceCutoff();
   return {
@@ -39,6 +48,9 @@ export async function agentList(agents: AgentsService, q: ListAgentsQuery) {
       continue: remaining > 0 && last ? encodeAgentCursor(last) : undefined,
       remainingItemCount: remaining,
     },
-    items: items.map((a) => toAgentResource(a, cutoff, q.view ?? 'summary')),
+    items: items.map((a) => {
+      const r = toAgentResource(a, cutoff, q.view ?? 'summary');
+      return scope?.status ? { ...r, status: { ...r.status, ...scope.status(a) } } : r;
+    }),
   };
 }

@@ -385,8 +385,16 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return { items: (items as Agent[]).map((a) => this.withHeld(a)), remaining };
   }
 
-  /** One page of agents matching every filter, in the order of `q.sort` (uid by default), as summaries unless `q.view` is full. */
-  async search(q: ListAgentsQuery, limit: number, after?: PageCursor): Promise<{ items: Agent[]; remaining: number }> {
+  /**
+   * One page of agents matching every filter, in the order of `q.sort` (uid by default), as summaries unless `q.view` is full.
+   * `scope` narrows it further: a selector and a filter the caller built (a group's governed agents).
+   */
+  async search(
+    q: ListAgentsQuery,
+    limit: number,
+    after?: PageCursor,
+    scope?: { requirements: SelectorRequirement[]; extra: FilterQuery<unknown> },
+  ): Promise<{ items: Agent[]; remaining: number }> {
     await this.queue.flush();
     let requirements: SelectorRequirement[] = [];
     if (q.selector) {
@@ -403,6 +411,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       requirements = [...requirements, ...g.requirements];
     }
     const and: FilterQuery<Agent>[] = [];
+    if (scope) {
+      requirements = [...requirements, ...scope.requirements];
+      if (Object.keys(scope.extra).length > 0) and.push(scope.extra as FilterQuery<Agent>);
+    }
     const cutoff = this.httpSilenceCutoff();
     const live: FilterQuery<Agent> = {
       'connection.connected': true,

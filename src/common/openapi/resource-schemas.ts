@@ -86,6 +86,12 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       availableComponents: openObject,
       customCapabilities: { type: 'array', items: { type: 'string' } },
       connectionSettingsStatus: openObject,
+      governedBy: {
+        type: 'object',
+        description: 'Only in a group\'s agent list: whose config the agent gets (kind group + group, or kind agent: its own config); absent when no group governs it',
+        required: ['kind'],
+        properties: { kind: { type: 'string', enum: ['group', 'agent'] }, group: { type: 'string' } },
+      },
     },
   },
 });
