@@ -14,7 +14,7 @@ import { UsersService } from './users.service';
  * any other algorithm are refused), our issuer and audience, with `exp` and `iat` (jsonwebtoken
  * checks `exp` only when present: a signed token without it would never expire), not expired;
  * then its session must be live and its user enabled. The role comes from the stored user, so a changed role
- * applies at once.
+ * applies at once on this replica (SIGN_IN_FRESH_MS elsewhere).
  */
 /** `exp` and `iat` present as NumericDates, `iat` not after `exp`. */
 function hasLifetime(claims: { exp?: unknown; iat?: unknown }): boolean {
@@ -44,10 +44,15 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     if (claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || !hasLifetime(claims)) {
       throw new UnauthorizedError('The access token is not valid.');
     }
+    // Recently verified: no lookup (see SIGN_IN_FRESH_MS for how soon changes elsewhere apply).
+    const recent = this.sessions.recentSignIn(claims.sid, claims.sub);
+    if (recent) return recent;
     const session = await this.sessions.live(claims.sid);
     if (!session || session.username !== claims.sub) throw new UnauthorizedError('The session of this access token has ended. Sign in again.');
     const user = await this.users.active(claims.sub);
     if (!user || !isRole(user.role)) throw new UnauthorizedError('The user of this access token no longer exists or is disabled.');
-    return { username: user._id, role: user.role, sessionId: session._id };
+    const signedIn = { username: user._id, role: user.role, sessionId: session._id };
+    this.sessions.rememberSignIn(signedIn, session.expiresAt);
+    return signedIn;
   }
 }

@@ -6,12 +6,13 @@ import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UnauthorizedError } from '../common/domain-errors';
+import { FreshCache } from '../common/fresh-cache';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { AuditService } from '../audit/audit.service';
 import { randomSecret, safeEqual, sha256Hex } from './secret-compare';
 import { AuthSession } from './session.schema';
-import { User } from './user.schema';
+import { AuthenticatedUser, User } from './user.schema';
 
 /** What login, refresh and the OAuth flows answer. */
 export interface TokenPair {
@@ -37,6 +38,13 @@ const REFRESH_TOKEN = /^ocr_([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
 /** Replaced refresh tokens remembered per session to recognise a replay. */
 const KEEP_PREVIOUS = 50;
 const DAY_MS = 86_400_000;
+/**
+ * How long a verified sign-in (live session, enabled user, their role) is used without asking the
+ * database again. A revocation, a disabled or deleted user or a new role made on this replica
+ * applies at once; made on another replica, within this time.
+ */
+export const SIGN_IN_FRESH_MS = 10_000;
+const SIGN_IN_CACHE_MAX = 10_000;
 
 /**
  * Sign-in sessions: each is a refresh token family. A refresh rotates the token; presenting a
@@ -47,6 +55,8 @@ const DAY_MS = 86_400_000;
 export class SessionsService implements OnApplicationBootstrap {
   private readonly logger = new Logger('Sessions');
   private readonly rotations = new KeyedMutex();
+  /** Verified sign-ins by session id; the session's end bounds each entry too. */
+  private readonly signIns = new FreshCache<string, AuthenticatedUser & { sessionExpiresAt: number }>(SIGN_IN_FRESH_MS, SIGN_IN_CACHE_MAX);
 
   constructor(
     @InjectModel(AuthSession.name) private readonly sessions: Model<AuthSession>,
@@ -133,11 +143,29 @@ export class SessionsService implements OnApplicationBootstrap {
     return s && !s.revokedAt && s.expiresAt.getTime() > Date.now() ? s : undefined;
   }
 
+  /** A sign-in verified within SIGN_IN_FRESH_MS for this session and user, if any. */
+  recentSignIn(sessionId: string, username: string): AuthenticatedUser | undefined {
+    const s = this.signIns.fresh(sessionId);
+    if (!s || s.username !== username || s.sessionExpiresAt <= Date.now()) return undefined;
+    return { username: s.username, role: s.role, sessionId: s.sessionId };
+  }
+
+  rememberSignIn(user: AuthenticatedUser, sessionExpiresAt: Date): void {
+    this.signIns.set(user.sessionId, { ...user, sessionExpiresAt: sessionExpiresAt.getTime() });
+  }
+
+  /** Forgets the verified sign-ins of a user whose role, password or state changed. */
+  forgetSignInsOf(username: string): void {
+    this.signIns.forgetWhere((s) => s.username === username);
+  }
+
   async revoke(id: string, reason: string): Promise<void> {
+    this.signIns.forget(id);
     await this.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
   }
 
   async revokeAllOf(username: string, reason: string): Promise<void> {
+    this.forgetSignInsOf(username);
     await this.sessions.updateMany({ username, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
   }
 

@@ -177,6 +177,8 @@ export class UsersService implements OnApplicationBootstrap {
         await this.assertAnotherAdmin(username);
       }
       await this.users.updateOne({ _id: username }, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+      // A new role must apply to the next request, not after the sign-in cache goes stale.
+      this.sessions.forgetSignInsOf(username);
       if (patch.password !== undefined || patch.disabled === true) await this.sessions.revokeAllOf(username, patch.disabled ? 'user disabled' : 'password changed');
       return this.get(username);
     });
