@@ -88,6 +88,51 @@ describe('OpAMP over plain HTTP', () => {
   });
 });
 
+describe('the OpAMP-Instance-UID request header (plain HTTP)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Room for one agent, so admission decisions are visible.
+    server = await startTestServer({ OPAMP_MAX_CONNECTIONS: '1' });
+  });
+  afterAll(() => server?.close());
+  const hello = (uid: Uint8Array, name: string) =>
+    encodeAgentToServer(agentMessage({ instanceUid: uid, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': name }) }));
+
+  it('is checked against the body: the same uid is served, another is refused with BAD_REQUEST and nothing stored', async () => {
+    const agent = newUid();
+    const ok = await httpExchange(server.opampPort, hello(agent.bytes, 'header-ok'), { 'OpAMP-Instance-UID': agent.text.toUpperCase() });
+    expect(ok.status).toBe(200);
+    expect(ok.message!.errorResponse).toBeUndefined();
+    expect((await getAgent(server, agent.text)).status).toBe(200);
+
+    const other = newUid();
+    const lie = await httpExchange(server.opampPort, hello(other.bytes, 'header-lie'), { 'OpAMP-Instance-UID': agent.text });
+    expect(lie.status).toBe(200);
+    expect(lie.message!.errorResponse).toMatchObject({ type: ServerErrorResponseType.ServerErrorResponseType_BadRequest });
+    expect(lie.message!.errorResponse!.errorMessage).toBe(`The opamp-instance-uid header (${agent.text}) does not match the message's instance_uid (${other.text}).`);
+    expect((await getAgent(server, other.text)).status).toBe(404);
+  });
+
+  it('a malformed header is a 400 problem, not ignored', async () => {
+    const agent = newUid();
+    const res = await httpExchange(server.opampPort, hello(agent.bytes, 'header-bad'), { 'OpAMP-Instance-UID': 'not-a-uuid' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(JSON.parse(res.bytes.toString()).detail).toMatch(/OpAMP-Instance-UID must be the instance uid as a UUID/);
+  });
+
+  it('lets admission refuse a new agent before its body is decoded (503 + Retry-After, even for an undecodable body)', async () => {
+    // The one place is taken by the agent of the first test; a known agent is still served.
+    const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]);
+    const stranger = newUid();
+    const refused = await httpExchange(server.opampPort, garbage, { 'OpAMP-Instance-UID': stranger.text });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Without the header the same body has to be decoded first: 400.
+    expect((await httpExchange(server.opampPort, garbage)).status).toBe(400);
+  });
+});
+
 describe('@elastic/opamp-client-node (HTTP) against the server', () => {
   let server: TestServer;
   beforeAll(async () => {

@@ -9,7 +9,9 @@ import { peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator, refusalHeaders } from '../agent-authenticator';
 import { AdmissionControl } from '../admission-control';
 import { OpampSessionService } from '../opamp-session.service';
-import { uidToText } from '../protocol/instance-uid';
+import { ServerErrorResponseType, ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
+import { isUidText, uidToText } from '../protocol/instance-uid';
+import { buildErrorResponse } from '../protocol/server-to-agent.builder';
 import { decodeAgentToServer, encodeServerToAgent, MalformedMessageError } from '../protocol/opamp-codec';
 import { OpampMetrics } from '../opamp-metrics';
 import { answerHttpError } from './http-answers';
@@ -28,6 +30,20 @@ export function acceptsGzip(header: string | undefined): boolean {
     if (coding.trim() === '*') star = allowed;
   }
   return star ?? false;
+}
+
+export const INSTANCE_UID_HEADER = 'opamp-instance-uid';
+
+/**
+ * The OpAMP-Instance-UID header as canonical uid text (lower-case UUID, or an upper-case legacy
+ * ULID), undefined when absent; a malformed one is a client error (400), never ignored silently.
+ */
+export function instanceUidHeader(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[0] : value.trim();
+  if (Array.isArray(value) && value.length > 1) throw new MalformedMessageError('OpAMP-Instance-UID must appear at most once.');
+  if (!isUidText(text)) throw new MalformedMessageError('OpAMP-Instance-UID must be the instance uid as a UUID (8-4-4-4-12 hex).');
+  return /^[0-9a-f-]{36}$/i.test(text) ? text.toLowerCase() : text.toUpperCase();
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
@@ -88,6 +104,18 @@ export class HttpTransport {
       req.resume();
       return answerHttpError(res, 415, 'Content-Type must be application/x-protobuf.');
     }
+    // The spec's optional OpAMP-Instance-UID header names the agent before its body is read, so a
+    // new agent that admission refuses costs no decoding; the body stays the authority (below).
+    const claimed = instanceUidHeader(req.headers[INSTANCE_UID_HEADER]);
+    const refuseNew = () => {
+      this.metrics.rejected('http');
+      answerHttpError(res, 503, 'Too many agents; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
+    };
+    const admittedEarly = claimed !== undefined && (this.session.isActive(claimed) || this.admission.admitNew());
+    if (claimed !== undefined && !admittedEarly) {
+      req.resume();
+      return refuseNew();
+    }
     const body = await this.readBody(req);
     if (body.length === 0) throw new MalformedMessageError('empty body: an AgentToServer message is required');
     const msg = decodeAgentToServer(body);
@@ -99,10 +127,16 @@ export class HttpTransport {
     } catch {
       // the session answers it with BAD_REQUEST
     }
-    if (uid && !this.session.isActive(uid) && !this.admission.admitNew()) {
-      this.metrics.rejected('http');
-      return answerHttpError(res, 503, 'Too many agents; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
+    if (claimed !== undefined && uid !== undefined && uid.toLowerCase() !== claimed.toLowerCase()) {
+      // A header that names another agent than the body would route or limit one agent as another.
+      const reply = buildErrorResponse(
+        msg.instanceUid,
+        ServerErrorResponseType.ServerErrorResponseType_BadRequest,
+        `The ${INSTANCE_UID_HEADER} header (${claimed}) does not match the message's instance_uid (${uid}).`,
+      );
+      return this.answer(req, res, reply, process.hrtime.bigint());
     }
+    if (!admittedEarly && uid && !this.session.isActive(uid) && !this.admission.admitNew()) return refuseNew();
 
     const conn: AgentConnection = {
       id: randomUUID(),
@@ -113,7 +147,10 @@ export class HttpTransport {
       labels: auth.labels,
     };
     const started = process.hrtime.bigint();
-    const reply = await this.session.handle(conn, msg);
+    this.answer(req, res, await this.session.handle(conn, msg), started);
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, reply: ServerToAgent, started: bigint): void {
     let out: Uint8Array = encodeServerToAgent(reply);
     const headers: Record<string, string | number> = { 'content-type': 'application/x-protobuf' };
     if (out.length >= GZIP_MIN_BYTES && acceptsGzip(req.headers['accept-encoding'])) {
