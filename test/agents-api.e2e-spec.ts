@@ -135,7 +135,14 @@ describe('agents API: selectors and list items', () => {
           healthy,
           componentHealthMap: {
             'receiver:otlp': create(ComponentHealthSchema, { healthy: true }),
-            'exporter:otlp': create(ComponentHealthSchema, { healthy }),
+            'exporter:otlp': create(ComponentHealthSchema, {
+              healthy,
+              // ComponentHealth.attributes (spec v0.17): kept and shown like the description's.
+              attributes: [
+                create(KeyValueSchema, { key: 'otelcol.component.kind', value: create(AnyValueSchema, { value: { case: 'stringValue', value: 'exporter' } }) }),
+                create(KeyValueSchema, { key: 'queue.size', value: create(AnyValueSchema, { value: { case: 'intValue', value: 7n } }) }),
+              ],
+            }),
           },
         }),
       },
@@ -256,7 +263,10 @@ describe('agents API: selectors and list items', () => {
     const one = (await api('GET', `/agents/${uids.b}`)).body;
     expect(one.status.effectiveConfig.configMap['collector.yaml']).toEqual({ contentType: 'text/yaml', body: configBody });
     expect(Object.keys(one.status.health.components)).toEqual(['pipeline:traces']);
-    expect(one.status.health.components['pipeline:traces'].components['exporter:otlp']).toMatchObject({ healthy: false });
+    expect(one.status.health.components['pipeline:traces'].components['exporter:otlp']).toMatchObject({
+      healthy: false,
+      attributes: { 'otelcol.component.kind': 'exporter', 'queue.size': 7 },
+    });
     const full = (await api('GET', `/agents?view=full&selector=${encodeURIComponent('service.name=svc-b')}`)).body;
     expect(full.items[0]).toEqual(one);
     // Everything but the trimmed parts is the same in both shapes.
