@@ -70,6 +70,26 @@ describe('scale-out: replicas on a real NATS bus', () => {
     expect(table.stdout).toMatch(/\nreplica-b\s+\d+\s+nats\s+\S+\s+false\s/);
   });
 
+  it('an HTTP agent polling one replica stays connected while the other runs the fleet-wide sweep', async () => {
+    // The stored last poll of an agent served by B lags its polls by B's write batching (5 s here,
+    // longer than 3 polls of 1 s): the sweep on A must allow for that, and never take the agent offline.
+    const now = await byName(a);
+    const sweeper = now['replica-a'].leases.includes('fleet-jobs') ? a : b;
+    const server = sweeper === a ? b : a;
+    const poller = GoAgent.start(`http://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'http-poller']);
+    agents.push(poller);
+    const pollerUid = (await poller.event('started')).uid as string;
+    await eventually(() => getAgent(sweeper, pollerUid), (r) => r.body?.status?.connected === true);
+    const seen: boolean[] = [];
+    for (let i = 0; i < 24; i++) {
+      seen.push((await getAgent(sweeper, pollerUid)).body.status.connected);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(seen.filter((c) => !c)).toEqual([]);
+    expect(sweeper.app.get(FleetJobs).runs.get('http-agent-sweep')).toBeGreaterThan(5);
+    await poller.stop();
+  });
+
   let uid: string;
   let agent: GoAgent;
 

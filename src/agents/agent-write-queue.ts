@@ -121,6 +121,11 @@ export class AgentWriteQueue {
     this.heldSeen.delete(uid);
   }
 
+  /** Drops one held field (e.g. an agent judged silent is no longer "connected" by what was held of its last poll). */
+  unhold(uid: string, path: string): void {
+    delete this.heldSeen.get(uid)?.set[path];
+  }
+
   /** Agents with held heartbeat facts (for tests and metrics). */
   get heldSize(): number {
     return this.heldSeen.size;

@@ -7,6 +7,7 @@ import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
+import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
@@ -103,6 +104,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * when the connection closes. HTTP agents write their connection facts with every report.
    */
   private readonly storedConnections = new Map<string, StoredConnection>();
+  private readonly ownHttpSweep = new PeriodicTask(
+    () => this.sweepOwnHttpAgents(),
+    (err) => this.logger.warn(`sweep of silent HTTP agents failed: ${err}`),
+  );
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -130,12 +135,16 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.markReplicaDisconnected();
     await this.backfillSelectorTerms();
     this.queue.start();
-    // Fleet-wide: one replica at a time (FleetJobs stops it before the database closes).
     const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
+    // Each replica sweeps the HTTP agents it serves, exactly (it knows their last polls).
+    this.ownHttpSweep.start(every);
+    // Fleet-wide, one replica at a time: HTTP agents no live replica sweeps (theirs is gone), by
+    // their stored last poll. FleetJobs stops it before the database closes.
     this.jobs.schedule('http-agent-sweep', every, () => this.sweepSilentHttpAgents());
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.ownHttpSweep.stop();
     await this.queue.stop();
   }
 
@@ -187,25 +196,58 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return written;
   }
 
-  /** An HTTP agent counts as connected until it has missed 3 poll intervals. */
+  /**
+   * An HTTP agent counts as connected until it has missed 3 poll intervals. This is the cutoff
+   * for a STORED last-poll time: the replica serving an agent writes it at least once per poll
+   * interval, in a batch every OPAMP_LAST_SEEN_FLUSH_MS, so the stored value of an agent polling
+   * another replica lags its last poll by up to that much, and is given that much more. The
+   * serving replica itself marks its agents offline at exactly 3 missed polls (sweepOwnHttpAgents).
+   */
   httpSilenceCutoff(now = Date.now()): Date {
-    return new Date(now - 3 * this.config.opamp.heartbeatIntervalSeconds * 1000);
+    const o = this.config.opamp;
+    const writeLagMs = Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000 + o.lastSeenFlushMs;
+    return new Date(now - 3 * o.heartbeatIntervalSeconds * 1000 - writeLagMs);
   }
 
+  /** The HTTP agents this replica served last that have missed 3 polls: offline (their held last polls written first). */
+  async sweepOwnHttpAgents(): Promise<number> {
+    await this.queue.flush();
+    const cutoff = new Date(Date.now() - 3 * this.config.opamp.heartbeatIntervalSeconds * 1000);
+    // The stored time may lag; a later poll held in memory keeps the agent connected.
+    const polledSince = (uid: string) => {
+      const held = this.queue.held(uid)?.['connection.lastSeenAt'];
+      return held instanceof Date && held >= cutoff;
+    };
+    return this.markHttpAgentsOffline({ 'connection.replicaId': this.config.replicaId, 'connection.lastSeenAt': { $lt: cutoff } }, polledSince);
+  }
+
+  /**
+   * HTTP agents no live replica sweeps (the one that served them is gone): connected, with a
+   * stored last poll older than the stored-value cutoff plus REPLICA_TIMEOUT_SECONDS, by which
+   * time a live replica would have swept them itself. Run by one replica (FleetJobs).
+   */
   async sweepSilentHttpAgents(): Promise<number> {
     await this.queue.flush();
-    const cutoff = this.httpSilenceCutoff();
+    const cutoff = new Date(this.httpSilenceCutoff().getTime() - this.config.cluster.timeoutSeconds * 1000);
+    return this.markHttpAgentsOffline({ 'connection.lastSeenAt': { $lt: cutoff } });
+  }
+
+  private markHttpAgentsOffline(which: FilterQuery<Agent>, spare?: (uid: string) => boolean): Promise<number> {
     return this.updateEach(
-      { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $lt: cutoff } },
+      { 'connection.connected': true, 'connection.transport': 'http', ...which },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
-      // Their next poll writes its connection facts in full.
-      (uid) => this.storedConnections.delete(uid),
+      // Their next poll writes its connection facts in full; what was held of their last poll must not say "connected".
+      (uid) => {
+        this.storedConnections.delete(uid);
+        this.queue.unhold(uid, 'connection.connected');
+      },
+      spare,
     );
   }
 
   /** updateMany under the per-agent write locks of the matching agents (see `writes`). */
-  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>, each?: (uid: string) => void): Promise<number> {
-    const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
+  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>, each?: (uid: string) => void, spare?: (uid: string) => boolean): Promise<number> {
+    const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id).filter((uid) => !spare?.(uid));
     if (each) ids.forEach(each);
     let modified = 0;
     for (let i = 0; i < ids.length; i += 1000) {
@@ -322,7 +364,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const transport = this.storedConnections.get(uid)?.transport;
     const o = this.config.opamp;
     const maxAgeMs = transport === 'websocket' || transport === 'grpc' ? o.lastSeenWriteSeconds * 1000 : Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000;
-    this.queue.hold(uid, { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum }, maxAgeMs);
+    const seen: Record<string, unknown> = { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum };
+    // An HTTP agent's poll also says it is connected: should a sweep elsewhere have judged it
+    // silent on a lagging stored time, the next write puts that right.
+    if (transport === 'http') seen['connection.connected'] = true;
+    this.queue.hold(uid, seen, maxAgeMs);
   }
 
   /** An agent as stored, with the heartbeat facts held in memory on top. */
