@@ -10,7 +10,7 @@ import { CollectorBinaries, collectorBinaries, freePort, SupervisedCollector } f
  * Interop tier: OpAMP Commander manages a real OpenTelemetry Collector (built with the
  * Collector builder: opamp + health_check extensions, OTLP receiver, debug exporter) through the
  * contrib `opampsupervisor`, over WebSocket and then over plain HTTP. Versions:
- * test/interop/collector/versions.env. Run with `npm run test:collector`; README, "Interop: a real
+ * test/interop/collector/versions.env. Run with `npm run test:collector`; docs/interop.md, "A real
  * OpenTelemetry Collector".
  */
 

@@ -111,7 +111,7 @@ describe('limits on what a report stores (defaults)', () => {
     }
   });
 
-  it('plain HTTP: a report over a limit gets 200 with error_response BAD_REQUEST (the README says so); a malformed uid too; undecodable bytes 400', async () => {
+  it('plain HTTP: a report over a limit gets 200 with error_response BAD_REQUEST (docs/opamp.md says so); a malformed uid too; undecodable bytes 400', async () => {
     const uid = newUid();
     const over = await httpExchange(server.opampPort, encodeAgentToServer(overLimit[0][1](uid.bytes)));
     expect(over.status).toBe(200);

@@ -7,15 +7,16 @@ import { buildOpampctl, OpampctlRun, runOpampctl } from './support/opampctl';
 import { startTestServer, TEST_ADMIN, TestServer } from './support/test-server';
 
 /**
- * Every `opampctl …` command the README shows (in ```sh blocks, and in inline code) runs as
- * shown against a real server, in the order shown, with an opamp-go agent for the group to
+ * Every `opampctl …` command the README and the manual (docs/*.md) show (in ```sh blocks, and in
+ * inline code) runs as shown against a real server, in the order shown (README first, then the
+ * pages by name), with an opamp-go agent for the group to
  * configure; and every manifest in examples/ applies, then applies again unchanged. A command
- * added to the README that does not work fails here; the few that need something outside (GitHub)
- * or a terminal are listed below with the reason, and a listed command the README no longer
- * shows fails too, so the lists cannot go stale.
+ * added to a document that does not work fails here; the few that need something outside (GitHub)
+ * or a terminal are listed below with the reason, and a listed command no document shows any
+ * more fails too, so the lists cannot go stale.
  */
 
-/** Shown in the README, not run here. */
+/** Shown in the README or docs/, not run here. */
 const SKIPPED: Record<string, string> = {
   'opampctl login --github': 'signs in at GitHub (tested against a fake GitHub in opampctl.e2e-spec.ts)',
   'opampctl describe agents -l …': 'an elided selector, not a command',
@@ -28,21 +29,28 @@ const ADAPTED: Record<string, { args: (args: string[]) => string[]; input?: stri
   'opampctl get agents -w': { args: (a) => [...a, '--timeout', '3s'], why: 'a watch runs until Ctrl-C: stopped after 3 s' },
 };
 
-/** The `opampctl …` commands of the README and any docs/*.md, in order, comments dropped. */
-function shownCommands(): string[] {
-  const files = [path.join(ROOT, 'README.md')];
+/** README.md, then every docs/*.md in name order: the order a reader meets them, and the order the commands run. */
+function documents(): string[] {
   const docs = path.join(ROOT, 'docs');
-  if (fs.existsSync(docs)) for (const f of fs.readdirSync(docs, { recursive: true }) as string[]) if (f.endsWith('.md')) files.push(path.join(docs, f));
+  const pages = fs.existsSync(docs) ? (fs.readdirSync(docs, { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).sort() : [];
+  return ['README.md', ...pages.map((f) => path.join('docs', f))];
+}
+
+/** The `opampctl …` commands of one document, in order, comments dropped. */
+function commandsOf(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
   const out: string[] = [];
-  for (const file of files) {
-    const text = fs.readFileSync(file, 'utf8');
-    for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
-      for (const line of block[1].replace(/\\\n\s*/g, ' ').split('\n')) if (/^opampctl\s/.test(line.trim())) out.push(stripComment(line.trim()));
-    }
-    const prose = text.replace(/^```[\s\S]*?^```/gm, '');
-    for (const span of prose.matchAll(/`(opampctl [^`]+)`/g)) out.push(span[1].trim());
+  for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
+    for (const line of block[1].replace(/\\\n\s*/g, ' ').split('\n')) if (/^opampctl\s/.test(line.trim())) out.push(stripComment(line.trim()));
   }
-  return [...new Set(out)];
+  const prose = text.replace(/^```[\s\S]*?^```/gm, '');
+  for (const span of prose.matchAll(/`(opampctl [^`]+)`/g)) out.push(span[1].trim());
+  return out;
+}
+
+/** The `opampctl …` commands of the README and every docs/*.md, in order, each once. */
+function shownCommands(): string[] {
+  return [...new Set(documents().flatMap(commandsOf))];
 }
 
 function stripComment(line: string): string {
@@ -92,9 +100,12 @@ describe('the README’s opampctl commands work as shown', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('finds the commands, and the lists of exceptions name only commands still shown', () => {
+  it('finds the commands of the README and of docs/, and the lists of exceptions name only commands still shown', () => {
     const shown = shownCommands();
     expect(shown.length).toBeGreaterThanOrEqual(10);
+    // The manual moved to docs/: its pages are read too (the CLI page alone shows a dozen commands).
+    expect(commandsOf('README.md').length).toBeGreaterThanOrEqual(5);
+    expect(commandsOf(path.join('docs', 'cli.md')).length).toBeGreaterThanOrEqual(10);
     for (const listed of [...Object.keys(SKIPPED), ...Object.keys(ADAPTED)]) expect(shown).toContain(listed);
   });
 

@@ -1,6 +1,6 @@
 /**
  * The one declaration of every setting: its type, default, whether it is secret, and what it
- * means. Loading, validation, the README table and secret redaction all read this table, so a
+ * means. Loading, validation, docs/configuration.md and secret redaction all read this table, so a
  * new setting is added in exactly one place.
  */
 export type SettingType =
@@ -255,7 +255,7 @@ export const SETTINGS = {
     type: { kind: 'list' },
     default: [],
     description:
-      'Proxies whose X-Forwarded-For/-Proto/-Host are believed: addresses and CIDRs (or loopback/linklocal/uniquelocal), a hop count N (N proxies in front), or * for any peer. Empty: none, the client address is the peer\'s. It is the address login rate limits and the audit log use, and the scheme and host of the OAuth callback; set it behind an ingress (README, "Behind a proxy").',
+      'Proxies whose X-Forwarded-For/-Proto/-Host are believed: addresses and CIDRs (or loopback/linklocal/uniquelocal), a hop count N (N proxies in front), or * for any peer. Empty: none, the client address is the peer\'s. It is the address login rate limits and the audit log use, and the scheme and host of the OAuth callback; set it behind an ingress (docs/authentication.md, "Behind a proxy").',
   },
   CORS_ORIGINS: {
     type: { kind: 'list' },

@@ -9,7 +9,7 @@ import { action, nonNegativeInt, outputOption, positiveInt, ProgramContext } fro
 
 /**
  * The context commands, made anew for each place they are added: under `config` and, as in the
- * README's table, at the top level (`opampctl get-contexts` is `opampctl config get-contexts`).
+ * CLI page's table (docs/cli.md), at the top level (`opampctl get-contexts` is `opampctl config get-contexts`).
  */
 export function contextCommands(ctx: ProgramContext): Command[] {
   const getContexts = new Command('get-contexts')
