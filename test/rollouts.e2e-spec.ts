@@ -29,6 +29,7 @@ describe('rollouts with real agents', () => {
     'web-v4': 'receivers:\n  otlp: {}\n# v4\n',
     'web-v5': 'receivers:\n  otlp: {}\n# v5\n',
     'web-v6': 'receivers:\n  otlp: {}\n# v6\n',
+    'web-v7': 'receivers:\n  otlp: {}\n# v7\n',
   };
 
   const configEvents = (a: GoAgent) => a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string }> }[];
@@ -211,5 +212,66 @@ describe('rollouts with real agents', () => {
     for (const a of agents) expect(received(a, bodies['web-v5'])).toHaveLength(1);
     expect((await api('GET', '/agentgroups/web')).body.spec.configs[0].remoteConfig).toBe('web-v5');
     expect((await api('GET', '/agentgroups/web')).body.spec.configs[0].revision).toBe(1);
+  });
+
+  it("a group's rollout policy: a change of its configs goes out as a rollout, the agents keep their configs until it reaches them", async () => {
+    const putGroup = async (spec: Json) => {
+      const current = (await api('GET', '/agentgroups/web')).body;
+      return api('PUT', '/agentgroups/web', { metadata: { name: 'web', resourceVersion: current.metadata.resourceVersion }, spec: { selector: 'service.name=web', ...spec } });
+    };
+    const policyRollouts = async () => ((await api('GET', '/rollouts?limit=100')).body.items as Json[]).filter((r) => r.metadata.labels?.['opamp-commander/rollout-policy-of'] === 'web');
+    const rolloutPolicy = { stages: ['1', { stage: '100%', approval: true }] };
+    const v5 = [{ fileName: '', remoteConfig: 'web-v5', revision: 1 }];
+
+    // A policy refused field by field; a policy with unchanged configs starts nothing.
+    const bad = await putGroup({ configs: v5, rolloutPolicy: { stages: ['150%'] } });
+    expect(bad.status).toBe(400);
+    expect((bad.body.errors as Json[]).map((e) => e.field)).toContain('spec.rolloutPolicy.stages[0]');
+    const withPolicy = await putGroup({ configs: v5, rolloutPolicy });
+    expect(withPolicy.status).toBe(200);
+    expect(withPolicy.body.spec.rolloutPolicy).toEqual({ stages: ['1', { stage: '100%', approval: true }], applyTimeoutSeconds: 300, gates: [{ metric: 'applyFailed', maxRatio: 0 }], onGateTrip: 'rollback' });
+    expect(withPolicy.body.status.deliveredConfigs).toBeUndefined();
+    expect(await policyRollouts()).toEqual([]);
+
+    // A change of configs: the spec says v7 at once, the agents keep v5 until the rollout reaches them.
+    const changed = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
+    expect(changed.status).toBe(200);
+    expect(changed.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v7' }]);
+    expect(changed.body.status.deliveredConfigs).toEqual(v5);
+    const [started] = await policyRollouts();
+    expect(started.metadata.name).toBe(`web-v${changed.body.metadata.resourceVersion}`);
+    const name = started.metadata.name as string;
+    await eventually(() => api('GET', `/rollouts/${name}`), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    expect(agents.filter((a) => received(a, bodies['web-v7']).length > 0)).toHaveLength(1);
+    // The same replace again (what an apply loop sends) changes nothing and starts nothing.
+    const again = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
+    expect(again.status).toBe(200);
+    expect(again.body.metadata.resourceVersion).toBe(changed.body.metadata.resourceVersion);
+    expect(await policyRollouts()).toHaveLength(1);
+    // Another change of configs while it runs is refused, naming it.
+    const other = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v6' }], rolloutPolicy });
+    expect(other.status).toBe(409);
+    expect(other.body.detail).toContain(`rollout "${name}"`);
+
+    expect((await api('POST', `/rollouts/${name}/approve`)).status).toBe(200);
+    await phaseOf(name, 'Succeeded');
+    const settled = await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined, 20_000);
+    // The group's configs stay as written (following the latest revision), not pinned by the rollout.
+    expect(settled.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v7' }]);
+    for (const a of agents) expect(received(a, bodies['web-v7'])).toHaveLength(1);
+
+    // A change the canary rejects is rolled back; the agents stay on v7, and sending the same
+    // replace again does not start it again.
+    const brokenBefore = agents.map((a) => received(a, bodies['web-broken']).length);
+    const broken = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy });
+    expect(broken.status).toBe(200);
+    const brokenRollout = `web-v${broken.body.metadata.resourceVersion}`;
+    await phaseOf(brokenRollout, 'RolledBack');
+    expect(agents.map((a, i) => received(a, bodies['web-broken']).length - brokenBefore[i]).reduce((x, y) => x + y, 0)).toBe(1);
+    const held = (await api('GET', '/agentgroups/web')).body;
+    expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7' }]);
+    expect((await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy })).status).toBe(200);
+    expect((await policyRollouts()).map((r) => r.metadata.name).sort()).toEqual([brokenRollout, name].sort());
+    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
   });
 });

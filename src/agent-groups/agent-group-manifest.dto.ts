@@ -20,6 +20,7 @@ import {
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 import { labelMapSchema } from '../common/openapi/label-schemas';
 import { LabelSelectorObject, SELECTOR_OPERATORS } from '../common/selectors';
+import { RolloutPolicyDto } from '../rollouts/rollout-policy.dto';
 import { IsHeaderMap, IsLabelMap, IsLabelSelector } from './agent-group-field-validators';
 
 export const MAX_GROUP_CONFIGS = 64;
@@ -190,6 +191,17 @@ export class AgentGroupSpecDto {
   @ValidateNested()
   @Type(() => ConnectionSettingsDto)
   connectionSettings?: ConnectionSettingsDto;
+
+  @ApiPropertyOptional({
+    type: RolloutPolicyDto,
+    description:
+      'When set, a change of `configs` goes out as a rollout of this shape (its stages, gates, apply timeout and what a tripped gate does): the agents keep the configs they run (`status.deliveredConfigs`) until the rollout reaches them. Unset: a change goes to every agent at once.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutPolicyDto)
+  rolloutPolicy?: RolloutPolicyDto;
 }
 
 /** An AgentGroup as sent to POST (create) and PUT (replace). */

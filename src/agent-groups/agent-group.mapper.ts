@@ -1,5 +1,5 @@
 import type { LabelSelectorObject } from '../common/selectors';
-import type { AgentGroup, StoredConnectionSettings, StoredEndpoint, StoredEntry, StoredSelector } from './agent-group.schema';
+import type { AgentGroup, StoredConfigRef, StoredConnectionSettings, StoredEndpoint, StoredEntry, StoredSelector } from './agent-group.schema';
 import type { ConnectionSettingsDto } from './agent-group-manifest.dto';
 
 /** Conversions between the API's maps and the stored arrays of entries. */
@@ -79,6 +79,10 @@ export interface AgentGroupStatus {
 }
 
 /** The REST shape of an agent group: `{kind, apiVersion, metadata, spec, status}`. */
+export function configRefsToApi(configs: readonly StoredConfigRef[]) {
+  return configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
+}
+
 export function toAgentGroupResource(g: AgentGroup, status: AgentGroupStatus) {
   const labels = fromEntries(g.labels);
   const connectionSettings = connectionSettingsFromStored(g.connectionSettings);
@@ -96,7 +100,7 @@ export function toAgentGroupResource(g: AgentGroup, status: AgentGroupStatus) {
     spec: {
       selector: selectorFromStored(g.selector),
       priority: g.priority,
-      configs: g.configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) })),
+      configs: configRefsToApi(g.configs),
       ...(connectionSettings ? { connectionSettings } : {}),
     },
     status,

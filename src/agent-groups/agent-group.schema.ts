@@ -1,6 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema } from 'mongoose';
 import type { SelectorRequirement } from '../common/selectors';
+import type { StoredPolicy } from '../rollouts/rollout-policy';
 
 /** Map entries stored as arrays: keys such as `app.kubernetes.io/name` contain dots, which MongoDB field names handle badly. */
 export interface StoredEntry {
@@ -33,6 +34,9 @@ export interface StoredConnectionSettings {
   ownLogs?: StoredEndpoint;
 }
 
+/** A group's rollout policy as stored: a rollout spec without target and configs (see rollouts). */
+export type StoredRolloutPolicy = StoredPolicy;
+
 /** An agent group as stored; changes commit by compare-and-set on `resourceVersion`. */
 @Schema({ collection: 'agent_groups', versionKey: false, minimize: false })
 export class AgentGroup {
@@ -58,6 +62,16 @@ export class AgentGroup {
 
   @Prop({ type: MongooseSchema.Types.Mixed })
   connectionSettings?: StoredConnectionSettings;
+
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  rolloutPolicy?: StoredRolloutPolicy;
+
+  /**
+   * What the group's agents get while a rollout of a change of `configs` (by the rollout policy)
+   * has not reached them: the configs from before the change. Absent: `configs` themselves.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  deliveredConfigs?: StoredConfigRef[];
 
   @Prop({ type: Number, required: true })
   resourceVersion: number;

@@ -8,7 +8,8 @@ import { governedQuery, governingGroup, hasOwnConfig } from '../desired-state/co
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, ResourcePageQuery, resourceList } from '../common/resource-list';
 import { AgentGroup } from './agent-group.schema';
 import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
-import { toAgentGroupResource } from './agent-group.mapper';
+import { configRefsToApi, toAgentGroupResource } from './agent-group.mapper';
+import { rolloutPolicyToApi } from '../rollouts/rollout-policy';
 import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
 import { GroupAgentsQuery, IncludeDeletedGroupQuery } from './agent-group-queries.dto';
 import { AGENT_GROUP_SCHEMA, AGENT_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
@@ -23,7 +24,11 @@ export class AgentGroupsController {
   ) {}
 
   private async resource(g: AgentGroup, active?: AgentGroupDefinition[]) {
-    return toAgentGroupResource(g, await this.groups.status(g, active));
+    const r = toAgentGroupResource(g, await this.groups.status(g, active));
+    // The rollout policy in the form it was written (stages as the Rollout resource shows them).
+    const spec = g.rolloutPolicy ? { ...r.spec, rolloutPolicy: rolloutPolicyToApi(g.rolloutPolicy) } : r.spec;
+    const status = g.deliveredConfigs ? { ...r.status, deliveredConfigs: configRefsToApi(g.deliveredConfigs) } : r.status;
+    return { ...r, spec, status };
   }
 
   @Post()

@@ -9,7 +9,8 @@ import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/data
 import { SelectorError, SelectorRequirement, selectorRequirements } from '../common/selectors';
 import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
-import { AgentGroup, StoredConfigRef } from './agent-group.schema';
+import { storedRolloutPolicy } from '../rollouts/rollout-policy';
+import { AgentGroup, StoredConfigRef, StoredRolloutPolicy } from './agent-group.schema';
 import { checkConfigRefs, FieldProblem } from './config-refs';
 import { AgentGroupStatusCounter } from './agent-group-status';
 import type { AgentGroupManifestDto } from './agent-group-manifest.dto';
@@ -35,7 +36,21 @@ export interface AgentGroupDefinition {
   updatedAt: Date;
 }
 
-type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings'>;
+type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings' | 'rolloutPolicy'>;
+
+/**
+ * What the rollouts module does for a group with a rollout policy (it registers itself:
+ * rollouts depend on groups, not the other way round).
+ */
+export interface PolicyRollouts {
+  /** The group's rollout that holds (Pending, Progressing, Paused, or Aborted: its overlay holds), if any. */
+  holding(group: string): Promise<{ name: string; phase: string; configs: StoredConfigRef[] } | undefined>;
+  /** Starts a rollout of the group to its `configs` under its policy; returns the rollout's name. */
+  start(group: AgentGroup): Promise<string>;
+}
+
+const sameConfigs = (a: readonly StoredConfigRef[], b: readonly StoredConfigRef[]) =>
+  JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) === JSON.stringify(b.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null]));
 
 const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
@@ -49,6 +64,7 @@ export class AgentGroupsService implements OnModuleInit {
   private readonly counter: AgentGroupStatusCounter;
   /** Guards each group's read-check-commit where the database's compare-and-set is not atomic. */
   private readonly writes: KeyedWrites;
+  private policyRollouts?: PolicyRollouts;
 
   constructor(
     @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
@@ -67,6 +83,11 @@ export class AgentGroupsService implements OnModuleInit {
 
   onModuleInit(): void {
     this.remoteConfigs.setReferenceFinder((config) => this.groupsUsingConfig(config));
+  }
+
+  /** The rollouts module registers itself here; without it a rollout policy is refused. */
+  setPolicyRollouts(r: PolicyRollouts): void {
+    this.policyRollouts = r;
   }
 
   async create(m: AgentGroupManifestDto): Promise<AgentGroup> {
@@ -90,7 +111,7 @@ export class AgentGroupsService implements OnModuleInit {
       }
     } else {
       // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
-      const revived = await this.commit(existing, { ...content, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
+      const revived = await this.commit(existing, { ...content, deliveredConfigs: undefined, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
       if (!revived) throw new ConflictError(`agentgroup "${name}" was changed concurrently; retry`);
       created = revived;
     }
@@ -125,10 +146,39 @@ export class AgentGroupsService implements OnModuleInit {
     const content = await this.checkedContent(m);
     const current = await this.get(name);
     if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
-    if (sameContent(current, content)) return current;
-    const updated = await this.commit(current, { ...content, updatedAt: new Date() });
+    if (content.rolloutPolicy && this.policyRollouts) return this.replaceThroughRollout(current, content, this.policyRollouts);
+    // Without a policy a change goes to every agent at once, configs held back by one included.
+    if (sameContent(current, content) && !current.deliveredConfigs) return current;
+    const updated = await this.commit(current, { ...content, deliveredConfigs: undefined, updatedAt: new Date() });
     if (!updated) throw this.stale(name, resourceVersion);
     this.publish('agentgroup.replaced', updated, current);
+    return updated;
+  }
+
+  /**
+   * A replace under a rollout policy: everything but a change of configs applies at once; the
+   * agents keep the configs they have (`deliveredConfigs`) and a rollout of the policy's shape
+   * moves them to the new ones (its success clears `deliveredConfigs`). Repeating the same
+   * replace changes nothing; another change of configs while a rollout holds is refused.
+   */
+  private async replaceThroughRollout(current: AgentGroup, content: GroupContent, rollouts: PolicyRollouts): Promise<AgentGroup> {
+    const name = current._id;
+    const delivered = current.deliveredConfigs ?? current.configs;
+    const changes = !sameConfigs(content.configs, delivered);
+    const holding = await rollouts.holding(name);
+    if (holding && !sameConfigs(content.configs, current.configs) && !sameConfigs(content.configs, holding.configs)) {
+      throw new ConflictError(`agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}) to other configs; wait for it, abort or undo it before changing configs again`);
+    }
+    const deliveredConfigs = changes ? delivered.map((c) => ({ ...c })) : undefined;
+    let updated = current;
+    if (!sameContent(current, content) || JSON.stringify(current.deliveredConfigs ?? null) !== JSON.stringify(deliveredConfigs ?? null)) {
+      const committed = await this.commit(current, { ...content, deliveredConfigs, updatedAt: new Date() });
+      if (!committed) throw this.stale(name);
+      updated = committed;
+      this.publish('agentgroup.replaced', updated, current);
+    }
+    // Also when a replace before committed the change but could not start its rollout.
+    if (changes && !holding) await rollouts.start(updated);
     return updated;
   }
 
@@ -139,8 +189,9 @@ export class AgentGroupsService implements OnModuleInit {
   async replaceConfigs(name: string, configs: StoredConfigRef[]): Promise<AgentGroup> {
     return this.writes.run(name, async () => {
       const current = await this.get(name);
-      if (JSON.stringify(current.configs) === JSON.stringify(configs)) return current;
-      const updated = await this.commit(current, { configs: configs.map((c) => ({ ...c })), updatedAt: new Date() });
+      if (JSON.stringify(current.configs) === JSON.stringify(configs) && !current.deliveredConfigs) return current;
+      // What the rollout delivered is now what every agent gets: nothing is held back any more.
+      const updated = await this.commit(current, { configs: configs.map((c) => ({ ...c })), deliveredConfigs: undefined, updatedAt: new Date() });
       if (!updated) throw this.stale(name);
       this.publish('agentgroup.replaced', updated, current);
       return updated;
@@ -193,6 +244,16 @@ export class AgentGroupsService implements OnModuleInit {
     }
     const { configs, problems } = await checkConfigRefs(m.spec.configs ?? [], this.remoteConfigs);
     const errors: FieldProblem[] = problems;
+    let rolloutPolicy: StoredRolloutPolicy | undefined;
+    if (m.spec.rolloutPolicy) {
+      if (!this.policyRollouts) errors.push({ field: 'spec.rolloutPolicy', message: 'rollouts are not available on this server' });
+      try {
+        rolloutPolicy = storedRolloutPolicy(m.spec.rolloutPolicy, 'spec.rolloutPolicy');
+      } catch (e) {
+        if (!(e instanceof InvalidError)) throw e;
+        errors.push(...((e.details?.errors ?? []) as FieldProblem[]));
+      }
+    }
     if (errors.length) throw new InvalidError(`Invalid agent group: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     return {
       labels: toEntries(m.metadata.labels),
@@ -201,6 +262,7 @@ export class AgentGroupsService implements OnModuleInit {
       priority: m.spec.priority ?? 0,
       configs,
       connectionSettings: connectionSettingsToStored(m.spec.connectionSettings),
+      rolloutPolicy,
     };
   }
 
@@ -231,7 +293,7 @@ export class AgentGroupsService implements OnModuleInit {
 }
 
 function sameContent(g: AgentGroup, c: GroupContent): boolean {
-  const pick = (x: GroupContent) => JSON.stringify([x.labels, x.selector, x.priority, x.configs, x.connectionSettings ?? null]);
+  const pick = (x: GroupContent) => JSON.stringify([x.labels, x.selector, x.priority, x.configs, x.connectionSettings ?? null, x.rolloutPolicy ?? null]);
   return pick(g) === pick(c);
 }
 
@@ -240,7 +302,8 @@ function toDefinition(g: AgentGroup): AgentGroupDefinition {
     name: g._id,
     priority: g.priority,
     requirements: g.requirements,
-    configs: g.configs.map((c) => ({ ...c })),
+    // What the agents get: configs held back for a rollout under the group's policy, else its configs.
+    configs: (g.deliveredConfigs ?? g.configs).map((c) => ({ ...c })),
     connectionSettings: connectionSettingsFromStored(g.connectionSettings),
     resourceVersion: g.resourceVersion,
     updatedAt: g.updatedAt,

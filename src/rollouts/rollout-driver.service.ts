@@ -102,7 +102,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
     if (lease.signal.aborted) return;
     if (step.outcome === 'succeeded') {
       // The group now says what its agents run; then the overlay ends (both give the same map).
-      await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
+      // A rollout of the group's policy delivered the group's own configs: they stay as written.
+      await this.groups.replaceConfigs(r.group, r.spec.fromPolicy ? r.spec.configs : (step.status.pinned ?? r.spec.configs));
     }
     if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
     const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';

@@ -23,9 +23,9 @@ import { GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 import type { LabelSelectorObject } from '../common/selectors';
 
-export const MAX_STAGES = 20;
-export const MAX_BAKE_SECONDS = 7 * 86400;
-export const GATE_METRICS = ['applyFailed', 'disconnected', 'unhealthy', 'effectiveMismatch'] as const;
+import { MAX_BAKE_SECONDS, RolloutPolicyDto } from './rollout-policy.dto';
+
+export { GATE_METRICS, MAX_BAKE_SECONDS, MAX_STAGES, RolloutGateDto } from './rollout-policy.dto';
 
 export class RolloutMetadataDto {
   @IsResourceName('Name of the rollout, a DNS label')
@@ -104,24 +104,9 @@ export class GeometricStagesDto {
   bakeSeconds?: number;
 }
 
-export class RolloutGateDto {
-  @ApiProperty({ enum: GATE_METRICS })
-  @IsIn(GATE_METRICS)
-  metric: (typeof GATE_METRICS)[number];
 
-  @ApiProperty({ minimum: 0, maximum: 1, description: 'Largest share of the reached agents allowed to show the problem' })
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  maxRatio: number;
-
-  @ApiPropertyOptional({ description: 'Compare with the agents not yet reached: trip only when the share exceeds theirs by more than maxRatio' })
-  @IsOptional()
-  @IsBoolean()
-  vsControl?: boolean;
-}
-
-export class RolloutSpecDto {
+/** A rollout's spec: what it moves (a group, to these configs) and how (the policy's fields). */
+export class RolloutSpecDto extends RolloutPolicyDto {
   @ApiProperty({ type: RolloutTargetDto })
   @IsObject()
   @ValidateNested()
@@ -135,47 +120,6 @@ export class RolloutSpecDto {
   @ValidateNested({ each: true })
   @Type(() => GroupConfigRefDto)
   configs: GroupConfigRefDto[];
-
-  @ApiProperty({
-    description: 'Cumulative stages: ["1", "25%", "100%"], objects {stage, selector, bakeSeconds, approval}, or {initial, multiplier}',
-    oneOf: [
-      { type: 'array', minItems: 1, maxItems: MAX_STAGES, items: { description: 'A count ("1"), a percentage ("25%"), or {stage, selector, bakeSeconds, approval}' } },
-      {
-        type: 'object',
-        required: ['initial', 'multiplier'],
-        additionalProperties: false,
-        properties: {
-          initial: { type: 'integer', minimum: 1 },
-          multiplier: { type: 'number', minimum: 1, exclusiveMinimum: true, maximum: 1000 },
-          bakeSeconds: { type: 'integer', minimum: 0, maximum: MAX_BAKE_SECONDS },
-        },
-      },
-    ],
-  })
-  // Checked by the service (parseRolloutStages), which names each field it refuses.
-
-  @Allow()
-  stages: unknown;
-
-  @ApiPropertyOptional({ default: 300, minimum: 1, maximum: 86400, description: 'An agent of a stage that has not reported APPLIED or FAILED by then counts as FAILED' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(86400)
-  applyTimeoutSeconds?: number;
-
-  @ApiPropertyOptional({ type: [RolloutGateDto], description: 'Default: applyFailed with maxRatio 0' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(8)
-  @ValidateNested({ each: true })
-  @Type(() => RolloutGateDto)
-  gates?: RolloutGateDto[];
-
-  @ApiPropertyOptional({ enum: ['rollback', 'pause'], default: 'rollback' })
-  @IsOptional()
-  @IsIn(['rollback', 'pause'])
-  onGateTrip?: 'rollback' | 'pause';
 }
 
 /** A Rollout as sent to POST (create) and PUT (replace). */

@@ -31,6 +31,8 @@ export interface StoredRolloutSpec {
   applyTimeoutSeconds: number;
   gates: GateSpec[];
   onGateTrip: 'rollback' | 'pause';
+  /** Started by the group's rollout policy: at success the group's configs stay as written (unpinned). */
+  fromPolicy?: boolean;
 }
 
 export interface RolloutCondition {

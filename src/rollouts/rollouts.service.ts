@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
 import { toEntries } from '../agent-groups/agent-group.mapper';
+import type { AgentGroup } from '../agent-groups/agent-group.schema';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { checkConfigRefs } from '../agent-groups/config-refs';
 import { AuditService } from '../audit/audit.service';
@@ -11,14 +12,11 @@ import { KeyedMutex } from '../common/keyed-mutex';
 import { DesiredStateService } from '../desired-state/desired-state.service';
 import type { ConfigOverlay } from '../desired-state/desired-state.types';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
-import type { GateSpec } from './gate-evaluator';
 import { withCondition } from './rollout-progress';
 import type { RolloutManifestDto } from './rollout-manifest.dto';
-import { parseRolloutStages } from './rollout-stages';
+import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
 import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
 
-export const DEFAULT_APPLY_TIMEOUT_SECONDS = 300;
-const DEFAULT_GATES: GateSpec[] = [{ metric: 'applyFailed', maxRatio: 0 }];
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
 
@@ -28,6 +26,9 @@ export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
  * resourceVersion under a per-rollout lock shared with the driver (RolloutDriver), and a
  * change of what agents get is announced as 'rollout.changed', which reaches every replica.
  */
+/** The label a rollout started by a group's rollout policy carries: the group's name. */
+export const ROLLOUT_POLICY_LABEL = 'opamp-commander/rollout-policy-of';
+
 @Injectable()
 export class RolloutsService implements OnModuleInit {
   private readonly locks = new KeyedMutex();
@@ -43,6 +44,13 @@ export class RolloutsService implements OnModuleInit {
 
   onModuleInit(): void {
     this.desired.setOverlaySource(() => this.overlays());
+    this.groups.setPolicyRollouts({
+      holding: async (group) => {
+        const r = await this.holdingRollout(group);
+        return r && { name: r._id, phase: r.phase, configs: r.spec.configs };
+      },
+      start: (group) => this.startForPolicy(group),
+    });
   }
 
   /** Runs `work` with the rollout's lock held (actions and the driver's steps never interleave). */
@@ -65,8 +73,26 @@ export class RolloutsService implements OnModuleInit {
   }
 
   async create(m: RolloutManifestDto): Promise<Rollout> {
-    const name = m.metadata.name;
     const spec = await this.checkedSpec(m);
+    return this.insert(m.metadata.name, spec, toEntries(m.metadata.labels));
+  }
+
+  /**
+   * The rollout a change of a group's configs starts under the group's rollout policy: named
+   * after the group and the resourceVersion that made the change, to the group's configs.
+   */
+  async startForPolicy(g: AgentGroup): Promise<string> {
+    const suffix = `-v${g.resourceVersion}`;
+    const name = `${g._id.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+    // Once per change: a rollout of it that ended (rolled back, say) is not started again by the
+    // same replace sent again; a new change (a new resourceVersion) is.
+    if (await this.rollouts.exists({ _id: name })) return name;
+    const spec: StoredRolloutSpec = { target: { group: g._id }, configs: g.configs.map((c) => ({ ...c })), ...(g.rolloutPolicy as StoredPolicy), fromPolicy: true };
+    await this.insert(name, spec, [{ key: ROLLOUT_POLICY_LABEL, value: g._id }]);
+    return name;
+  }
+
+  private async insert(name: string, spec: StoredRolloutSpec, labels: Rollout['labels']): Promise<Rollout> {
     return this.locked(name, async () => {
       if (await this.rollouts.exists({ _id: name })) throw new ConflictError(`rollout "${name}" already exists`);
       await this.refuseSecondRollout(spec.target.group, name);
@@ -76,7 +102,7 @@ export class RolloutsService implements OnModuleInit {
         { type: 'Pending', reason: 'Created', message: `waits for the controller to start it (group ${spec.target.group})` },
         now,
       );
-      const doc: Rollout = { _id: name, labels: toEntries(m.metadata.labels), spec, status, reached: [], group: spec.target.group, phase: 'Pending', resourceVersion: 1, createdAt: now, updatedAt: now };
+      const doc: Rollout = { _id: name, labels, spec, status, reached: [], group: spec.target.group, phase: 'Pending', resourceVersion: 1, createdAt: now, updatedAt: now };
       try {
         await this.rollouts.create(doc);
       } catch (err) {
@@ -202,13 +228,16 @@ export class RolloutsService implements OnModuleInit {
     return new ConflictError(`rollout "${name}" has been changed since${sent ? ` resourceVersion ${sent}` : ''} was read; read it again and retry`);
   }
 
+  /** The group's rollout that holds: active, or aborted (its overlay still holds). */
+  private async holdingRollout(group: string, except?: string): Promise<Rollout | undefined> {
+    const found = await this.rollouts.find({ group }, { phase: 1, spec: 1 }).lean<Rollout[]>();
+    return found.find((o) => o._id !== except && (ACTIVE_PHASES.includes(o.phase) || o.phase === 'Aborted'));
+  }
+
   /** One rollout per group at a time, counting aborted ones (their overlay still holds). */
   private async refuseSecondRollout(group: string, name: string): Promise<void> {
-    const others = (await this.rollouts.find({ group }, { phase: 1 }).lean<Pick<Rollout, '_id' | 'phase'>[]>()).filter(
-      (o) => o._id !== name && (ACTIVE_PHASES.includes(o.phase) || o.phase === 'Aborted'),
-    );
-    if (others.length) {
-      const o = others[0];
+    const o = await this.holdingRollout(group, name);
+    if (o) {
       throw new ConflictError(`agentgroup "${group}" already has rollout "${o._id}" (${o.phase}); ${o.phase === 'Aborted' ? 'delete it' : 'wait for it, abort or undo it'} first`);
     }
   }
@@ -216,7 +245,7 @@ export class RolloutsService implements OnModuleInit {
   /** Checks the spec against the groups and remote configs; every problem is reported at once. */
   private async checkedSpec(m: RolloutManifestDto): Promise<StoredRolloutSpec> {
     const s = m.spec;
-    const stages = parseRolloutStages(s.stages);
+    const policy = storedRolloutPolicy(s);
     const errors: { field: string; message: string }[] = [];
     try {
       await this.groups.get(s.target.group);
@@ -230,10 +259,7 @@ export class RolloutsService implements OnModuleInit {
     return {
       target: { group: s.target.group },
       configs,
-      ...stages,
-      applyTimeoutSeconds: s.applyTimeoutSeconds ?? DEFAULT_APPLY_TIMEOUT_SECONDS,
-      gates: (s.gates ?? DEFAULT_GATES).map((g) => ({ metric: g.metric, maxRatio: g.maxRatio, ...(g.vsControl ? { vsControl: true } : {}) })),
-      onGateTrip: s.onGateTrip ?? 'rollback',
+      ...policy,
     };
   }
 }

@@ -164,6 +164,7 @@ export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
         items: { type: 'object', required: ['fileName', 'remoteConfig'], properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } } },
       },
       connectionSettings: openObject,
+      rolloutPolicy: { ...openObject, description: 'Stages, gates, apply timeout and onGateTrip of the rollout a change of configs goes out as' },
     },
   },
   status: openObject,
