@@ -135,6 +135,9 @@ describe('database work budgets', () => {
       const hash = rc.configHash;
       await a.ws.exchange(
         agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS, remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: hash, status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED }) }),
+        // A failure guard only: each answer waits for its status to be stored, 200 at once in a
+        // few bulk writes, which a loaded machine's FerretDB may take over 10 s to finish.
+        60_000,
       );
     });
     expect((await api('POST', '/remoteconfigs', { metadata: { name: 'budget-config' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);

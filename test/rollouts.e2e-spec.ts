@@ -269,9 +269,27 @@ describe('rollouts with real agents', () => {
     await phaseOf(brokenRollout, 'RolledBack');
     expect(agents.map((a, i) => received(a, bodies['web-broken']).length - brokenBefore[i]).reduce((x, y) => x + y, 0)).toBe(1);
     const held = (await api('GET', '/agentgroups/web')).body;
-    expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7' }]);
+    // Held back with the revision pinned, so a new revision of web-v7 cannot slip in.
+    expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);
     expect((await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy })).status).toBe(200);
     expect((await policyRollouts()).map((r) => r.metadata.name).sort()).toEqual([brokenRollout, name].sort());
     await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
+
+    // Back to v7 (what the agents run): nothing to roll out, nothing held back.
+    const back = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
+    expect(back.body.status.deliveredConfigs).toBeUndefined();
+    // A new revision of the config the group follows goes out as a rollout too.
+    const revisedBody = 'receivers:\n  otlp: {}\n# v7, revision 2\n';
+    const head = (await api('GET', '/remoteconfigs/web-v7')).body;
+    expect((await api('PUT', '/remoteconfigs/web-v7', { metadata: { name: 'web-v7', resourceVersion: head.metadata.resourceVersion }, spec: { contentType: 'application/yaml', body: revisedBody } })).status).toBe(200);
+    const held2 = (await api('GET', '/agentgroups/web')).body;
+    expect(held2.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);
+    const byRevision = `web-v${held2.metadata.resourceVersion}`;
+    await eventually(() => api('GET', `/rollouts/${byRevision}`), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    expect(agents.filter((a) => received(a, revisedBody).length > 0)).toHaveLength(1);
+    expect((await api('POST', `/rollouts/${byRevision}/approve`)).status).toBe(200);
+    await phaseOf(byRevision, 'Succeeded');
+    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined, 20_000);
+    for (const a of agents) expect(received(a, revisedBody)).toHaveLength(1);
   });
 });

@@ -83,6 +83,74 @@ export class AgentGroupsService implements OnModuleInit {
 
   onModuleInit(): void {
     this.remoteConfigs.setReferenceFinder((config) => this.groupsUsingConfig(config));
+    this.remoteConfigs.setRevisionHooks({
+      before: (config) => this.holdBackForRevision(config),
+      after: async (_config, held) => {
+        for (const name of held as string[]) await this.startHeldBack(name);
+      },
+    });
+  }
+
+  /** Refs that follow the latest revision, pinned to the latest now. */
+  private async pinned(configs: readonly StoredConfigRef[]): Promise<StoredConfigRef[]> {
+    const latest = await this.remoteConfigs.latestRevisions(configs.filter((c) => c.revision === undefined).map((c) => c.remoteConfig));
+    return configs.map((c) => ({ ...c, revision: c.revision ?? latest.get(c.remoteConfig) }));
+  }
+
+  /**
+   * Before a new revision of `config` is committed: groups with a rollout policy that follow its
+   * latest revision, and hold nothing back yet, are held on the revision they run, so that the
+   * new one reaches their agents through a rollout (startHeldBack), not at once.
+   */
+  private async holdBackForRevision(config: string): Promise<string[]> {
+    if (!this.policyRollouts) return [];
+    const candidates = await this.groups.find({ deletedAt: null, 'configs.remoteConfig': config, rolloutPolicy: { $exists: true } }, { _id: 1 }).lean<{ _id: string }[]>();
+    const held: string[] = [];
+    for (const { _id: name } of candidates) {
+      await this.writes.run(name, async () => {
+        const g = await this.groups.findById(name).lean<AgentGroup>();
+        if (!g || g.deletedAt || !g.rolloutPolicy || g.deliveredConfigs) return;
+        if (!g.configs.some((c) => c.remoteConfig === config && c.revision === undefined)) return;
+        if (await this.commit(g, { deliveredConfigs: await this.pinned(g.configs), updatedAt: new Date() })) held.push(name);
+      });
+    }
+    return held;
+  }
+
+  /**
+   * Starts the rollout of what a group with a rollout policy holds back, unless one holds or a
+   * rollout of this change (its resourceVersion) already ran: after a new revision, after a
+   * rollout that succeeded while a newer revision came, or when starting failed before.
+   */
+  async startHeldBack(name: string): Promise<string | undefined> {
+    const rollouts = this.policyRollouts;
+    const g = await this.groups.findById(name).lean<AgentGroup>();
+    if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || !g.deliveredConfigs) return undefined;
+    if (await rollouts.holding(name)) return undefined;
+    return rollouts.start(g);
+  }
+
+  /** Groups with a rollout policy that hold configs back (the rollout controller starts what is missing). */
+  async heldBack(): Promise<string[]> {
+    const found = await this.groups.find({ deletedAt: null, deliveredConfigs: { $exists: true } }, { _id: 1 }).lean<{ _id: string }[]>();
+    return found.map((g) => g._id);
+  }
+
+  /**
+   * A rollout of the group's policy succeeded, delivering `delivered` (revisions pinned at its
+   * start): when that is what the group's configs mean now, nothing is held back any more;
+   * when a newer revision came meanwhile, what was delivered is held and the next rollout follows.
+   */
+  async settlePolicyRollout(name: string, delivered: StoredConfigRef[]): Promise<void> {
+    await this.writes.run(name, async () => {
+      const current = await this.get(name);
+      const wanted = await this.pinned(current.configs);
+      const deliveredConfigs = sameConfigs(wanted, delivered) ? undefined : delivered.map((c) => ({ ...c }));
+      if (JSON.stringify(current.deliveredConfigs ?? null) === JSON.stringify(deliveredConfigs ?? null)) return;
+      const updated = await this.commit(current, { deliveredConfigs, updatedAt: new Date() });
+      if (!updated) throw this.stale(name);
+      this.publish('agentgroup.replaced', updated, current);
+    });
   }
 
   /** The rollouts module registers itself here; without it a rollout policy is refused. */
@@ -163,8 +231,9 @@ export class AgentGroupsService implements OnModuleInit {
    */
   private async replaceThroughRollout(current: AgentGroup, content: GroupContent, rollouts: PolicyRollouts): Promise<AgentGroup> {
     const name = current._id;
-    const delivered = current.deliveredConfigs ?? current.configs;
-    const changes = !sameConfigs(content.configs, delivered);
+    // Compared and held back with revisions pinned: "the latest" must not move under a rollout.
+    const delivered = current.deliveredConfigs ?? (await this.pinned(current.configs));
+    const changes = !sameConfigs(await this.pinned(content.configs), delivered);
     const holding = await rollouts.holding(name);
     if (holding && !sameConfigs(content.configs, current.configs) && !sameConfigs(content.configs, holding.configs)) {
       throw new ConflictError(`agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}) to other configs; wait for it, abort or undo it before changing configs again`);

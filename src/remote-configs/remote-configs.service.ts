@@ -53,10 +53,21 @@ const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11
  * resourceVersion; nothing else is written before that succeeds, so a refused or failed request
  * leaves nothing behind.
  */
+/**
+ * Told around the commit of a config's new revision: `before` may hold groups back on the
+ * revision they run (a group's rollout policy), `after` starts what moves them on; `before`'s
+ * result is handed to `after`.
+ */
+export interface RevisionHooks {
+  before(config: string): Promise<unknown>;
+  after(config: string, token: unknown): Promise<void>;
+}
+
 @Injectable()
 export class RemoteConfigsService {
   private readonly logger = new Logger(RemoteConfigsService.name);
   private referenceFinder?: RemoteConfigReferenceFinder;
+  private revisionHooks?: RevisionHooks;
   /** Guards each config's read-check-commit where the database's compare-and-set is not atomic. */
   private readonly writes: KeyedWrites;
 
@@ -67,6 +78,19 @@ export class RemoteConfigsService {
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
     this.writes = profile.keyedWrites();
+  }
+
+  /** The agent-groups module hears of new revisions around their commit (groups whose rollout policy holds them back). */
+  setRevisionHooks(hooks: RevisionHooks): void {
+    this.revisionHooks = hooks;
+  }
+
+  /** Commits a head with a new latest revision between the hooks' before and after. */
+  private async commitRevision(head: RemoteConfig, fields: Partial<RemoteConfig>): Promise<RemoteConfig | undefined> {
+    const token = await this.revisionHooks?.before(head._id);
+    const updated = await this.commit(head, fields);
+    if (updated) await this.revisionHooks?.after(head._id, token);
+    return updated;
   }
 
   /** The agent-groups module tells which groups use a config (it depends on this module, not the reverse). */
@@ -147,7 +171,8 @@ export class RemoteConfigsService {
     const same = head.latest.hash === content.hash;
     if (same && (head.description ?? undefined) === (input.description ?? undefined)) return head;
     const latest = same ? head.latest : { revision: head.latest.revision + 1, ...content, author: change.author, message: change.message ?? '', createdAt: new Date() };
-    const updated = await this.commit(head, { latest, description: input.description, updatedAt: new Date() });
+    const fields = { latest, description: input.description, updatedAt: new Date() };
+    const updated = same ? await this.commit(head, fields) : await this.commitRevision(head, fields);
     if (!updated) throw this.stale(name);
     await this.publish(same ? 'remoteconfig.updated' : 'remoteconfig.revised', name);
     return updated;
@@ -173,7 +198,7 @@ export class RemoteConfigsService {
         message: change.message ?? `rollback to revision ${revision}`,
         createdAt: new Date(),
       };
-      const updated = await this.commit(head, { latest, updatedAt: new Date() });
+      const updated = await this.commitRevision(head, { latest, updatedAt: new Date() });
       if (updated) {
         await this.publish('remoteconfig.rolledback', name);
         return updated;

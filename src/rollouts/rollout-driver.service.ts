@@ -28,6 +28,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
   private readonly logger = new Logger('Rollouts');
   /** Something may move: a rollout change was heard (here or over the bus), or the last look found one moving. */
   private awake = true;
+  /** Whether to look for groups that hold configs back without a rollout (see tick). */
+  private heldBackDue = true;
   private lastLook = 0;
 
   constructor(
@@ -43,6 +45,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.events.on('changed', (c) => {
       if (c.reason === 'rollout.changed') this.awake = true;
+      // A group changed (a policy rollout that ended settles its group this way): see what it holds back.
+      if (c.reason.startsWith('agentgroup.')) this.awake = this.heldBackDue = true;
     });
     this.jobs.schedule(ROLLOUTS_JOB, TICK_MS, (lease) => this.tick(lease));
   }
@@ -50,9 +54,20 @@ export class RolloutDriver implements OnApplicationBootstrap {
   /** One step of every rollout that moves; a failing one is logged and tried again next tick. */
   async tick(lease: HeldLease): Promise<void> {
     // An idle fleet costs no database reads per second: only a heard change or the slow recheck looks.
-    if (!this.awake && Date.now() - this.lastLook < IDLE_RECHECK_MS) return;
+    const idleRecheck = Date.now() - this.lastLook >= IDLE_RECHECK_MS;
+    if (!this.awake && !idleRecheck) return;
     this.awake = false;
     this.lastLook = Date.now();
+    // Groups whose rollout policy holds configs back without a rollout to move them (a newer
+    // revision came during one, or starting one failed): their rollout starts here. Looked for
+    // after a group changed and at the slow recheck, not every tick.
+    if (this.heldBackDue || idleRecheck) {
+      this.heldBackDue = false;
+      for (const group of await this.groups.heldBack()) {
+        if (lease.signal.aborted) return;
+        await this.groups.startHeldBack(group).catch((e) => this.logger.warn(`agentgroup ${group}: starting its rollout failed: ${e instanceof Error ? e.message : e}`));
+      }
+    }
     const moving = await this.rollouts.inPhases(['Pending', 'Progressing']);
     if (moving.length > 0) this.awake = true;
     for (const r of moving) {
@@ -102,8 +117,9 @@ export class RolloutDriver implements OnApplicationBootstrap {
     if (lease.signal.aborted) return;
     if (step.outcome === 'succeeded') {
       // The group now says what its agents run; then the overlay ends (both give the same map).
-      // A rollout of the group's policy delivered the group's own configs: they stay as written.
-      await this.groups.replaceConfigs(r.group, r.spec.fromPolicy ? r.spec.configs : (step.status.pinned ?? r.spec.configs));
+      // A rollout of the group's policy delivered the group's own configs (they stay as written); any other says what its agents run.
+      if (r.spec.fromPolicy) await this.groups.settlePolicyRollout(r.group, step.status.pinned ?? r.spec.configs);
+      else await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
     }
     if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
     const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';

@@ -85,10 +85,10 @@ export class RawWsAgent {
   }
 
   /** Sends a message and returns its answer. */
-  async exchange(msg: AgentToServer): Promise<ServerToAgent> {
+  async exchange(msg: AgentToServer, timeoutMs?: number): Promise<ServerToAgent> {
     const n = this.received.length + 1;
     this.send(msg);
-    return this.nth(n);
+    return this.nth(n, timeoutMs);
   }
 
   async closed(timeoutMs = 10_000): Promise<number> {
