@@ -1,15 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { Agent, StoredConnection } from '../agents/agent.schema';
-import {
-  bigToPlain,
-  componentsToStored,
-  configMapToStored,
-  connectionSettingsStatusToStored,
-  descriptionToStored,
-  healthToStored,
-  packageStatusesToStored,
-  remoteConfigStatusToStored,
-} from '../agents/agent-report.mapper';
+import { bigToPlain, descriptionToStored } from '../agents/agent-report.mapper';
 import { AgentsService } from '../agents/agents.service';
 import { describeDatabaseError, isDatabaseUnavailable } from '../common/database-errors';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
@@ -23,6 +14,7 @@ import { answerShape, componentsToRequest, requestsFullState } from './delivery-
 import { newUuidV7, uidToText } from './protocol/instance-uid';
 import { MalformedMessageError } from './protocol/opamp-codec';
 import { checkReportLimits } from './protocol/report-limits';
+import { takeReport } from './report-parts';
 import { buildCommand, buildErrorResponse, buildServerToAgent, OutgoingParts } from './protocol/server-to-agent.builder';
 import { SessionState, SessionStore } from './session-store';
 import { unstorableReason } from './unstorable-report';
@@ -186,7 +178,8 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     state.lastSeenAt = now.getTime();
     if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
 
-    const parts = await this.partsOf(msg, state);
+    const { parts, catalog } = takeReport(msg, state.holds);
+    if (catalog) await this.agents.storeComponentCatalog(catalog.hash, catalog.components);
     // Selector terms follow labels and description (what the session holds is the agent's whole set).
     if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
     let flags = 0n;
@@ -305,53 +298,6 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     }
     await this.agents.applyReport(uid, parts, connection, labels);
     state.persistedConnectionId = connected ? connection.connectionId : undefined;
-  }
-
-  /** The parts present in the message, in stored form; updates what the session holds. */
-  private async partsOf(msg: AgentToServer, state: SessionState): Promise<Partial<Agent>> {
-    const parts: Partial<Agent> = {};
-    const holds = state.holds;
-    if (msg.capabilities !== 0n && Number(msg.capabilities) !== holds.capabilities) {
-      parts.capabilities = Number(msg.capabilities);
-      holds.capabilities = parts.capabilities;
-    }
-    if (msg.agentDescription) {
-      parts.description = descriptionToStored(msg.agentDescription);
-      holds.hasDescription = true;
-      holds.description = parts.description;
-    }
-    if (msg.health) {
-      parts.health = healthToStored(msg.health);
-      holds.hasHealth = true;
-    }
-    if (msg.effectiveConfig) {
-      parts.effectiveConfig = { configMap: configMapToStored(msg.effectiveConfig.configMap) };
-      holds.hasEffectiveConfig = true;
-    }
-    if (msg.remoteConfigStatus) {
-      parts.remoteConfigStatus = remoteConfigStatusToStored(msg.remoteConfigStatus);
-      holds.hasRemoteConfigStatus = true;
-      holds.remoteConfigStatus = parts.remoteConfigStatus;
-    }
-    if (msg.packageStatuses) {
-      parts.packageStatuses = packageStatusesToStored(msg.packageStatuses);
-      holds.hasPackageStatuses = true;
-    }
-    if (msg.connectionSettingsStatus) {
-      parts.connectionSettingsStatus = connectionSettingsStatusToStored(msg.connectionSettingsStatus);
-      holds.hasConnectionSettingsStatus = true;
-    }
-    if (msg.customCapabilities) parts.customCapabilities = [...msg.customCapabilities.capabilities];
-    if (msg.availableComponents) {
-      const h = hex(msg.availableComponents.hash);
-      const components = msg.availableComponents.components;
-      if (Object.keys(components).length > 0) await this.agents.storeComponentCatalog(h, componentsToStored(components));
-      if (h !== holds.availableComponentsHash) {
-        parts.availableComponentsHash = h;
-        holds.availableComponentsHash = h;
-      }
-    }
-    return parts;
   }
 
   private connectionFacts(conn: AgentConnection, state: SessionState, msg: AgentToServer, now: Date, connected: boolean): StoredConnection {
