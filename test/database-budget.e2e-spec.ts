@@ -5,7 +5,7 @@ import { AgentCapabilities as Cap, AgentRemoteConfig, ComponentHealthSchema, Rem
 import { AgentsService } from '../src/agents/agents.service';
 import { ReplicaRegistry } from '../src/cluster/replica-registry.service';
 import { DatabaseWork, DatabaseWorkTotals } from '../src/database/database-work.metrics';
-import { OpampSessionService } from '../src/opamp-gateway/opamp-session.service';
+import { AgentPusher } from '../src/opamp-gateway/agent-pusher';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
@@ -90,7 +90,7 @@ describe('database work budgets', () => {
       await Promise.all(agents.map((a) => a.ws.exchange(agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS }))));
     }
     // The periodic reconcile reads the agents' labels again; new agents without labels are no change to write.
-    await server.app.get(OpampSessionService).reconcile();
+    await server.app.get(AgentPusher).reconcile();
     await new Promise((r) => setTimeout(r, 200));
     const d = delta(before, work.snapshot(), background.slice(bg));
     console.log(`heartbeat hold: ${AGENTS * HEARTBEATS} heartbeats → ${JSON.stringify(d)}`);

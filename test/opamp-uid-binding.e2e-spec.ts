@@ -1,6 +1,6 @@
 import { ServerErrorResponseType } from '../src/gen/opamp/v1/opamp_pb';
 import { ConnectionRegistry } from '../src/opamp-gateway/connection-registry';
-import { OpampSessionService } from '../src/opamp-gateway/opamp-session.service';
+import { SessionStore } from '../src/opamp-gateway/session-store';
 import { uidToText } from '../src/opamp-gateway/protocol/instance-uid';
 import { eventually, getAgent } from './support/agents-api';
 import { attributes, GrpcTestAgent, Msg, newAgentUid } from './support/grpc-test-client';
@@ -23,7 +23,7 @@ const hello = (uid: Uint8Array, seq = 0, flags = 0n) =>
 describe('instance uids bound to a connection', () => {
   let server: TestServer;
   let registry: ConnectionRegistry;
-  let session: OpampSessionService;
+  let sessions: SessionStore;
   const open: RawWsAgent[] = [];
   const ws = async () => {
     const a = await RawWsAgent.connect(server.opampPort);
@@ -35,11 +35,11 @@ describe('instance uids bound to a connection', () => {
   beforeAll(async () => {
     server = await startTestServer({ OPAMP_MAX_CONNECTIONS: String(MAX_CONNECTIONS), OPAMP_MAX_NEW_CONNECTIONS_PER_SECOND: '1000' });
     registry = server.app.get(ConnectionRegistry);
-    session = server.app.get(OpampSessionService);
+    sessions = server.app.get(SessionStore);
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((a) => (a.closeCode === undefined ? a.close() : undefined)));
-    await eventually(async () => registry.size + session.activeAgents, (n) => n === 0);
+    await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
   });
   afterAll(() => server?.close());
 
@@ -62,7 +62,7 @@ describe('instance uids bound to a connection', () => {
       for (let i = 0; i < 20; i++) hopper.send(hello(newUid().bytes, i));
       expect(await hopper.closed()).toBe(1008);
     }
-    await eventually(async () => registry.size + session.activeAgents, (n) => n === 0);
+    await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
     // The limit is free for as many real agents as it allows.
     const uids = Array.from({ length: MAX_CONNECTIONS }, () => newUid());
     for (const u of uids) {
@@ -144,7 +144,7 @@ describe('instance uids bound to a connection', () => {
         expect(status.details).toMatch(/instance_uid changed/);
         expect(await eventually(() => connected(a.text), (c) => c === false)).toBe(false);
       }
-      await eventually(async () => registry.size + session.activeAgents, (n) => n === 0);
+      await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
       const uids = Array.from({ length: MAX_CONNECTIONS }, () => newAgentUid());
       for (const u of uids) expect((await stream().exchange(grpcHello(u.bytes))).errorResponse).toBeUndefined();
     });

@@ -3,7 +3,7 @@ import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { Gauge, Histogram, register } from 'prom-client';
 import { AgentsService } from '../agents/agents.service';
-import { OpampSessionService } from '../opamp-gateway/opamp-session.service';
+import { SessionStore } from '../opamp-gateway/session-store';
 
 function once<T>(name: string, make: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? make();
@@ -28,7 +28,7 @@ export class FleetMetrics implements OnModuleInit {
   private counts?: { at: number; value: Promise<Awaited<ReturnType<AgentsService['fleetCounts']>>> };
 
   constructor(
-    private readonly session: OpampSessionService,
+    private readonly sessions: SessionStore,
     private readonly agents: AgentsService,
     @InjectConnection() private readonly connection: Connection,
   ) {}
@@ -44,7 +44,7 @@ export class FleetMetrics implements OnModuleInit {
           help: 'Agents connected to this replica, by transport (HTTP: polled within the last 3 intervals)',
           labelNames: ['transport'],
           collect() {
-            for (const [transport, n] of Object.entries(self.session.connectedByTransport())) this.set({ transport }, n);
+            for (const [transport, n] of Object.entries(self.sessions.connectedByTransport())) this.set({ transport }, n);
           },
         }),
     );

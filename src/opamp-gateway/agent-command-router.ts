@@ -5,7 +5,7 @@ import { ConflictError, UnavailableError } from '../common/domain-errors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { CommandType, CustomMessageSchema } from '../gen/opamp/v1/opamp_pb';
-import { OpampSessionService } from './opamp-session.service';
+import { AgentPusher } from './agent-pusher';
 
 /** Something sent to one agent now (not derived desired state), in a form that crosses the bus. */
 export type AgentCommand = { kind: 'restart' } | { kind: 'custom-message'; capability: string; type: string; dataBase64: string };
@@ -33,7 +33,7 @@ function parseRouted(body: unknown): { uid: string; command: AgentCommand } | un
 @Injectable()
 export class AgentCommandRouter implements OnApplicationBootstrap {
   constructor(
-    private readonly session: OpampSessionService,
+    private readonly pusher: AgentPusher,
     private readonly bus: EventBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -64,8 +64,8 @@ export class AgentCommandRouter implements OnApplicationBootstrap {
   }
 
   private deliverHere(uid: string, command: AgentCommand): boolean {
-    if (command.kind === 'restart') return this.session.sendCommand(uid, CommandType.CommandType_Restart);
+    if (command.kind === 'restart') return this.pusher.sendCommand(uid, CommandType.CommandType_Restart);
     const message = create(CustomMessageSchema, { capability: command.capability, type: command.type, data: Buffer.from(command.dataBase64, 'base64') });
-    return this.session.sendCustomMessage(uid, message);
+    return this.pusher.sendCustomMessage(uid, message);
   }
 }

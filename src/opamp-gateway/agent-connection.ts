@@ -3,7 +3,7 @@ import type { ServerToAgent } from '../gen/opamp/v1/opamp_pb';
 export type TransportKind = 'websocket' | 'http' | 'grpc';
 
 /**
- * A transport's handle on one agent connection, all the session service sees of it. HTTP has
+ * A transport's handle on one agent connection, all the message handler and the pusher see of it. HTTP has
  * no connection: each request gets a short-lived handle without `push`.
  */
 export interface AgentConnection {

@@ -11,7 +11,10 @@ import { AdmissionControl } from './admission-control';
 import { AgentCommandsController } from './agent-commands.controller';
 import { ConnectionRegistry } from './connection-registry';
 import { OpampMetrics } from './opamp-metrics';
-import { OpampSessionService } from './opamp-session.service';
+import { AgentDelivery } from './agent-delivery';
+import { AgentPusher } from './agent-pusher';
+import { OpampMessageHandler } from './opamp-message-handler';
+import { SessionStore } from './session-store';
 import { GrpcListener } from './transports/grpc-listener';
 import { GrpcTransport } from './transports/grpc-transport';
 import { HttpTransport } from './transports/http-transport';
@@ -27,7 +30,10 @@ import { WebSocketTransport } from './transports/websocket-transport';
   providers: [
     OpampMetrics,
     ConnectionRegistry,
-    OpampSessionService,
+    SessionStore,
+    AgentDelivery,
+    OpampMessageHandler,
+    AgentPusher,
     AgentCommandRouter,
     WebSocketTransport,
     HttpTransport,
@@ -37,31 +43,31 @@ import { WebSocketTransport } from './transports/websocket-transport';
     GrpcListener, // binds GRPC_PORT in its own onApplicationBootstrap, stops in onApplicationShutdown
     {
       provide: AdmissionControl,
-      inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, OpampSessionService],
-      useFactory: (config: AppConfig, ws: WebSocketTransport, grpc: GrpcTransport, session: OpampSessionService) =>
+      inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, SessionStore],
+      useFactory: (config: AppConfig, ws: WebSocketTransport, grpc: GrpcTransport, sessions: SessionStore) =>
         new AdmissionControl(config.opamp.maxConnections, config.opamp.maxNewConnectionsPerSecond, () =>
-          Math.max(ws.openConnections + grpc.openStreams, session.activeAgents),
+          Math.max(ws.openConnections + grpc.openStreams, sessions.activeAgents),
         ),
     },
   ],
-  exports: [OpampSessionService, OpampListener, ConnectionRegistry],
+  exports: [SessionStore, OpampListener, ConnectionRegistry],
 })
 export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private evictor?: NodeJS.Timeout;
 
   constructor(
     private readonly listener: OpampListener,
-    private readonly session: OpampSessionService,
+    private readonly sessions: SessionStore,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.replicas.setLoadProbe(() => this.session.activeAgents);
+    this.replicas.setLoadProbe(() => this.sessions.activeAgents);
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();
-    this.evictor = setInterval(() => this.session.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
+    this.evictor = setInterval(() => this.sessions.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
     this.evictor.unref();
   }
 

@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { BinaryReadOptions } from '@bufbuild/protobuf';
 import { AgentToServer, AgentToServerSchema, ServerToAgent, ServerToAgentSchema } from '../../gen/opamp/v1/opamp_pb';
 
@@ -34,10 +34,6 @@ export function encodeAgentToServer(msg: AgentToServer): Uint8Array {
 
 export function decodeServerToAgent(bytes: Uint8Array): ServerToAgent {
   return fromBinary(ServerToAgentSchema, bytes);
-}
-
-export function newServerToAgent(init: Parameters<typeof create<typeof ServerToAgentSchema>>[1] = {}): ServerToAgent {
-  return create(ServerToAgentSchema, init);
 }
 
 /**

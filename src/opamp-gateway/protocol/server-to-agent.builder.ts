@@ -1,7 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import {
+  AgentConfigFileSchema,
+  AgentConfigMapSchema,
   AgentIdentificationSchema,
   AgentRemoteConfig,
+  AgentRemoteConfigSchema,
   CommandType,
   ConnectionSettingsOffers,
   CustomCapabilitiesSchema,
@@ -45,6 +48,37 @@ export function buildServerToAgent(p: OutgoingParts): ServerToAgent {
   if (p.packagesAvailable) msg.packagesAvailable = p.packagesAvailable;
   if (p.customCapabilities?.length) msg.customCapabilities = create(CustomCapabilitiesSchema, { capabilities: p.customCapabilities });
   if (p.customMessage) msg.customMessage = p.customMessage;
+  return msg;
+}
+
+/** A complete config map and its hash, as desired state derives it for an agent. */
+export interface RemoteConfigContent {
+  hash: Uint8Array;
+  entries: readonly { fileName: string; contentType: string; body: Uint8Array }[];
+}
+
+/**
+ * Made once per desired config and shared by every agent it goes to: a change for a large fleet
+ * would otherwise build the same map thousands of times. Keyed weakly, so a config desired state
+ * no longer holds takes its message with it.
+ */
+const remoteConfigs = new WeakMap<RemoteConfigContent, AgentRemoteConfig>();
+
+/**
+ * The remote config message: always the complete map (the Operator bridge deletes collectors whose
+ * key is missing) and always its hash (opamp-go cannot report status without one).
+ */
+export function buildRemoteConfig(content: RemoteConfigContent): AgentRemoteConfig {
+  let msg = remoteConfigs.get(content);
+  if (!msg) {
+    msg = create(AgentRemoteConfigSchema, {
+      configHash: content.hash,
+      config: create(AgentConfigMapSchema, {
+        configMap: Object.fromEntries(content.entries.map((e) => [e.fileName, create(AgentConfigFileSchema, { body: e.body, contentType: e.contentType })])),
+      }),
+    });
+    remoteConfigs.set(content, msg);
+  }
   return msg;
 }
 

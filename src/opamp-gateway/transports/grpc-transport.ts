@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import type { ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
 import { AgentConnection } from '../agent-connection';
 import { OpampMetrics } from '../opamp-metrics';
-import { OpampSessionService } from '../opamp-session.service';
+import { OpampMessageHandler } from '../opamp-message-handler';
 import { decodeAgentToServer, encodeServerToAgent, MalformedMessageError } from '../protocol/opamp-codec';
 
 /** Messages read ahead of the one being handled before the stream is paused (back-pressure on the agent). */
@@ -45,7 +45,7 @@ export class GrpcTransport {
   private readonly streams = new Set<OpenStream>();
 
   constructor(
-    private readonly session: OpampSessionService,
+    private readonly handler: OpampMessageHandler,
     private readonly metrics: OpampMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -117,7 +117,7 @@ export class GrpcTransport {
       clearTimeout(idle);
       markClosed();
       handling = handling
-        .then(() => this.session.connectionClosed(conn))
+        .then(() => this.handler.connectionClosed(conn))
         .catch((err) => this.logger.error(`closing ${conn.uid} failed: ${err}`))
         .finally(() => {
           this.streams.delete(stream);
@@ -129,14 +129,14 @@ export class GrpcTransport {
       if (conn.closeReason) return;
       let reply: ServerToAgent;
       try {
-        reply = await this.session.handle(conn, decodeAgentToServer(data));
+        reply = await this.handler.handle(conn, decodeAgentToServer(data));
       } catch (err) {
         if (!(err instanceof MalformedMessageError)) throw err;
         this.metrics.malformed.inc({ transport: 'grpc' });
-        reply = this.session.malformed(err);
+        reply = this.handler.malformed(err);
       }
       send(reply, receivedAt);
-      // A protocol rule was broken (see OpampSessionService.checkUidUse): the answer says why, then the stream ends.
+      // A protocol rule was broken (see OpampMessageHandler.checkUidUse): the answer says why, then the stream ends.
       // (Once the answer is written: endWith() stops queued writes that have not started.)
       const reason = conn.closeReason;
       if (reason) void sending.then(() => endWith({ code: GrpcStatus.INVALID_ARGUMENT, details: reason }));

@@ -8,7 +8,8 @@ import { AgentConnection } from '../agent-connection';
 import { peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator, refusalHeaders } from '../agent-authenticator';
 import { AdmissionControl } from '../admission-control';
-import { OpampSessionService } from '../opamp-session.service';
+import { OpampMessageHandler } from '../opamp-message-handler';
+import { SessionStore } from '../session-store';
 import { ServerErrorResponseType, ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
 import { isUidText, uidToText } from '../protocol/instance-uid';
 import { buildErrorResponse } from '../protocol/server-to-agent.builder';
@@ -57,14 +58,15 @@ const GZIP_MIN_BYTES = 1024;
 /**
  * OpAMP over plain HTTP: one POST carries one AgentToServer and its answer is one
  * ServerToAgent. There is no connection, so every request gets a short-lived handle and all
- * state stays keyed by instance_uid in the session service.
+ * state stays keyed by instance_uid in the session store.
  */
 @Injectable()
 export class HttpTransport {
   private readonly logger = new Logger('OpampHttp');
 
   constructor(
-    private readonly session: OpampSessionService,
+    private readonly handler: OpampMessageHandler,
+    private readonly sessions: SessionStore,
     private readonly authenticator: AgentAuthenticator,
     private readonly admission: AdmissionControl,
     private readonly metrics: OpampMetrics,
@@ -111,7 +113,7 @@ export class HttpTransport {
       this.metrics.rejected('http');
       answerHttpError(res, 503, 'Too many agents; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
     };
-    const admittedEarly = claimed !== undefined && (this.session.isActive(claimed) || this.admission.admitNew());
+    const admittedEarly = claimed !== undefined && (this.sessions.isActive(claimed) || this.admission.admitNew());
     if (claimed !== undefined && !admittedEarly) {
       req.resume();
       return refuseNew();
@@ -125,7 +127,7 @@ export class HttpTransport {
     try {
       uid = uidToText(msg.instanceUid);
     } catch {
-      // the session answers it with BAD_REQUEST
+      // the message handler answers it with BAD_REQUEST
     }
     if (claimed !== undefined && uid !== undefined && uid.toLowerCase() !== claimed.toLowerCase()) {
       // A header that names another agent than the body would route or limit one agent as another.
@@ -136,7 +138,7 @@ export class HttpTransport {
       );
       return this.answer(req, res, reply, process.hrtime.bigint());
     }
-    if (!admittedEarly && uid && !this.session.isActive(uid) && !this.admission.admitNew()) return refuseNew();
+    if (!admittedEarly && uid && !this.sessions.isActive(uid) && !this.admission.admitNew()) return refuseNew();
 
     const conn: AgentConnection = {
       id: randomUUID(),
@@ -147,7 +149,7 @@ export class HttpTransport {
       labels: auth.labels,
     };
     const started = process.hrtime.bigint();
-    this.answer(req, res, await this.session.handle(conn, msg), started);
+    this.answer(req, res, await this.handler.handle(conn, msg), started);
   }
 
   private answer(req: IncomingMessage, res: ServerResponse, reply: ServerToAgent, started: bigint): void {

@@ -8,7 +8,7 @@ import type { ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
 import { AuthenticatedUpgrade } from '../agent-authenticator';
 import { AgentConnection } from '../agent-connection';
 import { OpampMetrics } from '../opamp-metrics';
-import { OpampSessionService } from '../opamp-session.service';
+import { OpampMessageHandler } from '../opamp-message-handler';
 import { decodeAgentToServer, encodeServerToAgent, frameWebSocket, MalformedMessageError, unframeWebSocket } from '../protocol/opamp-codec';
 
 /** Messages read ahead of the one being handled before the socket is paused (back-pressure on the agent). */
@@ -39,7 +39,7 @@ export class WebSocketTransport {
   private readonly closing = new Set<Promise<void>>();
 
   constructor(
-    private readonly session: OpampSessionService,
+    private readonly handler: OpampMessageHandler,
     private readonly metrics: OpampMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -94,15 +94,15 @@ export class WebSocketTransport {
       try {
         const msg = decodeAgentToServer(unframeWebSocket(data));
         this.metrics.received('websocket', data.length, msg);
-        reply = await this.session.handle(conn, msg);
+        reply = await this.handler.handle(conn, msg);
       } catch (err) {
         if (!(err instanceof MalformedMessageError)) throw err;
         this.metrics.received('websocket', data.length);
         this.metrics.malformed.inc({ transport: 'websocket' });
-        reply = this.session.malformed(err);
+        reply = this.handler.malformed(err);
       }
       send(reply, receivedAt);
-      // A protocol rule was broken (see OpampSessionService.checkUidUse): the answer says why, then the socket closes.
+      // A protocol rule was broken (see OpampMessageHandler.checkUidUse): the answer says why, then the socket closes.
       const reason = conn.closeReason;
       if (reason) void sending.then(() => ws.close(CLOSE_POLICY_VIOLATION, closeReasonText(reason)));
     };
@@ -133,7 +133,7 @@ export class WebSocketTransport {
       this.open--;
       this.metrics.connectionsClosed.inc({ transport: 'websocket' });
       const done: Promise<void> = handling
-        .then(() => this.session.connectionClosed(conn))
+        .then(() => this.handler.connectionClosed(conn))
         .catch((err) => this.logger.error(`closing ${conn.uid} failed: ${err}`))
         .finally(() => this.closing.delete(done));
       this.closing.add(done);

@@ -1,0 +1,235 @@
+import type { RemoteConfigTracking } from '../agents/agent.schema';
+import type { StoredAgentSummary } from '../agents/agents.service';
+import { originText } from '../desired-state/config-precedence';
+import { isProblem } from '../desired-state/desired-state.service';
+import type { DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
+import { AgentCapabilities as Cap, AgentToServer, ConnectionSettingsOffers } from '../gen/opamp/v1/opamp_pb';
+import type { buildOffers } from './connection-settings-offers';
+import { hasCapability } from './protocol/capabilities';
+
+/*
+ * What the server sends an agent, decided from what the agent reported, what the server holds
+ * of it and what it should have. Pure: no clock, no database, no session is touched, so every
+ * rule of server-behaviour.md that decides a message's content has a row in
+ * delivery-policy.spec.ts. The callers (message handler, pusher) fetch the facts and carry out
+ * the decision.
+ */
+
+/** What the server holds of an agent's reported state, part by part. */
+export type HeldParts = Pick<
+  StoredAgentSummary,
+  'hasDescription' | 'hasHealth' | 'hasEffectiveConfig' | 'hasRemoteConfigStatus' | 'hasPackageStatuses' | 'hasConnectionSettingsStatus'
+>;
+
+/** Each part of its state an agent's capability promises to report: where the server notes it, and the message field that carries it. */
+const PROMISED_PARTS: readonly [Cap, keyof HeldParts, keyof AgentToServer][] = [
+  [Cap.AgentCapabilities_ReportsStatus, 'hasDescription', 'agentDescription'],
+  [Cap.AgentCapabilities_ReportsHealth, 'hasHealth', 'health'],
+  [Cap.AgentCapabilities_ReportsEffectiveConfig, 'hasEffectiveConfig', 'effectiveConfig'],
+  [Cap.AgentCapabilities_ReportsRemoteConfig, 'hasRemoteConfigStatus', 'remoteConfigStatus'],
+  [Cap.AgentCapabilities_ReportsPackageStatuses, 'hasPackageStatuses', 'packageStatuses'],
+  [Cap.AgentCapabilities_ReportsConnectionSettingsStatus, 'hasConnectionSettingsStatus', 'connectionSettingsStatus'],
+];
+
+/** True when the agent's capabilities promise a part the server does not hold. */
+export function missingPromisedState(capabilities: bigint, held: HeldParts): boolean {
+  return PROMISED_PARTS.some(([cap, part]) => hasCapability(capabilities, cap) && !held[part]);
+}
+
+/** True when the message brings every part of its state the agent's capabilities promise. */
+export function carriesPromisedState(msg: AgentToServer, capabilities: bigint): boolean {
+  return PROMISED_PARTS.every(([cap, , field]) => !hasCapability(capabilities, cap) || msg[field] !== undefined);
+}
+
+/** What decides whether an answer sets ReportFullState. */
+export interface FullStateFacts {
+  /** The message being answered. */
+  message: AgentToServer;
+  /** The agent's capabilities (the message's, or the last ones it reported when it sent 0). */
+  capabilities: bigint;
+  /** What the server holds after taking in this message. */
+  held: HeldParts;
+  /** The number of the previous message of this session; undefined when the session begins with this message. */
+  previousSeq?: bigint;
+  /**
+   * Set when the session begins with this message and the database knew the agent: the sequence
+   * number last taken from it (undefined inside when none was stored).
+   */
+  stored?: { sequenceNum?: bigint };
+  /** The sequence number ReportFullState was last asked for. */
+  askedAt?: bigint;
+  /** The agent's previous message was lost to a database outage. */
+  lostToOutage: boolean;
+}
+
+/**
+ * ReportFullState, by the spec's rule: only when the number does not follow the previous one (or
+ * no session held it) AND something the capabilities promise is missing; never twice for one
+ * number; asking when nothing is missing makes clients loop. Two ways reports get lost count as
+ * missing: a stored agent's new session whose number does not follow the stored one, unless the
+ * message brings its whole state again (opamp-go does on its first connection) — reports sent to
+ * a server that died before writing them; and a message lost to a database outage, which asks
+ * once whatever else holds.
+ */
+export function requestsFullState(f: FullStateFacts): boolean {
+  if (f.lostToOutage) return true;
+  const seq = f.message.sequenceNum;
+  const gap = f.previousSeq === undefined || seq !== f.previousSeq + 1n;
+  if (!gap || f.askedAt === seq) return false;
+  const lost =
+    f.previousSeq === undefined && f.stored !== undefined && (f.stored.sequenceNum === undefined || seq !== f.stored.sequenceNum + 1n);
+  return (lost && !carriesPromisedState(f.message, f.capabilities)) || missingPromisedState(f.capabilities, f.held);
+}
+
+/** What decides whether an answer sets ReportAvailableComponents. */
+export interface ComponentsFacts {
+  capabilities: bigint;
+  /** The message's available_components: its hash (hex) and whether it carried the map. */
+  reported?: { hash: string; carriesComponents: boolean };
+  /** The hash ReportAvailableComponents was last asked for. */
+  askedFor?: string;
+}
+
+/**
+ * The components hash to ask the full map for, unless the server's catalog already knows it
+ * (the caller looks that up only for the hash returned, to spare the database). The first
+ * message carries only the hash; an agent without ReportsAvailableComponents is never asked,
+ * and no hash is asked for twice in a session.
+ */
+export function componentsToRequest(f: ComponentsFacts): string | undefined {
+  if (!f.reported || !hasCapability(f.capabilities, Cap.AgentCapabilities_ReportsAvailableComponents)) return undefined;
+  if (f.reported.carriesComponents || f.askedFor === f.reported.hash) return undefined;
+  return f.reported.hash;
+}
+
+/**
+ * The kind of answer: an agent saying goodbye gets an acknowledgement and nothing delivered; a
+ * command waiting for an HTTP agent travels alone (opamp-go ignores every other field of a
+ * message that carries one), the rest waits for the next poll; otherwise deliver what is due.
+ */
+export type AnswerShape = 'acknowledge' | 'command' | 'deliver';
+
+export function answerShape(f: { disconnecting: boolean; commandWaiting: boolean }): AnswerShape {
+  if (f.disconnecting) return 'acknowledge';
+  return f.commandWaiting ? 'command' : 'deliver';
+}
+
+/** A connection settings offer as built for one agent's capabilities. */
+export type ConnectionSettingsOffer = NonNullable<ReturnType<typeof buildOffers>>;
+
+/** What decides the remote config and connection settings an agent gets. */
+export interface DeliveryFacts {
+  capabilities: bigint;
+  /** The agent's last reported remote config status. */
+  reported?: StoredAgentSummary['remoteConfigStatus'];
+  /** The delivery tracking the server holds (what was ever sent, and how it stands). */
+  tracking?: RemoteConfigTracking | null;
+  /** The hash of the connection settings offer last sent. */
+  lastOfferHash?: string;
+  /** The config hash sent during this session. */
+  sentThisSession?: string;
+  /** What the agent should have. */
+  desired: {
+    config?: DesiredConfig | DesiredConfigProblem;
+    settings?: DesiredConnectionSettings;
+    offer?: ConnectionSettingsOffer;
+  };
+  /** The time recorded as "sent at". */
+  now: Date;
+}
+
+/** What to send, and what to record of it. */
+export interface DeliveryDecision {
+  remoteConfig?: DesiredConfig;
+  connectionSettings?: ConnectionSettingsOffers;
+  /** New delivery tracking, set only when it differs from what is held (null: no config is desired any more). */
+  tracking?: RemoteConfigTracking | null;
+  /** The offer sent, to record so that it is sent again only when it changes. */
+  offerSent?: { lastSentHash: string; lastSentAt: Date; origin: string };
+}
+
+/**
+ * Remote config goes only to agents with AcceptsRemoteConfig, and only when its hash differs
+ * from what the agent reports (APPLYING or FAILED for the same hash is no reason to resend) and
+ * from what this session already sent; an agent that cannot report (no ReportsRemoteConfig) is
+ * gated by the hash ever sent to it. The connection settings offer goes only when its hash
+ * differs from the last one sent (opamp-go and the supervisor act on every offer they get).
+ */
+export function decideDelivery(f: DeliveryFacts): DeliveryDecision {
+  const decision: DeliveryDecision = {};
+  const desired = f.desired.config;
+  let tracking: RemoteConfigTracking | null = null;
+  if (desired && isProblem(desired)) {
+    tracking = { state: 'pending', origin: originText(desired.origin), error: desired.error };
+  } else if (desired) {
+    // Object literals, not spreads: this runs for every message of every agent, and a spread of
+    // objects of varying shape is some twenty times slower in V8.
+    const desiredHash = desired.hashHex;
+    const origin = originText(desired.origin);
+    const previouslySent = f.tracking?.lastSentHash;
+    if (!hasCapability(f.capabilities, Cap.AgentCapabilities_AcceptsRemoteConfig)) {
+      tracking = { state: 'unsupported', desiredHash, origin };
+    } else {
+      const reports = hasCapability(f.capabilities, Cap.AgentCapabilities_ReportsRemoteConfig);
+      const needed = reports ? f.reported?.lastRemoteConfigHash !== desiredHash && f.sentThisSession !== desiredHash : previouslySent !== desiredHash;
+      let lastSentHash = previouslySent;
+      let lastSentAt = f.tracking?.lastSentAt;
+      if (needed) {
+        decision.remoteConfig = desired;
+        lastSentHash = desiredHash;
+        lastSentAt = f.now;
+      }
+      const d = deliveryState(desiredHash, reports, f.reported, lastSentHash);
+      tracking = { state: d.state, desiredHash, origin, lastSentHash, lastSentAt, unconfirmed: d.unconfirmed, error: d.error };
+    }
+  }
+  if (!sameFields(tracking, f.tracking ?? null)) decision.tracking = tracking;
+
+  const { settings, offer } = f.desired;
+  if (settings && offer && offer.hashHex !== f.lastOfferHash) {
+    decision.connectionSettings = offer.offers;
+    decision.offerSent = {
+      lastSentHash: offer.hashHex,
+      lastSentAt: f.now,
+      origin: settings.origin.kind === 'group' ? `group/${settings.origin.group}` : 'default',
+    };
+  }
+  return decision;
+}
+
+/** The delivery state shown to operators and counted per group. */
+function deliveryState(
+  desiredHash: string,
+  reports: boolean,
+  reported: StoredAgentSummary['remoteConfigStatus'],
+  lastSentHash: string | undefined,
+): Pick<RemoteConfigTracking, 'state' | 'unconfirmed' | 'error'> {
+  if (!reports) return lastSentHash === desiredHash ? { state: 'applied', unconfirmed: true } : { state: 'pending' };
+  if (reported?.lastRemoteConfigHash !== desiredHash) return { state: 'pending' };
+  switch (reported.status) {
+    case 'APPLIED':
+      return { state: 'applied' };
+    case 'APPLYING':
+      return { state: 'applying' };
+    case 'FAILED':
+      return { state: 'failed', error: reported.errorMessage };
+    default:
+      return { state: 'pending' };
+  }
+}
+
+/** Same own fields (undefined counts as absent; dates by time): tracking is written only when it changes. */
+function sameFields(a: object | null, b: object | null): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined);
+  const kx = keys(x);
+  if (kx.length !== keys(y).length) return false;
+  return kx.every((k) => {
+    const [p, q] = [x[k], y[k]];
+    if (p instanceof Date && q instanceof Date) return p.getTime() === q.getTime();
+    return p === q;
+  });
+}

@@ -1,0 +1,322 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { Agent, StoredConnection } from '../agents/agent.schema';
+import { bigToPlain, descriptionToStored } from '../agents/agent-report.mapper';
+import { AgentsService } from '../agents/agents.service';
+import { describeDatabaseError, isDatabaseUnavailable } from '../common/database-errors';
+import { agentSelectorTerms } from '../common/selectors/selector-terms';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { AgentToServer, AgentToServerFlags, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../gen/opamp/v1/opamp_pb';
+import { AgentConnection } from './agent-connection';
+import { AgentDelivery } from './agent-delivery';
+import { ConnectionRegistry, MAX_UIDS_PER_CONNECTION } from './connection-registry';
+import { answerShape, componentsToRequest, requestsFullState } from './delivery-policy';
+import { newUuidV7, uidToText } from './protocol/instance-uid';
+import { MalformedMessageError } from './protocol/opamp-codec';
+import { checkReportLimits } from './protocol/report-limits';
+import { takeReport } from './report-parts';
+import { buildCommand, buildErrorResponse, buildServerToAgent, OutgoingParts } from './protocol/server-to-agent.builder';
+import { SessionState, SessionStore } from './session-store';
+import { unstorableReason } from './unstorable-report';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { key: string; value: unknown }[]): boolean {
+  if (!a) return true;
+  const norm = (x: { key: string; value: unknown }[]) =>
+    JSON.stringify([...x].sort((p, q) => (p.key < q.key ? -1 : 1)).map((kv) => [kv.key, kv.value]));
+  return norm(a) === norm(b);
+}
+
+/** The uid of a message as text, or undefined when it is no valid uid. */
+function uidOf(msg: AgentToServer): string | undefined {
+  try {
+    return uidToText(msg.instanceUid);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The transport-agnostic OpAMP message handler: every decoded AgentToServer from any transport
+ * comes here with its connection handle; what it reports is stored, and the answer goes back.
+ * Which uid a live connection may speak for is decided here too. What the answer delivers is
+ * the delivery policy's (delivery-policy.ts). Rules: shared/opamp/server-behaviour.md.
+ */
+@Injectable()
+export class OpampMessageHandler implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('OpampSession');
+  /** Set when shutdown begins: sessions closed by it are recorded in one bulk write, not one each. */
+  private stopping = false;
+
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly registry: ConnectionRegistry,
+    private readonly sessions: SessionStore,
+    private readonly delivery: AgentDelivery,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+  }
+
+  /**
+   * Answers one message. Throws only for trouble of the server's own (the transport answers it
+   * as retryable); protocol errors and reports the database can never store become a permanent
+   * error_response BAD_REQUEST, so the agent does not retry them forever.
+   */
+  async handle(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {
+    try {
+      return await this.answer(conn, msg);
+    } catch (err) {
+      const uid = uidOf(msg);
+      if (isDatabaseUnavailable(err)) {
+        // Nothing of this message was stored: the next one starts from the database and asks for everything again.
+        if (uid) this.sessions.forgetLostReport(uid);
+        // Plain HTTP answers 503 + Retry-After (the transport does it); a live connection stays open and is told to retry.
+        if (conn.transport === 'http') throw err;
+        this.logger.warn(`database unavailable while answering ${uid ?? 'an agent'}: ${describeDatabaseError(err)}`);
+        return buildErrorResponse(
+          msg.instanceUid,
+          ServerErrorResponseType.ServerErrorResponseType_Unavailable,
+          'The server cannot reach its database; your message was not stored: retry later.',
+          this.config.opamp.retryAfterSeconds,
+        );
+      }
+      const reason = unstorableReason(err);
+      if (reason === undefined) throw err;
+      this.logger.warn(`report of ${uid ?? 'an agent'} cannot be stored: ${reason}`);
+      // What the session took from the report was not stored: the next message starts from the database.
+      if (uid) this.sessions.forget(uid);
+      return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, `report refused, it cannot be stored: ${reason}`);
+    }
+  }
+
+  /** Answer for a message that could not be decoded. */
+  malformed(err: MalformedMessageError): ServerToAgent {
+    return buildErrorResponse(new Uint8Array(), ServerErrorResponseType.ServerErrorResponseType_BadRequest, err.message);
+  }
+
+  /**
+   * A WebSocket or gRPC connection ended: every agent it still speaks for is offline (unless a
+   * newer connection holds it), whichever uids it used.
+   */
+  async connectionClosed(conn: AgentConnection): Promise<void> {
+    if (conn.transport === 'http') return;
+    const released = this.registry.releaseAll(conn);
+    for (const uid of released) this.sessions.forget(uid);
+    // At shutdown every connection closes at once; OpampGatewayModule records them in one bulk.
+    if (this.stopping) return;
+    await Promise.all(released.map((uid) => this.agents.markDisconnected(uid, conn.id)));
+  }
+
+  private async answer(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {
+    let uid: string;
+    try {
+      uid = uidToText(msg.instanceUid);
+    } catch (err) {
+      return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, (err as Error).message);
+    }
+    const now = new Date();
+    const withCapabilities = conn.transport === 'http' || !conn.capabilitiesSent;
+    const requestsUid = (msg.flags & BigInt(AgentToServerFlags.AgentToServerFlags_RequestInstanceUid)) !== 0n;
+
+    if (conn.transport !== 'http') {
+      const refusal = await this.checkUidUse(conn, uid, requestsUid);
+      if (refusal) {
+        this.logger.warn(`closing ${conn.transport} connection ${conn.id} from ${conn.remoteAddress}: ${refusal}`);
+        conn.closeReason = refusal;
+        return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, refusal);
+      }
+    }
+
+    // A report over a storage limit is refused whole, before anything of it is kept or stored.
+    const over = checkReportLimits(msg, this.config.opamp.reportLimits);
+    if (over) {
+      this.logger.warn(`report of ${uid} from ${conn.remoteAddress} refused: ${over.message}`);
+      return buildErrorResponse(msg.instanceUid, ServerErrorResponseType.ServerErrorResponseType_BadRequest, over.message);
+    }
+
+    // A second live connection presenting different identifying attributes under this uid is a
+    // clone (a copied disk, a duplicated pod): it gets a uid of its own and nothing is stored.
+    const holder = this.registry.get(uid);
+    if (holder && holder !== conn && holder.transport !== 'http' && msg.agentDescription) {
+      const state = await this.sessions.peek(uid);
+      const identifying = descriptionToStored(msg.agentDescription).identifying;
+      if (state && !sameAttributes(state.holds.description?.identifying, identifying)) {
+        this.logger.warn(`agent ${uid} connected twice with different identifying attributes; assigning the newcomer a new uid`);
+        conn.capabilitiesSent = true;
+        const assigned = newUuidV7();
+        conn.assignedUid = uidToText(assigned);
+        return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, newInstanceUid: assigned });
+      }
+    }
+
+    // RequestInstanceUid: answer with a new uid and keep everything under it from now on; the
+    // uid the connection spoke for until now is released at once (the agent leaves it).
+    let newUid: Uint8Array | undefined;
+    if (requestsUid) {
+      newUid = newUuidV7();
+      const previous = conn.uid;
+      uid = uidToText(newUid);
+      if (previous && conn.transport !== 'http') await this.releaseUid(previous, conn);
+    }
+
+    if (conn.transport !== 'http') {
+      if (conn.uid && conn.uid !== uid) await this.releaseUid(conn.uid, conn); // moving to the uid the server assigned
+      if (conn.assignedUid === uid) conn.assignedUid = undefined;
+      this.registry.bind(uid, conn);
+    }
+    const known = newUid ? undefined : this.sessions.get(uid);
+    const state = known ?? (await this.sessions.load(uid));
+    const previousSeq = known ? state.lastSeq : undefined;
+    const stamp = this.labelsToStamp(conn, state);
+    state.lastSeq = msg.sequenceNum;
+    // An HTTP agent silent for 3 poll intervals was disconnected; this poll starts a new run.
+    if (conn.transport === 'http' && state.lastSeenAt < now.getTime() - this.sessions.httpSilenceMs()) state.httpConnectedAt = undefined;
+    state.lastSeenAt = now.getTime();
+    if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
+
+    const { parts, catalog } = takeReport(msg, state.holds);
+    if (catalog) await this.agents.storeComponentCatalog(catalog.hash, catalog.components);
+    // Selector terms follow labels and description (what the session holds is the agent's whole set).
+    if (parts.description || stamp) parts.selectorTerms = agentSelectorTerms(state.holds);
+    let flags = 0n;
+    const fullState = requestsFullState({
+      message: msg,
+      capabilities: state.capabilities,
+      held: state.holds,
+      previousSeq,
+      stored: !known && state.fromStore === true ? { sequenceNum: state.storedSeq } : undefined,
+      askedAt: state.fullStateRequestedAt,
+      lostToOutage: this.sessions.takeReportAgain(uid),
+    });
+    if (fullState) {
+      flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState);
+      state.fullStateRequestedAt = msg.sequenceNum;
+    }
+    const components = msg.availableComponents;
+    const askComponents = componentsToRequest({
+      capabilities: state.capabilities,
+      reported: components && { hash: hex(components.hash), carriesComponents: Object.keys(components.components).length > 0 },
+      askedFor: state.componentsRequestedFor,
+    });
+    if (askComponents !== undefined && !(await this.agents.knowsComponentCatalog(askComponents))) {
+      flags |= BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents);
+      state.componentsRequestedFor = askComponents;
+    }
+
+    const disconnecting = msg.agentDisconnect !== undefined;
+    const shape = answerShape({ disconnecting, commandWaiting: state.pendingCommand !== undefined });
+    if (shape === 'command') {
+      const command = state.pendingCommand!;
+      state.pendingCommand = undefined;
+      await this.persist(uid, conn, state, msg, parts, now, true, stamp);
+      if (withCapabilities) conn.capabilitiesSent = true;
+      return buildCommand(msg.instanceUid, command, withCapabilities);
+    }
+
+    const out: OutgoingParts = { instanceUid: msg.instanceUid, withCapabilities, flags, newInstanceUid: newUid };
+    if (shape === 'deliver') {
+      Object.assign(parts, await this.delivery.deliver(state, out));
+      if (state.pendingCustomMessage) {
+        out.customMessage = state.pendingCustomMessage;
+        state.pendingCustomMessage = undefined;
+      }
+    }
+    await this.persist(uid, conn, state, msg, parts, now, !disconnecting, stamp);
+    if (disconnecting) this.forget(uid, conn);
+    if (withCapabilities) conn.capabilitiesSent = true;
+    return buildServerToAgent(out);
+  }
+
+  /**
+   * The rule of uids on a live connection: it speaks for the uid of its first message, and moves
+   * only to a uid the server itself assigned it (RequestInstanceUid, a clone's new uid), at most
+   * MAX_UIDS_PER_CONNECTION over its life. Anything else (a message under some other uid) is
+   * refused: one socket must not hold many agents' places. Returns the reason, or undefined.
+   */
+  private async checkUidUse(conn: AgentConnection, uid: string, requestsUid: boolean): Promise<string | undefined> {
+    if (conn.closeReason) return conn.closeReason;
+    if (conn.uid !== undefined && conn.uid !== uid && conn.assignedUid !== uid) {
+      return (
+        `instance_uid changed from ${conn.uid} to ${uid} on a live connection: a connection speaks for one agent and may only ` +
+        'move to the new_instance_uid the server assigned it (open a new connection for another agent)'
+      );
+    }
+    const adds = (this.registry.hasBound(conn, uid) ? 0 : 1) + (requestsUid ? 1 : 0);
+    if (this.registry.boundCount(conn) + adds > MAX_UIDS_PER_CONNECTION) {
+      return `this connection has already spoken for ${this.registry.boundCount(conn)} instance uids, the most one connection may (${MAX_UIDS_PER_CONNECTION}); reconnect`;
+    }
+    return undefined;
+  }
+
+  /** The connection no longer speaks for `uid` (it moved to another): the agent under it is offline. */
+  private async releaseUid(uid: string, conn: AgentConnection): Promise<void> {
+    if (!this.registry.release(uid, conn)) return;
+    this.sessions.forget(uid);
+    await this.agents.markDisconnected(uid, conn.id);
+  }
+
+  /** The agent said goodbye: its session ends now. */
+  private forget(uid: string, conn: AgentConnection): void {
+    this.sessions.forget(uid);
+    if (conn.transport !== 'http') this.registry.release(uid, conn);
+  }
+
+  /**
+   * Labels of the agent's credential (its enrollment token) that the agent does not have yet:
+   * merged into what the session holds at once, so desired state (group selectors) sees them in
+   * this very answer, and written with the report. Keys the agent has keep their value, so an
+   * operator's label wins over the token's.
+   */
+  private labelsToStamp(conn: AgentConnection, state: SessionState): Record<string, string> | undefined {
+    if (!conn.labels) return undefined;
+    const held = state.holds.labels ?? {};
+    const missing = Object.entries(conn.labels).filter(([k]) => !(k in held));
+    if (missing.length === 0) return undefined;
+    state.holds.labels = { ...held, ...Object.fromEntries(missing) };
+    return Object.fromEntries(missing);
+  }
+
+  private async persist(
+    uid: string,
+    conn: AgentConnection,
+    state: SessionState,
+    msg: AgentToServer,
+    parts: Partial<Agent>,
+    now: Date,
+    connected: boolean,
+    labels?: Record<string, string>,
+  ): Promise<void> {
+    const connection = this.connectionFacts(conn, state, msg, now, connected);
+    const heartbeatOnly = Object.keys(parts).length === 0 && !labels && state.persistedConnectionId === connection.connectionId && connected;
+    if (heartbeatOnly) {
+      this.agents.recordSeen(uid, now, connection.sequenceNum);
+      return;
+    }
+    await this.agents.applyReport(uid, parts, connection, labels);
+    state.persistedConnectionId = connected ? connection.connectionId : undefined;
+  }
+
+  private connectionFacts(conn: AgentConnection, state: SessionState, msg: AgentToServer, now: Date, connected: boolean): StoredConnection {
+    let connectedAt = conn.connectedAt;
+    if (conn.transport === 'http') {
+      state.httpConnectedAt ??= now;
+      connectedAt = state.httpConnectedAt;
+    }
+    return {
+      connected,
+      transport: conn.transport,
+      remoteAddress: conn.remoteAddress,
+      connectedAt,
+      ...(connected ? {} : { disconnectedAt: now }),
+      lastSeenAt: now,
+      sequenceNum: bigToPlain(msg.sequenceNum),
+      replicaId: this.config.replicaId,
+      // HTTP agents have no connection; one id per replica lets a poll on another replica take over.
+      connectionId: conn.transport === 'http' ? `http:${this.config.replicaId}` : conn.id,
+    };
+  }
+}
