@@ -39,8 +39,9 @@ import {
 import { AgentConnection } from './agent-connection';
 import { ConnectionRegistry, MAX_UIDS_PER_CONNECTION } from './connection-registry';
 import { buildOffers } from './connection-settings-offers';
-import { hasCapability } from './protocol/capabilities';
-import { newUuidV7, textToUid, uidToText } from './protocol/instance-uid';
+import { httpSilenceMs } from '../agents/agent-liveness';
+import { hasCapability } from '../protocol/capabilities';
+import { newUuidV7, textToUid, uidToText } from '../protocol/instance-uid';
 import { MalformedMessageError } from './protocol/opamp-codec';
 import { checkReportLimits } from './protocol/report-limits';
 import { unstorableReason } from './unstorable-report';
@@ -501,7 +502,7 @@ export class OpampSessionService implements OnApplicationBootstrap, BeforeApplic
   }
 
   private httpSilenceMs(): number {
-    return 3 * this.config.opamp.heartbeatIntervalSeconds * 1000;
+    return httpSilenceMs(this.config.opamp.heartbeatIntervalSeconds);
   }
 
   /** Coalesces bursts of changes into one pass over the connected agents. */

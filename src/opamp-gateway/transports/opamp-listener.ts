@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
 import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
-import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../agent-authenticator';
+import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
