@@ -1,5 +1,4 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { AgentGroupDefinition, AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import { DesiredStateEvents } from '../common/desired-state-events';
@@ -44,8 +43,6 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   private loaded = false;
   private gen = 0;
   private inFlight = 0;
-  /** Emits 'refreshed' after groups or configs changed: the gateway then pushes to connected agents. */
-  readonly changes = new EventEmitter<{ refreshed: [] }>();
 
   constructor(
     private readonly agentGroups: AgentGroupsService,
@@ -67,12 +64,21 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     await this.refreshing;
   }
 
+  /**
+   * The bus 'refreshed' is emitted on (DesiredStateEvents), for subscribers that still reach it
+   * through this service; new code subscribes to DesiredStateEvents directly.
+   * @deprecated use DesiredStateEvents.on('refreshed', …)
+   */
+  get changes(): Pick<DesiredStateEvents, 'on' | 'once' | 'off'> {
+    return this.events;
+  }
+
   /** Where rollout overlays come from (the rollouts module registers itself; without it there are none). */
   setOverlaySource(source: () => Promise<ConfigOverlay[]>): void {
     this.overlaySource = source;
   }
 
-  /** Reloads groups and latest revisions; emits 'refreshed' when asked to or when something changed. */
+  /** Reloads groups and latest revisions; emits 'refreshed' on DesiredStateEvents when asked to or when something changed. */
   refresh(announce: boolean): Promise<void> {
     if (this.stopped) return this.refreshing ?? Promise.resolve();
     const run = async () => {
@@ -89,7 +95,7 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
         if (changed || announce) {
           this.gen++;
           this.groupConfigs = new Map();
-          this.changes.emit('refreshed');
+          this.events.emit('refreshed');
         }
       } catch (err) {
         this.logger.error(`refreshing groups failed: ${err}`);

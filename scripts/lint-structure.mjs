@@ -1,15 +1,16 @@
-// Runs only the layering rule (import-x/no-restricted-paths, with the project's eslint.config.mjs) and
-// prints its findings as JSON: { planted: [[message, …] per planted file], src: [{ file, line, message }] }.
+// Runs only the structure rules of the project's eslint.config.mjs (the layering zones of
+// import-x/no-restricted-paths, and one mechanism for timers and in-process events) and prints their
+// findings as JSON: { planted: [[message, …] per planted file], src: [{ file, line, message }] }.
 // Standard input may hold planted files, [{ "filePath": "src/agents/x.ts", "code": "…" }], linted as if
-// they were at those paths without being written (the layering spec plants violations this way).
+// they were at those paths without being written (src/layering.spec.ts plants violations this way).
 import { ESLint } from 'eslint';
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const RULE = 'import-x/no-restricted-paths';
-const eslint = new ESLint({ cwd: root, ruleFilter: ({ ruleId }) => ruleId === RULE });
+const RULES = new Set(['import-x/no-restricted-paths', 'no-restricted-globals', 'no-restricted-imports']);
+const eslint = new ESLint({ cwd: root, ruleFilter: ({ ruleId }) => RULES.has(ruleId) });
 
 const input = process.stdin.isTTY ? '' : readFileSync(0, 'utf8').trim();
 const plantedFiles = input ? JSON.parse(input) : [];
