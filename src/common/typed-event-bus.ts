@@ -54,7 +54,10 @@ export class TypedEventBus<M extends EventMap> {
     if (!list || list.length === 0) return;
     // A listener may subscribe or unsubscribe while this runs: go through the ones there now.
     for (const s of [...list]) {
-      if (s.once) this.off(event, s.listener as EventListener<M[K]>);
+      if (s.once) {
+        const i = list.indexOf(s);
+        if (i >= 0) list.splice(i, 1);
+      }
       try {
         const r = (s.listener as EventListener<M[K]>)(...args);
         if (r instanceof Promise) r.catch((e) => this.failed(event, e));

@@ -1,4 +1,4 @@
-/** OpenAPI decorators and schemas shared by the controllers, (the served document is finished by src/openapi-document.ts). */
+/** OpenAPI decorators and schemas shared by the controllers (src/openapi-document.ts finishes the served document). */
 export * from './api-json-response.decorator';
 export * from './api-path-params.decorator';
 export * from './api-problem-responses.decorator';
