@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+import { layeringZones } from './eslint.layering.mjs';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.cache/', 'src/gen/', 'coverage/', 'helm/', 'test/interop/**/*.go'] },
@@ -12,6 +14,29 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
       '@typescript-eslint/no-explicit-any': 'warn',
+    },
+  },
+  // The server's layers (eslint.layering.mjs says which and why): an import against them fails the lint.
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
+    rules: { 'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layeringZones }] },
+  },
+  // One mechanism each for the server's plumbing: background work on PeriodicTask (start, one run
+  // at a time, stop that waits for a run in progress before the database closes), in-process events
+  // on TypedEventBus (typed, listener failures isolated). Hand-made timers and emitters bypass both.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/common/periodic-task.ts', 'src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'setInterval', message: 'Schedule background work with PeriodicTask (src/common/periodic-task.ts).' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:events', 'events'].map((name) => ({ name, importNames: ['EventEmitter'], message: 'Publish in-process events on a TypedEventBus (src/common/typed-event-bus.ts).' })),
+        },
+      ],
     },
   },
   // The web UI: browser code, React's rules of hooks.

@@ -10,7 +10,7 @@ import { mib, ms, num, pct } from './report';
 import { ApiClient, DatabaseHandle, ServerHandle, startDatabase, startEchoServer, startOpampServer } from './server-process';
 import { metricsWindow, scrapeMetrics, ServerMetrics } from './server-metrics';
 import { varintField } from './wire';
-import { newUuidV7 } from '../src/opamp-gateway/protocol/instance-uid';
+import { newUuidV7 } from '../src/protocol/instance-uid';
 
 /** A scenario cannot run against this server (a feature it needs is missing): exit code 3. */
 export class Unsupported extends Error {}

@@ -10,7 +10,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { RemoteConfigStatuses, ServerToAgentSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { newUuidV7 } from '../src/opamp-gateway/protocol/instance-uid';
+import { newUuidV7 } from '../src/protocol/instance-uid';
 import {
   buildSharedParts,
   descriptionField,

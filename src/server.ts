@@ -10,7 +10,7 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-dat
 import { DatabaseSupervisor } from './database/database-supervisor';
 import { pinoOptions } from './logging/logger.options';
 import { answerUnknownMethods } from './common/method-not-allowed';
-import { setupOpenApi } from './common/openapi/openapi-document';
+import { setupOpenApi } from './openapi-document';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { addSecurityHeaders } from './common/security-headers';

@@ -6,7 +6,7 @@ import { AgentGroupsService } from '../src/agent-groups/agent-groups.service';
 import { DesiredStateChange, DesiredStateEvents } from '../src/common/desired-state-events';
 import { AnyValueSchema, KeyValueSchema } from '../src/gen/opamp/v1/anyvalue_pb';
 import { AgentCapabilities as Cap, ComponentHealthSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { textToUid } from '../src/opamp-gateway/protocol/instance-uid';
+import { textToUid } from '../src/protocol/instance-uid';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { startTestServer, TestServer } from './support/test-server';
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { AgentConfigFileSchema, AgentConfigMapSchema, AgentRemoteConfigSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { AgentAuthenticator, AgentAuthResult } from '../src/opamp-gateway/agent-authenticator';
+import { AgentAuthenticator, AgentAuthResult } from '../src/protocol/agent-authenticator';
 import { ConnectionRegistry } from '../src/opamp-gateway/connection-registry';
 import { GrpcTransport } from '../src/opamp-gateway/transports/grpc-transport';
 import { buildServerToAgent } from '../src/opamp-gateway/protocol/server-to-agent.builder';

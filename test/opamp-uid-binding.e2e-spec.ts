@@ -1,7 +1,7 @@
 import { ServerErrorResponseType } from '../src/gen/opamp/v1/opamp_pb';
 import { ConnectionRegistry } from '../src/opamp-gateway/connection-registry';
 import { SessionStore } from '../src/opamp-gateway/session-store';
-import { uidToText } from '../src/opamp-gateway/protocol/instance-uid';
+import { uidToText } from '../src/protocol/instance-uid';
 import { eventually, getAgent } from './support/agents-api';
 import { attributes, GrpcTestAgent, Msg, newAgentUid } from './support/grpc-test-client';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';

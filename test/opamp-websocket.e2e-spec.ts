@@ -1,7 +1,7 @@
 import { AgentCapabilities as Cap, AgentToServerFlags, ServerCapabilities, ServerErrorResponseType, ServerToAgentFlags } from '../src/gen/opamp/v1/opamp_pb';
 import { create } from '@bufbuild/protobuf';
 import { AgentDisconnectSchema, ComponentHealthSchema, EffectiveConfigSchema, AgentConfigMapSchema, AgentConfigFileSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { uidToText } from '../src/opamp-gateway/protocol/instance-uid';
+import { uidToText } from '../src/protocol/instance-uid';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { startTestServer, TestServer } from './support/test-server';
 import { eventually, getAgent } from './support/agents-api';

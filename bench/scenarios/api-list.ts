@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import { configMapToStored, descriptionToStored, healthToStored, remoteConfigStatusToStored } from '../../src/agents/agent-report.mapper';
 import { agentSelectorTerms } from '../../src/common/selectors/selector-terms';
 import { AgentToServerSchema } from '../../src/gen/opamp/v1/opamp_pb';
-import { newUuidV7 } from '../../src/opamp-gateway/protocol/instance-uid';
+import { newUuidV7 } from '../../src/protocol/instance-uid';
 import { AGENT_CAPABILITIES, buildSharedParts, descriptionField, uidField, uuidText } from '../fleet-messages';
 import { RunEnv, sleep, startTarget } from '../fleet-run';
 import { cpuPercent, machineCpuSeconds } from '../proc-stats';

@@ -1,23 +1,14 @@
 import { Module } from '@nestjs/common';
-import { MongooseModule } from '@nestjs/mongoose';
-import { Agent, AgentSchema } from '../agents/agent.schema';
 import { AgentsModule } from '../agents/agents.module';
 import { RemoteConfigsModule } from '../remote-configs/remote-configs.module';
-import { AgentGroup, AgentGroupSchema } from './agent-group.schema';
+import { AgentGroupModelModule } from './agent-group-model.module';
 import { AgentGroupsController } from './agent-groups.controller';
 import { AgentGroupsService } from './agent-groups.service';
 
 /** Groups of agents chosen by label selectors; what they are assigned; their statistics. */
 @Module({
-  imports: [
-    AgentsModule,
-    RemoteConfigsModule,
-    // The agents collection is read (counted, listed by selector) here; the Agent model is the agents module's.
-    MongooseModule.forFeature([
-      { name: AgentGroup.name, schema: AgentGroupSchema },
-      { name: Agent.name, schema: AgentSchema },
-    ]),
-  ],
+  // The agents collection is read (counted, listed by selector) here through the Agent model AgentsModule exports.
+  imports: [AgentsModule, RemoteConfigsModule, AgentGroupModelModule],
   controllers: [AgentGroupsController],
   providers: [AgentGroupsService],
   exports: [AgentGroupsService],

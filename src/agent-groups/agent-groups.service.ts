@@ -75,10 +75,7 @@ export class AgentGroupsService implements OnModuleInit {
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
     this.writes = profile.keyedWrites();
-    this.counter = new AgentGroupStatusCounter(agents, () => ({
-      'connection.connected': true,
-      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: this.agentsService.httpSilenceCutoff() } }],
-    }));
+    this.counter = new AgentGroupStatusCounter(agents, () => this.agentsService.liveness.connectedFilter() as FilterQuery<Agent>);
   }
 
   onModuleInit(): void {

@@ -1,6 +1,7 @@
-import { agentCapabilityNames } from '../opamp-gateway/protocol/capabilities';
+import { agentCapabilityNames } from '../protocol/capabilities';
 import { plainAttributes, plainOfStored } from '../common/stored-any-value';
 import type { Agent, StoredConfigFile, StoredHealth } from './agent.schema';
+import { connectedAt } from './agent-liveness';
 
 /** Content types whose bodies are shown as text; anything else is shown as base64. */
 export function isTextContentType(contentType: string): boolean {
@@ -72,12 +73,6 @@ function healthSummary(h: StoredHealth): Record<string, unknown> {
   };
 }
 
-/** True while the agent is connected; an HTTP agent until it misses 3 poll intervals. */
-export function isConnected(agent: Agent, httpCutoff: Date): boolean {
-  const c = agent.connection;
-  if (!c?.connected) return false;
-  return c.transport !== 'http' || new Date(c.lastSeenAt) >= httpCutoff;
-}
 
 /**
  * The REST shape of an agent: `{kind, apiVersion, metadata, spec, status}`. `summary` (list items)
@@ -88,7 +83,7 @@ export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' 
   const summary = view === 'summary';
   const c = agent.connection;
   const caps = agent.capabilities ?? 0;
-  const connected = isConnected(agent, httpCutoff);
+  const connected = connectedAt(agent.connection, httpCutoff);
   return {
     kind: 'Agent',
     apiVersion: 'v1',

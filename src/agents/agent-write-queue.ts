@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { PeriodicTask } from '../common/periodic-task';
 
 type Document = mongo.Document;
 
@@ -44,7 +45,8 @@ export class AgentWriteQueue {
   /** True while some pending write has a waiter: the next batch starts without waiting for the timer. */
   private urgent = false;
   private running?: Promise<void>;
-  private timer?: NodeJS.Timeout;
+  /** The periodic flush of held heartbeats and deferred writes. */
+  private readonly ticker: PeriodicTask;
   /** Heartbeat facts kept in memory until due (see `hold`). */
   private heldSeen = new Map<string, { set: SetPaths; dueAt: number }>();
 
@@ -55,16 +57,17 @@ export class AgentWriteQueue {
     private readonly bulkSize: number,
     private readonly lockAll: LockAll,
     private readonly onError: (err: unknown) => void,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.flushDue(), this.intervalMs);
-    this.timer.unref();
+  ) {
+    this.ticker = new PeriodicTask(() => this.flushDue(), onError);
   }
 
-  /** Stores everything, held heartbeats included. */
+  start(): void {
+    this.ticker.start(this.intervalMs);
+  }
+
+  /** Stores everything, held heartbeats included (after a periodic flush in progress). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    await this.ticker.stop();
     await this.flushDue(Infinity);
   }
 

@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema } from 'mongoose';
-import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
+import type { AgentConfigAssignment } from './agent-config-assignment';
 
 /**
  * One agent as stored. Attribute keys and component names contain dots, which MongoDB field

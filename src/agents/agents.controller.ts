@@ -13,7 +13,7 @@ import {
   AVAILABLE_COMPONENTS_SCHEMA,
   listSchema,
 } from '../common/openapi';
-import { isUidText } from '../opamp-gateway/protocol/instance-uid';
+import { isUidText } from '../protocol/instance-uid';
 import { componentCatalogView, toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
 import { agentList } from './agent-list';

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { AgentGroup, AgentGroupSchema } from '../agent-groups/agent-group.schema';
+import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module';
 import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './agent.schema';
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
+import { FleetStateMetrics } from './fleet-state.metrics';
 
 /** The Agent aggregate: inventory, status ingest, REST controller. */
 @Module({
@@ -11,12 +12,13 @@ import { AgentsService } from './agents.service';
     MongooseModule.forFeature([
       { name: Agent.name, schema: AgentSchema },
       { name: ComponentCatalog.name, schema: ComponentCatalogSchema },
-      // Read-only here: the `group` filter of the agent list reads a group's parsed selector.
-      { name: AgentGroup.name, schema: AgentGroupSchema },
     ]),
+    // Read-only here: the `group` filter of the agent list reads a group's parsed selector.
+    AgentGroupModelModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService],
-  exports: [AgentsService],
+  providers: [AgentsService, FleetStateMetrics],
+  // The Agent model goes with the module: the agent-groups module counts and lists agents by selector.
+  exports: [AgentsService, MongooseModule],
 })
 export class AgentsModule {}

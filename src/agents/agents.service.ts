@@ -22,8 +22,8 @@ import {
   selectorKeyProblem,
   selectorValueProblem,
 } from '../common/selectors';
-import { configMapHash } from '../desired-state/config-hash';
-import type { AgentConfigAssignment } from '../desired-state/desired-state.types';
+import { configMapHash } from '../protocol/config-hash';
+import type { AgentConfigAssignment } from './agent-config-assignment';
 import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
@@ -34,6 +34,7 @@ export function agentSort(sort: string | undefined): PageSort {
   return { field: AGENT_SORT_FIELDS[desc ? key.slice(1) : key], direction: desc ? -1 : 1 };
 }
 import { AgentWriteQueue } from './agent-write-queue';
+import { AgentLiveness, connectedAt } from './agent-liveness';
 
 /**
  * What the database sends back for each item of an agent list. A summary leaves the effective
@@ -108,6 +109,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     () => this.sweepOwnHttpAgents(),
     (err) => this.logger.warn(`sweep of silent HTTP agents failed: ${err}`),
   );
+  /** What "connected" means (agent-liveness.ts); every reader of connection facts asks it. */
+  readonly liveness: AgentLiveness;
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -120,6 +123,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     this.writes = profile.keyedWrites();
     this.bulkSize = profile.maxBulkStatements;
+    this.liveness = new AgentLiveness({ ...config.opamp, replicaTimeoutSeconds: config.cluster.timeoutSeconds });
     this.selected = new AgentSelectorQuery(agents);
     this.queue = new AgentWriteQueue(
       () => agents.collection,
@@ -135,12 +139,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.markReplicaDisconnected();
     await this.backfillSelectorTerms();
     this.queue.start();
-    const every = Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000);
     // Each replica sweeps the HTTP agents it serves, exactly (it knows their last polls).
-    this.ownHttpSweep.start(every);
+    this.ownHttpSweep.start(this.liveness.sweepEveryMs);
     // Fleet-wide, one replica at a time: HTTP agents no live replica sweeps (theirs is gone), by
     // their stored last poll. FleetJobs stops it before the database closes.
-    this.jobs.schedule('http-agent-sweep', every, () => this.sweepSilentHttpAgents());
+    this.jobs.schedule('http-agent-sweep', this.liveness.sweepEveryMs, () => this.sweepSilentHttpAgents());
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -196,29 +199,21 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return written;
   }
 
-  /**
-   * An HTTP agent counts as connected until it has missed 3 poll intervals. This is the cutoff
-   * for a STORED last-poll time: the replica serving an agent writes it at least once per poll
-   * interval, in a batch every OPAMP_LAST_SEEN_FLUSH_MS, so the stored value of an agent polling
-   * another replica lags its last poll by up to that much, and is given that much more. The
-   * serving replica itself marks its agents offline at exactly 3 missed polls (sweepOwnHttpAgents).
-   */
+  /** A stored last poll before this is silence (agent-liveness.ts: the write lag allowed for). */
   httpSilenceCutoff(now = Date.now()): Date {
-    const o = this.config.opamp;
-    const writeLagMs = Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000 + o.lastSeenFlushMs;
-    return new Date(now - 3 * o.heartbeatIntervalSeconds * 1000 - writeLagMs);
+    return this.liveness.storedHttpCutoff(now);
   }
 
   /** The HTTP agents this replica served last that have missed 3 polls: offline (their held last polls written first). */
   async sweepOwnHttpAgents(): Promise<number> {
     await this.queue.flush();
-    const cutoff = new Date(Date.now() - 3 * this.config.opamp.heartbeatIntervalSeconds * 1000);
+    const now = Date.now();
     // The stored time may lag; a later poll held in memory keeps the agent connected.
     const polledSince = (uid: string) => {
       const held = this.queue.held(uid)?.['connection.lastSeenAt'];
-      return held instanceof Date && held >= cutoff;
+      return held instanceof Date && held >= this.liveness.httpCutoff(now);
     };
-    return this.markHttpAgentsOffline({ 'connection.replicaId': this.config.replicaId, 'connection.lastSeenAt': { $lt: cutoff } }, polledSince);
+    return this.markHttpAgentsOffline(this.liveness.silentOwnHttpFilter(this.config.replicaId, now) as FilterQuery<Agent>, polledSince);
   }
 
   /**
@@ -228,13 +223,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    */
   async sweepSilentHttpAgents(): Promise<number> {
     await this.queue.flush();
-    const cutoff = new Date(this.httpSilenceCutoff().getTime() - this.config.cluster.timeoutSeconds * 1000);
-    return this.markHttpAgentsOffline({ 'connection.lastSeenAt': { $lt: cutoff } });
+    return this.markHttpAgentsOffline(this.liveness.silentOrphanHttpFilter() as FilterQuery<Agent>);
   }
 
   private markHttpAgentsOffline(which: FilterQuery<Agent>, spare?: (uid: string) => boolean): Promise<number> {
     return this.updateEach(
-      { 'connection.connected': true, 'connection.transport': 'http', ...which },
+      which,
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': new Date() } },
       // Their next poll writes its connection facts in full; what was held of their last poll must not say "connected".
       (uid) => {
@@ -461,11 +455,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       requirements = [...requirements, ...scope.requirements];
       if (Object.keys(scope.extra).length > 0) and.push(scope.extra as FilterQuery<Agent>);
     }
-    const cutoff = this.httpSilenceCutoff();
-    const live: FilterQuery<Agent> = {
-      'connection.connected': true,
-      $or: [{ 'connection.transport': { $ne: 'http' } }, { 'connection.lastSeenAt': { $gte: cutoff } }],
-    };
+    const live = this.liveness.connectedFilter() as FilterQuery<Agent>;
     if (q.connected === true) and.push(live);
     if (q.connected === false) and.push({ $nor: [live] });
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
@@ -499,7 +489,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         uid: a._id,
         labels: a.labels,
         description: a.description,
-        connected: !!c?.connected && (c.transport !== 'http' || new Date(c.lastSeenAt) >= cutoff),
+        connected: connectedAt(c, cutoff),
         healthy: a.health?.healthy,
         acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
         reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
@@ -574,8 +564,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async delete(uid: string): Promise<void> {
     const agent = await this.findOne(uid);
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
-    const cutoff = this.httpSilenceCutoff();
-    if (agent.connection?.connected && (agent.connection.transport !== 'http' || new Date(agent.connection.lastSeenAt) >= cutoff)) {
+    if (this.liveness.isConnected(agent.connection)) {
       throw new ConflictError(`agent ${uid} is connected; only a disconnected agent can be deleted`);
     }
     await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
@@ -589,7 +578,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    */
   async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number }> {
     const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
-    const cutoff = this.httpSilenceCutoff().getTime();
+    const cutoff = this.httpSilenceCutoff();
     type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
     const [groups, http] = await Promise.all([
       this.agents.aggregate<Group>([
@@ -604,13 +593,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     let healthy = 0;
     for (const { _id: g, n } of groups) {
       if (g.s !== undefined && g.s in configStates) configStates[g.s] += n;
-      if (g.c === true && g.t !== 'http') {
+      // HTTP agents are judged one by one below: their liveness depends on their last poll.
+      if (g.t !== 'http' && connectedAt({ connected: g.c, transport: g.t }, cutoff)) {
         connected += n;
         if (g.h === true) healthy += n;
       }
     }
     for (const a of http) {
-      if (new Date(a.connection.lastSeenAt).getTime() < cutoff) continue;
+      if (!connectedAt(a.connection, cutoff)) continue;
       connected++;
       if (a.health?.healthy === true) healthy++;
     }

@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../common/domain-errors';
 import { IS_PUBLIC } from './public.decorator';
 import { REQUIRED_ROLE } from './roles.decorator';
-import { Role, roleAtLeast } from './roles';
+import { Role, roleAtLeast } from '../common/roles';
 import { AuthenticatedUser } from './user.schema';
 
 /** Routes outside /api/v1 are infrastructure (/healthz, /readyz, /metrics), public by design. */

@@ -4,7 +4,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { UnauthorizedError } from '../common/domain-errors';
 import { JWT_SIGNING_SECRET } from './jwt-secret';
-import { isRole } from './roles';
+import { isRole } from '../common/roles';
 import { AccessClaims, JWT_AUDIENCE, JWT_ISSUER, SessionsService } from './sessions.service';
 import { AuthenticatedUser } from './user.schema';
 import { UsersService } from './users.service';

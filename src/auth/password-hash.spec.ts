@@ -1,5 +1,5 @@
 import { decoyPasswordHash, hashPassword, verifyPassword } from './password-hash';
-import { passwordProblem } from './password-policy';
+import { passwordProblem } from '../common/password-policy';
 import { safeEqual } from './secret-compare';
 
 describe('password hashing', () => {

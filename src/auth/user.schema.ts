@@ -1,5 +1,5 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import type { Role } from './roles';
+import type { Role } from '../common/roles';
 
 /** Where a user came from: the configured admin, the users API, or a first GitHub sign-in. */
 export type UserSource = 'config' | 'local' | 'github';

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PeriodicTask } from '../common/periodic-task';
 import { buildInfo } from '../version/build-info';
 import { ReplicaRecord } from './cluster.schemas';
 import { EventBus } from './event-bus';
@@ -27,9 +28,11 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
   private ports = { api: 0, opamp: 0, grpc: 0 };
   private load: () => number = () => 0;
   private goneHandler: (replicaId: string) => Promise<number> = async () => 0;
-  private timer?: NodeJS.Timeout;
-  private beat?: Promise<void>;
-  private stopped = false;
+  /** One beat at a time: a slow database must not pile heartbeats up (heartbeat() never throws). */
+  private readonly beats = new PeriodicTask(
+    () => this.heartbeat(),
+    (e) => this.logger.error(`replica heartbeat failed: ${e}`),
+  );
 
   constructor(
     @InjectModel(ReplicaRecord.name) private readonly replicas: Model<ReplicaRecord>,
@@ -59,28 +62,23 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     this.leases.want(REPLICA_GC_LEASE);
-    this.timer = setInterval(() => void this.tick(), this.config.cluster.heartbeatSeconds * 1000);
-    this.timer.unref();
+    this.beats.start(this.config.cluster.heartbeatSeconds * 1000);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.beat;
+    // Stops the beats and waits for one in progress before the record is deleted.
+    await this.beats.stop();
     await this.leases.releaseAll();
     await this.replicas.deleteOne({ _id: this.config.replicaId }).catch(() => undefined);
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.beats.stop();
   }
 
   /** One heartbeat: record, renew leases, and (as the gc lease holder) sweep the gone. Never throws. */
   tick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    // One beat at a time: a slow database must not pile heartbeats up.
-    this.beat ??= this.heartbeat().finally(() => (this.beat = undefined));
-    return this.beat;
+    return this.beats.runNow();
   }
 
   /** Replicas as recorded, with whether each is past the timeout. */

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
+import { EventMap, TypedEventBus } from './typed-event-bus';
 
 /** Why the desired state of some agents may have changed. */
 export type DesiredStateChangeReason =
@@ -29,35 +29,31 @@ export interface DesiredStateChange {
   agents?: string[];
 }
 
-export interface DesiredStateEventMap {
+export interface DesiredStateEventMap extends EventMap {
+  /** A committed change (published by the domain services, and by the bridge for other replicas'). */
   changed: [DesiredStateChange];
+  /**
+   * The desired-state service reloaded groups and revisions and something changed (or it was
+   * asked to announce): the gateway pushes to the agents it holds.
+   */
+  refreshed: [];
 }
 
 /**
- * In-process notifications "the desired state of these agents may have changed", emitted by the
- * domain services after a write is committed; the OpAMP gateway subscribes (`on('changed', …)`) and
- * pushes. Listeners run synchronously inside `publish`; one that throws is logged and never fails
- * the request that made the change.
+ * The one in-process event bus: "the desired state of these agents may have changed" (`changed`,
+ * emitted by the domain services after a write is committed) and "desired state was recomputed"
+ * (`refreshed`). The OpAMP gateway, the desired-state cache, the rollout driver and the bridge to
+ * other replicas subscribe with `on`. Listeners run synchronously inside `publish`; one that
+ * throws is logged and never fails the request that made the change.
  */
 @Injectable()
-export class DesiredStateEvents extends EventEmitter<DesiredStateEventMap> {
-  private readonly logger = new Logger(DesiredStateEvents.name);
-
+export class DesiredStateEvents extends TypedEventBus<DesiredStateEventMap> {
   constructor() {
-    super();
-    this.setMaxListeners(0);
+    super(new Logger(DesiredStateEvents.name));
   }
 
-  /** Emits `changed` to every listener, isolating the caller from listener failures. */
+  /** Tells every `changed` listener of a committed change. */
   publish(change: DesiredStateChange): void {
-    // rawListeners, so that `once` listeners are removed as emit would remove them.
-    for (const listener of this.rawListeners('changed')) {
-      try {
-        const r = (listener as (c: DesiredStateChange) => unknown)(change);
-        if (r instanceof Promise) r.catch((e) => this.logger.error(`desired-state listener failed: ${e instanceof Error ? e.stack : e}`));
-      } catch (e) {
-        this.logger.error(`desired-state listener failed: ${e instanceof Error ? e.stack : e}`);
-      }
-    }
+    this.emit('changed', change);
   }
 }

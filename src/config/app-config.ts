@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { passwordProblem } from '../auth/password-policy';
-import type { Role } from '../auth/roles';
+import { passwordProblem } from '../common/password-policy';
+import type { Role } from '../common/roles';
 import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
 import { parseTrustProxy, TrustProxy } from './trust-proxy';
 

@@ -2,7 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection, mongo } from 'mongoose';
 import { mongo as driver } from 'mongoose';
-import { Counter, register } from 'prom-client';
+import { Counter } from 'prom-client';
+import { sharedMetric } from '../metrics/registry';
 
 /** The commands whose documents are writes, and the field that carries their statements. */
 const WRITE_PAYLOAD: Record<string, string> = { insert: 'documents', update: 'updates', delete: 'deletes', findAndModify: 'update' };
@@ -18,7 +19,7 @@ export interface DatabaseWorkTotals {
 }
 
 function counter(name: string, help: string, labelNames: string[]): Counter<string> {
-  return (register.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames });
+  return sharedMetric(name, () => new Counter({ name, help, labelNames }));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import { databaseDeadlines } from './database-deadlines';
 import { DATABASE_PROFILE, describeProfile, detectDatabaseProfile } from './database-profile';
 import { DatabaseSupervisor } from './database-supervisor';
+import { CommandLatencyMetrics } from './command-latency.metrics';
 import { DatabaseWork } from './database-work.metrics';
 
 /** Injection token of the embedded database's supervisor (null with an external MONGODB_URI). */
@@ -35,6 +36,7 @@ export class DatabaseModule {
           },
         },
         DatabaseWork,
+        CommandLatencyMetrics,
       ],
       exports: [DATABASE_SUPERVISOR, DATABASE_PROFILE, DatabaseWork],
     };

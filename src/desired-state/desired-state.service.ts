@@ -1,13 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { AgentGroupDefinition, AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { matchesAgent } from '../common/selectors';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PeriodicTask } from '../common/periodic-task';
 import { RemoteConfigContent, RemoteConfigsService } from '../remote-configs/remote-configs.service';
-import { configMapHash } from './config-hash';
+import { configMapHash } from '../protocol/config-hash';
 import { governingGroup, hasOwnConfig } from './config-precedence';
 import type { AgentView, ConfigOverlay, DesiredConfig, DesiredConfigEntry, DesiredConfigProblem, DesiredConnectionSettings } from './desired-state.types';
 
@@ -34,13 +34,15 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   private overlays = new Map<string, { overlay: ConfigOverlay; reached: Set<string> }>();
   private overlaySource: () => Promise<ConfigOverlay[]> = () => Promise.resolve([]);
   private refreshing?: Promise<void>;
-  private timer?: NodeJS.Timeout;
+  /** The periodic reconcile: picks up changes made on other replicas whose event was lost. */
+  private readonly reconcile = new PeriodicTask(
+    () => this.refresh(false),
+    (e) => this.logger.error(`refreshing groups failed: ${e}`),
+  );
   private stopped = false;
   private loaded = false;
   private gen = 0;
   private inFlight = 0;
-  /** Emits 'refreshed' after groups or configs changed: the gateway then pushes to connected agents. */
-  readonly changes = new EventEmitter<{ refreshed: [] }>();
 
   constructor(
     private readonly agentGroups: AgentGroupsService,
@@ -52,14 +54,13 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   onModuleInit(): void {
     // A change of single agents (labels, assignment) needs no reload of groups: the session handles it.
     this.events.on('changed', (c) => (c.agents ? undefined : void this.refresh(true)));
-    this.timer = setInterval(() => void this.refresh(false), this.config.opamp.reconcileIntervalSeconds * 1000);
-    this.timer.unref();
+    this.reconcile.start(this.config.opamp.reconcileIntervalSeconds * 1000);
   }
 
   /** Stops reloading and waits for a reload in flight, before the database client closes. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.reconcile.stop();
     await this.refreshing;
   }
 
@@ -68,7 +69,7 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     this.overlaySource = source;
   }
 
-  /** Reloads groups and latest revisions; emits 'refreshed' when asked to or when something changed. */
+  /** Reloads groups and latest revisions; emits 'refreshed' on DesiredStateEvents when asked to or when something changed. */
   refresh(announce: boolean): Promise<void> {
     if (this.stopped) return this.refreshing ?? Promise.resolve();
     const run = async () => {
@@ -85,7 +86,7 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
         if (changed || announce) {
           this.gen++;
           this.groupConfigs = new Map();
-          this.changes.emit('refreshed');
+          this.events.emit('refreshed');
         }
       } catch (err) {
         this.logger.error(`refreshing groups failed: ${err}`);

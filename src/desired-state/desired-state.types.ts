@@ -1,13 +1,8 @@
 import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
+import type { AgentConfigAssignment } from '../agents/agent-config-assignment';
 
-/** A per-agent configuration set through `PUT /api/v1/agents/{id}/update-agent-config`. */
-export interface AgentConfigAssignment {
-  /** Entries taken from remote configs (a revision, or the latest when absent). */
-  configs?: { fileName: string; remoteConfig: string; revision?: number }[];
-  /** Entries given inline. */
-  files?: { fileName: string; contentType: string; body: string }[];
-  assignedAt?: Date;
-}
+// The agent aggregate stores the assignment; desired state reads it (agents sit below desired state).
+export type { AgentConfigAssignment };
 
 /** What an agent's desired state depends on. */
 export interface AgentView {

@@ -1,14 +1,12 @@
 import { Controller, DynamicModule, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
-import { AgentsModule } from '../agents/agents.module';
-import { OpampGatewayModule } from '../opamp-gateway/opamp-gateway.module';
-import { FleetMetrics } from './fleet-metrics.service';
+import { metricsRegistry } from './registry';
 
 /**
- * Prometheus metrics: the default process metrics (event-loop lag included), the protocol's
- * opamp_* metrics and the fleet gauges. Served at /metrics on the API port, or on its own
- * port when METRICS_PORT is set (see server.ts).
+ * The Prometheus endpoint: the process-wide registry (registry.ts) with the default process
+ * metrics (event-loop lag included), served at /metrics on the API port, or on its own port when
+ * METRICS_PORT is set (see server.ts). Each feature registers its own metrics on that registry
+ * (opamp-gateway: opamp_*, agents: fleet gauges, database: command counts and latency).
  */
 @Module({})
 export class MetricsModule {
@@ -19,13 +17,10 @@ export class MetricsModule {
         PrometheusModule.register({
           path: '/metrics',
           // Process metrics are registered once per process (a second server in one process, as in tests, reuses them).
-          defaultMetrics: { enabled: register.getSingleMetric('process_cpu_user_seconds_total') === undefined },
+          defaultMetrics: { enabled: metricsRegistry.getSingleMetric('process_cpu_user_seconds_total') === undefined },
           ...(servedOnApiPort ? {} : { controller: NoController }),
         }),
-        AgentsModule,
-        OpampGatewayModule,
       ],
-      providers: [FleetMetrics],
     };
   }
 }

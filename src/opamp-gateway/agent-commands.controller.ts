@@ -2,7 +2,6 @@ import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { agentUidParam } from '../agents/agents.controller';
-import { isConnected } from '../agents/agent-resource.mapper';
 import { AgentsService } from '../agents/agents.service';
 import { ConflictError, NotFoundError } from '../common/domain-errors';
 import { AgentCapabilities } from '../gen/opamp/v1/opamp_pb';
@@ -45,7 +44,7 @@ export class AgentCommandsController {
     const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
-    if (!isConnected(agent, this.agents.httpSilenceCutoff())) throw new ConflictError(`agent ${uid} is not connected`);
+    if (!this.agents.liveness.isConnected(agent.connection)) throw new ConflictError(`agent ${uid} is not connected`);
     return { uid, agent };
   }
 

@@ -1,6 +1,8 @@
 import type { ServerToAgent } from '../gen/opamp/v1/opamp_pb';
 
-export type TransportKind = 'websocket' | 'http' | 'grpc';
+import type { TransportKind } from '../protocol/transport-kind';
+
+export type { TransportKind };
 
 /**
  * A transport's handle on one agent connection, all the message handler and the pusher see of it. HTTP has

@@ -6,11 +6,10 @@ import { PeriodicTask } from '../common/periodic-task';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { DesiredStateService } from '../desired-state/desired-state.service';
 import { CommandType, CustomMessage } from '../gen/opamp/v1/opamp_pb';
 import { AgentDelivery } from './agent-delivery';
 import { ConnectionRegistry } from './connection-registry';
-import { textToUid } from './protocol/instance-uid';
+import { textToUid } from '../protocol/instance-uid';
 import { buildCommand, buildServerToAgent, OutgoingParts } from './protocol/server-to-agent.builder';
 import { SessionState, SessionStore } from './session-store';
 
@@ -38,13 +37,12 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly registry: ConnectionRegistry,
     private readonly sessions: SessionStore,
     private readonly delivery: AgentDelivery,
-    private readonly desired: DesiredStateService,
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.desired.changes.on('refreshed', () => this.schedulePushToConnected());
+    this.events.on('refreshed', () => this.schedulePushToConnected());
     this.events.on('changed', (c) => {
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
-import { stableHash } from '../desired-state/config-hash';
+import { stableHash } from '../protocol/config-hash';
 import {
   AgentCapabilities as Cap,
   ConnectionSettingsOffers,
@@ -10,7 +10,7 @@ import {
   OpAMPConnectionSettingsSchema,
   TelemetryConnectionSettingsSchema,
 } from '../gen/opamp/v1/opamp_pb';
-import { hasCapability } from './protocol/capabilities';
+import { hasCapability } from '../protocol/capabilities';
 
 const headers = (h?: Record<string, string>) =>
   h && Object.keys(h).length

@@ -5,7 +5,7 @@ import { isProblem } from '../desired-state/desired-state.service';
 import type { DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import { AgentCapabilities as Cap, AgentToServer, ConnectionSettingsOffers } from '../gen/opamp/v1/opamp_pb';
 import type { buildOffers } from './connection-settings-offers';
-import { hasCapability } from './protocol/capabilities';
+import { hasCapability } from '../protocol/capabilities';
 
 /*
  * What the server sends an agent, decided from what the agent reported, what the server holds

@@ -1,5 +1,5 @@
 import { ReplicaRegistry } from '../cluster/replica-registry.service';
-import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentCommandRouter } from './agent-command-router';
 import { AgentsModule } from '../agents/agents.module';
 import { AgentsService } from '../agents/agents.service';
@@ -7,8 +7,10 @@ import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PeriodicTask } from '../common/periodic-task';
 import { AdmissionControl } from './admission-control';
 import { AgentCommandsController } from './agent-commands.controller';
+import { ConnectedAgentsMetrics } from './connected-agents.metrics';
 import { ConnectionRegistry } from './connection-registry';
 import { OpampMetrics } from './opamp-metrics';
 import { AgentDelivery } from './agent-delivery';
@@ -29,6 +31,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
   controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,
+    ConnectedAgentsMetrics,
     ConnectionRegistry,
     SessionStore,
     AgentDelivery,
@@ -53,22 +56,24 @@ import { WebSocketTransport } from './transports/websocket-transport';
   exports: [SessionStore, OpampListener, ConnectionRegistry],
 })
 export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  private evictor?: NodeJS.Timeout;
+  /** Forgets sessions of agents gone silent, at the sweep cadence of the liveness rule (agents/agent-liveness.ts). */
+  private readonly evictor: PeriodicTask;
 
   constructor(
     private readonly listener: OpampListener,
     private readonly sessions: SessionStore,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    const logger = new Logger('OpampGateway');
+    this.evictor = new PeriodicTask(async () => this.sessions.evictSilent(), (e) => logger.error(`evicting silent sessions failed: ${e}`));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.replicas.setLoadProbe(() => this.sessions.activeAgents);
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();
-    this.evictor = setInterval(() => this.sessions.evictSilent(), Math.min(this.config.opamp.heartbeatIntervalSeconds * 1000, 10_000));
-    this.evictor.unref();
+    this.evictor.start(this.agents.liveness.sweepEveryMs);
   }
 
   /**
@@ -80,7 +85,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
     await this.agents.markReplicaDisconnected();
   }
 
-  onApplicationShutdown(): void {
-    if (this.evictor) clearInterval(this.evictor);
+  async onApplicationShutdown(): Promise<void> {
+    await this.evictor.stop();
   }
 }

@@ -11,7 +11,7 @@ import { AgentConnection } from './agent-connection';
 import { AgentDelivery } from './agent-delivery';
 import { ConnectionRegistry, MAX_UIDS_PER_CONNECTION } from './connection-registry';
 import { answerShape, componentsToRequest, requestsFullState } from './delivery-policy';
-import { newUuidV7, uidToText } from './protocol/instance-uid';
+import { newUuidV7, uidToText } from '../protocol/instance-uid';
 import { MalformedMessageError } from './protocol/opamp-codec';
 import { checkReportLimits } from './protocol/report-limits';
 import { takeReport } from './report-parts';

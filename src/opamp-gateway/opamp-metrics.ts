@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram, register } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { sharedMetric } from '../metrics/registry';
 import type { AgentToServer } from '../gen/opamp/v1/opamp_pb';
 import type { TransportKind } from './agent-connection';
 
@@ -22,30 +23,26 @@ export function agentMessageKind(msg: AgentToServer | undefined): 'heartbeat' | 
   return reports ? 'report' : 'heartbeat';
 }
 
-function once<T>(name: string, make: () => T): T {
-  return (register.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 /** The protocol's own Prometheus metrics (opamp_*), on the process-wide registry. */
 @Injectable()
 export class OpampMetrics {
-  readonly messagesReceived = once(
+  readonly messagesReceived = sharedMetric(
     'opamp_messages_received_total',
     () => new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received, by transport and kind', labelNames: ['transport', 'kind'] }),
   );
-  readonly messagesSent = once(
+  readonly messagesSent = sharedMetric(
     'opamp_messages_sent_total',
     () => new Counter({ name: 'opamp_messages_sent_total', help: 'ServerToAgent messages sent, by transport and kind (reply, push)', labelNames: ['transport', 'kind'] }),
   );
-  readonly bytesReceived = once(
+  readonly bytesReceived = sharedMetric(
     'opamp_message_received_bytes_total',
     () => new Counter({ name: 'opamp_message_received_bytes_total', help: 'Bytes of AgentToServer messages received', labelNames: ['transport'] }),
   );
-  readonly bytesSent = once(
+  readonly bytesSent = sharedMetric(
     'opamp_message_sent_bytes_total',
     () => new Counter({ name: 'opamp_message_sent_bytes_total', help: 'Bytes of ServerToAgent messages sent', labelNames: ['transport'] }),
   );
-  readonly answerSeconds = once(
+  readonly answerSeconds = sharedMetric(
     'opamp_answer_duration_seconds',
     () =>
       new Histogram({
@@ -55,19 +52,19 @@ export class OpampMetrics {
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       }),
   );
-  readonly admissionRejections = once(
+  readonly admissionRejections = sharedMetric(
     'opamp_admission_rejections_total',
     () => new Counter({ name: 'opamp_admission_rejections_total', help: 'Agent connections refused by admission control', labelNames: ['transport'] }),
   );
-  readonly connectionsOpened = once(
+  readonly connectionsOpened = sharedMetric(
     'opamp_agent_connections_opened_total',
     () => new Counter({ name: 'opamp_agent_connections_opened_total', help: 'Agent connections (WebSocket, gRPC streams) accepted', labelNames: ['transport'] }),
   );
-  readonly connectionsClosed = once(
+  readonly connectionsClosed = sharedMetric(
     'opamp_agent_connections_closed_total',
     () => new Counter({ name: 'opamp_agent_connections_closed_total', help: 'Agent connections (WebSocket, gRPC streams) ended', labelNames: ['transport'] }),
   );
-  readonly malformed = once(
+  readonly malformed = sharedMetric(
     'opamp_malformed_messages_total',
     () => new Counter({ name: 'opamp_malformed_messages_total', help: 'Agent messages refused as malformed', labelNames: ['transport'] }),
   );

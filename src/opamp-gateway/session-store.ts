@@ -6,6 +6,7 @@ import type { CommandType, CustomMessage } from '../gen/opamp/v1/opamp_pb';
 import type { DesiredMemo } from './agent-delivery';
 import type { TransportKind } from './agent-connection';
 import { ConnectionRegistry } from './connection-registry';
+import { httpSilenceMs } from '../agents/agent-liveness';
 
 /** What this replica remembers of an agent between its messages. */
 export interface SessionState {
@@ -142,8 +143,8 @@ export class SessionStore {
     return this.states.size;
   }
 
-  /** An HTTP agent silent this long has missed 3 polls: it is disconnected. */
+  /** An HTTP agent silent this long has missed 3 polls: it is disconnected (the one rule: agents/agent-liveness.ts). */
   httpSilenceMs(): number {
-    return 3 * this.config.opamp.heartbeatIntervalSeconds * 1000;
+    return httpSilenceMs(this.config.opamp.heartbeatIntervalSeconds);
   }
 }

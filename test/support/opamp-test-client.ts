@@ -8,7 +8,7 @@ import {
 } from '../../src/gen/opamp/v1/opamp_pb';
 import { AnyValueSchema, KeyValueSchema } from '../../src/gen/opamp/v1/anyvalue_pb';
 import { decodeServerToAgent, encodeAgentToServer } from '../../src/opamp-gateway/protocol/opamp-codec';
-import { newUuidV7, uidToText } from '../../src/opamp-gateway/protocol/instance-uid';
+import { newUuidV7, uidToText } from '../../src/protocol/instance-uid';
 
 /** A hand-driven OpAMP peer for tests that need to send exact (or broken) bytes. */
 export function agentMessage(init: Parameters<typeof create<typeof AgentToServerSchema>>[1]): AgentToServer {

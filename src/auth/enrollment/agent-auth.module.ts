@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
-import { AgentAuthenticator } from '../../opamp-gateway/agent-authenticator';
+import { AgentAuthenticator } from '../../protocol/agent-authenticator';
 import { EnrollmentAgentAuthenticator } from './enrollment-agent-authenticator';
 import { EnrollmentToken, EnrollmentTokenSchema } from './enrollment-token.schema';
 import { EnrollmentTokensController } from './enrollment-tokens.controller';

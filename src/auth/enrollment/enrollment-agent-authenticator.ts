@@ -3,8 +3,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { isDatabaseUnavailable } from '../../common/database-errors';
-import { AgentAuthenticator, AgentAuthResult, AgentPeer, credentialsUncheckable } from '../../opamp-gateway/agent-authenticator';
-import type { TransportKind } from '../../opamp-gateway/agent-connection';
+import { AgentAuthenticator, AgentAuthResult, AgentPeer, credentialsUncheckable } from '../../protocol/agent-authenticator';
+import type { TransportKind } from '../../protocol/transport-kind';
 import { EnrollmentTokensService } from './enrollment-tokens.service';
 
 /**

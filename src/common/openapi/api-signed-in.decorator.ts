@@ -1,7 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
-import type { Role } from '../../auth/roles';
+import type { Role } from '../roles';
 import { ApiProblemResponsesWith } from './api-problem-responses.decorator';
+
+/** The security scheme of the web UI's refresh cookie (the document defines it, POST /auth/session uses it). */
+export const REFRESH_COOKIE_SCHEME = 'refreshCookie';
 
 /**
  * Documents an operation behind the API's guard: a bearer access token, 401 without a valid

@@ -1,4 +1,4 @@
-/** OpenAPI decorators and schemas shared by the controllers, and the finishing of the served document. */
+/** OpenAPI decorators and schemas shared by the controllers (src/openapi-document.ts finishes the served document). */
 export * from './api-json-response.decorator';
 export * from './api-path-params.decorator';
 export * from './api-problem-responses.decorator';
@@ -6,5 +6,4 @@ export * from './api-public.decorator';
 export * from './api-signed-in.decorator';
 export * from './problem-details.dto';
 export * from './resource-schemas';
-export * from './openapi-document';
 export * from './label-schemas';

@@ -2,8 +2,10 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { BinaryReadOptions } from '@bufbuild/protobuf';
 import { AgentToServer, AgentToServerSchema, ServerToAgent, ServerToAgentSchema } from '../../gen/opamp/v1/opamp_pb';
 
-/** A message that cannot be accepted; the transport turns it into BAD_REQUEST, 400 or a close code. */
-export class MalformedMessageError extends Error {}
+import { MalformedMessageError } from '../../protocol/malformed-message';
+
+/** A message that cannot be accepted; the transport turns it into BAD_REQUEST, 400 or a close code (re-exported for the transports). */
+export { MalformedMessageError };
 
 /**
  * Nesting of messages deeper than this (health trees, component maps, AnyValue lists) is hostile,

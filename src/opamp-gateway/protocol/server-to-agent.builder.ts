@@ -17,7 +17,7 @@ import {
   ServerToAgentCommandSchema,
   ServerToAgentSchema,
 } from '../../gen/opamp/v1/opamp_pb';
-import { SERVER_CAPABILITIES } from './capabilities';
+import { SERVER_CAPABILITIES } from '../../protocol/capabilities';
 
 /** Everything a ServerToAgent can carry, as the session decides it. */
 export interface OutgoingParts {

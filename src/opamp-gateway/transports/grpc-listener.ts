@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
 import { readTlsFile } from '../../common/tls-files';
-import { AgentAuthenticator, AgentPeer, credentialsUncheckable, refusalHeaders } from '../agent-authenticator';
+import { AgentAuthenticator, AgentPeer, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
 import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';

@@ -6,10 +6,11 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
+import { PeriodicTask } from '../../common/periodic-task';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
 import { AdmissionControl } from '../admission-control';
 import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
-import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../agent-authenticator';
+import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
@@ -29,7 +30,7 @@ export class OpampListener implements BeforeApplicationShutdown {
   private readonly logger = new Logger('OpampListener');
   readonly server: Server | TlsServer;
   readonly wss: WebSocketServer;
-  private pinger?: NodeJS.Timeout;
+  private pinger?: PeriodicTask;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -109,8 +110,8 @@ export class OpampListener implements BeforeApplicationShutdown {
     const slices = PING_SLICES;
     let tick = 0;
     let assigned = 0;
-    this.pinger = setInterval(
-      () => {
+    this.pinger = new PeriodicTask(
+      async () => {
         const slice = tick++ % slices;
         for (const ws of this.wss.clients as Set<WebSocket & { isAlive?: boolean; pingSlice?: number }>) {
           ws.pingSlice ??= assigned++ % slices;
@@ -123,9 +124,9 @@ export class OpampListener implements BeforeApplicationShutdown {
           ws.ping();
         }
       },
-      (this.config.opamp.wsPingIntervalSeconds * 1000) / slices,
+      (e) => this.logger.error(`pinging agent sockets failed: ${e}`),
     );
-    this.pinger.unref();
+    this.pinger.start((this.config.opamp.wsPingIntervalSeconds * 1000) / slices);
   }
 
   /**
@@ -134,7 +135,7 @@ export class OpampListener implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.health.set('opamp', false);
-    if (this.pinger) clearInterval(this.pinger);
+    await this.pinger?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const ws of this.wss.clients) ws.close(CLOSE_GOING_AWAY, 'server shutting down');

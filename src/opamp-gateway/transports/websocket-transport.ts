@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import type { ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
-import { AuthenticatedUpgrade } from '../agent-authenticator';
+import { AuthenticatedUpgrade } from '../../protocol/agent-authenticator';
 import { AgentConnection } from '../agent-connection';
 import { OpampMetrics } from '../opamp-metrics';
 import { OpampMessageHandler } from '../opamp-message-handler';

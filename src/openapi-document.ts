@@ -1,11 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { REFRESH_COOKIE } from '../../auth/refresh-cookie';
-import { PUBLIC_OPERATION_EXTENSION } from './api-public.decorator';
-import { applyValidationConstraints } from './validation-constraints';
-
-/** The security scheme of the web UI's refresh cookie. */
-export const REFRESH_COOKIE_SCHEME = 'refreshCookie';
+import { REFRESH_COOKIE } from './auth/refresh-cookie';
+import { PUBLIC_OPERATION_EXTENSION } from './common/openapi/api-public.decorator';
+import { REFRESH_COOKIE_SCHEME } from './common/openapi/api-signed-in.decorator';
+import { applyValidationConstraints } from './common/openapi/validation-constraints';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 

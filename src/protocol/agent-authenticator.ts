@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { TransportKind } from './agent-connection';
+import type { TransportKind } from './transport-kind';
 
 /**
  * The outcome of checking an agent's credentials before a connection is accepted. 503: they

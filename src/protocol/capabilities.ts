@@ -1,4 +1,4 @@
-import { AgentCapabilities, ServerCapabilities } from '../../gen/opamp/v1/opamp_pb';
+import { AgentCapabilities, ServerCapabilities } from '../gen/opamp/v1/opamp_pb';
 
 const AGENT_CAPABILITY_BITS: [string, bigint][] = Object.entries(AgentCapabilities)
   .filter((e): e is [string, number] => typeof e[1] === 'number' && e[1] !== 0)

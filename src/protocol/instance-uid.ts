@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MalformedMessageError } from './opamp-codec';
+import { MalformedMessageError } from './malformed-message';
 
 /**
  * instance_uid handling. Agents send 16 bytes (a UUID, normally v7); agents of spec < v0.10
