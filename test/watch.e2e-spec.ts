@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { create } from '@bufbuild/protobuf';
 import { AgentCapabilities as Cap, ComponentHealthSchema, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
 import { eventually } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { NatsServer } from './support/nats-server';
+import { buildOpampctl, OPAMPCTL } from './support/opampctl';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { restClient } from './support/rest-client';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
@@ -249,6 +251,31 @@ describe('change stream across replicas on a real NATS bus', () => {
 
     await agent.kill();
     await w.change('Agent', uid, (e) => e.data.object.status?.connected === false);
+  });
+
+  it('opampctl get -w on replica B prints a row for a group created through replica A, listing only when something changed', async () => {
+    buildOpampctl();
+    const child = spawn(process.execPath, [OPAMPCTL, '-v', 'get', 'agentgroups', '-w', '--output-watch-events', '--watch-interval', '100ms', '--timeout', '120s'], {
+      env: { ...process.env, OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      const lists = () => stderr.split('\n').filter((l) => /^> GET \S+\/api\/v1\/agentgroups(\?|$)/.test(l)).length;
+      await eventually(async () => lists(), (n) => n >= 1);
+      await eventually(async () => stderr, (e) => /\(stream\)/.test(e) && lists() >= 1);
+      expect((await restClient(a)('POST', '/agentgroups', group('cli-watched'))).status).toBe(201);
+      await eventually(async () => stdout, (out) => /\nADDED\s+cli-watched\s/.test(out) || /^ADDED\s+cli-watched\s/m.test(out));
+      // One list when the stream was ready and one for the change: no polling every 100 ms.
+      expect(lists()).toBe(2);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('bus down: open streams end with a bus-down event and new ones get 503 + Retry-After; back when the bus returns', async () => {

@@ -51,6 +51,11 @@ export class WatchController {
       // nginx and others buffer answers unless told not to; a buffered stream is no stream.
       'x-accel-buffering': 'no',
     });
+    // HEAD (which Fastify adds to every GET) gets the headers only, not a stream that never ends.
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     // No idle timeout on a stream that is quiet by design (heartbeats keep it moving).
     req.raw.socket.setTimeout(0);
     this.streams.start(res, kinds, lastEventId === undefined || lastEventId === '' ? undefined : lastEventId);
