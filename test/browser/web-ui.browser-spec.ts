@@ -269,7 +269,7 @@ describe('web UI in Chromium', () => {
     await page.goto(url('/agents?selector=service.name%3Dlive-one'));
     await page.getByText('No agents match.').waitFor();
     // Survives only as long as the page is not reloaded.
-    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
     const live = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'live-one']);
     try {
       const liveUid = (await live.event('started')).uid as string;
@@ -280,7 +280,7 @@ describe('web UI in Chromium', () => {
       await page.getByTestId('connection-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 30_000 });
       await live.kill();
       await page.getByTestId('connection-state').filter({ hasText: /^disconnected$/ }).waitFor({ timeout: 30_000 });
-      expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
       await check(page, '16-agent-live');
     } finally {
       await live.kill();
