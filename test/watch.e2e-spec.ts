@@ -7,7 +7,7 @@ import { NatsServer } from './support/nats-server';
 import { buildOpampctl, OPAMPCTL } from './support/opampctl';
 import { agentMessage, description, newUid, RawWsAgent } from './support/opamp-test-client';
 import { restClient } from './support/rest-client';
-import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+import { startTestServer, TEST_ADMIN, testDatabaseUri, TestServer } from './support/test-server';
 import { WatchClient } from './support/watch-client';
 
 const caps = (...c: Cap[]) => c.reduce((a, b) => a | BigInt(b), 0n);
@@ -169,6 +169,8 @@ describe('change stream: GET /api/v1/watch', () => {
     // The reader got every one of those events and is still open.
     await reader.waitFor((e) => e.event === 'message' && e.data.object.status?.remoteConfigStatus?.errorMessage?.startsWith(`${sent - 1} `), 'last failure');
     expect(reader.ended).toBe(false);
+    const got = reader.changes.filter((e) => e.data.object.metadata.name === uid.text);
+    console.log(`watch: slow consumer cut after ${sent} reports of ~32 KiB errors (WATCH_BUFFER_BYTES 64 KiB); the reading watcher got ${got.length} events, ${got.reduce((n, e) => n + JSON.stringify(e.data).length, 0)} bytes`);
     await agent.close();
   });
 
@@ -292,4 +294,30 @@ describe('change stream across replicas on a real NATS bus', () => {
     expect((await restClient(a)('POST', '/agentgroups', group('after-outage'))).status).toBe(201);
     await again.change('AgentGroup', 'after-outage');
   });
+});
+
+/** A stream lives no longer than the access token that opened it, so a revoked session stops hearing changes. */
+describe('change stream and the access token', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ JWT_ACCESS_TTL_SECONDS: '30' });
+  }, 300_000);
+  afterAll(() => server?.close());
+
+  it('ends with token-expired when the token expires; a fresh token resumes after the last event', async () => {
+    const login = async () => (await restClient(server, { token: null })('POST', '/auth/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password })).body.accessToken as string;
+    const w = await WatchClient.open(server.apiPort, { token: await login(), query: 'kinds=agentgroups' });
+    const ready = await w.waitFor((e) => e.event === 'ready', 'ready');
+    // The guard is a failure timeout: the token lives 30 s.
+    await w.closed(90_000);
+    expect(w.events.at(-1)).toMatchObject({ event: 'end', data: { reason: 'token-expired' } });
+    expect((await restClient(server, { token: await login() })('POST', '/agentgroups', group('after-expiry'))).status).toBe(201);
+    const again = await WatchClient.open(server.apiPort, { token: await login(), query: 'kinds=agentgroups', lastEventId: ready.id });
+    try {
+      await again.waitFor((e) => e.event === 'ready', 'ready');
+      expect(again.changes.map((e) => [e.data.type, e.data.object.metadata.name])).toEqual([['ADDED', 'after-expiry']]);
+    } finally {
+      again.close();
+    }
+  }, 180_000);
 });

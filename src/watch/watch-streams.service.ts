@@ -7,11 +7,12 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
 /** Why a stream ended, as its last `end` event says. */
-export type EndReason = 'slow-consumer' | 'shutdown' | 'bus-down';
+export type EndReason = 'slow-consumer' | 'shutdown' | 'bus-down' | 'token-expired';
 
 const END_DETAIL: Record<EndReason, string> = {
   'slow-consumer': 'This stream fell too far behind (its reader is slower than the changes); reconnect with Last-Event-ID or relist.',
   shutdown: 'The server is shutting down; reconnect (with Last-Event-ID) to another replica or later.',
+  'token-expired': 'The access token this stream was opened with has expired; reconnect with a fresh one and Last-Event-ID.',
   'bus-down': 'The event bus between replicas is down: changes made on other replicas cannot be told. Reconnect after Retry-After and relist.',
 };
 
@@ -27,6 +28,7 @@ interface Stream {
   res: ServerResponse;
   kinds: ReadonlySet<WatchKind>;
   heartbeat: NodeJS.Timeout;
+  expiry?: NodeJS.Timeout;
   ended: boolean;
 }
 
@@ -82,9 +84,14 @@ export class WatchStreams implements BeforeApplicationShutdown {
    * Starts streaming on `res` (headers already written): the resume or the expiry, the `ready`
    * event with the id to resume from, then every change of `kinds` until the client leaves.
    */
-  start(res: ServerResponse, kinds: ReadonlySet<WatchKind>, lastEventId: string | undefined): void {
+  start(res: ServerResponse, kinds: ReadonlySet<WatchKind>, lastEventId: string | undefined, tokenExpiresAt?: number): void {
     const s: Stream = { res, kinds, ended: false, heartbeat: setInterval(() => this.write(s, ': keep-alive\n\n'), this.config.watch.heartbeatSeconds * 1000) };
     s.heartbeat.unref();
+    // A stream is as good as the token that opened it: a revoked session or a disabled user stops hearing changes when it expires.
+    if (tokenExpiresAt !== undefined) {
+      s.expiry = setTimeout(() => this.end(s, 'token-expired'), Math.max(0, tokenExpiresAt - Date.now()));
+      s.expiry.unref();
+    }
     this.streams.add(s);
     this.open.set(this.streams.size);
     const forget = () => this.forget(s);
@@ -142,6 +149,7 @@ export class WatchStreams implements BeforeApplicationShutdown {
 
   private forget(s: Stream): void {
     clearInterval(s.heartbeat);
+    if (s.expiry) clearTimeout(s.expiry);
     s.ended = true;
     if (this.streams.delete(s)) this.open.set(this.streams.size);
   }

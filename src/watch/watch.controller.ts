@@ -12,7 +12,7 @@ Events (one JSON object per \`data:\` line):
 - default event (no \`event:\` line), with \`id:\` — \`{"type": "ADDED"|"MODIFIED"|"DELETED", "object": {kind, apiVersion, metadata: {name}, status?}}\`. An agent's status changes (connected or not, transport, replica, healthy, remote config status and its error) come with \`object.status\`; any other change names the resource only — GET it for the rest.
 - \`ready\` — \`{"resumeId"}\`, after the resumed events (if any): from here on the stream is live. List the resources after \`ready\` and apply the events that follow.
 - \`expired\` — the \`Last-Event-ID\` is older than this replica's history (WATCH_HISTORY_EVENTS): relist, then keep following this stream.
-- \`end\` — the server ends the stream: \`{"reason": "slow-consumer"|"shutdown"|"bus-down", detail, retryAfterSeconds}\`. Reconnect with \`Last-Event-ID\`.
+- \`end\` — the server ends the stream: \`{"reason": "slow-consumer"|"shutdown"|"bus-down"|"token-expired", detail, retryAfterSeconds}\`. Reconnect with \`Last-Event-ID\` (after token-expired: with a fresh access token).
 - comment lines (\`: keep-alive\`) every WATCH_HEARTBEAT_SECONDS, so that proxies keep the stream open.
 
 Authenticated like every route (\`Authorization: Bearer\`); the web UI reads it with fetch() because EventSource cannot send that header. Needs the viewer role, as GET of each kind does.`;
@@ -58,6 +58,18 @@ export class WatchController {
     }
     // No idle timeout on a stream that is quiet by design (heartbeats keep it moving).
     req.raw.socket.setTimeout(0);
-    this.streams.start(res, kinds, lastEventId === undefined || lastEventId === '' ? undefined : lastEventId);
+    this.streams.start(res, kinds, lastEventId === undefined || lastEventId === '' ? undefined : lastEventId, tokenExpiry(req.headers.authorization));
+  }
+}
+
+/** When the bearer token (already verified by the guard) expires, in ms since the epoch. */
+export function tokenExpiry(authorization: string | undefined): number | undefined {
+  const payload = authorization?.match(/^Bearer\s+[^.]+\.([^.]+)\./i)?.[1];
+  if (!payload) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }
