@@ -45,6 +45,29 @@ describe('ChangeFeed', () => {
     expect(f.since(heard[25].id)?.length).toBe(4);
   });
 
+  it('tells an HTTP agent connected again after another replica told it disconnected', () => {
+    const events = new DesiredStateEvents();
+    const handlers: ((body: unknown, origin: string) => void)[] = [];
+    const bus = new (class extends InProcessEventBus {
+      override subscribe(_topic: unknown, handler: (body: unknown, origin: string) => void) {
+        handlers.push(handler);
+        return () => {};
+      }
+    })();
+    const f = new ChangeFeed(bus, events, new DesiredStateBridge(events, bus), { watch: { historyEvents: 10 } } as AppConfig);
+    f.onApplicationBootstrap();
+    const heard: ResourceChange[] = [];
+    f.listen((c) => heard.push(c));
+    f.agentStatus('h1', { connected: true, transport: 'http' });
+    handlers.forEach((h) => h({ id: 'other-1', type: 'MODIFIED', kind: 'agents', object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'h1' }, status: { connected: false } } }, 'b'));
+    f.agentStatus('h1', { connected: true, transport: 'http' });
+    expect(heard.map((c) => [c.id.startsWith('other') ? 'b' : 'here', c.object.status?.connected])).toEqual([
+      ['here', true],
+      ['b', false],
+      ['here', true],
+    ]);
+  });
+
   it('takes from the bus only well-formed changes', () => {
     const good = { id: 'ab-1', type: 'MODIFIED', kind: 'agents', object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'x' }, status: { connected: true } } };
     expect(parseResourceChange(good)).toEqual(good);

@@ -211,6 +211,16 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
 
   private deliver(change: ResourceChange): void {
     if (this.positions.has(change.id)) return;
+    // What another replica told of an agent counts as told here too: an HTTP agent polls any replica, and its
+    // next poll here must be told as a change when another replica has told it disconnected meanwhile.
+    const status = change.kind === 'agents' ? change.object.status : undefined;
+    if (status) {
+      if (status.connected) {
+        if (this.told.size >= 200_000) this.told.clear();
+        this.told.set(change.object.metadata.name, { key: JSON.stringify(status), status });
+      }
+      else this.told.delete(change.object.metadata.name);
+    }
     this.positions.set(change.id, this.dropped + this.history.length);
     this.history.push(change);
     // Trimmed in slices of a tenth, so that a full history does not move 10,000 entries per event.
