@@ -2,7 +2,7 @@ import { DesiredStateEvents } from '../common/desired-state-events';
 import type { AppConfig } from '../config/app-config';
 import { ChangeFeed, parseResourceChange, ResourceChange } from './change-feed';
 import { DesiredStateBridge } from './desired-state-bridge';
-import { InProcessEventBus } from './event-bus';
+import { BusHandler, BusTopic, InProcessEventBus } from './event-bus';
 
 function feed(historyEvents = 10) {
   const events = new DesiredStateEvents();
@@ -47,13 +47,14 @@ describe('ChangeFeed', () => {
 
   it('tells an HTTP agent connected again after another replica told it disconnected', () => {
     const events = new DesiredStateEvents();
-    const handlers: ((body: unknown, origin: string) => void)[] = [];
-    const bus = new (class extends InProcessEventBus {
-      override subscribe(_topic: unknown, handler: (body: unknown, origin: string) => void) {
+    const handlers: BusHandler[] = [];
+    // The in-process bus hears nothing; this one hands the test the feed's bus handler.
+    const bus = Object.assign(new InProcessEventBus(), {
+      subscribe: (_topic: BusTopic, handler: BusHandler) => {
         handlers.push(handler);
         return () => {};
-      }
-    })();
+      },
+    });
     const f = new ChangeFeed(bus, events, new DesiredStateBridge(events, bus), { watch: { historyEvents: 10 } } as AppConfig);
     f.onApplicationBootstrap();
     const heard: ResourceChange[] = [];
