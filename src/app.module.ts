@@ -16,6 +16,7 @@ import { AuditModule } from './audit/audit.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { DatabaseModule } from './database/database.module';
+import { WatchModule } from './watch/watch.module';
 import type { DatabaseSupervisor } from './database/database-supervisor';
 
 /** The whole server: configuration and database first, then the feature modules. */
@@ -40,6 +41,7 @@ export class AppModule {
         AuthModule,
         ClusterModule,
         RolloutsModule,
+        WatchModule,
       ],
     };
   }

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
 import { AgentGroup } from '../agent-groups/agent-group.schema';
 import { DesiredStateEvents } from '../common/desired-state-events';
+import { ChangeFeed } from '../cluster/change-feed';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -120,6 +121,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
     private readonly jobs: FleetJobs,
+    private readonly feed: ChangeFeed,
   ) {
     this.writes = profile.keyedWrites();
     this.bulkSize = profile.maxBulkStatements;
@@ -163,6 +165,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.updateEach(
       { 'connection.replicaId': replicaId, 'connection.connected': true, 'connection.transport': { $ne: 'http' } },
       { $set: { 'connection.connected': false, 'connection.disconnectedAt': now, 'connection.lastSeenAt': now } },
+      undefined,
+      undefined,
+      (uid) => this.feed.agentStatus(uid, { connected: false }),
     );
   }
 
@@ -236,11 +241,18 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         this.queue.unhold(uid, 'connection.connected');
       },
       spare,
+      (uid) => this.feed.agentStatus(uid, { connected: false }),
     );
   }
 
   /** updateMany under the per-agent write locks of the matching agents (see `writes`). */
-  private async updateEach(filter: FilterQuery<Agent>, update: Record<string, unknown>, each?: (uid: string) => void, spare?: (uid: string) => boolean): Promise<number> {
+  private async updateEach(
+    filter: FilterQuery<Agent>,
+    update: Record<string, unknown>,
+    each?: (uid: string) => void,
+    spare?: (uid: string) => boolean,
+    stored?: (uid: string) => void,
+  ): Promise<number> {
     const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id).filter((uid) => !spare?.(uid));
     if (each) ids.forEach(each);
     let modified = 0;
@@ -248,6 +260,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const slice = ids.slice(i, i + 1000);
       const res = await this.writes.runAll(slice, () => this.agents.updateMany({ $and: [{ _id: { $in: slice } }, filter] }, update));
       modified += res.modifiedCount;
+      if (stored) slice.forEach(stored);
     }
     return modified;
   }
@@ -336,6 +349,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       this.storedConnections.delete(uid);
       throw err;
     }
+    this.feed.agentStatus(uid, {
+      connected: connection.connected,
+      transport: connection.transport,
+      replica: connection.replicaId,
+      healthy: parts.health?.healthy,
+      remoteConfigStatus: parts.remoteConfigStatus ? { status: parts.remoteConfigStatus.status, errorMessage: parts.remoteConfigStatus.errorMessage || undefined } : undefined,
+    });
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
@@ -384,6 +404,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       this.storedConnections.delete(uid);
       this.queue.release(uid);
     }
+    // A newer connection of this agent to this replica has taken over: watchers hear nothing of the old one's close.
+    const takenOver = this.storedConnections.has(uid);
     // Through the queue, so that thousands of sockets dropping at once (a network blip, a load
     // balancer restart) cost a few bulk writes, not one round trip each.
     await this.queue.writeIf(
@@ -396,6 +418,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         ...(sequenceNum === undefined ? {} : { 'connection.sequenceNum': sequenceNum }),
       },
     );
+    if (!takenOver) this.feed.agentStatus(uid, { connected: false });
   }
 
   async knowsComponentCatalog(hashHex: string): Promise<boolean> {
@@ -567,7 +590,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (this.liveness.isConnected(agent.connection)) {
       throw new ConflictError(`agent ${uid} is connected; only a disconnected agent can be deleted`);
     }
-    await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
+    const res = await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
+    if (res.deletedCount) this.feed.agentDeleted(uid);
   }
 
   /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */

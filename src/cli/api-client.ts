@@ -128,6 +128,39 @@ export class ApiClient {
     }
   }
 
+  /**
+   * Opens a Server-Sent Events stream (GET, no timeout: it stays open); error statuses throw
+   * ApiError like any request. `signal` ends it.
+   */
+  async openStream(path: string, query: RequestOptions['query'], lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    if (!this.opts.token && this.canRefresh() && this.expiresSoon()) await this.refresh();
+    const open = async () => {
+      const headers: Record<string, string> = { accept: 'text/event-stream, application/problem+json' };
+      const token = this.bearer();
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (lastEventId) headers['last-event-id'] = lastEventId;
+      const url = this.url(path, query);
+      this.opts.trace?.(`GET ${url} (stream)`);
+      try {
+        return await fetch(url, { headers, signal });
+      } catch (err) {
+        throw new NetworkError(describeFetchFailure(err, this.opts.server));
+      }
+    };
+    let res = await open();
+    if (res.status === 401 && !this.opts.token && this.canRefresh()) {
+      await res.arrayBuffer().catch(() => undefined);
+      await this.refresh();
+      res = await open();
+    }
+    if (!res.ok) {
+      const body = await readBody(res);
+      const problem: Problem = isObject(body) ? (body as Problem) : { detail: typeof body === 'string' ? oneLine(body, 200) : '' };
+      throw Object.assign(new ApiError(res.status, problem, res.statusText), { retryAfter: Number(res.headers.get('retry-after')) || undefined });
+    }
+    return res;
+  }
+
   private canRefresh(): boolean {
     return Boolean(this.credentials?.refreshToken);
   }

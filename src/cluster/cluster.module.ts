@@ -4,6 +4,7 @@ import { Gauge, register } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LeaseTerm, LeaseTermSchema, ReplicaRecord, ReplicaRecordSchema } from './cluster.schemas';
+import { ChangeFeed } from './change-feed';
 import { DesiredStateBridge } from './desired-state-bridge';
 import { EventBus, InProcessEventBus } from './event-bus';
 import { FleetJobs } from './fleet-jobs.service';
@@ -44,8 +45,8 @@ function makeBus(config: AppConfig): EventBus {
     ]),
   ],
   controllers: [ReplicasController],
-  providers: [{ provide: EventBus, useFactory: makeBus, inject: [APP_CONFIG] }, LeaseService, ReplicaRegistry, DesiredStateBridge, FleetJobs],
-  exports: [EventBus, LeaseService, ReplicaRegistry, FleetJobs],
+  providers: [{ provide: EventBus, useFactory: makeBus, inject: [APP_CONFIG] }, LeaseService, ReplicaRegistry, DesiredStateBridge, FleetJobs, ChangeFeed],
+  exports: [EventBus, ChangeFeed, LeaseService, ReplicaRegistry, FleetJobs],
 })
 export class ClusterModule implements OnApplicationShutdown {
   constructor(

@@ -43,6 +43,11 @@ export class DesiredStateBridge implements OnApplicationBootstrap {
     private readonly bus: EventBus,
   ) {}
 
+  /** True for a change that came from another replica over the bus (its origin tells watchers of it). */
+  fromBus(change: DesiredStateChange): boolean {
+    return this.heard.has(change);
+  }
+
   onApplicationBootstrap(): void {
     this.events.on('changed', (change) => {
       if (!this.heard.has(change)) this.bus.publish('desired-state', change);

@@ -54,6 +54,8 @@ export interface AppConfig {
   /** Replicas and the event bus between them (src/cluster). */
   cluster: { natsServers?: string[]; subjectPrefix: string; heartbeatSeconds: number; timeoutSeconds: number };
   shutdownGraceSeconds: number;
+  /** Change streams (GET /api/v1/watch). */
+  watch: { maxStreams: number; bufferBytes: number; heartbeatSeconds: number; historyEvents: number };
   opamp: {
     maxMessageBytes: number;
     maxConnections: number;
@@ -284,6 +286,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       timeoutSeconds: v.REPLICA_TIMEOUT_SECONDS,
     },
     shutdownGraceSeconds: v.SHUTDOWN_GRACE_SECONDS,
+    watch: {
+      maxStreams: v.WATCH_MAX_STREAMS,
+      bufferBytes: v.WATCH_BUFFER_BYTES,
+      heartbeatSeconds: v.WATCH_HEARTBEAT_SECONDS,
+      historyEvents: v.WATCH_HISTORY_EVENTS,
+    },
     opamp: {
       maxMessageBytes: v.OPAMP_MAX_MESSAGE_BYTES,
       maxConnections: v.OPAMP_MAX_CONNECTIONS,

@@ -90,6 +90,26 @@ export const SETTINGS = {
     description:
       'A replica silent this long is declared gone: the agents it held are marked disconnected, and the leases it held (fleet-wide jobs) pass to another replica. Must exceed REPLICA_HEARTBEAT_SECONDS.',
   },
+  WATCH_MAX_STREAMS: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 1000,
+    description: 'Most change streams (GET /api/v1/watch) one replica serves at once; one more is answered 503 + Retry-After.',
+  },
+  WATCH_BUFFER_BYTES: {
+    type: { kind: 'int', min: 1024, max: 256 * 1024 * 1024 },
+    default: 1024 * 1024,
+    description: 'Bytes of events one change stream may have waiting for a slow reader (beyond what the socket holds); past it the stream ends with an `end` event (reason slow-consumer).',
+  },
+  WATCH_HEARTBEAT_SECONDS: {
+    type: { kind: 'int', min: 1, max: 3600 },
+    default: 15,
+    description: 'How often an idle change stream sends a comment line, so that proxies keep it open.',
+  },
+  WATCH_HISTORY_EVENTS: {
+    type: { kind: 'int', min: 10, max: 1_000_000 },
+    default: 10_000,
+    description: 'Recent changes each replica keeps so that a change stream reconnecting with Last-Event-ID resumes; an older id is told to relist.',
+  },
   SHUTDOWN_GRACE_SECONDS: {
     type: { kind: 'int', min: 0, max: 3600 },
     default: 10,

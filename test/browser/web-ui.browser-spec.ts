@@ -265,6 +265,28 @@ describe('web UI in Chromium', () => {
     await check(page, '15-agents-columns');
   });
 
+  it('updates an open agents list and agent page live from the change stream: an agent appears, then turns disconnected, without a reload', async () => {
+    await page.goto(url('/agents?selector=service.name%3Dlive-one'));
+    await page.getByText('No agents match.').waitFor();
+    // Survives only as long as the page is not reloaded.
+    await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
+    const live = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'live-one']);
+    try {
+      const liveUid = (await live.event('started')).uid as string;
+      // No Refresh click: the change stream brings the row.
+      await page.getByRole('link', { name: liveUid }).waitFor({ timeout: 30_000 });
+      await page.getByRole('link', { name: liveUid }).click();
+      await page.waitForURL(new RegExp(`/agents/${liveUid}$`));
+      await page.getByTestId('connection-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 30_000 });
+      await live.kill();
+      await page.getByTestId('connection-state').filter({ hasText: /^disconnected$/ }).waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      await check(page, '16-agent-live');
+    } finally {
+      await live.kill();
+    }
+  });
+
   it('signs out: the cookie is cleared and a reload stays signed out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in$/);

@@ -1,4 +1,5 @@
 import { Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
+import { useLiveUpdates } from './live';
 import { useSession } from './session';
 import { SignInPage } from './pages/SignInPage';
 import { OverviewPage } from './pages/OverviewPage';
@@ -26,7 +27,6 @@ const NAV: { to: string; label: string; end?: boolean; admin?: boolean }[] = [
 export function App() {
   const session = useSession();
   const location = useLocation();
-  const isAdmin = session.user?.spec.role === 'admin';
   if (session.state === 'loading') return <p className="loading" role="status">Loading…</p>;
   if (session.state === 'signed-out') {
     return (
@@ -36,6 +36,15 @@ export function App() {
       </Routes>
     );
   }
+  return <Shell />;
+}
+
+/** The signed-in application: navigation, pages, and the change stream that keeps them live. */
+function Shell() {
+  const session = useSession();
+  const location = useLocation();
+  const isAdmin = session.user?.spec.role === 'admin';
+  useLiveUpdates();
   return (
     <div className="shell">
       <a className="skip" href="#main">

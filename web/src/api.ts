@@ -133,3 +133,27 @@ export async function countOf(path: string, query: Record<string, string | numbe
   const page = await api<ResourceList<unknown>>(path, { query: { ...query, limit: 1 } });
   return page.items.length + page.metadata.remainingItemCount;
 }
+
+/**
+ * Opens a Server-Sent Events stream of the API with the access token. fetch, not EventSource:
+ * EventSource cannot send the Authorization header, and the access token is never put in a URL
+ * or a cookie. An expired token is refreshed once, as for any call.
+ */
+export async function openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+  const send = () =>
+    fetch(`/api/v1${path}`, {
+      headers: {
+        accept: 'text/event-stream',
+        ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+        ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+      },
+      signal,
+    });
+  let res = await send();
+  if (res.status === 401) {
+    if (await refreshSession()) res = await send();
+    else onSignedOut?.();
+  }
+  if (!res.ok) throw new ApiError(await problemOf(res));
+  return res;
+}

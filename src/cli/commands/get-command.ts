@@ -5,6 +5,7 @@ import { columnsFor, formatResources, OutputFormat, rowOf, toJson, toYaml } from
 import { Resource } from '../resource-fields';
 import { ColumnDef, nameOf, qualifiedName, resolveResourceType, ResourceType } from '../resource-types';
 import { renderTable, TableColumn } from '../table';
+import { EventStreamParser } from '../event-stream';
 import { diffSnapshots, signature, WatchEvent } from '../watch-diff';
 import { action, duration, outputOption, positiveInt, ProgramContext, sleep } from './command-kit';
 import { getByNames, itemPath, ListFilters, listResources } from './resource-reader';
@@ -15,6 +16,7 @@ interface GetOptions extends ListFilters {
   watchInterval?: number;
   timeout?: number;
   outputWatchEvents?: boolean;
+  watchPoll?: boolean;
   headers: boolean;
   revision?: number;
 }
@@ -49,8 +51,9 @@ export function getCommand(ctx: ProgramContext): Command {
     .argument('<type>', 'resource type: agents|ag, agentgroups|grp, remoteconfigs|rc, history NAME, rollouts|ro, tokens, users, audit')
     .argument('[names...]', 'names (for history: the remote config, then an optional revision)')
     .addOption(outputOption())
-    .option('-w, --watch', 'after listing, poll every 2 s and print what changes (Ctrl-C stops)')
-    .addOption(new Option('--watch-interval <duration>', 'how often a watch polls').argParser(duration).default(2000, '2s'))
+    .option('-w, --watch', "after listing, print what changes as the server's change stream tells it (Ctrl-C stops)")
+    .option('--watch-poll', 'with --watch: poll instead of following the change stream (as with a server that has none)')
+    .addOption(new Option('--watch-interval <duration>', 'how often a polling watch polls').argParser(duration).default(2000, '2s'))
     .option('--timeout <duration>', 'stop a watch after this long', duration)
     .option('--output-watch-events', 'with --watch: add an EVENT column (ADDED, MODIFIED, DELETED)')
     .option('--no-headers', 'tables without the header line')
@@ -138,42 +141,112 @@ async function watch(rt: CliRuntime, t: ResourceType, format: OutputFormat, o: G
     }
   };
 
-  let stop = false;
-  const onSignal = () => {
-    stop = true;
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const deadline = o.timeout ? Date.now() + o.timeout : Infinity;
-  const interval = o.watchInterval ?? 2000;
   let previous = new Map<string, { sig: string; r: Resource }>();
   let first = true;
+  /** Prints what changed since the last snapshot (everything, the first time). */
+  const apply = (snap: Snapshot) => {
+    const next = new Map(snap.items.map((r) => [keyOf(r), { sig: sig(r), r }]));
+    const changes = first
+      ? [...next.keys()].map((key) => ({ event: 'ADDED' as WatchEvent, key }))
+      : diffSnapshots(new Map([...previous].map(([k, v]) => [k, v.sig])), new Map([...next].map(([k, v]) => [k, v.sig])));
+    if (first && !changes.length && format !== 'json' && format !== 'yaml') rt.err('No resources found; watching for changes.');
+    if (changes.length) print(changes.map((c) => ({ event: c.event, r: (c.event === 'DELETED' ? previous.get(c.key) : next.get(c.key))!.r })));
+    previous = next;
+    first = false;
+  };
+  /** Reads and prints; a server that is down, overloaded or restarting may come back, anything else ends the watch. */
+  const refresh = async () => {
+    try {
+      apply(await fetch());
+    } catch (err) {
+      const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+      if (!transient) throw err;
+      rt.err(errorLine(err));
+    }
+  };
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const timer = o.timeout ? setTimeout(onSignal, o.timeout) : undefined;
+  const pause = async (ms: number) => {
+    for (let slept = 0; !abort.signal.aborted && slept < ms; slept += 100) await sleep(Math.min(100, ms - slept));
+  };
   try {
-    while (!stop && Date.now() < deadline) {
-      let snap: Snapshot | undefined;
-      try {
-        snap = await fetch();
-      } catch (err) {
-        // A server that is down, overloaded or restarting may come back: keep polling. Anything else ends the watch.
-        const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
-        if (!transient) throw err;
-        rt.err(errorLine(err));
-      }
-      if (snap) {
-        const next = new Map(snap.items.map((r) => [keyOf(r), { sig: sig(r), r }]));
-        const changes = first
-          ? [...next.keys()].map((key) => ({ event: 'ADDED' as WatchEvent, key }))
-          : diffSnapshots(new Map([...previous].map(([k, v]) => [k, v.sig])), new Map([...next].map(([k, v]) => [k, v.sig])));
-        if (first && !changes.length && format !== 'json' && format !== 'yaml') rt.err('No resources found; watching for changes.');
-        if (changes.length) print(changes.map((c) => ({ event: c.event, r: (c.event === 'DELETED' ? previous.get(c.key) : next.get(c.key))!.r })));
-        previous = next;
-        first = false;
-      }
-      const wait = Math.min(interval, deadline - Date.now());
-      for (let slept = 0; !stop && slept < wait; slept += 100) await sleep(Math.min(100, wait - slept));
+    // The server's change stream when it has one for this type: a read only when something changed.
+    if (!t.parent && STREAMED_TYPES.has(t.plural) && !o.watchPoll && (await followStream(rt, t.plural, refresh, abort.signal, pause))) return;
+    const interval = o.watchInterval ?? 2000;
+    while (!abort.signal.aborted) {
+      await refresh();
+      await pause(interval);
     }
   } finally {
+    if (timer) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The types GET /api/v1/watch follows. */
+const STREAMED_TYPES: ReadonlySet<string> = new Set(['agents', 'agentgroups', 'remoteconfigs']);
+
+/**
+ * Follows GET /api/v1/watch?kinds=<plural>: lists after each `ready` (the start, a resume, an
+ * expired resume token), and again after each batch of changes that arrives while live; reconnects
+ * with Last-Event-ID when the server ends the stream. False when the server has no stream
+ * (an older version: 404), so the caller polls instead.
+ */
+async function followStream(rt: CliRuntime, kind: string, refresh: () => Promise<void>, signal: AbortSignal, pause: (ms: number) => Promise<void>): Promise<boolean> {
+  let lastId: string | undefined;
+  let opened = false;
+  while (!signal.aborted) {
+    let res: Response;
+    try {
+      res = await rt.client.openStream('/watch', { kinds: kind }, lastId, signal);
+    } catch (err) {
+      if (signal.aborted) return true;
+      if (!opened && err instanceof ApiError && (err.status === 404 || err.status === 405)) return false;
+      const transient = err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+      if (!transient) throw err;
+      rt.err(errorLine(err));
+      await pause(((err as { retryAfter?: number }).retryAfter ?? 2) * 1000);
+      continue;
+    }
+    opened = true;
+    const parser = new EventStreamParser();
+    const decoder = new TextDecoder();
+    const reader = res.body!.getReader();
+    let live = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        let changed = false;
+        for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
+          if (ev.id) lastId = ev.id;
+          if (ev.event === 'ready') {
+            live = true;
+            changed = true;
+          } else if (ev.event === 'message' && live) changed = true;
+          else if (ev.event === 'end') rt.err(`watch: the server ended the stream (${endReason(ev.data)}); reconnecting`);
+        }
+        // One read for every change that arrived together.
+        if (changed) await refresh();
+      }
+    } catch (err) {
+      if (signal.aborted) return true;
+      rt.err(`watch: the stream broke (${err instanceof Error ? err.message : err}); reconnecting`);
+    }
+    await pause(1000);
+  }
+  return true;
+}
+
+function endReason(data: string): string {
+  try {
+    return String((JSON.parse(data) as { reason?: unknown }).reason ?? 'no reason');
+  } catch {
+    return 'no reason';
   }
 }
