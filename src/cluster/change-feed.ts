@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PeriodicTask } from '../common/periodic-task';
 import { DesiredStateChange, DesiredStateEvents } from '../common/desired-state-events';
 import { DesiredStateBridge } from './desired-state-bridge';
 import { EventBus } from './event-bus';
@@ -94,7 +95,10 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly listeners = new Set<ChangeListener>();
   private readonly busListeners = new Set<(connected: boolean) => void>();
   private unsubscribe?: () => void;
-  private busPoll?: NodeJS.Timeout;
+  private readonly busPoll = new PeriodicTask(
+    async () => this.checkBus(),
+    (e) => this.logger.warn(`bus check failed: ${e}`),
+  );
   private lastBusConnected: boolean;
   /** The last status facts told of each agent from this replica, so a report that changes none of them tells nothing. */
   private readonly told = new Map<string, { key: string; status: AgentStatusFacts }>();
@@ -130,14 +134,13 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
     });
     // The bus has no connection callback for everyone; a cheap look once a second tells watchers when it goes down or comes back.
     if (this.bus.kind !== 'in-process') {
-      this.busPoll = setInterval(() => this.checkBus(), 1000);
-      this.busPoll.unref();
+      this.busPoll.start(1000);
     }
   }
 
   onApplicationShutdown(): void {
     this.unsubscribe?.();
-    if (this.busPoll) clearInterval(this.busPoll);
+    void this.busPoll.stop();
   }
 
   /** False while a real bus is unreachable: changes on other replicas are then not heard. */

@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { Counter, Gauge, register } from 'prom-client';
 import { ChangeFeed, ResourceChange, WatchKind } from '../cluster/change-feed';
 import { UnavailableError } from '../common/domain-errors';
+import { PeriodicTask } from '../common/periodic-task';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 
@@ -27,7 +28,6 @@ function metric<T>(name: string, make: () => T): T {
 interface Stream {
   res: ServerResponse;
   kinds: ReadonlySet<WatchKind>;
-  heartbeat: NodeJS.Timeout;
   expiry?: NodeJS.Timeout;
   ended: boolean;
 }
@@ -44,6 +44,13 @@ export class WatchStreams implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WatchStreams.name);
   private readonly streams = new Set<Stream>();
   private closing = false;
+  /** One timer for every stream's keep-alive comment (proxies close a silent stream). */
+  private readonly heartbeats = new PeriodicTask(
+    async () => {
+      for (const s of this.streams) this.write(s, ': keep-alive\n\n');
+    },
+    (e) => this.logger.warn(`keep-alive failed: ${e}`),
+  );
   private readonly open = metric('opamp_watch_streams', () => new Gauge({ name: 'opamp_watch_streams', help: 'Change streams (GET /api/v1/watch) open on this replica' }));
   private readonly sent = metric(
     'opamp_watch_events_sent_total',
@@ -85,8 +92,8 @@ export class WatchStreams implements BeforeApplicationShutdown {
    * event with the id to resume from, then every change of `kinds` until the client leaves.
    */
   start(res: ServerResponse, kinds: ReadonlySet<WatchKind>, lastEventId: string | undefined, tokenExpiresAt?: number): void {
-    const s: Stream = { res, kinds, ended: false, heartbeat: setInterval(() => this.write(s, ': keep-alive\n\n'), this.config.watch.heartbeatSeconds * 1000) };
-    s.heartbeat.unref();
+    const s: Stream = { res, kinds, ended: false };
+    this.heartbeats.start(this.config.watch.heartbeatSeconds * 1000);
     // A stream is as good as the token that opened it: a revoked session or a disabled user stops hearing changes when it expires.
     if (tokenExpiresAt !== undefined) {
       s.expiry = setTimeout(() => this.end(s, 'token-expired'), Math.max(0, tokenExpiresAt - Date.now()));
@@ -119,6 +126,7 @@ export class WatchStreams implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
+    await this.heartbeats.stop();
     for (const s of [...this.streams]) this.end(s, 'shutdown');
   }
 
@@ -148,7 +156,6 @@ export class WatchStreams implements BeforeApplicationShutdown {
   }
 
   private forget(s: Stream): void {
-    clearInterval(s.heartbeat);
     if (s.expiry) clearTimeout(s.expiry);
     s.ended = true;
     if (this.streams.delete(s)) this.open.set(this.streams.size);
