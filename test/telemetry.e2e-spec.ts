@@ -1,8 +1,12 @@
-import { fromBinary, fromJson, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, JsonValue, toBinary } from '@bufbuild/protobuf';
 import { gzipSync } from 'node:zlib';
 import { ExportMetricsServiceRequestSchema, ExportMetricsServiceResponseSchema } from '../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb';
 import { eventually, getAgent } from './support/agents-api';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { GoAgent } from './support/go-agent';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -16,8 +20,11 @@ const num = (value: number, timeMs: number, attrs: Record<string, string>) => ({
 const T0 = Date.now() - 20 * 60_000;
 const min = 60_000;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests build and read deep, loosely typed OTLP JSON
+type Json = any;
+
 /** A Collector's own-metrics report as OTLP JSON: accepted spans, sent/failed spans, queue, RSS. */
-function report(uid: string, timeMs: number, v: { accepted: number; sent: number; failed: number; queue?: number }) {
+function report(uid: string, timeMs: number, v: { accepted: number; sent: number; failed: number; queue?: number }): Json {
   const sum = (name: string, value: number, attrs: Record<string, string>) => ({
     name,
     sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [num(value, timeMs, attrs)] },
@@ -106,11 +113,21 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(accepted.points.filter((p: number | null) => p === 10)).toHaveLength(4);
     expect(t.status.window.series.some((s: { family: string }) => s.family.includes('duration'))).toBe(false);
     expect(t.status.conditions.find((c: { type: string }) => c.type === 'Idle')).toMatchObject({ status: 'False' });
+    // opampctl describe agent prints the current rates.
+    buildOpampctl();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opampctl-telemetry-'));
+    const described = await runOpampctl(['describe', 'agent', uid], {
+      env: { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, OPAMPCTL_CONFIG: path.join(home, 'config'), HOME: home },
+    });
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^Telemetry:$/m);
+    expect(described.stdout).toMatch(/^ {2}Accepted: +10 items\/s$/m);
+    expect(described.stdout).toMatch(/^ {2}Queue: +7 \/ 1000$/m);
 
     // Protobuf (gzipped): nothing accepted for 11 minutes while every send fails.
     const pb = (timeMs: number, v: { accepted: number; sent: number; failed: number }) => {
       const doc = report(uid, timeMs, v);
-      return Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, doc)));
+      return Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, doc as unknown as JsonValue)));
     };
     for (const [tm, v] of [
       [T0 + 6 * min, { accepted: 1600, sent: 1600, failed: 300 }],
@@ -139,7 +156,7 @@ describe("agents' own telemetry (issue 20)", () => {
     mixed.resourceMetrics.push(report('0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90', T0 + 13 * min, { accepted: 1, sent: 1, failed: 0 }).resourceMetrics[0]);
     const partial = await postJson(mixed);
     expect(partial.status).toBe(200);
-    const ps = (await partial.json()).partialSuccess;
+    const ps = ((await partial.json()) as Json).partialSuccess;
     expect(ps).toMatchObject({ rejectedDataPoints: '8' });
     expect(ps.errorMessage).toMatch(/no known agent/);
   });
@@ -190,7 +207,7 @@ describe("agents' own telemetry (issue 20)", () => {
     const many = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
     const dp = { ...many.resourceMetrics[0].scopeMetrics[0].metrics[4].gauge!.dataPoints[0], attributes: [] };
     many.resourceMetrics[0].scopeMetrics[0].metrics[4].gauge!.dataPoints = Array.from({ length: 30_000 }, () => dp);
-    const manyPb = Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, many)));
+    const manyPb = Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, many as unknown as JsonValue)));
     expect(manyPb.length).toBeLessThan(1024 * 1024);
     const tooMany = await post(manyPb, pbHeaders);
     expect(tooMany.status).toBe(413);
@@ -201,14 +218,14 @@ describe("agents' own telemetry (issue 20)", () => {
     wide.resourceMetrics[0].scopeMetrics[0].metrics[6].gauge!.dataPoints[0].attributes = Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}`, value: { stringValue: 'v' } }));
     const tooWide = await postJson(wide);
     expect(tooWide.status).toBe(400);
-    expect((await tooWide.json()).message).toMatch(/5000 attributes/);
+    expect(((await tooWide.json()) as Json).message).toMatch(/5000 attributes/);
 
     // Everything refused (no service.instance.id, unknown agent): 400 naming why.
     const anon = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
     anon.resourceMetrics[0].resource.attributes = [];
     const a = await postJson(anon);
     expect(a.status).toBe(400);
-    expect((await a.json()).message).toMatch(/service.instance.id/);
+    expect(((await a.json()) as Json).message).toMatch(/service.instance.id/);
     expect((await postJson(report('0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a91', Date.now(), { accepted: 1, sent: 1, failed: 0 }))).status).toBe(400);
 
     // Still up, and good input still taken.

@@ -13,14 +13,14 @@ export interface AgentStatusFacts {
  */
 @Injectable()
 export class AgentStatusExtensions {
-  private conditions?: (agent: Agent, facts: AgentStatusFacts) => unknown[];
+  private conditions?: (uid: string, facts: AgentStatusFacts) => unknown[];
 
-  provideConditions(fn: (agent: Agent, facts: AgentStatusFacts) => unknown[]): void {
+  provideConditions(fn: (uid: string, facts: AgentStatusFacts) => unknown[]): void {
     this.conditions = fn;
   }
 
   /** `status.conditions` of the agent: empty when no module provides any. */
   conditionsOf(agent: Agent, facts: AgentStatusFacts): unknown[] {
-    return this.conditions?.(agent, facts) ?? [];
+    return this.conditions?.(agent._id, facts) ?? [];
   }
 }

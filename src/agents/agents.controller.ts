@@ -51,7 +51,7 @@ export class AgentsController {
   @ApiProblemResponsesWith({ 404: 'The agent group named in `group` does not exist' }, 400, 404, 503)
   @ApiHeadersTooLargeResponse()
   async list(@Query() q: ListAgentsQuery) {
-    return agentList(this.agents, q);
+    return agentList(this.agents, q, undefined, this.extensions);
   }
 
   @Get(':instanceUid')

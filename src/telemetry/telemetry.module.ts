@@ -26,6 +26,6 @@ export class TelemetryModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.extensions.provideConditions((agent, facts) => this.telemetry.conditionsOf(agent._id, facts));
+    this.extensions.provideConditions((uid, facts) => this.telemetry.conditionsOf(uid, facts));
   }
 }
