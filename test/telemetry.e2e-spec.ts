@@ -89,6 +89,25 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(plain.count((e) => e.event === 'own_metrics' || e.event === 'connection_settings')).toBe(0);
   });
 
+  it('sends the offer once (hash-gated) however many heartbeats follow, and a group pointing elsewhere wins', async () => {
+    const beating = start('--service-name', 'beating', '--heartbeat', '1', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    await beating.event('own_metrics', 15_000);
+    const from = beating.events.length;
+    // Five more answers (heartbeats) carry no second offer.
+    await beating.waitFor(() => beating.events.slice(from).filter((e) => e.event === 'message').length >= 5, 30_000);
+    expect(beating.count((e) => e.event === 'own_metrics')).toBe(1);
+
+    const group = {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'elsewhere' },
+      spec: { selector: 'service.name=elsewhere', connectionSettings: { ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } } },
+    };
+    expect((await restClient(server)('POST', '/agentgroups', group)).status).toBe(201);
+    const grouped = start('--service-name', 'elsewhere', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    expect(await grouped.event('own_metrics', 15_000)).toMatchObject({ destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } });
+  });
+
   it('takes OTLP JSON and gzipped protobuf for a connected agent; rates, Idle and ExportFailing follow the series sent', async () => {
     const agent = start('--service-name', 'collector', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsHealth,ReportsOwnMetrics');
     const uid = (await agent.event('started')).uid as string;
