@@ -107,6 +107,9 @@ describe('TelemetryWindow', () => {
     expect(w.seriesCount).toBe(MAX_SERIES);
 
     // Measured: a typical Collector (2 receivers, 2 exporters, one signal each, queues, process) over a full hour.
+    // With --expose-gc (node --expose-gc node_modules/.bin/jest …) the numbers are exact; without, an upper bound.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
     const before = process.memoryUsage();
     const windows: TelemetryWindow[] = [];
     const N = 2000;
@@ -132,6 +135,7 @@ describe('TelemetryWindow', () => {
       }
       windows.push(tw);
     }
+    gc?.();
     const after = process.memoryUsage();
     const perAgent = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / N;
     const estimate = windows[0].approximateBytes();
