@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AgentsService } from '../agents/agents.service';
 import { FreshCache } from '../common/fresh-cache';
+import { PeriodicTask } from '../common/periodic-task';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AgentCondition, ConditionThresholds, ConditionType, evaluateConditions } from './agent-conditions';
@@ -46,7 +47,10 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
   /** Whether a uid names a stored agent (the receiver refuses metrics of unknown ones). */
   private readonly known = new FreshCache<string, boolean>(5 * 60_000, 100_000);
   private readonly unknownFresh = new FreshCache<string, boolean>(15_000, 10_000);
-  private sweeper?: NodeJS.Timeout;
+  private readonly sweeper = new PeriodicTask(
+    async () => this.sweep(),
+    () => undefined,
+  );
   readonly thresholds: ConditionThresholds;
   /** Set by the OpAMP gateway: whether this replica serves the agent now. */
   private connectedProbe: (uid: string) => boolean = () => false;
@@ -66,12 +70,11 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
-    this.sweeper.unref();
+    this.sweeper.start(60_000);
   }
 
-  onApplicationShutdown(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
+  async onApplicationShutdown(): Promise<void> {
+    await this.sweeper.stop();
   }
 
   setConnectedProbe(probe: (uid: string) => boolean): void {
