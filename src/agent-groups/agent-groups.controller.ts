@@ -1,3 +1,4 @@
+import { AgentStatusExtensions } from '../agents/agent-status-extensions';
 import { Body, Controller, Delete, Get, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { agentList } from '../agents/agent-list';
@@ -21,6 +22,7 @@ export class AgentGroupsController {
   constructor(
     private readonly groups: AgentGroupsService,
     private readonly agents: AgentsService,
+    private readonly extensions: AgentStatusExtensions,
   ) {}
 
   private async resource(g: AgentGroup, active?: AgentGroupDefinition[]) {
@@ -105,6 +107,6 @@ export class AgentGroupsController {
       const g = governingGroup(active, a);
       return g ? { kind: 'group' as const, group: g.name } : undefined;
     };
-    return agentList(this.agents, filters, { requirements: rule.requirements, extra, status: (a) => ({ governedBy: governedBy(a) }) });
+    return agentList(this.agents, filters, { requirements: rule.requirements, extra, status: (a) => ({ governedBy: governedBy(a) }) }, this.extensions);
   }
 }

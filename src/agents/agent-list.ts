@@ -6,6 +6,7 @@ import type { Agent } from './agent.schema';
 import { toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery } from './agent-filters.query';
 import { agentSort, AgentsService } from './agents.service';
+import type { AgentStatusExtensions } from './agent-status-extensions';
 
 /** A list narrowed by its caller (a group's agents), with status fields the caller adds to each item. */
 export interface AgentListScope {
@@ -35,7 +36,7 @@ function decodeAgentCursor(token: string | undefined): PageCursor | undefined {
  * One page of agents as an AgentList: `GET /agents` and `GET /agentgroups/{name}/agents` (which is
  * the same list with `group` set) answer through here, with the same filters, views and cursors.
  */
-export async function agentList(agents: AgentsService, q: ListAgentsQuery, scope?: AgentListScope) {
+export async function agentList(agents: AgentsService, q: ListAgentsQuery, scope?: AgentListScope, extensions?: AgentStatusExtensions) {
   const limit = q.limit ?? DEFAULT_PAGE_SIZE;
   const after = decodeAgentCursor(q.continue);
   const { items, remaining } = await agents.search(q, limit, after, scope);
@@ -50,7 +51,10 @@ export async function agentList(agents: AgentsService, q: ListAgentsQuery, scope
     },
     items: items.map((a) => {
       const r = toAgentResource(a, cutoff, q.view ?? 'summary');
-      return scope?.status ? { ...r, status: { ...r.status, ...scope.status(a) } } : r;
+      // Conditions as on GET /agents/{id} (from memory: no database work per item).
+      const conditions = extensions?.conditionsOf(a, { connected: r.status.connected, healthy: a.health?.healthy });
+      const status = conditions ? { ...r.status, conditions } : r.status;
+      return scope?.status ? { ...r, status: { ...status, ...scope.status(a) } } : { ...r, status };
     }),
   };
 }

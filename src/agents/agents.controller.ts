@@ -18,6 +18,7 @@ import { componentCatalogView, toAgentResource } from './agent-resource.mapper';
 import { ListAgentsQuery, PatchAgentBody } from './agent-filters.query';
 import { agentList } from './agent-list';
 import { AgentsService } from './agents.service';
+import { AgentStatusExtensions } from './agent-status-extensions';
 
 /** Normalises the uid of a path: canonical UUID text is lower case, a legacy ULID upper case. */
 export function agentUidParam(instanceUid: string): string {
@@ -32,7 +33,10 @@ export function agentUidParam(instanceUid: string): string {
 @ApiTags('agents')
 @Controller('agents')
 export class AgentsController {
-  constructor(private readonly agents: AgentsService) {}
+  constructor(
+    private readonly agents: AgentsService,
+    private readonly extensions: AgentStatusExtensions,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -47,7 +51,7 @@ export class AgentsController {
   @ApiProblemResponsesWith({ 404: 'The agent group named in `group` does not exist' }, 400, 404, 503)
   @ApiHeadersTooLargeResponse()
   async list(@Query() q: ListAgentsQuery) {
-    return agentList(this.agents, q);
+    return agentList(this.agents, q, undefined, this.extensions);
   }
 
   @Get(':instanceUid')
@@ -60,7 +64,10 @@ export class AgentsController {
     const uid = agentUidParam(instanceUid);
     const agent = await this.agents.findOne(uid);
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
-    return toAgentResource(agent, this.agents.httpSilenceCutoff());
+    const cutoff = this.agents.httpSilenceCutoff();
+    const resource = toAgentResource(agent, cutoff);
+    const conditions = this.extensions.conditionsOf(agent, { connected: resource.status.connected, healthy: agent.health?.healthy });
+    return { ...resource, status: { ...resource.status, conditions } };
   }
 
   @Get(':instanceUid/available-components')

@@ -5,6 +5,7 @@ import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './
 import { AgentsController } from './agents.controller';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
+import { AgentStatusExtensions } from './agent-status-extensions';
 
 /** The Agent aggregate: inventory, status ingest, REST controller. */
 @Module({
@@ -17,8 +18,8 @@ import { FleetStateMetrics } from './fleet-state.metrics';
     AgentGroupModelModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, FleetStateMetrics],
+  providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions],
   // The Agent model goes with the module: the agent-groups module counts and lists agents by selector.
-  exports: [AgentsService, MongooseModule],
+  exports: [AgentsService, MongooseModule, AgentStatusExtensions],
 })
 export class AgentsModule {}

@@ -1,4 +1,4 @@
-import { describeText, titleCase } from './describe-printer';
+import { describeText, telemetryText, titleCase } from './describe-printer';
 
 describe('describe output', () => {
   const now = Date.parse('2026-01-10T12:00:00Z');
@@ -58,5 +58,31 @@ describe('describe output', () => {
     expect(titleCase('remoteConfigStatus')).toBe('Remote Config Status');
     expect(titleCase('lastSeenAt')).toBe('Last Seen At');
     expect(titleCase('service.name')).toBe('service.name');
+  });
+});
+
+describe('describe agent: telemetry', () => {
+  it('prints the current rates of an agent whose own metrics this replica holds', () => {
+    const now = Date.parse('2026-12-02T12:00:10Z');
+    const text = telemetryText(
+      {
+        held: true,
+        lastReceivedAt: '2026-12-02T12:00:00Z',
+        current: { acceptedPerSecond: 10, refusedPerSecond: 0, sentPerSecond: 8.5, sendFailedPerSecond: 1.5, exportFailureRatio: 0.15, queueSize: 7, queueCapacity: 1000, cpuSecondsPerSecond: 0.02, rssBytes: 123 * 1024 * 1024, uptimeSeconds: 3600.4 },
+      },
+      now,
+    );
+    expect(text.split('\n')).toEqual([
+      'Last Received: 2026-12-02T12:00:00Z (10s ago)',
+      'Accepted:      10 items/s',
+      'Refused:       0 items/s',
+      'Sent:          8.5 items/s',
+      'Send Failed:   1.5 items/s (15.0% of sends)',
+      'Queue:         7 / 1000',
+      'CPU:           0.02 s/s',
+      'RSS:           123.0 MiB',
+      'Uptime:        3600 s',
+    ]);
+    expect(telemetryText({ held: false, conditions: [] })).toMatch(/no own metrics/);
   });
 });

@@ -96,3 +96,26 @@ export function describeText(resource: Record<string, unknown>, extra: Record<st
   }
   return `${out.join('\n')}\n`;
 }
+
+/** The Telemetry section of `describe agent`: current rates from GET /agents/{id}/telemetry, as one text block. */
+export function telemetryText(status: Record<string, unknown> | undefined, now = Date.now()): string {
+  if (!status || status.held !== true) return '<no own metrics received (or held by another replica)>';
+  const c = isObject(status.current) ? status.current : {};
+  const n = (v: unknown) => (typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : '<none>');
+  const rate = (v: unknown) => (typeof v === 'number' ? `${n(v)} items/s` : '<none>');
+  const mib = (v: unknown) => (typeof v === 'number' ? `${(v / 1024 / 1024).toFixed(1)} MiB` : '<none>');
+  const ratio = typeof c.exportFailureRatio === 'number' ? ` (${(c.exportFailureRatio * 100).toFixed(1)}% of sends)` : '';
+  const rows: [string, string][] = [
+    ['Last Received', scalar(status.lastReceivedAt, now)],
+    ['Accepted', rate(c.acceptedPerSecond)],
+    ['Refused', rate(c.refusedPerSecond)],
+    ['Sent', rate(c.sentPerSecond)],
+    ['Send Failed', `${rate(c.sendFailedPerSecond)}${ratio}`],
+    ['Queue', c.queueSize === null && c.queueCapacity === null ? '<none>' : `${n(c.queueSize)} / ${n(c.queueCapacity)}`],
+    ['CPU', typeof c.cpuSecondsPerSecond === 'number' ? `${n(c.cpuSecondsPerSecond)} s/s` : '<none>'],
+    ['RSS', mib(c.rssBytes)],
+    ['Uptime', typeof c.uptimeSeconds === 'number' ? `${Math.round(c.uptimeSeconds)} s` : '<none>'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length)) + 1;
+  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
+}

@@ -77,6 +77,19 @@ export interface AppConfig {
     ownTracesEndpoint?: string;
     ownLogsEndpoint?: string;
   };
+  /** Agents' own telemetry received over OTLP/HTTP (src/telemetry). */
+  telemetry: {
+    receiver: boolean;
+    publicUrl?: string;
+    maxRequestBytes: number;
+    maxDataPoints: number;
+    maxAttributes: number;
+    maxComponents: number;
+    idleSeconds: number;
+    staleSeconds: number;
+    exportFailingRatio: number;
+    exportFailingSeconds: number;
+  };
   /** Users, tokens and agent credentials. */
   auth: {
     /** How agents authenticate on the OpAMP listeners. */
@@ -243,7 +256,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
   if ((v.GITHUB_CLIENT_ID === undefined) !== (v.GITHUB_CLIENT_SECRET === undefined)) {
     throw new ConfigError('Invalid configuration: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together (GitHub login needs both)');
   }
-  for (const key of ['GITHUB_BASE_URL', 'GITHUB_API_URL', 'PUBLIC_URL'] as const) {
+  const ratio = Number(v.TELEMETRY_EXPORT_FAILING_RATIO);
+  if (!(ratio >= 0 && ratio <= 1)) {
+    throw new ConfigError(`Invalid configuration: TELEMETRY_EXPORT_FAILING_RATIO must be a number between 0 and 1, got ${JSON.stringify(v.TELEMETRY_EXPORT_FAILING_RATIO)}`);
+  }
+  for (const key of ['GITHUB_BASE_URL', 'GITHUB_API_URL', 'PUBLIC_URL', 'TELEMETRY_PUBLIC_URL'] as const) {
     const url = v[key] as string | undefined;
     if (url !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url)) {
       throw new ConfigError(`Invalid configuration: ${key} must be an http(s) URL, got ${JSON.stringify(url)}`);
@@ -319,6 +336,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       ownMetricsEndpoint: v.OPAMP_OFFER_OWN_METRICS_ENDPOINT,
       ownTracesEndpoint: v.OPAMP_OFFER_OWN_TRACES_ENDPOINT,
       ownLogsEndpoint: v.OPAMP_OFFER_OWN_LOGS_ENDPOINT,
+    },
+    telemetry: {
+      receiver: v.TELEMETRY_RECEIVER,
+      publicUrl: trimUrl(v.TELEMETRY_PUBLIC_URL),
+      maxRequestBytes: v.TELEMETRY_MAX_REQUEST_BYTES,
+      maxDataPoints: v.TELEMETRY_MAX_DATA_POINTS,
+      maxAttributes: v.TELEMETRY_MAX_ATTRIBUTES,
+      maxComponents: v.TELEMETRY_MAX_COMPONENTS,
+      idleSeconds: v.TELEMETRY_IDLE_SECONDS,
+      staleSeconds: v.TELEMETRY_STALE_SECONDS,
+      exportFailingRatio: Number(v.TELEMETRY_EXPORT_FAILING_RATIO),
+      exportFailingSeconds: v.TELEMETRY_EXPORT_FAILING_SECONDS,
     },
     auth: {
       agentAuth: v.OPAMP_AGENT_AUTH,

@@ -200,6 +200,57 @@ export const SETTINGS = {
   },
   OPAMP_OFFER_OWN_TRACES_ENDPOINT: { type: { kind: 'string' }, description: "Server-wide default OTLP/HTTP URL for agents' own traces." },
   OPAMP_OFFER_OWN_LOGS_ENDPOINT: { type: { kind: 'string' }, description: "Server-wide default OTLP/HTTP URL for agents' own logs." },
+  TELEMETRY_RECEIVER: {
+    type: { kind: 'bool' },
+    default: true,
+    description:
+      "Receive agents' own metrics over OTLP/HTTP at POST /v1/metrics on the OpAMP port, and offer that endpoint (with the agent's enrollment token as header) to agents that report own metrics, unless OPAMP_OFFER_OWN_METRICS_ENDPOINT or their group points them elsewhere.",
+  },
+  TELEMETRY_PUBLIC_URL: {
+    type: { kind: 'string' },
+    description:
+      'Base URL agents reach the OpAMP port at (e.g. https://opamp.example.com:4320), used for the offered own-metrics endpoint. Unset: the host the agent itself connected to (its Host header; gRPC agents: that host with OPAMP_PORT).',
+  },
+  TELEMETRY_MAX_REQUEST_BYTES: {
+    type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 },
+    default: 1_048_576,
+    description: 'Largest OTLP/HTTP metrics request accepted, compressed and after decompression (413 beyond). A Collector sends a few tens of KB of its own metrics.',
+  },
+  TELEMETRY_MAX_DATA_POINTS: {
+    type: { kind: 'int', min: 1, max: 10_000_000 },
+    default: 20_000,
+    description: 'Most data points in one OTLP metrics request (413 beyond).',
+  },
+  TELEMETRY_MAX_ATTRIBUTES: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 128,
+    description: 'Most attributes on one resource, scope or data point of an OTLP metrics request (400 beyond).',
+  },
+  TELEMETRY_MAX_COMPONENTS: {
+    type: { kind: 'int', min: 1, max: 1000 },
+    default: 32,
+    description: 'Most receivers and most exporters kept per agent in its telemetry window; series of further ones are ignored (and counted as ignored).',
+  },
+  TELEMETRY_IDLE_SECONDS: {
+    type: { kind: 'int', min: 1, max: 86_400 },
+    default: 600,
+    description: 'Condition Idle: a connected, healthy agent that accepted items before has accepted none for this long.',
+  },
+  TELEMETRY_STALE_SECONDS: {
+    type: { kind: 'int', min: 1, max: 86_400 },
+    default: 300,
+    description: 'Condition Stale: a connected agent expected to send its own metrics here has sent none for this long.',
+  },
+  TELEMETRY_EXPORT_FAILING_RATIO: {
+    type: { kind: 'string' },
+    default: '0.1',
+    description: 'Condition ExportFailing: share of items its exporters failed to send over the last TELEMETRY_EXPORT_FAILING_SECONDS above this ratio (0-1).',
+  },
+  TELEMETRY_EXPORT_FAILING_SECONDS: {
+    type: { kind: 'int', min: 15, max: 3600 },
+    default: 300,
+    description: 'Window of the ExportFailing ratio.',
+  },
   OPAMP_RECONCILE_INTERVAL_SECONDS: {
     type: { kind: 'int', min: 1, max: 86_400 },
     default: 30,

@@ -193,10 +193,14 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     );
   }
 
-  /** Connection settings to offer: the server default, each part overridden by the agent's group. */
-  async connectionSettingsFor(agent: AgentView): Promise<DesiredConnectionSettings | undefined> {
+  /**
+   * Connection settings to offer: the server default, each part overridden by the agent's group.
+   * `ownMetrics`: this server's own receiver, the default below OPAMP_OFFER_OWN_METRICS_ENDPOINT.
+   */
+  async connectionSettingsFor(agent: AgentView, ownMetrics?: ConnectionSettings['ownMetrics']): Promise<DesiredConnectionSettings | undefined> {
     const o = this.config.offers;
     const settings: ConnectionSettings = {};
+    if (ownMetrics) settings.ownMetrics = ownMetrics;
     if (o.heartbeatIntervalSeconds) settings.heartbeatIntervalSeconds = o.heartbeatIntervalSeconds;
     if (o.opampEndpoint) settings.opamp = { endpoint: o.opampEndpoint };
     if (o.ownMetricsEndpoint) settings.ownMetrics = { endpoint: o.ownMetricsEndpoint };

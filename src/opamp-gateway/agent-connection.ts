@@ -31,4 +31,7 @@ export interface AgentConnection {
   closeReason?: string;
   /** Labels of the credential the agent connected with (an enrollment token's), stamped onto the agent. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** The enrollment token the agent was admitted with, and the host[:port] it reached: the default own-metrics offer is made of them. */
+  readonly bearer?: string;
+  readonly host?: string;
 }

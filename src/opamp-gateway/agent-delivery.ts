@@ -8,6 +8,7 @@ import { buildOffers } from './connection-settings-offers';
 import { ConnectionSettingsOffer, decideDelivery } from './delivery-policy';
 import { buildRemoteConfig, OutgoingParts } from './protocol/server-to-agent.builder';
 import type { SessionState } from './session-store';
+import type { OwnMetricsDestination } from '../telemetry/own-metrics-offer';
 
 /**
  * What desired state said for one agent view. Labels, description and assignment are replaced
@@ -19,6 +20,7 @@ export interface DesiredMemo {
   description: AgentView['description'];
   assignedConfig: AgentView['assignedConfig'];
   capabilities: bigint;
+  ownMetrics: OwnMetricsDestination | undefined;
   config: DesiredConfig | DesiredConfigProblem | undefined;
   settings: DesiredConnectionSettings | undefined;
   offer: ConnectionSettingsOffer | undefined;
@@ -79,14 +81,15 @@ export class AgentDelivery {
       m.labels === view.labels &&
       m.description === view.description &&
       m.assignedConfig === view.assignedConfig &&
-      m.capabilities === state.capabilities
+      m.capabilities === state.capabilities &&
+      m.ownMetrics === state.ownMetrics
     ) {
       return m;
     }
     // What the answer is derived from, taken before any await: a change meanwhile makes the memo miss next time.
-    const basis = { labels: view.labels, description: view.description, assignedConfig: view.assignedConfig, capabilities: state.capabilities };
+    const basis = { labels: view.labels, description: view.description, assignedConfig: view.assignedConfig, capabilities: state.capabilities, ownMetrics: state.ownMetrics };
     const config = await this.desired.configFor(view);
-    const settings = await this.desired.connectionSettingsFor(view);
+    const settings = await this.desired.connectionSettingsFor(view, basis.ownMetrics);
     const offer = settings && buildOffers(settings.settings, state.capabilities, this.config.opamp.heartbeatIntervalSeconds);
     const memo: DesiredMemo = { generation: this.desired.generation ?? -1, ...basis, config, settings, offer };
     // Kept only when no reload ran meanwhile (an answer derived across a reload may mix old and new).

@@ -5,6 +5,8 @@ import { AgentsModule } from '../agents/agents.module';
 import { AgentsService } from '../agents/agents.service';
 import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
+import { TelemetryModule } from '../telemetry/telemetry.module';
+import { TelemetryService } from '../telemetry/telemetry.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PeriodicTask } from '../common/periodic-task';
@@ -27,7 +29,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
 /** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
 @Module({
   // AgentAuthModule provides the AgentAuthenticator every transport calls (enrollment tokens, mTLS).
-  imports: [AgentsModule, DesiredStateModule, AgentAuthModule],
+  imports: [AgentsModule, DesiredStateModule, AgentAuthModule, TelemetryModule],
   controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,
@@ -64,6 +66,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
     private readonly sessions: SessionStore,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
+    private readonly telemetry: TelemetryService,
   ) {
     const logger = new Logger('OpampGateway');
     this.evictor = new PeriodicTask(async () => this.sessions.evictSilent(), (e) => logger.error(`evicting silent sessions failed: ${e}`));
@@ -71,6 +74,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
 
   async onApplicationBootstrap(): Promise<void> {
     this.replicas.setLoadProbe(() => this.sessions.activeAgents);
+    this.telemetry.setConnectedProbe((uid) => this.sessions.isActive(uid));
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();
     this.evictor.start(this.agents.liveness.sweepEveryMs);

@@ -9,6 +9,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { AgentToServer, AgentToServerFlags, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../gen/opamp/v1/opamp_pb';
 import { AgentConnection } from './agent-connection';
 import { AgentDelivery } from './agent-delivery';
+import { OwnMetricsOffer } from '../telemetry/own-metrics-offer';
 import { ConnectionRegistry, MAX_UIDS_PER_CONNECTION } from './connection-registry';
 import { answerShape, componentsToRequest, requestsFullState } from './delivery-policy';
 import { newUuidV7, uidToText } from '../protocol/instance-uid';
@@ -55,6 +56,7 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     private readonly sessions: SessionStore,
     private readonly delivery: AgentDelivery,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly ownMetricsOffer: OwnMetricsOffer,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -177,6 +179,8 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     if (conn.transport === 'http' && state.lastSeenAt < now.getTime() - this.sessions.httpSilenceMs()) state.httpConnectedAt = undefined;
     state.lastSeenAt = now.getTime();
     if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
+    // Own metrics: this server's receiver is the default destination (telemetry module).
+    state.ownMetrics = this.ownMetricsOffer.destinationFor(uid, conn, state.capabilities, msg.health?.healthy);
 
     const { parts, catalog } = takeReport(msg, state.holds);
     if (catalog) await this.agents.storeComponentCatalog(catalog.hash, catalog.components);

@@ -1,3 +1,4 @@
+import type { OwnMetricsDestination } from '../telemetry/own-metrics-offer';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -37,6 +38,8 @@ export interface SessionState {
   pendingCustomMessage?: CustomMessage;
   /** Desired state last derived for this agent, kept while nothing it depends on changes. */
   desired?: DesiredMemo;
+  /** This server's own-metrics receiver as the agent's default destination (telemetry module). */
+  ownMetrics?: OwnMetricsDestination;
 }
 
 function emptySummary(): StoredAgentSummary {

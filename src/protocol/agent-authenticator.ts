@@ -7,7 +7,7 @@ import type { TransportKind } from './transport-kind';
  * `retryAfterSeconds` (HTTP 503 + Retry-After, gRPC UNAVAILABLE), never be told they are wrong.
  */
 export type AgentAuthResult =
-  | { ok: true; labels?: Record<string, string> }
+  | { ok: true; labels?: Record<string, string>; bearer?: string }
   | { ok: false; status: 401 | 403; message: string }
   | { ok: false; status: 503; message: string; retryAfterSeconds: number };
 
@@ -47,4 +47,4 @@ export class AllowAllAgents extends AgentAuthenticator {
 }
 
 /** An upgrade request that passed the check, carrying the labels its credential stamps on the agent (read by the WebSocket transport). */
-export type AuthenticatedUpgrade = IncomingMessage & { agentLabels?: Record<string, string> };
+export type AuthenticatedUpgrade = IncomingMessage & { agentLabels?: Record<string, string>; agentBearer?: string };

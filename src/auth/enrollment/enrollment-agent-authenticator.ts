@@ -49,6 +49,7 @@ export class EnrollmentAgentAuthenticator extends AgentAuthenticator implements 
       throw err;
     }
     if (!check.ok) return { ok: false, status: 401, message: check.message };
-    return { ok: true, labels: Object.keys(check.labels).length ? check.labels : undefined };
+    // The token itself goes back to the agent as the header of the own-metrics offer (telemetry module).
+    return { ok: true, labels: Object.keys(check.labels).length ? check.labels : undefined, bearer: m[1] };
   }
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ApiError, errorLine, UsageError } from '../cli-errors';
 import type { CliRuntime } from '../cli-runtime';
-import { describeText } from '../describe-printer';
+import { describeText, telemetryText } from '../describe-printer';
 import { formatAge } from '../human-time';
 import { columnsFor, formatResources, OutputFormat, rowOf } from '../printers';
 import { field, isObject, Resource, ResourceList } from '../resource-fields';
@@ -74,6 +74,10 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
               Object.entries(configMap).map(([file, v]) => [file, isObject(v) ? { contentType: v.contentType, source: v.source } : v]),
             ),
           };
+        }),
+        Telemetry: await guard(async () => {
+          const t = await rt.client.get<Record<string, unknown>>(`/agents/${enc}/telemetry`);
+          return telemetryText(isObject(t.status) ? t.status : undefined, now);
         }),
       };
     case 'agentgroups':

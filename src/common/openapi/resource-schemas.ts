@@ -86,6 +86,15 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       availableComponents: openObject,
       customCapabilities: { type: 'array', items: { type: 'string' } },
       connectionSettingsStatus: openObject,
+      conditions: {
+        type: 'array',
+        description: 'Conditions derived from the agent\'s own metrics (Idle, ExportFailing, Stale, Restarting), Kubernetes-style; on GET /agents/{id}',
+        items: {
+          type: 'object',
+          required: ['type', 'status', 'reason', 'message'],
+          properties: { type: { type: 'string' }, status: { type: 'string', enum: ['True', 'False', 'Unknown'] }, reason: { type: 'string' }, message: { type: 'string' }, since: dateTime },
+        },
+      },
       governedBy: {
         type: 'object',
         description: 'Only in a group\'s agent list: whose config the agent gets (kind group + group, or kind agent: its own config); absent when no group governs it',

@@ -146,7 +146,7 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
         'grpc-retry-pushback-ms': String(seconds * 1000),
       });
     }
-    this.transport.accept(call, auth.labels);
+    this.transport.accept(call, auth.labels, auth.bearer);
   }
 
   /**

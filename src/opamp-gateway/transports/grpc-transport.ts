@@ -56,7 +56,7 @@ export class GrpcTransport {
   }
 
   /** `labels`: those of the credential the stream was admitted with (stamped onto the agent). */
-  accept(call: OpampGrpcCall, labels?: Record<string, string>): void {
+  accept(call: OpampGrpcCall, labels?: Record<string, string>, bearer?: string): void {
     let sending: Promise<void> = Promise.resolve();
     let handling: Promise<void> = Promise.resolve();
     let queued = 0;
@@ -97,6 +97,8 @@ export class GrpcTransport {
       capabilitiesSent: false,
       push: (msg) => send(msg),
       labels,
+      bearer,
+      host: call.getHost(),
     };
 
     /** Ends the call with `status` once the queued answers are written (OK when none is given). */

@@ -147,6 +147,8 @@ export class HttpTransport {
       connectedAt: new Date(),
       capabilitiesSent: false,
       labels: auth.labels,
+      bearer: auth.bearer,
+      host: req.headers.host,
     };
     const started = process.hrtime.bigint();
     this.answer(req, res, await this.handler.handle(conn, msg), started);

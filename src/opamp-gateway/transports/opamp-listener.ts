@@ -13,6 +13,7 @@ import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
+import { OTLP_METRICS_PATH, OtlpMetricsReceiver } from '../../telemetry/otlp-metrics.receiver';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
 import { CLOSE_GOING_AWAY, WebSocketTransport } from './websocket-transport';
 
@@ -40,6 +41,7 @@ export class OpampListener implements BeforeApplicationShutdown {
     private readonly metrics: OpampMetrics,
     private readonly health: ListenersHealthIndicator,
     private readonly webSockets: WebSocketTransport,
+    private readonly ownMetrics: OtlpMetricsReceiver,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -49,6 +51,8 @@ export class OpampListener implements BeforeApplicationShutdown {
       perMessageDeflate: { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: 1024 },
     });
     const onRequest: RequestListener = (req, res) => {
+      // Agents' own metrics (OTLP/HTTP) come to the port agents already reach, authenticated alike.
+      if (config.telemetry.receiver && pathOf(req.url) === OTLP_METRICS_PATH) return void this.ownMetrics.handle(req, res);
       if (!OPAMP_PATHS.has(pathOf(req.url))) {
         req.resume();
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: OpAMP is served at /v1/opamp\n');
@@ -97,6 +101,7 @@ export class OpampListener implements BeforeApplicationShutdown {
       return refuseUpgrade(socket, 503, 'Too many agent connections; retry later.', { 'Retry-After': String(this.config.opamp.retryAfterSeconds) });
     }
     (req as AuthenticatedUpgrade).agentLabels = auth.labels;
+    (req as AuthenticatedUpgrade).agentBearer = auth.bearer;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
   }
 

@@ -86,6 +86,8 @@ export class WebSocketTransport {
       capabilitiesSent: false,
       push: (msg) => send(msg),
       labels: (req as AuthenticatedUpgrade).agentLabels,
+      bearer: (req as AuthenticatedUpgrade).agentBearer,
+      host: req.headers.host,
     };
 
     const onFrame = async (data: Buffer, receivedAt: bigint) => {

@@ -1,0 +1,255 @@
+import { fromBinary, fromJson, JsonValue, toBinary } from '@bufbuild/protobuf';
+import { gzipSync } from 'node:zlib';
+import { ExportMetricsServiceRequestSchema, ExportMetricsServiceResponseSchema } from '../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb';
+import { eventually, getAgent } from './support/agents-api';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { GoAgent } from './support/go-agent';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
+import { restClient } from './support/rest-client';
+import { startTestServer, TestServer } from './support/test-server';
+
+/** One OTLP JSON data point of a cumulative sum (the Collector's counters) or a gauge. */
+const num = (value: number, timeMs: number, attrs: Record<string, string>) => ({
+  attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: { stringValue: v } })),
+  startTimeUnixNano: String(BigInt(T0 - 3_600_000) * 1_000_000n),
+  timeUnixNano: String(BigInt(timeMs) * 1_000_000n),
+  asDouble: value,
+});
+const T0 = Date.now() - 20 * 60_000;
+const min = 60_000;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests build and read deep, loosely typed OTLP JSON
+type Json = any;
+
+/** A Collector's own-metrics report as OTLP JSON: accepted spans, sent/failed spans, queue, RSS. */
+function report(uid: string, timeMs: number, v: { accepted: number; sent: number; failed: number; queue?: number }): Json {
+  const sum = (name: string, value: number, attrs: Record<string, string>) => ({
+    name,
+    sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [num(value, timeMs, attrs)] },
+  });
+  return {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.instance.id', value: { stringValue: uid } }, { key: 'service.name', value: { stringValue: 'otelcol' } }] },
+        scopeMetrics: [
+          {
+            scope: { name: 'go.opentelemetry.io/collector/receiver/receiverhelper' },
+            metrics: [
+              sum('otelcol_receiver_accepted_spans', v.accepted, { receiver: 'otlp', transport: 'grpc' }),
+              sum('otelcol_receiver_refused_spans', 0, { receiver: 'otlp', transport: 'grpc' }),
+              sum('otelcol_exporter_sent_spans', v.sent, { exporter: 'otlp/backend' }),
+              sum('otelcol_exporter_send_failed_spans', v.failed, { exporter: 'otlp/backend' }),
+              { name: 'otelcol_exporter_queue_size', gauge: { dataPoints: [num(v.queue ?? 0, timeMs, { exporter: 'otlp/backend' })] } },
+              { name: 'otelcol_exporter_queue_capacity', gauge: { dataPoints: [num(1000, timeMs, { exporter: 'otlp/backend' })] } },
+              { name: 'otelcol_process_memory_rss', gauge: { dataPoints: [num(123_000_000, timeMs, {})] } },
+              { name: 'http.server.request.duration', histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(BigInt(timeMs) * 1_000_000n), count: '3' }] } },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+describe("agents' own telemetry (issue 20)", () => {
+  let server: TestServer;
+  let token: string;
+  let endpoint: string;
+  const agents: GoAgent[] = [];
+  const post = (body: Buffer | string, headers: Record<string, string>) =>
+    fetch(endpoint, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, ...headers } });
+  const postJson = (doc: unknown) => post(JSON.stringify(doc), { 'content-type': 'application/json' });
+
+  beforeAll(async () => {
+    server = await startTestServer({ OPAMP_AGENT_AUTH: 'token', TELEMETRY_STALE_SECONDS: '2' });
+    token = (await restClient(server)('POST', '/enrollment-tokens', {})).body.token as string;
+    endpoint = `http://127.0.0.1:${server.opampPort}/v1/metrics`;
+  });
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await server?.close();
+  });
+  const start = (...extra: string[]) => {
+    const a = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--header', `Authorization: Bearer ${token}`, ...extra]);
+    agents.push(a);
+    return a;
+  };
+
+  it('offers this endpoint with the agent token to an opamp-go agent that reports own metrics, and not to one that does not', async () => {
+    const reporter = start('--service-name', 'reporter', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    const offer = await reporter.event('own_metrics', 15_000);
+    expect(offer).toMatchObject({ destinationEndpoint: endpoint, headers: { Authorization: `Bearer ${token}` } });
+
+    const plain = start('--service-name', 'plain', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
+    const uid = (await plain.event('started')).uid as string;
+    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await plain.event('message');
+    expect(plain.count((e) => e.event === 'own_metrics' || e.event === 'connection_settings')).toBe(0);
+  });
+
+  it('sends the offer once (hash-gated) however many heartbeats follow, and a group pointing elsewhere wins', async () => {
+    const beating = start('--service-name', 'beating', '--heartbeat', '1', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    await beating.event('own_metrics', 15_000);
+    const from = beating.events.length;
+    // Five more answers (heartbeats) carry no second offer.
+    await beating.waitFor(() => beating.events.slice(from).filter((e) => e.event === 'message').length >= 5, 30_000);
+    expect(beating.count((e) => e.event === 'own_metrics')).toBe(1);
+
+    const group = {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'elsewhere' },
+      spec: { selector: 'service.name=elsewhere', connectionSettings: { ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } } },
+    };
+    expect((await restClient(server)('POST', '/agentgroups', group)).status).toBe(201);
+    const grouped = start('--service-name', 'elsewhere', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    expect(await grouped.event('own_metrics', 15_000)).toMatchObject({ destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } });
+  });
+
+  it('takes OTLP JSON and gzipped protobuf for a connected agent; rates, Idle and ExportFailing follow the series sent', async () => {
+    const agent = start('--service-name', 'collector', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsHealth,ReportsOwnMetrics');
+    const uid = (await agent.event('started')).uid as string;
+    await agent.event('own_metrics', 15_000);
+
+    // JSON: a baseline, then a busy minute (600 spans accepted, 600 sent).
+    for (const [t, v] of [
+      [T0, { accepted: 1000, sent: 1000, failed: 0 }],
+      [T0 + min, { accepted: 1600, sent: 1600, failed: 0, queue: 7 }],
+    ] as const) {
+      const r = await postJson(report(uid, t, v));
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('application/json');
+      expect(await r.json()).toEqual({});
+    }
+    let t = (await restClient(server)('GET', `/agents/${uid}/telemetry`)).body;
+    expect(t.status.held).toBe(true);
+    expect(t.status.current).toMatchObject({ acceptedPerSecond: 10, sentPerSecond: 10, exportFailureRatio: 0, queueSize: 7, queueCapacity: 1000, rssBytes: 123_000_000 });
+    expect(t.status.window).toMatchObject({ stepSeconds: 15, buckets: 240 });
+    const accepted = t.status.window.series.find((s: { family: string }) => s.family === 'receiver_accepted');
+    expect(accepted).toMatchObject({ component: 'otlp', signal: 'traces', current: 10 });
+    expect(accepted.points.filter((p: number | null) => p === 10)).toHaveLength(4);
+    expect(t.status.window.series.some((s: { family: string }) => s.family.includes('duration'))).toBe(false);
+    expect(t.status.conditions.find((c: { type: string }) => c.type === 'Idle')).toMatchObject({ status: 'False' });
+    // opampctl describe agent prints the current rates.
+    buildOpampctl();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opampctl-telemetry-'));
+    const described = await runOpampctl(['describe', 'agent', uid], {
+      env: { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, OPAMPCTL_CONFIG: path.join(home, 'config'), HOME: home },
+    });
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/^Telemetry:$/m);
+    expect(described.stdout).toMatch(/^ {2}Accepted: +10 items\/s$/m);
+    expect(described.stdout).toMatch(/^ {2}Queue: +7 \/ 1000$/m);
+
+    // Protobuf (gzipped): nothing accepted for 11 minutes while every send fails.
+    const pb = (timeMs: number, v: { accepted: number; sent: number; failed: number }) => {
+      const doc = report(uid, timeMs, v);
+      return Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, doc as unknown as JsonValue)));
+    };
+    for (const [tm, v] of [
+      [T0 + 6 * min, { accepted: 1600, sent: 1600, failed: 300 }],
+      [T0 + 12 * min, { accepted: 1600, sent: 1600, failed: 900 }],
+    ] as const) {
+      const r = await post(gzipSync(pb(tm, v)), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('application/x-protobuf');
+      expect(fromBinary(ExportMetricsServiceResponseSchema, new Uint8Array(await r.arrayBuffer())).partialSuccess).toBeUndefined();
+    }
+    t = (await restClient(server)('GET', `/agents/${uid}/telemetry`)).body;
+    expect(t.status.current).toMatchObject({ acceptedPerSecond: 0, sendFailedPerSecond: 1.667 });
+    const byType = Object.fromEntries(t.status.conditions.map((c: { type: string }) => [c.type, c]));
+    expect(byType.Idle).toMatchObject({ status: 'True', reason: 'NoItemsAccepted' });
+    expect(byType.ExportFailing).toMatchObject({ status: 'True', reason: 'SendFailures' });
+    expect(byType.Idle.since).toEqual(expect.any(String));
+    // The same conditions on the agent resource, and counted for Prometheus.
+    const resource = (await getAgent(server, uid)).body;
+    expect(resource.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(expect.arrayContaining(['Idle=True', 'ExportFailing=True']));
+    const metrics = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
+    expect(metrics).toMatch(/opamp_agent_conditions\{type="Idle"\} [1-9]/);
+    expect(metrics).toMatch(/opamp_agent_conditions\{type="ExportFailing"\} [1-9]/);
+
+    // A resource naming no known agent is refused, the rest taken (partial success).
+    const mixed = report(uid, T0 + 13 * min, { accepted: 1700, sent: 1700, failed: 900 });
+    mixed.resourceMetrics.push(report('0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90', T0 + 13 * min, { accepted: 1, sent: 1, failed: 0 }).resourceMetrics[0]);
+    const partial = await postJson(mixed);
+    expect(partial.status).toBe(200);
+    const ps = ((await partial.json()) as Json).partialSuccess;
+    expect(ps).toMatchObject({ rejectedDataPoints: '8' });
+    expect(ps.errorMessage).toMatch(/no known agent/);
+  });
+
+  it('turns Stale on for a connected agent expected to send that sends nothing', async () => {
+    const silent = start('--service-name', 'silent', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    const uid = (await silent.event('started')).uid as string;
+    await silent.event('own_metrics', 15_000);
+    const r = await eventually(
+      () => getAgent(server, uid),
+      (a) => a.body.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Stale' && c.status === 'True'),
+    );
+    expect(r.body.status.conditions.find((c: { type: string }) => c.type === 'Stale')).toMatchObject({ reason: 'NoOwnMetrics' });
+  });
+
+  it('gives bad input its defined 4xx and stays up', async () => {
+    const reporter = start('--service-name', 'target', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+    const uid = (await reporter.event('started')).uid as string;
+    await reporter.event('own_metrics', 15_000);
+    const pbHeaders = { 'content-type': 'application/x-protobuf' };
+
+    const noToken = await fetch(endpoint, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await post('{}', { 'content-type': 'application/json', authorization: 'Bearer oce_0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(401);
+    expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect((await fetch(endpoint, { headers: { authorization: `Bearer ${token}` } })).status).toBe(405);
+
+    const garbage = await post(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), pbHeaders);
+    expect(garbage.status).toBe(400);
+    expect(garbage.headers.get('content-type')).toBe('application/x-protobuf');
+    const badJson = await post('{"resourceMetrics": [', { 'content-type': 'application/json' });
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ code: 3, message: expect.stringContaining('not an OTLP') });
+    expect((await post(Buffer.from('not gzip'), { ...pbHeaders, 'content-encoding': 'gzip' })).status).toBe(400);
+    expect((await post(Buffer.from(''), { ...pbHeaders, 'content-encoding': 'br' })).status).toBe(415);
+
+    // A gzip bomb: 64 MiB of zeros in ~64 KiB; refused at the 1 MiB limit after decompression.
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const boom = await post(bomb, { ...pbHeaders, 'content-encoding': 'gzip' });
+    expect(boom.status).toBe(413);
+    expect(await boom.text()).toMatch(/after decompression/);
+    // Over the limit before decompression.
+    expect((await post(Buffer.alloc(2 * 1024 * 1024, 1), pbHeaders)).status).toBe(413);
+
+    // 30,000 data points (limit 20,000): 413.
+    const many = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
+    const dp = { ...many.resourceMetrics[0].scopeMetrics[0].metrics[4].gauge!.dataPoints[0], attributes: [] };
+    many.resourceMetrics[0].scopeMetrics[0].metrics[4].gauge!.dataPoints = Array.from({ length: 30_000 }, () => dp);
+    const manyPb = Buffer.from(toBinary(ExportMetricsServiceRequestSchema, fromJson(ExportMetricsServiceRequestSchema, many as unknown as JsonValue)));
+    expect(manyPb.length).toBeLessThan(1024 * 1024);
+    const tooMany = await post(manyPb, pbHeaders);
+    expect(tooMany.status).toBe(413);
+    expect(await tooMany.text()).toMatch(/more than 20000 data points/);
+
+    // A data point with 5,000 attributes (limit 128): 400.
+    const wide = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
+    wide.resourceMetrics[0].scopeMetrics[0].metrics[6].gauge!.dataPoints[0].attributes = Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}`, value: { stringValue: 'v' } }));
+    const tooWide = await postJson(wide);
+    expect(tooWide.status).toBe(400);
+    expect(((await tooWide.json()) as Json).message).toMatch(/5000 attributes/);
+
+    // Everything refused (no service.instance.id, unknown agent): 400 naming why.
+    const anon = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
+    anon.resourceMetrics[0].resource.attributes = [];
+    const a = await postJson(anon);
+    expect(a.status).toBe(400);
+    expect(((await a.json()) as Json).message).toMatch(/service.instance.id/);
+    expect((await postJson(report('0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a91', Date.now(), { accepted: 1, sent: 1, failed: 0 }))).status).toBe(400);
+
+    // Still up, and good input still taken.
+    expect((await postJson(report(uid, Date.now(), { accepted: 5, sent: 5, failed: 0 }))).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${server.apiPort}/healthz`)).status).toBe(200);
+    expect((await restClient(server)('GET', `/agents/${uid}/telemetry`)).body.status.held).toBe(true);
+  });
+});
