@@ -39,6 +39,20 @@ export default tseslint.config(
       ],
     },
   },
+  // One owner per collection: a Mongoose model is injected only into its repository
+  // (src/**/*.repository.ts), which the owning module provides; everything else asks the
+  // repository (src/model-ownership.spec.ts checks that each model is registered once, beside it).
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Decorator > CallExpression[callee.name='InjectModel']", message: 'Only a repository (*.repository.ts) injects a Mongoose model; ask the owning module\'s repository instead.' },
+        { selector: "CallExpression[callee.name='getModelToken']", message: 'Only a repository (*.repository.ts) reaches a Mongoose model; ask the owning module\'s repository instead.' },
+      ],
+    },
+  },
   // The web UI: browser code, React's rules of hooks.
   {
     files: ['web/**/*.{ts,tsx}'],

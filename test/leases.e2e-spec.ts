@@ -1,5 +1,6 @@
 import mongoose, { Connection } from 'mongoose';
-import { LeaseTerm, LeaseTermSchema } from '../src/cluster/cluster.schemas';
+import { MongooseClusterRecordsRepository } from '../src/cluster/cluster-records.repository';
+import { LeaseTerm, LeaseTermSchema, ReplicaRecord, ReplicaRecordSchema } from '../src/cluster/cluster.schemas';
 import { LeaseService } from '../src/cluster/lease.service';
 import { AppConfig } from '../src/config/app-config';
 import { testDatabaseUri } from './support/test-server';
@@ -13,8 +14,8 @@ describe('leases for fleet-wide jobs', () => {
   let conn: Connection;
   const replicas: LeaseService[] = [];
   const replica = (id: string, timeoutSeconds = 2) => {
-    const model = conn.model(LeaseTerm.name, LeaseTermSchema);
-    const s = new LeaseService(model, { replicaId: id, cluster: { timeoutSeconds, heartbeatSeconds: 1, subjectPrefix: 'x' } } as unknown as AppConfig);
+    const records = new MongooseClusterRecordsRepository(conn.model(LeaseTerm.name, LeaseTermSchema), conn.model(ReplicaRecord.name, ReplicaRecordSchema));
+    const s = new LeaseService(records, { replicaId: id, cluster: { timeoutSeconds, heartbeatSeconds: 1, subjectPrefix: 'x' } } as unknown as AppConfig);
     s.want('sweep');
     replicas.push(s);
     return s;

@@ -1,6 +1,7 @@
-import type { FilterQuery, Model } from 'mongoose';
+import type { FilterQuery } from 'mongoose';
 import type { Agent } from '../agents/agent.schema';
-import { AgentSelectorQuery, SelectorRequirement, selectorToTermsFilter } from '../common/selectors';
+import type { AgentsRepository } from '../agents/agents.repository';
+import { SelectorRequirement, selectorToTermsFilter } from '../common/selectors';
 import { excludedTermsOnly, SELECTOR_TERMS_FIELD } from '../common/selectors/selector-terms';
 import { governedQuery, originText, OWN_CONFIG_FILTER, RankedGroup } from '../desired-state/config-precedence';
 import type { AgentGroupStatus, OverriddenBy } from './agent-group.mapper';
@@ -22,15 +23,11 @@ const both = (...f: FilterQuery<Agent>[]): FilterQuery<Agent> => {
  * states), each on the selector's index; one more per overlapping group only when some overlap.
  */
 export class AgentGroupStatusCounter {
-  private readonly selected: AgentSelectorQuery<Agent>;
-
   constructor(
-    private readonly agents: Model<Agent>,
+    private readonly agents: AgentsRepository,
     /** Conditions for "connected" (HTTP agents until they miss polls), from the agents module. */
     private readonly connected: () => FilterQuery<Agent>,
-  ) {
-    this.selected = new AgentSelectorQuery(agents);
-  }
+  ) {}
 
   /** `active` is every active group in precedence order; a group not among them (deleted) governs nothing. */
   async status(name: string, active: readonly RankedGroup[]): Promise<AgentGroupStatus> {
@@ -39,7 +36,7 @@ export class AgentGroupStatusCounter {
     const { requirements } = rule;
     const governed = rule.extra as FilterQuery<Agent>;
     const connected = this.connected();
-    const count = (extra: FilterQuery<Agent>) => this.selected.count(requirements, extra);
+    const count = (extra: FilterQuery<Agent>) => this.agents.countSelected(requirements, extra);
     const [matched, agents, connectedCount, healthy, states] = await Promise.all([
       count({}),
       count(governed),
@@ -67,10 +64,7 @@ export class AgentGroupStatusCounter {
       }
     };
     const group = (match: FilterQuery<Agent>) =>
-      this.agents.aggregate<{ _id: { state?: string; origin?: string }; n: number }>([
-        { $match: match },
-        { $group: { _id: { state: '$remoteConfig.state', origin: '$remoteConfig.origin' }, n: { $sum: 1 } } },
-      ]);
+      this.agents.countGrouped<{ state?: string; origin?: string }>(match, { state: '$remoteConfig.state', origin: '$remoteConfig.origin' });
     // As AgentSelectorQuery.count: a selector of only negations is (all) − (holding an excluded term), two indexed reads.
     const excluded = excludedTermsOnly(requirements);
     if (!excluded) add(await group(both(selectorToTermsFilter(requirements) as FilterQuery<Agent>, governed)), 1);
@@ -89,12 +83,12 @@ export class AgentGroupStatusCounter {
   private async overriders(name: string, active: readonly RankedGroup[], total: number): Promise<OverriddenBy[]> {
     const me = active.find((g) => g.name === name)!;
     const out: OverriddenBy[] = [];
-    const own = await this.selected.count(me.requirements, OWN_CONFIG_FILTER as FilterQuery<Agent>);
+    const own = await this.agents.countSelected(me.requirements, OWN_CONFIG_FILTER as FilterQuery<Agent>);
     let left = total - own;
     for (const g of active) {
       if (g.name === name || left <= 0) break;
       const theirs = governedQuery(active, g.name)!;
-      const n = await this.selected.count(me.requirements, both(selectorToTermsFilter(g.requirements) as FilterQuery<Agent>, theirs.extra as FilterQuery<Agent>));
+      const n = await this.agents.countSelected(me.requirements, both(selectorToTermsFilter(g.requirements) as FilterQuery<Agent>, theirs.extra as FilterQuery<Agent>));
       if (n > 0) out.push({ kind: 'group', group: g.name, agents: n });
       left -= n;
     }

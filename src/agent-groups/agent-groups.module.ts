@@ -7,10 +7,14 @@ import { AgentGroupsService } from './agent-groups.service';
 
 /** Groups of agents chosen by label selectors; what they are assigned; their statistics. */
 @Module({
-  // The agents collection is read (counted, listed by selector) here through the Agent model AgentsModule exports.
-  imports: [AgentsModule, RemoteConfigsModule, AgentGroupModelModule],
+  imports: [
+    AgentsModule,
+    RemoteConfigsModule,
+    // Agents are counted and listed by selector through the agents module's repository.
+    AgentGroupModelModule,
+  ],
   controllers: [AgentGroupsController],
   providers: [AgentGroupsService],
-  exports: [AgentGroupsService],
+  exports: [AgentGroupsService, AgentGroupModelModule],
 })
 export class AgentGroupsModule {}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import type { FilterQuery, Model } from 'mongoose';
-import { Agent } from '../agents/agent.schema';
+import type { FilterQuery } from 'mongoose';
+import type { Agent } from '../agents/agent.schema';
+import { AgentsRepository } from '../agents/agents.repository';
 import { AgentsService } from '../agents/agents.service';
 import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -11,6 +11,7 @@ import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { storedRolloutPolicy } from '../rollouts/rollout-policy';
 import { AgentGroup, StoredConfigRef, StoredRolloutPolicy } from './agent-group.schema';
+import { AgentGroupsRepository } from './agent-groups.repository';
 import { checkConfigRefs, FieldProblem } from './config-refs';
 import { AgentGroupStatusCounter } from './agent-group-status';
 import type { AgentGroupManifestDto } from './agent-group-manifest.dto';
@@ -52,8 +53,6 @@ export interface PolicyRollouts {
 const sameConfigs = (a: readonly StoredConfigRef[], b: readonly StoredConfigRef[]) =>
   JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) === JSON.stringify(b.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null]));
 
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
-
 /**
  * Agent groups: which agents belong (a label selector), what configuration they are assigned and
  * which connection settings they are offered. Changes commit by compare-and-set on resourceVersion
@@ -67,8 +66,8 @@ export class AgentGroupsService implements OnModuleInit {
   private policyRollouts?: PolicyRollouts;
 
   constructor(
-    @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
-    @InjectModel(Agent.name) private readonly agents: Model<Agent>,
+    private readonly groups: AgentGroupsRepository,
+    agents: AgentsRepository,
     private readonly agentsService: AgentsService,
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
@@ -101,11 +100,11 @@ export class AgentGroupsService implements OnModuleInit {
    */
   private async holdBackForRevision(config: string): Promise<string[]> {
     if (!this.policyRollouts) return [];
-    const candidates = await this.groups.find({ deletedAt: null, 'configs.remoteConfig': config, rolloutPolicy: { $exists: true } }, { _id: 1 }).lean<{ _id: string }[]>();
+    const candidates = await this.groups.activeNamesWithPolicyUsingConfig(config);
     const held: string[] = [];
-    for (const { _id: name } of candidates) {
+    for (const name of candidates) {
       await this.writes.run(name, async () => {
-        const g = await this.groups.findById(name).lean<AgentGroup>();
+        const g = await this.groups.findById(name);
         if (!g || g.deletedAt || !g.rolloutPolicy || g.deliveredConfigs) return;
         if (!g.configs.some((c) => c.remoteConfig === config && c.revision === undefined)) return;
         if (await this.commit(g, { deliveredConfigs: await this.pinned(g.configs), updatedAt: new Date() })) held.push(name);
@@ -121,7 +120,7 @@ export class AgentGroupsService implements OnModuleInit {
    */
   async startHeldBack(name: string): Promise<string | undefined> {
     const rollouts = this.policyRollouts;
-    const g = await this.groups.findById(name).lean<AgentGroup>();
+    const g = await this.groups.findById(name);
     if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || !g.deliveredConfigs) return undefined;
     if (await rollouts.holding(name)) return undefined;
     return rollouts.start(g);
@@ -129,8 +128,7 @@ export class AgentGroupsService implements OnModuleInit {
 
   /** Groups with a rollout policy that hold configs back (the rollout controller starts what is missing). */
   async heldBack(): Promise<string[]> {
-    const found = await this.groups.find({ deletedAt: null, deliveredConfigs: { $exists: true } }, { _id: 1 }).lean<{ _id: string }[]>();
-    return found.map((g) => g._id);
+    return this.groups.activeNamesHoldingBack();
   }
 
   /**
@@ -163,17 +161,12 @@ export class AgentGroupsService implements OnModuleInit {
     const name = m.metadata.name;
     const content = await this.checkedContent(m);
     const now = new Date();
-    const existing = await this.groups.findById(name).lean<AgentGroup>();
+    const existing = await this.groups.findById(name);
     if (existing && !existing.deletedAt) throw new ConflictError(`agentgroup "${name}" already exists`);
     let created: AgentGroup;
     if (!existing) {
       created = { _id: name, ...content, resourceVersion: 1, createdAt: now, updatedAt: now, deletedAt: null };
-      try {
-        await this.groups.create(created);
-      } catch (err) {
-        if (isDuplicateKey(err)) throw new ConflictError(`agentgroup "${name}" already exists`);
-        throw err;
-      }
+      if (!(await this.groups.insert(created))) throw new ConflictError(`agentgroup "${name}" already exists`);
     } else {
       // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
       const revived = await this.commit(existing, { ...content, deliveredConfigs: undefined, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
@@ -186,18 +179,11 @@ export class AgentGroupsService implements OnModuleInit {
 
   /** One page of groups in name order, after the name `after`. */
   async list(limit: number, after?: string, includeDeleted = false): Promise<{ items: AgentGroup[]; remaining: number }> {
-    const base: FilterQuery<AgentGroup> = includeDeleted ? {} : { deletedAt: null };
-    const items = await this.groups
-      .find(after !== undefined ? { ...base, _id: { $gt: after } } : base)
-      .sort({ _id: 1 })
-      .limit(limit)
-      .lean<AgentGroup[]>();
-    const remaining = items.length < limit ? 0 : await this.groups.countDocuments({ ...base, _id: { $gt: items[items.length - 1]._id } });
-    return { items, remaining };
+    return this.groups.page(limit, after, includeDeleted);
   }
 
   async get(name: string, includeDeleted = false): Promise<AgentGroup> {
-    const g = await this.groups.findById(name).lean<AgentGroup>();
+    const g = await this.groups.findById(name);
     if (!g || (g.deletedAt && !includeDeleted)) throw new NotFoundError(`agentgroup "${name}" not found`);
     return g;
   }
@@ -289,14 +275,13 @@ export class AgentGroupsService implements OnModuleInit {
 
   /** Every group that is not deleted, highest priority first, ties by name: the order desired state is decided in. */
   async listActive(): Promise<AgentGroupDefinition[]> {
-    const all = await this.groups.find({ deletedAt: null }).lean<AgentGroup[]>();
+    const all = await this.groups.findActive();
     return all.map(toDefinition).sort(byPrecedence);
   }
 
   /** Names of the active groups that assign a remote config. */
   async groupsUsingConfig(config: string): Promise<string[]> {
-    const found = await this.groups.find({ deletedAt: null, 'configs.remoteConfig': config }, { _id: 1 }).lean<{ _id: string }[]>();
-    return found.map((g) => g._id).sort();
+    return (await this.groups.activeNamesUsingConfig(config)).sort();
   }
 
   /** Parses the selector and checks config references; every problem is reported at once. */
@@ -333,19 +318,8 @@ export class AgentGroupsService implements OnModuleInit {
   }
 
   /** The one commit point: sets `fields` iff the resourceVersion is still the one read. */
-  private async commit(current: AgentGroup, fields: Partial<AgentGroup>, extraFilter: FilterQuery<AgentGroup> = {}): Promise<AgentGroup | undefined> {
-    const next: AgentGroup = { ...current, ...fields, resourceVersion: current.resourceVersion + 1 };
-    const set: Record<string, unknown> = { resourceVersion: next.resourceVersion };
-    const unset: Record<string, ''> = {};
-    for (const [k, v] of Object.entries(fields)) {
-      if (v === undefined) unset[k] = '';
-      else set[k] = v;
-    }
-    const res = await this.groups.updateOne(
-      { _id: current._id, resourceVersion: current.resourceVersion, ...extraFilter },
-      Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
-    );
-    return res.matchedCount === 0 ? undefined : next;
+  private commit(current: AgentGroup, fields: Partial<AgentGroup>, guard: FilterQuery<AgentGroup> = {}): Promise<AgentGroup | undefined> {
+    return this.groups.compareAndSet(current, fields, guard);
   }
 
   private stale(name: string, sent?: string): ConflictError {

@@ -3,23 +3,23 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module';
 import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './agent.schema';
 import { AgentsController } from './agents.controller';
+import { AgentsRepository, MongooseAgentsRepository } from './agents.repository';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
 
-/** The Agent aggregate: inventory, status ingest, REST controller. */
+/** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent and ComponentCatalog models. */
 @Module({
   imports: [
     MongooseModule.forFeature([
       { name: Agent.name, schema: AgentSchema },
       { name: ComponentCatalog.name, schema: ComponentCatalogSchema },
     ]),
-    // Read-only here: the `group` filter of the agent list reads a group's parsed selector.
+    // The `group` filter of the agent list asks the groups' repository for a group's selector.
     AgentGroupModelModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions],
-  // The Agent model goes with the module: the agent-groups module counts and lists agents by selector.
-  exports: [AgentsService, MongooseModule, AgentStatusExtensions],
+  providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
+  exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })
 export class AgentsModule {}

@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
-import { AgentGroup } from '../agent-groups/agent-group.schema';
+import { AgentGroupsRepository } from '../agent-groups/agent-groups.repository';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ChangeFeed } from '../cluster/change-feed';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
@@ -12,7 +10,6 @@ import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
-  AgentSelectorQuery,
   agentSelectorTerms,
   PageCursor,
   PageSort,
@@ -25,7 +22,8 @@ import {
 } from '../common/selectors';
 import { configMapHash } from '../protocol/config-hash';
 import type { AgentConfigAssignment } from './agent-config-assignment';
-import { Agent, ComponentCatalog, StoredConnection } from './agent.schema';
+import { Agent, StoredConnection } from './agent.schema';
+import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
 /** The order of an agent list from its `sort` parameter. */
@@ -89,7 +87,6 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(AgentsService.name);
   /** Every write of the OpAMP path (reports, heartbeats, delivery bookkeeping), grouped into bulk writes. */
   private readonly queue: AgentWriteQueue;
-  private readonly selected: AgentSelectorQuery<Agent>;
   /**
    * Every write to one agent document goes through this guard: where the database applies an
    * update as read-modify-write of the whole document, two concurrent updates of different
@@ -114,9 +111,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   readonly liveness: AgentLiveness;
 
   constructor(
-    @InjectModel(Agent.name) private readonly agents: Model<Agent>,
-    @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
-    @InjectModel(AgentGroup.name) private readonly groups: Model<AgentGroup>,
+    private readonly agents: AgentsRepository,
+    private readonly groups: AgentGroupsRepository,
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
@@ -126,9 +122,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     this.writes = profile.keyedWrites();
     this.bulkSize = profile.maxBulkStatements;
     this.liveness = new AgentLiveness({ ...config.opamp, replicaTimeoutSeconds: config.cluster.timeoutSeconds });
-    this.selected = new AgentSelectorQuery(agents);
     this.queue = new AgentWriteQueue(
-      () => agents.collection,
+      () => agents.writeCollection(),
       config.opamp.lastSeenFlushMs,
       this.bulkSize,
       (uids, work) => this.writes.runAll(uids, work),
@@ -180,24 +175,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     let after: string | undefined;
     let written = 0;
     for (;;) {
-      const filter: FilterQuery<Agent> = { selectorTerms: { $exists: false }, ...(after === undefined ? {} : { _id: { $gt: after } }) };
-      const batch = await this.agents
-        .find(filter, { labels: 1, description: 1 })
-        .sort({ _id: 1 })
-        .limit(this.bulkSize)
-        .lean<Pick<Agent, '_id' | 'labels' | 'description'>[]>();
+      const batch = await this.agents.withoutSelectorTerms(this.bulkSize, after);
       if (batch.length === 0) break;
       after = batch[batch.length - 1]._id;
       const ids = batch.map((a) => a._id);
-      const res = await this.writes.runAll(ids, () =>
-        this.agents.bulkWrite(
-          batch.map((a) => ({
-            updateOne: { filter: { _id: a._id, selectorTerms: { $exists: false } }, update: { $set: { selectorTerms: agentSelectorTerms(a) } } },
-          })),
-          { ordered: false },
-        ),
-      );
-      written += res.modifiedCount;
+      written += await this.writes.runAll(ids, () => this.agents.setMissingSelectorTerms(batch.map((a) => ({ uid: a._id, selectorTerms: agentSelectorTerms(a) }))));
       if (batch.length < this.bulkSize) break;
     }
     if (written) this.logger.log(`Gave selector terms to ${written} agents stored before they existed`);
@@ -253,13 +235,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     spare?: (uid: string) => boolean,
     stored?: (uid: string) => void,
   ): Promise<number> {
-    const ids = (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id).filter((uid) => !spare?.(uid));
+    const ids = (await this.agents.idsWhere(filter)).filter((uid) => !spare?.(uid));
     if (each) ids.forEach(each);
     let modified = 0;
     for (let i = 0; i < ids.length; i += 1000) {
       const slice = ids.slice(i, i + 1000);
-      const res = await this.writes.runAll(slice, () => this.agents.updateMany({ $and: [{ _id: { $in: slice } }, filter] }, update));
-      modified += res.modifiedCount;
+      modified += await this.writes.runAll(slice, () => this.agents.updateManyIn(slice, filter, update));
       if (stored) slice.forEach(stored);
     }
     return modified;
@@ -269,17 +250,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>> {
     const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>();
     for (let i = 0; i < uids.length; i += 1000) {
-      const docs = await this.agents
-        .find({ _id: { $in: uids.slice(i, i + 1000) } }, { labels: 1, assignedConfig: 1 })
-        .lean<{ _id: string; labels?: Record<string, string>; assignedConfig?: Agent['assignedConfig'] }[]>();
+      const docs = await this.agents.findByIds(uids.slice(i, i + 1000), { labels: 1, assignedConfig: 1 });
       for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig });
     }
     return out;
   }
 
   async summary(uid: string): Promise<StoredAgentSummary | undefined> {
-    const doc = await this.agents
-      .findById(uid, {
+    const doc = await this.agents.findById(uid, {
         capabilities: 1,
         description: 1,
         labels: 1,
@@ -296,8 +274,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         'connection.transport': 1,
         'connection.connectedAt': 1,
         'connection.sequenceNum': 1,
-      })
-      .lean();
+      });
     if (!doc) return undefined;
     const heldSeq = this.queue.held(uid)?.['connection.sequenceNum'] as StoredConnection['sequenceNum'] | undefined;
     return {
@@ -422,30 +399,28 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async knowsComponentCatalog(hashHex: string): Promise<boolean> {
-    return (await this.catalogs.exists({ _id: hashHex })) !== null;
+    return this.agents.catalogExists(hashHex);
   }
 
   async storeComponentCatalog(hashHex: string, components: unknown[]): Promise<void> {
-    await this.catalogs.updateOne({ _id: hashHex }, { $setOnInsert: { components, firstSeenAt: new Date() } }, { upsert: true });
+    await this.agents.storeCatalog(hashHex, components);
   }
 
   async componentCatalog(hashHex: string): Promise<unknown[] | undefined> {
-    return (await this.catalogs.findById(hashHex).lean())?.components;
+    return this.agents.catalog(hashHex);
   }
 
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
-    const doc = (await this.agents.findById(uid).lean()) as Agent | null;
+    const doc = await this.agents.findById(uid);
     return doc ? this.withHeld(doc) : undefined;
   }
 
   /** One page of agents in uid order, after the cursor `after`. */
   async list(limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
     await this.queue.flush();
-    const filter = after ? { _id: { $gt: after } } : {};
-    const items = await this.agents.find(filter).sort({ _id: 1 }).limit(limit).lean();
-    const remaining = items.length < limit ? 0 : await this.agents.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items: (items as Agent[]).map((a) => this.withHeld(a)), remaining };
+    const { items, remaining } = await this.agents.page(limit, after || undefined);
+    return { items: items.map((a) => this.withHeld(a)), remaining };
   }
 
   /**
@@ -469,9 +444,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       }
     }
     if (q.group) {
-      const g = await this.groups.findOne({ _id: q.group, deletedAt: null }, { requirements: 1 }).lean<AgentGroup>();
-      if (!g) throw new NotFoundError(`agent group ${q.group} not found`);
-      requirements = [...requirements, ...g.requirements];
+      const groupRequirements = await this.groups.activeRequirements(q.group);
+      if (!groupRequirements) throw new NotFoundError(`agent group ${q.group} not found`);
+      requirements = [...requirements, ...groupRequirements];
     }
     const and: FilterQuery<Agent>[] = [];
     if (scope) {
@@ -488,7 +463,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    const page = await this.selected.page(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
+    const page = await this.agents.pageSelected(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
     return { ...page, items: page.items.map((a) => this.withHeld(a)) };
   }
 
@@ -505,7 +480,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const terms = selectorToTermsFilter(requirements) as FilterQuery<Agent>;
     const parts = [terms, extra as FilterQuery<Agent>].filter((f) => Object.keys(f).length > 0);
     const filter: FilterQuery<Agent> = parts.length === 0 ? {} : parts.length === 1 ? parts[0] : { $and: parts };
-    const items = await this.agents.find(filter, projection).lean<Agent[]>();
+    const items = await this.agents.findWhere(filter, projection);
     return items.map((a) => {
       const c = a.connection;
       return {
@@ -524,7 +499,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async effectiveConfigHashes(uids: string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     for (let i = 0; i < uids.length; i += 200) {
-      const docs = await this.agents.find({ _id: { $in: uids.slice(i, i + 200) } }, { effectiveConfig: 1 }).lean<Pick<Agent, '_id' | 'effectiveConfig'>[]>();
+      const docs = await this.agents.findByIds(uids.slice(i, i + 200), { effectiveConfig: 1 });
       for (const d of docs) {
         const files = d.effectiveConfig?.configMap;
         if (!files) continue;
@@ -556,16 +531,16 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       // selector terms written are those of the labels and description stored.
       await this.queue.flush();
       const res = await this.writes.run(uid, async () => {
-        const current = await this.agents.findById(uid, { labels: 1, description: 1 }).lean<Pick<Agent, 'labels' | 'description'>>();
-        if (!current) return { matchedCount: 0 };
+        const current = await this.agents.findById(uid, { labels: 1, description: 1 });
+        if (!current) return false;
         const labels: Record<string, string> = { ...(current.labels ?? {}) };
         for (const k of Object.keys(unset)) delete labels[k.slice('labels.'.length)];
         for (const [k, v] of Object.entries(set)) labels[k.slice('labels.'.length)] = v;
         const update: Record<string, unknown> = { $set: { ...set, selectorTerms: agentSelectorTerms({ labels, description: current.description }) } };
         if (Object.keys(unset).length) update.$unset = unset;
-        return this.agents.updateOne({ _id: uid }, update);
+        return this.agents.updateById(uid, update);
       });
-      if (res.matchedCount === 0) throw new NotFoundError(`agent ${uid} not found`);
+      if (!res) throw new NotFoundError(`agent ${uid} not found`);
       this.events.publish({ reason: 'agent.labels', agents: [uid] });
     }
     const agent = await this.findOne(uid);
@@ -575,10 +550,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Sets (or clears, with undefined) the agent's own configuration, which overrides any group's. */
   async assignConfig(uid: string, assignment: AgentConfigAssignment | undefined): Promise<Agent> {
-    const res = await this.writes.run(uid, () =>
-      this.agents.updateOne({ _id: uid }, assignment ? { $set: { assignedConfig: assignment } } : { $unset: { assignedConfig: '' } }),
+    const found = await this.writes.run(uid, () =>
+      this.agents.updateById(uid, assignment ? { $set: { assignedConfig: assignment } } : { $unset: { assignedConfig: '' } }),
     );
-    if (res.matchedCount === 0) throw new NotFoundError(`agent ${uid} not found`);
+    if (!found) throw new NotFoundError(`agent ${uid} not found`);
     this.events.publish({ reason: 'agent.config', agents: [uid] });
     return (await this.findOne(uid))!;
   }
@@ -590,8 +565,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (this.liveness.isConnected(agent.connection)) {
       throw new ConflictError(`agent ${uid} is connected; only a disconnected agent can be deleted`);
     }
-    const res = await this.writes.run(uid, () => this.agents.deleteOne({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
-    if (res.deletedCount) this.feed.agentDeleted(uid);
+    const deleted = await this.writes.run(uid, () => this.agents.deleteWhere({ _id: uid, 'connection.connected': agent.connection?.connected ?? false }));
+    if (deleted) this.feed.agentDeleted(uid);
   }
 
   /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */
@@ -605,12 +580,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const cutoff = this.httpSilenceCutoff();
     type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
     const [groups, http] = await Promise.all([
-      this.agents.aggregate<Group>([
-        { $group: { _id: { s: '$remoteConfig.state', c: '$connection.connected', t: '$connection.transport', h: '$health.healthy' }, n: { $sum: 1 } } },
-      ]),
-      this.agents
-        .find({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 })
-        .lean<Pick<Agent, 'connection' | 'health'>[]>(),
+      this.agents.countGrouped<Group['_id']>(undefined, { s: '$remoteConfig.state', c: '$connection.connected', t: '$connection.transport', h: '$health.healthy' }),
+      this.agents.findWhere({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 }),
     ]);
     const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));
     let connected = 0;

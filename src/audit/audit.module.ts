@@ -4,13 +4,14 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { AuditController } from './audit.controller';
 import { AuditEvent, AuditEventSchema } from './audit-event.schema';
 import { AuditInterceptor } from './audit.interceptor';
+import { AuditEventsRepository, MongooseAuditEventsRepository } from './audit-events.repository';
 import { AuditService } from './audit.service';
 
 /** The audit log: a global interceptor records every change through the API. */
 @Module({
   imports: [MongooseModule.forFeature([{ name: AuditEvent.name, schema: AuditEventSchema }])],
   controllers: [AuditController],
-  providers: [AuditService, { provide: APP_INTERCEPTOR, useClass: AuditInterceptor }],
+  providers: [AuditService, { provide: AuditEventsRepository, useClass: MongooseAuditEventsRepository }, { provide: APP_INTERCEPTOR, useClass: AuditInterceptor }],
   exports: [AuditService],
 })
 export class AuditModule {}

@@ -18,9 +18,11 @@ import { JWT_SIGNING_SECRET, resolveJwtSecret } from './jwt-secret';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginRateLimiter } from './login-rate-limiter';
 import { AuthSession, AuthSessionSchema } from './session.schema';
+import { MongooseSessionsRepository, SessionsRepository } from './sessions.repository';
 import { JWT_AUDIENCE, JWT_ISSUER, SessionsService } from './sessions.service';
 import { User, UserSchema } from './user.schema';
 import { UsersController } from './users.controller';
+import { MongooseUsersRepository, UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 /**
@@ -58,6 +60,8 @@ import { UsersService } from './users.service';
     },
     UsersService,
     SessionsService,
+    { provide: UsersRepository, useClass: MongooseUsersRepository },
+    { provide: SessionsRepository, useClass: MongooseSessionsRepository },
     AuthService,
     LoginRateLimiter,
     JwtStrategy,

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { UnauthorizedError } from '../common/domain-errors';
@@ -12,7 +10,9 @@ import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { AuditService } from '../audit/audit.service';
 import { randomSecret, safeEqual, sha256Hex } from './secret-compare';
 import { AuthSession } from './session.schema';
+import { SessionsRepository } from './sessions.repository';
 import { AuthenticatedUser, User } from './user.schema';
+import { UsersRepository } from './users.repository';
 
 /** What login, refresh and the OAuth flows answer. */
 export interface TokenPair {
@@ -59,8 +59,8 @@ export class SessionsService implements OnApplicationBootstrap {
   private readonly signIns = new FreshCache<string, AuthenticatedUser & { sessionExpiresAt: number }>(SIGN_IN_FRESH_MS, SIGN_IN_CACHE_MAX);
 
   constructor(
-    @InjectModel(AuthSession.name) private readonly sessions: Model<AuthSession>,
-    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly sessions: SessionsRepository,
+    private readonly users: UsersRepository,
     private readonly jwt: JwtService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -77,7 +77,7 @@ export class SessionsService implements OnApplicationBootstrap {
     const id = randomBytes(16).toString('hex');
     const secret = randomSecret();
     const now = new Date();
-    await this.sessions.create({
+    await this.sessions.insert({
       _id: id,
       username: user._id,
       method,
@@ -98,7 +98,7 @@ export class SessionsService implements OnApplicationBootstrap {
     if (!m) throw new UnauthorizedError('The refresh token is malformed.');
     const [, id, secret] = m;
     return this.rotations.run(id, async () => {
-      const session = await this.sessions.findById(id).lean<AuthSession>();
+      const session = await this.sessions.findById(id);
       const hash = sha256Hex(secret);
       if (!session) throw new UnauthorizedError('The refresh token is not valid.');
       if (!safeEqual(hash, session.refreshHash)) {
@@ -114,32 +114,27 @@ export class SessionsService implements OnApplicationBootstrap {
       }
       if (session.revokedAt) throw new UnauthorizedError('The session has been revoked. Sign in again.');
       if (session.expiresAt.getTime() <= Date.now()) throw new UnauthorizedError('The refresh token has expired. Sign in again.');
-      const user = await this.users.findById(session.username).lean<User>();
+      const user = await this.users.findById(session.username);
       if (!user || user.disabled) {
         await this.revoke(id, 'user gone or disabled');
         throw new UnauthorizedError('The user of this session no longer exists or is disabled.');
       }
       const next = randomSecret();
       const now = new Date();
-      const res = await this.sessions.updateOne(
-        { _id: id, refreshHash: session.refreshHash, revokedAt: null },
-        {
-          $set: {
-            refreshHash: sha256Hex(next),
-            previousHashes: [...session.previousHashes, hash].slice(-KEEP_PREVIOUS),
-            refreshedAt: now,
-            expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000),
-          },
-        },
-      );
-      if (res.modifiedCount !== 1) throw new UnauthorizedError('The refresh token is not valid.');
+      const rotated = await this.sessions.rotate(id, session.refreshHash, {
+        refreshHash: sha256Hex(next),
+        previousHashes: [...session.previousHashes, hash].slice(-KEEP_PREVIOUS),
+        refreshedAt: now,
+        expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000),
+      });
+      if (!rotated) throw new UnauthorizedError('The refresh token is not valid.');
       return this.issue(id, user, next);
     });
   }
 
   /** The session an access token names, when it is still live. */
   async live(id: string): Promise<AuthSession | undefined> {
-    const s = await this.sessions.findById(id).lean<AuthSession>();
+    const s = await this.sessions.findById(id);
     return s && !s.revokedAt && s.expiresAt.getTime() > Date.now() ? s : undefined;
   }
 
@@ -161,17 +156,17 @@ export class SessionsService implements OnApplicationBootstrap {
 
   async revoke(id: string, reason: string): Promise<void> {
     this.signIns.forget(id);
-    await this.sessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
+    await this.sessions.revoke(id, reason, new Date());
   }
 
   async revokeAllOf(username: string, reason: string): Promise<void> {
     this.forgetSignInsOf(username);
-    await this.sessions.updateMany({ username, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
+    await this.sessions.revokeAllOf(username, reason, new Date());
   }
 
   /** Sessions whose refresh token expired more than a day ago are deleted. */
   async deleteExpired(): Promise<number> {
-    return (await this.sessions.deleteMany({ expiresAt: { $lt: new Date(Date.now() - DAY_MS) } })).deletedCount;
+    return this.sessions.deleteExpiredBefore(new Date(Date.now() - DAY_MS));
   }
 
   private async issue(sessionId: string, user: Pick<User, '_id' | 'role'>, refreshSecret: string): Promise<TokenPair> {

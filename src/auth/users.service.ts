@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -11,6 +9,7 @@ import { Role } from '../common/roles';
 import { randomSecret } from './secret-compare';
 import { SessionsService } from './sessions.service';
 import { User, UserSource } from './user.schema';
+import { UsersRepository } from './users.repository';
 
 /** User names: lower case, 1-64 of letters, digits and `._@:-` (GitHub users are `github:<login>`). */
 export const USERNAME_PATTERN = /^[a-z0-9]([a-z0-9._@:-]{0,62}[a-z0-9])?$/;
@@ -38,7 +37,7 @@ export class UsersService implements OnApplicationBootstrap {
   private readonly writes = new KeyedMutex();
 
   constructor(
-    @InjectModel(User.name) private readonly users: Model<User>,
+    private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -55,16 +54,12 @@ export class UsersService implements OnApplicationBootstrap {
   async bootstrapAdmin(): Promise<void> {
     const name = this.config.auth.adminUsername;
     const configured = this.config.auth.adminPassword;
-    const existing = await this.users.findById(name).lean<User>();
+    const existing = await this.users.findById(name);
     if (!existing) {
       const password = configured ?? randomSecret(18);
       const now = new Date();
-      try {
-        await this.users.create({ _id: name, role: 'admin', source: 'config', disabled: false, passwordHash: await hashPassword(password), createdAt: now, updatedAt: now });
-      } catch (err) {
-        if ((err as { code?: number }).code === 11000) return; // another replica created it at the same moment
-        throw err;
-      }
+      const created = await this.users.insert({ _id: name, role: 'admin', source: 'config', disabled: false, passwordHash: await hashPassword(password), createdAt: now, updatedAt: now });
+      if (!created) return; // another replica created it at the same moment
       if (configured) {
         this.logger.log(`Created the administrator "${name}" with the password from ADMIN_PASSWORD`);
       } else {
@@ -80,7 +75,7 @@ export class UsersService implements OnApplicationBootstrap {
     if (configured && !(existing.passwordHash && (await verifyPassword(configured, existing.passwordHash)))) set.passwordHash = await hashPassword(configured);
     if (existing.role !== 'admin' || existing.disabled) Object.assign(set, { role: 'admin', disabled: false });
     if (Object.keys(set).length === 0) return;
-    await this.users.updateOne({ _id: name }, { $set: { ...set, updatedAt: new Date() } });
+    await this.users.update(name, { ...set, updatedAt: new Date() });
     if (set.passwordHash) {
       await this.sessions.revokeAllOf(name, 'password changed');
       this.logger.log(`ADMIN_PASSWORD differs from the stored password of "${name}": password updated, its sessions ended`);
@@ -93,43 +88,40 @@ export class UsersService implements OnApplicationBootstrap {
    * exists or not (a decoy hash is checked for unknown users).
    */
   async checkPassword(username: string, password: string): Promise<User | undefined> {
-    const user = USERNAME_PATTERN.test(username) ? await this.users.findById(username).lean<User>() : null;
+    const user = USERNAME_PATTERN.test(username) ? await this.users.findById(username) : undefined;
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
     return ok && user && !user.disabled ? user : undefined;
   }
 
   async exists(username: string): Promise<boolean> {
-    return USERNAME_PATTERN.test(username) && (await this.users.exists({ _id: username })) !== null;
+    return USERNAME_PATTERN.test(username) && (await this.users.exists(username));
   }
 
   /** An enabled user, or undefined. */
   async active(username: string): Promise<User | undefined> {
-    const user = await this.users.findById(username).lean<User>();
+    const user = await this.users.findById(username);
     return user && !user.disabled ? user : undefined;
   }
 
   async touchLogin(username: string): Promise<void> {
-    await this.writes.run(username, () => this.users.updateOne({ _id: username }, { $set: { lastLoginAt: new Date() } }));
+    await this.writes.run(username, () => this.users.update(username, { lastLoginAt: new Date() }));
   }
 
   async get(username: string): Promise<User> {
-    const user = await this.users.findById(username).lean<User>();
+    const user = await this.users.findById(username);
     if (!user) throw new NotFoundError(`user ${username} not found`);
     return user;
   }
 
   async list(limit: number, after?: string): Promise<{ items: User[]; remaining: number }> {
-    const filter = after ? { _id: { $gt: after } } : {};
-    const items = await this.users.find(filter).sort({ _id: 1 }).limit(limit).lean<User[]>();
-    const remaining = items.length < limit ? 0 : await this.users.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items, remaining };
+    return this.users.page(limit, after);
   }
 
   async create(username: string, input: UserInput, source: UserSource = 'local'): Promise<User> {
     if (!USERNAME_PATTERN.test(username)) throw invalid('metadata.name', 'must be 1-64 lower-case letters, digits, ".", "_", "@", ":" or "-"');
     if (input.password !== undefined) this.checkPasswordPolicy(input.password, username);
     const githubLogin = input.githubLogin?.toLowerCase();
-    if (githubLogin && (await this.users.exists({ githubLogin }))) throw new ConflictError(`GitHub login ${githubLogin} is already linked to another user`);
+    if (githubLogin && (await this.users.githubLoginTaken(githubLogin))) throw new ConflictError(`GitHub login ${githubLogin} is already linked to another user`);
     const now = new Date();
     const doc: User = {
       _id: username,
@@ -141,12 +133,7 @@ export class UsersService implements OnApplicationBootstrap {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.users.create(doc);
-    } catch (err) {
-      if ((err as { code?: number }).code === 11000) throw new ConflictError(`user ${username} already exists`);
-      throw err;
-    }
+    if (!(await this.users.insert(doc))) throw new ConflictError(`user ${username} already exists`);
     return doc;
   }
 
@@ -154,8 +141,8 @@ export class UsersService implements OnApplicationBootstrap {
   async update(username: string, patch: Partial<Omit<UserInput, 'githubLogin'>> & { githubLogin?: string | null }, actor: string): Promise<User> {
     return this.writes.run(username, async () => {
       const user = await this.get(username);
-      const set: Record<string, unknown> = { updatedAt: new Date() };
-      const unset: Record<string, ''> = {};
+      const set: Partial<Record<keyof User, unknown>> = { updatedAt: new Date() };
+      const unset: (keyof User)[] = [];
       if (patch.password !== undefined) {
         this.checkPasswordPolicy(patch.password, username);
         set.passwordHash = await hashPassword(patch.password);
@@ -163,20 +150,19 @@ export class UsersService implements OnApplicationBootstrap {
       if (patch.role !== undefined) set.role = patch.role;
       if (patch.disabled !== undefined) set.disabled = patch.disabled;
       if (patch.githubLogin === null) {
-        unset.githubLogin = '';
-        unset.githubId = '';
+        unset.push('githubLogin', 'githubId');
       } else if (patch.githubLogin !== undefined && patch.githubLogin.toLowerCase() !== user.githubLogin) {
         const login = patch.githubLogin.toLowerCase();
-        if (await this.users.exists({ githubLogin: login, _id: { $ne: username } })) throw new ConflictError(`GitHub login ${login} is already linked to another user`);
+        if (await this.users.githubLoginTaken(login, username)) throw new ConflictError(`GitHub login ${login} is already linked to another user`);
         set.githubLogin = login;
-        unset.githubId = '';
+        unset.push('githubId');
       }
       const losesAdmin = user.role === 'admin' && !user.disabled && ((patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true);
       if (losesAdmin) {
         if (username === actor) throw new ConflictError('you cannot take away your own admin role or disable yourself; another admin can');
         await this.assertAnotherAdmin(username);
       }
-      await this.users.updateOne({ _id: username }, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+      await this.users.update(username, set, unset);
       // A new role must apply to the next request, not after the sign-in cache goes stale.
       this.sessions.forgetSignInsOf(username);
       if (patch.password !== undefined || patch.disabled === true) await this.sessions.revokeAllOf(username, patch.disabled ? 'user disabled' : 'password changed');
@@ -189,7 +175,7 @@ export class UsersService implements OnApplicationBootstrap {
       const user = await this.get(username);
       if (username === actor) throw new ConflictError('you cannot delete yourself; another admin can');
       if (user.role === 'admin' && !user.disabled) await this.assertAnotherAdmin(username);
-      await this.users.deleteOne({ _id: username });
+      await this.users.delete(username);
       await this.sessions.revokeAllOf(username, 'user deleted');
     });
   }
@@ -203,13 +189,12 @@ export class UsersService implements OnApplicationBootstrap {
   async signInWithGithub(identity: GithubIdentity, memberOfAllowedOrg: boolean): Promise<User> {
     const login = identity.login.toLowerCase();
     const linked =
-      (await this.users.findOne({ githubId: identity.id }).lean<User>()) ??
-      (await this.users.findOne({ githubLogin: login, githubId: { $exists: false } }).lean<User>());
+      (await this.users.findByGithubId(identity.id)) ?? (await this.users.findUnconfirmedGithubLogin(login));
     if (linked) {
       if (linked.disabled) throw new ForbiddenError(`user ${linked._id} is disabled`);
       if (linked.source === 'github' && !memberOfAllowedOrg) throw new ForbiddenError(`GitHub user ${login} is not a member of an allowed organisation`);
       if (linked.githubId !== identity.id || linked.githubLogin !== login) {
-        await this.users.updateOne({ _id: linked._id }, { $set: { githubId: identity.id, githubLogin: login, updatedAt: new Date() } });
+        await this.users.update(linked._id, { githubId: identity.id, githubLogin: login, updatedAt: new Date() });
       }
       return linked;
     }
@@ -221,13 +206,13 @@ export class UsersService implements OnApplicationBootstrap {
       );
     }
     const username = `github:${login}`;
-    const existing = await this.users.findById(username).lean<User>();
+    const existing = await this.users.findById(username);
     if (existing) {
       // A user of that name whose GitHub id differs (the login changed hands): never merge accounts.
       throw new ForbiddenError(`user ${username} exists and belongs to another GitHub account`);
     }
     const user = await this.create(username, { role: this.config.auth.github.defaultRole, githubLogin: login }, 'github');
-    await this.users.updateOne({ _id: username }, { $set: { githubId: identity.id } });
+    await this.users.update(username, { githubId: identity.id });
     this.logger.log(`Created user ${username} (role ${user.role}) at their first GitHub sign-in`);
     return { ...user, githubId: identity.id };
   }
@@ -238,7 +223,7 @@ export class UsersService implements OnApplicationBootstrap {
   }
 
   private async assertAnotherAdmin(username: string): Promise<void> {
-    const others = await this.users.countDocuments({ _id: { $ne: username }, role: 'admin', disabled: { $ne: true } });
+    const others = await this.users.countOtherEnabledAdmins(username);
     if (others === 0) throw new ConflictError(`${username} is the last enabled admin; make another user admin first`);
   }
 }

@@ -3,6 +3,7 @@ import { MongooseModule } from '@nestjs/mongoose';
 import { Gauge, register } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { ClusterRecordsRepository, MongooseClusterRecordsRepository } from './cluster-records.repository';
 import { LeaseTerm, LeaseTermSchema, ReplicaRecord, ReplicaRecordSchema } from './cluster.schemas';
 import { ChangeFeed } from './change-feed';
 import { DesiredStateBridge } from './desired-state-bridge';
@@ -45,7 +46,15 @@ function makeBus(config: AppConfig): EventBus {
     ]),
   ],
   controllers: [ReplicasController],
-  providers: [{ provide: EventBus, useFactory: makeBus, inject: [APP_CONFIG] }, LeaseService, ReplicaRegistry, DesiredStateBridge, FleetJobs, ChangeFeed],
+  providers: [
+    { provide: EventBus, useFactory: makeBus, inject: [APP_CONFIG] },
+    { provide: ClusterRecordsRepository, useClass: MongooseClusterRecordsRepository },
+    LeaseService,
+    ReplicaRegistry,
+    DesiredStateBridge,
+    FleetJobs,
+    ChangeFeed,
+  ],
   exports: [EventBus, ChangeFeed, LeaseService, ReplicaRegistry, FleetJobs],
 })
 export class ClusterModule implements OnApplicationShutdown {

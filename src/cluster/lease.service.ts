@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { LeaseTerm } from './cluster.schemas';
+import { ClusterRecordsRepository } from './cluster-records.repository';
 
 /** A lease held: its fencing token and a signal that aborts the moment the lease is lost. */
 export interface HeldLease {
@@ -38,7 +36,7 @@ export class LeaseService {
   private readonly held = new Map<string, Holding>();
 
   constructor(
-    @InjectModel(LeaseTerm.name) private readonly leases: Model<LeaseTerm>,
+    private readonly leases: ClusterRecordsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -101,28 +99,21 @@ export class LeaseService {
     for (const name of names) {
       const h = this.held.get(name)!;
       this.lose(name, SHUTTING_DOWN);
-      await this.leases
-        .updateOne({ _id: `${name}#${pad(h.term)}`, holder: this.config.replicaId }, { $set: { expiresAt: new Date(0) } })
-        .catch(() => undefined);
+      await this.leases.releaseTerm(`${name}#${pad(h.term)}`, this.config.replicaId).catch(() => undefined);
     }
   }
 
   private async renewOrTake(name: string): Promise<void> {
     const me = this.config.replicaId;
     const started = Date.now();
-    const latest = await this.leases.find({ name }).sort({ term: -1 }).limit(1).lean<LeaseTerm[]>();
-    const top = latest[0];
+    const top = await this.leases.latestTerm(name);
     const mine = this.held.get(name);
 
     if (mine && (!top || top.term !== mine.term)) {
       this.lose(name, `term ${top?.term} was taken by ${top?.holder}`);
     } else if (mine && top) {
       // Only the holder writes its term's document, and only while it has not expired.
-      const res = await this.leases.updateOne(
-        { _id: top._id, holder: me, expiresAt: { $gt: new Date() } },
-        { $set: { expiresAt: new Date(started + this.ttlMs) } },
-      );
-      if (res.matchedCount === 1) {
+      if (await this.leases.renewTerm(top._id, me, new Date(started + this.ttlMs))) {
         mine.validUntil = started + this.ttlMs - this.marginMs;
         return;
       }
@@ -131,16 +122,12 @@ export class LeaseService {
 
     if (top && top.expiresAt.getTime() > Date.now()) return; // another replica holds it
     const term = (top?.term ?? 0) + 1;
-    try {
-      await this.leases.create({ _id: `${name}#${pad(term)}`, name, term, holder: me, acquiredAt: new Date(started), expiresAt: new Date(started + this.ttlMs) });
-    } catch (e) {
-      if ((e as { code?: number }).code === 11000) return; // another replica took this term first
-      throw e;
-    }
+    const taken = await this.leases.insertTerm({ _id: `${name}#${pad(term)}`, name, term, holder: me, acquiredAt: new Date(started), expiresAt: new Date(started + this.ttlMs) });
+    if (!taken) return; // another replica took this term first
     this.held.set(name, { term, validUntil: started + this.ttlMs - this.marginMs, abort: new AbortController() });
     this.logger.log(`took lease ${name} (term ${term})`);
     // Old terms are history nobody reads; keep the collection at one or two documents per lease.
-    await this.leases.deleteMany({ name, term: { $lt: term - 1 } }).catch(() => undefined);
+    await this.leases.deleteTermsBefore(name, term - 1).catch(() => undefined);
   }
 
   private lose(name: string, why: string): void {

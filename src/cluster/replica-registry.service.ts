@@ -1,12 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
 import { hostname } from 'node:os';
-import { Model } from 'mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PeriodicTask } from '../common/periodic-task';
 import { buildInfo } from '../version/build-info';
 import { ReplicaRecord } from './cluster.schemas';
+import { ClusterRecordsRepository } from './cluster-records.repository';
 import { EventBus } from './event-bus';
 import { LeaseService } from './lease.service';
 
@@ -35,7 +34,7 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
   );
 
   constructor(
-    @InjectModel(ReplicaRecord.name) private readonly replicas: Model<ReplicaRecord>,
+    private readonly records: ClusterRecordsRepository,
     private readonly leases: LeaseService,
     private readonly bus: EventBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -69,7 +68,7 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
     // Stops the beats and waits for one in progress before the record is deleted.
     await this.beats.stop();
     await this.leases.releaseAll();
-    await this.replicas.deleteOne({ _id: this.config.replicaId }).catch(() => undefined);
+    await this.records.deleteReplica(this.config.replicaId).catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -84,7 +83,7 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
   /** Replicas as recorded, with whether each is past the timeout. */
   async list(): Promise<(ReplicaRecord & { silentSeconds: number; gone: boolean })[]> {
     const now = Date.now();
-    const docs = await this.replicas.find({}).lean<ReplicaRecord[]>();
+    const docs = await this.records.replicas();
     return docs
       .map((d) => {
         const silentSeconds = Math.max(0, Math.round((now - d.heartbeatAt.getTime()) / 1000));
@@ -108,7 +107,7 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
         leases: this.leases.heldNames(),
       };
       // Only this replica writes its own record, so a plain replace (upsert) is safe on every engine.
-      await this.replicas.replaceOne({ _id: record._id }, record, { upsert: true });
+      await this.records.saveReplica(record);
       await this.leases.runIfHolder(REPLICA_GC_LEASE, (lease) => this.sweepGone(lease.signal));
     } catch (e) {
       this.logger.warn(`replica heartbeat failed: ${e instanceof Error ? e.message : e}`);
@@ -117,11 +116,11 @@ export class ReplicaRegistry implements OnApplicationBootstrap, BeforeApplicatio
 
   private async sweepGone(signal: AbortSignal): Promise<void> {
     const cutoff = new Date(Date.now() - this.config.cluster.timeoutSeconds * 1000);
-    const silent = (await this.replicas.find({}).lean<ReplicaRecord[]>()).filter((r) => r._id !== this.config.replicaId && r.heartbeatAt < cutoff);
+    const silent = (await this.records.replicas()).filter((r) => r._id !== this.config.replicaId && r.heartbeatAt < cutoff);
     for (const r of silent) {
       if (signal.aborted) return;
       const n = await this.goneHandler(r._id);
-      await this.replicas.deleteOne({ _id: r._id, heartbeatAt: r.heartbeatAt });
+      await this.records.deleteReplica(r._id, r.heartbeatAt);
       this.logger.warn(`replica ${r._id} silent since ${r.heartbeatAt.toISOString()}: declared gone, ${n} of its agents marked disconnected`);
     }
   }

@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { RemoteConfig, RemoteConfigRevision, RemoteConfigRevisionSchema, RemoteConfigSchema } from './remote-config.schema';
 import { RemoteConfigsController } from './remote-configs.controller';
+import { MongooseRemoteConfigsRepository, RemoteConfigsRepository } from './remote-configs.repository';
 import { RemoteConfigsService } from './remote-configs.service';
 
-/** Immutable, versioned configuration documents: history, diff, rollback. */
+/** Immutable, versioned configuration documents: history, diff, rollback. The one owner of their models. */
 @Module({
   imports: [
     MongooseModule.forFeature([
@@ -13,7 +14,7 @@ import { RemoteConfigsService } from './remote-configs.service';
     ]),
   ],
   controllers: [RemoteConfigsController],
-  providers: [RemoteConfigsService],
+  providers: [RemoteConfigsService, { provide: RemoteConfigsRepository, useClass: MongooseRemoteConfigsRepository }],
   exports: [RemoteConfigsService],
 })
 export class RemoteConfigsModule {}

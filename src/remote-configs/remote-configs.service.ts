@@ -1,13 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
 import { createHash } from 'node:crypto';
-import type { Model } from 'mongoose';
 import { DesiredStateChangeReason, DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import { findConfigSyntaxProblem } from './config-body-syntax';
 import { unifiedDiff } from './line-diff';
-import { RemoteConfig, RemoteConfigRevision, revisionId, StoredRevision } from './remote-config.schema';
+import { RemoteConfig, RemoteConfigRevision, StoredRevision } from './remote-config.schema';
+import { RemoteConfigsRepository } from './remote-configs.repository';
 
 /** A remote config as stored (the head with a copy of its latest revision). */
 export type RemoteConfigRecord = RemoteConfig;
@@ -45,7 +44,6 @@ export function contentHash(contentType: string, body: string): string {
   return createHash('sha256').update(contentType, 'utf8').update('\0').update(body, 'utf8').digest('hex');
 }
 
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
 
 /**
  * Remote configurations: named documents whose every content change is an immutable, numbered
@@ -72,8 +70,7 @@ export class RemoteConfigsService {
   private readonly writes: KeyedWrites;
 
   constructor(
-    @InjectModel(RemoteConfig.name) private readonly heads: Model<RemoteConfig>,
-    @InjectModel(RemoteConfigRevision.name) private readonly revisions: Model<RemoteConfigRevision>,
+    private readonly store: RemoteConfigsRepository,
     private readonly events: DesiredStateEvents,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
@@ -105,7 +102,7 @@ export class RemoteConfigsService {
   private async createLocked(name: string, input: RemoteConfigInput, change: ChangeAuthor): Promise<RemoteConfigRecord> {
     const content = this.checkedContent(input);
     const now = new Date();
-    const existing = await this.heads.findById(name).lean<RemoteConfig>();
+    const existing = await this.store.findHead(name);
     if (existing && !existing.deletedAt) throw new ConflictError(`remoteconfig "${name}" already exists`);
 
     if (!existing) {
@@ -118,12 +115,7 @@ export class RemoteConfigsService {
         updatedAt: now,
         deletedAt: null,
       };
-      try {
-        await this.heads.create(head);
-      } catch (err) {
-        if (isDuplicateKey(err)) throw new ConflictError(`remoteconfig "${name}" already exists`);
-        throw err;
-      }
+      if (!(await this.store.insertHead(head))) throw new ConflictError(`remoteconfig "${name}" already exists`);
       await this.storeRevision(name, head.latest);
       await this.publish('remoteconfig.created', name);
       return head;
@@ -140,18 +132,11 @@ export class RemoteConfigsService {
 
   /** One page of remote configs in name order, after the name `after`. */
   async list(limit: number, after?: string, includeDeleted = false): Promise<{ items: RemoteConfigRecord[]; remaining: number }> {
-    const base = includeDeleted ? {} : { deletedAt: null };
-    const items = await this.heads
-      .find(after !== undefined ? { ...base, _id: { $gt: after } } : base)
-      .sort({ _id: 1 })
-      .limit(limit)
-      .lean<RemoteConfig[]>();
-    const remaining = items.length < limit ? 0 : await this.heads.countDocuments({ ...base, _id: { $gt: items[items.length - 1]._id } });
-    return { items, remaining };
+    return this.store.pageHeads(limit, after, includeDeleted);
   }
 
   async get(name: string, includeDeleted = false): Promise<RemoteConfigRecord> {
-    const head = await this.heads.findById(name).lean<RemoteConfig>();
+    const head = await this.store.findHead(name);
     if (!head || (head.deletedAt && !includeDeleted)) throw new NotFoundError(`remoteconfig "${name}" not found`);
     return head;
   }
@@ -229,16 +214,13 @@ export class RemoteConfigsService {
   /** History, newest first, `before` being the last revision number of the previous page. */
   async listRevisions(name: string, limit: number, before?: number, includeDeleted = false): Promise<{ items: StoredRevision[]; remaining: number }> {
     const head = await this.get(name, includeDeleted);
-    const filter = before !== undefined ? { config: name, revision: { $lt: before } } : { config: name };
-    const query = () => this.revisions.find(filter).sort({ revision: -1 }).limit(limit).lean<RemoteConfigRevision[]>();
-    let items = await query();
-    if (before === undefined && items[0]?.revision !== head.latest.revision) {
+    let page = await this.store.pageRevisions(name, limit, before);
+    if (before === undefined && page.items[0]?.revision !== head.latest.revision) {
+      // The latest revision's document was not written yet (see storeRevision): write it, read again.
       await this.storeRevision(name, head.latest);
-      items = await query();
+      page = await this.store.pageRevisions(name, limit, before);
     }
-    const last = items[items.length - 1];
-    const remaining = items.length < limit ? 0 : await this.revisions.countDocuments({ config: name, revision: { $lt: last.revision } });
-    return { items: items.map(toStoredRevision), remaining };
+    return { items: page.items.map(toStoredRevision), remaining: page.remaining };
   }
 
   /** One revision with its author and message. */
@@ -246,7 +228,7 @@ export class RemoteConfigsService {
     const head = await this.get(name, includeDeleted);
     const n = revision === 'latest' ? head.latest.revision : revision;
     if (n === head.latest.revision) return head.latest;
-    const doc = n < head.latest.revision ? await this.revisions.findById(revisionId(name, n)).lean<RemoteConfigRevision>() : null;
+    const doc = n < head.latest.revision ? await this.store.findRevision(name, n) : undefined;
     if (!doc) throw new NotFoundError(`remoteconfig "${name}" has no revision ${n} (latest is ${head.latest.revision})`);
     return toStoredRevision(doc);
   }
@@ -262,9 +244,7 @@ export class RemoteConfigsService {
 
   /** Latest revision number of each named config that exists and is not deleted. */
   async latestRevisions(names: string[]): Promise<Map<string, number>> {
-    if (names.length === 0) return new Map();
-    const heads = await this.heads.find({ _id: { $in: [...new Set(names)] }, deletedAt: null }, { 'latest.revision': 1 }).lean<RemoteConfig[]>();
-    return new Map(heads.map((h) => [h._id, h.latest.revision]));
+    return this.store.latestRevisions(names);
   }
 
   /** Unified diff of the bodies of two revisions: `to` defaults to the latest, `from` to the one before `to`. */
@@ -308,19 +288,8 @@ export class RemoteConfigsService {
   private async commit(head: RemoteConfig, fields: Partial<RemoteConfig>, extraFilter: Record<string, unknown> = {}): Promise<RemoteConfig | undefined> {
     const newRevision = fields.latest && fields.latest.revision !== head.latest.revision;
     if (newRevision) await this.storeRevision(head._id, head.latest, true);
-    const next = { ...head, ...fields, resourceVersion: head.resourceVersion + 1 };
-    const set: Record<string, unknown> = { resourceVersion: next.resourceVersion };
-    for (const [k, v] of Object.entries(fields)) set[k] = v;
-    const unset: Record<string, ''> = {};
-    if ('description' in fields && fields.description === undefined) {
-      delete set.description;
-      unset.description = '';
-    }
-    const res = await this.heads.updateOne(
-      { _id: head._id, resourceVersion: head.resourceVersion, ...extraFilter },
-      Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
-    );
-    if (res.matchedCount === 0) return undefined;
+    const next = await this.store.compareAndSet(head, fields, extraFilter);
+    if (!next) return undefined;
     if (newRevision) await this.storeRevision(head._id, next.latest);
     return next;
   }
@@ -332,13 +301,8 @@ export class RemoteConfigsService {
    */
   private async storeRevision(config: string, r: StoredRevision, strict = false): Promise<void> {
     try {
-      await this.revisions.updateOne(
-        { _id: revisionId(config, r.revision) },
-        { $setOnInsert: { config, revision: r.revision, hash: r.hash, contentType: r.contentType, body: r.body, author: r.author, message: r.message, createdAt: r.createdAt } },
-        { upsert: true },
-      );
+      await this.store.storeRevision(config, r);
     } catch (err) {
-      if (isDuplicateKey(err)) return; // a concurrent upsert of the same revision won
       if (strict) throw err;
       this.logger.warn(`revision ${config}/${r.revision} not stored yet: ${err}`);
     }

@@ -8,12 +8,13 @@ import { RemoteConfigsModule } from '../remote-configs/remote-configs.module';
 import { RolloutDriver } from './rollout-driver.service';
 import { Rollout, RolloutSchema } from './rollout.schema';
 import { RolloutsController } from './rollouts.controller';
+import { MongooseRolloutsRepository, RolloutsRepository } from './rollouts.repository';
 import { RolloutsService } from './rollouts.service';
 
 /** Staged delivery of a group's config change, with health gates and automatic rollback. */
 @Module({
   imports: [MongooseModule.forFeature([{ name: Rollout.name, schema: RolloutSchema }]), AgentsModule, AgentGroupsModule, RemoteConfigsModule, DesiredStateModule, AuditModule],
   controllers: [RolloutsController],
-  providers: [RolloutsService, RolloutDriver],
+  providers: [RolloutsService, RolloutDriver, { provide: RolloutsRepository, useClass: MongooseRolloutsRepository }],
 })
 export class RolloutsModule {}

@@ -1,6 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
 import { toEntries } from '../agent-groups/agent-group.mapper';
 import type { AgentGroup } from '../agent-groups/agent-group.schema';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
@@ -16,6 +14,7 @@ import { withCondition } from './rollout-progress';
 import type { RolloutManifestDto } from './rollout-manifest.dto';
 import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
 import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+import { RolloutsRepository } from './rollouts.repository';
 
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
@@ -34,7 +33,7 @@ export class RolloutsService implements OnModuleInit {
   private readonly locks = new KeyedMutex();
 
   constructor(
-    @InjectModel(Rollout.name) private readonly rollouts: Model<Rollout>,
+    private readonly rollouts: RolloutsRepository,
     private readonly groups: AgentGroupsService,
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly desired: DesiredStateService,
@@ -60,8 +59,7 @@ export class RolloutsService implements OnModuleInit {
 
   /** The overlays desired state applies: rollouts whose reached agents get their configs. */
   async overlays(): Promise<ConfigOverlay[]> {
-    // One equality query per phase: FerretDB reads the whole collection for $in.
-    const found = (await Promise.all(OVERLAY_PHASES.map((phase) => this.rollouts.find({ phase }, { group: 1, status: 1, reached: 1, spec: 1 }).lean<Rollout[]>()))).flat();
+    const found = await this.rollouts.inPhases(OVERLAY_PHASES, { group: 1, status: 1, reached: 1, spec: 1 });
     return found
       .sort((a, b) => (a._id < b._id ? -1 : 1))
       .map((r) => ({ rollout: r._id, group: r.group, configs: r.status.pinned ?? r.spec.configs, reached: r.reached ?? [] }));
@@ -69,7 +67,7 @@ export class RolloutsService implements OnModuleInit {
 
   /** Rollouts the driver works on now. */
   async inPhases(phases: readonly RolloutPhase[]): Promise<Rollout[]> {
-    return (await Promise.all(phases.map((phase) => this.rollouts.find({ phase }).lean<Rollout[]>()))).flat();
+    return this.rollouts.inPhases(phases);
   }
 
   async create(m: RolloutManifestDto): Promise<Rollout> {
@@ -86,7 +84,7 @@ export class RolloutsService implements OnModuleInit {
     const name = `${g._id.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
     // Once per change: a rollout of it that ended (rolled back, say) is not started again by the
     // same replace sent again; a new change (a new resourceVersion) is.
-    if (await this.rollouts.exists({ _id: name })) return name;
+    if (await this.rollouts.exists(name)) return name;
     const spec: StoredRolloutSpec = { target: { group: g._id }, configs: g.configs.map((c) => ({ ...c })), ...(g.rolloutPolicy as StoredPolicy), fromPolicy: true };
     await this.insert(name, spec, [{ key: ROLLOUT_POLICY_LABEL, value: g._id }]);
     return name;
@@ -94,7 +92,7 @@ export class RolloutsService implements OnModuleInit {
 
   private async insert(name: string, spec: StoredRolloutSpec, labels: Rollout['labels']): Promise<Rollout> {
     return this.locked(name, async () => {
-      if (await this.rollouts.exists({ _id: name })) throw new ConflictError(`rollout "${name}" already exists`);
+      if (await this.rollouts.exists(name)) throw new ConflictError(`rollout "${name}" already exists`);
       await this.refuseSecondRollout(spec.target.group, name);
       const now = new Date();
       const status: RolloutStatus = withCondition(
@@ -103,12 +101,7 @@ export class RolloutsService implements OnModuleInit {
         now,
       );
       const doc: Rollout = { _id: name, labels, spec, status, reached: [], group: spec.target.group, phase: 'Pending', resourceVersion: 1, createdAt: now, updatedAt: now };
-      try {
-        await this.rollouts.create(doc);
-      } catch (err) {
-        if ((err as { code?: number }).code === 11000) throw new ConflictError(`rollout "${name}" already exists`);
-        throw err;
-      }
+      if (!(await this.rollouts.insert(doc))) throw new ConflictError(`rollout "${name}" already exists`);
       // Wakes the driver (on whichever replica holds its lease) at once.
       this.announce(doc);
       return doc;
@@ -116,14 +109,11 @@ export class RolloutsService implements OnModuleInit {
   }
 
   async list(limit: number, after?: string): Promise<{ items: Rollout[]; remaining: number }> {
-    const filter = after !== undefined ? { _id: { $gt: after } } : {};
-    const items = await this.rollouts.find(filter).sort({ _id: 1 }).limit(limit).lean<Rollout[]>();
-    const remaining = items.length < limit ? 0 : await this.rollouts.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items, remaining };
+    return this.rollouts.page(limit, after);
   }
 
   async get(name: string): Promise<Rollout> {
-    const r = await this.rollouts.findById(name).lean<Rollout>();
+    const r = await this.rollouts.findById(name);
     if (!r) throw new NotFoundError(`rollout "${name}" not found`);
     return r;
   }
@@ -148,7 +138,7 @@ export class RolloutsService implements OnModuleInit {
       if (current.phase === 'Progressing' || current.phase === 'Paused') {
         throw new ConflictError(`rollout "${name}" is ${current.phase}: abort (keep agents as they are) or undo (roll back) it first`);
       }
-      await this.rollouts.deleteOne({ _id: name });
+      await this.rollouts.delete(name);
       // An aborted rollout's reached agents go back to their group's config.
       if (current.phase === 'Aborted') this.announce(current);
       return current;
@@ -216,11 +206,8 @@ export class RolloutsService implements OnModuleInit {
   }
 
   private async commit(current: Rollout, fields: Partial<Rollout>): Promise<Rollout> {
-    const next: Rollout = { ...current, ...fields, resourceVersion: current.resourceVersion + 1, updatedAt: new Date() };
-    const set: Record<string, unknown> = { resourceVersion: next.resourceVersion, updatedAt: next.updatedAt };
-    for (const [k, v] of Object.entries(fields)) set[k] = v;
-    const res = await this.rollouts.updateOne({ _id: current._id, resourceVersion: current.resourceVersion }, { $set: set });
-    if (res.matchedCount === 0) throw this.stale(current._id);
+    const next = await this.rollouts.compareAndSet(current, { ...fields, updatedAt: new Date() });
+    if (!next) throw this.stale(current._id);
     return next;
   }
 
@@ -229,8 +216,8 @@ export class RolloutsService implements OnModuleInit {
   }
 
   /** The group's rollout that holds: active, or aborted (its overlay still holds). */
-  private async holdingRollout(group: string, except?: string): Promise<Rollout | undefined> {
-    const found = await this.rollouts.find({ group }, { phase: 1, spec: 1 }).lean<Rollout[]>();
+  private async holdingRollout(group: string, except?: string): Promise<Pick<Rollout, '_id' | 'phase' | 'spec'> | undefined> {
+    const found = await this.rollouts.ofGroup(group);
     return found.find((o) => o._id !== except && (ACTIVE_PHASES.includes(o.phase) || o.phase === 'Aborted'));
   }
 

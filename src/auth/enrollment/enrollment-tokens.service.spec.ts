@@ -2,6 +2,7 @@ import mongoose, { Connection, Model } from 'mongoose';
 import { isDatabaseUnavailable } from '../../common/database-errors';
 import { loadConfig } from '../../config/app-config';
 import { EnrollmentToken, EnrollmentTokenSchema } from './enrollment-token.schema';
+import { MongooseEnrollmentTokensRepository } from './enrollment-tokens.repository';
 import { EnrollmentTokensService } from './enrollment-tokens.service';
 import { CuttableLink } from '../../../test/support/cuttable-link';
 
@@ -20,7 +21,7 @@ describe('EnrollmentTokensService while the database is unreachable', () => {
       .asPromise();
     const model: Model<EnrollmentToken> = conn.model(EnrollmentToken.name, EnrollmentTokenSchema);
     const config = loadConfig({ AGENT_TOKEN_CACHE_SECONDS: '300' }, []);
-    service = new EnrollmentTokensService(model, config);
+    service = new EnrollmentTokensService(new MongooseEnrollmentTokensRepository(model), config);
     jest.spyOn(Date, 'now').mockImplementation(() => now);
   });
 

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectModel } from '@nestjs/mongoose';
-import type { Model } from 'mongoose';
 import { isDatabaseUnavailable } from '../../common/database-errors';
 import { InvalidError, NotFoundError } from '../../common/domain-errors';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { randomSecret, safeEqual, sha256Hex } from '../secret-compare';
 import { EnrollmentToken } from './enrollment-token.schema';
+import { EnrollmentTokensRepository } from './enrollment-tokens.repository';
 
 /** Enrollment tokens: `oce_<16 hex id>.<43 base64url secret>`. */
 const TOKEN = /^oce_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -33,7 +32,7 @@ export class EnrollmentTokensService {
   private readonly outageGraceMs: number;
 
   constructor(
-    @InjectModel(EnrollmentToken.name) private readonly tokens: Model<EnrollmentToken>,
+    private readonly tokens: EnrollmentTokensRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.outageGraceMs = config.auth.agentTokenCacheSeconds * 1000;
@@ -57,21 +56,18 @@ export class EnrollmentTokensService {
       createdAt: new Date(),
       lastUsedAt: null,
     };
-    await this.tokens.create(doc);
+    await this.tokens.insert(doc);
     return { doc, token: `oce_${id}.${secret}` };
   }
 
   async get(id: string): Promise<EnrollmentToken> {
-    const doc = /^[0-9a-f]{16}$/.test(id) ? await this.tokens.findById(id).lean<EnrollmentToken>() : null;
+    const doc = /^[0-9a-f]{16}$/.test(id) ? await this.tokens.findById(id) : undefined;
     if (!doc) throw new NotFoundError(`enrollment token ${id} not found`);
     return doc;
   }
 
   async list(limit: number, after?: string): Promise<{ items: EnrollmentToken[]; remaining: number }> {
-    const filter = after ? { _id: { $gt: after } } : {};
-    const items = await this.tokens.find(filter).sort({ _id: 1 }).limit(limit).lean<EnrollmentToken[]>();
-    const remaining = items.length < limit ? 0 : await this.tokens.countDocuments({ _id: { $gt: items[items.length - 1]._id } });
-    return { items, remaining };
+    return this.tokens.page(limit, after);
   }
 
   /** Revokes a token: agents already connected stay, new connections with it are refused. */
@@ -83,7 +79,7 @@ export class EnrollmentTokensService {
     for (let attempt = 0; attempt < 3; attempt++) {
       const doc = await this.get(id);
       if (doc.revokedAt) break;
-      await this.tokens.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date() } });
+      await this.tokens.revoke(id, new Date());
     }
     return this.get(id);
   }
@@ -101,9 +97,9 @@ export class EnrollmentTokensService {
     const cached = this.cache.get(hash);
     const usable = cached && cached.expiresAt > now ? cached : undefined;
     if (usable && usable.verifiedAt > now - FRESH_MS) return usable.result;
-    let doc: EnrollmentToken | null;
+    let doc: EnrollmentToken | undefined;
     try {
-      doc = await this.tokens.findById(id).lean<EnrollmentToken>();
+      doc = await this.tokens.findById(id);
     } catch (err) {
       if (usable && isDatabaseUnavailable(err) && usable.verifiedAt > Date.now() - this.outageGraceMs) {
         this.logger.warn(`database unreachable; admitting an agent with enrollment token ${id}, verified ${Math.round((now - usable.verifiedAt) / 1000)} s ago`);
@@ -129,7 +125,7 @@ export class EnrollmentTokensService {
     if ((this.touched.get(id) ?? 0) > now - TOUCH_MS) return;
     this.touched.set(id, now);
     const write = this.tokens
-      .updateOne({ _id: id }, { $set: { lastUsedAt: new Date(now) } })
+      .touch(id, new Date(now))
       .catch(() => undefined)
       .finally(() => this.touching.delete(id));
     this.touching.set(id, write);

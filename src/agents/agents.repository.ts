@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { FilterQuery, Model, mongo, PipelineStage, ProjectionType, UpdateQuery } from 'mongoose';
+import { AgentSelectorQuery, PageCursor, PageSort, SelectorRequirement } from '../common/selectors';
+import { Page, pageByKey } from '../database/key-page';
+import { Agent, ComponentCatalog } from './agent.schema';
+
+/** One row of a grouped count: the group's key fields and how many agents share them. */
+export interface AgentCountRow<K> {
+  _id: K;
+  n: number;
+}
+
+/**
+ * The one owner of the `agents` and `component_catalogs` collections. Filters are written on the
+ * stored Agent document (the agents module's own shape); other modules pass the filters that
+ * src/desired-state and src/common/selectors build for it, never touch the model.
+ */
+export abstract class AgentsRepository {
+  /** The driver collection the agent write queue bulks the OpAMP path's writes into. */
+  abstract writeCollection(): mongo.Collection<mongo.Document>;
+  abstract findById(uid: string, projection?: ProjectionType<Agent>): Promise<Agent | undefined>;
+  /** Every agent matching, unsorted and unpaged (one read of the collection at most). */
+  abstract findWhere(filter: FilterQuery<Agent>, projection?: ProjectionType<Agent>): Promise<Agent[]>;
+  /** These agents (at most a thousand per call), with only the projected fields. */
+  abstract findByIds(uids: string[], projection: ProjectionType<Agent>): Promise<Agent[]>;
+  abstract idsWhere(filter: FilterQuery<Agent>): Promise<string[]>;
+  /** updateMany over these uids that still match `filter`; returns how many changed. */
+  abstract updateManyIn(uids: string[], filter: FilterQuery<Agent>, update: UpdateQuery<Agent>): Promise<number>;
+  /** updateOne by uid; false when no such agent. */
+  abstract updateById(uid: string, update: UpdateQuery<Agent>): Promise<boolean>;
+  /** Deletes the agent the filter picks; false when none matched. */
+  abstract deleteWhere(filter: FilterQuery<Agent>): Promise<boolean>;
+  /** One page in uid order (no filter). */
+  abstract page(limit: number, after?: string): Promise<Page<Agent>>;
+  /** A batch of agents stored without selector terms, in uid order after `after`. */
+  abstract withoutSelectorTerms(limit: number, after?: string): Promise<Pick<Agent, '_id' | 'labels' | 'description'>[]>;
+  /** Sets selector terms on those still without them; returns how many were written. */
+  abstract setMissingSelectorTerms(terms: { uid: string; selectorTerms: string[] }[]): Promise<number>;
+  /** Agents matching a selector and `extra`, counted on the selector-terms index. */
+  abstract countSelected(requirements: SelectorRequirement[], extra?: FilterQuery<Agent>): Promise<number>;
+  /** One page of agents matching a selector and `extra`, with the exact count after it. */
+  abstract pageSelected(
+    requirements: SelectorRequirement[],
+    limit: number,
+    after: PageCursor | undefined,
+    extra: FilterQuery<Agent>,
+    sort: PageSort,
+    projection?: ProjectionType<Agent>,
+  ): Promise<Page<Agent>>;
+  /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
+  abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
+  abstract catalogExists(hashHex: string): Promise<boolean>;
+  /** Stores a component catalog once (a concurrent second store changes nothing). */
+  abstract storeCatalog(hashHex: string, components: unknown[]): Promise<void>;
+  abstract catalog(hashHex: string): Promise<unknown[] | undefined>;
+}
+
+@Injectable()
+export class MongooseAgentsRepository extends AgentsRepository {
+  private readonly selected: AgentSelectorQuery<Agent>;
+
+  constructor(
+    @InjectModel(Agent.name) private readonly agents: Model<Agent>,
+    @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
+  ) {
+    super();
+    this.selected = new AgentSelectorQuery(agents);
+  }
+
+  writeCollection(): mongo.Collection<mongo.Document> {
+    return this.agents.collection as unknown as mongo.Collection<mongo.Document>;
+  }
+
+  async findById(uid: string, projection?: ProjectionType<Agent>): Promise<Agent | undefined> {
+    return (await this.agents.findById(uid, projection).lean<Agent>()) ?? undefined;
+  }
+
+  findWhere(filter: FilterQuery<Agent>, projection?: ProjectionType<Agent>): Promise<Agent[]> {
+    return this.agents.find(filter, projection).lean<Agent[]>();
+  }
+
+  findByIds(uids: string[], projection: ProjectionType<Agent>): Promise<Agent[]> {
+    return this.agents.find({ _id: { $in: uids } }, projection).lean<Agent[]>();
+  }
+
+  async idsWhere(filter: FilterQuery<Agent>): Promise<string[]> {
+    return (await this.agents.find(filter, { _id: 1 }).lean<{ _id: string }[]>()).map((d) => d._id);
+  }
+
+  async updateManyIn(uids: string[], filter: FilterQuery<Agent>, update: UpdateQuery<Agent>): Promise<number> {
+    return (await this.agents.updateMany({ $and: [{ _id: { $in: uids } }, filter] }, update)).modifiedCount;
+  }
+
+  async updateById(uid: string, update: UpdateQuery<Agent>): Promise<boolean> {
+    return (await this.agents.updateOne({ _id: uid }, update)).matchedCount > 0;
+  }
+
+  async deleteWhere(filter: FilterQuery<Agent>): Promise<boolean> {
+    return (await this.agents.deleteOne(filter)).deletedCount > 0;
+  }
+
+  page(limit: number, after?: string): Promise<Page<Agent>> {
+    return pageByKey(this.agents, { limit, after });
+  }
+
+  withoutSelectorTerms(limit: number, after?: string): Promise<Pick<Agent, '_id' | 'labels' | 'description'>[]> {
+    const filter: FilterQuery<Agent> = { selectorTerms: { $exists: false }, ...(after === undefined ? {} : { _id: { $gt: after } }) };
+    return this.agents.find(filter, { labels: 1, description: 1 }).sort({ _id: 1 }).limit(limit).lean<Pick<Agent, '_id' | 'labels' | 'description'>[]>();
+  }
+
+  async setMissingSelectorTerms(terms: { uid: string; selectorTerms: string[] }[]): Promise<number> {
+    const res = await this.agents.bulkWrite(
+      terms.map((t) => ({ updateOne: { filter: { _id: t.uid, selectorTerms: { $exists: false } }, update: { $set: { selectorTerms: t.selectorTerms } } } })),
+      { ordered: false },
+    );
+    return res.modifiedCount;
+  }
+
+  countSelected(requirements: SelectorRequirement[], extra: FilterQuery<Agent> = {}): Promise<number> {
+    return this.selected.count(requirements, extra);
+  }
+
+  pageSelected(
+    requirements: SelectorRequirement[],
+    limit: number,
+    after: PageCursor | undefined,
+    extra: FilterQuery<Agent>,
+    sort: PageSort,
+    projection?: ProjectionType<Agent>,
+  ): Promise<Page<Agent>> {
+    return this.selected.page(requirements, limit, after, extra, sort, projection);
+  }
+
+  countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]> {
+    const pipeline: PipelineStage[] = [];
+    if (match) pipeline.push({ $match: match });
+    pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });
+    return this.agents.aggregate<AgentCountRow<K>>(pipeline);
+  }
+
+  async catalogExists(hashHex: string): Promise<boolean> {
+    return (await this.catalogs.exists({ _id: hashHex })) !== null;
+  }
+
+  async storeCatalog(hashHex: string, components: unknown[]): Promise<void> {
+    await this.catalogs.updateOne({ _id: hashHex }, { $setOnInsert: { components, firstSeenAt: new Date() } }, { upsert: true });
+  }
+
+  async catalog(hashHex: string): Promise<unknown[] | undefined> {
+    return (await this.catalogs.findById(hashHex).lean())?.components;
+  }
+}
