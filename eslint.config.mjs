@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
+import prettier from 'eslint-config-prettier';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 import { layeringZones } from './eslint.layering.mjs';
 
@@ -9,7 +10,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
@@ -34,7 +48,11 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['node:events', 'events'].map((name) => ({ name, importNames: ['EventEmitter'], message: 'Publish in-process events on a TypedEventBus (src/common/typed-event-bus.ts).' })),
+          paths: ['node:events', 'events'].map((name) => ({
+            name,
+            importNames: ['EventEmitter'],
+            message: 'Publish in-process events on a TypedEventBus (src/common/typed-event-bus.ts).',
+          })),
         },
       ],
     },
@@ -48,8 +66,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "Decorator > CallExpression[callee.name='InjectModel']", message: 'Only a repository (*.repository.ts) injects a Mongoose model; ask the owning module\'s repository instead.' },
-        { selector: "CallExpression[callee.name='getModelToken']", message: 'Only a repository (*.repository.ts) reaches a Mongoose model; ask the owning module\'s repository instead.' },
+        {
+          selector: "Decorator > CallExpression[callee.name='InjectModel']",
+          message: "Only a repository (*.repository.ts) injects a Mongoose model; ask the owning module's repository instead.",
+        },
+        {
+          selector: "CallExpression[callee.name='getModelToken']",
+          message: "Only a repository (*.repository.ts) reaches a Mongoose model; ask the owning module's repository instead.",
+        },
       ],
     },
   },
@@ -59,4 +83,6 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: { 'react-hooks/rules-of-hooks': 'error', 'react-hooks/exhaustive-deps': 'warn' },
   },
+  // Layout is Prettier's (npm run lint checks it, npm run format applies it): no lint rule about it.
+  prettier,
 );

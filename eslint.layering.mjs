@@ -28,18 +28,32 @@ const SERVER = [...LEAVES, ...INFRA, ...DOMAIN, ...TRANSPORTS, VERSION];
 const zone = (target, from, message, except) => ({ target, from, message, ...(except ? { except } : {}) });
 
 export const layeringZones = [
-  zone('src/protocol', [...LEAVES.filter((d) => d !== 'src/protocol' && d !== 'src/gen'), ...INFRA, ...DOMAIN, ...TRANSPORTS, ...CLI],
-    'layering: src/protocol is a leaf (it may import only src/gen).'),
-  zone(['src/common', 'src/config'], [...INFRA, ...DOMAIN, ...TRANSPORTS, ...CLI, 'src/protocol'],
-    'layering: common/ and config/ are leaves and import no feature module (move what they need into a leaf).'),
-  zone(INFRA, [...DOMAIN, ...TRANSPORTS, ...CLI],
-    'layering: infrastructure (database, metrics registry, cluster, logging) imports no domain or transport module; a feature registers its own metrics.'),
-  zone(DOMAIN, [...TRANSPORTS, ...CLI],
-    'layering: a domain module imports no transport (opamp-gateway, web-ui, health, the composition root); protocol helpers live in src/protocol.'),
-  zone('src/agents', ['src/desired-state', 'src/rollouts'],
-    'layering: agents are below desired state and rollouts (the types both need live in agents or src/protocol).'),
-  zone('src/desired-state', ['src/rollouts'],
-    'layering: desired state is below rollouts (rollouts register their overlay source).'),
+  zone(
+    'src/protocol',
+    [...LEAVES.filter((d) => d !== 'src/protocol' && d !== 'src/gen'), ...INFRA, ...DOMAIN, ...TRANSPORTS, ...CLI],
+    'layering: src/protocol is a leaf (it may import only src/gen).',
+  ),
+  zone(
+    ['src/common', 'src/config'],
+    [...INFRA, ...DOMAIN, ...TRANSPORTS, ...CLI, 'src/protocol'],
+    'layering: common/ and config/ are leaves and import no feature module (move what they need into a leaf).',
+  ),
+  zone(
+    INFRA,
+    [...DOMAIN, ...TRANSPORTS, ...CLI],
+    'layering: infrastructure (database, metrics registry, cluster, logging) imports no domain or transport module; a feature registers its own metrics.',
+  ),
+  zone(
+    DOMAIN,
+    [...TRANSPORTS, ...CLI],
+    'layering: a domain module imports no transport (opamp-gateway, web-ui, health, the composition root); protocol helpers live in src/protocol.',
+  ),
+  zone(
+    'src/agents',
+    ['src/desired-state', 'src/rollouts'],
+    'layering: agents are below desired state and rollouts (the types both need live in agents or src/protocol).',
+  ),
+  zone('src/desired-state', ['src/rollouts'], 'layering: desired state is below rollouts (rollouts register their overlay source).'),
   zone([...LEAVES, ...INFRA, ...DOMAIN], VERSION, 'layering: of version/, only build-info.ts is a leaf.', ['./build-info.ts']),
   zone(CLI, SERVER, 'layering: the CLI talks to the REST API only and imports nothing of the server.'),
 ];

@@ -59,7 +59,10 @@ async function main(): Promise<number> {
   }
   const machine = machineInfo();
   const started = new Date();
-  const stamp = started.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = started
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   const resultsDir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opamp-bench-'));
@@ -127,7 +130,13 @@ async function main(): Promise<number> {
       json: { unsupported: err.message },
       rows:
         args.scenario === 'config-rollout'
-          ? [{ section: CONFIG_ROLLOUT, key: runName(args, `fail share ${args.failShare}`), cells: [`not measured: ${err.message}`, '', '', '', '', '', '', ''] }]
+          ? [
+              {
+                section: CONFIG_ROLLOUT,
+                key: runName(args, `fail share ${args.failShare}`),
+                cells: [`not measured: ${err.message}`, '', '', '', '', '', '', ''],
+              },
+            ]
           : [],
     };
   }
@@ -138,7 +147,20 @@ async function main(): Promise<number> {
   const jsonFile = path.join(resultsDir, `${args.scenario}-${stamp}.json`);
   fs.writeFileSync(
     jsonFile,
-    JSON.stringify({ scenario: args.scenario, args, machine, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), exitCode: code, summary: outcome.summary, result: outcome.json }, null, 2),
+    JSON.stringify(
+      {
+        scenario: args.scenario,
+        args,
+        machine,
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        exitCode: code,
+        summary: outcome.summary,
+        result: outcome.json,
+      },
+      null,
+      2,
+    ),
   );
   log(`wrote ${path.relative(process.cwd(), jsonFile)}`);
   if (args.resultsMd && outcome.rows.length) {

@@ -221,7 +221,7 @@ function healthTree(startNanos: bigint, degraded: boolean): ComponentHealth {
     'pipeline:traces': pipeline(['otlp'], procs, ['otlphttp']),
     'pipeline:metrics': pipeline(['otlp', 'hostmetrics', 'prometheus'], procs, ['otlphttp']),
     'pipeline:logs': pipeline(['otlp', 'filelog'], procs, ['otlphttp', 'debug']),
-    'extensions': node(true, 'StatusOK', { 'extension:health_check': node(true, 'StatusOK'), 'extension:pprof': node(true, 'StatusOK') }),
+    extensions: node(true, 'StatusOK', { 'extension:health_check': node(true, 'StatusOK'), 'extension:pprof': node(true, 'StatusOK') }),
   });
 }
 

@@ -126,9 +126,15 @@ export async function probeGrpc(port: number): Promise<void> {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
     await new Promise<void>((resolve, reject) => {
-      const call = client.makeBidiStreamRequest<Buffer, Buffer>(GRPC_METHOD, (b: Buffer) => b, (b: Buffer) => b, new grpc.Metadata(), {
-        deadline: Date.now() + 10_000,
-      });
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        GRPC_METHOD,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        new grpc.Metadata(),
+        {
+          deadline: Date.now() + 10_000,
+        },
+      );
       call.on('data', () => {
         call.cancel();
         resolve();
@@ -323,7 +329,10 @@ export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seco
     allAnsweredInTime: s.answers > 0 && s.late === 0 && s.lostPending === 0 && s.pendingLate === 0,
     serverMetrics: metricsWindow(sm0, sm1),
   };
-  const ours = [cpuPercent(p0.server, p1.server), p1.db ? cpuPercent(p0.db, p1.db) : 0, result.generator.cpuPct].reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const ours = [cpuPercent(p0.server, p1.server), p1.db ? cpuPercent(p0.db, p1.db) : 0, result.generator.cpuPct].reduce(
+    (a, b) => a + (Number.isFinite(b) ? b : 0),
+    0,
+  );
   result.otherCpuPct = Math.max(0, ((m1 - m0) / elapsed) * 100 - ours);
   if (result.otherCpuPct > 20) env.log(`!! other processes used ${pct(result.otherCpuPct)} of a CPU during the window: figures are disturbed`);
   env.log(
@@ -354,7 +363,9 @@ export async function runFleet(env: RunEnv, kind: TargetKind, opts: { holdSecond
     const idle = readProc(target.server.pid);
     const gen = newGenerator(env, target, args.agents);
     await gen.start();
-    env.log(`${target.kind}: ramping ${num(args.agents)} ${kind === 'ws-echo' ? 'ws' : args.transport} agents at ${num(args.rampRate)}/s (${gen.cfg.workers} generator processes)...`);
+    env.log(
+      `${target.kind}: ramping ${num(args.agents)} ${kind === 'ws-echo' ? 'ws' : args.transport} agents at ${num(args.rampRate)}/s (${gen.cfg.workers} generator processes)...`,
+    );
     const ramp = await rampUp(env, target, gen);
     await sleep(2000);
     const h = await hold(env, target, gen, opts.holdSeconds, opts.ingestRate);

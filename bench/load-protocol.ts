@@ -49,11 +49,7 @@ export type ToWorker =
   | { t: 'stats'; id: number; histograms: boolean }
   | { t: 'stop' };
 
-export type FromWorker =
-  | { t: 'ready' }
-  | { t: 'stats'; id: number; stats: WorkerStats }
-  | { t: 'stopped' }
-  | { t: 'fatal'; message: string };
+export type FromWorker = { t: 'ready' } | { t: 'stats'; id: number; stats: WorkerStats } | { t: 'stopped' } | { t: 'fatal'; message: string };
 
 /**
  * Counters are events since the last reset; gauges (open, established, pending, ...) are the

@@ -556,7 +556,8 @@ class Worker {
     if (!a.established) {
       a.httpQueue.length = 0;
       a.retryAfterMs = retryMs ?? 0;
-      const delay = retryMs !== undefined ? retryMs * (1 + 0.1 * Math.random()) : Math.min(this.o.maxBackoffMs, 500 * Math.pow(1.5, a.attempts)) * (0.5 + Math.random());
+      const delay =
+        retryMs !== undefined ? retryMs * (1 + 0.1 * Math.random()) : Math.min(this.o.maxBackoffMs, 500 * Math.pow(1.5, a.attempts)) * (0.5 + Math.random());
       a.attempts++;
       this.later(delay, () => this.sendFull(a));
     } else {
@@ -625,7 +626,7 @@ class Worker {
     a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLYING;
     a.rcsPart = remoteConfigStatusField(hash, a.configStatus);
     this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configApplying);
-    const fails = ((Math.imul(a.index + 1, 2654435761) >>> 0) / 2 ** 32) < this.o.failShare;
+    const fails = (Math.imul(a.index + 1, 2654435761) >>> 0) / 2 ** 32 < this.o.failShare;
     const finish = () => {
       if (!a.configHash?.equals(hash)) return; // superseded by a newer config
       if (fails) {

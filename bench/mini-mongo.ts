@@ -173,7 +173,12 @@ function plan(c: Collection, filter: Doc): Plan {
     }
     if (indexedAt < 0 && c.indexed.has(k)) {
       if (isPrimitive(cond)) values = [cond];
-      else if (isOperatorDoc(cond) && Object.keys(cond as Doc).length === 1 && Array.isArray((cond as Doc).$in) && ((cond as Doc).$in as unknown[]).every(isPrimitive)) {
+      else if (
+        isOperatorDoc(cond) &&
+        Object.keys(cond as Doc).length === 1 &&
+        Array.isArray((cond as Doc).$in) &&
+        ((cond as Doc).$in as unknown[]).every(isPrimitive)
+      ) {
         values = (cond as Doc).$in as unknown[];
       }
       if (values) {
@@ -340,7 +345,11 @@ function matchCond(value: unknown, cond: unknown): boolean {
         if ((value !== undefined) !== !!arg) return false;
         break;
       case '$elemMatch':
-        if (!Array.isArray(value) || !value.some((e) => (isOperatorDoc(arg) || !e || typeof e !== 'object' ? matchCond(e, arg) : matches(e as Doc, arg as Doc)))) return false;
+        if (
+          !Array.isArray(value) ||
+          !value.some((e) => (isOperatorDoc(arg) || !e || typeof e !== 'object' ? matchCond(e, arg) : matches(e as Doc, arg as Doc)))
+        )
+          return false;
         break;
       case '$not':
         if (matchCond(value, arg)) return false;
@@ -429,7 +438,13 @@ function compileFilter(filter: Doc): (doc: Doc) => boolean {
 }
 
 const isPlainDoc = (v: unknown): v is Doc =>
-  !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof BSON.ObjectId) && !(v instanceof BSON.Binary) && !Buffer.isBuffer(v);
+  !!v &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  !(v instanceof Date) &&
+  !(v instanceof BSON.ObjectId) &&
+  !(v instanceof BSON.Binary) &&
+  !Buffer.isBuffer(v);
 
 /** A copy of `doc` without the excluded paths (through arrays of sub-documents, as MongoDB does); untouched parts are shared. */
 function exclude(doc: Doc, tree: Doc): Doc {
@@ -509,7 +524,6 @@ function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
     return 0;
   });
 }
-
 
 class MiniMongo {
   private readonly dbs = new Map<string, Map<string, Collection>>();
@@ -611,7 +625,10 @@ class MiniMongo {
       case 'getmore':
         return { cursor: { nextBatch: [], id: BSON.Long.fromNumber(0), ns: `${db}.${body.collection}` }, ok: 1 };
       case 'listcollections':
-        return cursor('$cmd.listCollections', [...(this.dbs.get(db)?.keys() ?? [])].map((n) => ({ name: n, type: 'collection', options: {} })));
+        return cursor(
+          '$cmd.listCollections',
+          [...(this.dbs.get(db)?.keys() ?? [])].map((n) => ({ name: n, type: 'collection', options: {} })),
+        );
       case 'listindexes':
         return cursor(String(body.listIndexes), [{ v: 2, key: { _id: 1 }, name: '_id_' }]);
       case 'dropdatabase':
@@ -624,7 +641,10 @@ class MiniMongo {
         const c = this.coll(db, String(body.find));
         const limit = Math.abs(Number(body.limit ?? 0)) || (body.singleBatch ? Number(body.batchSize ?? 0) : 0);
         const docs = this.query(c, (body.filter as Doc) ?? {}, body.sort as Doc, Number(body.skip ?? 0), limit);
-        return cursor(String(body.find), docs.map((d) => project(d, body.projection as Doc)));
+        return cursor(
+          String(body.find),
+          docs.map((d) => project(d, body.projection as Doc)),
+        );
       }
       case 'count': {
         const c = this.coll(db, String(body.count));
@@ -640,7 +660,8 @@ class MiniMongo {
         let n = 0;
         docs.forEach((d, index) => {
           d._id ??= new BSON.ObjectId();
-          if (c.docs.has(key(d._id))) writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${db}.${body.insert} index: _id_` });
+          if (c.docs.has(key(d._id)))
+            writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${db}.${body.insert} index: _id_` });
           else {
             c.add(d);
             n++;
@@ -738,9 +759,7 @@ class MiniMongo {
 
   serve(port: number): Promise<number> {
     const server = net.createServer((sock) => this.connection(sock));
-    return new Promise((resolve) =>
-      server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)),
-    );
+    return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
   }
 
   private connection(sock: net.Socket): void {

@@ -1,14 +1,26 @@
 import * as fs from 'node:fs';
 
-export const mib = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`);
+export const mib = (bytes: number | undefined) =>
+  bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MiB`;
 export const kib = (bytes: number | undefined) => (bytes === undefined || !Number.isFinite(bytes) ? 'n/a' : `${(bytes / 1024).toFixed(1)} KiB`);
 export const ms = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v) ? 'n/a' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`;
+  v === undefined || !Number.isFinite(v)
+    ? 'n/a'
+    : v >= 10_000
+      ? `${(v / 1000).toFixed(1)} s`
+      : v >= 100
+        ? `${v.toFixed(0)} ms`
+        : v >= 10
+          ? `${v.toFixed(1)} ms`
+          : `${v.toFixed(2)} ms`;
 export const secs = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(1)} s`);
 export const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(0)} %`);
-export const num = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits }));
+export const num = (v: number | undefined, digits = 0) =>
+  v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits });
 export const ratio = (ours: number | undefined, base: number | undefined) =>
-  ours === undefined || base === undefined || !Number.isFinite(ours) || !Number.isFinite(base) || base === 0 ? 'n/a' : `×${(ours / base).toFixed(ours / base >= 10 ? 0 : 1)}`;
+  ours === undefined || base === undefined || !Number.isFinite(ours) || !Number.isFinite(base) || base === 0
+    ? 'n/a'
+    : `×${(ours / base).toFixed(ours / base >= 10 ? 0 : 1)}`;
 
 /** Prints a two-column table (figure, value) to stdout. */
 export function printTable(title: string, rows: [string, string][]): void {

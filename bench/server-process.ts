@@ -32,7 +32,6 @@ export interface ServerHandle {
   stop(): Promise<void>;
 }
 
-
 /**
  * The database for a bench run: the given MongoDB, or the project's embedded one (mongod on
  * PATH, else FerretDB) under the run's temporary data dir. Started here rather than by the

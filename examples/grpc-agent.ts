@@ -178,7 +178,9 @@ export class ExampleGrpcAgent {
         lastRemoteConfigHash: msg.remoteConfig.configHash,
         status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED,
       });
-      this.log(`applied remote config ${Buffer.from(msg.remoteConfig.configHash).toString('hex').slice(0, 12)}… (${Object.keys(this.config.configMap).length} file(s))`);
+      this.log(
+        `applied remote config ${Buffer.from(msg.remoteConfig.configHash).toString('hex').slice(0, 12)}… (${Object.keys(this.config.configMap).length} file(s))`,
+      );
       this.send(this.message({ remoteConfigStatus: this.remoteConfigStatus, effectiveConfig: create(EffectiveConfigSchema, { configMap: this.config }) }));
     } else if ((msg.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState)) !== 0n) {
       this.send(this.fullState());

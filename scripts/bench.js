@@ -25,7 +25,12 @@ function newest(dir) {
 
 const mtime = (f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0);
 const built = Math.min(mtime(cli), mtime(server));
-const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'bench')), newest(path.join(root, 'proto')), mtime(path.join(root, 'package.json')));
+const sources = Math.max(
+  newest(path.join(root, 'src')),
+  newest(path.join(root, 'bench')),
+  newest(path.join(root, 'proto')),
+  mtime(path.join(root, 'package.json')),
+);
 const args = process.argv.slice(2);
 if (built < sources && !(args.includes('--help') && fs.existsSync(cli))) {
   console.error('bench: building (sources changed since the last build)...');

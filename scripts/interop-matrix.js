@@ -15,7 +15,12 @@ if (args.has('--clear')) {
   process.exit(0);
 }
 
-const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = fs.existsSync(dir)
+  ? fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 if (files.length === 0) {
   console.log(`interop matrix: no results in ${dir} (no interop spec ran)`);
   process.exit(0);
@@ -23,7 +28,18 @@ if (files.length === 0) {
 
 const docs = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 // The usual order; scenarios not listed here follow in the order they were first recorded.
-const ORDER = ['discovery', 'status', 'heartbeats', 'config apply', 'failure', 'connection settings', 'disconnect', 'retry (503)', 'restart (state lost)', 'reconnect'];
+const ORDER = [
+  'discovery',
+  'status',
+  'heartbeats',
+  'config apply',
+  'failure',
+  'connection settings',
+  'disconnect',
+  'retry (503)',
+  'restart (state lost)',
+  'reconnect',
+];
 const seen = new Set(docs.flatMap((d) => d.rows.map((r) => r.scenario)));
 const scenarios = [...ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !ORDER.includes(s))];
 

@@ -19,6 +19,7 @@ for (const { filePath, code } of plantedFiles) {
   const [result] = await eslint.lintText(code, { filePath: resolve(root, filePath) });
   planted.push(result.messages.map((m) => `${m.ruleId ?? 'fatal'}: ${m.message}`));
 }
-const src = (await eslint.lintFiles(['src']))
-  .flatMap((r) => r.messages.map((m) => ({ file: relative(root, r.filePath), line: m.line, message: `${m.ruleId ?? 'fatal'}: ${m.message}` })));
+const src = (await eslint.lintFiles(['src'])).flatMap((r) =>
+  r.messages.map((m) => ({ file: relative(root, r.filePath), line: m.line, message: `${m.ruleId ?? 'fatal'}: ${m.message}` })),
+);
 process.stdout.write(JSON.stringify({ planted, src }));

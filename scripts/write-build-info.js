@@ -8,7 +8,9 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 let commit = process.env.OPAMP_COMMANDER_COMMIT || 'unknown';
 try {
-  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    .toString()
+    .trim();
 } catch {
   // building outside a git checkout (a container build): keep the given value
 }

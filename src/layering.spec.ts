@@ -15,17 +15,52 @@ interface Planted {
   code: string;
 }
 
-const plant = (filePath: string, from: string, name: string): Planted => ({ filePath, code: `import { ${name} } from '${from}';\nexport const planted = ${name};\n` });
+const plant = (filePath: string, from: string, name: string): Planted => ({
+  filePath,
+  code: `import { ${name} } from '${from}';\nexport const planted = ${name};\n`,
+});
 
 const cases: { what: string; file: Planted; says?: string; rule?: string }[] = [
-  { what: 'a domain module importing the OpAMP gateway', file: plant('src/agents/planted.ts', '../opamp-gateway/session-store', 'SessionStore'), says: 'a domain module imports no transport' },
-  { what: 'a domain module importing the web UI', file: plant('src/rollouts/planted.ts', '../web-ui/web-ui', 'serveWebUi'), says: 'a domain module imports no transport' },
-  { what: 'config importing a feature module', file: plant('src/config/planted.ts', '../auth/users.service', 'UsersService'), says: 'common/ and config/ are leaves' },
-  { what: 'common importing a feature module', file: plant('src/common/planted.ts', '../agents/agents.service', 'AgentsService'), says: 'common/ and config/ are leaves' },
-  { what: 'the protocol leaf importing common', file: plant('src/protocol/planted.ts', '../common/domain-errors', 'NotFoundError'), says: 'src/protocol is a leaf' },
-  { what: 'the metrics registry importing a feature', file: plant('src/metrics/planted.ts', '../agents/agents.service', 'AgentsService'), says: 'infrastructure' },
-  { what: 'agents importing desired state', file: plant('src/agents/planted.ts', '../desired-state/desired-state.service', 'DesiredStateService'), says: 'agents are below desired state' },
-  { what: 'the CLI importing the server', file: plant('src/cli/planted.ts', '../agents/agents.service', 'AgentsService'), says: 'the CLI talks to the REST API only' },
+  {
+    what: 'a domain module importing the OpAMP gateway',
+    file: plant('src/agents/planted.ts', '../opamp-gateway/session-store', 'SessionStore'),
+    says: 'a domain module imports no transport',
+  },
+  {
+    what: 'a domain module importing the web UI',
+    file: plant('src/rollouts/planted.ts', '../web-ui/web-ui', 'serveWebUi'),
+    says: 'a domain module imports no transport',
+  },
+  {
+    what: 'config importing a feature module',
+    file: plant('src/config/planted.ts', '../auth/users.service', 'UsersService'),
+    says: 'common/ and config/ are leaves',
+  },
+  {
+    what: 'common importing a feature module',
+    file: plant('src/common/planted.ts', '../agents/agents.service', 'AgentsService'),
+    says: 'common/ and config/ are leaves',
+  },
+  {
+    what: 'the protocol leaf importing common',
+    file: plant('src/protocol/planted.ts', '../common/domain-errors', 'NotFoundError'),
+    says: 'src/protocol is a leaf',
+  },
+  {
+    what: 'the metrics registry importing a feature',
+    file: plant('src/metrics/planted.ts', '../agents/agents.service', 'AgentsService'),
+    says: 'infrastructure',
+  },
+  {
+    what: 'agents importing desired state',
+    file: plant('src/agents/planted.ts', '../desired-state/desired-state.service', 'DesiredStateService'),
+    says: 'agents are below desired state',
+  },
+  {
+    what: 'the CLI importing the server',
+    file: plant('src/cli/planted.ts', '../agents/agents.service', 'AgentsService'),
+    says: 'the CLI talks to the REST API only',
+  },
   {
     what: 'a hand-made interval instead of PeriodicTask',
     file: { filePath: 'src/desired-state/planted.ts', code: 'export const timer = setInterval(() => undefined, 1000);\n' },

@@ -26,10 +26,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${reason}: draining and shutting down`);
-    const force = setTimeout(() => {
-      log.error('Shutdown took too long; exiting');
-      process.exit(1);
-    }, (config.shutdownGraceSeconds + 10) * 1000);
+    const force = setTimeout(
+      () => {
+        log.error('Shutdown took too long; exiting');
+        process.exit(1);
+      },
+      (config.shutdownGraceSeconds + 10) * 1000,
+    );
     force.unref();
     try {
       await server?.close();

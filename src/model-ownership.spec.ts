@@ -68,7 +68,11 @@ describe('one owner per collection', () => {
       '',
     ].join('\n');
     const lint = (filename: string) =>
-      spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', filename, '--format', 'json'], { cwd: root, input: planted, encoding: 'utf8' });
+      spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', filename, '--format', 'json'], {
+        cwd: root,
+        input: planted,
+        encoding: 'utf8',
+      });
     const messages = (r: ReturnType<typeof lint>) => (JSON.parse(r.stdout) as { messages: { ruleId: string; message: string }[] }[])[0].messages;
 
     const inService = lint('src/agent-groups/planted.service.ts');

@@ -46,7 +46,12 @@ export function setupOpenApi(app: INestApplication, version: string): void {
     .addBasicAuth(undefined, 'basic')
     .addCookieAuth(
       REFRESH_COOKIE,
-      { type: 'apiKey', in: 'cookie', name: REFRESH_COOKIE, description: 'The refresh token POST /api/v1/auth/session set (HttpOnly; sent only to /api/v1/auth/session)' },
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        name: REFRESH_COOKIE,
+        description: 'The refresh token POST /api/v1/auth/session set (HttpOnly; sent only to /api/v1/auth/session)',
+      },
       REFRESH_COOKIE_SCHEME,
     )
     .addSecurityRequirements('bearer')

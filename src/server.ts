@@ -64,7 +64,10 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
       warn: (m) => bootLog.warn(m),
     });
     uri = embedded.uri;
-    bootLog.info({ database: embedded.kind, dataPath: embedded.dataPath, uri: embedded.uri }, `Embedded ${embedded.kind} started; data lives in ${embedded.dataPath}`);
+    bootLog.info(
+      { database: embedded.kind, dataPath: embedded.dataPath, uri: embedded.uri },
+      `Embedded ${embedded.kind} started; data lives in ${embedded.dataPath}`,
+    );
     if (embedded.exited) {
       const log = bootLog.child({ context: 'DatabaseSupervisor' });
       supervisor = new DatabaseSupervisor(embedded, {
@@ -79,16 +82,17 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
   const routes: RunningServer['routes'] = [];
   try {
     const https = serverTls(config);
-    const adapter = new FastifyAdapter({ bodyLimit: API_BODY_LIMIT, routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH }, trustProxy: config.trustProxy, ...(https ? { https } : {}) });
+    const adapter = new FastifyAdapter({
+      bodyLimit: API_BODY_LIMIT,
+      routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+      trustProxy: config.trustProxy,
+      ...(https ? { https } : {}),
+    });
     // Recorded before Nest registers anything, so that a test can check every route is protected.
     adapter.getInstance().addHook('onRoute', (r) => {
       for (const method of [r.method].flat()) routes.push({ method, url: r.url });
     });
-    app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, uri, supervisor),
-      adapter,
-      { bufferLogs: true, abortOnError: false },
-    );
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, uri, supervisor), adapter, { bufferLogs: true, abortOnError: false });
   } catch (err) {
     await stopDatabase();
     throw err;

@@ -10,8 +10,14 @@ import { agentMessage, description, httpExchange, newUid, RawWsAgent } from './s
 import { ApiAnswer, rawRequest, restClient } from './support/rest-client';
 import { startTestServer, TEST_ADMIN, TestServer } from './support/test-server';
 
-const hello = (uid: Uint8Array, name: string) => agentMessage({ instanceUid: uid, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': name }) });
-const grpcHello = (uid: Buffer, name: string): Msg => ({ instanceUid: uid, sequenceNum: 0, capabilities: 1, agentDescription: { identifyingAttributes: attributes({ 'service.name': name }) } });
+const hello = (uid: Uint8Array, name: string) =>
+  agentMessage({ instanceUid: uid, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': name }) });
+const grpcHello = (uid: Buffer, name: string): Msg => ({
+  instanceUid: uid,
+  sequenceNum: 0,
+  capabilities: 1,
+  agentDescription: { identifyingAttributes: attributes({ 'service.name': name }) },
+});
 
 /** A refused upgrade: the HTTP status and headers the client saw instead of a WebSocket. */
 async function refusedUpgrade(port: number, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string> }> {
@@ -41,7 +47,11 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
   beforeAll(async () => {
     server = await startTestServer({ OPAMP_AGENT_AUTH: 'token' });
     admin = restClient(server);
-    const created = await admin('POST', '/enrollment-tokens', { kind: 'EnrollmentToken', apiVersion: 'v1', spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' } } });
+    const created = await admin('POST', '/enrollment-tokens', {
+      kind: 'EnrollmentToken',
+      apiVersion: 'v1',
+      spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' } },
+    });
     expect(created.status).toBe(201);
     prodToken = created.body.token;
     prodName = created.body.metadata.name;
@@ -52,7 +62,12 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
   it('shows the secret once, at creation; lists never carry it', async () => {
     expect(prodToken).toMatch(/^oce_[0-9a-f]{16}\.[\w-]{43}$/);
     const one = await admin('GET', `/enrollment-tokens/${prodName}`);
-    expect(one.body).toMatchObject({ kind: 'EnrollmentToken', metadata: { name: prodName, createdBy: 'admin' }, spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' } }, status: { state: 'active' } });
+    expect(one.body).toMatchObject({
+      kind: 'EnrollmentToken',
+      metadata: { name: prodName, createdBy: 'admin' },
+      spec: { description: 'prod collectors', labels: { env: 'prod', team: 'obs' } },
+      status: { state: 'active' },
+    });
     // Made without spec.expiresAt: it ends ENROLLMENT_TOKEN_TTL_DAYS (30) days after it was made.
     const lifetime = Date.parse(one.body.spec.expiresAt) - Date.parse(one.body.metadata.createdAt);
     expect(Math.abs(lifetime - 30 * 86_400_000)).toBeLessThan(60_000);
@@ -74,7 +89,10 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
     const agent = await RawWsAgent.connect(server.opampPort, '/v1/opamp', { authorization: `Bearer ${prodToken}` });
     const reply = await agent.exchange(hello(uid.bytes, 'ws-enrolled'));
     expect(reply.errorResponse).toBeUndefined();
-    const stored = await eventually(() => getAgent(server, uid.text), (r) => r.status === 200);
+    const stored = await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.status === 200,
+    );
     expect(stored.body.metadata.labels).toEqual({ env: 'prod', team: 'obs' });
     await agent.close();
   });
@@ -146,7 +164,8 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
 
   it('accepts several tokens at once, so that one can be revoked while another takes over', async () => {
     const next = (await admin('POST', '/enrollment-tokens', { spec: { description: 'rotation' } })).body.token as string;
-    const post = (token: string) => httpExchange(server.opampPort, encodeAgentToServer(hello(newUid().bytes, 'rotating')), { authorization: `Bearer ${token}` });
+    const post = (token: string) =>
+      httpExchange(server.opampPort, encodeAgentToServer(hello(newUid().bytes, 'rotating')), { authorization: `Bearer ${token}` });
     expect((await post(next)).status).toBe(200);
     expect((await post(prodToken)).status).toBe(200);
 
@@ -157,7 +176,10 @@ describe('agent enrollment tokens (OPAMP_AGENT_AUTH=token)', () => {
     expect(JSON.parse(refused.bytes.toString()).detail).toBe('The enrollment token has been revoked.');
     expect((await refusedUpgrade(server.opampPort, { authorization: `Bearer ${prodToken}` })).status).toBe(401);
     expect((await post(next)).status).toBe(200);
-    expect((await admin('GET', '/audit?kind=enrollment-tokens&action=delete')).body.items[0]).toMatchObject({ resource: { name: prodName }, changes: ['revokedAt'] });
+    expect((await admin('GET', '/audit?kind=enrollment-tokens&action=delete')).body.items[0]).toMatchObject({
+      resource: { name: prodName },
+      changes: ['revokedAt'],
+    });
   });
 
   it('refuses an expired token', async () => {
@@ -204,7 +226,17 @@ describe('agent mTLS (TLS_CLIENT_CA_FILE) as an alternative to tokens, and TLS o
   const httpsPost = (body: Uint8Array, opts: { cert?: string; key?: string; headers?: Record<string, string> } = {}) =>
     new Promise<number>((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', servername: 'localhost', port: server.opampPort, path: '/v1/opamp', method: 'POST', ca: TEST_TLS_CERT, cert: opts.cert, key: opts.key, headers: { 'content-type': 'application/x-protobuf', ...opts.headers } },
+        {
+          host: '127.0.0.1',
+          servername: 'localhost',
+          port: server.opampPort,
+          path: '/v1/opamp',
+          method: 'POST',
+          ca: TEST_TLS_CERT,
+          cert: opts.cert,
+          key: opts.key,
+          headers: { 'content-type': 'application/x-protobuf', ...opts.headers },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -229,7 +261,14 @@ describe('agent mTLS (TLS_CLIENT_CA_FILE) as an alternative to tokens, and TLS o
     ws!.send(Buffer.concat([Buffer.from([0]), Buffer.from(encodeAgentToServer(hello(uid.bytes, 'mtls-ws')))]));
     const reply = decodeServerToAgent((await answered).subarray(1));
     expect(reply.errorResponse).toBeUndefined();
-    expect((await eventually(() => getAgentTls(server, uid.text), (r) => r.status === 200)).body.status.connection.transport).toBe('websocket');
+    expect(
+      (
+        await eventually(
+          () => getAgentTls(server, uid.text),
+          (r) => r.status === 200,
+        )
+      ).body.status.connection.transport,
+    ).toBe('websocket');
     ws!.close();
   });
 
@@ -248,7 +287,8 @@ describe('agent mTLS (TLS_CLIENT_CA_FILE) as an alternative to tokens, and TLS o
   });
 
   it('speaks TLS on the gRPC port too, with the same certificate check', async () => {
-    const tls = (cert?: string, key?: string) => grpc.credentials.createSsl(Buffer.from(TEST_TLS_CERT), key ? Buffer.from(key) : null, cert ? Buffer.from(cert) : null);
+    const tls = (cert?: string, key?: string) =>
+      grpc.credentials.createSsl(Buffer.from(TEST_TLS_CERT), key ? Buffer.from(key) : null, cert ? Buffer.from(cert) : null);
     const refused = GrpcTestAgent.open(server.grpcPort, { host: 'localhost', credentials: tls() });
     open.push(refused);
     refused.send(grpcHello(newAgentUid().bytes, 'mtls-grpc-refused'));

@@ -30,7 +30,10 @@ describe('group status counts the agents the group governs', () => {
     agents.push(a);
     const uid = (await a.event('started')).uid as string;
     await a.event('remote_config');
-    await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfig?.state === 'applied');
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfig?.state === 'applied',
+    );
     return uid;
   };
 
@@ -57,7 +60,14 @@ describe('group status counts the agents the group governs', () => {
   it('an agent matched by two groups counts only in the group that governs it', async () => {
     checkoutAgent = await start('checkout');
     expect((await api('GET', `/agents/${checkoutAgent}/desired-config`)).body.origin).toEqual({ kind: 'group', group: 'checkout' });
-    expect(await status('checkout')).toEqual({ agents: 1, connected: 1, healthy: 1, config: { applied: 1, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] });
+    expect(await status('checkout')).toEqual({
+      agents: 1,
+      connected: 1,
+      healthy: 1,
+      config: { applied: 1, applying: 0, failed: 0, pending: 0 },
+      matchedNotGoverned: 0,
+      overriddenBy: [],
+    });
     // fleet-base reached no agent: edge-agents governs none, and says who governs the one it matches.
     expect(await status('edge-agents')).toEqual({
       agents: 0,
@@ -74,7 +84,9 @@ describe('group status counts the agents the group governs', () => {
   it('opampctl wait agentgroup does not succeed on a config another group delivered', async () => {
     const wait = await runOpampctl(['wait', 'agentgroup', 'edge-agents', '--for', 'applied', '--timeout', '2s', '--interval', '200ms'], { env });
     expect(wait.code).toBe(1);
-    expect(wait.stderr).toMatch(/timed out after 2s waiting for agentgroup\/edge-agents to be applied: no agents governed by this group \(1 matched but governed by another group or their own config\)/);
+    expect(wait.stderr).toMatch(
+      /timed out after 2s waiting for agentgroup\/edge-agents to be applied: no agents governed by this group \(1 matched but governed by another group or their own config\)/,
+    );
     const ok = await runOpampctl(['wait', 'agentgroup', 'checkout', '--for', 'applied', '--timeout', '20s'], { env });
     expect(ok.stdout).toBe('agentgroup/checkout condition met: 1/1 applied\n');
   });
@@ -82,8 +94,18 @@ describe('group status counts the agents the group governs', () => {
   it('a second agent only edge-agents matches gets fleet-base, and edge-agents counts it', async () => {
     const edgeAgent = await start('cart');
     expect((await api('GET', `/agents/${edgeAgent}/desired-config`)).body.origin).toEqual({ kind: 'group', group: 'edge-agents' });
-    const s = await eventually(() => status('edge-agents'), (x) => x.config.applied === 1);
-    expect(s).toEqual({ agents: 1, connected: 1, healthy: 1, config: { applied: 1, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 1, overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }] });
+    const s = await eventually(
+      () => status('edge-agents'),
+      (x) => x.config.applied === 1,
+    );
+    expect(s).toEqual({
+      agents: 1,
+      connected: 1,
+      healthy: 1,
+      config: { applied: 1, applying: 0, failed: 0, pending: 0 },
+      matchedNotGoverned: 1,
+      overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }],
+    });
     const wait = await runOpampctl(['wait', 'agentgroup', 'edge-agents', '--for', 'applied', '--timeout', '20s'], { env });
     expect(wait.stdout).toBe('agentgroup/edge-agents condition met: 1/1 applied (1 matched but governed by another group or their own config)\n');
 
@@ -102,12 +124,20 @@ describe('group status counts the agents the group governs', () => {
     const page = async (query: string) => {
       const res = await api('GET', `/agentgroups/edge-agents/agents${query}`);
       expect(res.status).toBe(200);
-      return (res.body.items as { metadata: { instanceUid: string }; status: { governedBy?: unknown } }[]).map((a) => [a.metadata.instanceUid, a.status.governedBy]);
+      return (res.body.items as { metadata: { instanceUid: string }; status: { governedBy?: unknown } }[]).map((a) => [
+        a.metadata.instanceUid,
+        a.status.governedBy,
+      ]);
     };
     const edgeAgent = (await api('GET', '/agents?selector=service.name%3Dcart')).body.items[0].metadata.instanceUid as string;
     const both = await page('');
     expect(both).toHaveLength(2);
-    expect(both).toEqual(expect.arrayContaining([[checkoutAgent, { kind: 'group', group: 'checkout' }], [edgeAgent, { kind: 'group', group: 'edge-agents' }]]));
+    expect(both).toEqual(
+      expect.arrayContaining([
+        [checkoutAgent, { kind: 'group', group: 'checkout' }],
+        [edgeAgent, { kind: 'group', group: 'edge-agents' }],
+      ]),
+    );
     expect(await page('?governed=true')).toEqual([[edgeAgent, { kind: 'group', group: 'edge-agents' }]]);
     expect(await page('?governed=false')).toEqual([[checkoutAgent, { kind: 'group', group: 'checkout' }]]);
     // The page's remaining count follows the same rule as the status counts.
@@ -142,7 +172,10 @@ describe('group status counts the agents the group governs', () => {
   it("an agent's own config takes it out of its group's counts", async () => {
     const res = await api('PUT', `/agents/${checkoutAgent}/update-agent-config`, { configs: [{ fileName: '', remoteConfig: 'fleet-base' }] });
     expect(res.status).toBe(200);
-    const s = await eventually(() => status('checkout'), (x) => x.agents === 0);
+    const s = await eventually(
+      () => status('checkout'),
+      (x) => x.agents === 0,
+    );
     expect(s).toMatchObject({ agents: 0, config: { applied: 0 }, matchedNotGoverned: 1, overriddenBy: [{ kind: 'agent', agents: 1 }] });
     expect((await status('edge-agents')).overriddenBy).toEqual([{ kind: 'agent', agents: 1 }]);
   });

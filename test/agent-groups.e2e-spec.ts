@@ -60,7 +60,10 @@ describe('agent groups: /api/v1/agentgroups', () => {
   it('creates a group and reads it back with its status', async () => {
     events.length = 0;
     const spec = {
-      selector: { matchLabels: { 'service.name': 'checkout' }, matchExpressions: [{ key: 'deployment.environment', operator: 'In', values: ['prod', 'staging'] }] },
+      selector: {
+        matchLabels: { 'service.name': 'checkout' },
+        matchExpressions: [{ key: 'deployment.environment', operator: 'In', values: ['prod', 'staging'] }],
+      },
       priority: 10,
       configs: [
         { fileName: '', remoteConfig: 'otel-base' },
@@ -105,24 +108,49 @@ describe('agent groups: /api/v1/agentgroups', () => {
       [group('Bad_Name', ok), 'metadata.name'],
       [group('bad-selector', { ...ok, selector: 'env in (prod, dev' }), 'spec.selector', /selector: expected ',' or '\)' at column 18/],
       [group('bad-selector', { ...ok, selector: 'env=prod,,tier' }), 'spec.selector', /at column 10/],
-      [group('bad-selector', { ...ok, selector: { matchExpressions: [{ key: 'env', operator: 'Equals', values: ['x'] }] } }), 'spec.selector', /selector\.matchExpressions\[0\]\.operator must be one of In, NotIn, Exists, DoesNotExist/],
-      [group('bad-selector', { ...ok, selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } }), 'spec.selector', /matchExpressions\[0\]\.values must not be empty/],
+      [
+        group('bad-selector', { ...ok, selector: { matchExpressions: [{ key: 'env', operator: 'Equals', values: ['x'] }] } }),
+        'spec.selector',
+        /selector\.matchExpressions\[0\]\.operator must be one of In, NotIn, Exists, DoesNotExist/,
+      ],
+      [
+        group('bad-selector', { ...ok, selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } }),
+        'spec.selector',
+        /matchExpressions\[0\]\.values must not be empty/,
+      ],
       [group('bad-selector', { ...ok, selector: { matchLabel: { env: 'x' } } }), 'spec.selector', /selector\.matchLabel is not a known field/],
       [group('no-selector', { configs: [] }), 'spec.selector', /selector is required/],
       [group('unknown-field', { ...ok, colour: 'red' }), 'spec.colour'],
       [group('unknown-field', { ...ok, configs: [{ fileName: '', remoteConfig: 'otel-base', pinned: true }] }), 'spec.configs.0.pinned'],
       [group('zero-heartbeat', { ...ok, connectionSettings: { heartbeatIntervalSeconds: 0 } }), 'spec.connectionSettings.heartbeatIntervalSeconds'],
       [group('bad-url', { ...ok, connectionSettings: { ownTraces: { endpoint: 'otel:4318' } } }), 'spec.connectionSettings.ownTraces.endpoint'],
-      [group('bad-headers', { ...ok, connectionSettings: { ownLogs: { endpoint: 'http://otel:4318/v1/logs', headers: { 'bad header': 'x' } } } }), 'spec.connectionSettings.ownLogs.headers'],
+      [
+        group('bad-headers', { ...ok, connectionSettings: { ownLogs: { endpoint: 'http://otel:4318/v1/logs', headers: { 'bad header': 'x' } } } }),
+        'spec.connectionSettings.ownLogs.headers',
+      ],
       [group('bad-priority', { ...ok, priority: 1.5 }), 'spec.priority'],
       [group('bad-labels', ok, { labels: { ' spaced': 'x' } }), 'metadata.labels'],
       [
-        group('dup-files', { selector: '', configs: [{ fileName: 'a.yaml', remoteConfig: 'otel-base' }, { fileName: 'a.yaml', remoteConfig: 'otel-extra' }] }),
+        group('dup-files', {
+          selector: '',
+          configs: [
+            { fileName: 'a.yaml', remoteConfig: 'otel-base' },
+            { fileName: 'a.yaml', remoteConfig: 'otel-extra' },
+          ],
+        }),
         'spec.configs[1].fileName',
         /duplicate fileName "a.yaml"/,
       ],
-      [group('missing-config', { selector: '', configs: [{ fileName: '', remoteConfig: 'no-such-config' }] }), 'spec.configs[0].remoteConfig', /remoteconfig "no-such-config" does not exist/],
-      [group('missing-revision', { selector: '', configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 9 }] }), 'spec.configs[0].revision', /has no revision 9 \(latest is 3\)/],
+      [
+        group('missing-config', { selector: '', configs: [{ fileName: '', remoteConfig: 'no-such-config' }] }),
+        'spec.configs[0].remoteConfig',
+        /remoteconfig "no-such-config" does not exist/,
+      ],
+      [
+        group('missing-revision', { selector: '', configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 9 }] }),
+        'spec.configs[0].revision',
+        /has no revision 9 \(latest is 3\)/,
+      ],
     ];
     for (const [body, field, message] of cases) {
       const r = await api('POST', '/agentgroups', body);
@@ -143,9 +171,15 @@ describe('agent groups: /api/v1/agentgroups', () => {
     expect(same.body.metadata.resourceVersion).toBe('1');
     expect(events).toEqual([]);
 
-    const put = await api('PUT', '/agentgroups/checkout-prod', { ...cur, spec: { ...cur.spec, priority: 20, configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 2 }] } });
+    const put = await api('PUT', '/agentgroups/checkout-prod', {
+      ...cur,
+      spec: { ...cur.spec, priority: 20, configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 2 }] },
+    });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ metadata: { resourceVersion: '2' }, spec: { priority: 20, configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 2 }] } });
+    expect(put.body).toMatchObject({
+      metadata: { resourceVersion: '2' },
+      spec: { priority: 20, configs: [{ fileName: '', remoteConfig: 'otel-base', revision: 2 }] },
+    });
     expect(events).toEqual([{ reason: 'agentgroup.replaced', groups: ['checkout-prod'], configs: ['otel-base', 'otel-extra'] }]);
 
     const stale = await api('PUT', '/agentgroups/checkout-prod', { ...cur, spec: { ...cur.spec, priority: 30 } });
@@ -153,7 +187,10 @@ describe('agent groups: /api/v1/agentgroups', () => {
     expect(stale.type).toMatch(/^application\/problem\+json/);
     const noVersion = await api('PUT', '/agentgroups/checkout-prod', { metadata: { name: 'checkout-prod' }, spec: cur.spec });
     expect(noVersion.status).toBe(400);
-    const badRef = await api('PUT', '/agentgroups/checkout-prod', { ...put.body, spec: { ...put.body.spec, configs: [{ fileName: '', remoteConfig: 'gone' }] } });
+    const badRef = await api('PUT', '/agentgroups/checkout-prod', {
+      ...put.body,
+      spec: { ...put.body.spec, configs: [{ fileName: '', remoteConfig: 'gone' }] },
+    });
     expect(badRef.status).toBe(400);
     expect((await api('GET', '/agentgroups/checkout-prod')).body.spec.priority).toBe(20);
 
@@ -209,7 +246,10 @@ describe('agent groups: /api/v1/agentgroups', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ kind: 'AgentList', apiVersion: 'v1', metadata: { remainingItemCount: 0 } });
       expect(res.body.items.map((a: Json) => a.metadata.name).sort()).toEqual([checkoutProd, checkoutStaging].sort());
-      expect(res.body.items[0]).toMatchObject({ kind: 'Agent', status: { connected: true, description: { identifyingAttributes: { 'service.name': 'checkout' } } } });
+      expect(res.body.items[0]).toMatchObject({
+        kind: 'Agent',
+        status: { connected: true, description: { identifyingAttributes: { 'service.name': 'checkout' } } },
+      });
 
       // Paginated in uid order.
       const p1 = (await api('GET', '/agentgroups/checkout-prod/agents?limit=1')).body;
@@ -224,12 +264,17 @@ describe('agent groups: /api/v1/agentgroups', () => {
       // item saying which group governs it (here the only group: checkout-prod).
       const viaAgents = (await api('GET', '/agents?group=checkout-prod')).body;
       const withoutGovernedBy = (list: Json) => ({ ...list, items: list.items.map((a: Json) => ({ ...a, status: { ...a.status, governedBy: undefined } })) });
-      expect(res.body.items.map((a: Json) => a.status.governedBy)).toEqual([{ kind: 'group', group: 'checkout-prod' }, { kind: 'group', group: 'checkout-prod' }]);
+      expect(res.body.items.map((a: Json) => a.status.governedBy)).toEqual([
+        { kind: 'group', group: 'checkout-prod' },
+        { kind: 'group', group: 'checkout-prod' },
+      ]);
       expect(withoutGovernedBy(res.body)).toEqual(withoutGovernedBy(viaAgents));
       const narrowed = (await api('GET', `/agentgroups/checkout-prod/agents?search=${checkoutStaging}`)).body;
       expect(narrowed.items.map((a: Json) => a.metadata.name)).toEqual([checkoutStaging]);
       const full = (await api('GET', '/agentgroups/checkout-prod/agents?view=full')).body;
-      expect({ ...full.items[0], status: { ...full.items[0].status, governedBy: undefined } }).toEqual((await api('GET', `/agents/${full.items[0].metadata.name}`)).body);
+      expect({ ...full.items[0], status: { ...full.items[0].status, governedBy: undefined } }).toEqual(
+        (await api('GET', `/agents/${full.items[0].metadata.name}`)).body,
+      );
       const bad = await api('GET', '/agentgroups/checkout-prod/agents?view=everything');
       expect(bad.status).toBe(400);
       expect(bad.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'view' })]));
@@ -262,7 +307,9 @@ describe('agent groups: /api/v1/agentgroups', () => {
       // The agent reports its description again, now with an integer attribute.
       const dev = agents.find((a) => a.uid === checkoutDev)!;
       const desc = description({ 'service.name': 'checkout' }, { 'deployment.environment': 'dev' });
-      desc.nonIdentifyingAttributes.push(create(KeyValueSchema, { key: 'replicas', value: create(AnyValueSchema, { value: { case: 'intValue', value: 3n } }) }));
+      desc.nonIdentifyingAttributes.push(
+        create(KeyValueSchema, { key: 'replicas', value: create(AnyValueSchema, { value: { case: 'intValue', value: 3n } }) }),
+      );
       await dev.conn.exchange(agentMessage({ instanceUid: textToUid(checkoutDev)!, sequenceNum: 1n, capabilities: REPORTS, agentDescription: desc }));
       await api('POST', '/agentgroups', group('by-label', { selector: { matchLabels: { team: 'payments' } } }));
       expect((await api('GET', '/agentgroups/by-label/agents')).body.items.map((a: Json) => a.metadata.name)).toEqual([cartProd]);
@@ -275,10 +322,18 @@ describe('agent groups: /api/v1/agentgroups', () => {
     it('counts agents, connected, healthy and config states', async () => {
       const agentModel = server.app.get<Model<Agent>>(getModelToken(Agent.name));
       const status = async () => (await api('GET', '/agentgroups/checkout-prod')).body.status;
-      expect(await status()).toEqual({ agents: 2, connected: 2, healthy: 1, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] });
+      expect(await status()).toEqual({
+        agents: 2,
+        connected: 2,
+        healthy: 1,
+        config: { applied: 0, applying: 0, failed: 0, pending: 0 },
+        matchedNotGoverned: 0,
+        overriddenBy: [],
+      });
 
       // The OpAMP session keeps remoteConfig (state, and the origin of the config it is about) on the agent; the counts follow it.
-      const track = (uid: string, state: string, origin = 'group/checkout-prod') => agentModel.collection.updateOne({ _id: uid as never }, { $set: { remoteConfig: { state, origin } } });
+      const track = (uid: string, state: string, origin = 'group/checkout-prod') =>
+        agentModel.collection.updateOne({ _id: uid as never }, { $set: { remoteConfig: { state, origin } } });
       await track(checkoutProd, 'applied');
       await track(checkoutStaging, 'failed');
       await track(cartProd, 'applying');

@@ -42,7 +42,14 @@ describe('AgentWriteQueue', () => {
     await conn.close();
   });
 
-  const connection = (id: string) => ({ connected: true, transport: 'websocket', connectionId: id, lastSeenAt: new Date(1000), sequenceNum: 1, replicaId: 'r1' });
+  const connection = (id: string) => ({
+    connected: true,
+    transport: 'websocket',
+    connectionId: id,
+    lastSeenAt: new Date(1000),
+    sequenceNum: 1,
+    replicaId: 'r1',
+  });
 
   it('creates an agent as Mongoose would: firstSeenAt, updatedAt, empty labels, capabilities 0', async () => {
     await queue.write('a-new', { connection: connection('c1') }, true);
@@ -127,7 +134,8 @@ describe('AgentWriteQueue', () => {
     await Promise.all(uids.map((uid) => queue.write(uid, { connection: connection(`c-${uid}`) }, true)));
     bulkWrites = 0;
     const now = Date.now();
-    for (let seq = 2; seq <= 5; seq++) for (const uid of uids) queue.hold(uid, { 'connection.lastSeenAt': new Date(seq * 1000), 'connection.sequenceNum': seq }, 60_000, now);
+    for (let seq = 2; seq <= 5; seq++)
+      for (const uid of uids) queue.hold(uid, { 'connection.lastSeenAt': new Date(seq * 1000), 'connection.sequenceNum': seq }, 60_000, now);
     expect(queue.held('held-0')).toEqual({ 'connection.lastSeenAt': new Date(5000), 'connection.sequenceNum': 5 });
     await queue.flush();
     await queue.flushDue(now + 59_000);

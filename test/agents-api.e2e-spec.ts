@@ -29,14 +29,31 @@ describe('agents API', () => {
       const uid = newUid();
       uids[name] = uid.text;
       const a = await RawWsAgent.connect(server.opampPort);
-      await a.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': svc }, { 'host.name': host }) }));
+      await a.exchange(
+        agentMessage({
+          instanceUid: uid.bytes,
+          sequenceNum: 0n,
+          capabilities: 1n,
+          agentDescription: description({ 'service.name': svc }, { 'host.name': host }),
+        }),
+      );
       if (name === 'gone') await a.close();
       else live.push(a);
       await new Promise((r) => setTimeout(r, 20)); // distinct first-seen times
     }
     const h = newUid();
     uids.poller = h.text;
-    await httpExchange(server.opampPort, encodeAgentToServer(agentMessage({ instanceUid: h.bytes, sequenceNum: 1n, capabilities: 1n, agentDescription: description({ 'service.name': 'search' }, { 'host.name': 'edge-7' }) })));
+    await httpExchange(
+      server.opampPort,
+      encodeAgentToServer(
+        agentMessage({
+          instanceUid: h.bytes,
+          sequenceNum: 1n,
+          capabilities: 1n,
+          agentDescription: description({ 'service.name': 'search' }, { 'host.name': 'edge-7' }),
+        }),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 300));
   });
   afterAll(async () => {
@@ -71,7 +88,8 @@ describe('agents API', () => {
       }
       expect(seen).toHaveLength(5);
       expect(new Set(seen.map((a) => a.metadata.name)).size).toBe(5);
-      const key = (a: Json) => (sort.includes('uid') ? a.metadata.name : new Date(sort.includes('first') ? a.metadata.createdAt : a.status.connection.lastSeenAt).getTime());
+      const key = (a: Json) =>
+        sort.includes('uid') ? a.metadata.name : new Date(sort.includes('first') ? a.metadata.createdAt : a.status.connection.lastSeenAt).getTime();
       const values = seen.map(key);
       const sorted = [...values].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
       expect(values).toEqual(sort.startsWith('-') ? sorted.reverse() : sorted);
@@ -173,7 +191,9 @@ describe('agents API: selectors and list items', () => {
         agentDescription: desc,
         health: health(name !== 'b'),
         effectiveConfig: create(EffectiveConfigSchema, {
-          configMap: create(AgentConfigMapSchema, { configMap: { 'collector.yaml': create(AgentConfigFileSchema, { body: Buffer.from(configBody), contentType: 'text/yaml' }) } }),
+          configMap: create(AgentConfigMapSchema, {
+            configMap: { 'collector.yaml': create(AgentConfigFileSchema, { body: Buffer.from(configBody), contentType: 'text/yaml' }) },
+          }),
         }),
       });
       if (transport === 'http') await httpExchange(server.opampPort, encodeAgentToServer(msg));
@@ -255,7 +275,13 @@ describe('agents API: selectors and list items', () => {
     const list = (await api('GET', `/agents?selector=${encodeURIComponent('service.name=svc-b')}`)).body;
     const item = list.items[0];
     expect(item.status.effectiveConfig).toEqual({ configMap: { 'collector.yaml': { contentType: 'text/yaml', size: Buffer.byteLength(configBody) } } });
-    expect(item.status.health).toEqual({ healthy: false, status: 'StatusRecoverableError', lastError: 'exporter down', componentCount: 3, unhealthyComponentCount: 2 });
+    expect(item.status.health).toEqual({
+      healthy: false,
+      status: 'StatusRecoverableError',
+      lastError: 'exporter down',
+      componentCount: 3,
+      unhealthyComponentCount: 2,
+    });
     expect(item.status.description.identifyingAttributes).toEqual({ 'service.name': 'svc-b', replicas: 1 });
     expect(item.metadata.name).toBe(uids.b);
     expect(item).not.toHaveProperty('selectorTerms');
@@ -286,7 +312,13 @@ describe('agents API: selectors and list items', () => {
     const old = (id: string, env: string) => ({
       _id: id,
       labels: { team: 'legacy' },
-      description: { identifying: [{ key: 'service.name', value: 'old' }], nonIdentifying: [{ key: 'deployment.environment', value: env }, { key: 'port', value: 4317 }] },
+      description: {
+        identifying: [{ key: 'service.name', value: 'old' }],
+        nonIdentifying: [
+          { key: 'deployment.environment', value: env },
+          { key: 'port', value: 4317 },
+        ],
+      },
       capabilities: 1,
       connection: { connected: false, transport: 'websocket', lastSeenAt: new Date(), sequenceNum: 1, replicaId: 'gone' },
       firstSeenAt: new Date(),
@@ -306,9 +338,15 @@ describe('agents API: selectors and list items', () => {
     // A second replica starting on the same database backfills them.
     const other = await startTestServer({}, server.database.uri);
     try {
-      const found = (await api('GET', `/agents?selector=${encodeURIComponent('team=legacy,deployment.environment=prod,port=4317')}`)).body.items.map((i: Json) => i.metadata.name);
+      const found = (await api('GET', `/agents?selector=${encodeURIComponent('team=legacy,deployment.environment=prod,port=4317')}`)).body.items.map(
+        (i: Json) => i.metadata.name,
+      );
       expect(found.sort()).toEqual([ids[0], ids[2]].sort());
-      expect(await api('GET', `/agents?selector=${encodeURIComponent('service.name=old,deployment.environment!=prod')}`).then((r) => r.body.items.map((i: Json) => i.metadata.name))).toEqual([ids[1]]);
+      expect(
+        await api('GET', `/agents?selector=${encodeURIComponent('service.name=old,deployment.environment!=prod')}`).then((r) =>
+          r.body.items.map((i: Json) => i.metadata.name),
+        ),
+      ).toEqual([ids[1]]);
       const firstOfBulk = (await api('GET', '/agents?selector=team%3Dlegacy-bulk&limit=1')).body;
       expect(firstOfBulk.items).toHaveLength(1);
       expect(firstOfBulk.metadata.remainingItemCount).toBe(199);

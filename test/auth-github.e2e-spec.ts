@@ -72,7 +72,11 @@ describe('GitHub sign-in against a fake GitHub on loopback', () => {
     expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'expiresAt', 'refreshToken']);
     expect(String(res.headers['set-cookie'])).toMatch(new RegExp(`^${STATE_COOKIE}=; .*Max-Age=0`));
     const me = await restClient(server, { token: res.body.accessToken })('GET', '/auth/me');
-    expect(me.body).toMatchObject({ metadata: { name: 'github:octocat' }, spec: { role: 'operator', githubLogin: 'octocat' }, status: { source: 'github', githubLinked: true, hasPassword: false } });
+    expect(me.body).toMatchObject({
+      metadata: { name: 'github:octocat' },
+      spec: { role: 'operator', githubLogin: 'octocat' },
+      status: { source: 'github', githubLinked: true, hasPassword: false },
+    });
     expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual(
       expect.arrayContaining(['POST /login/oauth/access_token', 'GET /user', 'GET /user/orgs']),
     );
@@ -94,7 +98,11 @@ describe('GitHub sign-in against a fake GitHub on loopback', () => {
     const variants: [string, (u: URL) => void, string | undefined][] = [
       ['no state', (u) => u.searchParams.delete('state'), cookie],
       ['forged state', (u) => u.searchParams.set('state', 'forged.state'), cookie],
-      ['altered payload', (u) => u.searchParams.set('state', `${Buffer.from(JSON.stringify({ n: 'x', e: Date.now() + 1e9 })).toString('base64url')}.${mac}`), cookie],
+      [
+        'altered payload',
+        (u) => u.searchParams.set('state', `${Buffer.from(JSON.stringify({ n: 'x', e: Date.now() + 1e9 })).toString('base64url')}.${mac}`),
+        cookie,
+      ],
       ['altered signature', (u) => u.searchParams.set('state', `${payload}.${mac.slice(0, -2)}AA`), cookie],
       ['no cookie', () => undefined, undefined],
       ['another browser', () => undefined, `${STATE_COOKIE}=someone-elses-nonce`],
@@ -150,7 +158,12 @@ describe('GitHub sign-in against a fake GitHub on loopback', () => {
   it('signs the CLI in with the device flow', async () => {
     const started = await anonymous('POST', '/auth/github/device');
     expect(started.status).toBe(200);
-    expect(started.body).toMatchObject({ userCode: expect.stringMatching(/^\w{4}-\w{4}$/), verificationUri: `${github.url}/login/device`, expiresIn: 900, interval: 5 });
+    expect(started.body).toMatchObject({
+      userCode: expect.stringMatching(/^\w{4}-\w{4}$/),
+      verificationUri: `${github.url}/login/device`,
+      expiresIn: 900,
+      interval: 5,
+    });
     const poll = () => anonymous('POST', '/auth/github/device/token', { deviceCode: started.body.deviceCode });
 
     const pending = await poll();

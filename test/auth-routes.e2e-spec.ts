@@ -37,7 +37,12 @@ describe('every registered route is protected unless listed as public', () => {
   let routes: { method: string; url: string }[];
 
   beforeAll(async () => {
-    server = await startTestServer({ GITHUB_CLIENT_ID: 'id', GITHUB_CLIENT_SECRET: 'secret', GITHUB_BASE_URL: 'http://127.0.0.1:9', GITHUB_API_URL: 'http://127.0.0.1:9' });
+    server = await startTestServer({
+      GITHUB_CLIENT_ID: 'id',
+      GITHUB_CLIENT_SECRET: 'secret',
+      GITHUB_BASE_URL: 'http://127.0.0.1:9',
+      GITHUB_API_URL: 'http://127.0.0.1:9',
+    });
     const seen = new Set<string>();
     routes = server.routes.filter((r) => {
       const key = `${r.method} ${r.url}`;
@@ -51,7 +56,15 @@ describe('every registered route is protected unless listed as public', () => {
   it('finds the routes (enumeration works)', () => {
     const keys = routes.map((r) => `${r.method} ${r.url}`);
     expect(keys).toEqual(
-      expect.arrayContaining(['GET /api/v1/agents', 'GET /api/v1/agents/:instanceUid', 'POST /api/v1/agentgroups', 'GET /api/v1/users', 'POST /api/v1/enrollment-tokens', 'GET /api/v1/audit', 'GET /healthz']),
+      expect.arrayContaining([
+        'GET /api/v1/agents',
+        'GET /api/v1/agents/:instanceUid',
+        'POST /api/v1/agentgroups',
+        'GET /api/v1/users',
+        'POST /api/v1/enrollment-tokens',
+        'GET /api/v1/audit',
+        'GET /healthz',
+      ]),
     );
     for (const key of PUBLIC_API) expect(keys).toContain(key);
     expect(routes.length).toBeGreaterThan(40);
@@ -64,7 +77,10 @@ describe('every registered route is protected unless listed as public', () => {
       if (!r.url.startsWith('/api/v1')) continue;
       const key = `${r.method} ${r.url}`;
       if (PUBLIC_API.has(key) || (r.method === 'HEAD' && PUBLIC_API.has(`GET ${r.url}`))) continue;
-      const res = await rawRequest(`${server.baseUrl}${concrete(r.url)}`, { method: r.method, ...(['POST', 'PUT', 'PATCH'].includes(r.method) ? { body: {} } : {}) });
+      const res = await rawRequest(`${server.baseUrl}${concrete(r.url)}`, {
+        method: r.method,
+        ...(['POST', 'PUT', 'PATCH'].includes(r.method) ? { body: {} } : {}),
+      });
       checked++;
       const problem = r.method === 'HEAD' || (res.type.startsWith('application/problem+json') && res.body.status === 401);
       if (res.status !== 401 || !problem || res.headers['www-authenticate'] !== 'Bearer') unprotected.push(`${key} → ${res.status} ${res.type}`);

@@ -49,9 +49,22 @@ describe('users, tokens and roles on the management API', () => {
     expect(Object.keys(res.body).sort()).toEqual(['accessToken', 'expiresAt', 'refreshToken']);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(new Date(res.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(800_000);
-    expect(claimsOf(res.body.accessToken)).toMatchObject({ sub: 'ada', role: 'viewer', typ: 'access', iss: 'opamp-commander', aud: 'opamp-commander-api', exp: expect.any(Number), iat: expect.any(Number) });
+    expect(claimsOf(res.body.accessToken)).toMatchObject({
+      sub: 'ada',
+      role: 'viewer',
+      typ: 'access',
+      iss: 'opamp-commander',
+      aud: 'opamp-commander-api',
+      exp: expect.any(Number),
+      iat: expect.any(Number),
+    });
     const me = await as(res.body.accessToken)('GET', '/auth/me');
-    expect(me.body).toMatchObject({ kind: 'User', metadata: { name: 'ada' }, spec: { role: 'viewer', disabled: false }, status: { source: 'local', hasPassword: true } });
+    expect(me.body).toMatchObject({
+      kind: 'User',
+      metadata: { name: 'ada' },
+      spec: { role: 'viewer', disabled: false },
+      status: { source: 'local', hasPassword: true },
+    });
     expect(JSON.stringify(me.body)).not.toContain('scrypt');
     // User names are case-insensitive.
     expect((await login('ADA', PASSWORDS.ada)).status).toBe(200);
@@ -63,7 +76,14 @@ describe('users, tokens and roles on the management API', () => {
     expect(ok.status).toBe(200);
     expect(claimsOf(ok.body.accessToken)).toMatchObject({ sub: 'otto', role: 'operator' });
     const before = await sessions();
-    for (const header of ['', 'Basic', 'Basic !!!', `Basic ${Buffer.from('otto').toString('base64')}`, `Basic ${Buffer.from('otto:wrong-password-1').toString('base64')}`, `Bearer ${ok.body.accessToken}`]) {
+    for (const header of [
+      '',
+      'Basic',
+      'Basic !!!',
+      `Basic ${Buffer.from('otto').toString('base64')}`,
+      `Basic ${Buffer.from('otto:wrong-password-1').toString('base64')}`,
+      `Bearer ${ok.body.accessToken}`,
+    ]) {
       const res = await (header ? basic(header) : anonymous('GET', '/auth/basic'));
       expectRefused(res, 401);
       expect(res.headers['www-authenticate']).toMatch(/^Basic realm="opamp-commander"/);
@@ -147,7 +167,11 @@ describe('users, tokens and roles on the management API', () => {
     expectRefused(await as(first.accessToken)('GET', '/agents'), 401);
 
     const audit = await admin('GET', '/audit?action=revoke&actor=otto');
-    expect(audit.body.items[0]).toMatchObject({ action: 'revoke', resource: { kind: 'sessions', name: 'otto' }, summary: 'refresh token reused: session revoked' });
+    expect(audit.body.items[0]).toMatchObject({
+      action: 'revoke',
+      resource: { kind: 'sessions', name: 'otto' },
+      summary: 'refresh token reused: session revoked',
+    });
   });
 
   it('refuses malformed, unknown and access tokens as refresh tokens', async () => {
@@ -199,7 +223,12 @@ describe('users, tokens and roles on the management API', () => {
 
   it('records the signed-in user as the author of a config revision', async () => {
     const operator = as((await login('otto', PASSWORDS.otto)).body.accessToken);
-    const created = await operator('POST', '/remoteconfigs?message=by%20otto', { kind: 'RemoteConfig', apiVersion: 'v1', metadata: { name: 'authored' }, spec: { contentType: 'application/yaml', body: 'receivers: {}\n' } });
+    const created = await operator('POST', '/remoteconfigs?message=by%20otto', {
+      kind: 'RemoteConfig',
+      apiVersion: 'v1',
+      metadata: { name: 'authored' },
+      spec: { contentType: 'application/yaml', body: 'receivers: {}\n' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.status.lastChange).toMatchObject({ author: 'otto', message: 'by otto' });
   });
@@ -208,7 +237,9 @@ describe('users, tokens and roles on the management API', () => {
     const weak = await admin('POST', '/users', { metadata: { name: 'weak' }, spec: { role: 'viewer', password: 'changeme' } });
     expect(weak.status).toBe(400);
     expect(weak.body.errors).toEqual([{ field: 'spec.password', message: 'must be at least 12 characters' }]);
-    expect((await admin('POST', '/users', { metadata: { name: 'weak' }, spec: { role: 'viewer', password: 'passwordpassword' } })).body.errors[0].message).toMatch(/well-known/);
+    expect(
+      (await admin('POST', '/users', { metadata: { name: 'weak' }, spec: { role: 'viewer', password: 'passwordpassword' } })).body.errors[0].message,
+    ).toMatch(/well-known/);
     expect((await admin('POST', '/users', { metadata: { name: 'Bad Name' }, spec: { role: 'viewer' } })).status).toBe(400);
     expect((await admin('POST', '/users', { metadata: { name: 'x' }, spec: { role: 'root' } })).status).toBe(400);
     expect((await admin('POST', '/users', { metadata: { name: 'ada' }, spec: { role: 'viewer', password: 'another-long-password' } })).status).toBe(409);
@@ -254,14 +285,27 @@ describe('users, tokens and roles on the management API', () => {
   });
 
   it('keeps an audit log of every change, with before/after hashes and what changed', async () => {
-    const group = (selector: string, resourceVersion?: string) => ({ kind: 'AgentGroup', apiVersion: 'v1', metadata: { name: 'audited', ...(resourceVersion ? { resourceVersion } : {}) }, spec: { selector } });
+    const group = (selector: string, resourceVersion?: string) => ({
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'audited', ...(resourceVersion ? { resourceVersion } : {}) },
+      spec: { selector },
+    });
     const created = await admin('POST', '/agentgroups', group('env=a'));
     await admin('PUT', '/agentgroups/audited', group('env=b', created.body.metadata.resourceVersion));
     await admin('DELETE', '/agentgroups/audited');
     const log = await admin('GET', '/audit?kind=agentgroups&name=audited');
     expect(log.body.kind).toBe('AuditEventList');
     const [deleted, replaced, made] = log.body.items;
-    expect(made).toMatchObject({ kind: 'AuditEvent', action: 'create', outcome: 'success', actor: { username: 'admin', role: 'admin' }, resource: { kind: 'agentgroups', name: 'audited' }, before: null, request: { method: 'POST', path: '/api/v1/agentgroups', status: 201 } });
+    expect(made).toMatchObject({
+      kind: 'AuditEvent',
+      action: 'create',
+      outcome: 'success',
+      actor: { username: 'admin', role: 'admin' },
+      resource: { kind: 'agentgroups', name: 'audited' },
+      before: null,
+      request: { method: 'POST', path: '/api/v1/agentgroups', status: 201 },
+    });
     expect(made.after).toMatch(/^[0-9a-f]{64}$/);
     expect(replaced).toMatchObject({ action: 'replace', before: made.after, changes: ['selector.text'] });
     expect(deleted).toMatchObject({ action: 'delete', before: replaced.after, changes: ['deletedAt'] });
@@ -273,8 +317,14 @@ describe('users, tokens and roles on the management API', () => {
     expect(page.body.metadata.remainingItemCount).toBe(1);
     const rest = await admin('GET', `/audit?kind=agentgroups&name=audited&limit=2&continue=${page.body.metadata.continue}`);
     expect(rest.body.items.map((e: Json) => e.action)).toEqual(['create']);
-    expect((await admin('GET', '/audit?action=login&actor=otto')).body.items[0]).toMatchObject({ action: 'login', resource: { kind: 'sessions', name: 'otto' } });
-    expect((await admin('GET', '/audit?action=login&actor=(unknown user)')).body.items[0]).toMatchObject({ outcome: 'failure', summary: 'password sign-in refused' });
+    expect((await admin('GET', '/audit?action=login&actor=otto')).body.items[0]).toMatchObject({
+      action: 'login',
+      resource: { kind: 'sessions', name: 'otto' },
+    });
+    expect((await admin('GET', '/audit?action=login&actor=(unknown user)')).body.items[0]).toMatchObject({
+      outcome: 'failure',
+      summary: 'password sign-in refused',
+    });
     expect((await admin('GET', '/audit?action=login&actor=nobody')).body.items).toEqual([]);
     expect((await admin('GET', `/audit?kind=agentgroups&since=${new Date(Date.now() + 60_000).toISOString()}`)).body.items).toEqual([]);
     expect((await admin('GET', '/audit?since=yesterday')).status).toBe(400);
@@ -290,7 +340,14 @@ describe('users, tokens and roles on the management API', () => {
   it('deletes audit entries older than the retention', async () => {
     const db = server.app.get<Connection>(getConnectionToken());
     const old = new Date(Date.now() - 91 * 86_400_000);
-    await db.collection('audit_events').insertOne({ _id: '000000000000aaaaaaaaaaaa' as never, at: old, actor: { username: 'ghost' }, action: 'update', resource: { kind: 'agents' }, outcome: 'success' });
+    await db.collection('audit_events').insertOne({
+      _id: '000000000000aaaaaaaaaaaa' as never,
+      at: old,
+      actor: { username: 'ghost' },
+      action: 'update',
+      resource: { kind: 'agents' },
+      outcome: 'success',
+    });
     expect((await admin('GET', '/audit?actor=ghost')).body.items).toHaveLength(1);
     expect(await server.app.get(AuditService).deleteExpired()).toBeGreaterThanOrEqual(1);
     expect((await admin('GET', '/audit?actor=ghost')).body.items).toHaveLength(0);
@@ -342,7 +399,8 @@ describe('login rate limiting, CORS and TLS on the API port', () => {
       const server = await startTestServer({ TRUST_PROXY: trustProxy, LOGIN_RATE_LIMIT_PER_USER: '1000', LOGIN_RATE_LIMIT_PER_ADDRESS: '2' });
       try {
         const anonymous = restClient(server, { token: null });
-        const attempt = (client: string) => anonymous('POST', '/auth/login', { username: 'nobody', password: 'wrong-password-123' }, { 'x-forwarded-for': client });
+        const attempt = (client: string) =>
+          anonymous('POST', '/auth/login', { username: 'nobody', password: 'wrong-password-123' }, { 'x-forwarded-for': client });
         // Each client behind the proxy has a bucket of its own.
         expect([(await attempt('10.1.1.1')).status, (await attempt('10.1.1.1')).status, (await attempt('10.1.1.1')).status]).toEqual([401, 401, 429]);
         expect((await attempt('10.2.2.2')).status).toBe(401);
@@ -356,7 +414,10 @@ describe('login rate limiting, CORS and TLS on the API port', () => {
     const server = await startTestServer({ CORS_ORIGINS: 'https://ui.example.com' });
     try {
       const preflight = (origin: string) =>
-        rawRequest(`${server.baseUrl}/api/v1/agents`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+        rawRequest(`${server.baseUrl}/api/v1/agents`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        });
       const ok = await preflight('https://ui.example.com');
       expect(ok.status).toBe(204);
       expect(ok.headers['access-control-allow-origin']).toBe('https://ui.example.com');

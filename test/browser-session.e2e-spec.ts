@@ -15,9 +15,13 @@ function setCookie(headers: Record<string, unknown>): { value: string; attribute
 describe('browser sessions: the refresh token in an HttpOnly cookie, CSRF-protected', () => {
   let server: TestServer;
   const url = (p: string) => `${server.baseUrl}/api/v1${p}`;
-  const signIn = () => rawRequest(url('/auth/session'), { method: 'POST', headers: CSRF, body: { username: TEST_ADMIN.username, password: TEST_ADMIN.password } });
+  const signIn = () =>
+    rawRequest(url('/auth/session'), { method: 'POST', headers: CSRF, body: { username: TEST_ADMIN.username, password: TEST_ADMIN.password } });
   const refresh = (cookie?: string, headers: Record<string, string> = CSRF) =>
-    rawRequest(url('/auth/session/refresh'), { method: 'POST', headers: { ...headers, ...(cookie !== undefined ? { cookie: `other=1; ${COOKIE}=${cookie}` } : {}) } });
+    rawRequest(url('/auth/session/refresh'), {
+      method: 'POST',
+      headers: { ...headers, ...(cookie !== undefined ? { cookie: `other=1; ${COOKIE}=${cookie}` } : {}) },
+    });
 
   beforeAll(async () => {
     server = await startTestServer();

@@ -27,7 +27,11 @@ describe('scale-out: replicas on a real NATS bus', () => {
     REPLICA_HEARTBEAT_SECONDS: '1',
     REPLICA_TIMEOUT_SECONDS: '4',
   });
-  const replicas = async (s: TestServer) => (await restClient(s)('GET', '/replicas')).body.items as { metadata: { name: string }; status: { bus: { kind: string; connected: boolean }; leases: string[]; gone: boolean } }[];
+  const replicas = async (s: TestServer) =>
+    (await restClient(s)('GET', '/replicas')).body.items as {
+      metadata: { name: string };
+      status: { bus: { kind: string; connected: boolean }; leases: string[]; gone: boolean };
+    }[];
   const byName = async (s: TestServer) => Object.fromEntries((await replicas(s)).map((r) => [r.metadata.name, r.status]));
   const config = (body: string) => ({ metadata: { name: 'edge' }, spec: { contentType: 'application/yaml', body } });
   /** A new revision of config `edge` through replica `s` (a replace carries the current resourceVersion). */
@@ -56,12 +60,18 @@ describe('scale-out: replicas on a real NATS bus', () => {
   it('lists every replica with its bus connected, and exactly one holds the replica-gc lease', async () => {
     const seen = await eventually(
       () => byName(b),
-      (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true && Object.values(r).filter((x) => x.leases.includes('replica-gc')).length === 1,
+      (r) =>
+        r['replica-a']?.bus.connected === true &&
+        r['replica-b']?.bus.connected === true &&
+        Object.values(r).filter((x) => x.leases.includes('replica-gc')).length === 1,
     );
     expect(seen['replica-a'].bus.kind).toBe('nats');
     expect(Object.keys(seen).sort()).toEqual(['replica-a', 'replica-b']);
     // Fleet-wide jobs run on one replica: the silent-HTTP-agent sweep (every second here) ran on exactly one.
-    await eventually(async () => [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0), (n) => n.some((x) => x > 1));
+    await eventually(
+      async () => [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0),
+      (n) => n.some((x) => x > 1),
+    );
     const sweeps = [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0);
     expect(sweeps.filter((x) => x > 0)).toHaveLength(1);
     const table = await runOpampctl(['get', 'replicas'], { env: { OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent' } });
@@ -79,7 +89,10 @@ describe('scale-out: replicas on a real NATS bus', () => {
     const poller = GoAgent.start(`http://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'http-poller']);
     agents.push(poller);
     const pollerUid = (await poller.event('started')).uid as string;
-    await eventually(() => getAgent(sweeper, pollerUid), (r) => r.body?.status?.connected === true);
+    await eventually(
+      () => getAgent(sweeper, pollerUid),
+      (r) => r.body?.status?.connected === true,
+    );
     const seen: boolean[] = [];
     for (let i = 0; i < 24; i++) {
       seen.push((await getAgent(sweeper, pollerUid)).body.status.connected);
@@ -97,10 +110,20 @@ describe('scale-out: replicas on a real NATS bus', () => {
     agent = GoAgent.start(`ws://127.0.0.1:${b.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'edge-collector']);
     agents.push(agent);
     uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(a, uid), (r) => r.body?.status?.connected === true);
+    await eventually(
+      () => getAgent(a, uid),
+      (r) => r.body?.status?.connected === true,
+    );
     const api = restClient(a);
     expect((await api('POST', '/remoteconfigs', config('receivers:\n  otlp: {}\n# first\n'))).status).toBe(201);
-    expect((await api('POST', '/agentgroups', { metadata: { name: 'edge' }, spec: { selector: 'service.name=edge-collector', configs: [{ fileName: '', remoteConfig: 'edge' }] } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'edge' },
+          spec: { selector: 'service.name=edge-collector', configs: [{ fileName: '', remoteConfig: 'edge' }] },
+        })
+      ).status,
+    ).toBe(201);
     const got = await agent.event('remote_config', 20_000);
     expect(JSON.stringify(got.config)).toContain('# first');
   });
@@ -122,7 +145,10 @@ describe('scale-out: replicas on a real NATS bus', () => {
 
   it('with NATS stopped the replicas say the bus is down, and when it returns delivery over it resumes', async () => {
     await nats.stop();
-    const down = await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === false && r['replica-b']?.bus.connected === false);
+    const down = await eventually(
+      () => byName(a),
+      (r) => r['replica-a']?.bus.connected === false && r['replica-b']?.bus.connected === false,
+    );
     expect(down['replica-a'].bus.kind).toBe('nats');
     const metrics = await (await fetch(`${a.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/opamp_event_bus_connected\{kind="nats"\} 0/);
@@ -137,7 +163,11 @@ describe('scale-out: replicas on a real NATS bus', () => {
     expect(refused.body.detail).toMatch(/held by replica replica-b, and the event bus to it is down/);
 
     await nats.resume();
-    await eventually(() => byName(a), (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true, 30_000);
+    await eventually(
+      () => byName(a),
+      (r) => r['replica-a']?.bus.connected === true && r['replica-b']?.bus.connected === true,
+      30_000,
+    );
     const from = agent.events.length;
     expect(await revise(a, 'receivers:\n  otlp: {}\n# third\n')).toBe(200);
     await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('# third'), 20_000, from);
@@ -163,14 +193,28 @@ describe('scale-out: replicas on a real NATS bus', () => {
     const held = GoAgent.start(`ws://127.0.0.1:${opamp}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'on-c']);
     agents.push(held);
     const heldUid = (await held.event('started')).uid as string;
-    await eventually(() => getAgent(a, heldUid), (r) => r.body?.status?.connection?.replica === 'replica-c' && r.body.status.connected === true);
-    await eventually(() => byName(a), (r) => r['replica-c'] !== undefined);
+    await eventually(
+      () => getAgent(a, heldUid),
+      (r) => r.body?.status?.connection?.replica === 'replica-c' && r.body.status.connected === true,
+    );
+    await eventually(
+      () => byName(a),
+      (r) => r['replica-c'] !== undefined,
+    );
 
     c.child.kill('SIGKILL');
     await c.exited;
     // Within the timeout (4 s) plus a heartbeat or two, whoever holds replica-gc declares C gone.
-    await eventually(() => getAgent(a, heldUid), (r) => r.body?.status?.connected === false, 30_000);
-    const after = await eventually(() => byName(b), (r) => r['replica-c'] === undefined, 30_000);
+    await eventually(
+      () => getAgent(a, heldUid),
+      (r) => r.body?.status?.connected === false,
+      30_000,
+    );
+    const after = await eventually(
+      () => byName(b),
+      (r) => r['replica-c'] === undefined,
+      30_000,
+    );
     expect(Object.keys(after).sort()).toEqual(['replica-a', 'replica-b']);
     // The agent on B is untouched.
     expect((await getAgent(a, uid)).body.status.connected).toBe(true);
@@ -182,7 +226,11 @@ describe('scale-out: replicas on a real NATS bus', () => {
     const other = holder === a ? b : a;
     const otherName = holder === a ? 'replica-b' : 'replica-a';
     await holder.close();
-    const r = await eventually(() => byName(other), (x) => x[otherName]?.leases.includes('replica-gc') === true, 15_000);
+    const r = await eventually(
+      () => byName(other),
+      (x) => x[otherName]?.leases.includes('replica-gc') === true,
+      15_000,
+    );
     expect(Object.keys(r)).toEqual([otherName]);
   });
 });

@@ -22,7 +22,11 @@ class OwnMetricsReceiver {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/metrics') {
-        this.posts.push({ contentType: String(req.headers['content-type'] ?? ''), bytes: Buffer.concat(chunks).length, userAgent: String(req.headers['user-agent'] ?? '') });
+        this.posts.push({
+          contentType: String(req.headers['content-type'] ?? ''),
+          bytes: Buffer.concat(chunks).length,
+          userAgent: String(req.headers['user-agent'] ?? ''),
+        });
         // An empty ExportMetricsServiceResponse is zero protobuf bytes.
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       } else {
@@ -175,7 +179,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(found.body.items).toHaveLength(1);
       expect(found.body.items[0].metadata.instanceUid).toBe(sup.uid);
 
-      const a = await until('healthy, with effective config and available components', (x) => x.status?.health?.healthy === true && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash);
+      const a = await until(
+        'healthy, with effective config and available components',
+        (x) => x.status?.health?.healthy === true && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash,
+      );
       expect(a.status.connected).toBe(true);
       expect(a.status.connection.transport).toBe(transport);
       // Identifying attributes come from the Collector's build info; the supervisor adds ours.
@@ -186,7 +193,17 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       });
       expect(a.status.description.nonIdentifyingAttributes).toMatchObject({ 'interop.run': run, 'os.type': 'linux' });
       expect(a.status.capabilities.names).toEqual(
-        expect.arrayContaining(['ReportsStatus', 'AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHealth', 'ReportsOwnMetrics', 'AcceptsRestartCommand', 'ReportsAvailableComponents', 'ReportsHeartbeat']),
+        expect.arrayContaining([
+          'ReportsStatus',
+          'AcceptsRemoteConfig',
+          'ReportsRemoteConfig',
+          'ReportsEffectiveConfig',
+          'ReportsHealth',
+          'ReportsOwnMetrics',
+          'AcceptsRestartCommand',
+          'ReportsAvailableComponents',
+          'ReportsHeartbeat',
+        ]),
       );
       // The REST API exposes only the hash of the available components (the catalogue is stored by hash).
       expect(a.status.availableComponents.hash).toMatch(/^[0-9a-f]{16,}$/);
@@ -199,7 +216,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       const before = startTimeOf(await agent());
       expect(await otlpExport(otlpPort)).toBe(0); // nothing listens there yet
 
-      const rc = await api('POST', '/remoteconfigs', { metadata: { name: configName }, spec: { contentType: 'application/yaml', body: collectorConfig(otlpPort, healthPort) } });
+      const rc = await api('POST', '/remoteconfigs', {
+        metadata: { name: configName },
+        spec: { contentType: 'application/yaml', body: collectorConfig(otlpPort, healthPort) },
+      });
       expect(rc.status).toBe(201);
       const group = await api('POST', '/agentgroups', {
         kind: 'AgentGroup',
@@ -211,7 +231,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       goodHash = (await desiredHash((h) => !!h)) ?? '';
       expect(goodHash).toMatch(/^[0-9a-f]{64}$/);
 
-      const a = await until('APPLIED of the group config', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash);
+      const a = await until(
+        'APPLIED of the group config',
+        (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
+      );
       expect(a.status.remoteConfigStatus.errorMessage ?? '').toBe('');
       const eff = await until('effective config with the receiver', (x) => mentions(effectiveBody(x), otlpPort) && x.status?.health?.healthy === true);
       expect(effectiveBody(eff)).toMatch(/receivers:[\s\S]*otlp/);
@@ -220,19 +243,28 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(await otlpExport(otlpPort, 'json')).toBe(200);
       expect(await otlpExport(otlpPort, 'protobuf')).toBe(200);
       expect(await httpStatus(`http://127.0.0.1:${healthPort}/`)).toBe(200);
-      const counts = await eventually(() => api('GET', `/agentgroups/${groupName}`), (r) => r.body.status?.config?.applied === 1);
+      const counts = await eventually(
+        () => api('GET', `/agentgroups/${groupName}`),
+        (r) => r.body.status?.config?.applied === 1,
+      );
       expect(counts.body.status.config).toMatchObject({ applied: 1, failed: 0 });
     });
 
-    it('3. an invalid config is reported FAILED with the Collector\'s message, and the previous config keeps running', async () => {
+    it("3. an invalid config is reported FAILED with the Collector's message, and the previous config keeps running", async () => {
       const before = await agent();
       const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
-      const res = await api('PUT', `/remoteconfigs/${configName}`, { ...cur, spec: { ...cur.spec, body: collectorConfig(otlpPort, healthPort, 'nosuchreceiver') } });
+      const res = await api('PUT', `/remoteconfigs/${configName}`, {
+        ...cur,
+        spec: { ...cur.spec, body: collectorConfig(otlpPort, healthPort, 'nosuchreceiver') },
+      });
       expect(res.status).toBe(200);
       badHash = (await desiredHash((h) => h !== goodHash)) ?? '';
       expect(badHash).toMatch(/^[0-9a-f]{64}$/);
 
-      const a = await until('FAILED for the invalid config', (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === badHash);
+      const a = await until(
+        'FAILED for the invalid config',
+        (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === badHash,
+      );
       // The supervisor ran `otelcol-interop validate` and reports its output.
       expect(a.status.remoteConfigStatus.errorMessage).toMatch(/validation failed/);
       expect(a.status.remoteConfigStatus.errorMessage).toMatch(/nosuchreceiver/);
@@ -243,7 +275,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(a.status.health.healthy).toBe(true);
       expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
       expect(effectiveBody(a)).not.toContain('nosuchreceiver');
-      const counts = await eventually(() => api('GET', `/agentgroups/${groupName}`), (r) => r.body.status?.config?.failed === 1);
+      const counts = await eventually(
+        () => api('GET', `/agentgroups/${groupName}`),
+        (r) => r.body.status?.config?.failed === 1,
+      );
       expect(counts.body.status.config).toMatchObject({ failed: 1 });
     });
 
@@ -252,7 +287,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(rolled.status).toBe(200);
       expect(rolled.body.status.latestRevision).toBe(3);
       expect(await desiredHash((h) => h === goodHash)).toBe(goodHash); // same content as revision 1, same hash
-      const a = await until('APPLIED after rollback', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash);
+      const a = await until(
+        'APPLIED after rollback',
+        (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
+      );
       expect(a.status.health.healthy).toBe(true);
       expect(await otlpExport(otlpPort)).toBe(200);
     });
@@ -264,7 +302,10 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(res.status).toBe(200);
 
       // The supervisor rewrites the Collector's telemetry section and restarts it.
-      const a = await until('effective config with the own-metrics exporter', (x) => mentions(effectiveBody(x), metrics.port) && x.status?.health?.healthy === true);
+      const a = await until(
+        'effective config with the own-metrics exporter',
+        (x) => mentions(effectiveBody(x), metrics.port) && x.status?.health?.healthy === true,
+      );
       expect(effectiveBody(a)).toMatch(/periodic/);
       const deadline = Date.now() + 60_000;
       while (metrics.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
@@ -286,8 +327,20 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
 
       const a = await until('a new healthy Collector process', (x) => startTimeOf(x) > started && x.status?.health?.healthy === true);
       expect(a.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: goodHash });
-      expect(await eventually(() => httpStatus(`http://127.0.0.1:${healthPort}/`), (s) => s === 200, 30_000)).toBe(200);
-      expect(await eventually(() => otlpExport(otlpPort), (s) => s === 200, 30_000)).toBe(200);
+      expect(
+        await eventually(
+          () => httpStatus(`http://127.0.0.1:${healthPort}/`),
+          (s) => s === 200,
+          30_000,
+        ),
+      ).toBe(200);
+      expect(
+        await eventually(
+          () => otlpExport(otlpPort),
+          (s) => s === 200,
+          30_000,
+        ),
+      ).toBe(200);
       expect(sup.running).toBe(true);
     });
 

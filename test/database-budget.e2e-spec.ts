@@ -1,7 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection, mongo } from 'mongoose';
-import { AgentCapabilities as Cap, AgentRemoteConfig, ComponentHealthSchema, RemoteConfigStatusSchema, RemoteConfigStatuses } from '../src/gen/opamp/v1/opamp_pb';
+import {
+  AgentCapabilities as Cap,
+  AgentRemoteConfig,
+  ComponentHealthSchema,
+  RemoteConfigStatusSchema,
+  RemoteConfigStatuses,
+} from '../src/gen/opamp/v1/opamp_pb';
 import { AgentsService } from '../src/agents/agents.service';
 import { ReplicaRegistry } from '../src/cluster/replica-registry.service';
 import { DatabaseWork, DatabaseWorkTotals } from '../src/database/database-work.metrics';
@@ -11,7 +17,12 @@ import { restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
 const caps = (...c: Cap[]) => c.reduce((a, b) => a | BigInt(b), 0n);
-const CAPS = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_AcceptsRemoteConfig, Cap.AgentCapabilities_ReportsHealth, Cap.AgentCapabilities_ReportsRemoteConfig);
+const CAPS = caps(
+  Cap.AgentCapabilities_ReportsStatus,
+  Cap.AgentCapabilities_AcceptsRemoteConfig,
+  Cap.AgentCapabilities_ReportsHealth,
+  Cap.AgentCapabilities_ReportsRemoteConfig,
+);
 const WRITES = ['insert', 'update', 'delete', 'findAndModify'];
 const AGENTS = 200;
 const HEARTBEATS = 10;
@@ -32,7 +43,13 @@ function delta(before: DatabaseWorkTotals, after: DatabaseWorkTotals, background
   for (const k of Object.keys(commands)) if (commands[k] === 0) delete commands[k];
   const total = Object.values(commands).reduce((a, b) => a + b, 0);
   const writes = WRITES.reduce((a, k) => a + (commands[k] ?? 0), 0);
-  return { commands, total, writes, writtenDocuments: after.writtenDocuments - before.writtenDocuments, writtenBytes: after.writtenBytes - before.writtenBytes };
+  return {
+    commands,
+    total,
+    writes,
+    writtenDocuments: after.writtenDocuments - before.writtenDocuments,
+    writtenBytes: after.writtenBytes - before.writtenBytes,
+  };
 }
 
 /**
@@ -54,11 +71,14 @@ describe('database work budgets', () => {
     server = await startTestServer({ REPLICA_HEARTBEAT_SECONDS: '3600', REPLICA_TIMEOUT_SECONDS: '7200' });
     work = server.app.get(DatabaseWork);
     api = restClient(server);
-    server.app.get<Connection>(getConnectionToken()).getClient().on('commandStarted', (e) => {
-      const st = { name: e.commandName, command: e.command };
-      statements.push(st);
-      if (isBackground(st)) background.push(st);
-    });
+    server.app
+      .get<Connection>(getConnectionToken())
+      .getClient()
+      .on('commandStarted', (e) => {
+        const st = { name: e.commandName, command: e.command };
+        statements.push(st);
+        if (isBackground(st)) background.push(st);
+      });
     for (let i = 0; i < AGENTS; i++) agents.push({ ws: await RawWsAgent.connect(server.opampPort), uid: newUid(), seq: 0n });
     await Promise.all(
       agents.map((a, i) =>
@@ -107,7 +127,12 @@ describe('database work budgets', () => {
     const bg = background.length;
     statements.length = 0;
     await a.ws.exchange(
-      agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS, health: create(ComponentHealthSchema, { healthy: false, status: 'StatusDegraded', lastError: 'exporter down' }) }),
+      agentMessage({
+        instanceUid: a.uid.bytes,
+        sequenceNum: next(a),
+        capabilities: CAPS,
+        health: create(ComponentHealthSchema, { healthy: false, status: 'StatusDegraded', lastError: 'exporter down' }),
+      }),
     );
     const d = delta(before, work.snapshot(), background.slice(bg));
     console.log(`one-field status change → ${JSON.stringify(d)}`);
@@ -134,14 +159,33 @@ describe('database work budgets', () => {
       for (let n = a.ws.received.length + 1; !rc; n++) rc = (await a.ws.nth(n, 60_000)).remoteConfig ?? undefined;
       const hash = rc.configHash;
       await a.ws.exchange(
-        agentMessage({ instanceUid: a.uid.bytes, sequenceNum: next(a), capabilities: CAPS, remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: hash, status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED }) }),
+        agentMessage({
+          instanceUid: a.uid.bytes,
+          sequenceNum: next(a),
+          capabilities: CAPS,
+          remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: hash, status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED }),
+        }),
         // A failure guard only: each answer waits for its status to be stored, 200 at once in a
         // few bulk writes, which a loaded machine's FerretDB may take over 10 s to finish.
         60_000,
       );
     });
-    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'budget-config' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);
-    expect((await api('POST', '/agentgroups', { metadata: { name: 'budget' }, spec: { selector: 'service.name=budget', configs: [{ fileName: '', remoteConfig: 'budget-config' }] } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/remoteconfigs', {
+          metadata: { name: 'budget-config' },
+          spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'budget' },
+          spec: { selector: 'service.name=budget', configs: [{ fileName: '', remoteConfig: 'budget-config' }] },
+        })
+      ).status,
+    ).toBe(201);
     await Promise.all(answered);
     const agentWrites = statements.filter((s) => WRITES.includes(s.name) && s.command[s.name] === 'agents').length;
     const group = await api('GET', '/agentgroups/budget');

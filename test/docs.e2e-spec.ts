@@ -40,7 +40,10 @@ describe('links of the README and docs/', () => {
   it('the checker finds a missing file and a missing heading (so a broken link cannot pass)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'doc-links-'));
     try {
-      fs.writeFileSync(path.join(dir, 'a.md'), '# A page\n\n## Second `part`: here\n\nSee [b](b.md), [c](c.md), [part](#second-part-here), [gone](#gone), [b\'s top](b.md#b), [b\'s tail](b.md#nowhere), [site](https://example.com/x.md).\n\n```sh\n[not a link](missing.md)\n```\n');
+      fs.writeFileSync(
+        path.join(dir, 'a.md'),
+        "# A page\n\n## Second `part`: here\n\nSee [b](b.md), [c](c.md), [part](#second-part-here), [gone](#gone), [b's top](b.md#b), [b's tail](b.md#nowhere), [site](https://example.com/x.md).\n\n```sh\n[not a link](missing.md)\n```\n",
+      );
       fs.writeFileSync(path.join(dir, 'b.md'), '# B\n');
       const problems = brokenLinks([path.join(dir, 'a.md')], dir);
       expect(problems).toEqual(['a.md: c.md (no such file)', 'a.md: #gone (no heading #gone)', 'a.md: b.md#nowhere (no heading #nowhere)']);
@@ -58,7 +61,8 @@ describe('links of the README and docs/', () => {
 });
 
 describe('docs/configuration.md', () => {
-  const check = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'settings-table.js'), '--check', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const check = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'settings-table.js'), '--check', ...args], { cwd: ROOT, encoding: 'utf8' });
 
   it('is what scripts/settings-table.js generates from src/config/config.schema.ts', () => {
     const r = check();
@@ -77,7 +81,10 @@ describe('docs/configuration.md', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-doc-'));
     try {
       const stale = path.join(dir, 'configuration.md');
-      fs.writeFileSync(stale, fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8').replace('| `API_PORT` | `8080` |', '| `API_PORT` | `8081` |'));
+      fs.writeFileSync(
+        stale,
+        fs.readFileSync(path.join(ROOT, 'docs', 'configuration.md'), 'utf8').replace('| `API_PORT` | `8080` |', '| `API_PORT` | `8081` |'),
+      );
       const r = check('--doc', stale);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/is stale: run `node scripts\/settings-table\.js`/);

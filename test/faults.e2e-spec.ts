@@ -50,7 +50,10 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify((last as { body?: unknown })?.body ?? last)?.slice(0, 1500)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify((last as { body?: unknown })?.body ?? last)?.slice(0, 1500)}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -123,11 +126,22 @@ describe('faults: a frozen and a killed database, a killed server', () => {
     expect(agentToken).toBeDefined();
     expect(unusedAgentToken).toBeDefined();
     for (let i = 0; i < AGENTS; i++) {
-      const a = GoAgent.start(`ws://127.0.0.1:${ports.opamp}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'faults', '--header', `Authorization: Bearer ${agentToken}`]);
+      const a = GoAgent.start(`ws://127.0.0.1:${ports.opamp}/v1/opamp`, [
+        '--heartbeat',
+        '1',
+        '--service-name',
+        'faults',
+        '--header',
+        `Authorization: Bearer ${agentToken}`,
+      ]);
       agents.push(a);
       uids.push((await a.event('started')).uid as string);
     }
-    await until('agents connected', () => api('GET', '/agents?limit=10'), (r) => r.status === 200 && r.body.items.filter((x: { status: { connected: boolean } }) => x.status.connected).length === AGENTS);
+    await until(
+      'agents connected',
+      () => api('GET', '/agents?limit=10'),
+      (r) => r.status === 200 && r.body.items.filter((x: { status: { connected: boolean } }) => x.status.connected).length === AGENTS,
+    );
   }, 900_000);
 
   afterAll(async () => {
@@ -136,7 +150,12 @@ describe('faults: a frozen and a killed database, a killed server', () => {
       server.child.kill('SIGTERM');
       await server.exited;
     }
-    if (Object.keys(times).length) console.log(`faults (embedded FerretDB): ${Object.entries(times).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+    if (Object.keys(times).length)
+      console.log(
+        `faults (embedded FerretDB): ${Object.entries(times)
+          .map(([k, v]) => `${k} ${v} ms`)
+          .join(', ')}`,
+      );
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -171,7 +190,11 @@ describe('faults: a frozen and a killed database, a killed server', () => {
       process.kill(db, 'SIGCONT');
     }
     const thawed = Date.now();
-    await until('/readyz after SIGCONT', () => api('GET', '/readyz'), (r) => r.status === 200);
+    await until(
+      '/readyz after SIGCONT',
+      () => api('GET', '/readyz'),
+      (r) => r.status === 200,
+    );
     times['readyz back after SIGCONT'] = Date.now() - thawed;
     await until('sign-in after SIGCONT', signIn, (r) => r.status === 200);
     times['sign-in back after SIGCONT'] = Date.now() - thawed;
@@ -182,11 +205,19 @@ describe('faults: a frozen and a killed database, a killed server', () => {
     const db = database();
     process.kill(db, 'SIGKILL');
     const killed = Date.now();
-    const next = await until('FerretDB restarted', async () => database(), (pid) => pid !== db);
+    const next = await until(
+      'FerretDB restarted',
+      async () => database(),
+      (pid) => pid !== db,
+    );
     times['database restarted'] = Date.now() - killed;
     expect(next).not.toBe(db);
     await server.waitFor(/Embedded ferretdb restarted/, 60_000);
-    await until('/readyz after the restart', () => api('GET', '/readyz'), (r) => r.status === 200);
+    await until(
+      '/readyz after the restart',
+      () => api('GET', '/readyz'),
+      (r) => r.status === 200,
+    );
     times['readyz back after database kill'] = Date.now() - killed;
     await until('sign-in after the restart', signIn, (r) => r.status === 200);
     times['sign-in back after database kill'] = Date.now() - killed;
@@ -205,26 +236,48 @@ describe('faults: a frozen and a killed database, a killed server', () => {
     server.child.kill('SIGKILL');
     await server.exited;
     // FerretDB's stdin was the server's pipe: it ends with the server.
-    await until('FerretDB gone with the server', async () => alive(db), (a) => !a, 30_000);
+    await until(
+      'FerretDB gone with the server',
+      async () => alive(db),
+      (a) => !a,
+      30_000,
+    );
 
     times['server restart'] = await start();
     const restarted = Date.now();
     token = (await until('sign-in after the server restart', signIn, (r) => r.status === 200)).body.accessToken;
     expect((await api('GET', '/agentgroups/faults-group')).status).toBe(200);
     expect((await api('GET', '/remoteconfigs/faults-config')).status).toBe(200);
-    const hashes = await Promise.all(uids.map(async (uid) => (await until(`desired config of ${uid}`, () => api('GET', `/agents/${uid}/desired-config`), (r) => r.status === 200 && !!r.body.hash)).body.hash as string));
+    const hashes = await Promise.all(
+      uids.map(
+        async (uid) =>
+          (
+            await until(
+              `desired config of ${uid}`,
+              () => api('GET', `/agents/${uid}/desired-config`),
+              (r) => r.status === 200 && !!r.body.hash,
+            )
+          ).body.hash as string,
+      ),
+    );
     expect(new Set(hashes).size).toBe(1);
     const hash = hashes[0];
-    await Promise.all(
-      agents.map((a) => a.waitFor((e) => e.event === 'config_status' && e.status === 'APPLIED' && e.hash === hash, 120_000)),
-    );
+    await Promise.all(agents.map((a) => a.waitFor((e) => e.event === 'config_status' && e.status === 'APPLIED' && e.hash === hash, 120_000)));
     // The server learns what each agent runs now (a report it may have lost with the crash) by
     // asking a reconnecting agent for its full state.
     for (const uid of uids) {
-      await until(`${uid} applied`, () => api('GET', `/agents/${uid}`), (r) => r.status === 200 && r.body.status.remoteConfig?.state === 'applied' && r.body.status.remoteConfig?.desiredHash === hash);
+      await until(
+        `${uid} applied`,
+        () => api('GET', `/agents/${uid}`),
+        (r) => r.status === 200 && r.body.status.remoteConfig?.state === 'applied' && r.body.status.remoteConfig?.desiredHash === hash,
+      );
     }
     times['agents converged after server restart'] = Date.now() - restarted;
-    const status = await until('group status', () => api('GET', '/agentgroups/faults-group'), (r) => r.body.status?.config?.applied === AGENTS);
+    const status = await until(
+      'group status',
+      () => api('GET', '/agentgroups/faults-group'),
+      (r) => r.body.status?.config?.applied === AGENTS,
+    );
     expect(status.body.status.config).toMatchObject({ applied: AGENTS, failed: 0 });
   }, 600_000);
 });

@@ -18,7 +18,14 @@ describe('remote configuration delivery to real agents', () => {
     goAgentBinary();
     server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
     api = restClient(server);
-    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'collector-base' }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/remoteconfigs', {
+          metadata: { name: 'collector-base' },
+          spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' },
+        })
+      ).status,
+    ).toBe(201);
     const group = await api('POST', '/agentgroups', {
       kind: 'AgentGroup',
       apiVersion: 'v1',
@@ -37,7 +44,8 @@ describe('remote configuration delivery to real agents', () => {
     agents.push(a);
     return a;
   };
-  const configEvents = (a: GoAgent) => a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string; contentType: string }> }[];
+  const configEvents = (a: GoAgent) =>
+    a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string; contentType: string }> }[];
 
   async function revise(name: string, body: string) {
     const cur = (await api('GET', `/remoteconfigs/${name}`)).body;
@@ -51,12 +59,29 @@ describe('remote configuration delivery to real agents', () => {
     const uid = (await agent.event('started')).uid as string;
     const rc = (await agent.event('remote_config')) as unknown as { hash: string; config: Record<string, { body: string }> };
     expect(rc.config['']).toMatchObject({ body: 'receivers:\n  otlp: {}\n' });
-    const applied = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    const applied = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+    );
     expect(applied.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: rc.hash });
-    expect((await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfig?.state === 'applied')).body.status.remoteConfig).toMatchObject({ state: 'applied', desiredHash: rc.hash, origin: 'group/checkout' });
+    expect(
+      (
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.remoteConfig?.state === 'applied',
+        )
+      ).body.status.remoteConfig,
+    ).toMatchObject({ state: 'applied', desiredHash: rc.hash, origin: 'group/checkout' });
     const desired = await api('GET', `/agents/${uid}/desired-config`);
-    expect(desired.body).toMatchObject({ hash: rc.hash, origin: { kind: 'group', group: 'checkout' }, configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } } });
-    const status = await eventually(() => api('GET', '/agentgroups/checkout'), (r) => r.body.status.config.applied >= 1);
+    expect(desired.body).toMatchObject({
+      hash: rc.hash,
+      origin: { kind: 'group', group: 'checkout' },
+      configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } },
+    });
+    const status = await eventually(
+      () => api('GET', '/agentgroups/checkout'),
+      (r) => r.body.status.config.applied >= 1,
+    );
     expect(status.body.status).toMatchObject({ config: { applied: 1, failed: 0 } });
     // Heartbeats for a while: the config is not sent again.
     await new Promise((r) => setTimeout(r, 3000));
@@ -67,14 +92,23 @@ describe('remote configuration delivery to real agents', () => {
     const agent = start('--service-name', 'checkout', '--fail-configs-containing', 'BROKEN');
     const uid = (await agent.event('started')).uid as string;
     await agent.event('remote_config');
-    await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+    );
 
     await revise('collector-base', 'receivers:\n  otlp: {}\n# BROKEN on purpose\n');
     const broken = await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('BROKEN'), 10_000);
-    const failed = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'FAILED');
+    const failed = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
+    );
     expect(failed.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(broken.hash);
     expect(failed.body.status.remoteConfigStatus.errorMessage).toMatch(/BROKEN/);
-    const counts = await eventually(() => api('GET', '/agentgroups/checkout'), (r) => r.body.status.config.failed >= 1);
+    const counts = await eventually(
+      () => api('GET', '/agentgroups/checkout'),
+      (r) => r.body.status.config.failed >= 1,
+    );
     expect(counts.body.status.config.failed).toBeGreaterThanOrEqual(1);
     // FAILED with the same hash is not a reason to resend.
     await new Promise((r) => setTimeout(r, 2000));
@@ -84,13 +118,19 @@ describe('remote configuration delivery to real agents', () => {
     expect(rolled.status).toBe(200);
     const back = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== broken.hash && !JSON.stringify(e.config).includes('BROKEN'), 10_000);
     expect((back as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('receivers:\n  otlp: {}\n');
-    await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
+    );
   });
 
   it('an agent whose description changes into the selector receives the group config', async () => {
     const agent = start('--service-name', 'billing');
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(configEvents(agent)).toHaveLength(0);
     agent.command({ cmd: 'set_attr', key: 'service.name', value: 'checkout' });
@@ -102,7 +142,9 @@ describe('remote configuration delivery to real agents', () => {
     const agent = start('--service-name', 'checkout');
     const uid = (await agent.event('started')).uid as string;
     const fromGroup = await agent.event('remote_config');
-    const set = await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: '', contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' }] });
+    const set = await api('PUT', `/agents/${uid}/update-agent-config`, {
+      files: [{ fileName: '', contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' }],
+    });
     expect(set.status).toBe(200);
     const own = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== fromGroup.hash, 10_000);
     expect((own as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('exporters:\n  debug: {}\n');
@@ -119,14 +161,20 @@ describe('remote configuration delivery to real agents', () => {
   it('restart reaches an agent that accepts it, and is refused for one that does not', async () => {
     const agent = start('--service-name', 'restartable');
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     const res = await api('POST', `/agents/${uid}/restart`);
     expect(res.status).toBe(202);
     expect((await agent.event('command', 10_000)).type).toBe('Restart');
 
     const stubborn = start('--service-name', 'stubborn', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
     const uid2 = (await stubborn.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid2), (r) => r.status === 200);
+    await eventually(
+      () => getAgent(server, uid2),
+      (r) => r.status === 200,
+    );
     const refused = await api('POST', `/agents/${uid2}/restart`);
     expect(refused.status).toBe(409);
     expect(refused.type).toMatch(/problem\+json/);
@@ -137,7 +185,10 @@ describe('remote configuration delivery to real agents', () => {
       kind: 'AgentGroup',
       apiVersion: 'v1',
       metadata: { name: 'telemetry' },
-      spec: { selector: 'service.name=telemetry', connectionSettings: { heartbeatIntervalSeconds: 2, ownMetrics: { endpoint, headers: { 'x-tenant': 'blue' } } } },
+      spec: {
+        selector: 'service.name=telemetry',
+        connectionSettings: { heartbeatIntervalSeconds: 2, ownMetrics: { endpoint, headers: { 'x-tenant': 'blue' } } },
+      },
     });
     expect((await api('POST', '/agentgroups', settings('http://127.0.0.1:4318/v1/metrics'))).status).toBe(201);
     const agent = start('--service-name', 'telemetry', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
@@ -150,7 +201,9 @@ describe('remote configuration delivery to real agents', () => {
     expect(agent.count((e) => e.event === 'connection_settings')).toBe(1);
     const cur = (await api('GET', '/agentgroups/telemetry')).body;
     const changed = settings('http://127.0.0.1:14318/v1/metrics');
-    expect((await api('PUT', '/agentgroups/telemetry', { ...changed, metadata: { ...changed.metadata, resourceVersion: cur.metadata.resourceVersion } })).status).toBe(200);
+    expect(
+      (await api('PUT', '/agentgroups/telemetry', { ...changed, metadata: { ...changed.metadata, resourceVersion: cur.metadata.resourceVersion } })).status,
+    ).toBe(200);
     const second = await agent.waitFor((e) => e.event === 'connection_settings' && e.hash !== offer.hash, 10_000);
     expect((second.ownMetrics as { destinationEndpoint: string }).destinationEndpoint).toBe('http://127.0.0.1:14318/v1/metrics');
   });
@@ -175,14 +228,27 @@ describe('remote configuration delivery to real agents', () => {
     client.setAgentDescription({ identifyingAttributes: { 'service.name': 'checkout' } });
     client.start();
     try {
-      const uid = Buffer.from(client.getInstanceUid() as Uint8Array).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
-      await eventually(async () => received.length, (n) => n >= 1, 10_000);
+      const uid = Buffer.from(client.getInstanceUid() as Uint8Array)
+        .toString('hex')
+        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+      await eventually(
+        async () => received.length,
+        (n) => n >= 1,
+        10_000,
+      );
       expect(Buffer.from(received[0].config.configMap[''].body).toString()).toContain('otlp');
-      const applied = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+      const applied = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+      );
       expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(Buffer.from(received[0].configHash).toString('hex'));
       // Several more polls: still exactly one delivery.
       const seen = exchanges.length;
-      await eventually(async () => exchanges.length, (n) => n >= seen + 5, 10_000);
+      await eventually(
+        async () => exchanges.length,
+        (n) => n >= seen + 5,
+        10_000,
+      );
       expect(received).toHaveLength(1);
     } finally {
       await client.shutdown();
@@ -214,12 +280,25 @@ describe('two replicas', () => {
 
   it('labels set through replica B select an agent held by replica A, which then gets the group config', async () => {
     const api = restClient(b);
-    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'canary-config' }, spec: { contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' } })).status).toBe(201);
-    const group = await api('POST', '/agentgroups', { metadata: { name: 'canary' }, spec: { selector: 'ring=canary', configs: [{ fileName: '', remoteConfig: 'canary-config' }] } });
+    expect(
+      (
+        await api('POST', '/remoteconfigs', {
+          metadata: { name: 'canary-config' },
+          spec: { contentType: 'application/yaml', body: 'exporters:\n  debug: {}\n' },
+        })
+      ).status,
+    ).toBe(201);
+    const group = await api('POST', '/agentgroups', {
+      metadata: { name: 'canary' },
+      spec: { selector: 'ring=canary', configs: [{ fileName: '', remoteConfig: 'canary-config' }] },
+    });
     expect(group.status).toBe(201);
     agent = GoAgent.start(`ws://127.0.0.1:${a.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'payments']);
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(a, uid), (r) => r.status === 200 && r.body.status.connected === true);
+    await eventually(
+      () => getAgent(a, uid),
+      (r) => r.status === 200 && r.body.status.connected === true,
+    );
     expect(agent.count((e) => e.event === 'remote_config')).toBe(0);
 
     expect((await api('PATCH', `/agents/${uid}`, { metadata: { labels: { ring: 'canary' } } })).status).toBe(200);

@@ -72,7 +72,12 @@ describe('foundation: npm start on a fresh machine', () => {
     const [, keyFile] = await first.waitFor(/generated a signing key and kept it in (\S+) /);
     expect(keyFile).toBe(path.join(dataDir, 'auth', 'jwt-secret'));
     expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
-    expect(first.out.split('\n').filter((l) => l.startsWith('{')).join('\n')).not.toContain(password);
+    expect(
+      first.out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .join('\n'),
+    ).not.toContain(password);
     const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -112,20 +117,48 @@ describe('foundation: npm start on a fresh machine', () => {
   it('stops at once with one clear line on bad configuration', async () => {
     const p = startServerProcess({ ...env, API_PORT: 'eighty' });
     expect(await p.exited).toBe(2);
-    expect(p.out.trim().split('\n').filter((l) => l.includes('Invalid configuration'))).toEqual([
-      'Invalid configuration: API_PORT must be a port number between 0 and 65535, got "eighty"',
-    ]);
+    expect(
+      p.out
+        .trim()
+        .split('\n')
+        .filter((l) => l.includes('Invalid configuration')),
+    ).toEqual(['Invalid configuration: API_PORT must be a port number between 0 and 65535, got "eighty"']);
   }, 300_000);
 
   it.each([
-    [{ JWT_SECRET: 'too-short-secret' }, 'Invalid configuration: JWT_SECRET must be a string of at least 32 characters, got 16 (value hidden)', 'too-short-secret'],
-    [{ ADMIN_PASSWORD: 'changeme' }, 'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated', 'changeme'],
-    [{ ADMIN_PASSWORD: 'password123' }, 'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated', 'password123'],
-    [{ ADMIN_PASSWORD: 'changemeplease' }, 'Invalid configuration: ADMIN_PASSWORD is a well-known or trivial password (value hidden); unset it to have a random one generated', 'changemeplease'],
-  ])('refuses a weak secret %j with one line that does not show it', async (bad, line, secret) => {
-    const p = startServerProcess({ ...env, ...bad });
-    expect(await p.exited).toBe(2);
-    expect(p.out.trim().split('\n').filter((l) => l.includes('Invalid configuration'))).toEqual([line]);
-    expect(p.out).not.toContain(secret);
-  }, 300_000);
+    [
+      { JWT_SECRET: 'too-short-secret' },
+      'Invalid configuration: JWT_SECRET must be a string of at least 32 characters, got 16 (value hidden)',
+      'too-short-secret',
+    ],
+    [
+      { ADMIN_PASSWORD: 'changeme' },
+      'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated',
+      'changeme',
+    ],
+    [
+      { ADMIN_PASSWORD: 'password123' },
+      'Invalid configuration: ADMIN_PASSWORD must be at least 12 characters (value hidden); unset it to have a random one generated',
+      'password123',
+    ],
+    [
+      { ADMIN_PASSWORD: 'changemeplease' },
+      'Invalid configuration: ADMIN_PASSWORD is a well-known or trivial password (value hidden); unset it to have a random one generated',
+      'changemeplease',
+    ],
+  ])(
+    'refuses a weak secret %j with one line that does not show it',
+    async (bad, line, secret) => {
+      const p = startServerProcess({ ...env, ...bad });
+      expect(await p.exited).toBe(2);
+      expect(
+        p.out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('Invalid configuration')),
+      ).toEqual([line]);
+      expect(p.out).not.toContain(secret);
+    },
+    300_000,
+  );
 });

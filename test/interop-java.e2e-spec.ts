@@ -19,7 +19,9 @@ const describeIf = cp ? describe : describe.skip;
 const results = new InteropResults('java opentelemetry-opamp-client', '1.53.0-alpha');
 // Not a test: the library has no connection-settings handling and declares no capability for them
 // (nor ReportsHeartbeat), so the server offers it nothing. Shown in the matrix all the same.
-if (cp) for (const t of ['websocket', 'http']) results.record(t, 'connection settings', 'skip', 'not supported by the client: no capability for connection settings, nothing is offered');
+if (cp)
+  for (const t of ['websocket', 'http'])
+    results.record(t, 'connection settings', 'skip', 'not supported by the client: no capability for connection settings, nothing is offered');
 const sent = (a: JsonLineAgent, from = 0) => a.events.slice(from).filter((e) => e.event === 'sent');
 const FULL_STATE = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,10 +42,16 @@ describeIf.each([
   /** Waits until the server has the agent with its description (over WebSocket that takes a first state change, see discovery). */
   const discovered = async (agent: JsonLineAgent, uid: string) => {
     if (transport === 'websocket') {
-      await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+      await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200,
+      );
       agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'amd64' });
     }
-    return eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.description);
+    return eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && !!r.body.status.description,
+    );
   };
 
   beforeAll(async () => {
@@ -61,9 +69,21 @@ describeIf.each([
       ? 'discovery: the first message is lost before the socket opens; full state is requested once and arrives with the first change'
       : 'discovery: description, capabilities and effective config are stored',
     async () => {
-      const agent = start('--service-name', `java-${transport}`, '--service-version', '4.2.0', '--host-name', 'jvm-box', '--effective-config', '{"exporter": "otlp"}');
+      const agent = start(
+        '--service-name',
+        `java-${transport}`,
+        '--service-version',
+        '4.2.0',
+        '--host-name',
+        'jvm-box',
+        '--effective-config',
+        '{"exporter": "otlp"}',
+      );
       const uid = await agent.uid();
-      let stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && (ws || !!r.body.status.effectiveConfig));
+      let stored = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200 && (ws || !!r.body.status.effectiveConfig),
+      );
       expect(stored.body.status).toMatchObject({
         connected: true,
         connection: { transport },
@@ -87,12 +107,18 @@ describeIf.each([
         expect(sent(agent)).toHaveLength(1);
         expect((await getAgent(server, uid)).body.status.description).toBeUndefined();
         agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'amd64' });
-        stored = await eventually(() => getAgent(server, uid), (r) => !!r.body.status.description && !!r.body.status.effectiveConfig);
+        stored = await eventually(
+          () => getAgent(server, uid),
+          (r) => !!r.body.status.description && !!r.body.status.effectiveConfig,
+        );
         expect(sent(agent)[1]).toMatchObject({ sequenceNum: 3, hasDescription: true, hasEffectiveConfig: true, hasRemoteConfigStatus: true });
       } else {
         expect(sent(agent)[0]).toMatchObject({ sequenceNum: 1, hasDescription: true }); // the Java client starts at 1
       }
-      expect(stored.body.status.description).toMatchObject({ identifyingAttributes: { 'service.name': `java-${transport}`, 'service.version': '4.2.0' }, nonIdentifyingAttributes: { 'host.name': 'jvm-box' } });
+      expect(stored.body.status.description).toMatchObject({
+        identifyingAttributes: { 'service.name': `java-${transport}`, 'service.version': '4.2.0' },
+        nonIdentifyingAttributes: { 'host.name': 'jvm-box' },
+      });
       expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ exporter: 'otlp' });
       expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0)).toBe(ws ? 1 : 0);
     },
@@ -103,10 +129,16 @@ describeIf.each([
     const agent = start('--service-name', `java-status-${transport}`, '--effective-config', '{"a": 1}');
     const uid = await agent.uid();
     await discovered(agent, uid);
-    await eventually(() => getAgent(server, uid), (r) => !!r.body.status.effectiveConfig);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => !!r.body.status.effectiveConfig,
+    );
     const mark = agent.events.length;
     agent.command({ cmd: 'set_attribute', key: 'deployment.environment', value: 'staging' });
-    const changed = await eventually(() => getAgent(server, uid), (r) => r.body.status.description?.identifyingAttributes?.['deployment.environment'] === 'staging');
+    const changed = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.description?.identifyingAttributes?.['deployment.environment'] === 'staging',
+    );
     // The change carried the description alone: the effective config was omitted, and kept.
     const change = sent(agent, mark).find((e) => e.hasDescription === true)!;
     expect(change).toMatchObject({ hasDescription: true, hasEffectiveConfig: false });
@@ -128,7 +160,10 @@ describeIf.each([
     scenario('heartbeats: polls keep it connected, each answered, sequence numbers consecutive', async () => {
       const agent = start();
       const uid = await agent.uid();
-      const first = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+      const first = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200 && r.body.status.connected,
+      );
       const seenBefore = new Date(first.body.status.connection.lastSeenAt).getTime();
       await sleep(5000);
       const later = await getAgent(server, uid);
@@ -144,7 +179,10 @@ describeIf.each([
     scenario('heartbeats: it sends no heartbeats over WebSocket; the server keeps the quiet socket connected (pings)', async () => {
       const agent = start();
       const uid = await agent.uid();
-      await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+      await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200 && r.body.status.connected,
+      );
       const mark = sent(agent).length;
       await sleep(5000);
       expect(sent(agent).length).toBe(mark); // nothing sent in 5 s: the WebSocket service only sends on change
@@ -156,10 +194,19 @@ describeIf.each([
     const agent = start('--service-name', `java-config-${transport}`);
     const uid = await agent.uid();
     await discovered(agent, uid);
-    expect((await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'agent.json', contentType: 'application/json', body: '{"sampler": "parentbased_always_on"}' }] })).status).toBe(200);
+    expect(
+      (
+        await api('PUT', `/agents/${uid}/update-agent-config`, {
+          files: [{ fileName: 'agent.json', contentType: 'application/json', body: '{"sampler": "parentbased_always_on"}' }],
+        })
+      ).status,
+    ).toBe(200);
     const hash = (await api('GET', `/agents/${uid}/desired-config`)).body.hash as string;
     expect((await agent.event('config_applied', 10_000)).hash).toBe(hash);
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && !!r.body.status.effectiveConfig?.configMap?.['agent.json']);
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && !!r.body.status.effectiveConfig?.configMap?.['agent.json'],
+    );
     expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: hash });
     expect(JSON.parse(stored.body.status.effectiveConfig.configMap['agent.json'].body)).toEqual({ sampler: 'parentbased_always_on' });
     await sleep(2500);
@@ -170,32 +217,58 @@ describeIf.each([
     const agent = start('--service-name', `java-bad-${transport}`);
     const uid = await agent.uid();
     await discovered(agent, uid);
-    expect((await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'agent.yaml', contentType: 'application/yaml', body: 'sampler: always_on\n' }] })).status).toBe(200);
+    expect(
+      (
+        await api('PUT', `/agents/${uid}/update-agent-config`, {
+          files: [{ fileName: 'agent.yaml', contentType: 'application/yaml', body: 'sampler: always_on\n' }],
+        })
+      ).status,
+    ).toBe(200);
     const hash = (await api('GET', `/agents/${uid}/desired-config`)).body.hash as string;
     expect((await agent.event('config_failed', 10_000)).hash).toBe(hash);
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'FAILED');
-    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'FAILED', lastRemoteConfigHash: hash, errorMessage: 'cannot apply agent.yaml: content type application/yaml is not JSON' });
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
+    );
+    expect(stored.body.status.remoteConfigStatus).toMatchObject({
+      status: 'FAILED',
+      lastRemoteConfigHash: hash,
+      errorMessage: 'cannot apply agent.yaml: content type application/yaml is not JSON',
+    });
     await sleep(2500);
     expect(agent.count((e) => e.event === 'remote_config')).toBe(1);
   });
 
   scenario(
-    ws ? 'disconnect: close() sends agent_disconnect and the agent is offline at once' : 'disconnect: close() sends nothing over HTTP; the agent goes offline after 3 missed polls',
+    ws
+      ? 'disconnect: close() sends agent_disconnect and the agent is offline at once'
+      : 'disconnect: close() sends nothing over HTTP; the agent goes offline after 3 missed polls',
     async () => {
       const agent = start('--service-name', `java-stop-${transport}`);
       const uid = await agent.uid();
-      await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+      await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200 && r.body.status.connected,
+      );
       await agent.stop();
       agents.splice(agents.indexOf(agent), 1);
       if (ws) {
         expect(agent.count((e) => e.event === 'sent' && e.agentDisconnect === true)).toBe(1);
-        const gone = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === false, 2000);
+        const gone = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.connected === false,
+          2000,
+        );
         expect(gone.body.status.connected).toBe(false);
       } else {
         // close() marks agent_disconnect for the next request and stops the poller, so it never goes out.
         expect(agent.count((e) => e.event === 'sent' && e.agentDisconnect === true)).toBe(0);
         expect((await getAgent(server, uid)).body.status.connected).toBe(true);
-        const gone = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === false, 12_000);
+        const gone = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.connected === false,
+          12_000,
+        );
         expect(gone.body.status.connected).toBe(false);
       }
     },
@@ -227,46 +300,71 @@ describeIf('Java opentelemetry-opamp-client against admission control (503 + Ret
   const holdTheSlot = async () => {
     const holder = start('ws', '--service-name', 'slot-holder');
     const uid = await holder.uid();
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     return holder;
   };
 
   it(
     'retry over HTTP: it waits the Retry-After between attempts and, once admitted, reports what the refused requests carried',
-    results.scenario('http', 'retry (503)', async () => {
-      const holder = await holdTheSlot();
-      // Its own backoff starts at 200 ms: only Retry-After makes it wait 2 s.
-      const agent = start('http', '--service-name', 'java-retry-http', '--retry-initial-ms', '200');
-      const uid = await agent.uid();
-      await agent.waitFor(() => rejections(agent).length >= 3, 20_000);
-      expect(rejections(agent)[0].retryAfter).toBe('2');
-      for (const g of gaps(rejections(agent))) expect(g).toBeGreaterThanOrEqual(1900);
-      await holder.stop();
-      const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected, 10_000);
-      // The refused requests' fields were kept for the next one: the description arrived.
-      expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-retry-http');
-    }, 'Retry-After (seconds) honoured between attempts'),
+    results.scenario(
+      'http',
+      'retry (503)',
+      async () => {
+        const holder = await holdTheSlot();
+        // Its own backoff starts at 200 ms: only Retry-After makes it wait 2 s.
+        const agent = start('http', '--service-name', 'java-retry-http', '--retry-initial-ms', '200');
+        const uid = await agent.uid();
+        await agent.waitFor(() => rejections(agent).length >= 3, 20_000);
+        expect(rejections(agent)[0].retryAfter).toBe('2');
+        for (const g of gaps(rejections(agent))) expect(g).toBeGreaterThanOrEqual(1900);
+        await holder.stop();
+        const stored = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.status === 200 && r.body.status.connected,
+          10_000,
+        );
+        // The refused requests' fields were kept for the next one: the description arrived.
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-retry-http');
+      },
+      'Retry-After (seconds) honoured between attempts',
+    ),
     60_000,
   );
 
   it(
     'retry over WebSocket: a refused handshake is retried on its own backoff (Retry-After is not read), then it connects and reports',
-    results.scenario('websocket', 'retry (503)', async () => {
-      const holder = await holdTheSlot();
-      const agent = start('ws', '--service-name', 'java-retry-ws', '--retry-initial-ms', '200');
-      await agent.waitFor(() => rejections(agent).length >= 3, 20_000);
-      expect(rejections(agent)[0].retryAfter).toBe('2');
-      // 200 ms, then doubling: the first retry comes well before the 2 s the server asked for.
-      expect(gaps(rejections(agent))[0]).toBeLessThan(1500);
-      await holder.stop();
-      await agent.event('ws_open', 20_000);
-      const uid = await agent.uid();
-      await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected, 10_000);
-      // As at any first connect over WebSocket, its state arrives with its first change.
-      agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'amd64' });
-      const stored = await eventually(() => getAgent(server, uid), (r) => !!r.body.status.description, 10_000);
-      expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-retry-ws');
-    }, 'Retry-After on a refused handshake is not read: the client backs off on its own schedule'),
+    results.scenario(
+      'websocket',
+      'retry (503)',
+      async () => {
+        const holder = await holdTheSlot();
+        const agent = start('ws', '--service-name', 'java-retry-ws', '--retry-initial-ms', '200');
+        await agent.waitFor(() => rejections(agent).length >= 3, 20_000);
+        expect(rejections(agent)[0].retryAfter).toBe('2');
+        // 200 ms, then doubling: the first retry comes well before the 2 s the server asked for.
+        expect(gaps(rejections(agent))[0]).toBeLessThan(1500);
+        await holder.stop();
+        await agent.event('ws_open', 20_000);
+        const uid = await agent.uid();
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => r.status === 200 && r.body.status.connected,
+          10_000,
+        );
+        // As at any first connect over WebSocket, its state arrives with its first change.
+        agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'amd64' });
+        const stored = await eventually(
+          () => getAgent(server, uid),
+          (r) => !!r.body.status.description,
+          10_000,
+        );
+        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-retry-ws');
+      },
+      'Retry-After on a refused handshake is not read: the client backs off on its own schedule',
+    ),
     60_000,
   );
 });
@@ -278,15 +376,31 @@ describeIf('Java opentelemetry-opamp-client across a server restart', () => {
       const port = await freePort();
       const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
       let server = await startTestServer(env, testDatabaseUri('java-restart'));
-      const agent = startJavaAgent(`http://127.0.0.1:${port}/v1/opamp`, ['--heartbeat', '1', '--retry-initial-ms', '300', '--service-name', 'java-survivor', '--effective-config', '{"keep": true}']);
+      const agent = startJavaAgent(`http://127.0.0.1:${port}/v1/opamp`, [
+        '--heartbeat',
+        '1',
+        '--retry-initial-ms',
+        '300',
+        '--service-name',
+        'java-survivor',
+        '--effective-config',
+        '{"keep": true}',
+      ]);
       try {
         const uid = await agent.uid();
-        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => r.status === 200 && !!r.body.status.effectiveConfig,
+        );
         await server.close();
         const mark = agent.events.length;
         await agent.event('connect_failed', 10_000, mark);
         server = await startTestServer(env, testDatabaseUri('java-restart-empty'));
-        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description, 20_000);
+        const stored = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
+          20_000,
+        );
         expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-survivor');
         expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
         await sleep(2500);
@@ -301,34 +415,42 @@ describeIf('Java opentelemetry-opamp-client across a server restart', () => {
 
   it(
     'reconnect over WebSocket: after the server closes the socket (1001 at shutdown) the client never reconnects',
-    results.scenario('websocket', 'reconnect', async () => {
-      const port = await freePort();
-      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-      const db = testDatabaseUri('java-reconnect');
-      let server = await startTestServer(env, db);
-      const agent = startJavaAgent(`ws://127.0.0.1:${port}/v1/opamp`, ['--retry-initial-ms', '300', '--service-name', 'java-reconnect']);
-      try {
-        const uid = await agent.uid();
-        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
-        const mark = agent.events.length;
-        await server.close();
-        // OkHttp reports the server's close frame (onClosing) and stops reading until the application
-        // answers with close(); the library's onClosing does nothing, so the socket never finishes
-        // closing, no onClosed/onFailure comes, and its reconnect logic never runs.
-        await agent.event('ws_closing', 10_000, mark);
-        server = await startTestServer(env, db);
-        await sleep(4000);
-        expect(agent.count((e) => e.event === 'ws_closed' || e.event === 'ws_failure' || e.event === 'ws_handshake', mark)).toBe(0);
-        expect((await getAgent(server, uid)).body.status.connected).toBe(false);
-        // A state change cannot go out either: the library sees the socket as not running and keeps it pending.
-        agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'arm64' });
-        await agent.event('send_deferred', 5000, mark);
-        expect(agent.count((e) => e.event === 'sent', mark)).toBe(0);
-      } finally {
-        await agent.stop();
-        await server.close();
-      }
-    }, 'client bug: a server-initiated close leaves it in CLOSING for good (no reconnect, nothing sent)'),
+    results.scenario(
+      'websocket',
+      'reconnect',
+      async () => {
+        const port = await freePort();
+        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+        const db = testDatabaseUri('java-reconnect');
+        let server = await startTestServer(env, db);
+        const agent = startJavaAgent(`ws://127.0.0.1:${port}/v1/opamp`, ['--retry-initial-ms', '300', '--service-name', 'java-reconnect']);
+        try {
+          const uid = await agent.uid();
+          await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && r.body.status.connected,
+          );
+          const mark = agent.events.length;
+          await server.close();
+          // OkHttp reports the server's close frame (onClosing) and stops reading until the application
+          // answers with close(); the library's onClosing does nothing, so the socket never finishes
+          // closing, no onClosed/onFailure comes, and its reconnect logic never runs.
+          await agent.event('ws_closing', 10_000, mark);
+          server = await startTestServer(env, db);
+          await sleep(4000);
+          expect(agent.count((e) => e.event === 'ws_closed' || e.event === 'ws_failure' || e.event === 'ws_handshake', mark)).toBe(0);
+          expect((await getAgent(server, uid)).body.status.connected).toBe(false);
+          // A state change cannot go out either: the library sees the socket as not running and keeps it pending.
+          agent.command({ cmd: 'set_attribute', key: 'host.arch', value: 'arm64' });
+          await agent.event('send_deferred', 5000, mark);
+          expect(agent.count((e) => e.event === 'sent', mark)).toBe(0);
+        } finally {
+          await agent.stop();
+          await server.close();
+        }
+      },
+      'client bug: a server-initiated close leaves it in CLOSING for good (no reconnect, nothing sent)',
+    ),
     60_000,
   );
 });

@@ -5,7 +5,6 @@ import { startTestServer, testDatabaseUri, TestServer } from './support/test-ser
 
 /** Interop with the opamp-go client library (the library inside the OpenTelemetry Collector). */
 
-
 const FULL_STATE = 1;
 
 beforeAll(() => {
@@ -33,15 +32,30 @@ describe.each([
   };
 
   it('is discovered with description, health and effective config, and stays connected on heartbeats', async () => {
-    const agent = start('--service-name', `interop-${transport}`, '--service-version', '2.0.0', '--host-name', 'box-1', '--effective-config', 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n');
+    const agent = start(
+      '--service-name',
+      `interop-${transport}`,
+      '--service-version',
+      '2.0.0',
+      '--host-name',
+      'box-1',
+      '--effective-config',
+      'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n',
+    );
     const started = await agent.event('started');
     const uid = started.uid as string;
     agent.command({ cmd: 'set_health', healthy: true, status: 'StatusOK' });
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.health?.status === 'StatusOK');
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.health?.status === 'StatusOK',
+    );
     expect(stored.body.status).toMatchObject({
       connected: true,
       connection: { transport },
-      description: { identifyingAttributes: { 'service.name': `interop-${transport}`, 'service.version': '2.0.0' }, nonIdentifyingAttributes: { 'host.name': 'box-1' } },
+      description: {
+        identifyingAttributes: { 'service.name': `interop-${transport}`, 'service.version': '2.0.0' },
+        nonIdentifyingAttributes: { 'host.name': 'box-1' },
+      },
       capabilities: { names: expect.arrayContaining(['ReportsStatus', 'ReportsHealth', 'ReportsEffectiveConfig', 'ReportsHeartbeat']) },
       health: { healthy: true, status: 'StatusOK' },
       effectiveConfig: { configMap: { '': { body: expect.stringContaining('otlp') } } },
@@ -62,7 +76,10 @@ describe.each([
   it('is answered once per message with no request loops in a quiet period', async () => {
     const agent = start();
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const a = await agent.stats();
     await new Promise((r) => setTimeout(r, 6000));
@@ -82,7 +99,10 @@ describe.each([
     const oldUid = (await agent.event('started')).uid as string;
     const fresh = (await agent.event('new_instance_uid')).uid as string;
     expect(fresh).not.toBe(oldUid);
-    const stored = await eventually(() => getAgent(server, fresh), (r) => r.status === 200 && r.body.status.connection.sequenceNum > 1);
+    const stored = await eventually(
+      () => getAgent(server, fresh),
+      (r) => r.status === 200 && r.body.status.connection.sequenceNum > 1,
+    );
     expect(stored.body.status.description.identifyingAttributes['service.name']).toBe(`renamed-${transport}`);
     expect((await getAgent(server, oldUid)).status).toBe(404);
   });
@@ -90,22 +110,40 @@ describe.each([
   it('notices a disconnect: a WebSocket at once, an HTTP agent after 3 missed polls', async () => {
     const agent = start();
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     await agent.kill(); // no agent_disconnect: the process is gone
     agents.splice(agents.indexOf(agent), 1);
-    const gone = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === false, 10_000);
+    const gone = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.connected === false,
+      10_000,
+    );
     expect(gone.body.status.connected).toBe(false);
   });
 
   it('a graceful stop ends the session at once (agent_disconnect)', async () => {
     const agent = start();
     const uid = (await agent.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     await agent.stop();
     agents.splice(agents.indexOf(agent), 1);
     const stopped = agent.events.find((e) => e.event === 'stopped');
     expect(stopped?.agentDisconnect).toBe(transport === 'http' ? 'manual' : 'library');
-    expect((await eventually(() => getAgent(server, uid), (r) => !r.body.status.connected, 3000)).body.status.connected).toBe(false);
+    expect(
+      (
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => !r.body.status.connected,
+          3000,
+        )
+      ).body.status.connected,
+    ).toBe(false);
   });
 });
 
@@ -115,12 +153,22 @@ describe('opamp-go across a server restart', () => {
     const db = testDatabaseUri('restart');
     const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' };
     let server = await startTestServer(env, db);
-    const agent = GoAgent.start(`ws://127.0.0.1:${port}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'survivor', '--effective-config', 'exporters:\n  debug: {}\n']);
+    const agent = GoAgent.start(`ws://127.0.0.1:${port}/v1/opamp`, [
+      '--heartbeat',
+      '1',
+      '--service-name',
+      'survivor',
+      '--effective-config',
+      'exporters:\n  debug: {}\n',
+    ]);
     const step = (m: string) => process.env.TEST_DEBUG && console.log(`[restart test] ${m}`);
     try {
       const uid = (await agent.event('started')).uid as string;
       agent.command({ cmd: 'set_health', healthy: true, status: 'up' });
-      await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.health?.status === 'up');
+      await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200 && r.body.status.health?.status === 'up',
+      );
 
       // 1. Restart against the same database: the gap is noticed, nothing promised is missing, no request.
       step('closing 1');
@@ -131,7 +179,11 @@ describe('opamp-go across a server restart', () => {
       step('restarted 1');
       await agent.waitFor((e) => e.event === 'message', 60_000, mark1);
       step('agent answered after restart 1');
-      const back = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === true, 20_000);
+      const back = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.body.status.connected === true,
+        20_000,
+      );
       expect(back.body.status.description.identifyingAttributes['service.name']).toBe('survivor');
       await new Promise((r) => setTimeout(r, 2000));
       expect(agent.events.slice(mark1).filter((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0)).toHaveLength(0);

@@ -43,12 +43,17 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario('discovery: description, capabilities and effective config are stored', async () => {
     const agent = start('--service-name', 'py-shop', '--service-version', '3.1.0', '--host-name', 'py-box', '--effective-config', '{"sampling": 1.0}');
     const uid = await agent.uid();
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && !!r.body.status.effectiveConfig,
+    );
     expect(stored.body.status).toMatchObject({
       connected: true,
       connection: { transport: 'http' },
       description: { identifyingAttributes: { 'service.name': 'py-shop', 'service.version': '3.1.0' }, nonIdentifyingAttributes: { 'host.name': 'py-box' } },
-      capabilities: { names: expect.arrayContaining(['ReportsStatus', 'AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHeartbeat']) },
+      capabilities: {
+        names: expect.arrayContaining(['ReportsStatus', 'AcceptsRemoteConfig', 'ReportsRemoteConfig', 'ReportsEffectiveConfig', 'ReportsHeartbeat']),
+      },
     });
     expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ sampling: 1.0 });
     expect(stored.body.status.effectiveConfig.configMap[''].contentType).toBe('application/json');
@@ -61,7 +66,10 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario('heartbeats: polls keep it connected, each answered, sequence numbers consecutive, no full-state requests', async () => {
     const agent = start();
     const uid = await agent.uid();
-    const first = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    const first = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     const seenBefore = new Date(first.body.status.connection.lastSeenAt).getTime();
     const mark = agent.events.length;
     await new Promise((r) => setTimeout(r, 5000));
@@ -86,15 +94,23 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario('config apply: a JSON remote config is applied, reported APPLIED, and the server shows the effective config', async () => {
     const agent = start('--service-name', 'py-config');
     const uid = await agent.uid();
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
-    const set = await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'settings.json', contentType: 'application/json', body: '{"sampling": 0.25, "features": ["a", "b"]}' }] });
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200,
+    );
+    const set = await api('PUT', `/agents/${uid}/update-agent-config`, {
+      files: [{ fileName: 'settings.json', contentType: 'application/json', body: '{"sampling": 0.25, "features": ["a", "b"]}' }],
+    });
     expect(set.status).toBe(200);
     const desired = await api('GET', `/agents/${uid}/desired-config`);
     const hash = desired.body.hash as string;
     const applied = await agent.event('config_applied', 10_000);
     expect(applied.hash).toBe(hash);
     expect(applied.config).toEqual({ 'settings.json': { sampling: 0.25, features: ['a', 'b'] } });
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+    );
     expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: hash });
     expect(JSON.parse(stored.body.status.effectiveConfig.configMap['settings.json'].body)).toEqual({ sampling: 0.25, features: ['a', 'b'] });
     // Delivered once: further polls carry no config.
@@ -105,12 +121,24 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario('failure: a config the client cannot parse (YAML) is reported FAILED with its message and not resent', async () => {
     const agent = start('--service-name', 'py-bad-config');
     const uid = await agent.uid();
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
-    expect((await api('PUT', `/agents/${uid}/update-agent-config`, { files: [{ fileName: 'settings.yaml', contentType: 'application/yaml', body: 'sampling: 0.5\n' }] })).status).toBe(200);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200,
+    );
+    expect(
+      (
+        await api('PUT', `/agents/${uid}/update-agent-config`, {
+          files: [{ fileName: 'settings.yaml', contentType: 'application/yaml', body: 'sampling: 0.5\n' }],
+        })
+      ).status,
+    ).toBe(200);
     const hash = (await api('GET', `/agents/${uid}/desired-config`)).body.hash as string;
     const failed = await agent.event('config_failed', 10_000);
     expect(failed.hash).toBe(hash);
-    const stored = await eventually(() => getAgent(server, uid), (r) => r.body.status.remoteConfigStatus?.status === 'FAILED');
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
+    );
     expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'FAILED', lastRemoteConfigHash: hash });
     expect(stored.body.status.remoteConfigStatus.errorMessage).toMatch(/Cannot parse settings\.yaml with content type application\/yaml/);
     await new Promise((r) => setTimeout(r, 3000));
@@ -120,21 +148,24 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario(
     'connection settings: the offered heartbeat interval arrives once and the client ignores it (keeps its own)',
     async () => {
-    const agent = startPythonAgent(url(), ['--heartbeat', '2.5', '--service-name', 'py-settings']);
-    agents.push(agent);
-    const uid = await agent.uid();
-    const first = await agent.event('message');
-    expect(first).toMatchObject({ hasConnectionSettings: true, offeredHeartbeatSeconds: 1 });
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200);
-    const mark = agent.count((e) => e.event === 'sent');
-    await new Promise((r) => setTimeout(r, 6000));
-    // At its own 2.5 s interval: 2–3 polls in 6 s; had it taken the offered 1 s it would be about 6.
-    const polls = agent.count((e) => e.event === 'sent') - mark;
-    expect(polls).toBeGreaterThanOrEqual(1);
-    expect(polls).toBeLessThanOrEqual(4);
-    // The offer is sent when its hash changes, not on every poll.
-    expect(agent.count((e) => e.event === 'message' && e.hasConnectionSettings === true)).toBe(1);
-    expect((await getAgent(server, uid)).body.status.connected).toBe(true);
+      const agent = startPythonAgent(url(), ['--heartbeat', '2.5', '--service-name', 'py-settings']);
+      agents.push(agent);
+      const uid = await agent.uid();
+      const first = await agent.event('message');
+      expect(first).toMatchObject({ hasConnectionSettings: true, offeredHeartbeatSeconds: 1 });
+      await eventually(
+        () => getAgent(server, uid),
+        (r) => r.status === 200,
+      );
+      const mark = agent.count((e) => e.event === 'sent');
+      await new Promise((r) => setTimeout(r, 6000));
+      // At its own 2.5 s interval: 2–3 polls in 6 s; had it taken the offered 1 s it would be about 6.
+      const polls = agent.count((e) => e.event === 'sent') - mark;
+      expect(polls).toBeGreaterThanOrEqual(1);
+      expect(polls).toBeLessThanOrEqual(4);
+      // The offer is sent when its hash changes, not on every poll.
+      expect(agent.count((e) => e.event === 'message' && e.hasConnectionSettings === true)).toBe(1);
+      expect((await getAgent(server, uid)).body.status.connected).toBe(true);
     },
     'the client reads no connection settings (its callbacks see only remote config)',
   );
@@ -142,13 +173,20 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   scenario('disconnect: a graceful stop sends agent_disconnect and the agent is offline at once', async () => {
     const agent = start('--service-name', 'py-stop');
     const uid = await agent.uid();
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     await agent.stop();
     agents.splice(agents.indexOf(agent), 1);
     // stop() sends it, and the library's atexit hook calls stop() again: a second agent_disconnect.
     expect(agent.count((e) => e.event === 'sent' && e.agentDisconnect === true)).toBeGreaterThanOrEqual(1);
     // Well before the 6 s (3 missed polls) after which a silent HTTP agent is marked offline.
-    const gone = await eventually(() => getAgent(server, uid), (r) => r.body.status.connected === false, 2000);
+    const gone = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.connected === false,
+      2000,
+    );
     expect(gone.body.status.connected).toBe(false);
     await new Promise((r) => setTimeout(r, 500));
     expect((await getAgent(server, uid)).body.status.connected).toBe(false);
@@ -158,69 +196,100 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
 describeIf('Python opentelemetry-opamp-client across a server restart', () => {
   it(
     'restart: polls resume; with the database lost, full state is requested and the description and effective config are stored again',
-    results.scenario('http', 'restart (state lost)', async () => {
-      const port = await freePort();
-      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-      let server = await startTestServer(env, testDatabaseUri('py-restart'));
-      const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'py-survivor', '--effective-config', '{"keep": true}']);
-      try {
-        const uid = await agent.uid();
-        await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig);
-        await server.close();
-        const mark = agent.events.length;
-        // Polls fail while the server is down (each heartbeat is retried once, then dropped).
-        await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
-        server = await startTestServer(env, testDatabaseUri('py-restart-empty'));
-        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description, 20_000);
-        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-survivor');
-        expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
-        // Asked at least once. It can be asked again: the client numbers a failed send too (a retried
-        // heartbeat repeats its number, the next message skips one), and its full-state answer has no
-        // remote config status (it never had a config) although ReportsRemoteConfig promises one, so a
-        // gap plus that "missing" field asks again, until the numbers run consecutively. Then never.
-        await new Promise((r) => setTimeout(r, 3000));
-        const requests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark);
-        expect(requests).toBeGreaterThanOrEqual(1);
-        expect(requests).toBeLessThanOrEqual(3);
-        const settled = agent.events.length;
-        await new Promise((r) => setTimeout(r, 3000));
-        expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
-        expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
-      } finally {
-        await agent.stop();
-        await server.close();
-      }
-    }, 'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer'),
+    results.scenario(
+      'http',
+      'restart (state lost)',
+      async () => {
+        const port = await freePort();
+        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+        let server = await startTestServer(env, testDatabaseUri('py-restart'));
+        const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, [
+          '--heartbeat',
+          '1',
+          '--service-name',
+          'py-survivor',
+          '--effective-config',
+          '{"keep": true}',
+        ]);
+        try {
+          const uid = await agent.uid();
+          await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && !!r.body.status.effectiveConfig,
+          );
+          await server.close();
+          const mark = agent.events.length;
+          // Polls fail while the server is down (each heartbeat is retried once, then dropped).
+          await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
+          server = await startTestServer(env, testDatabaseUri('py-restart-empty'));
+          const stored = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
+            20_000,
+          );
+          expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-survivor');
+          expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
+          // Asked at least once. It can be asked again: the client numbers a failed send too (a retried
+          // heartbeat repeats its number, the next message skips one), and its full-state answer has no
+          // remote config status (it never had a config) although ReportsRemoteConfig promises one, so a
+          // gap plus that "missing" field asks again, until the numbers run consecutively. Then never.
+          await new Promise((r) => setTimeout(r, 3000));
+          const requests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark);
+          expect(requests).toBeGreaterThanOrEqual(1);
+          expect(requests).toBeLessThanOrEqual(3);
+          const settled = agent.events.length;
+          await new Promise((r) => setTimeout(r, 3000));
+          expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+        } finally {
+          await agent.stop();
+          await server.close();
+        }
+      },
+      'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer',
+    ),
     60_000,
   );
 });
 
 describeIf('Python opentelemetry-opamp-client against admission control (503 + Retry-After)', () => {
   it(
-    'retry: a refused first message is retried on the client\'s own backoff (Retry-After is not read) until admitted',
-    results.scenario('http', 'retry (503)', async () => {
-      // One connection at a time (an HTTP agent counts while it polls); Retry-After 5 s.
-      const server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2', OPAMP_MAX_CONNECTIONS: '1', OPAMP_RETRY_AFTER_SECONDS: '5' });
-      const url = `http://127.0.0.1:${server.opampPort}/v1/opamp`;
-      const holder = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-slot-holder']);
-      let agent: JsonLineAgent | undefined;
-      try {
-        const holderUid = await holder.uid();
-        await eventually(() => getAgent(server, holderUid), (r) => r.status === 200 && r.body.status.connected);
-        agent = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-retry']);
-        const uid = await agent.uid();
-        // Its backoff starts at 0.5 s and doubles: two refusals come well within the 5 s asked for.
-        const refused = (a: JsonLineAgent) => a.count((e) => e.event === 'send_failed' && /503/.test(e.error as string));
-        await agent.waitFor(() => refused(agent!) >= 2, 4000);
-        expect(agent.count((e) => e.event === 'message')).toBe(0);
-        await holder.stop(); // agent_disconnect frees the slot at once
-        const stored = await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected, 20_000);
-        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-retry');
-      } finally {
-        await Promise.all([holder.stop(), agent?.stop()]);
-        await server.close();
-      }
-    }, 'Retry-After is not read: its own exponential backoff from 0.5 s (the first message is retried 10 times, a heartbeat once)'),
+    "retry: a refused first message is retried on the client's own backoff (Retry-After is not read) until admitted",
+    results.scenario(
+      'http',
+      'retry (503)',
+      async () => {
+        // One connection at a time (an HTTP agent counts while it polls); Retry-After 5 s.
+        const server = await startTestServer({ OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2', OPAMP_MAX_CONNECTIONS: '1', OPAMP_RETRY_AFTER_SECONDS: '5' });
+        const url = `http://127.0.0.1:${server.opampPort}/v1/opamp`;
+        const holder = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-slot-holder']);
+        let agent: JsonLineAgent | undefined;
+        try {
+          const holderUid = await holder.uid();
+          await eventually(
+            () => getAgent(server, holderUid),
+            (r) => r.status === 200 && r.body.status.connected,
+          );
+          agent = startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-retry']);
+          const uid = await agent.uid();
+          // Its backoff starts at 0.5 s and doubles: two refusals come well within the 5 s asked for.
+          const refused = (a: JsonLineAgent) => a.count((e) => e.event === 'send_failed' && /503/.test(e.error as string));
+          await agent.waitFor(() => refused(agent!) >= 2, 4000);
+          expect(agent.count((e) => e.event === 'message')).toBe(0);
+          await holder.stop(); // agent_disconnect frees the slot at once
+          const stored = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && r.body.status.connected,
+            20_000,
+          );
+          expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-retry');
+        } finally {
+          await Promise.all([holder.stop(), agent?.stop()]);
+          await server.close();
+        }
+      },
+      'Retry-After is not read: its own exponential backoff from 0.5 s (the first message is retried 10 times, a heartbeat once)',
+    ),
     60_000,
   );
 });

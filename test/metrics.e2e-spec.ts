@@ -31,12 +31,21 @@ describe('Prometheus metrics', () => {
   it('show connections, messages by kind, config states and request durations changing as agents work', async () => {
     const api = restClient(server);
     expect((await api('POST', '/remoteconfigs', { metadata: { name: 'm-base' }, spec: { contentType: 'application/yaml', body: 'a: 1\n' } })).status).toBe(201);
-    expect((await api('POST', '/agentgroups', { metadata: { name: 'metered' }, spec: { selector: 'service.name=metered', configs: [{ fileName: '', remoteConfig: 'm-base' }] } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'metered' },
+          spec: { selector: 'service.name=metered', configs: [{ fileName: '', remoteConfig: 'm-base' }] },
+        })
+      ).status,
+    ).toBe(201);
 
     const uid = newUid();
     const agent = await RawWsAgent.connect(server.opampPort);
     const caps = BigInt(Cap.AgentCapabilities_ReportsStatus | Cap.AgentCapabilities_AcceptsRemoteConfig | Cap.AgentCapabilities_ReportsRemoteConfig);
-    const first = await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: caps, agentDescription: description({ 'service.name': 'metered' }) }));
+    const first = await agent.exchange(
+      agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: caps, agentDescription: description({ 'service.name': 'metered' }) }),
+    );
     expect(first.remoteConfig).toBeDefined();
     await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: caps }));
     await agent.exchange(
@@ -44,10 +53,16 @@ describe('Prometheus metrics', () => {
         instanceUid: uid.bytes,
         sequenceNum: 2n,
         capabilities: caps,
-        remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: first.remoteConfig!.configHash, status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED }),
+        remoteConfigStatus: create(RemoteConfigStatusSchema, {
+          lastRemoteConfigHash: first.remoteConfig!.configHash,
+          status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED,
+        }),
       }),
     );
-    await eventually(() => getAgent(server, uid.text), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+    await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+    );
 
     // The first scrape: fleet gauges come from database counts cached for 15 s after a scrape.
     const during = await scrape();
@@ -63,7 +78,10 @@ describe('Prometheus metrics', () => {
     expect(sample(during, 'mongodb_command_duration_seconds_count', { command: 'update', outcome: 'ok' })).toBeGreaterThan(0);
 
     await agent.close();
-    await eventually(async () => sample(await scrape(), 'opamp_agents_connected', { transport: 'websocket' }), (n) => n === 0);
+    await eventually(
+      async () => sample(await scrape(), 'opamp_agents_connected', { transport: 'websocket' }),
+      (n) => n === 0,
+    );
     const after = await scrape();
     expect(sample(after, 'opamp_agent_connections_closed_total', { transport: 'websocket' })).toBe(1);
   });

@@ -51,7 +51,8 @@ describe('attribute values every database can store', () => {
   });
   afterAll(() => server?.close());
 
-  const reportedDescription = () => create(AgentDescriptionSchema, { identifyingAttributes: REPORTED, nonIdentifyingAttributes: [kv('host.tags', arr(arr(s('h'))))] });
+  const reportedDescription = () =>
+    create(AgentDescriptionSchema, { identifyingAttributes: REPORTED, nonIdentifyingAttributes: [kv('host.tags', arr(arr(s('h'))))] });
 
   it('WebSocket: an attribute [["a"]] and its kin register and read back unchanged', async () => {
     const uid = newUid();
@@ -69,7 +70,10 @@ describe('attribute values every database can store', () => {
 
   it('plain HTTP and gRPC: the same values register too', async () => {
     const h = newUid();
-    const res = await httpExchange(server.opampPort, encodeAgentToServer(agentMessage({ instanceUid: h.bytes, capabilities: 1n, agentDescription: reportedDescription() })));
+    const res = await httpExchange(
+      server.opampPort,
+      encodeAgentToServer(agentMessage({ instanceUid: h.bytes, capabilities: 1n, agentDescription: reportedDescription() })),
+    );
     expect(res.status).toBe(200);
     expect(res.message?.errorResponse).toBeUndefined();
     expect((await getAgent(server, h.text)).body.status.description.identifyingAttributes).toEqual(EXPECTED);
@@ -80,7 +84,9 @@ describe('attribute values every database can store', () => {
       const answer = await stream.exchange({
         instanceUid: g.bytes,
         capabilities: 1,
-        agentDescription: { identifyingAttributes: [{ key: 'nested', value: { arrayValue: { values: [{ arrayValue: { values: [{ stringValue: 'a' }] } }] } } }] },
+        agentDescription: {
+          identifyingAttributes: [{ key: 'nested', value: { arrayValue: { values: [{ arrayValue: { values: [{ stringValue: 'a' }] } }] } } }],
+        },
       });
       expect(answer.errorResponse).toBeUndefined();
       expect((await getAgent(server, g.text)).body.status.description.identifyingAttributes).toEqual({ nested: [['a']] });
@@ -104,7 +110,10 @@ describe('attribute values every database can store', () => {
   });
 
   it('a report the database cannot store (over its 16 MiB document limit) is a permanent BAD_REQUEST on every transport, and the agent can go on', async () => {
-    const huge = () => create(AgentDescriptionSchema, { identifyingAttributes: [kv('service.name', s('huge')), kv('a', s('x'.repeat(9 * 1024 * 1024))), kv('b', s('y'.repeat(9 * 1024 * 1024)))] });
+    const huge = () =>
+      create(AgentDescriptionSchema, {
+        identifyingAttributes: [kv('service.name', s('huge')), kv('a', s('x'.repeat(9 * 1024 * 1024))), kv('b', s('y'.repeat(9 * 1024 * 1024)))],
+      });
     const uid = newUid();
     const agent = await RawWsAgent.connect(server.opampPort);
     try {
@@ -112,7 +121,9 @@ describe('attribute values every database can store', () => {
       expect(answer.errorResponse?.type).toBe(ServerErrorResponseType.ServerErrorResponseType_BadRequest);
       expect(answer.errorResponse?.errorMessage).toMatch(/cannot be stored/);
       expect(agent.closeCode).toBeUndefined();
-      const ok = await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: 1n, agentDescription: description({ 'service.name': 'small' }) }));
+      const ok = await agent.exchange(
+        agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: 1n, agentDescription: description({ 'service.name': 'small' }) }),
+      );
       expect(ok.errorResponse).toBeUndefined();
       expect((await getAgent(server, uid.text)).body.status.description.identifyingAttributes).toEqual({ 'service.name': 'small' });
     } finally {
@@ -129,7 +140,16 @@ describe('attribute values every database can store', () => {
     const stream = GrpcTestAgent.open(server.grpcPort);
     try {
       const big = 'z'.repeat(9 * 1024 * 1024);
-      const answer = await stream.exchange({ instanceUid: g.bytes, capabilities: 1, agentDescription: { identifyingAttributes: [{ key: 'a', value: { stringValue: big } }, { key: 'b', value: { stringValue: big } }] } });
+      const answer = await stream.exchange({
+        instanceUid: g.bytes,
+        capabilities: 1,
+        agentDescription: {
+          identifyingAttributes: [
+            { key: 'a', value: { stringValue: big } },
+            { key: 'b', value: { stringValue: big } },
+          ],
+        },
+      });
       expect(answer.errorResponse?.type).toBe('ServerErrorResponseType_BadRequest');
       expect(stream.status).toBeUndefined();
     } finally {

@@ -33,22 +33,49 @@ describe('OpAMP over WebSocket while the database is unreachable', () => {
     const uid = newUid();
     const ws = await RawWsAgent.connect(server.opampPort);
     let seq = 0n;
-    const first = await ws.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: seq, capabilities: CAPS, agentDescription: description({ 'service.name': 'outage' }), health: create(ComponentHealthSchema, { healthy: true }) }));
+    const first = await ws.exchange(
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: seq,
+        capabilities: CAPS,
+        agentDescription: description({ 'service.name': 'outage' }),
+        health: create(ComponentHealthSchema, { healthy: true }),
+      }),
+    );
     expect(first.errorResponse).toBeUndefined();
 
     await link.down();
-    const during = await ws.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: ++seq, capabilities: CAPS, health: create(ComponentHealthSchema, { healthy: false, lastError: 'lost in the outage' }) }));
+    const during = await ws.exchange(
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: ++seq,
+        capabilities: CAPS,
+        health: create(ComponentHealthSchema, { healthy: false, lastError: 'lost in the outage' }),
+      }),
+    );
     expect(during.errorResponse?.type).toBe(ServerErrorResponseType.ServerErrorResponseType_Unavailable);
     expect(during.errorResponse?.Details.case).toBe('retryInfo');
     expect(ws.closeCode).toBeUndefined();
 
     await link.up();
-    await eventually(() => fetch(`${server.baseUrl}/readyz`).then((r) => r.status), (s) => s === 200, 30_000);
+    await eventually(
+      () => fetch(`${server.baseUrl}/readyz`).then((r) => r.status),
+      (s) => s === 200,
+      30_000,
+    );
     const after = await ws.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: ++seq, capabilities: CAPS }));
     expect(after.errorResponse).toBeUndefined();
     expect(after.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState)).not.toBe(0n);
     // The agent answers with its whole state: the health the outage lost is stored now.
-    await ws.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: ++seq, capabilities: CAPS, agentDescription: description({ 'service.name': 'outage' }), health: create(ComponentHealthSchema, { healthy: false, lastError: 'lost in the outage' }) }));
+    await ws.exchange(
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: ++seq,
+        capabilities: CAPS,
+        agentDescription: description({ 'service.name': 'outage' }),
+        health: create(ComponentHealthSchema, { healthy: false, lastError: 'lost in the outage' }),
+      }),
+    );
     const shown = await getAgent(server, uid.text);
     expect(shown.body.status.health).toMatchObject({ healthy: false, lastError: 'lost in the outage' });
     await ws.close();

@@ -163,7 +163,10 @@ describe('OpAMP over gRPC', () => {
     await agent.exchange(hello(uid.bytes, 'cancelled'));
     expect((await getAgent(server, uid.text)).body.status.connected).toBe(true);
     agent.cancel();
-    const after = await eventually(() => getAgent(server, uid.text), (r) => r.body.status.connected === false);
+    const after = await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.body.status.connected === false,
+    );
     expect(after.body.status).toMatchObject({ connected: false, connection: { transport: 'grpc', disconnectedAt: expect.any(String) } });
     expect(after.body.status.description.identifyingAttributes['service.name']).toBe('cancelled');
   });
@@ -175,7 +178,14 @@ describe('OpAMP over gRPC', () => {
     const status = await agent.finish();
     expect(status.code).toBe(grpc.status.OK);
     expect(agent.received).toHaveLength(1); // the message sent before the half-close was still answered
-    expect((await eventually(() => getAgent(server, uid.text), (r) => !r.body.status.connected)).body.status.connected).toBe(false);
+    expect(
+      (
+        await eventually(
+          () => getAgent(server, uid.text),
+          (r) => !r.body.status.connected,
+        )
+      ).body.status.connected,
+    ).toBe(false);
   });
 
   it('ends the session at once on agent_disconnect', async () => {
@@ -198,7 +208,14 @@ describe('OpAMP over gRPC', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect((await getAgent(server, uid.text)).body.status.connected).toBe(true);
     newer.cancel();
-    expect((await eventually(() => getAgent(server, uid.text), (x) => !x.body.status.connected)).body.status.connected).toBe(false);
+    expect(
+      (
+        await eventually(
+          () => getAgent(server, uid.text),
+          (x) => !x.body.status.connected,
+        )
+      ).body.status.connected,
+    ).toBe(false);
   });
 
   it('delivers a ServerToAgent pushed through the connection (conn.push) and stores the status the agent reports', async () => {
@@ -216,7 +233,9 @@ describe('OpAMP over gRPC', () => {
         withCapabilities: false,
         remoteConfig: create(AgentRemoteConfigSchema, {
           configHash: hash,
-          config: create(AgentConfigMapSchema, { configMap: { '': create(AgentConfigFileSchema, { body: Buffer.from('exporters: {}\n'), contentType: 'text/yaml' }) } }),
+          config: create(AgentConfigMapSchema, {
+            configMap: { '': create(AgentConfigFileSchema, { body: Buffer.from('exporters: {}\n'), contentType: 'text/yaml' }) },
+          }),
         }),
       }),
     );
@@ -237,8 +256,18 @@ describe('OpAMP over gRPC', () => {
   it('receives a group config through the fleet API at once, and a new revision too, without resends', async () => {
     const { restClient } = await import('./support/rest-client');
     const api = restClient(server);
-    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'grpc-fleet' }, spec: { contentType: 'application/yaml', body: 'receivers: {otlp: {}}\n' } })).status).toBe(201);
-    expect((await api('POST', '/agentgroups', { metadata: { name: 'grpc-fleet' }, spec: { selector: 'service.name=grpc-fleet', configs: [{ fileName: '', remoteConfig: 'grpc-fleet' }] } })).status).toBe(201);
+    expect(
+      (await api('POST', '/remoteconfigs', { metadata: { name: 'grpc-fleet' }, spec: { contentType: 'application/yaml', body: 'receivers: {otlp: {}}\n' } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'grpc-fleet' },
+          spec: { selector: 'service.name=grpc-fleet', configs: [{ fileName: '', remoteConfig: 'grpc-fleet' }] },
+        })
+      ).status,
+    ).toBe(201);
     const uid = newAgentUid();
     const agent = open();
     const first = await agent.exchange({ ...hello(uid.bytes, 'grpc-fleet'), capabilities: ReportsStatus | AcceptsRemoteConfig | ReportsRemoteConfig });
@@ -246,16 +275,25 @@ describe('OpAMP over gRPC', () => {
     const h1 = first.remoteConfig.configHash;
     await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 1, remoteConfigStatus: { lastRemoteConfigHash: h1, status: 'RemoteConfigStatuses_APPLIED' } });
     const cur = (await api('GET', '/remoteconfigs/grpc-fleet')).body;
-    expect((await api('PUT', '/remoteconfigs/grpc-fleet', { ...cur, spec: { ...cur.spec, body: 'receivers: {otlp: {protocols: {grpc: {}}}}\n' } })).status).toBe(200);
+    expect(
+      (await api('PUT', '/remoteconfigs/grpc-fleet', { ...cur, spec: { ...cur.spec, body: 'receivers: {otlp: {protocols: {grpc: {}}}}\n' } })).status,
+    ).toBe(200);
     const pushed = await agent.nth(3);
     expect(pushed.remoteConfig.config.configMap[''].body.toString()).toContain('protocols');
     const h2 = pushed.remoteConfig.configHash;
     expect(Buffer.from(h2).equals(Buffer.from(h1))).toBe(false);
-    const ack = await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 2, remoteConfigStatus: { lastRemoteConfigHash: h2, status: 'RemoteConfigStatuses_APPLIED' } });
+    const ack = await agent.exchange({
+      instanceUid: uid.bytes,
+      sequenceNum: 2,
+      remoteConfigStatus: { lastRemoteConfigHash: h2, status: 'RemoteConfigStatuses_APPLIED' },
+    });
     expect(ack.remoteConfig).toBeUndefined();
     const hb = await agent.exchange({ instanceUid: uid.bytes, sequenceNum: 3 });
     expect(hb.remoteConfig).toBeUndefined();
-    const stored = await eventually(() => getAgent(server, uid.text), (r) => r.body.status.remoteConfig?.state === 'applied');
+    const stored = await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.body.status.remoteConfig?.state === 'applied',
+    );
     expect(stored.body.status.remoteConfig).toMatchObject({ state: 'applied', desiredHash: Buffer.from(h2).toString('hex'), origin: 'group/grpc-fleet' });
     agent.cancel();
   });
@@ -265,27 +303,32 @@ describe('OpAMP over gRPC', () => {
     const example = new ExampleGrpcAgent({ address: `127.0.0.1:${server.grpcPort}`, serviceName: 'example-agent', log: (l) => lines.push(l) });
     example.start();
     try {
-      const found = await eventually(() => getAgent(server, example.uidText), (r) => r.status === 200 && r.body.status.connected === true);
+      const found = await eventually(
+        () => getAgent(server, example.uidText),
+        (r) => r.status === 200 && r.body.status.connected === true,
+      );
       expect(found.body.status).toMatchObject({
         connection: { transport: 'grpc' },
         description: { identifyingAttributes: { 'service.name': 'example-agent' } },
         health: { healthy: true },
       });
       const hash = Buffer.alloc(32, 9);
-      server.app
-        .get(ConnectionRegistry)
-        .get(example.uidText)!
-        .push!(
-          buildServerToAgent({
-            instanceUid: example.instanceUid,
-            withCapabilities: false,
-            remoteConfig: create(AgentRemoteConfigSchema, {
-              configHash: hash,
-              config: create(AgentConfigMapSchema, { configMap: { '': create(AgentConfigFileSchema, { body: Buffer.from('processors: {}\n'), contentType: 'text/yaml' }) } }),
+      server.app.get(ConnectionRegistry).get(example.uidText)!.push!(
+        buildServerToAgent({
+          instanceUid: example.instanceUid,
+          withCapabilities: false,
+          remoteConfig: create(AgentRemoteConfigSchema, {
+            configHash: hash,
+            config: create(AgentConfigMapSchema, {
+              configMap: { '': create(AgentConfigFileSchema, { body: Buffer.from('processors: {}\n'), contentType: 'text/yaml' }) },
             }),
           }),
-        );
-      const applied = await eventually(() => getAgent(server, example.uidText), (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED');
+        }),
+      );
+      const applied = await eventually(
+        () => getAgent(server, example.uidText),
+        (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+      );
       expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(hash.toString('hex'));
       expect(applied.body.status.effectiveConfig.configMap[''].body).toBe('processors: {}\n');
     } finally {
@@ -358,7 +401,12 @@ describe('OpAMP over gRPC: admission control', () => {
     expect((await a.exchange(hello(ua.bytes, 'a'))).errorResponse).toBeUndefined();
     const b = GrpcTestAgent.open(server.grpcPort); // opens and says nothing
     const transport = server.app.get(GrpcTransport);
-    expect(await eventually(async () => transport.openStreams, (n) => n === 2)).toBe(2);
+    expect(
+      await eventually(
+        async () => transport.openStreams,
+        (n) => n === 2,
+      ),
+    ).toBe(2);
 
     const c = GrpcTestAgent.open(server.grpcPort);
     const refused = await c.ended();

@@ -20,7 +20,9 @@ describe('OpAMP over plain HTTP', () => {
     const uid = newUid();
     const first = await httpExchange(
       server.opampPort,
-      encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: 1n, agentDescription: description({ 'service.name': 'poller' }) })),
+      encodeAgentToServer(
+        agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: 1n, agentDescription: description({ 'service.name': 'poller' }) }),
+      ),
     );
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('application/x-protobuf');
@@ -34,7 +36,11 @@ describe('OpAMP over plain HTTP', () => {
     const agent = await getAgent(server, uid.text);
     expect(agent.body.status).toMatchObject({ connected: true, connection: { transport: 'http', sequenceNum: 2 } });
     // Missing 3 poll intervals (3 s here) makes it disconnected, without any message.
-    const later = await eventually(() => getAgent(server, uid.text), (r) => r.body.status.connected === false, 10_000);
+    const later = await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.body.status.connected === false,
+      10_000,
+    );
     expect(later.body.status.connected).toBe(false);
     // Polling again brings it back.
     await httpExchange(server.opampPort, encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 3n })));
@@ -43,25 +49,39 @@ describe('OpAMP over plain HTTP', () => {
 
   it('accepts a gzip body, and an agent_disconnect ends the session at once', async () => {
     const uid = newUid();
-    const body = gzipSync(encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'zipped' }) })));
+    const body = gzipSync(
+      encodeAgentToServer(
+        agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'zipped' }) }),
+      ),
+    );
     const r = await httpExchange(server.opampPort, body, { 'content-encoding': 'gzip', 'accept-encoding': 'gzip;q=0' });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-encoding')).toBeNull();
     expect((await getAgent(server, uid.text)).body.status.description.identifyingAttributes['service.name']).toBe('zipped');
-    await httpExchange(server.opampPort, encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, agentDisconnect: create(AgentDisconnectSchema, {}) })));
+    await httpExchange(
+      server.opampPort,
+      encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, agentDisconnect: create(AgentDisconnectSchema, {}) })),
+    );
     expect((await getAgent(server, uid.text)).body.status.connected).toBe(false);
   });
 
   it('gives every kind of bad input its defined answer and changes nothing stored', async () => {
     const keeper = newUid();
-    await httpExchange(server.opampPort, encodeAgentToServer(agentMessage({ instanceUid: keeper.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'keeper' }) })));
+    await httpExchange(
+      server.opampPort,
+      encodeAgentToServer(
+        agentMessage({ instanceUid: keeper.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'keeper' }) }),
+      ),
+    );
     const before = (await getAgent(server, keeper.text)).body.status.description;
 
     const post = (body: Buffer | Uint8Array, headers: Record<string, string> = {}) => httpExchange(server.opampPort, body, headers);
     const random = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]);
 
     expect((await post(random)).status).toBe(400);
-    const truncated = Buffer.from(encodeAgentToServer(agentMessage({ instanceUid: keeper.bytes, agentDescription: description({ 'service.name': 'evil' }) }))).subarray(0, 25);
+    const truncated = Buffer.from(
+      encodeAgentToServer(agentMessage({ instanceUid: keeper.bytes, agentDescription: description({ 'service.name': 'evil' }) })),
+    ).subarray(0, 25);
     expect((await post(truncated)).status).toBe(400);
     expect((await post(Buffer.alloc(0))).status).toBe(400);
     const wrongType = await post(random, { 'content-type': 'application/json' });
@@ -109,7 +129,9 @@ describe('the OpAMP-Instance-UID request header (plain HTTP)', () => {
     const lie = await httpExchange(server.opampPort, hello(other.bytes, 'header-lie'), { 'OpAMP-Instance-UID': agent.text });
     expect(lie.status).toBe(200);
     expect(lie.message!.errorResponse).toMatchObject({ type: ServerErrorResponseType.ServerErrorResponseType_BadRequest });
-    expect(lie.message!.errorResponse!.errorMessage).toBe(`The opamp-instance-uid header (${agent.text}) does not match the message's instance_uid (${other.text}).`);
+    expect(lie.message!.errorResponse!.errorMessage).toBe(
+      `The opamp-instance-uid header (${agent.text}) does not match the message's instance_uid (${other.text}).`,
+    );
     expect((await getAgent(server, other.text)).status).toBe(404);
   });
 
@@ -155,16 +177,30 @@ describe('@elastic/opamp-client-node (HTTP) against the server', () => {
       heartbeatIntervalSeconds: 0.3,
       diagEnabled: true,
     });
-    client.setAgentDescription({ identifyingAttributes: { 'service.name': 'elastic-sdk', 'service.version': '9.9.9' }, nonIdentifyingAttributes: { 'host.name': 'laptop' } });
+    client.setAgentDescription({
+      identifyingAttributes: { 'service.name': 'elastic-sdk', 'service.version': '9.9.9' },
+      nonIdentifyingAttributes: { 'host.name': 'laptop' },
+    });
     client.start();
     try {
-      const agent = await eventually(() => getAgent(server, uid.text), (r) => r.status === 200, 10_000);
+      const agent = await eventually(
+        () => getAgent(server, uid.text),
+        (r) => r.status === 200,
+        10_000,
+      );
       expect(agent.body.status).toMatchObject({
         connected: true,
         connection: { transport: 'http' },
-        description: { identifyingAttributes: { 'service.name': 'elastic-sdk', 'service.version': '9.9.9' }, nonIdentifyingAttributes: { 'host.name': 'laptop' } },
+        description: {
+          identifyingAttributes: { 'service.name': 'elastic-sdk', 'service.version': '9.9.9' },
+          nonIdentifyingAttributes: { 'host.name': 'laptop' },
+        },
       });
-      await eventually(async () => exchanges.length, (n) => n >= 6, 10_000);
+      await eventually(
+        async () => exchanges.length,
+        (n) => n >= 6,
+        10_000,
+      );
       expect(failures).toEqual([]);
       expect(exchanges.length).toBeGreaterThanOrEqual(6);
       // Every answer carried capabilities (HTTP) and none asked for full state: Elastic starts at 1 and sends everything first.

@@ -37,7 +37,9 @@ const manyAttributes = (n: number) =>
   });
 const effectiveConfig = (bytes: number) =>
   create(EffectiveConfigSchema, {
-    configMap: create(AgentConfigMapSchema, { configMap: { '': create(AgentConfigFileSchema, { body: Buffer.alloc(bytes, 0x61), contentType: 'text/yaml' }) } }),
+    configMap: create(AgentConfigMapSchema, {
+      configMap: { '': create(AgentConfigFileSchema, { body: Buffer.alloc(bytes, 0x61), contentType: 'text/yaml' }) },
+    }),
   });
 function deepHealth(levels: number): ComponentHealth {
   let h = create(ComponentHealthSchema, { healthy: true, status: 'leaf' });
@@ -53,7 +55,11 @@ describe('limits on what a report stores (defaults)', () => {
   afterAll(() => server?.close());
 
   const overLimit: [string, (uid: Uint8Array) => AgentToServer, RegExp][] = [
-    ['257 attributes', (uid) => agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: manyAttributes(257) }), /257 attributes, over the limit of 256 \(OPAMP_MAX_ATTRIBUTES\)/],
+    [
+      '257 attributes',
+      (uid) => agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: manyAttributes(257) }),
+      /257 attributes, over the limit of 256 \(OPAMP_MAX_ATTRIBUTES\)/,
+    ],
     [
       'a 16 KiB + 1 attribute value',
       (uid) => agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'x'.repeat(16 * 1024 + 1) }) }),
@@ -66,41 +72,66 @@ describe('limits on what a report stores (defaults)', () => {
     ],
     [
       'a 1 MiB + 1 effective config file',
-      (uid) => agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'big-config' }), effectiveConfig: effectiveConfig(1024 * 1024 + 1) }),
+      (uid) =>
+        agentMessage({
+          instanceUid: uid,
+          capabilities: ReportsStatus,
+          agentDescription: description({ 'service.name': 'big-config' }),
+          effectiveConfig: effectiveConfig(1024 * 1024 + 1),
+        }),
       /limit of 1048576 \(OPAMP_MAX_EFFECTIVE_CONFIG_FILE_BYTES\)/,
     ],
     [
       'a health tree 9 levels deep',
-      (uid) => agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'deep' }), health: deepHealth(9) }),
+      (uid) =>
+        agentMessage({ instanceUid: uid, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'deep' }), health: deepHealth(9) }),
       /OPAMP_MAX_HEALTH_DEPTH/,
     ],
   ];
 
-  it.each(overLimit)('WebSocket: %s is refused with BAD_REQUEST naming the limit; nothing of the report is stored; the socket stays usable', async (_n, make, pattern) => {
-    const uid = newUid();
-    const agent = await RawWsAgent.connect(server.opampPort);
-    try {
-      const answer = await agent.exchange(make(uid.bytes));
-      expect(answer.errorResponse?.type).toBe(BAD_REQUEST);
-      expect(answer.errorResponse?.errorMessage).toMatch(pattern);
-      expect(answer.errorResponse?.errorMessage).toMatch(/nothing of it stored/);
-      expect((await getAgent(server, uid.text)).status).toBe(404);
-      // A report within the limits is then taken as usual.
-      const ok = await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'fine' }) }));
-      expect(ok.errorResponse).toBeUndefined();
-      expect((await getAgent(server, uid.text)).body.status.description.identifyingAttributes).toEqual({ 'service.name': 'fine' });
-    } finally {
-      await agent.close();
-    }
-  });
+  it.each(overLimit)(
+    'WebSocket: %s is refused with BAD_REQUEST naming the limit; nothing of the report is stored; the socket stays usable',
+    async (_n, make, pattern) => {
+      const uid = newUid();
+      const agent = await RawWsAgent.connect(server.opampPort);
+      try {
+        const answer = await agent.exchange(make(uid.bytes));
+        expect(answer.errorResponse?.type).toBe(BAD_REQUEST);
+        expect(answer.errorResponse?.errorMessage).toMatch(pattern);
+        expect(answer.errorResponse?.errorMessage).toMatch(/nothing of it stored/);
+        expect((await getAgent(server, uid.text)).status).toBe(404);
+        // A report within the limits is then taken as usual.
+        const ok = await agent.exchange(
+          agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'fine' }) }),
+        );
+        expect(ok.errorResponse).toBeUndefined();
+        expect((await getAgent(server, uid.text)).body.status.description.identifyingAttributes).toEqual({ 'service.name': 'fine' });
+      } finally {
+        await agent.close();
+      }
+    },
+  );
 
   it('a known agent reporting over a limit keeps what was stored: no part of the refused report lands', async () => {
     const uid = newUid();
     const agent = await RawWsAgent.connect(server.opampPort);
     try {
-      await agent.exchange(agentMessage({ instanceUid: uid.bytes, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'before' }), effectiveConfig: effectiveConfig(10) }));
+      await agent.exchange(
+        agentMessage({
+          instanceUid: uid.bytes,
+          capabilities: ReportsStatus,
+          agentDescription: description({ 'service.name': 'before' }),
+          effectiveConfig: effectiveConfig(10),
+        }),
+      );
       const refused = await agent.exchange(
-        agentMessage({ instanceUid: uid.bytes, sequenceNum: 1n, capabilities: ReportsStatus, agentDescription: description({ 'service.name': 'after' }), effectiveConfig: effectiveConfig(1024 * 1024 + 1) }),
+        agentMessage({
+          instanceUid: uid.bytes,
+          sequenceNum: 1n,
+          capabilities: ReportsStatus,
+          agentDescription: description({ 'service.name': 'after' }),
+          effectiveConfig: effectiveConfig(1024 * 1024 + 1),
+        }),
       );
       expect(refused.errorResponse?.type).toBe(BAD_REQUEST);
       const stored = (await getAgent(server, uid.text)).body.status;
@@ -130,12 +161,20 @@ describe('limits on what a report stores (defaults)', () => {
     const uid = newAgentUid();
     const stream = GrpcTestAgent.open(server.grpcPort);
     try {
-      const wide = [{ key: 'service.name', value: { stringValue: 'grpc-wide' } }, ...Array.from({ length: 300 }, (_, i) => ({ key: `a${i}`, value: { stringValue: 'v' } }))];
+      const wide = [
+        { key: 'service.name', value: { stringValue: 'grpc-wide' } },
+        ...Array.from({ length: 300 }, (_, i) => ({ key: `a${i}`, value: { stringValue: 'v' } })),
+      ];
       const refused = await stream.exchange({ instanceUid: uid.bytes, capabilities: 1, agentDescription: { identifyingAttributes: wide } });
       expect(refused.errorResponse?.type).toBe('ServerErrorResponseType_BadRequest');
       expect(refused.errorResponse?.errorMessage).toMatch(/OPAMP_MAX_ATTRIBUTES/);
       expect((await getAgent(server, uid.text)).status).toBe(404);
-      const ok = await stream.exchange({ instanceUid: uid.bytes, sequenceNum: 1, capabilities: 1, agentDescription: { identifyingAttributes: attributes({ 'service.name': 'grpc-fine' }) } });
+      const ok = await stream.exchange({
+        instanceUid: uid.bytes,
+        sequenceNum: 1,
+        capabilities: 1,
+        agentDescription: { identifyingAttributes: attributes({ 'service.name': 'grpc-fine' }) },
+      });
       expect(ok.errorResponse).toBeUndefined();
       expect((await getAgent(server, uid.text)).status).toBe(200);
     } finally {
@@ -167,7 +206,9 @@ describe('limits on what a report stores (configured)', () => {
       expect(await send({ agentDescription: manyAttributes(3) })).toBeUndefined();
       expect(await send({ agentDescription: manyAttributes(4) })).toMatch(/limit of 3 \(OPAMP_MAX_ATTRIBUTES\)/);
       expect(await send({ effectiveConfig: effectiveConfig(200) })).toMatch(/OPAMP_MAX_EFFECTIVE_CONFIG_BYTES/);
-      const wide = create(ComponentHealthSchema, { componentHealthMap: { a: create(ComponentHealthSchema, {}), b: create(ComponentHealthSchema, {}), c: create(ComponentHealthSchema, {}) } });
+      const wide = create(ComponentHealthSchema, {
+        componentHealthMap: { a: create(ComponentHealthSchema, {}), b: create(ComponentHealthSchema, {}), c: create(ComponentHealthSchema, {}) },
+      });
       expect(await send({ health: wide })).toMatch(/OPAMP_MAX_HEALTH_COMPONENTS/);
     } finally {
       await agent.close();

@@ -18,7 +18,13 @@ const RequestInstanceUid = 0x1n;
 const MAX_CONNECTIONS = 3;
 
 const hello = (uid: Uint8Array, seq = 0, flags = 0n) =>
-  agentMessage({ instanceUid: uid, sequenceNum: BigInt(seq), capabilities: ReportsStatus, flags, agentDescription: description({ 'service.name': 'uid-test' }) });
+  agentMessage({
+    instanceUid: uid,
+    sequenceNum: BigInt(seq),
+    capabilities: ReportsStatus,
+    flags,
+    agentDescription: description({ 'service.name': 'uid-test' }),
+  });
 
 describe('instance uids bound to a connection', () => {
   let server: TestServer;
@@ -39,7 +45,10 @@ describe('instance uids bound to a connection', () => {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((a) => (a.closeCode === undefined ? a.close() : undefined)));
-    await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
+    await eventually(
+      async () => registry.size + sessions.activeAgents,
+      (n) => n === 0,
+    );
   });
   afterAll(() => server?.close());
 
@@ -53,7 +62,12 @@ describe('instance uids bound to a connection', () => {
     expect(refused.errorResponse?.errorMessage).toMatch(/instance_uid changed .* may only move to the new_instance_uid the server assigned/);
     expect(await agent.closed()).toBe(1008);
     expect((await getAgent(server, b.text)).status).toBe(404);
-    expect(await eventually(() => connected(a.text), (c) => c === false)).toBe(false);
+    expect(
+      await eventually(
+        () => connected(a.text),
+        (c) => c === false,
+      ),
+    ).toBe(false);
   });
 
   it('WebSocket: one socket hopping over many uids does not lock new agents out (OPAMP_MAX_CONNECTIONS)', async () => {
@@ -62,7 +76,10 @@ describe('instance uids bound to a connection', () => {
       for (let i = 0; i < 20; i++) hopper.send(hello(newUid().bytes, i));
       expect(await hopper.closed()).toBe(1008);
     }
-    await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
+    await eventually(
+      async () => registry.size + sessions.activeAgents,
+      (n) => n === 0,
+    );
     // The limit is free for as many real agents as it allows.
     const uids = Array.from({ length: MAX_CONNECTIONS }, () => newUid());
     for (const u of uids) {
@@ -82,13 +99,23 @@ describe('instance uids bound to a connection', () => {
     expect(assigned).toHaveLength(16);
     const fresh = uidToText(assigned);
     // The old uid is released before the connection closes.
-    expect(await eventually(() => connected(old.text), (c) => c === false)).toBe(false);
+    expect(
+      await eventually(
+        () => connected(old.text),
+        (c) => c === false,
+      ),
+    ).toBe(false);
     expect(registry.get(old.text)).toBeUndefined();
     expect((await agent.exchange(hello(assigned, 2))).errorResponse).toBeUndefined();
     expect(await connected(fresh)).toBe(true);
     expect(registry.size).toBe(1);
     await agent.close();
-    expect(await eventually(() => connected(fresh), (c) => c === false)).toBe(false);
+    expect(
+      await eventually(
+        () => connected(fresh),
+        (c) => c === false,
+      ),
+    ).toBe(false);
     expect(await connected(old.text)).toBe(false);
   });
 
@@ -108,7 +135,13 @@ describe('instance uids bound to a connection', () => {
     expect(refused.errorResponse?.type).toBe(ServerErrorResponseType.ServerErrorResponseType_BadRequest);
     expect(refused.errorResponse?.errorMessage).toMatch(/already spoken for 4 instance uids/);
     expect(await agent.closed()).toBe(1008);
-    for (const u of seen) expect(await eventually(() => connected(u), (c) => c === false)).toBe(false);
+    for (const u of seen)
+      expect(
+        await eventually(
+          () => connected(u),
+          (c) => c === false,
+        ),
+      ).toBe(false);
   });
 
   describe('over gRPC', () => {
@@ -142,9 +175,17 @@ describe('instance uids bound to a connection', () => {
         const status = await s.ended();
         expect(status.code).toBe(3); // INVALID_ARGUMENT
         expect(status.details).toMatch(/instance_uid changed/);
-        expect(await eventually(() => connected(a.text), (c) => c === false)).toBe(false);
+        expect(
+          await eventually(
+            () => connected(a.text),
+            (c) => c === false,
+          ),
+        ).toBe(false);
       }
-      await eventually(async () => registry.size + sessions.activeAgents, (n) => n === 0);
+      await eventually(
+        async () => registry.size + sessions.activeAgents,
+        (n) => n === 0,
+      );
       const uids = Array.from({ length: MAX_CONNECTIONS }, () => newAgentUid());
       for (const u of uids) expect((await stream().exchange(grpcHello(u.bytes))).errorResponse).toBeUndefined();
     });
@@ -156,11 +197,21 @@ describe('instance uids bound to a connection', () => {
       const answer = await s.exchange(grpcHello(old.bytes, 1, 1));
       const assigned = answer.agentIdentification.newInstanceUid as Buffer;
       const fresh = uidToText(assigned);
-      expect(await eventually(() => connected(old.text), (c) => c === false)).toBe(false);
+      expect(
+        await eventually(
+          () => connected(old.text),
+          (c) => c === false,
+        ),
+      ).toBe(false);
       expect((await s.exchange(grpcHello(assigned, 2))).errorResponse).toBeUndefined();
       expect(await connected(fresh)).toBe(true);
       s.cancel();
-      expect(await eventually(() => connected(fresh), (c) => c === false)).toBe(false);
+      expect(
+        await eventually(
+          () => connected(fresh),
+          (c) => c === false,
+        ),
+      ).toBe(false);
       expect(registry.size).toBe(0);
     });
   });

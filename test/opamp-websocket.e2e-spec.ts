@@ -69,7 +69,10 @@ describe('OpAMP over WebSocket', () => {
     expect(Buffer.from(ack.instanceUid)).toEqual(Buffer.from(uid.bytes));
 
     await agent.close();
-    const after = await eventually(() => getAgent(server, uid.text), (r) => r.body.status.connected === false);
+    const after = await eventually(
+      () => getAgent(server, uid.text),
+      (r) => r.body.status.connected === false,
+    );
     expect(after.body.status.connected).toBe(false);
     expect(after.body.status.description.identifyingAttributes['service.name']).toBe('checkout');
   });
@@ -78,7 +81,9 @@ describe('OpAMP over WebSocket', () => {
     const uid = newUid();
     const agent = await RawWsAgent.connect(server.opampPort);
     // Promises health and effective config but sends neither: the server lacks them.
-    const first = await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 7n, capabilities: REPORTS, agentDescription: description({ 'service.name': 'x' }) }));
+    const first = await agent.exchange(
+      agentMessage({ instanceUid: uid.bytes, sequenceNum: 7n, capabilities: REPORTS, agentDescription: description({ 'service.name': 'x' }) }),
+    );
     expect(first.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState)).not.toBe(0n);
     // Java-style repetition of the same number: never ask twice for one sequence number.
     const repeat = await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 7n, capabilities: REPORTS }));
@@ -117,7 +122,10 @@ describe('OpAMP over WebSocket', () => {
       });
     const bare = (seq: bigint) => agentMessage({ instanceUid: uid.bytes, sequenceNum: seq, capabilities: REPORTS });
     const reconnect = async (msg: ReturnType<typeof bare>) => {
-      await eventually(() => getAgent(server, uid.text), (r) => r.body.status.connected === false);
+      await eventually(
+        () => getAgent(server, uid.text),
+        (r) => r.body.status.connected === false,
+      );
       const agent = await RawWsAgent.connect(server.opampPort);
       const reply = await agent.exchange(msg);
       return { agent, reply };
@@ -173,7 +181,13 @@ describe('OpAMP over WebSocket', () => {
     const capsWithComponents = caps(Cap.AgentCapabilities_ReportsStatus, Cap.AgentCapabilities_ReportsAvailableComponents);
     const agent = await RawWsAgent.connect(server.opampPort);
     const first = await agent.exchange(
-      agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: capsWithComponents, agentDescription: description({ 'service.name': 'c' }), availableComponents: create(AvailableComponentsSchema, { hash }) }),
+      agentMessage({
+        instanceUid: uid.bytes,
+        sequenceNum: 0n,
+        capabilities: capsWithComponents,
+        agentDescription: description({ 'service.name': 'c' }),
+        availableComponents: create(AvailableComponentsSchema, { hash }),
+      }),
     );
     expect(first.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents)).not.toBe(0n);
     const onlyHash = await getAgent(server, uid.text);
@@ -194,7 +208,14 @@ describe('OpAMP over WebSocket', () => {
     expect(await res.json()).toMatchObject({ hash: hash.toString('hex'), components: [{ name: 'receivers', components: [{ name: 'otlp' }] }] });
     // A second agent with the same hash is never asked: the catalogue is kept by hash.
     const other = newUid();
-    const again = await agent.exchange(agentMessage({ instanceUid: other.bytes, sequenceNum: 0n, capabilities: capsWithComponents, availableComponents: create(AvailableComponentsSchema, { hash }) }));
+    const again = await agent.exchange(
+      agentMessage({
+        instanceUid: other.bytes,
+        sequenceNum: 0n,
+        capabilities: capsWithComponents,
+        availableComponents: create(AvailableComponentsSchema, { hash }),
+      }),
+    );
     expect(again.flags & BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportAvailableComponents)).toBe(0n);
     await agent.close();
   });
@@ -211,7 +232,14 @@ describe('OpAMP over WebSocket', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect((await getAgent(server, uid.text)).body.status.connected).toBe(true);
     await newConn.close();
-    expect((await eventually(() => getAgent(server, uid.text), (x) => !x.body.status.connected)).body.status.connected).toBe(false);
+    expect(
+      (
+        await eventually(
+          () => getAgent(server, uid.text),
+          (x) => !x.body.status.connected,
+        )
+      ).body.status.connected,
+    ).toBe(false);
   });
 
   it('assigns a clone a new uid instead of mixing two agents', async () => {
@@ -219,7 +247,9 @@ describe('OpAMP over WebSocket', () => {
     const a = await RawWsAgent.connect(server.opampPort);
     await a.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'a' }) }));
     const b = await RawWsAgent.connect(server.opampPort);
-    const r = await b.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'b' }) }));
+    const r = await b.exchange(
+      agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'b' }) }),
+    );
     expect(r.agentIdentification?.newInstanceUid.length).toBe(16);
     expect((await getAgent(server, uid.text)).body.status.description.identifyingAttributes['service.name']).toBe('a');
     await a.close();
@@ -239,7 +269,13 @@ describe('OpAMP over WebSocket', () => {
     const uid = newUid();
     const agent = await RawWsAgent.connect(server.opampPort, '/api/v1/opamp');
     const { encodeAgentToServer } = await import('../src/opamp-gateway/protocol/opamp-codec');
-    agent.sendRaw(Buffer.from(encodeAgentToServer(agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'old' }) }))));
+    agent.sendRaw(
+      Buffer.from(
+        encodeAgentToServer(
+          agentMessage({ instanceUid: uid.bytes, sequenceNum: 0n, capabilities: 1n, agentDescription: description({ 'service.name': 'old' }) }),
+        ),
+      ),
+    );
     const reply = await agent.nth(1);
     expect(Buffer.from(reply.instanceUid)).toEqual(Buffer.from(uid.bytes));
     expect(reply.errorResponse).toBeUndefined();
@@ -284,7 +320,9 @@ describe('OpAMP over WebSocket', () => {
       const net = await import('node:net');
       const sock = net.connect(server.opampPort, '127.0.0.1');
       await new Promise((r) => sock.once('connect', r));
-      sock.write('GET /v1/opamp HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      sock.write(
+        'GET /v1/opamp HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
       await new Promise((r) => sock.once('data', r));
       // A masked binary frame header announcing 1000 bytes, then only 3 of them, then gone.
       sock.write(Buffer.from([0x82, 0xfe, 0x03, 0xe8, 1, 2, 3, 4, 0, 0, 0]));
@@ -310,7 +348,9 @@ describe('dead sockets', () => {
     const live = await RawWsAgent.connect(server.opampPort); // the ws client answers pings by itself
     const sock = net.connect(server.opampPort, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
-    sock.write('GET /v1/opamp HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    sock.write(
+      'GET /v1/opamp HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     await new Promise((r) => sock.once('data', r));
     sock.on('data', () => undefined); // reads the pings, never answers them
     const closedAt = await new Promise<number>((resolve) => sock.once('close', () => resolve(Date.now())));

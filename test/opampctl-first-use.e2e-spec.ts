@@ -35,20 +35,28 @@ describe('opampctl on first use: error messages and deleted resources', () => {
   };
 
   it('a missing body is "required"', async () => {
-    const r = await runOpampctl(['apply', '-f', file('no-body.yaml', 'kind: RemoteConfig\napiVersion: v1\nmetadata:\n  name: no-body\nspec:\n  contentType: application/yaml\n')], { env });
+    const r = await runOpampctl(
+      ['apply', '-f', file('no-body.yaml', 'kind: RemoteConfig\napiVersion: v1\nmetadata:\n  name: no-body\nspec:\n  contentType: application/yaml\n')],
+      { env },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error from server \(400 Bad Request\): Invalid request: spec\.body: body is required \[\S+no-body\.yaml\]\n$/);
   });
 
   it('priority: banana is a type error, once; edit says "Error from server" once and keeps the edits', async () => {
-    const r = await runOpampctl(['apply', '-f', file('banana.yaml', 'kind: AgentGroup\napiVersion: v1\nmetadata:\n  name: banana\nspec:\n  selector: ""\n  priority: banana\n')], { env });
+    const r = await runOpampctl(
+      ['apply', '-f', file('banana.yaml', 'kind: AgentGroup\napiVersion: v1\nmetadata:\n  name: banana\nspec:\n  selector: ""\n  priority: banana\n')],
+      { env },
+    );
     expect(r.stderr).toMatch(/^Error from server \(400 Bad Request\): Invalid request: spec\.priority: priority must be an integer number \[/);
     const editor = file('editor.sh', '#!/bin/sh\nsed -i "s/priority: 10/priority: banana/" "$1"\n');
     fs.chmodSync(editor, 0o755);
     const edit = await runOpampctl(['edit', 'agentgroup', 'checkout'], { env: { ...env, EDITOR: editor } });
     expect(edit.code).toBe(1);
     expect(edit.stderr.match(/Error from server/g)).toHaveLength(1);
-    expect(edit.stderr).toMatch(/^Error from server \(400 Bad Request\): Invalid request: spec\.priority: priority must be an integer number; your edits are in \S+\n$/);
+    expect(edit.stderr).toMatch(
+      /^Error from server \(400 Bad Request\): Invalid request: spec\.priority: priority must be an integer number; your edits are in \S+\n$/,
+    );
   });
 
   it('marks soft-deleted groups and remote configs in --include-deleted tables', async () => {

@@ -41,7 +41,13 @@ function fakeGithub(): Promise<{ url: string; close: () => Promise<void>; polls:
         res.end(JSON.stringify(doc));
       };
       if (req.method === 'POST' && req.url === '/login/device/code') {
-        return json({ device_code: 'device-code-1', user_code: 'WDJB-MJHT', verification_uri: 'https://github.example/login/device', expires_in: 120, interval: 1 });
+        return json({
+          device_code: 'device-code-1',
+          user_code: 'WDJB-MJHT',
+          verification_uri: 'https://github.example/login/device',
+          expires_in: 120,
+          interval: 1,
+        });
       }
       if (req.method === 'POST' && req.url === '/login/oauth/access_token') {
         polls++;
@@ -140,12 +146,17 @@ spec:
   beforeAll(async () => {
     // The CLI is built on its own (it imports nothing of the server), so this does not depend
     // on the rest of the tree compiling; tsc's incremental build makes a rebuild quick.
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'src', 'cli', 'tsconfig.cli.json')], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'src', 'cli', 'tsconfig.cli.json')], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     goAgentBinary();
     github = await fakeGithub();
     server = await testServer.startTestServer({
       OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1',
-      ...(AUTH ? { GITHUB_CLIENT_ID: 'opampctl-e2e', GITHUB_CLIENT_SECRET: 'opampctl-e2e-secret', GITHUB_BASE_URL: github.url, GITHUB_API_URL: github.url } : {}),
+      ...(AUTH
+        ? { GITHUB_CLIENT_ID: 'opampctl-e2e', GITHUB_CLIENT_SECRET: 'opampctl-e2e-secret', GITHUB_BASE_URL: github.url, GITHUB_API_URL: github.url }
+        : {}),
     });
     serverUrl = server.baseUrl ?? `http://127.0.0.1:${server.apiPort}`;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opampctl-e2e-'));
@@ -192,7 +203,13 @@ spec:
     const out = await ok(['login', '--username', testServer.TEST_ADMIN.username, '--password-stdin'], { input: `${testServer.TEST_ADMIN.password}\n` });
     expect(out).toBe(`Logged in to ${serverUrl} as admin (context "e2e").\n`);
     const ctx = readConfig().contexts[0];
-    expect(ctx.credentials).toMatchObject({ username: 'admin', method: 'password', accessToken: expect.any(String), refreshToken: expect.any(String), expiresAt: expect.any(String) });
+    expect(ctx.credentials).toMatchObject({
+      username: 'admin',
+      method: 'password',
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresAt: expect.any(String),
+    });
     expect(fs.statSync(configFile).mode & 0o777).toBe(0o600);
     const view = await ok(['config', 'view']);
     expect(view).toContain('accessToken: REDACTED');
@@ -201,8 +218,14 @@ spec:
     expect(JSON.parse(await ok(['whoami', '-o', 'json']))).toMatchObject({ kind: 'User', metadata: { name: 'admin' } });
 
     // A token (read from stdin) is checked with /auth/me and stored without a refresh token.
-    expect(await ok(['login', '--token', '-', '--context', 'tok'], { input: `${server.token}\n` })).toBe(`Logged in to ${serverUrl} as admin (context "tok").\n`);
-    expect(readConfig().contexts.find((c: { name: string }) => c.name === 'tok').credentials).toEqual({ accessToken: server.token, method: 'token', username: 'admin' });
+    expect(await ok(['login', '--token', '-', '--context', 'tok'], { input: `${server.token}\n` })).toBe(
+      `Logged in to ${serverUrl} as admin (context "tok").\n`,
+    );
+    expect(readConfig().contexts.find((c: { name: string }) => c.name === 'tok').credentials).toEqual({
+      accessToken: server.token,
+      method: 'token',
+      username: 'admin',
+    });
     const refused = await run(['login', '--token', 'not-a-valid-token', '--context', 'tok']);
     expect([refused.code, lines(refused.stderr)]).toEqual([1, ['error: the server refused this token (401)']]);
     await ok(['config', 'use-context', 'e2e']);
@@ -215,7 +238,9 @@ spec:
     writeFile('fleet.yaml', FLEET.replace('priority: 10', 'priority: 20'));
     expect(await ok(['apply', '-f', file, '-m', 'raise priority'])).toBe('remoteconfig/collector-base unchanged\nagentgroup/checkout configured\n');
     // A directory and stdin work the same way.
-    expect(await ok(['apply', '-f', '-'], { input: fs.readFileSync(file, 'utf8') })).toBe('remoteconfig/collector-base unchanged\nagentgroup/checkout unchanged\n');
+    expect(await ok(['apply', '-f', '-'], { input: fs.readFileSync(file, 'utf8') })).toBe(
+      'remoteconfig/collector-base unchanged\nagentgroup/checkout unchanged\n',
+    );
     expect(await ok(['apply', '-f', dir, '--dry-run'])).toBe('remoteconfig/collector-base unchanged (dry run)\nagentgroup/checkout unchanged (dry run)\n');
   });
 
@@ -227,7 +252,11 @@ spec:
     expect(lines(await ok(['get', 'grp', '-o', 'wide']))[1]).toMatch(/collector-base\s+2\s+\d+s\s+team=payments$/);
     expect(await ok(['get', 'rc', '-o', 'name'])).toBe('remoteconfig/collector-base\n');
     const list = JSON.parse(await ok(['get', 'agentgroups', '-o', 'json']));
-    expect(list).toMatchObject({ kind: 'AgentGroupList', apiVersion: 'v1', items: [{ kind: 'AgentGroup', metadata: { name: 'checkout', labels: { team: 'payments' } }, spec: { priority: 20 } }] });
+    expect(list).toMatchObject({
+      kind: 'AgentGroupList',
+      apiVersion: 'v1',
+      items: [{ kind: 'AgentGroup', metadata: { name: 'checkout', labels: { team: 'payments' } }, spec: { priority: 20 } }],
+    });
     const rc = parse(await ok(['get', 'remoteconfig', 'collector-base', '-o', 'yaml']));
     expect(rc).toMatchObject({ kind: 'RemoteConfig', spec: { body: 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n' }, status: { latestRevision: 1 } });
     // A YAML list can be applied back as it is.
@@ -282,26 +311,40 @@ spec:
     expect(described).toMatch(/\n {2}Remote Config Status:\n {4}Last Remote Config Hash: [0-9a-f]{64}\n {4}Status: +APPLIED\n/);
     expect(described).toMatch(/\nDesired Config:\n {2}Assigned: +true\n/);
     expect(described).toMatch(/\n {4}State: +applied\n/);
-    expect(await ok(['describe', 'grp', 'checkout'])).toMatch(new RegExp(`\\nAgents:\\n {2}NAME\\s+SERVICE\\s+CONNECTED\\s+HEALTHY\\s+CONFIG\\s+CONFIG FROM\\s+LAST SEEN\\n {2}${uid}\\s+checkout\\s+true\\s+true\\s+applied\\s+this group\\s`));
+    expect(await ok(['describe', 'grp', 'checkout'])).toMatch(
+      new RegExp(
+        `\\nAgents:\\n {2}NAME\\s+SERVICE\\s+CONNECTED\\s+HEALTHY\\s+CONFIG\\s+CONFIG FROM\\s+LAST SEEN\\n {2}${uid}\\s+checkout\\s+true\\s+true\\s+applied\\s+this group\\s`,
+      ),
+    );
   });
 
   it('updates the group config from a file, diffs revisions and rolls back', async () => {
     const file = writeFile('collector.yaml', 'receivers:\n  otlp:\n    protocols:\n      http: {}\n');
-    expect(await ok(['update', 'config', '--group', 'checkout', '-f', file, '-m', 'http instead of grpc'])).toBe('remoteconfig/collector-base configured (revision 2)\nagentgroup/checkout unchanged\n');
+    expect(await ok(['update', 'config', '--group', 'checkout', '-f', file, '-m', 'http instead of grpc'])).toBe(
+      'remoteconfig/collector-base configured (revision 2)\nagentgroup/checkout unchanged\n',
+    );
     expect(await ok(['wait', 'grp', 'checkout', '--timeout', '60s'])).toBe('agentgroup/checkout condition met: 1/1 applied\n');
     expect(configBodies(agent).at(-1)).toBe('receivers:\n  otlp:\n    protocols:\n      http: {}\n');
 
     const diff = await ok(['config', 'diff', 'collector-base', '--from', '1', '--to', '2']);
     expect(diff).toContain('--- collector-base@1\n+++ collector-base@2\n');
     expect(diff).toContain('\n-      grpc: {}\n+      http: {}');
-    expect(await ok(['config', 'rollback', 'collector-base', '--revision', '1'])).toBe('remoteconfig/collector-base rolled back to revision 1 (new revision 3)\n');
+    expect(await ok(['config', 'rollback', 'collector-base', '--revision', '1'])).toBe(
+      'remoteconfig/collector-base rolled back to revision 1 (new revision 3)\n',
+    );
     expect(await ok(['wait', 'agentgroup', 'checkout', '--for', 'applied', '--timeout', '60s'])).toBe('agentgroup/checkout condition met: 1/1 applied\n');
     expect(configBodies(agent).at(-1)).toBe('receivers:\n  otlp:\n    protocols:\n      grpc: {}\n');
 
     const history = lines(await ok(['get', 'history', 'collector-base']));
     expect(history.map((l) => l.trim().split(/\s{3,}/)[3])).toEqual(['MESSAGE', 'rollback to revision 1', 'http instead of grpc', 'created']);
-    expect(parse(await ok(['get', 'history', 'collector-base', '2', '-o', 'yaml']))).toMatchObject({ kind: 'RemoteConfigRevision', metadata: { revision: 2 }, spec: { body: expect.stringContaining('http: {}') } });
-    expect(await ok(['config', 'history', 'collector-base', '-o', 'name'])).toBe('revision/collector-base@3\nrevision/collector-base@2\nrevision/collector-base@1\n');
+    expect(parse(await ok(['get', 'history', 'collector-base', '2', '-o', 'yaml']))).toMatchObject({
+      kind: 'RemoteConfigRevision',
+      metadata: { revision: 2 },
+      spec: { body: expect.stringContaining('http: {}') },
+    });
+    expect(await ok(['config', 'history', 'collector-base', '-o', 'name'])).toBe(
+      'revision/collector-base@3\nrevision/collector-base@2\nrevision/collector-base@1\n',
+    );
 
     // Tables fit the terminal (COLUMNS stands in for one here): long text is cut with "…", names never.
     const wide = lines(await ok(['get', 'rc', '-o', 'wide'], { env: { COLUMNS: '110' } }));
@@ -311,7 +354,14 @@ spec:
   });
 
   it('fails a wait when an agent reports FAILED', async () => {
-    const canary = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--service-name', 'canary', '--heartbeat', '1', '--fail-configs-containing', 'BROKEN']);
+    const canary = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, [
+      '--service-name',
+      'canary',
+      '--heartbeat',
+      '1',
+      '--fail-configs-containing',
+      'BROKEN',
+    ]);
     agents.push(canary);
     const canaryUid = (await canary.event('started')).uid as string;
     await ok(['create', 'agentgroup', 'canary', '--selector', 'service.name=canary', '--priority', '50']);
@@ -356,7 +406,10 @@ spec:
     expect([clash.code, lines(clash.stderr)]).toEqual([1, ['error: label team already set; use --overwrite to change it']]);
 
     await ok(['create', 'agentgroup', 'scratch', '--selector', 'service.name=nothing', '--remote-config', 'collector-base@1', '--label', 'tmp=yes']);
-    expect(JSON.parse(await ok(['get', 'grp', 'scratch', '-o', 'json'])).spec).toMatchObject({ selector: 'service.name=nothing', configs: [{ fileName: '', remoteConfig: 'collector-base', revision: 1 }] });
+    expect(JSON.parse(await ok(['get', 'grp', 'scratch', '-o', 'json'])).spec).toMatchObject({
+      selector: 'service.name=nothing',
+      configs: [{ fileName: '', remoteConfig: 'collector-base', revision: 1 }],
+    });
     expect(await ok(['delete', 'agentgroup', 'scratch'])).toBe('agentgroup/scratch deleted\n');
     const gone = await run(['get', 'grp', 'scratch']);
     expect([gone.code, gone.stdout, lines(gone.stderr)]).toEqual([1, '', ['Error from server (404 Not Found): agentgroup "scratch" not found']]);
@@ -420,7 +473,11 @@ spec:
 
   it('prints errors as one line: 1 for errors, 2 for usage', async () => {
     const unknown = await run(['get', 'foos']);
-    expect([unknown.code, unknown.stdout, lines(unknown.stderr)]).toEqual([1, '', [expect.stringMatching(/^error: the server doesn't have a resource type "foos"/)]]);
+    expect([unknown.code, unknown.stdout, lines(unknown.stderr)]).toEqual([
+      1,
+      '',
+      [expect.stringMatching(/^error: the server doesn't have a resource type "foos"/)],
+    ]);
     const badFlag = await run(['get', 'agents', '--bogus']);
     expect([badFlag.code, lines(badFlag.stderr)]).toEqual([2, ["error: unknown option '--bogus' (see opampctl get --help)"]]);
     const missing = await run(['wait', 'agentgroup']);
@@ -435,12 +492,18 @@ spec:
     expect(lines(rejected.stderr)).toEqual([expect.stringMatching(/^Error from server \(400 Bad Request\): .*selector.* \[.*invalid\.yaml\]$/)]);
     const notYaml = writeFile('not-yaml.yaml', 'kind: [\n');
     const parseError = await run(['apply', '-f', notYaml]);
-    expect([parseError.code, lines(parseError.stderr)]).toEqual([1, [expect.stringMatching(/^error: .*not-yaml\.yaml: invalid YAML at line \d+, column \d+: /)]]);
+    expect([parseError.code, lines(parseError.stderr)]).toEqual([
+      1,
+      [expect.stringMatching(/^error: .*not-yaml\.yaml: invalid YAML at line \d+, column \d+: /)],
+    ]);
     const badUid = await run(['get', 'agent', 'not-a-uid']);
     expect([badUid.code, lines(badUid.stderr)]).toEqual([1, [expect.stringMatching(/^Error from server \(400 Bad Request\): instanceUid must be a UUID/)]]);
     await ok(['create', 'agentgroup', 'lonely', '--selector', 'service.name=nobody']);
     const timeout = await run(['wait', 'agentgroup', 'lonely', '--for', 'applied', '--timeout', '1s']);
-    expect([timeout.code, timeout.stderr.trim().split('\n').at(-1)]).toEqual([1, 'error: timed out after 1s waiting for agentgroup/lonely to be applied: no connected agents yet']);
+    expect([timeout.code, timeout.stderr.trim().split('\n').at(-1)]).toEqual([
+      1,
+      'error: timed out after 1s waiting for agentgroup/lonely to be applied: no connected agents yet',
+    ]);
     await ok(['delete', 'agentgroup', 'lonely']);
   });
 

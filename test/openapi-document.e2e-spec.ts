@@ -1,7 +1,11 @@
 import { rawRequest } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
-type Operation = { security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }>; parameters?: { name: string; schema?: { pattern?: string } }[] };
+type Operation = {
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+  parameters?: { name: string; schema?: { pattern?: string } }[];
+};
 
 describe('the OpenAPI document and methods a path does not take', () => {
   let server: TestServer;
@@ -13,7 +17,15 @@ describe('the OpenAPI document and methods a path does not take', () => {
   afterAll(() => server?.close());
 
   it('says which operations are public, and what every operation answers', () => {
-    for (const [p, m] of [['/healthz', 'get'], ['/readyz', 'get'], ['/metrics', 'get'], ['/api/v1/version', 'get'], ['/api/v1/ping', 'get'], ['/api/v1/auth/login', 'post'], ['/api/v1/auth/refresh', 'post']]) {
+    for (const [p, m] of [
+      ['/healthz', 'get'],
+      ['/readyz', 'get'],
+      ['/metrics', 'get'],
+      ['/api/v1/version', 'get'],
+      ['/api/v1/ping', 'get'],
+      ['/api/v1/auth/login', 'post'],
+      ['/api/v1/auth/refresh', 'post'],
+    ]) {
       expect([p, paths[p][m].security]).toEqual([p, []]);
     }
     expect(paths['/api/v1/auth/basic'].get.security).toEqual([{ basic: [] }]);
@@ -35,7 +47,11 @@ describe('the OpenAPI document and methods a path does not take', () => {
     expect(trace.status).toBe(405);
     expect(trace.headers.allow).toBe('GET, HEAD');
     expect(trace.type).toMatch(/^application\/problem\+json/);
-    const put = await rawRequest(`${server.baseUrl}/api/v1/agents/0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90`, { method: 'PUT', headers: server.authHeaders, body: {} });
+    const put = await rawRequest(`${server.baseUrl}/api/v1/agents/0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90`, {
+      method: 'PUT',
+      headers: server.authHeaders,
+      body: {},
+    });
     expect(put.status).toBe(405);
     expect(put.headers.allow).toBe('DELETE, GET, HEAD, PATCH');
     expect((await rawRequest(`${server.baseUrl}/api/v1/no-such-thing`, { method: 'TRACE', headers: server.authHeaders })).status).toBe(404);

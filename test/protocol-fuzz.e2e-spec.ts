@@ -172,7 +172,8 @@ describe('protocol fuzz (seeded)', () => {
           buf = buf.subarray(end + 4);
           const payload = Buffer.concat([Buffer.from([0]), c.messages[0]]);
           const mask = randomBytes(4);
-          const header = payload.length < 126 ? Buffer.from([0x82, 0x80 | payload.length]) : Buffer.from([0x82, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+          const header =
+            payload.length < 126 ? Buffer.from([0x82, 0x80 | payload.length]) : Buffer.from([0x82, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
           const frame = Buffer.concat([header, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]);
           for (let i = 0; i < frame.length; i += 7) {
             sock.write(frame.subarray(i, i + 7));
@@ -316,14 +317,19 @@ describe('protocol fuzz (seeded)', () => {
       ws.on('open', () => ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(encodeAgentToServer(plain()))])));
       ws.on('message', (d: Buffer) => {
         const reply = decodeServerToAgent(d.subarray(1));
-        if (reply.errorResponse || reply.capabilities === 0n) console.log(`valid WebSocket agent answered ${JSON.stringify(reply.errorResponse ?? { capabilities: 0 })}`);
+        if (reply.errorResponse || reply.capabilities === 0n)
+          console.log(`valid WebSocket agent answered ${JSON.stringify(reply.errorResponse ?? { capabilities: 0 })}`);
         ws.close();
         resolve(reply.errorResponse === undefined && reply.capabilities !== 0n);
       });
       ws.on('error', () => resolve(false));
     });
     // HTTP
-    const res = await fetch(`http://127.0.0.1:${ports.opamp}/v1/opamp`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeAgentToServer(plain()) });
+    const res = await fetch(`http://127.0.0.1:${ports.opamp}/v1/opamp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: encodeAgentToServer(plain()),
+    });
     result.http = res.status === 200 && decodeServerToAgent(Buffer.from(await res.arrayBuffer())).errorResponse === undefined;
     // gRPC
     const stream = GrpcTestAgent.open(ports.grpc, { client: grpcClient });
@@ -389,7 +395,11 @@ describe('protocol fuzz (seeded)', () => {
     let rssEnd = rssKiB(pid);
     for (let poll = 0; poll < 60 && rssEnd > rssStart * 1.2; poll++) {
       await pool(10, CONCURRENCY, async (i) => {
-        const c: FuzzCase = { index: -1000 - poll * 10 - i, kind: 'valid', messages: [Buffer.from(encodeAgentToServer(validMessage(new Rng(1000 + poll * 10 + i))))] };
+        const c: FuzzCase = {
+          index: -1000 - poll * 10 - i,
+          kind: 'valid',
+          messages: [Buffer.from(encodeAgentToServer(validMessage(new Rng(1000 + poll * 10 + i))))],
+        };
         await Promise.all([wsCase(c), httpCase(c), grpcCase(c)]);
       });
       await sleep(250);

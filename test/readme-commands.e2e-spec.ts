@@ -25,7 +25,11 @@ const SKIPPED: Record<string, string> = {
 
 /** Run with a change, because of what a test cannot give: a terminal, or forever. */
 const ADAPTED: Record<string, { args: (args: string[]) => string[]; input?: string; why: string }> = {
-  'opampctl login --username admin': { args: (a) => [...a, '--password-stdin'], input: `${TEST_ADMIN.password}\n`, why: 'the password prompt needs a terminal: the password comes on stdin' },
+  'opampctl login --username admin': {
+    args: (a) => [...a, '--password-stdin'],
+    input: `${TEST_ADMIN.password}\n`,
+    why: 'the password prompt needs a terminal: the password comes on stdin',
+  },
   'opampctl get agents -w': { args: (a) => [...a, '--timeout', '3s'], why: 'a watch runs until Ctrl-C: stopped after 3 s' },
 };
 
@@ -153,9 +157,14 @@ describe('examples/ manifests apply, and apply again unchanged', () => {
     expect(await apply('examples/agentgroup.yaml')).toEqual(['agentgroup/checkout created']);
     const token = await runOpampctl(['apply', '-f', 'examples/enrollment-token.yaml'], { env });
     expect(token.stdout).toMatch(/^token\/\S+ created\nToken \(shown once\): \S+\n$/);
-    for (const file of ['examples/remoteconfig.yaml', 'examples/agentgroup.yaml', 'examples/enrollment-token.yaml']) expect((await apply(file)).every((l) => l.endsWith(' unchanged'))).toBe(true);
+    for (const file of ['examples/remoteconfig.yaml', 'examples/agentgroup.yaml', 'examples/enrollment-token.yaml'])
+      expect((await apply(file)).every((l) => l.endsWith(' unchanged'))).toBe(true);
     // The fleet file holds the same three: all unchanged.
-    expect(await apply('examples/fleet.yaml')).toEqual([expect.stringMatching(/^remoteconfig\/collector-base unchanged$/), expect.stringMatching(/^token\/\S+ unchanged$/), 'agentgroup/checkout unchanged']);
+    expect(await apply('examples/fleet.yaml')).toEqual([
+      expect.stringMatching(/^remoteconfig\/collector-base unchanged$/),
+      expect.stringMatching(/^token\/\S+ unchanged$/),
+      'agentgroup/checkout unchanged',
+    ]);
     const tokens = JSON.parse((await runOpampctl(['get', 'tokens', '-o', 'json'], { env })).stdout).items;
     expect(tokens).toHaveLength(1);
   });

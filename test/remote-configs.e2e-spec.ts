@@ -29,7 +29,8 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     spec: { contentType, body, ...(extra.spec ?? {}) },
   });
 
-  const V1 = 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
+  const V1 =
+    'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
   const V2 = V1.replace('grpc: {}', 'http: {}');
 
   beforeAll(async () => {
@@ -41,9 +42,15 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
 
   it('creates a remote config as its revision 1 and reads it back', async () => {
     events.length = 0;
-    const created = await api('POST', '/remoteconfigs?message=first%20cut', manifest('collector-base', V1, 'application/yaml', { spec: { description: 'base pipeline' } }));
+    const created = await api(
+      'POST',
+      '/remoteconfigs?message=first%20cut',
+      manifest('collector-base', V1, 'application/yaml', { spec: { description: 'base pipeline' } }),
+    );
     expect(created.status).toBe(201);
-    const hash = createHash('sha256').update('application/yaml\0' + V1).digest('hex');
+    const hash = createHash('sha256')
+      .update('application/yaml\0' + V1)
+      .digest('hex');
     expect(created.body).toMatchObject({
       kind: 'RemoteConfig',
       apiVersion: 'v1',
@@ -86,7 +93,11 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     events.length = 0;
     const put = await api('PUT', '/remoteconfigs/collector-base?message=grpc%20to%20http', { ...cur, spec: { ...cur.spec, body: V2 } });
     expect(put.status).toBe(200);
-    expect(put.body).toMatchObject({ metadata: { resourceVersion: '2' }, spec: { body: V2 }, status: { latestRevision: 2, revisionCount: 2, lastChange: { message: 'grpc to http' } } });
+    expect(put.body).toMatchObject({
+      metadata: { resourceVersion: '2' },
+      spec: { body: V2 },
+      status: { latestRevision: 2, revisionCount: 2, lastChange: { message: 'grpc to http' } },
+    });
     expect(events).toEqual([{ reason: 'remoteconfig.revised', configs: ['collector-base'], groups: [] }]);
 
     // Same content and description: nothing changes at all.
@@ -104,7 +115,11 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
 
   it('refuses a stale, missing or mismatched resourceVersion/name without writing anything', async () => {
     const cur = (await api('GET', '/remoteconfigs/collector-base')).body;
-    const stale = await api('PUT', '/remoteconfigs/collector-base', { ...cur, metadata: { ...cur.metadata, resourceVersion: '1' }, spec: { ...cur.spec, body: 'stale: true\n' } });
+    const stale = await api('PUT', '/remoteconfigs/collector-base', {
+      ...cur,
+      metadata: { ...cur.metadata, resourceVersion: '1' },
+      spec: { ...cur.spec, body: 'stale: true\n' },
+    });
     expect(stale.status).toBe(409);
     expect(stale.type).toMatch(/^application\/problem\+json/);
     expect(stale.body).toMatchObject({ type: 'urn:opamp-commander:problem:conflict', detail: expect.stringContaining('resourceVersion 1') });
@@ -126,9 +141,7 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
   it('lets exactly one of two concurrent replaces with the same resourceVersion win', async () => {
     await api('POST', '/remoteconfigs', manifest('race', 'n: 0\n'));
     const cur = (await api('GET', '/remoteconfigs/race')).body;
-    const results = await Promise.all(
-      [1, 2, 3, 4].map((n) => api('PUT', '/remoteconfigs/race', { ...cur, spec: { ...cur.spec, body: `n: ${n}\n` } })),
-    );
+    const results = await Promise.all([1, 2, 3, 4].map((n) => api('PUT', '/remoteconfigs/race', { ...cur, spec: { ...cur.spec, body: `n: ${n}\n` } })));
     expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409, 409]);
     const after = (await api('GET', '/remoteconfigs/race')).body;
     const winner = results.find((r) => r.status === 200)!.body;
@@ -143,7 +156,10 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     expect(page1.status).toBe(200);
     expect(page1.body).toMatchObject({ kind: 'RemoteConfigRevisionList', apiVersion: 'v1', metadata: { remainingItemCount: 1, continue: expect.any(String) } });
     expect(page1.body.items).toHaveLength(1);
-    expect(page1.body.items[0]).toMatchObject({ metadata: { revision: 2, message: 'grpc to http', author: 'admin' }, spec: { contentType: 'application/yaml' } });
+    expect(page1.body.items[0]).toMatchObject({
+      metadata: { revision: 2, message: 'grpc to http', author: 'admin' },
+      spec: { contentType: 'application/yaml' },
+    });
     expect(page1.body.items[0].spec.body).toBeUndefined();
     const page2 = await api('GET', `/remoteconfigs/collector-base/revisions?limit=1&continue=${page1.body.metadata.continue}`);
     expect(page2.body.items.map((r: Json) => r.metadata.revision)).toEqual([1]);
@@ -247,7 +263,11 @@ describe('remote configs: /api/v1/remoteconfigs', () => {
     expect(yamlErr.body.errors[0].field).toBe('spec.body');
 
     const dup = await api('POST', '/remoteconfigs', manifest('broken-yaml', 'a: 1\nb: c: d\n', 'text/yaml'));
-    expect(dup.body).toMatchObject({ line: 2, column: 4, detail: 'spec.body: YAML syntax error at line 2, column 4: Nested mappings are not allowed in compact mappings' });
+    expect(dup.body).toMatchObject({
+      line: 2,
+      column: 4,
+      detail: 'spec.body: YAML syntax error at line 2, column 4: Nested mappings are not allowed in compact mappings',
+    });
 
     const jsonErr = await api('POST', '/remoteconfigs', manifest('broken-json', '{\n  "a": 1,\n  "b": }\n', 'application/json'));
     expect(jsonErr.status).toBe(400);

@@ -17,13 +17,19 @@ const MAX_EXAMPLES = '10';
 
 function schemathesis(server: TestServer, mode: 'positive' | 'negative'): Promise<{ code: number | null; output: string }> {
   const args = [
-    '--config-file', path.join(ROOT, 'test', 'rest-fuzz', 'schemathesis.toml'),
+    '--config-file',
+    path.join(ROOT, 'test', 'rest-fuzz', 'schemathesis.toml'),
     '--no-color',
-    'run', `${server.baseUrl}/api/docs-json`,
-    '--url', server.baseUrl,
-    '-H', `Authorization: Bearer ${server.token}`,
-    '--checks', 'all',
-    '--mode', mode,
+    'run',
+    `${server.baseUrl}/api/docs-json`,
+    '--url',
+    server.baseUrl,
+    '-H',
+    `Authorization: Bearer ${server.token}`,
+    '--checks',
+    'all',
+    '--mode',
+    mode,
     // schemathesis 4.32.5 relabels some negative bodies (extra properties) as positive and then
     // expects them accepted; acceptance of valid data is checked on the positive run instead.
     ...(mode === 'negative' ? ['--exclude-checks', 'positive_data_acceptance'] : []),
@@ -31,13 +37,19 @@ function schemathesis(server: TestServer, mode: 'positive' | 'negative'): Promis
     // oneOf of a string without one, or an object), so POST /agentgroups is fuzzed positively only.
     ...(mode === 'negative' ? ['--exclude-name', 'POST /api/v1/agentgroups'] : []),
     // Stateful sequences may change or disable the admin whose token the run uses.
-    '--phases', 'examples,coverage,fuzzing',
+    '--phases',
+    'examples,coverage,fuzzing',
     // Logout would end the session of that token.
-    '--exclude-path', '/api/v1/auth/logout',
-    '--max-examples', MAX_EXAMPLES,
-    '--seed', '14',
-    '--generation-database', 'none',
-    '--request-timeout', '30',
+    '--exclude-path',
+    '/api/v1/auth/logout',
+    '--max-examples',
+    MAX_EXAMPLES,
+    '--seed',
+    '14',
+    '--generation-database',
+    'none',
+    '--request-timeout',
+    '30',
   ];
   return new Promise((resolve) => {
     const child = spawn(SCHEMATHESIS, args, { cwd: os_tmp(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,8 +80,19 @@ describe('REST fuzzing against the served OpenAPI document (schemathesis)', () =
     server = await startTestServer({ LOGIN_RATE_LIMIT_PER_USER: '100000', LOGIN_RATE_LIMIT_PER_ADDRESS: '100000', JWT_ACCESS_TTL_SECONDS: '3600' });
     // Test data under the names the document's examples use, so that reads find something.
     const h = { ...server.authHeaders, 'content-type': 'application/json' };
-    await fetch(`${server.baseUrl}/api/v1/remoteconfigs`, { method: 'POST', headers: h, body: JSON.stringify({ metadata: { name: 'collectors-prod' }, spec: { body: 'receivers: {}\n' } }) });
-    await fetch(`${server.baseUrl}/api/v1/agentgroups`, { method: 'POST', headers: h, body: JSON.stringify({ metadata: { name: 'collectors-prod' }, spec: { selector: 'env=prod', configs: [{ fileName: '', remoteConfig: 'collectors-prod' }] } }) });
+    await fetch(`${server.baseUrl}/api/v1/remoteconfigs`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ metadata: { name: 'collectors-prod' }, spec: { body: 'receivers: {}\n' } }),
+    });
+    await fetch(`${server.baseUrl}/api/v1/agentgroups`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({
+        metadata: { name: 'collectors-prod' },
+        spec: { selector: 'env=prod', configs: [{ fileName: '', remoteConfig: 'collectors-prod' }] },
+      }),
+    });
   }, 120_000);
   afterAll(() => server?.close());
 

@@ -32,9 +32,16 @@ describe('a rollout over several replicas', () => {
   });
   const bodies = { v1: 'receivers:\n  otlp: {}\n', v2: 'receivers:\n  otlp: {}\n# v2\n' };
   const received = (agent: GoAgent, body: string) =>
-    (agent.events.filter((e) => e.event === 'remote_config') as unknown as { config: Record<string, { body: string }> }[]).filter((e) => e.config['']?.body === body);
+    (agent.events.filter((e) => e.event === 'remote_config') as unknown as { config: Record<string, { body: string }> }[]).filter(
+      (e) => e.config['']?.body === body,
+    );
   const leases = async (s: TestServer) =>
-    Object.fromEntries(((await restClient(s)('GET', '/replicas')).body.items as { metadata: { name: string }; status: { leases: string[] } }[]).map((r) => [r.metadata.name, r.status.leases]));
+    Object.fromEntries(
+      ((await restClient(s)('GET', '/replicas')).body.items as { metadata: { name: string }; status: { leases: string[] } }[]).map((r) => [
+        r.metadata.name,
+        r.status.leases,
+      ]),
+    );
   const driverRuns = () => [a, b].map((s) => s.app.get(FleetJobs).runs.get(ROLLOUTS_JOB) ?? 0);
 
   beforeAll(async () => {
@@ -60,19 +67,39 @@ describe('a rollout over several replicas', () => {
     await c.waitFor(/OpAMP Commander is up/, 300_000);
     a = await startTestServer({ ...env(), REPLICA_ID: 'replica-a' }, uri);
     b = await startTestServer({ ...env(), REPLICA_ID: 'replica-b' }, uri);
-    await eventually(() => leases(a), (l) => l['replica-c']?.includes('fleet-jobs') === true && l['replica-a'] !== undefined && l['replica-b'] !== undefined, 30_000);
+    await eventually(
+      () => leases(a),
+      (l) => l['replica-c']?.includes('fleet-jobs') === true && l['replica-a'] !== undefined && l['replica-b'] !== undefined,
+      30_000,
+    );
 
     const api1 = restClient(a);
     for (const [name, body] of Object.entries(bodies)) {
       expect((await api1('POST', '/remoteconfigs', { metadata: { name: `web-${name}` }, spec: { contentType: 'application/yaml', body } })).status).toBe(201);
     }
-    expect((await api1('POST', '/agentgroups', { metadata: { name: 'web' }, spec: { selector: 'service.name=web', configs: [{ fileName: '', remoteConfig: 'web-v1' }] } })).status).toBe(201);
-    for (const url of [`ws://127.0.0.1:${a.opampPort}/v1/opamp`, `ws://127.0.0.1:${a.opampPort}/v1/opamp`, `http://127.0.0.1:${b.opampPort}/v1/opamp`, `http://127.0.0.1:${b.opampPort}/v1/opamp`]) {
+    expect(
+      (
+        await api1('POST', '/agentgroups', {
+          metadata: { name: 'web' },
+          spec: { selector: 'service.name=web', configs: [{ fileName: '', remoteConfig: 'web-v1' }] },
+        })
+      ).status,
+    ).toBe(201);
+    for (const url of [
+      `ws://127.0.0.1:${a.opampPort}/v1/opamp`,
+      `ws://127.0.0.1:${a.opampPort}/v1/opamp`,
+      `http://127.0.0.1:${b.opampPort}/v1/opamp`,
+      `http://127.0.0.1:${b.opampPort}/v1/opamp`,
+    ]) {
       const agent = GoAgent.start(url, ['--heartbeat', '1', '--service-name', 'web']);
       agents.push(agent);
       await agent.event('started');
     }
-    await eventually(() => api1('GET', '/agentgroups/web'), (r) => r.body.status?.config?.applied === 4, 60_000);
+    await eventually(
+      () => api1('GET', '/agentgroups/web'),
+      (r) => r.body.status?.config?.applied === 4,
+      60_000,
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -104,14 +131,33 @@ describe('a rollout over several replicas', () => {
 
     c!.child.kill('SIGKILL');
     await c!.exited;
-    const after = await eventually(() => leases(a), (l) => l['replica-c'] === undefined && (l['replica-a'] ?? []).concat(l['replica-b'] ?? []).includes('fleet-jobs'), 30_000);
+    const after = await eventually(
+      () => leases(a),
+      (l) => l['replica-c'] === undefined && (l['replica-a'] ?? []).concat(l['replica-b'] ?? []).includes('fleet-jobs'),
+      30_000,
+    );
     expect([after['replica-a'], after['replica-b']].filter((l) => l.includes('fleet-jobs'))).toHaveLength(1);
 
     expect((await restClient(a)('POST', '/rollouts/spread/approve')).status).toBe(200);
-    const done = await eventually(() => viaB('GET', '/rollouts/spread'), (r) => r.body.status?.phase === 'Succeeded', 60_000);
+    const done = await eventually(
+      () => viaB('GET', '/rollouts/spread'),
+      (r) => r.body.status?.phase === 'Succeeded',
+      60_000,
+    );
     if (done.body.status.reached !== 4) {
       console.log(JSON.stringify(done.body.status, null, 1));
-      console.log(JSON.stringify((await viaB('GET', '/agents?view=full')).body.items.map((x: Json) => [x.metadata.name, x.status.connected, x.status.connection, x.status.remoteConfig]), null, 1));
+      console.log(
+        JSON.stringify(
+          (await viaB('GET', '/agents?view=full')).body.items.map((x: Json) => [
+            x.metadata.name,
+            x.status.connected,
+            x.status.connection,
+            x.status.remoteConfig,
+          ]),
+          null,
+          1,
+        ),
+      );
       console.log(agents.map((x) => [x.events.filter((e) => e.event !== 'heartbeat').map((e) => e.event)]));
     }
     expect(done.body.status.reached).toBe(4);
@@ -122,7 +168,11 @@ describe('a rollout over several replicas', () => {
     expect(reasons.filter((r) => r === 'AwaitingApproval')).toHaveLength(1);
     // Every agent, WebSocket on A and HTTP on B, got v2 exactly once and runs it.
     for (const agent of agents) expect(received(agent, bodies.v2)).toHaveLength(1);
-    const group = await eventually(() => viaB('GET', '/agentgroups/web'), (r) => r.body.status?.config?.applied === 4, 30_000);
+    const group = await eventually(
+      () => viaB('GET', '/agentgroups/web'),
+      (r) => r.body.status?.config?.applied === 4,
+      30_000,
+    );
     expect(group.body.spec.configs).toEqual([expect.objectContaining({ remoteConfig: 'web-v2' })]);
   });
 });

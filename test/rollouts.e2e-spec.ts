@@ -32,11 +32,22 @@ describe('rollouts with real agents', () => {
     'web-v7': 'receivers:\n  otlp: {}\n# v7\n',
   };
 
-  const configEvents = (a: GoAgent) => a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string }> }[];
+  const configEvents = (a: GoAgent) =>
+    a.events.filter((e) => e.event === 'remote_config') as unknown as { hash: string; config: Record<string, { body: string }> }[];
   const received = (a: GoAgent, body: string) => configEvents(a).filter((e) => e.config['']?.body === body);
   const rollout = (name: string, config: string, stages: unknown, extra: Json = {}) =>
-    api('POST', '/rollouts', { kind: 'Rollout', apiVersion: 'v1', metadata: { name }, spec: { target: { group: 'web' }, configs: [{ fileName: '', remoteConfig: config }], stages, ...extra } });
-  const phaseOf = (name: string, phase: string, timeoutMs = 60_000) => eventually(() => api('GET', `/rollouts/${name}`), (r) => r.body.status?.phase === phase, timeoutMs);
+    api('POST', '/rollouts', {
+      kind: 'Rollout',
+      apiVersion: 'v1',
+      metadata: { name },
+      spec: { target: { group: 'web' }, configs: [{ fileName: '', remoteConfig: config }], stages, ...extra },
+    });
+  const phaseOf = (name: string, phase: string, timeoutMs = 60_000) =>
+    eventually(
+      () => api('GET', `/rollouts/${name}`),
+      (r) => r.body.status?.phase === phase,
+      timeoutMs,
+    );
   const lastReason = (r: Json) => r.body.status.conditions[r.body.status.conditions.length - 1]?.reason;
 
   const ctl = (...args: string[]) => runOpampctl(args, { env: { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, HOME: '/tmp' } });
@@ -51,14 +62,28 @@ describe('rollouts with real agents', () => {
     for (const [name, body] of Object.entries(bodies)) {
       expect((await api('POST', '/remoteconfigs', { metadata: { name }, spec: { contentType: 'application/yaml', body } })).status).toBe(201);
     }
-    const group = await api('POST', '/agentgroups', { metadata: { name: 'web' }, spec: { selector: 'service.name=web', configs: [{ fileName: '', remoteConfig: 'web-v1' }] } });
+    const group = await api('POST', '/agentgroups', {
+      metadata: { name: 'web' },
+      spec: { selector: 'service.name=web', configs: [{ fileName: '', remoteConfig: 'web-v1' }] },
+    });
     expect(group.status).toBe(201);
     for (let i = 0; i < 6; i++) {
-      const a = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'web', '--fail-configs-containing', 'BROKEN']);
+      const a = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, [
+        '--heartbeat',
+        '1',
+        '--service-name',
+        'web',
+        '--fail-configs-containing',
+        'BROKEN',
+      ]);
       agents.push(a);
       uids.push((await a.event('started')).uid as string);
     }
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status?.config?.applied === 6, 60_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status?.config?.applied === 6,
+      60_000,
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -67,19 +92,32 @@ describe('rollouts with real agents', () => {
   });
 
   it('refuses a rollout naming what does not exist, field by field', async () => {
-    const bad = await api('POST', '/rollouts', { metadata: { name: 'bad' }, spec: { target: { group: 'nope' }, configs: [{ fileName: '', remoteConfig: 'missing' }], stages: ['1', '150%', { stage: '2', colour: 'red' }] } });
+    const bad = await api('POST', '/rollouts', {
+      metadata: { name: 'bad' },
+      spec: { target: { group: 'nope' }, configs: [{ fileName: '', remoteConfig: 'missing' }], stages: ['1', '150%', { stage: '2', colour: 'red' }] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
     const fields = (bad.body.errors as { field: string }[]).map((e) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['spec.stages[1]', 'spec.stages[2].colour']));
-    const bad2 = await api('POST', '/rollouts', { metadata: { name: 'bad' }, spec: { target: { group: 'nope' }, configs: [{ fileName: '', remoteConfig: 'missing' }], stages: ['1'] } });
-    expect((bad2.body.errors as { field: string }[]).map((e) => e.field)).toEqual(expect.arrayContaining(['spec.target.group', 'spec.configs[0].remoteConfig']));
+    const bad2 = await api('POST', '/rollouts', {
+      metadata: { name: 'bad' },
+      spec: { target: { group: 'nope' }, configs: [{ fileName: '', remoteConfig: 'missing' }], stages: ['1'] },
+    });
+    expect((bad2.body.errors as { field: string }[]).map((e) => e.field)).toEqual(
+      expect.arrayContaining(['spec.target.group', 'spec.configs[0].remoteConfig']),
+    );
   });
 
   it('a good config goes 1 → 50% → 100% and succeeds; the group then says it', async () => {
     const created = await rollout('good', 'web-v2', ['1', '50%', '100%']);
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ kind: 'Rollout', metadata: { name: 'good' }, spec: { stages: ['1', '50%', '100%'], applyTimeoutSeconds: 300, onGateTrip: 'rollback', gates: [{ metric: 'applyFailed', maxRatio: 0 }] }, status: { phase: 'Pending' } });
+    expect(created.body).toMatchObject({
+      kind: 'Rollout',
+      metadata: { name: 'good' },
+      spec: { stages: ['1', '50%', '100%'], applyTimeoutSeconds: 300, onGateTrip: 'rollback', gates: [{ metric: 'applyFailed', maxRatio: 0 }] },
+      status: { phase: 'Pending' },
+    });
     const done = await phaseOf('good', 'Succeeded');
     expect(done.body.status).toMatchObject({ phase: 'Succeeded', reached: 6, stageCount: 3, targetAgents: 6 });
     // 50%: at least 3 of 6, more when more uids hash below one half (the order is a hash of the uids, which are random here).
@@ -94,7 +132,10 @@ describe('rollouts with real agents', () => {
     const group = await api('GET', '/agentgroups/web');
     expect(group.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v2', revision: 1 }]);
     // The overlay ended and the group gives the same map: nothing is sent again.
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6,
+    );
     for (const a of agents) expect(received(a, bodies['web-v2'])).toHaveLength(1);
     const audit = await api('GET', '/audit?limit=100');
     expect(JSON.stringify(audit.body.items)).toContain('phase/Succeeded');
@@ -110,10 +151,20 @@ describe('rollouts with real agents', () => {
     const canaryUid = rolled.body.status.failedAgents[0].uid as string;
     const canary = agents[uids.indexOf(canaryUid)];
     // The canary gets the group's config (v2) back through hash-gated delivery.
-    await canary.waitFor((e) => e.event === 'remote_config' && (e.config as Json)['']?.body === bodies['web-v2'] && configEvents(canary).some((x) => x.config['']?.body === bodies['web-broken']), 20_000);
+    await canary.waitFor(
+      (e) =>
+        e.event === 'remote_config' &&
+        (e.config as Json)['']?.body === bodies['web-v2'] &&
+        configEvents(canary).some((x) => x.config['']?.body === bodies['web-broken']),
+      20_000,
+    );
     expect(received(canary, bodies['web-broken'])).toHaveLength(1);
     for (const a of agents) if (a !== canary) expect(received(a, bodies['web-broken'])).toHaveLength(0);
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6,
+      20_000,
+    );
     expect((await api('GET', '/agentgroups/web')).body.spec.configs[0].remoteConfig).toBe('web-v2');
     // opampctl: wait exits 1 on RolledBack, status names the gate and the failed agent, get shows the row.
     const wait = await ctl('wait', 'rollout', 'broken', '--for', 'succeeded', '--timeout', '30s');
@@ -132,7 +183,11 @@ describe('rollouts with real agents', () => {
 
   it('an approval stage waits until approved; pause holds a rollout and resume lets it go on', async () => {
     expect((await rollout('approved', 'web-v3', ['1', { stage: '100%', approval: true }])).status).toBe(201);
-    const waiting = await eventually(() => api('GET', '/rollouts/approved'), (r) => r.body.status?.phase === 'Paused' && lastReason(r) === 'AwaitingApproval', 60_000);
+    const waiting = await eventually(
+      () => api('GET', '/rollouts/approved'),
+      (r) => r.body.status?.phase === 'Paused' && lastReason(r) === 'AwaitingApproval',
+      60_000,
+    );
     expect(waiting.body.status).toMatchObject({ stage: 1, reached: 1 });
     expect(agents.filter((a) => received(a, bodies['web-v3']).length > 0)).toHaveLength(1);
     // A second rollout of the same group is refused while this one runs.
@@ -168,7 +223,11 @@ describe('rollouts with real agents', () => {
 
   it('abort leaves the reached agents as they are until the rollout is deleted; undo after success restores the group', async () => {
     expect((await rollout('aborted', 'web-v6', ['1', { stage: '100%', approval: true }])).status).toBe(201);
-    await eventually(() => api('GET', '/rollouts/aborted'), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    await eventually(
+      () => api('GET', '/rollouts/aborted'),
+      (r) => lastReason(r) === 'AwaitingApproval',
+      60_000,
+    );
     const [canary] = agents.filter((a) => received(a, bodies['web-v6']).length > 0);
     expect(agents.filter((a) => received(a, bodies['web-v6']).length > 0)).toHaveLength(1);
     const aborted = await api('POST', '/rollouts/aborted/abort');
@@ -189,21 +248,37 @@ describe('rollouts with real agents', () => {
     expect(undone.body.status.phase).toBe('RolledBack');
     expect((await api('GET', '/agentgroups/web')).body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v3', revision: 1 }]);
     for (const [i, a] of agents.entries()) {
-      const n = await eventually(async () => received(a, bodies['web-v3']).length, (k) => k > before[i], 20_000);
+      const n = await eventually(
+        async () => received(a, bodies['web-v3']).length,
+        (k) => k > before[i],
+        20_000,
+      );
       expect(n).toBe(before[i] + 1);
     }
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6,
+      20_000,
+    );
   });
 
   it('a rollout goes on after the server restarts on the same database, resending nothing', async () => {
     expect((await rollout('restarted', 'web-v5', ['1', { stage: '100%', approval: true }])).status).toBe(201);
-    const waiting = await eventually(() => api('GET', '/rollouts/restarted'), (r) => r.body.status?.phase === 'Paused' && lastReason(r) === 'AwaitingApproval', 60_000);
+    const waiting = await eventually(
+      () => api('GET', '/rollouts/restarted'),
+      (r) => r.body.status?.phase === 'Paused' && lastReason(r) === 'AwaitingApproval',
+      60_000,
+    );
     expect(waiting.body.status.reached).toBe(1);
     await server.close();
     server = await startTestServer({ ...ENV, ...ports }, uri);
     api = restClient(server);
     // Every agent reconnects to the new server (same ports) and reports what it runs.
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status?.connected === 6, 60_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status?.connected === 6,
+      60_000,
+    );
     const after = await api('GET', '/rollouts/restarted');
     expect(after.body.status).toMatchObject({ phase: 'Paused', reached: 1, stage: 1 });
     expect((await api('POST', '/rollouts/restarted/approve')).status).toBe(200);
@@ -217,9 +292,13 @@ describe('rollouts with real agents', () => {
   it("a group's rollout policy: a change of its configs goes out as a rollout, the agents keep their configs until it reaches them", async () => {
     const putGroup = async (spec: Json) => {
       const current = (await api('GET', '/agentgroups/web')).body;
-      return api('PUT', '/agentgroups/web', { metadata: { name: 'web', resourceVersion: current.metadata.resourceVersion }, spec: { selector: 'service.name=web', ...spec } });
+      return api('PUT', '/agentgroups/web', {
+        metadata: { name: 'web', resourceVersion: current.metadata.resourceVersion },
+        spec: { selector: 'service.name=web', ...spec },
+      });
     };
-    const policyRollouts = async () => ((await api('GET', '/rollouts?limit=100')).body.items as Json[]).filter((r) => r.metadata.labels?.['opamp-commander/rollout-policy-of'] === 'web');
+    const policyRollouts = async () =>
+      ((await api('GET', '/rollouts?limit=100')).body.items as Json[]).filter((r) => r.metadata.labels?.['opamp-commander/rollout-policy-of'] === 'web');
     const rolloutPolicy = { stages: ['1', { stage: '100%', approval: true }] };
     const v5 = [{ fileName: '', remoteConfig: 'web-v5', revision: 1 }];
 
@@ -229,7 +308,12 @@ describe('rollouts with real agents', () => {
     expect((bad.body.errors as Json[]).map((e) => e.field)).toContain('spec.rolloutPolicy.stages[0]');
     const withPolicy = await putGroup({ configs: v5, rolloutPolicy });
     expect(withPolicy.status).toBe(200);
-    expect(withPolicy.body.spec.rolloutPolicy).toEqual({ stages: ['1', { stage: '100%', approval: true }], applyTimeoutSeconds: 300, gates: [{ metric: 'applyFailed', maxRatio: 0 }], onGateTrip: 'rollback' });
+    expect(withPolicy.body.spec.rolloutPolicy).toEqual({
+      stages: ['1', { stage: '100%', approval: true }],
+      applyTimeoutSeconds: 300,
+      gates: [{ metric: 'applyFailed', maxRatio: 0 }],
+      onGateTrip: 'rollback',
+    });
     expect(withPolicy.body.status.deliveredConfigs).toBeUndefined();
     expect(await policyRollouts()).toEqual([]);
 
@@ -241,7 +325,11 @@ describe('rollouts with real agents', () => {
     const [started] = await policyRollouts();
     expect(started.metadata.name).toBe(`web-v${changed.body.metadata.resourceVersion}`);
     const name = started.metadata.name as string;
-    await eventually(() => api('GET', `/rollouts/${name}`), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    await eventually(
+      () => api('GET', `/rollouts/${name}`),
+      (r) => lastReason(r) === 'AwaitingApproval',
+      60_000,
+    );
     expect(agents.filter((a) => received(a, bodies['web-v7']).length > 0)).toHaveLength(1);
     // The same replace again (what an apply loop sends) changes nothing and starts nothing.
     const again = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
@@ -255,7 +343,11 @@ describe('rollouts with real agents', () => {
 
     expect((await api('POST', `/rollouts/${name}/approve`)).status).toBe(200);
     await phaseOf(name, 'Succeeded');
-    const settled = await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined, 20_000);
+    const settled = await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined,
+      20_000,
+    );
     // The group's configs stay as written (following the latest revision), not pinned by the rollout.
     expect(settled.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'web-v7' }]);
     for (const a of agents) expect(received(a, bodies['web-v7'])).toHaveLength(1);
@@ -273,7 +365,11 @@ describe('rollouts with real agents', () => {
     expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);
     expect((await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy })).status).toBe(200);
     expect((await policyRollouts()).map((r) => r.metadata.name).sort()).toEqual([brokenRollout, name].sort());
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6, 20_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6,
+      20_000,
+    );
 
     // Back to v7 (what the agents run): nothing to roll out, nothing held back.
     const back = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
@@ -281,15 +377,30 @@ describe('rollouts with real agents', () => {
     // A new revision of the config the group follows goes out as a rollout too.
     const revisedBody = 'receivers:\n  otlp: {}\n# v7, revision 2\n';
     const head = (await api('GET', '/remoteconfigs/web-v7')).body;
-    expect((await api('PUT', '/remoteconfigs/web-v7', { metadata: { name: 'web-v7', resourceVersion: head.metadata.resourceVersion }, spec: { contentType: 'application/yaml', body: revisedBody } })).status).toBe(200);
+    expect(
+      (
+        await api('PUT', '/remoteconfigs/web-v7', {
+          metadata: { name: 'web-v7', resourceVersion: head.metadata.resourceVersion },
+          spec: { contentType: 'application/yaml', body: revisedBody },
+        })
+      ).status,
+    ).toBe(200);
     const held2 = (await api('GET', '/agentgroups/web')).body;
     expect(held2.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);
     const byRevision = `web-v${held2.metadata.resourceVersion}`;
-    await eventually(() => api('GET', `/rollouts/${byRevision}`), (r) => lastReason(r) === 'AwaitingApproval', 60_000);
+    await eventually(
+      () => api('GET', `/rollouts/${byRevision}`),
+      (r) => lastReason(r) === 'AwaitingApproval',
+      60_000,
+    );
     expect(agents.filter((a) => received(a, revisedBody).length > 0)).toHaveLength(1);
     expect((await api('POST', `/rollouts/${byRevision}/approve`)).status).toBe(200);
     await phaseOf(byRevision, 'Succeeded');
-    await eventually(() => api('GET', '/agentgroups/web'), (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined, 20_000);
+    await eventually(
+      () => api('GET', '/agentgroups/web'),
+      (r) => r.body.status.config.applied === 6 && r.body.status.deliveredConfigs === undefined,
+      20_000,
+    );
     for (const a of agents) expect(received(a, revisedBody)).toHaveLength(1);
   });
 });

@@ -74,7 +74,9 @@ describe('shutdown with agents connected', () => {
     const code = await server.exited;
     const stopMs = Date.now() - stopStarted;
     const closed = agents.filter((a) => a.closeCode !== undefined).length;
-    console.log(`shutdown: SIGTERM to exit ${stopMs} ms with ${AGENTS} agents (grace ${GRACE_SECONDS} s), ${closed} sockets closed by the server, exit ${code}`);
+    console.log(
+      `shutdown: SIGTERM to exit ${stopMs} ms with ${AGENTS} agents (grace ${GRACE_SECONDS} s), ${closed} sockets closed by the server, exit ${code}`,
+    );
 
     // The one warning asked for: agents without credentials (the cheapest way to connect 300).
     expect(troubleLines(server.out).filter((l) => !l.includes('OPAMP_AGENT_AUTH=none'))).toEqual([]);

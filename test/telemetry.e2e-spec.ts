@@ -32,7 +32,12 @@ function report(uid: string, timeMs: number, v: { accepted: number; sent: number
   return {
     resourceMetrics: [
       {
-        resource: { attributes: [{ key: 'service.instance.id', value: { stringValue: uid } }, { key: 'service.name', value: { stringValue: 'otelcol' } }] },
+        resource: {
+          attributes: [
+            { key: 'service.instance.id', value: { stringValue: uid } },
+            { key: 'service.name', value: { stringValue: 'otelcol' } },
+          ],
+        },
         scopeMetrics: [
           {
             scope: { name: 'go.opentelemetry.io/collector/receiver/receiverhelper' },
@@ -44,7 +49,10 @@ function report(uid: string, timeMs: number, v: { accepted: number; sent: number
               { name: 'otelcol_exporter_queue_size', gauge: { dataPoints: [num(v.queue ?? 0, timeMs, { exporter: 'otlp/backend' })] } },
               { name: 'otelcol_exporter_queue_capacity', gauge: { dataPoints: [num(1000, timeMs, { exporter: 'otlp/backend' })] } },
               { name: 'otelcol_process_memory_rss', gauge: { dataPoints: [num(123_000_000, timeMs, {})] } },
-              { name: 'http.server.request.duration', histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(BigInt(timeMs) * 1_000_000n), count: '3' }] } },
+              {
+                name: 'http.server.request.duration',
+                histogram: { aggregationTemporality: 2, dataPoints: [{ timeUnixNano: String(BigInt(timeMs) * 1_000_000n), count: '3' }] },
+              },
             ],
           },
         ],
@@ -84,7 +92,10 @@ describe("agents' own telemetry (issue 20)", () => {
 
     const plain = start('--service-name', 'plain', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
     const uid = (await plain.event('started')).uid as string;
-    await eventually(() => getAgent(server, uid), (r) => r.status === 200 && r.body.status.connected);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && r.body.status.connected,
+    );
     await plain.event('message');
     expect(plain.count((e) => e.event === 'own_metrics' || e.event === 'connection_settings')).toBe(0);
   });
@@ -101,11 +112,17 @@ describe("agents' own telemetry (issue 20)", () => {
       kind: 'AgentGroup',
       apiVersion: 'v1',
       metadata: { name: 'elsewhere' },
-      spec: { selector: 'service.name=elsewhere', connectionSettings: { ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } } },
+      spec: {
+        selector: 'service.name=elsewhere',
+        connectionSettings: { ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } },
+      },
     };
     expect((await restClient(server)('POST', '/agentgroups', group)).status).toBe(201);
     const grouped = start('--service-name', 'elsewhere', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
-    expect(await grouped.event('own_metrics', 15_000)).toMatchObject({ destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } });
+    expect(await grouped.event('own_metrics', 15_000)).toMatchObject({
+      destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics',
+      headers: { 'x-tenant': 'blue' },
+    });
   });
 
   it('takes OTLP JSON and gzipped protobuf for a connected agent; rates, Idle and ExportFailing follow the series sent', async () => {
@@ -125,7 +142,14 @@ describe("agents' own telemetry (issue 20)", () => {
     }
     let t = (await restClient(server)('GET', `/agents/${uid}/telemetry`)).body;
     expect(t.status.held).toBe(true);
-    expect(t.status.current).toMatchObject({ acceptedPerSecond: 10, sentPerSecond: 10, exportFailureRatio: 0, queueSize: 7, queueCapacity: 1000, rssBytes: 123_000_000 });
+    expect(t.status.current).toMatchObject({
+      acceptedPerSecond: 10,
+      sentPerSecond: 10,
+      exportFailureRatio: 0,
+      queueSize: 7,
+      queueCapacity: 1000,
+      rssBytes: 123_000_000,
+    });
     expect(t.status.window).toMatchObject({ stepSeconds: 15, buckets: 240 });
     const accepted = t.status.window.series.find((s: { family: string }) => s.family === 'receiver_accepted');
     expect(accepted).toMatchObject({ component: 'otlp', signal: 'traces', current: 10 });
@@ -165,7 +189,9 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(byType.Idle.since).toEqual(expect.any(String));
     // The same conditions on the agent resource, and counted for Prometheus.
     const resource = (await getAgent(server, uid)).body;
-    expect(resource.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(expect.arrayContaining(['Idle=True', 'ExportFailing=True']));
+    expect(resource.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(
+      expect.arrayContaining(['Idle=True', 'ExportFailing=True']),
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
     expect(metrics).toMatch(/opamp_agent_conditions\{type="Idle"\} [1-9]/);
     expect(metrics).toMatch(/opamp_agent_conditions\{type="ExportFailing"\} [1-9]/);
@@ -200,7 +226,10 @@ describe("agents' own telemetry (issue 20)", () => {
     const noToken = await fetch(endpoint, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(noToken.status).toBe(401);
     expect(noToken.headers.get('www-authenticate')).toBe('Bearer');
-    expect((await post('{}', { 'content-type': 'application/json', authorization: 'Bearer oce_0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })).status).toBe(401);
+    expect(
+      (await post('{}', { 'content-type': 'application/json', authorization: 'Bearer oce_0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }))
+        .status,
+    ).toBe(401);
     expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
     expect((await fetch(endpoint, { headers: { authorization: `Bearer ${token}` } })).status).toBe(405);
 
@@ -234,7 +263,10 @@ describe("agents' own telemetry (issue 20)", () => {
 
     // A data point with 5,000 attributes (limit 128): 400.
     const wide = report(uid, Date.now(), { accepted: 1, sent: 1, failed: 0 });
-    wide.resourceMetrics[0].scopeMetrics[0].metrics[6].gauge!.dataPoints[0].attributes = Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}`, value: { stringValue: 'v' } }));
+    wide.resourceMetrics[0].scopeMetrics[0].metrics[6].gauge!.dataPoints[0].attributes = Array.from({ length: 5000 }, (_, i) => ({
+      key: `k${i}`,
+      value: { stringValue: 'v' },
+    }));
     const tooWide = await postJson(wide);
     expect(tooWide.status).toBe(400);
     expect(((await tooWide.json()) as Json).message).toMatch(/5000 attributes/);

@@ -59,7 +59,10 @@ describe('change stream: GET /api/v1/watch', () => {
     expect(viewer.headers['content-type']).toMatch(/^text\/event-stream/);
     await viewer.waitFor((e) => e.event === 'ready', 'ready');
     // Heartbeats keep an idle stream moving (a comment line, every second here).
-    await eventually(async () => viewer.comments, (n) => n >= 1);
+    await eventually(
+      async () => viewer.comments,
+      (n) => n >= 1,
+    );
     viewer.close();
   });
 
@@ -101,7 +104,11 @@ describe('change stream: GET /api/v1/watch', () => {
       }),
     );
     const failed = await w.change('Agent', uid.text, (e) => e.data.object.status?.healthy === false);
-    expect(failed.data.object.status).toMatchObject({ connected: true, healthy: false, remoteConfigStatus: { status: 'FAILED', errorMessage: 'bad receiver' } });
+    expect(failed.data.object.status).toMatchObject({
+      connected: true,
+      healthy: false,
+      remoteConfigStatus: { status: 'FAILED', errorMessage: 'bad receiver' },
+    });
     // A heartbeat changes nothing a watcher sees: no event for it.
     const before = w.changes.filter((e) => e.data.object.metadata.name === uid.text).length;
     await agent.exchange(agentMessage({ instanceUid: uid.bytes, sequenceNum: 2n, capabilities: REPORTS }));
@@ -157,7 +164,10 @@ describe('change stream: GET /api/v1/watch', () => {
             instanceUid: uid.bytes,
             sequenceNum: BigInt(sent),
             capabilities: REPORTS,
-            remoteConfigStatus: create(RemoteConfigStatusSchema, { status: RemoteConfigStatuses.RemoteConfigStatuses_FAILED, errorMessage: `${sent} ${'e'.repeat(32 * 1024)}` }),
+            remoteConfigStatus: create(RemoteConfigStatusSchema, {
+              status: RemoteConfigStatuses.RemoteConfigStatuses_FAILED,
+              errorMessage: `${sent} ${'e'.repeat(32 * 1024)}`,
+            }),
           }),
         );
       }
@@ -170,7 +180,9 @@ describe('change stream: GET /api/v1/watch', () => {
     await reader.waitFor((e) => e.event === 'message' && e.data.object.status?.remoteConfigStatus?.errorMessage?.startsWith(`${sent - 1} `), 'last failure');
     expect(reader.ended).toBe(false);
     const got = reader.changes.filter((e) => e.data.object.metadata.name === uid.text);
-    console.log(`watch: slow consumer cut after ${sent} reports of ~32 KiB errors (WATCH_BUFFER_BYTES 64 KiB); the reading watcher got ${got.length} events, ${got.reduce((n, e) => n + JSON.stringify(e.data).length, 0)} bytes`);
+    console.log(
+      `watch: slow consumer cut after ${sent} reports of ~32 KiB errors (WATCH_BUFFER_BYTES 64 KiB); the reading watcher got ${got.length} events, ${got.reduce((n, e) => n + JSON.stringify(e.data).length, 0)} bytes`,
+    );
     await agent.close();
   });
 
@@ -257,10 +269,14 @@ describe('change stream across replicas on a real NATS bus', () => {
 
   it('opampctl get -w on replica B prints a row for a group created through replica A, listing only when something changed', async () => {
     buildOpampctl();
-    const child = spawn(process.execPath, [OPAMPCTL, '-v', 'get', 'agentgroups', '-w', '--output-watch-events', '--watch-interval', '100ms', '--timeout', '120s'], {
-      env: { ...process.env, OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [OPAMPCTL, '-v', 'get', 'agentgroups', '-w', '--output-watch-events', '--watch-interval', '100ms', '--timeout', '120s'],
+      {
+        env: { ...process.env, OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -268,10 +284,19 @@ describe('change stream across replicas on a real NATS bus', () => {
     const exited = new Promise<number | null>((r) => child.on('close', r));
     try {
       const lists = () => stderr.split('\n').filter((l) => /^> GET \S+\/api\/v1\/agentgroups(\?|$)/.test(l)).length;
-      await eventually(async () => lists(), (n) => n >= 1);
-      await eventually(async () => stderr, (e) => /\(stream\)/.test(e) && lists() >= 1);
+      await eventually(
+        async () => lists(),
+        (n) => n >= 1,
+      );
+      await eventually(
+        async () => stderr,
+        (e) => /\(stream\)/.test(e) && lists() >= 1,
+      );
       expect((await restClient(a)('POST', '/agentgroups', group('cli-watched'))).status).toBe(201);
-      await eventually(async () => stdout, (out) => /\nADDED\s+cli-watched\s/.test(out) || /^ADDED\s+cli-watched\s/m.test(out));
+      await eventually(
+        async () => stdout,
+        (out) => /\nADDED\s+cli-watched\s/.test(out) || /^ADDED\s+cli-watched\s/m.test(out),
+      );
       // One list when the stream was ready and one for the change: no polling every 100 ms.
       expect(lists()).toBe(2);
     } finally {
@@ -305,7 +330,9 @@ describe('change stream and the access token', () => {
   afterAll(() => server?.close());
 
   it('ends with token-expired when the token expires; a fresh token resumes after the last event', async () => {
-    const login = async () => (await restClient(server, { token: null })('POST', '/auth/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password })).body.accessToken as string;
+    const login = async () =>
+      (await restClient(server, { token: null })('POST', '/auth/login', { username: TEST_ADMIN.username, password: TEST_ADMIN.password })).body
+        .accessToken as string;
     const w = await WatchClient.open(server.apiPort, { token: await login(), query: 'kinds=agentgroups' });
     const ready = await w.waitFor((e) => e.event === 'ready', 'ready');
     // The guard is a failure timeout: the token lives 30 s.

@@ -22,9 +22,20 @@ export const API_LIST: ResultsSection = {
   about:
     'N agents stored (each with description, labels, health tree and ~8 KB effective config, as the OpAMP path stores them, selector terms ' +
     'included), then REST reads one request at a time: every page of `GET /api/v1/agents?limit=L[&selector=…]` following `continue`, the ' +
-    'first page repeated, and single agents. CPU is the server\'s and the database\'s during the page walk, in % of one CPU. ' +
-    'DB work = database commands per page of the walk (sign-in lookups included), from the server\'s own count.',
-  columns: ['Run', 'Stored', 'Insert', 'Pages walked', 'Page p50 / p99 / max', 'Page size on the wire', 'First page p50 / p99', 'GET one p50 / p99', 'Server / DB CPU in walk', 'DB work / page'],
+    "first page repeated, and single agents. CPU is the server's and the database's during the page walk, in % of one CPU. " +
+    "DB work = database commands per page of the walk (sign-in lookups included), from the server's own count.",
+  columns: [
+    'Run',
+    'Stored',
+    'Insert',
+    'Pages walked',
+    'Page p50 / p99 / max',
+    'Page size on the wire',
+    'First page p50 / p99',
+    'GET one p50 / p99',
+    'Server / DB CPU in walk',
+    'DB work / page',
+  ],
 };
 
 /** The longest the page walk may take; the pages walked by then are reported. */
@@ -125,7 +136,14 @@ async function insertViaOpamp(env: RunEnv, opampPort: number, total: number): Pr
   const post = (body: Buffer) =>
     new Promise<{ status: number; retry?: number }>((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: opampPort, path: '/v1/opamp', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
+        {
+          host: '127.0.0.1',
+          port: opampPort,
+          path: '/v1/opamp',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0, retry: retryAfterMs(res.headers['retry-after']) }));
@@ -138,7 +156,11 @@ async function insertViaOpamp(env: RunEnv, opampPort: number, total: number): Pr
     while (next < total && Date.now() - t0 < env.args.insertTimeout * 1000) {
       const i = next++;
       const uid = newUuidV7();
-      const body = assemble(false, [uidField(uid), descriptionField(i, uid, env.runId), shared.capabilities, shared.healthy, shared.effectiveConfig, shared.unsetRemoteConfigStatus], 0);
+      const body = assemble(
+        false,
+        [uidField(uid), descriptionField(i, uid, env.runId), shared.capabilities, shared.healthy, shared.effectiveConfig, shared.unsetRemoteConfigStatus],
+        0,
+      );
       for (let attempt = 0; attempt < 20; attempt++) {
         const r = await post(body);
         if (r.status === 200) {
@@ -182,7 +204,9 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
   const total = args.agents;
   env.log(`storing ${num(total)} agents (${args.insertVia === 'mongo' ? 'straight into the database' : 'as OpAMP HTTP agents'})...`);
   const ins = args.insertVia === 'mongo' ? await insertViaMongo(env, target.db!.uri, total) : await insertViaOpamp(env, target.port, total);
-  env.log(`stored ${num(ins.inserted)} agents in ${secs(ins.seconds)} (${num(ins.inserted / ins.seconds)}/s)${ins.stoppedEarly ? ` -- stopped at --insert-timeout ${args.insertTimeout} s` : ''}`);
+  env.log(
+    `stored ${num(ins.inserted)} agents in ${secs(ins.seconds)} (${num(ins.inserted / ins.seconds)}/s)${ins.stoppedEarly ? ` -- stopped at --insert-timeout ${args.insertTimeout} s` : ''}`,
+  );
 
   const api = new ApiClient(target.server.apiPort!, 'admin', target.server.adminPassword);
   const extra = args.listQuery ? `&${args.listQuery}` : '';
@@ -275,7 +299,10 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
     [`first page (x${fs1.count}) p50 / p99`, `${ms(fs1.p50)} / ${ms(fs1.p99)}`],
     [`GET one agent (x${os1.count}) p50 / p99`, `${ms(os1.p50)} / ${ms(os1.p99)}`],
     ['server / database CPU in the walk', `${pct(cpu?.server)} / ${pct(cpu?.db)} of one CPU (other processes: ${pct(cpu?.other)})`],
-    ['database commands per page (walk)', dbWork?.dbCommands === undefined ? 'n/a' : `${(dbWork.dbCommands / Math.max(1, walked)).toFixed(1)} (${num(dbWork.dbCommands)} for ${num(walked)} pages)`],
+    [
+      'database commands per page (walk)',
+      dbWork?.dbCommands === undefined ? 'n/a' : `${(dbWork.dbCommands / Math.max(1, walked)).toFixed(1)} (${num(dbWork.dbCommands)} for ${num(walked)} pages)`,
+    ],
     ['server RSS peak', mib(target.sampler.peakRss.server)],
     ['database RSS peak', mib(target.sampler.peakRss.db)],
   ];
@@ -293,7 +320,19 @@ export async function apiList(env: RunEnv): Promise<Outcome> {
   return {
     exitCode: failure ? 1 : 0,
     summary,
-    json: { insert: ins, walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure, cpuPct: cpu, db: dbWork }, firstPage: fs1, getOne: os1, date: today() },
-    rows: [{ section: API_LIST, key: `${num(total)} agents, page ${args.pageSize}${args.listQuery ? `, ${decodeURIComponent(args.listQuery)}` : ''}, insert via ${args.insertVia}, ${dbName(args)}${args.label ? ` (${args.label})` : ''}`, cells }],
+    json: {
+      insert: ins,
+      walk: { pages: walked, complete, seconds: walkS, latency: ps, avgPageBytes: avgPage, agentsSeen: seen.size, failure, cpuPct: cpu, db: dbWork },
+      firstPage: fs1,
+      getOne: os1,
+      date: today(),
+    },
+    rows: [
+      {
+        section: API_LIST,
+        key: `${num(total)} agents, page ${args.pageSize}${args.listQuery ? `, ${decodeURIComponent(args.listQuery)}` : ''}, insert via ${args.insertVia}, ${dbName(args)}${args.label ? ` (${args.label})` : ''}`,
+        cells,
+      },
+    ],
   };
 }

@@ -11,10 +11,20 @@ export const CONFIG_ROLLOUT: ResultsSection = {
   id: 'config-rollout',
   title: 'config-rollout',
   about:
-    'N connected agents that accept remote config, all in one agent group; a new revision of the group\'s remote config; time from ' +
+    "N connected agents that accept remote config, all in one agent group; a new revision of the group's remote config; time from " +
     'the change until every agent has reported APPLIED (or FAILED, for the --fail-share) and the server has answered that report. ' +
     'DB work = database commands, documents and bytes written from the change until all reported, per 1,000 agent messages the server received (and in total).',
-  columns: ['Run', 'Result', 'First config after', 'Every agent had it after', 'All APPLIED/FAILED after', 'Applied / failed', 'Resends', 'Final report p99', 'DB work / 1k agent msgs'],
+  columns: [
+    'Run',
+    'Result',
+    'First config after',
+    'Every agent had it after',
+    'All APPLIED/FAILED after',
+    'Applied / failed',
+    'Resends',
+    'Final report p99',
+    'DB work / 1k agent msgs',
+  ],
 };
 
 /** The message the scenario prints, and its exit status, while the server cannot deliver config. */
@@ -29,7 +39,11 @@ export interface TriggerContext {
   log(line: string): void;
 }
 
-const groupName = (runId: string) => `bench-${runId}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+const groupName = (runId: string) =>
+  `bench-${runId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 63);
 
 function configBody(ctx: TriggerContext): string {
   return (
@@ -46,7 +60,8 @@ async function call(ctx: TriggerContext, method: string, pathname: string, body?
   if (r.status === 404 && /^\/api\/v1\/(remoteconfigs|agentgroups)$/.test(pathname)) {
     throw new Unsupported(`${NO_REMOTE_CONFIG}: ${method} ${pathname} answered 404 (no fleet API)`);
   }
-  if (r.status >= 300) throw new Unsupported(`${NO_REMOTE_CONFIG}: ${method} ${pathname} answered ${r.status}: ${r.text.slice(0, 300)} (see triggerConfigChange())`);
+  if (r.status >= 300)
+    throw new Unsupported(`${NO_REMOTE_CONFIG}: ${method} ${pathname} answered ${r.status}: ${r.text.slice(0, 300)} (see triggerConfigChange())`);
   return r;
 }
 
@@ -135,7 +150,8 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
   env.log('creating the remote config and the agent group (revision 1)...');
   await prepareConfigGroup(ctx);
   const initial = await waitForReports(env, target, gen, 'assign', args.agents, a0);
-  if (initial.configReceived === 0) throw new Unsupported(`${NO_REMOTE_CONFIG}: no remote_config reached any agent within ${args.configTimeout} s of assigning one`);
+  if (initial.configReceived === 0)
+    throw new Unsupported(`${NO_REMOTE_CONFIG}: no remote_config reached any agent within ${args.configTimeout} s of assigning one`);
   const initialS = initial.configAcked >= args.agents ? (initial.lastConfigAckAt - a0) / 1000 : NaN;
   env.log(`revision 1: ${num(initial.configAcked)} of ${num(args.agents)} reported in ${secs(initialS)}`);
   await sleep(2000);

@@ -10,7 +10,7 @@ export const CONNECT_HOLD: ResultsSection = {
     'Ramp to N agents (first message: description, health tree, ~8 KB effective config), then hold them heartbeating. ' +
     'RSS per agent = server RSS after the hold / agents held (in brackets: growth over the idle server / agents held). ' +
     'Latency = all messages answered during the hold (heartbeats), measured by the agents. ' +
-    'DB work = the server\'s own count of database commands, documents written and bytes written during the hold, per 1,000 agent messages it received.',
+    "DB work = the server's own count of database commands, documents written and bytes written during the hold, per 1,000 agent messages it received.",
   columns: [
     'Run',
     'Held / target',
@@ -73,7 +73,10 @@ export function fleetSummary(prefix: string, r: FleetRun): [string, string][] {
     [`${prefix}other processes' CPU (noise)`, pct(h.otherCpuPct)],
     [`${prefix}messages sent / answered per s`, `${num(h.sentPerSec, 1)} / ${num(h.answersPerSec, 1)}`],
     [`${prefix}answer p50 / p99 / max`, `${ms(h.latency.all.p50)} / ${ms(h.latency.all.p99)} / ${ms(h.latency.all.max)}`],
-    [`${prefix}late (> deadline) / unanswered`, `${num(h.late)} / ${num(h.lostPending)} lost with their connection, ${num(h.pendingLate)} still pending past the deadline`],
+    [
+      `${prefix}late (> deadline) / unanswered`,
+      `${num(h.late)} / ${num(h.lostPending)} lost with their connection, ${num(h.pendingLate)} still pending past the deadline`,
+    ],
     [`${prefix}every message answered in time`, h.allAnsweredInTime ? 'yes' : 'NO'],
     ...(h.serverMetrics
       ? ([
@@ -83,7 +86,10 @@ export function fleetSummary(prefix: string, r: FleetRun): [string, string][] {
           [`${prefix}server /metrics: database work (hold)`, dbWorkSummary(h.serverMetrics)],
         ] as [string, string][])
       : []),
-    [`${prefix}ReportFullState asked / error_response`, `${num(r.ramp.fullStateRequests + h.fullStateRequests)} / ${num(r.ramp.errorResponses + h.errorResponses)}`],
+    [
+      `${prefix}ReportFullState asked / error_response`,
+      `${num(r.ramp.fullStateRequests + h.fullStateRequests)} / ${num(r.ramp.errorResponses + h.errorResponses)}`,
+    ],
   ];
 }
 
@@ -113,8 +119,14 @@ export async function connectHold(env: RunEnv): Promise<Outcome> {
   if (base) {
     rows.push({ section: BASELINE, key: `connect-hold: ${key}`, cells: baselineCells(ours, base) });
     summary.push(...fleetSummary('bare ws: ', base));
-    summary.push(['ratio RSS / RSS growth per agent', `${ratio(ours.hold.server.rssBytes, base.hold.server.rssBytes)} / ${ratio(ours.rssPerAgentIncrementBytes, base.rssPerAgentIncrementBytes)}`]);
-    summary.push(['ratio CPU / p50 / p99', `${ratio(ours.hold.server.cpuPct, base.hold.server.cpuPct)} / ${ratio(ours.hold.latency.all.p50, base.hold.latency.all.p50)} / ${ratio(ours.hold.latency.all.p99, base.hold.latency.all.p99)}`]);
+    summary.push([
+      'ratio RSS / RSS growth per agent',
+      `${ratio(ours.hold.server.rssBytes, base.hold.server.rssBytes)} / ${ratio(ours.rssPerAgentIncrementBytes, base.rssPerAgentIncrementBytes)}`,
+    ]);
+    summary.push([
+      'ratio CPU / p50 / p99',
+      `${ratio(ours.hold.server.cpuPct, base.hold.server.cpuPct)} / ${ratio(ours.hold.latency.all.p50, base.hold.latency.all.p50)} / ${ratio(ours.hold.latency.all.p99, base.hold.latency.all.p99)}`,
+    ]);
   }
   const ok = ours.ramp.complete;
   return { exitCode: ok ? 0 : 1, summary, json: { ours, baseline: base }, rows };

@@ -47,7 +47,10 @@ export async function ingest(env: RunEnv): Promise<Outcome> {
   if (base) {
     rows.push({ section: BASELINE, key: `ingest: ${key}`, cells: baselineCells(ours, base) });
     summary.push(...fleetSummary('bare ws: ', base));
-    summary.push(['ratio CPU / p50 / p99', `${ratio(h.server.cpuPct, base.hold.server.cpuPct)} / ${ratio(h.latency.all.p50, base.hold.latency.all.p50)} / ${ratio(h.latency.all.p99, base.hold.latency.all.p99)}`]);
+    summary.push([
+      'ratio CPU / p50 / p99',
+      `${ratio(h.server.cpuPct, base.hold.server.cpuPct)} / ${ratio(h.latency.all.p50, base.hold.latency.all.p50)} / ${ratio(h.latency.all.p99, base.hold.latency.all.p99)}`,
+    ]);
   }
   return { exitCode: ours.ramp.complete ? 0 : 1, summary, json: { ours, baseline: base }, rows };
 }

@@ -11,7 +11,18 @@ export const RECONNECT_STORM: ResultsSection = {
     'N agents connected, then every connection dropped at once (the client side closes, as after a network blip); each agent ' +
     'reconnects at once, then with opamp-go-style back-off, honouring Retry-After on 503, and sends its full state again. ' +
     '"All back" = every agent has its first answer on the new connection. DB work = database commands, documents and bytes written during the storm, per 1,000 agent messages the server received.',
-  columns: ['Run', 'All back in', 'All sockets open in', 'Rejected (503)', 'Connect errors', 'First answer p50 / p99', 'Server CPU (storm)', 'Server RSS peak', 'Server settings', 'DB work / 1k agent msgs'],
+  columns: [
+    'Run',
+    'All back in',
+    'All sockets open in',
+    'Rejected (503)',
+    'Connect errors',
+    'First answer p50 / p99',
+    'Server CPU (storm)',
+    'Server RSS peak',
+    'Server settings',
+    'DB work / 1k agent msgs',
+  ],
 };
 
 export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
@@ -90,7 +101,18 @@ export async function reconnectStorm(env: RunEnv): Promise<Outcome> {
   return {
     exitCode: done ? 0 : 1,
     summary,
-    json: { ramp, storm: { done, allBackS, allOpenS, stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: first }, db, serverCpuPct: cpu, peakRssBytes: peak } },
+    json: {
+      ramp,
+      storm: {
+        done,
+        allBackS,
+        allOpenS,
+        stats: { ...full, latency: undefined, latencyAll: undefined, firstAnswer: first },
+        db,
+        serverCpuPct: cpu,
+        peakRssBytes: peak,
+      },
+    },
     rows: [{ section: RECONNECT_STORM, key: runName(args), cells }],
   };
 }

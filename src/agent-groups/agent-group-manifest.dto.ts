@@ -170,7 +170,12 @@ export class AgentGroupSpecDto {
   @IsLabelSelector()
   selector: string | LabelSelectorObject;
 
-  @ApiPropertyOptional({ default: 0, minimum: -MAX_PRIORITY, maximum: MAX_PRIORITY, description: 'Among matching groups the highest priority wins; ties go to the name first in order' })
+  @ApiPropertyOptional({
+    default: 0,
+    minimum: -MAX_PRIORITY,
+    maximum: MAX_PRIORITY,
+    description: 'Among matching groups the highest priority wins; ties go to the name first in order',
+  })
   @IsOptional()
   @IsInt()
   @Min(-MAX_PRIORITY)

@@ -88,7 +88,10 @@ export class AgentGroupStatusCounter {
     for (const g of active) {
       if (g.name === name || left <= 0) break;
       const theirs = governedQuery(active, g.name)!;
-      const n = await this.agents.countSelected(me.requirements, both(selectorToTermsFilter(g.requirements) as FilterQuery<Agent>, theirs.extra as FilterQuery<Agent>));
+      const n = await this.agents.countSelected(
+        me.requirements,
+        both(selectorToTermsFilter(g.requirements) as FilterQuery<Agent>, theirs.extra as FilterQuery<Agent>),
+      );
       if (n > 0) out.push({ kind: 'group', group: g.name, agents: n });
       left -= n;
     }

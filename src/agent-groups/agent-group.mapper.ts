@@ -11,7 +11,8 @@ export function selectorToStored(s: string | LabelSelectorObject): StoredSelecto
   if (typeof s === 'string') return { text: s };
   const out: StoredSelector = {};
   if (s.matchLabels) out.matchLabels = toEntries(s.matchLabels);
-  if (s.matchExpressions) out.matchExpressions = s.matchExpressions.map((e) => ({ key: e.key, operator: e.operator, ...(e.values ? { values: e.values } : {}) }));
+  if (s.matchExpressions)
+    out.matchExpressions = s.matchExpressions.map((e) => ({ key: e.key, operator: e.operator, ...(e.values ? { values: e.values } : {}) }));
   return out;
 }
 

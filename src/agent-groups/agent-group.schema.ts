@@ -10,9 +10,7 @@ export interface StoredEntry {
 }
 
 /** The selector as the operator wrote it (text or object form), kept to be shown back unchanged. */
-export type StoredSelector =
-  | { text: string }
-  | { matchLabels?: StoredEntry[]; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+export type StoredSelector = { text: string } | { matchLabels?: StoredEntry[]; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
 
 export interface StoredConfigRef {
   fileName: string;

@@ -69,10 +69,14 @@ export class AgentGroupsController {
   @ApiProblemResponses(400, 404, 409, 503)
   async replace(@Param() p: AgentGroupNameParam, @Body() m: AgentGroupManifestDto) {
     if (m.metadata.name !== p.name) {
-      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, { errors: [{ field: 'metadata.name', message: 'must match the name in the path' }] });
+      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, {
+        errors: [{ field: 'metadata.name', message: 'must match the name in the path' }],
+      });
     }
     if (m.metadata.resourceVersion === undefined) {
-      throw new InvalidError('metadata.resourceVersion is required to replace an agent group', { errors: [{ field: 'metadata.resourceVersion', message: 'is required' }] });
+      throw new InvalidError('metadata.resourceVersion is required to replace an agent group', {
+        errors: [{ field: 'metadata.resourceVersion', message: 'is required' }],
+      });
     }
     return this.resource(await this.groups.replace(p.name, m.metadata.resourceVersion, m));
   }

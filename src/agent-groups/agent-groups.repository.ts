@@ -71,7 +71,9 @@ export class MongooseAgentGroupsRepository extends AgentGroupsRepository {
   }
 
   async activeNamesWithPolicyUsingConfig(config: string): Promise<string[]> {
-    const found = await this.groups.find({ deletedAt: null, 'configs.remoteConfig': config, rolloutPolicy: { $exists: true } }, { _id: 1 }).lean<{ _id: string }[]>();
+    const found = await this.groups
+      .find({ deletedAt: null, 'configs.remoteConfig': config, rolloutPolicy: { $exists: true } }, { _id: 1 })
+      .lean<{ _id: string }[]>();
     return found.map((g) => g._id);
   }
 

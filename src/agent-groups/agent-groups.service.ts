@@ -51,7 +51,8 @@ export interface PolicyRollouts {
 }
 
 const sameConfigs = (a: readonly StoredConfigRef[], b: readonly StoredConfigRef[]) =>
-  JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) === JSON.stringify(b.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null]));
+  JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) ===
+  JSON.stringify(b.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null]));
 
 /**
  * Agent groups: which agents belong (a label selector), what configuration they are assigned and
@@ -169,7 +170,11 @@ export class AgentGroupsService implements OnModuleInit {
       if (!(await this.groups.insert(created))) throw new ConflictError(`agentgroup "${name}" already exists`);
     } else {
       // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
-      const revived = await this.commit(existing, { ...content, deliveredConfigs: undefined, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
+      const revived = await this.commit(
+        existing,
+        { ...content, deliveredConfigs: undefined, createdAt: now, updatedAt: now, deletedAt: null },
+        { deletedAt: { $ne: null } },
+      );
       if (!revived) throw new ConflictError(`agentgroup "${name}" was changed concurrently; retry`);
       created = revived;
     }
@@ -219,7 +224,9 @@ export class AgentGroupsService implements OnModuleInit {
     const changes = !sameConfigs(await this.pinned(content.configs), delivered);
     const holding = await rollouts.holding(name);
     if (holding && !sameConfigs(content.configs, current.configs) && !sameConfigs(content.configs, holding.configs)) {
-      throw new ConflictError(`agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}) to other configs; wait for it, abort or undo it before changing configs again`);
+      throw new ConflictError(
+        `agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}) to other configs; wait for it, abort or undo it before changing configs again`,
+      );
     }
     const deliveredConfigs = changes ? delivered.map((c) => ({ ...c })) : undefined;
     let updated = current;

@@ -16,19 +16,25 @@ export async function checkConfigRefs(
   input: readonly { fileName: string; remoteConfig: string; revision?: number }[],
   remoteConfigs: Pick<RemoteConfigsService, 'latestRevisions'>,
 ): Promise<{ configs: StoredConfigRef[]; problems: FieldProblem[] }> {
-  const configs: StoredConfigRef[] = input.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision !== undefined ? { revision: c.revision } : {}) }));
+  const configs: StoredConfigRef[] = input.map((c) => ({
+    fileName: c.fileName,
+    remoteConfig: c.remoteConfig,
+    ...(c.revision !== undefined ? { revision: c.revision } : {}),
+  }));
   const problems: FieldProblem[] = [];
   const seen = new Map<string, number>();
   configs.forEach((c, i) => {
     const first = seen.get(c.fileName);
-    if (first !== undefined) problems.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
+    if (first !== undefined)
+      problems.push({ field: `spec.configs[${i}].fileName`, message: `duplicate fileName "${c.fileName}" (also spec.configs[${first}])` });
     else seen.set(c.fileName, i);
   });
   const latest = await remoteConfigs.latestRevisions(configs.map((c) => c.remoteConfig));
   configs.forEach((c, i) => {
     const n = latest.get(c.remoteConfig);
     if (n === undefined) problems.push({ field: `spec.configs[${i}].remoteConfig`, message: `remoteconfig "${c.remoteConfig}" does not exist` });
-    else if (c.revision !== undefined && c.revision > n) problems.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
+    else if (c.revision !== undefined && c.revision > n)
+      problems.push({ field: `spec.configs[${i}].revision`, message: `remoteconfig "${c.remoteConfig}" has no revision ${c.revision} (latest is ${n})` });
   });
   return { configs, problems };
 }

@@ -79,7 +79,13 @@ export class PatchAgentBody {
     type: 'object',
     required: ['labels'],
     additionalProperties: false,
-    properties: { labels: labelMapSchema({ agentKeys: true, nullableValues: true, description: 'Label values to set, or null to remove a label; keys without "."' }) as never },
+    properties: {
+      labels: labelMapSchema({
+        agentKeys: true,
+        nullableValues: true,
+        description: 'Label values to set, or null to remove a label; keys without "."',
+      }) as never,
+    },
     example: { labels: { team: 'payments', canary: null } },
   })
   @IsObject()

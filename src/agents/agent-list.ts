@@ -29,7 +29,9 @@ function decodeAgentCursor(token: string | undefined): PageCursor | undefined {
   } catch {
     // fall through
   }
-  throw new InvalidError('continue is not a token returned by a previous page', { errors: [{ field: 'continue', message: 'not a token returned by a previous page' }] });
+  throw new InvalidError('continue is not a token returned by a previous page', {
+    errors: [{ field: 'continue', message: 'not a token returned by a previous page' }],
+  });
 }
 
 /**

@@ -35,7 +35,8 @@ describe('AgentLiveness: the one definition of "connected"', () => {
 
   it('takes stored dates as Date, ISO text or epoch milliseconds alike', () => {
     const at = ago(10);
-    for (const lastSeenAt of [at, at.toISOString(), at.getTime()]) expect(liveness.isConnected({ connected: true, transport: 'http', lastSeenAt }, now)).toBe(true);
+    for (const lastSeenAt of [at, at.toISOString(), at.getTime()])
+      expect(liveness.isConnected({ connected: true, transport: 'http', lastSeenAt }, now)).toBe(true);
   });
 
   it('sweeps once a heartbeat interval, at least every 10 s', () => {

@@ -71,10 +71,10 @@ export function healthToStored(h: ComponentHealth, depth = 0): StoredHealth {
   if (h.attributes.length) stored.attributes = keyValues(h.attributes);
   stored.components =
     depth >= 16
-        ? []
-        : Object.entries(h.componentHealthMap)
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) }));
+      ? []
+      : Object.entries(h.componentHealthMap)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, c]) => ({ name, ...healthToStored(c, depth + 1) }));
   if (depth === 0) Object.assign(stored, componentCounts(stored.components));
   return stored;
 }
@@ -94,11 +94,18 @@ function componentCounts(components: StoredHealth[]): { componentCount: number; 
 }
 
 export function configMapToStored(m: AgentConfigMap | undefined): StoredConfigFile[] {
-  return Object.entries(m?.configMap ?? {})
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    // A view of the decoded bytes, not a copy: at 8 KB per Collector config and thousands of reports a
-    // second, the copies were a visible share of the garbage collector's work.
-    .map(([name, f]) => ({ name, contentType: f.contentType, body: Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength), size: f.body.byteLength }));
+  return (
+    Object.entries(m?.configMap ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      // A view of the decoded bytes, not a copy: at 8 KB per Collector config and thousands of reports a
+      // second, the copies were a visible share of the garbage collector's work.
+      .map(([name, f]) => ({
+        name,
+        contentType: f.contentType,
+        body: Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength),
+        size: f.body.byteLength,
+      }))
+  );
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

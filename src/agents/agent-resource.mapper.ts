@@ -23,7 +23,7 @@ function bytesOf(b: unknown): Buffer {
 
 function configFileView(f: StoredConfigFile) {
   const body = bytesOf(f.body);
- const text = body.toString('utf8');
+  const text = body.toString('utf8');
   // Text only when the content type says so and the bytes really are UTF-8.
   return isTextContentType(f.contentType) && Buffer.from(text, 'utf8').equals(body)
     ? { contentType: f.contentType, body: body.toString('utf8') }
@@ -72,7 +72,6 @@ function healthSummary(h: StoredHealth): Record<string, unknown> {
     unhealthyComponentCount: h.unhealthyComponentCount,
   };
 }
-
 
 /**
  * The REST shape of an agent: `{kind, apiVersion, metadata, spec, status}`. `summary` (list items)

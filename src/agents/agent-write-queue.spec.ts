@@ -24,7 +24,10 @@ describe('setPath: merging $set documents of one agent', () => {
   const cases: [string, SetPaths[]][] = [
     ['disjoint fields', [{ health: { healthy: true } }, { remoteConfigStatus: { status: 'APPLIED' } }]],
     ['a later value replaces an earlier one', [{ capabilities: 1 }, { capabilities: 7 }]],
-    ['a heartbeat after a report updates the connection it wrote', [{ connection: { connected: true, connectionId: 'c1', lastSeenAt: 1 } }, { 'connection.lastSeenAt': 2, 'connection.sequenceNum': 5 }]],
+    [
+      'a heartbeat after a report updates the connection it wrote',
+      [{ connection: { connected: true, connectionId: 'c1', lastSeenAt: 1 } }, { 'connection.lastSeenAt': 2, 'connection.sequenceNum': 5 }],
+    ],
     ['a report after heartbeats replaces them', [{ 'connection.lastSeenAt': 2 }, { connection: { connected: true, lastSeenAt: 3 } }]],
     ['label paths merge key by key', [{ 'labels.a': '1' }, { 'labels.b': '2' }, { 'labels.a': '3' }]],
     ['a deep path below a written object', [{ remoteConfig: { state: 'pending', origin: 'group/x' } }, { 'remoteConfig.state': 'applied' }]],

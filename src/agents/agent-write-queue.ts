@@ -212,7 +212,12 @@ export class AgentWriteQueue {
     const uids = ops.map((o) => o.uid);
     const updateOne = (o: Op) => ({ filter: o.filter as mongo.Filter<Document>, update: o.update, upsert: o.upsert });
     try {
-      await this.lockAll(uids, () => this.collection().bulkWrite(ops.map((o) => ({ updateOne: updateOne(o) })), { ordered: false, ignoreUndefined: true }));
+      await this.lockAll(uids, () =>
+        this.collection().bulkWrite(
+          ops.map((o) => ({ updateOne: updateOne(o) })),
+          { ordered: false, ignoreUndefined: true },
+        ),
+      );
       for (const o of ops) o.waiters.forEach((w) => w.resolve());
       return;
     } catch (err) {

@@ -104,7 +104,9 @@ export class AgentsController {
     if (extra.length) throw new InvalidError(`only metadata.labels can be patched, not ${extra.map((k) => `metadata.${k}`).join(', ')}`);
     const labels = body.metadata.labels;
     if (labels === undefined || labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
-      throw new InvalidError('metadata.labels must be an object of label values (null removes one)', { errors: [{ field: 'metadata.labels', message: 'must be an object' }] });
+      throw new InvalidError('metadata.labels must be an object of label values (null removes one)', {
+        errors: [{ field: 'metadata.labels', message: 'must be an object' }],
+      });
     }
     const agent = await this.agents.patchLabels(uid, labels);
     return toAgentResource(agent, this.agents.httpSilenceCutoff());

@@ -179,7 +179,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       if (batch.length === 0) break;
       after = batch[batch.length - 1]._id;
       const ids = batch.map((a) => a._id);
-      written += await this.writes.runAll(ids, () => this.agents.setMissingSelectorTerms(batch.map((a) => ({ uid: a._id, selectorTerms: agentSelectorTerms(a) }))));
+      written += await this.writes.runAll(ids, () =>
+        this.agents.setMissingSelectorTerms(batch.map((a) => ({ uid: a._id, selectorTerms: agentSelectorTerms(a) }))),
+      );
       if (batch.length < this.bulkSize) break;
     }
     if (written) this.logger.log(`Gave selector terms to ${written} agents stored before they existed`);
@@ -258,23 +260,23 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async summary(uid: string): Promise<StoredAgentSummary | undefined> {
     const doc = await this.agents.findById(uid, {
-        capabilities: 1,
-        description: 1,
-        labels: 1,
-        assignedConfig: 1,
-        remoteConfig: 1,
-        connectionSettingsOffer: 1,
-        'health.healthy': 1,
-        'effectiveConfig.configMap.name': 1,
-        remoteConfigStatus: 1,
-        'packageStatuses.errorMessage': 1,
-        connectionSettingsStatus: 1,
-        availableComponentsHash: 1,
-        'connection.connected': 1,
-        'connection.transport': 1,
-        'connection.connectedAt': 1,
-        'connection.sequenceNum': 1,
-      });
+      capabilities: 1,
+      description: 1,
+      labels: 1,
+      assignedConfig: 1,
+      remoteConfig: 1,
+      connectionSettingsOffer: 1,
+      'health.healthy': 1,
+      'effectiveConfig.configMap.name': 1,
+      remoteConfigStatus: 1,
+      'packageStatuses.errorMessage': 1,
+      connectionSettingsStatus: 1,
+      availableComponentsHash: 1,
+      'connection.connected': 1,
+      'connection.transport': 1,
+      'connection.connectedAt': 1,
+      'connection.sequenceNum': 1,
+    });
     if (!doc) return undefined;
     const heldSeq = this.queue.held(uid)?.['connection.sequenceNum'] as StoredConnection['sequenceNum'] | undefined;
     return {
@@ -331,7 +333,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       transport: connection.transport,
       replica: connection.replicaId,
       healthy: parts.health?.healthy,
-      remoteConfigStatus: parts.remoteConfigStatus ? { status: parts.remoteConfigStatus.status, errorMessage: parts.remoteConfigStatus.errorMessage || undefined } : undefined,
+      remoteConfigStatus: parts.remoteConfigStatus
+        ? { status: parts.remoteConfigStatus.status, errorMessage: parts.remoteConfigStatus.errorMessage || undefined }
+        : undefined,
     });
   }
 
@@ -354,7 +358,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   recordSeen(uid: string, lastSeenAt: Date, sequenceNum: number | string): void {
     const transport = this.storedConnections.get(uid)?.transport;
     const o = this.config.opamp;
-    const maxAgeMs = transport === 'websocket' || transport === 'grpc' ? o.lastSeenWriteSeconds * 1000 : Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000;
+    const maxAgeMs =
+      transport === 'websocket' || transport === 'grpc' ? o.lastSeenWriteSeconds * 1000 : Math.min(o.lastSeenWriteSeconds, o.heartbeatIntervalSeconds) * 1000;
     const seen: Record<string, unknown> = { 'connection.lastSeenAt': lastSeenAt, 'connection.sequenceNum': sequenceNum };
     // An HTTP agent's poll also says it is connected: should a sweep elsewhere have judged it
     // silent on a lagging stored time, the next write puts that right.
@@ -490,7 +495,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         connected: connectedAt(c, cutoff),
         healthy: a.health?.healthy,
         acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
-        reported: a.remoteConfigStatus ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage } : undefined,
+        reported: a.remoteConfigStatus
+          ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage }
+          : undefined,
       };
     });
   }
@@ -580,7 +587,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     const cutoff = this.httpSilenceCutoff();
     type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
     const [groups, http] = await Promise.all([
-      this.agents.countGrouped<Group['_id']>(undefined, { s: '$remoteConfig.state', c: '$connection.connected', t: '$connection.transport', h: '$health.healthy' }),
+      this.agents.countGrouped<Group['_id']>(undefined, {
+        s: '$remoteConfig.state',
+        c: '$connection.connected',
+        t: '$connection.transport',
+        h: '$health.healthy',
+      }),
       this.agents.findWhere({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 }),
     ]);
     const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));

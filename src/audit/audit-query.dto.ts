@@ -26,7 +26,10 @@ export class AuditQuery extends PageQuery {
   @MaxLength(256)
   name?: string;
 
-  @ApiPropertyOptional({ description: 'create, replace, update, delete, login, logout, revoke, or a sub-resource action such as rollback', pattern: '^[a-z][a-z0-9/-]{0,63}$' })
+  @ApiPropertyOptional({
+    description: 'create, replace, update, delete, login, logout, revoke, or a sub-resource action such as rollback',
+    pattern: '^[a-z][a-z0-9/-]{0,63}$',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[a-z][a-z0-9/-]{0,63}$/, { message: 'action must be a word such as update' })

@@ -22,7 +22,17 @@ export function auditTarget(
   const [kind, second, ...more] = rest.split('/');
   const name = second?.startsWith(':') ? params?.[second.slice(1)] : undefined;
   const sub = (second?.startsWith(':') ? more : [second, ...more]).filter((s) => s && !s.startsWith(':'));
-  const action = sub.length ? sub.join('/') : method === 'POST' ? 'create' : method === 'PUT' ? 'replace' : method === 'PATCH' ? 'update' : method === 'DELETE' ? 'delete' : method.toLowerCase();
+  const action = sub.length
+    ? sub.join('/')
+    : method === 'POST'
+      ? 'create'
+      : method === 'PUT'
+        ? 'replace'
+        : method === 'PATCH'
+          ? 'update'
+          : method === 'DELETE'
+            ? 'delete'
+            : method.toLowerCase();
   return { kind, name, action };
 }
 
@@ -48,7 +58,8 @@ export class AuditInterceptor implements NestInterceptor {
       // Written before the answer goes out, so whoever sees the answer finds the entry.
       concatMap(async (body: unknown) => {
         // The answer is not sent yet: its status is the handler's @HttpCode, or Nest's default.
-        const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (req.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
+        const status =
+          this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (req.method === 'POST' ? HttpStatus.CREATED : HttpStatus.OK);
         await this.recordChange(req, status, target, before, body).catch(() => undefined);
         return body;
       }),

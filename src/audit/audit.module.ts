@@ -11,7 +11,11 @@ import { AuditService } from './audit.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: AuditEvent.name, schema: AuditEventSchema }])],
   controllers: [AuditController],
-  providers: [AuditService, { provide: AuditEventsRepository, useClass: MongooseAuditEventsRepository }, { provide: APP_INTERCEPTOR, useClass: AuditInterceptor }],
+  providers: [
+    AuditService,
+    { provide: AuditEventsRepository, useClass: MongooseAuditEventsRepository },
+    { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+  ],
   exports: [AuditService],
 })
 export class AuditModule {}

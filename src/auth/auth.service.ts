@@ -23,7 +23,13 @@ export class AuthService {
     if (!user) {
       // An unknown name is not recorded: people type passwords into the user name field.
       const actor = (await this.users.exists(username)) ? username : '(unknown user)';
-      await this.audit.record({ actor: { username: actor, address }, action: 'login', resource: { kind: 'sessions' }, outcome: 'failure', summary: `${method} sign-in refused` });
+      await this.audit.record({
+        actor: { username: actor, address },
+        action: 'login',
+        resource: { kind: 'sessions' },
+        outcome: 'failure',
+        summary: `${method} sign-in refused`,
+      });
       throw new UnauthorizedError('Invalid user name or password.');
     }
     return this.signedIn(user, method, address);
@@ -38,12 +44,21 @@ export class AuthService {
   async signedIn(user: User, method: string, address: string): Promise<TokenPair> {
     const pair = await this.sessions.start(user, method, address);
     await this.users.touchLogin(user._id);
-    await this.audit.record({ actor: { username: user._id, role: user.role, address }, action: 'login', resource: { kind: 'sessions', name: user._id }, summary: `${method} sign-in` });
+    await this.audit.record({
+      actor: { username: user._id, role: user.role, address },
+      action: 'login',
+      resource: { kind: 'sessions', name: user._id },
+      summary: `${method} sign-in`,
+    });
     return pair;
   }
 
   async logout(user: { username: string; role: string; sessionId: string }, address: string): Promise<void> {
     await this.sessions.revoke(user.sessionId, 'logout');
-    await this.audit.record({ actor: { username: user.username, role: user.role, address }, action: 'logout', resource: { kind: 'sessions', name: user.username } });
+    await this.audit.record({
+      actor: { username: user.username, role: user.role, address },
+      action: 'logout',
+      resource: { kind: 'sessions', name: user.username },
+    });
   }
 }

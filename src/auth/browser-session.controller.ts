@@ -31,7 +31,11 @@ const CSRF_DOC = {
 } as const;
 
 const SET_COOKIE = {
-  'Set-Cookie': { required: true, description: 'The refresh token: `opamp_commander_refresh=…; Path=/api/v1/auth/session; HttpOnly; SameSite=Strict`', schema: { type: 'string' } },
+  'Set-Cookie': {
+    required: true,
+    description: 'The refresh token: `opamp_commander_refresh=…; Path=/api/v1/auth/session; HttpOnly; SameSite=Strict`',
+    schema: { type: 'string' },
+  },
 } as const;
 
 const NO_CSRF_HEADER = 'No X-Requested-With header';
@@ -75,7 +79,11 @@ export class BrowserSessionController {
     429,
     503,
   )
-  async refresh(@Headers('cookie') cookie: string | undefined, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<BrowserSessionDto> {
+  async refresh(
+    @Headers('cookie') cookie: string | undefined,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<BrowserSessionDto> {
     requireCsrfHeader(req);
     const token = refreshTokenOf(cookie);
     if (!token) throw new UnauthorizedError('No session cookie: sign in first.');

@@ -105,7 +105,12 @@ export class SessionsService implements OnApplicationBootstrap {
         if (session.previousHashes.some((h) => safeEqual(hash, h))) {
           if (!session.revokedAt) {
             await this.revoke(id, 'refresh token reused');
-            await this.audit.record({ actor: { username: session.username }, action: 'revoke', resource: { kind: 'sessions', name: session.username }, summary: 'refresh token reused: session revoked' });
+            await this.audit.record({
+              actor: { username: session.username },
+              action: 'revoke',
+              resource: { kind: 'sessions', name: session.username },
+              summary: 'refresh token reused: session revoked',
+            });
             this.logger.warn(`A replaced refresh token of ${session.username} was presented again: session revoked`);
           }
           throw new UnauthorizedError('This refresh token was already used; the session has been revoked. Sign in again.');

@@ -27,7 +27,11 @@ export class UserSpecDto {
   @IsIn(ROLES as unknown as string[])
   role: Role;
 
-  @ApiPropertyOptional({ description: 'At least 12 characters, not a well-known one. Absent: the user signs in with GitHub only', format: 'password', minLength: 12 })
+  @ApiPropertyOptional({
+    description: 'At least 12 characters, not a well-known one. Absent: the user signs in with GitHub only',
+    format: 'password',
+    minLength: 12,
+  })
   @ValidateIf((_o, v) => v !== undefined) // null is not "no password": it is refused
   @IsString()
   @MaxLength(1024)
@@ -78,7 +82,11 @@ export class PatchUserSpecDto {
   @IsIn(ROLES as unknown as string[])
   role?: Role;
 
-  @ApiPropertyOptional({ description: 'A new password (at least 12 characters, not a well-known one); ends the user\'s sessions', format: 'password', minLength: 12 })
+  @ApiPropertyOptional({
+    description: "A new password (at least 12 characters, not a well-known one); ends the user's sessions",
+    format: 'password',
+    minLength: 12,
+  })
   @ValidateIf((_o, v) => v !== undefined)
   @IsString()
   @MaxLength(1024)

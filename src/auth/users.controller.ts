@@ -45,7 +45,7 @@ export class UsersController {
   }
 
   @Patch(':name')
-  @ApiOperation({ summary: 'Change role, password, GitHub login or disabled (a new password or disabling ends the user\'s sessions)' })
+  @ApiOperation({ summary: "Change role, password, GitHub login or disabled (a new password or disabling ends the user's sessions)" })
   @ApiParam(USER_NAME_PARAM)
   @ApiJsonResponse(200, USER_SCHEMA)
   @ApiProblemResponses(400, 404, 409, 503)

@@ -58,7 +58,15 @@ export class UsersService implements OnApplicationBootstrap {
     if (!existing) {
       const password = configured ?? randomSecret(18);
       const now = new Date();
-      const created = await this.users.insert({ _id: name, role: 'admin', source: 'config', disabled: false, passwordHash: await hashPassword(password), createdAt: now, updatedAt: now });
+      const created = await this.users.insert({
+        _id: name,
+        role: 'admin',
+        source: 'config',
+        disabled: false,
+        passwordHash: await hashPassword(password),
+        createdAt: now,
+        updatedAt: now,
+      });
       if (!created) return; // another replica created it at the same moment
       if (configured) {
         this.logger.log(`Created the administrator "${name}" with the password from ADMIN_PASSWORD`);
@@ -121,7 +129,8 @@ export class UsersService implements OnApplicationBootstrap {
     if (!USERNAME_PATTERN.test(username)) throw invalid('metadata.name', 'must be 1-64 lower-case letters, digits, ".", "_", "@", ":" or "-"');
     if (input.password !== undefined) this.checkPasswordPolicy(input.password, username);
     const githubLogin = input.githubLogin?.toLowerCase();
-    if (githubLogin && (await this.users.githubLoginTaken(githubLogin))) throw new ConflictError(`GitHub login ${githubLogin} is already linked to another user`);
+    if (githubLogin && (await this.users.githubLoginTaken(githubLogin)))
+      throw new ConflictError(`GitHub login ${githubLogin} is already linked to another user`);
     const now = new Date();
     const doc: User = {
       _id: username,
@@ -165,7 +174,8 @@ export class UsersService implements OnApplicationBootstrap {
       await this.users.update(username, set, unset);
       // A new role must apply to the next request, not after the sign-in cache goes stale.
       this.sessions.forgetSignInsOf(username);
-      if (patch.password !== undefined || patch.disabled === true) await this.sessions.revokeAllOf(username, patch.disabled ? 'user disabled' : 'password changed');
+      if (patch.password !== undefined || patch.disabled === true)
+        await this.sessions.revokeAllOf(username, patch.disabled ? 'user disabled' : 'password changed');
       return this.get(username);
     });
   }
@@ -188,8 +198,7 @@ export class UsersService implements OnApplicationBootstrap {
    */
   async signInWithGithub(identity: GithubIdentity, memberOfAllowedOrg: boolean): Promise<User> {
     const login = identity.login.toLowerCase();
-    const linked =
-      (await this.users.findByGithubId(identity.id)) ?? (await this.users.findUnconfirmedGithubLogin(login));
+    const linked = (await this.users.findByGithubId(identity.id)) ?? (await this.users.findUnconfirmedGithubLogin(login));
     if (linked) {
       if (linked.disabled) throw new ForbiddenError(`user ${linked._id} is disabled`);
       if (linked.source === 'github' && !memberOfAllowedOrg) throw new ForbiddenError(`GitHub user ${login} is not a member of an allowed organisation`);

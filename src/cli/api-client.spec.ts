@@ -26,14 +26,21 @@ describe('REST client', () => {
         };
         if (req.url === '/api/v1/auth/refresh') {
           const { refreshToken } = JSON.parse(body) as { refreshToken: string };
-          if (refreshToken !== 'refresh-1') return send(401, { title: 'Unauthorized', status: 401, detail: 'refresh token already used' }, 'application/problem+json');
+          if (refreshToken !== 'refresh-1')
+            return send(401, { title: 'Unauthorized', status: 401, detail: 'refresh token already used' }, 'application/problem+json');
           valid = 'access-3';
           return send(200, { accessToken: 'access-3', refreshToken: 'refresh-2', expiresAt: '2099-01-01T00:00:00.000Z' });
         }
-        if (req.headers.authorization !== `Bearer ${valid}`) return send(401, { title: 'Unauthorized', status: 401, detail: 'token expired' }, 'application/problem+json');
+        if (req.headers.authorization !== `Bearer ${valid}`)
+          return send(401, { title: 'Unauthorized', status: 401, detail: 'token expired' }, 'application/problem+json');
         if (req.url?.startsWith('/api/v1/things')) {
           const page = new URL(req.url, 'http://x').searchParams.get('continue');
-          return send(200, page ? { items: [{ metadata: { name: 'b' } }], metadata: { remainingItemCount: 0 } } : { items: [{ metadata: { name: 'a' } }], metadata: { continue: 'p2', remainingItemCount: 1 } });
+          return send(
+            200,
+            page
+              ? { items: [{ metadata: { name: 'b' } }], metadata: { remainingItemCount: 0 } }
+              : { items: [{ metadata: { name: 'a' } }], metadata: { continue: 'p2', remainingItemCount: 1 } },
+          );
         }
         if (req.url === '/api/v1/text') return send(200, 'plain text', 'text/plain');
         return send(404, { title: 'Not Found', status: 404, detail: `${req.url} not found` }, 'application/problem+json');
@@ -47,7 +54,12 @@ describe('REST client', () => {
   it('refreshes on 401 with the refresh token, retries, and hands the new tokens over to be stored', async () => {
     valid = 'access-2';
     const stored: (Credentials | undefined)[] = [];
-    const client = new ApiClient({ server: base, credentials: { accessToken: 'access-1', refreshToken: 'refresh-1', username: 'ada' }, timeoutMs: 5000, onCredentials: (c) => stored.push(c) });
+    const client = new ApiClient({
+      server: base,
+      credentials: { accessToken: 'access-1', refreshToken: 'refresh-1', username: 'ada' },
+      timeoutMs: 5000,
+      onCredentials: (c) => stored.push(c),
+    });
     const list = await client.list('/things', {}, false);
     expect(list.items.map((i) => i.metadata?.name)).toEqual(['a']);
     expect(stored).toEqual([{ accessToken: 'access-3', refreshToken: 'refresh-2', expiresAt: '2099-01-01T00:00:00.000Z', username: 'ada' }]);
@@ -57,14 +69,23 @@ describe('REST client', () => {
   it('forgets credentials whose refresh is refused and says to log in again', async () => {
     valid = 'something-else';
     const stored: (Credentials | undefined)[] = [];
-    const client = new ApiClient({ server: base, credentials: { accessToken: 'old', refreshToken: 'used' }, timeoutMs: 5000, onCredentials: (c) => stored.push(c) });
+    const client = new ApiClient({
+      server: base,
+      credentials: { accessToken: 'old', refreshToken: 'used' },
+      timeoutMs: 5000,
+      onCredentials: (c) => stored.push(c),
+    });
     await expect(client.get('/things')).rejects.toThrow(/session has expired; log in again/);
     expect(stored).toEqual([undefined]);
   });
 
   it('refreshes ahead of time when the access token is about to expire', async () => {
     valid = 'access-2';
-    const client = new ApiClient({ server: base, credentials: { accessToken: 'access-2', refreshToken: 'refresh-1', expiresAt: new Date(Date.now() + 1000).toISOString() }, timeoutMs: 5000 });
+    const client = new ApiClient({
+      server: base,
+      credentials: { accessToken: 'access-2', refreshToken: 'refresh-1', expiresAt: new Date(Date.now() + 1000).toISOString() },
+      timeoutMs: 5000,
+    });
     await client.get('/things');
     expect(seen.slice(-2)).toEqual(['POST /api/v1/auth/refresh -', 'GET /api/v1/things Bearer access-3']);
   });
@@ -95,8 +116,16 @@ describe('REST client', () => {
   });
 
   it('reads token answers in either spelling and expiry form', () => {
-    expect(credentialsFrom({ accessToken: 'a', refreshToken: 'r', expiresAt: '2030-01-01T00:00:00Z' })).toEqual({ accessToken: 'a', refreshToken: 'r', expiresAt: '2030-01-01T00:00:00.000Z' });
+    expect(credentialsFrom({ accessToken: 'a', refreshToken: 'r', expiresAt: '2030-01-01T00:00:00Z' })).toEqual({
+      accessToken: 'a',
+      refreshToken: 'r',
+      expiresAt: '2030-01-01T00:00:00.000Z',
+    });
     expect(credentialsFrom({ access_token: 'a', expires_at: 1893456000 }).expiresAt).toBe('2030-01-01T00:00:00.000Z');
-    expect(credentialsFrom({ accessToken: 'b' }, { accessToken: 'a', refreshToken: 'r' })).toEqual({ accessToken: 'b', refreshToken: 'r', expiresAt: undefined });
+    expect(credentialsFrom({ accessToken: 'b' }, { accessToken: 'a', refreshToken: 'r' })).toEqual({
+      accessToken: 'b',
+      refreshToken: 'r',
+      expiresAt: undefined,
+    });
   });
 });

@@ -18,7 +18,12 @@ const serverGroup = (over: Record<string, unknown> = {}): Resource => ({
 });
 
 describe('apply planning', () => {
-  const manifest: Resource = { kind: 'AgentGroup', apiVersion: 'v1', metadata: { name: 'checkout' }, spec: { selector: 'service.name=checkout', configs: [{ fileName: '', remoteConfig: 'base' }] } };
+  const manifest: Resource = {
+    kind: 'AgentGroup',
+    apiVersion: 'v1',
+    metadata: { name: 'checkout' },
+    spec: { selector: 'service.name=checkout', configs: [{ fileName: '', remoteConfig: 'base' }] },
+  };
 
   it('creates what is absent, without status or server-owned metadata', () => {
     const plan = planApply(groups, { ...manifest, metadata: { name: 'checkout', resourceVersion: '9', createdAt: 'x' }, status: { agents: 1 } }, undefined);
@@ -42,10 +47,17 @@ describe('apply planning', () => {
   });
 
   it('compares remote configs by content type (default application/yaml), body and description', () => {
-    const current: Resource = { kind: 'RemoteConfig', metadata: { name: 'base', resourceVersion: '2' }, spec: { contentType: 'application/yaml', body: 'a: 1\n' }, status: { latestRevision: 2 } };
+    const current: Resource = {
+      kind: 'RemoteConfig',
+      metadata: { name: 'base', resourceVersion: '2' },
+      spec: { contentType: 'application/yaml', body: 'a: 1\n' },
+      status: { latestRevision: 2 },
+    };
     expect(planApply(configs, { kind: 'RemoteConfig', metadata: { name: 'base' }, spec: { body: 'a: 1\n' } }, current).action).toBe('unchanged');
     expect(planApply(configs, { kind: 'RemoteConfig', metadata: { name: 'base' }, spec: { body: 'a: 2\n' } }, current).action).toBe('replace');
-    expect(planApply(configs, { kind: 'RemoteConfig', metadata: { name: 'base' }, spec: { body: 'a: 1\n', description: 'd' } }, current).action).toBe('replace');
+    expect(planApply(configs, { kind: 'RemoteConfig', metadata: { name: 'base' }, spec: { body: 'a: 1\n', description: 'd' } }, current).action).toBe(
+      'replace',
+    );
   });
 
   it('sets the labels of an existing agent with a merge patch that removes the others', () => {
@@ -60,8 +72,14 @@ describe('apply planning', () => {
     const current: Resource = { kind: 'User', metadata: { name: 'ada' }, spec: { role: 'viewer', disabled: false, githubLogin: null } };
     const same = planApply(users, { kind: 'User', metadata: { name: 'ada' }, spec: { role: 'viewer', password: 'long enough secret' } }, current);
     expect(same.action).toBe('unchanged');
-    expect(planApply(users, { kind: 'User', metadata: { name: 'ada' }, spec: { role: 'admin', password: 'p' } }, current)).toEqual({ action: 'patch', body: { spec: { role: 'admin' } } });
-    expect(planApply(users, { kind: 'User', metadata: { name: 'new' }, spec: { role: 'admin', password: 'p' } }, undefined).body?.spec).toEqual({ role: 'admin', password: 'p' });
+    expect(planApply(users, { kind: 'User', metadata: { name: 'ada' }, spec: { role: 'admin', password: 'p' } }, current)).toEqual({
+      action: 'patch',
+      body: { spec: { role: 'admin' } },
+    });
+    expect(planApply(users, { kind: 'User', metadata: { name: 'new' }, spec: { role: 'admin', password: 'p' } }, undefined).body?.spec).toEqual({
+      role: 'admin',
+      password: 'p',
+    });
   });
 
   it('refuses kinds that cannot be applied', () => {

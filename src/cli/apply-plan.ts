@@ -39,7 +39,11 @@ function comparableGroup(r: Resource): unknown {
     labels: labelsOf(r),
     selector: spec.selector ?? null,
     priority: spec.priority ?? 0,
-    configs: configs.map((c) => ({ fileName: c.fileName ?? '', remoteConfig: c.remoteConfig, ...(c.revision !== undefined && c.revision !== null ? { revision: c.revision } : {}) })),
+    configs: configs.map((c) => ({
+      fileName: c.fileName ?? '',
+      remoteConfig: c.remoteConfig,
+      ...(c.revision !== undefined && c.revision !== null ? { revision: c.revision } : {}),
+    })),
     connectionSettings: spec.connectionSettings ?? null,
   };
 }

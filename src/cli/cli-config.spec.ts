@@ -25,7 +25,11 @@ describe('opampctl config file', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const again = new ConfigStore(file);
     expect(again.currentContextName).toBe('local');
-    expect(again.context('local')).toEqual({ name: 'local', server: 'http://localhost:8080', credentials: { accessToken: 'a', refreshToken: 'r', username: 'ada' } });
+    expect(again.context('local')).toEqual({
+      name: 'local',
+      server: 'http://localhost:8080',
+      credentials: { accessToken: 'a', refreshToken: 'r', username: 'ada' },
+    });
     // An existing file with looser permissions is tightened on the next save.
     fs.chmodSync(file, 0o644);
     again.save();
@@ -53,7 +57,11 @@ describe('opampctl config file', () => {
   });
 
   it('redacts tokens for config view', () => {
-    const cfg = redacted({ apiVersion: 'v1', kind: 'Config', contexts: [{ name: 'a', server: 's', credentials: { accessToken: 'secret', refreshToken: 'secret2', username: 'ada' } }] });
+    const cfg = redacted({
+      apiVersion: 'v1',
+      kind: 'Config',
+      contexts: [{ name: 'a', server: 's', credentials: { accessToken: 'secret', refreshToken: 'secret2', username: 'ada' } }],
+    });
     expect(cfg.contexts[0].credentials).toEqual({ accessToken: 'REDACTED', refreshToken: 'REDACTED', username: 'ada' });
   });
 

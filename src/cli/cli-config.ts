@@ -54,7 +54,10 @@ export function normaliseServer(url: string): string {
     throw new CliError(`"${url}" is not a server URL (e.g. http://localhost:8080)`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new CliError(`server URL must be http or https, got "${url}"`);
-  return u.toString().replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  return u
+    .toString()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1$/, '');
 }
 
 /** A context name from a server URL: its host and port. */

@@ -2,7 +2,9 @@ import { ApiError, CliError, describeFetchFailure, errorLine, exitCodeOf, format
 
 describe('error lines', () => {
   it('formats a problem document as one kubectl-like line', () => {
-    expect(formatProblem(404, { title: 'Not Found', status: 404, detail: 'agentgroup "x" not found' })).toBe('Error from server (404 Not Found): agentgroup "x" not found');
+    expect(formatProblem(404, { title: 'Not Found', status: 404, detail: 'agentgroup "x" not found' })).toBe(
+      'Error from server (404 Not Found): agentgroup "x" not found',
+    );
   });
 
   it('appends field errors the detail does not already name', () => {
@@ -20,7 +22,9 @@ describe('error lines', () => {
   });
 
   it('stays on one line whatever the server sends, and copes with a bare status', () => {
-    expect(formatProblem(502, { detail: '<html>\n<body>Bad gateway</body>\n</html>' }, 'Bad Gateway')).toBe('Error from server (502 Bad Gateway): <html> <body>Bad gateway</body> </html>');
+    expect(formatProblem(502, { detail: '<html>\n<body>Bad gateway</body>\n</html>' }, 'Bad Gateway')).toBe(
+      'Error from server (502 Bad Gateway): <html> <body>Bad gateway</body> </html>',
+    );
     expect(formatProblem(500, {})).toBe('Error from server (500 Error)');
     expect(oneLine('a\n\n  b\tc')).toBe('a b c');
     expect(oneLine('x'.repeat(600)).length).toBe(500);

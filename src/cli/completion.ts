@@ -41,7 +41,8 @@ export function specOf(cmd: Command): CommandSpec {
 }
 
 /** What a position expects: resource types, names of a type, contexts, files, or fixed words. */
-export type Slot = { kind: 'types'; only?: string[] } | { kind: 'names'; type?: string } | { kind: 'contexts' } | { kind: 'words'; words: string[] } | { kind: 'none' };
+export type Slot =
+  { kind: 'types'; only?: string[] } | { kind: 'names'; type?: string } | { kind: 'contexts' } | { kind: 'words'; words: string[] } | { kind: 'none' };
 
 /** Positional arguments of the commands that have them, by command path. */
 export function positionalSlots(path: string[], args: string[]): Slot {

@@ -41,7 +41,11 @@ describe('describe output', () => {
       {
         kind: 'Agent',
         metadata: { name: 'u1', labels: { team: 'payments' } },
-        status: { description: { identifyingAttributes: { 'service.name': 'checkout' } }, capabilities: { names: ['ReportsStatus'] }, effectiveConfig: { configMap: { '': { contentType: 'text/yaml' } } } },
+        status: {
+          description: { identifyingAttributes: { 'service.name': 'checkout' } },
+          capabilities: { names: ['ReportsStatus'] },
+          effectiveConfig: { configMap: { '': { contentType: 'text/yaml' } } },
+        },
       },
       { Agents: 'NAME   SERVICE\nu1     checkout', 'Empty Section': {} },
       now,
@@ -68,7 +72,18 @@ describe('describe agent: telemetry', () => {
       {
         held: true,
         lastReceivedAt: '2026-12-02T12:00:00Z',
-        current: { acceptedPerSecond: 10, refusedPerSecond: 0, sentPerSecond: 8.5, sendFailedPerSecond: 1.5, exportFailureRatio: 0.15, queueSize: 7, queueCapacity: 1000, cpuSecondsPerSecond: 0.02, rssBytes: 123 * 1024 * 1024, uptimeSeconds: 3600.4 },
+        current: {
+          acceptedPerSecond: 10,
+          refusedPerSecond: 0,
+          sentPerSecond: 8.5,
+          sendFailedPerSecond: 1.5,
+          exportFailureRatio: 0.15,
+          queueSize: 7,
+          queueCapacity: 1000,
+          cpuSecondsPerSecond: 0.02,
+          rssBytes: 123 * 1024 * 1024,
+          uptimeSeconds: 3600.4,
+        },
       },
       now,
     );

@@ -6,9 +6,7 @@ import { UsageError } from './cli-errors';
  */
 
 export type Requirement =
-  | { key: string; op: 'eq' | 'ne'; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'absent' };
+  { key: string; op: 'eq' | 'ne'; value: string } | { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'absent' };
 
 /** Splits on commas that are not inside parentheses. */
 function splitTerms(text: string): string[] {
@@ -36,7 +34,10 @@ export function parseSelector(text: string): Requirement[] {
     if (m && KEY.test(m[1])) return { key: m[1], op: m[2] === '!=' ? 'ne' : 'eq', value: m[3] };
     m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
     if (m && KEY.test(m[1])) {
-      const values = m[3].split(',').map((v) => v.trim()).filter(Boolean);
+      const values = m[3]
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
       if (!values.length) throw new UsageError(`selector "${term}": ${m[2]} needs at least one value`);
       return { key: m[1], op: m[2] as 'in' | 'notin', values };
     }

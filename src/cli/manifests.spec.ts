@@ -6,7 +6,21 @@ import { manifestFiles, parseManifests, readManifests } from './manifests';
 describe('manifests', () => {
   it('reads several YAML documents, skipping empty ones', () => {
     const ms = parseManifests(
-      ['---', 'kind: RemoteConfig', 'metadata: {name: base}', 'spec: {body: "x: 1"}', '---', '# only a comment', '---', 'kind: AgentGroup', 'metadata:', '  name: checkout', 'spec:', '  selector: a=b', ''].join('\n'),
+      [
+        '---',
+        'kind: RemoteConfig',
+        'metadata: {name: base}',
+        'spec: {body: "x: 1"}',
+        '---',
+        '# only a comment',
+        '---',
+        'kind: AgentGroup',
+        'metadata:',
+        '  name: checkout',
+        'spec:',
+        '  selector: a=b',
+        '',
+      ].join('\n'),
       'fleet.yaml',
     );
     expect(ms.map((m) => [m.resource.kind, m.resource.metadata?.name, m.source])).toEqual([
@@ -17,8 +31,15 @@ describe('manifests', () => {
 
   it('reads JSON: one object, an array, or a List', () => {
     expect(parseManifests('{"kind":"AgentGroup","metadata":{"name":"a"},"spec":{"selector":""}}', 'a.json')).toHaveLength(1);
-    expect(parseManifests('[{"kind":"AgentGroup","metadata":{"name":"a"}},{"kind":"AgentGroup","metadata":{"name":"b"}}]', 'l.json').map((m) => m.resource.metadata?.name)).toEqual(['a', 'b']);
-    const list = parseManifests(JSON.stringify({ kind: 'AgentGroupList', apiVersion: 'v1', items: [{ kind: 'AgentGroup', metadata: { name: 'c' } }] }), 'list.json');
+    expect(
+      parseManifests('[{"kind":"AgentGroup","metadata":{"name":"a"}},{"kind":"AgentGroup","metadata":{"name":"b"}}]', 'l.json').map(
+        (m) => m.resource.metadata?.name,
+      ),
+    ).toEqual(['a', 'b']);
+    const list = parseManifests(
+      JSON.stringify({ kind: 'AgentGroupList', apiVersion: 'v1', items: [{ kind: 'AgentGroup', metadata: { name: 'c' } }] }),
+      'list.json',
+    );
     expect(list.map((m) => m.resource.metadata?.name)).toEqual(['c']);
   });
 
@@ -30,7 +51,9 @@ describe('manifests', () => {
   it('says where a manifest is wrong', () => {
     expect(() => parseManifests('kind: AgentGroup\nmetadata: {name: a}\n---\nmetadata: {name: b}\n', 'f.yaml')).toThrow('f.yaml#2: the manifest has no kind');
     expect(() => parseManifests('kind: AgentGroup\nspec: {}\n', 'f.yaml')).toThrow('f.yaml: AgentGroup has no metadata.name');
-    expect(() => parseManifests('kind: [unclosed\n', 'bad.yaml')).toThrow(/^bad.yaml: invalid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a \]$/);
+    expect(() => parseManifests('kind: [unclosed\n', 'bad.yaml')).toThrow(
+      /^bad.yaml: invalid YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a \]$/,
+    );
     expect(() => parseManifests('kind: A\nkind: B\nmetadata: {name: a}\n', 'dup.yaml')).toThrow(/dup.yaml: invalid YAML/);
     expect(() => parseManifests('- 1\n', 'n.yaml')).toThrow('n.yaml[0]: a manifest must be an object');
   });

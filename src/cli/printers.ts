@@ -65,8 +65,16 @@ export function formatResources(t: ResourceType, items: Resource[], opts: PrintO
     case 'name':
       return items.map((r) => `${qualifiedName(t, r)}\n`).join('');
     default: {
-      const columns = columnsFor(t, opts.format === 'wide', items.some((r) => r.metadata?.deletedAt));
-      const { lines } = renderTable(columns as TableColumn[], items.map((r) => rowOf(columns, r, now)), { maxWidth: opts.width, headers: opts.headers ?? true });
+      const columns = columnsFor(
+        t,
+        opts.format === 'wide',
+        items.some((r) => r.metadata?.deletedAt),
+      );
+      const { lines } = renderTable(
+        columns as TableColumn[],
+        items.map((r) => rowOf(columns, r, now)),
+        { maxWidth: opts.width, headers: opts.headers ?? true },
+      );
       return lines.length ? `${lines.join('\n')}\n` : '';
     }
   }

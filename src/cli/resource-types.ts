@@ -58,9 +58,7 @@ const deliveryState = (r: Resource) => field(r, 'status.remoteConfig.state');
 function groupConfigs(r: Resource): string {
   const cs = field(r, 'spec.configs');
   if (!Array.isArray(cs) || !cs.length) return '<none>';
-  return cs
-    .map((c) => (isObject(c) ? `${c.fileName ? `${c.fileName}=` : ''}${c.remoteConfig}${c.revision ? `@${c.revision}` : ''}` : ''))
-    .join(',');
+  return cs.map((c) => (isObject(c) ? `${c.fileName ? `${c.fileName}=` : ''}${c.remoteConfig}${c.revision ? `@${c.revision}` : ''}` : '')).join(',');
 }
 
 /** `checkout=1,own-config=2`: who governs the agents a group matches but does not govern. */
@@ -153,7 +151,11 @@ export const RESOURCE_TYPES: ResourceType[] = [
       name,
       { header: 'CONTENT TYPE', truncate: true, value: (r) => text(field(r, 'spec.contentType')) },
       { header: 'REVISION', align: 'right', value: (r) => text(field(r, 'status.latestRevision')) },
-      { header: 'HASH', wide: true, value: (r) => text(typeof field(r, 'status.hash') === 'string' ? (field(r, 'status.hash') as string).slice(0, 12) : undefined) },
+      {
+        header: 'HASH',
+        wide: true,
+        value: (r) => text(typeof field(r, 'status.hash') === 'string' ? (field(r, 'status.hash') as string).slice(0, 12) : undefined),
+      },
       { header: 'AUTHOR', truncate: true, wide: true, value: (r) => text(field(r, 'status.lastChange.author')) },
       { header: 'LAST CHANGE', truncate: true, value: (r) => text(field(r, 'status.lastChange.message')) },
       { header: 'DESCRIPTION', truncate: true, wide: true, value: (r) => text(field(r, 'spec.description')) },
@@ -268,7 +270,14 @@ export const RESOURCE_TYPES: ResourceType[] = [
       name,
       { header: 'AGENTS', value: (r) => text(field(r, 'status.agents')) },
       { header: 'BUS', value: (r) => busText(field(r, 'status.bus')) },
-      { header: 'LEASES', truncate: true, value: (r) => (Array.isArray(field(r, 'status.leases')) && (field(r, 'status.leases') as string[]).length ? (field(r, 'status.leases') as string[]).join(',') : '<none>') },
+      {
+        header: 'LEASES',
+        truncate: true,
+        value: (r) =>
+          Array.isArray(field(r, 'status.leases')) && (field(r, 'status.leases') as string[]).length
+            ? (field(r, 'status.leases') as string[]).join(',')
+            : '<none>',
+      },
       { header: 'GONE', value: (r) => yesNo(field(r, 'status.gone')) },
       age('status.heartbeatAt', 'LAST HEARTBEAT'),
       { header: 'VERSION', wide: true, value: (r) => text(field(r, 'status.version')) },
@@ -307,7 +316,9 @@ export function findResourceType(nameOrAlias: string): ResourceType | undefined 
 export function resolveResourceType(nameOrAlias: string): ResourceType {
   const t = findResourceType(nameOrAlias);
   if (!t) {
-    throw new CliError(`the server doesn't have a resource type "${nameOrAlias}" (known: ${RESOURCE_TYPES.map((x) => x.plural).join(', ')}; see opampctl api-resources)`);
+    throw new CliError(
+      `the server doesn't have a resource type "${nameOrAlias}" (known: ${RESOURCE_TYPES.map((x) => x.plural).join(', ')}; see opampctl api-resources)`,
+    );
   }
   return t;
 }

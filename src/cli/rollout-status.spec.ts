@@ -41,7 +41,10 @@ describe('rollout status (opampctl)', () => {
       'failed agents:',
       '  a1: BROKEN',
     ]);
-    const tty = rolloutStatusLines({ ...r, status: { ...r.status, phase: 'Progressing', stages: [{ reached: 4, applied: 2, failed: 0, pending: 2 }] } }, { tty: true, barWidth: 4 });
+    const tty = rolloutStatusLines(
+      { ...r, status: { ...r.status, phase: 'Progressing', stages: [{ reached: 4, applied: 2, failed: 0, pending: 2 }] } },
+      { tty: true, barWidth: 4 },
+    );
     expect(tty[2]).toBe('> stage 1: [##--] 2/4 applied, 0 failed, 2 pending');
   });
 });

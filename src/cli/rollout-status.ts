@@ -38,7 +38,9 @@ export function rolloutStatusLines(r: Resource, opts: { tty?: boolean; barWidth?
   const name = String(r.metadata?.name ?? '');
   const phase = String(field(r, 'status.phase') ?? 'Unknown');
   const last = lastCondition(r);
-  const lines = [`rollout/${name}: ${phase}${last?.reason ? ` (${last.reason})` : ''}, stage ${stageText(r)}, ${field(r, 'status.reached') ?? 0}/${field(r, 'status.targetAgents') ?? '?'} agents reached`];
+  const lines = [
+    `rollout/${name}: ${phase}${last?.reason ? ` (${last.reason})` : ''}, stage ${stageText(r)}, ${field(r, 'status.reached') ?? 0}/${field(r, 'status.targetAgents') ?? '?'} agents reached`,
+  ];
   if (last?.message) lines.push(`  ${last.message}`);
   const stages = field(r, 'status.stages');
   const current = field(r, 'status.stage');
@@ -48,7 +50,9 @@ export function rolloutStatusLines(r: Resource, opts: { tty?: boolean; barWidth?
       const reached = Number(s.reached ?? 0);
       const applied = Number(s.applied ?? 0);
       const marker = i === current && !['Succeeded', 'RolledBack', 'Aborted'].includes(phase) ? '>' : ' ';
-      lines.push(`${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending`);
+      lines.push(
+        `${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending`,
+      );
     });
   }
   const gates = field(r, 'status.gates');

@@ -1,14 +1,23 @@
 import { agentConfigState, configOutcome, governedBy, progressBar, resourceCondition, tally, tallyText } from './wait-status';
 
 describe('waiting for applied configuration', () => {
-  const desired = (state: string, desiredHash = 'h2', extra: object = {}) => ({ assigned: true, acceptsRemoteConfig: true, hash: 'h2', delivery: { state, desiredHash }, ...extra });
+  const desired = (state: string, desiredHash = 'h2', extra: object = {}) => ({
+    assigned: true,
+    acceptsRemoteConfig: true,
+    hash: 'h2',
+    delivery: { state, desiredHash },
+    ...extra,
+  });
 
   it('reads the delivery state of the current desired hash only', () => {
     expect(agentConfigState(desired('applied'))).toEqual({ state: 'applied' });
     // Applied, but for the config before the latest change: still pending.
     expect(agentConfigState(desired('applied', 'h1'))).toEqual({ state: 'pending' });
     expect(agentConfigState(desired('applying'))).toEqual({ state: 'applying' });
-    expect(agentConfigState({ ...desired('failed'), delivery: { state: 'failed', desiredHash: 'h2', error: 'bad yaml' } })).toEqual({ state: 'failed', error: 'bad yaml' });
+    expect(agentConfigState({ ...desired('failed'), delivery: { state: 'failed', desiredHash: 'h2', error: 'bad yaml' } })).toEqual({
+      state: 'failed',
+      error: 'bad yaml',
+    });
     expect(agentConfigState({ assigned: true, hash: 'h2' })).toEqual({ state: 'pending' });
     expect(agentConfigState({ assigned: false })).toEqual({ state: 'unassigned' });
     expect(agentConfigState({ assigned: true, acceptsRemoteConfig: false })).toEqual({ state: 'unsupported' });

@@ -21,8 +21,14 @@ describe('watch changes', () => {
   });
 
   it('ignores heartbeat noise but not real changes', () => {
-    const base = { metadata: { name: 'u', updatedAt: '1' }, status: { connection: { lastSeenAt: '1', sequenceNum: 4 }, remoteConfigStatus: { status: 'APPLYING' } } };
-    const beat = { metadata: { name: 'u', updatedAt: '2' }, status: { connection: { lastSeenAt: '2', sequenceNum: 5 }, remoteConfigStatus: { status: 'APPLYING' } } };
+    const base = {
+      metadata: { name: 'u', updatedAt: '1' },
+      status: { connection: { lastSeenAt: '1', sequenceNum: 4 }, remoteConfigStatus: { status: 'APPLYING' } },
+    };
+    const beat = {
+      metadata: { name: 'u', updatedAt: '2' },
+      status: { connection: { lastSeenAt: '2', sequenceNum: 5 }, remoteConfigStatus: { status: 'APPLYING' } },
+    };
     const applied = { ...beat, status: { ...beat.status, remoteConfigStatus: { status: 'APPLIED' } } };
     expect(signature(base)).toBe(signature(beat));
     expect(signature(beat)).not.toBe(signature(applied));

@@ -60,7 +60,17 @@ describe('ChangeFeed', () => {
     const heard: ResourceChange[] = [];
     f.listen((c) => heard.push(c));
     f.agentStatus('h1', { connected: true, transport: 'http' });
-    handlers.forEach((h) => h({ id: 'other-1', type: 'MODIFIED', kind: 'agents', object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'h1' }, status: { connected: false } } }, 'b'));
+    handlers.forEach((h) =>
+      h(
+        {
+          id: 'other-1',
+          type: 'MODIFIED',
+          kind: 'agents',
+          object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'h1' }, status: { connected: false } },
+        },
+        'b',
+      ),
+    );
     f.agentStatus('h1', { connected: true, transport: 'http' });
     expect(heard.map((c) => [c.id.startsWith('other') ? 'b' : 'here', c.object.status?.connected])).toEqual([
       ['here', true],
@@ -70,7 +80,12 @@ describe('ChangeFeed', () => {
   });
 
   it('takes from the bus only well-formed changes', () => {
-    const good = { id: 'ab-1', type: 'MODIFIED', kind: 'agents', object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'x' }, status: { connected: true } } };
+    const good = {
+      id: 'ab-1',
+      type: 'MODIFIED',
+      kind: 'agents',
+      object: { kind: 'Agent', apiVersion: 'v1', metadata: { name: 'x' }, status: { connected: true } },
+    };
     expect(parseResourceChange(good)).toEqual(good);
     expect(parseResourceChange({ ...good, kind: 'users' })).toBeUndefined();
     expect(parseResourceChange({ ...good, object: { ...good.object, kind: 'AgentGroup' } })).toBeUndefined();

@@ -221,8 +221,7 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
       if (status.connected) {
         if (this.told.size >= 200_000) this.told.clear();
         this.told.set(change.object.metadata.name, { key: JSON.stringify(status), status });
-      }
-      else this.told.delete(change.object.metadata.name);
+      } else this.told.delete(change.object.metadata.name);
     }
     this.positions.set(change.id, this.dropped + this.history.length);
     this.history.push(change);

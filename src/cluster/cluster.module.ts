@@ -16,7 +16,10 @@ import { ReplicasController } from './replicas.controller';
 
 function busGauge(): Gauge {
   const name = 'opamp_event_bus_connected';
-  return (register.getSingleMetric(name) as Gauge | undefined) ?? new Gauge({ name, help: 'Whether this replica reaches the event bus between replicas (1) or not (0), by kind (in-process, nats)', labelNames: ['kind'] });
+  return (
+    (register.getSingleMetric(name) as Gauge | undefined) ??
+    new Gauge({ name, help: 'Whether this replica reaches the event bus between replicas (1) or not (0), by kind (in-process, nats)', labelNames: ['kind'] })
+  );
 }
 
 /** The bus this process uses: NATS when NATS_URL is set, else none (one process). */

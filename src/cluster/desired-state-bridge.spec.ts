@@ -2,7 +2,12 @@ import { parseDesiredStateChange } from './desired-state-bridge';
 
 describe('parseDesiredStateChange (what another replica sent over the bus)', () => {
   it('takes a well-formed change as is', () => {
-    expect(parseDesiredStateChange({ reason: 'agentgroup.replaced', groups: ['edge'], configs: [] })).toEqual({ reason: 'agentgroup.replaced', groups: ['edge'], configs: [], agents: undefined });
+    expect(parseDesiredStateChange({ reason: 'agentgroup.replaced', groups: ['edge'], configs: [] })).toEqual({
+      reason: 'agentgroup.replaced',
+      groups: ['edge'],
+      configs: [],
+      agents: undefined,
+    });
     expect(parseDesiredStateChange({ reason: 'agent.labels', agents: ['0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90'] })?.agents).toHaveLength(1);
   });
 

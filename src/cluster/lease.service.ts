@@ -122,7 +122,14 @@ export class LeaseService {
 
     if (top && top.expiresAt.getTime() > Date.now()) return; // another replica holds it
     const term = (top?.term ?? 0) + 1;
-    const taken = await this.leases.insertTerm({ _id: `${name}#${pad(term)}`, name, term, holder: me, acquiredAt: new Date(started), expiresAt: new Date(started + this.ttlMs) });
+    const taken = await this.leases.insertTerm({
+      _id: `${name}#${pad(term)}`,
+      name,
+      term,
+      holder: me,
+      acquiredAt: new Date(started),
+      expiresAt: new Date(started + this.ttlMs),
+    });
     if (!taken) return; // another replica took this term first
     this.held.set(name, { term, validUntil: started + this.ttlMs - this.marginMs, abort: new AbortController() });
     this.logger.log(`took lease ${name} (term ${term})`);

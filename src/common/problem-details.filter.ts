@@ -1,6 +1,15 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConflictError, DomainError, ForbiddenError, InvalidError, NotFoundError, TooManyRequestsError, UnauthorizedError, UnavailableError } from './domain-errors';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnavailableError,
+} from './domain-errors';
 import { makeProblem, PROBLEM_CONTENT_TYPE, ProblemDetails, problemType } from './problem-details';
 import { RequestValidationException } from './validation';
 import { describeDatabaseError, isDatabaseUnavailable } from './database-errors';
@@ -20,7 +29,7 @@ export function toProblem(err: unknown, instance?: string): ProblemDetails {
       typeof body === 'string'
         ? body
         : Array.isArray((body as { message?: unknown }).message)
-          ? ((body as { message: string[] }).message).join('; ')
+          ? (body as { message: string[] }).message.join('; ')
           : String((body as { message?: unknown }).message ?? err.message);
     const extra = typeof body === 'object' && body !== null && 'problem' in body ? (body as { problem: object }).problem : {};
     return makeProblem(status, detail, { instance, ...extra });
@@ -58,7 +67,8 @@ function domainStatus(err: DomainError): [number, string] {
 export function problemHeaders(err: unknown, databaseRetryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS): Record<string, string> {
   if (err instanceof UnauthorizedError) return { 'www-authenticate': err.challenge };
   if (err instanceof TooManyRequestsError || err instanceof UnavailableError) return { 'retry-after': String(err.retryAfterSeconds) };
-  if (!(err instanceof HttpException) && !(err instanceof DomainError) && isDatabaseUnavailable(err)) return { 'retry-after': String(databaseRetryAfterSeconds) };
+  if (!(err instanceof HttpException) && !(err instanceof DomainError) && isDatabaseUnavailable(err))
+    return { 'retry-after': String(databaseRetryAfterSeconds) };
   return {};
 }
 
@@ -78,7 +88,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const problem = toProblem(err, req?.url);
-    if (problem.status === 503 && isDatabaseUnavailable(err)) this.logger.warn(`${req?.method} ${req?.url}: database unavailable (${describeDatabaseError(err)})`);
+    if (problem.status === 503 && isDatabaseUnavailable(err))
+      this.logger.warn(`${req?.method} ${req?.url}: database unavailable (${describeDatabaseError(err)})`);
     else if (problem.status >= 500) this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     for (const [k, v] of Object.entries(problemHeaders(err, this.databaseRetryAfterSeconds))) void reply.header(k, v);
     sendProblem(reply, problem);

@@ -22,7 +22,11 @@ export class PageQuery {
   limit?: number;
 
   // Tokens of these lists are base64url of "s:<last key>", so they begin cz[o-r]; the pattern says so.
-  @ApiPropertyOptional({ description: 'The `metadata.continue` token of the previous page (any other value is refused with 400)', maxLength: 400, pattern: '^cz[o-r][A-Za-z0-9_-]*$' })
+  @ApiPropertyOptional({
+    description: 'The `metadata.continue` token of the previous page (any other value is refused with 400)',
+    maxLength: 400,
+    pattern: '^cz[o-r][A-Za-z0-9_-]*$',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(400)
@@ -55,7 +59,10 @@ export function encodeCursor(key: string | number): string {
 export function decodeStringCursor(token: string | undefined): string | undefined {
   if (token === undefined) return undefined;
   const text = Buffer.from(token, 'base64url').toString('utf8');
-  if (!text.startsWith('s:')) throw new InvalidError('continue is not a token returned by a previous page', { errors: [{ field: 'continue', message: 'not a token returned by a previous page' }] });
+  if (!text.startsWith('s:'))
+    throw new InvalidError('continue is not a token returned by a previous page', {
+      errors: [{ field: 'continue', message: 'not a token returned by a previous page' }],
+    });
   return text.slice(2);
 }
 
@@ -64,7 +71,9 @@ export function decodeNumberCursor(token: string | undefined): number | undefine
   const text = Buffer.from(token, 'base64url').toString('utf8');
   const n = Number(text.slice(2));
   if (!text.startsWith('n:') || !Number.isSafeInteger(n)) {
-    throw new InvalidError('continue is not a token returned by a previous page', { errors: [{ field: 'continue', message: 'not a token returned by a previous page' }] });
+    throw new InvalidError('continue is not a token returned by a previous page', {
+      errors: [{ field: 'continue', message: 'not a token returned by a previous page' }],
+    });
   }
   return n;
 }

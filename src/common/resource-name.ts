@@ -10,8 +10,7 @@ export function isDnsLabel(name: unknown): name is string {
   return typeof name === 'string' && name.length <= DNS_LABEL_MAX_LENGTH && DNS_LABEL_PATTERN.test(name);
 }
 
-export const DNS_LABEL_MESSAGE =
-  'must be a DNS label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit';
+export const DNS_LABEL_MESSAGE = 'must be a DNS label: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit';
 
 /** A DTO property holding a resource name. */
 export function IsResourceName(description = 'Resource name, a DNS label') {

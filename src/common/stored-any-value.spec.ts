@@ -2,7 +2,13 @@ import { plainAttributes, plainOfStored, storedArray, storedDouble, storedKvlist
 
 describe('stored AnyValue form', () => {
   it('reads arrays and key/value lists back as plain JSON, nested arrays included', () => {
-    const stored = storedArray([storedArray(['a']), storedKvlist([{ key: 'x.y', value: 1 }, { key: '$z', value: storedArray([true]) }])]);
+    const stored = storedArray([
+      storedArray(['a']),
+      storedKvlist([
+        { key: 'x.y', value: 1 },
+        { key: '$z', value: storedArray([true]) },
+      ]),
+    ]);
     expect(plainOfStored(stored)).toEqual([['a'], { 'x.y': 1, $z: [true] }]);
   });
 

@@ -44,7 +44,8 @@ export function plainOfStored(v: unknown): unknown {
   if (keys.length === 1 && keys[0] === STORED_KVLIST && Array.isArray(v[STORED_KVLIST])) {
     const out: Record<string, unknown> = {};
     for (const pair of v[STORED_KVLIST] as { key?: unknown; value?: unknown }[]) {
-      if (isObject(pair) && typeof pair.key === 'string') Object.defineProperty(out, pair.key, { value: plainOfStored(pair.value), enumerable: true, writable: true, configurable: true });
+      if (isObject(pair) && typeof pair.key === 'string')
+        Object.defineProperty(out, pair.key, { value: plainOfStored(pair.value), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

@@ -23,7 +23,9 @@ export function serverTls(config: Pick<AppConfig, 'tls'>): { cert: Buffer; key: 
  * request for a client certificate that is verified but not required (agents without one may
  * still present a token; the authenticator decides).
  */
-export function agentListenerTls(config: Pick<AppConfig, 'tls'>): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: false } | undefined {
+export function agentListenerTls(
+  config: Pick<AppConfig, 'tls'>,
+): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: false } | undefined {
   const server = serverTls(config);
   if (!server) return undefined;
   const ca = config.tls.clientCaFile ? readTlsFile('TLS_CLIENT_CA_FILE', config.tls.clientCaFile) : undefined;

@@ -82,17 +82,34 @@ describe('loadConfig', () => {
 describe('loadConfig: authentication settings', () => {
   it('defaults to token agent auth, the admin user, 15 min / 7 day tokens, no CORS, no trusted proxy', () => {
     const c = loadConfig({}, []);
-    expect(c.auth).toMatchObject({ agentAuth: 'token', adminUsername: 'admin', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 604_800, loginRateLimitPerUser: 10, loginRateLimitPerAddress: 30 });
+    expect(c.auth).toMatchObject({
+      agentAuth: 'token',
+      adminUsername: 'admin',
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 604_800,
+      loginRateLimitPerUser: 10,
+      loginRateLimitPerAddress: 30,
+    });
     expect(c.auth.adminPassword).toBeUndefined();
     expect(c.auth.jwtSecret).toBeUndefined();
-    expect(c.auth.github).toEqual({ clientId: undefined, clientSecret: undefined, baseUrl: 'https://github.com', apiUrl: 'https://api.github.com', allowedOrgs: [], defaultRole: 'viewer' });
+    expect(c.auth.github).toEqual({
+      clientId: undefined,
+      clientSecret: undefined,
+      baseUrl: 'https://github.com',
+      apiUrl: 'https://api.github.com',
+      allowedOrgs: [],
+      defaultRole: 'viewer',
+    });
     expect(c.corsOrigins).toEqual([]);
     expect(c.trustProxy).toBe(false);
     expect(c.auditRetentionDays).toBe(90);
     expect(loadConfig({ TRUST_PROXY: '*' }, []).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '1' }, []).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback' }, []).trustProxy).toEqual(['10.0.0.0/8', 'loopback']);
-    expect(loadConfig({ GITHUB_ALLOWED_ORGS: 'Acme, other', GITHUB_BASE_URL: 'https://ghe.example.com/' }, []).auth.github).toMatchObject({ allowedOrgs: ['acme', 'other'], baseUrl: 'https://ghe.example.com' });
+    expect(loadConfig({ GITHUB_ALLOWED_ORGS: 'Acme, other', GITHUB_BASE_URL: 'https://ghe.example.com/' }, []).auth.github).toMatchObject({
+      allowedOrgs: ['acme', 'other'],
+      baseUrl: 'https://ghe.example.com',
+    });
   });
 
   it.each([

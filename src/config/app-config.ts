@@ -180,7 +180,9 @@ function coerce(key: SettingKey, spec: SettingSpec, value: unknown): string | nu
       if (typeof text !== 'string' && typeof text !== 'number') throw bad();
       if (String(text).length === 0) throw bad();
       if (t.minLength && String(text).length < t.minLength) {
-        throw new ConfigError(`Invalid configuration: ${key} must be ${describeExpected(spec)}, got ${spec.secret ? `${String(text).length} (value hidden)` : JSON.stringify(text)}`);
+        throw new ConfigError(
+          `Invalid configuration: ${key} must be ${describeExpected(spec)}, got ${spec.secret ? `${String(text).length} (value hidden)` : JSON.stringify(text)}`,
+        );
       }
       return String(text);
   }
@@ -251,14 +253,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     throw new ConfigError('Invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates are only asked for over TLS)');
   }
   if ((v.REPLICA_TIMEOUT_SECONDS as number) <= (v.REPLICA_HEARTBEAT_SECONDS as number)) {
-    throw new ConfigError('Invalid configuration: REPLICA_TIMEOUT_SECONDS must exceed REPLICA_HEARTBEAT_SECONDS (a replica would be declared gone between two of its own heartbeats)');
+    throw new ConfigError(
+      'Invalid configuration: REPLICA_TIMEOUT_SECONDS must exceed REPLICA_HEARTBEAT_SECONDS (a replica would be declared gone between two of its own heartbeats)',
+    );
   }
   if ((v.GITHUB_CLIENT_ID === undefined) !== (v.GITHUB_CLIENT_SECRET === undefined)) {
     throw new ConfigError('Invalid configuration: GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together (GitHub login needs both)');
   }
   const ratio = Number(v.TELEMETRY_EXPORT_FAILING_RATIO);
   if (!(ratio >= 0 && ratio <= 1)) {
-    throw new ConfigError(`Invalid configuration: TELEMETRY_EXPORT_FAILING_RATIO must be a number between 0 and 1, got ${JSON.stringify(v.TELEMETRY_EXPORT_FAILING_RATIO)}`);
+    throw new ConfigError(
+      `Invalid configuration: TELEMETRY_EXPORT_FAILING_RATIO must be a number between 0 and 1, got ${JSON.stringify(v.TELEMETRY_EXPORT_FAILING_RATIO)}`,
+    );
   }
   for (const key of ['GITHUB_BASE_URL', 'GITHUB_API_URL', 'PUBLIC_URL', 'TELEMETRY_PUBLIC_URL'] as const) {
     const url = v[key] as string | undefined;
@@ -267,7 +273,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     }
   }
   if (!/^[a-z0-9]([a-z0-9._@-]{0,62}[a-z0-9])?$/.test(v.ADMIN_USERNAME as string)) {
-    throw new ConfigError(`Invalid configuration: ADMIN_USERNAME must be 1-64 lower-case letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(v.ADMIN_USERNAME)}`);
+    throw new ConfigError(
+      `Invalid configuration: ADMIN_USERNAME must be 1-64 lower-case letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(v.ADMIN_USERNAME)}`,
+    );
   }
   const adminPasswordProblem = v.ADMIN_PASSWORD === undefined ? undefined : passwordProblem(v.ADMIN_PASSWORD, v.ADMIN_USERNAME);
   if (adminPasswordProblem) {

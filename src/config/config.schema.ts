@@ -42,18 +42,21 @@ export const SETTINGS = {
   GRPC_PORT: { type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },
   GRPC_TLS_CERT_FILE: {
     type: { kind: 'string' },
-    description: 'PEM certificate chain for TLS on the gRPC port (with GRPC_TLS_KEY_FILE). Both unset: TLS_CERT_FILE / TLS_KEY_FILE when set, else plaintext gRPC (h2c).',
+    description:
+      'PEM certificate chain for TLS on the gRPC port (with GRPC_TLS_KEY_FILE). Both unset: TLS_CERT_FILE / TLS_KEY_FILE when set, else plaintext gRPC (h2c).',
   },
   GRPC_TLS_KEY_FILE: { type: { kind: 'string' }, description: 'PEM private key for TLS on the gRPC port (with GRPC_TLS_CERT_FILE).' },
   GRPC_IDLE_TIMEOUT_SECONDS: {
     type: { kind: 'int', min: 1, max: 3600 },
     default: 30,
-    description: 'A gRPC stream that sends no AgentToServer within this time after opening is closed (DEADLINE_EXCEEDED); so is an HTTP/2 connection without streams.',
+    description:
+      'A gRPC stream that sends no AgentToServer within this time after opening is closed (DEADLINE_EXCEEDED); so is an HTTP/2 connection without streams.',
   },
   GRPC_KEEPALIVE_SECONDS: {
     type: { kind: 'int', min: 1, max: 3600 },
     default: 30,
-    description: 'Interval of HTTP/2 keepalive pings on gRPC connections; a connection that does not answer one within 20 s is closed. Client keepalive pings are always permitted.',
+    description:
+      'Interval of HTTP/2 keepalive pings on gRPC connections; a connection that does not answer one within 20 s is closed. Client keepalive pings are always permitted.',
   },
   METRICS_PORT: {
     type: { kind: 'port' },
@@ -98,7 +101,8 @@ export const SETTINGS = {
   WATCH_BUFFER_BYTES: {
     type: { kind: 'int', min: 1024, max: 256 * 1024 * 1024 },
     default: 1024 * 1024,
-    description: 'Bytes of events one change stream may have waiting for a slow reader (beyond what the socket holds); past it the stream ends with an `end` event (reason slow-consumer).',
+    description:
+      'Bytes of events one change stream may have waiting for a slow reader (beyond what the socket holds); past it the stream ends with an `end` event (reason slow-consumer).',
   },
   WATCH_HEARTBEAT_SECONDS: {
     type: { kind: 'int', min: 1, max: 3600 },
@@ -119,14 +123,19 @@ export const SETTINGS = {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
     default: 4 * 1024 * 1024,
     description:
-      'Largest OpAMP message accepted or sent, after decompression (WebSocket close 1009, HTTP 413, gRPC RESOURCE_EXHAUSTED). A Collector\'s reports are a few hundred KB at most.',
+      "Largest OpAMP message accepted or sent, after decompression (WebSocket close 1009, HTTP 413, gRPC RESOURCE_EXHAUSTED). A Collector's reports are a few hundred KB at most.",
   },
   OPAMP_MAX_ATTRIBUTES: {
     type: { kind: 'int', min: 1, max: 100_000 },
     default: 256,
-    description: "Most attributes in one list a report stores (an agent description's, a health component's, a component's metadata); a report over any OPAMP_MAX_* limit is refused whole with error_response BAD_REQUEST naming it.",
+    description:
+      "Most attributes in one list a report stores (an agent description's, a health component's, a component's metadata); a report over any OPAMP_MAX_* limit is refused whole with error_response BAD_REQUEST naming it.",
   },
-  OPAMP_MAX_ATTRIBUTE_KEY_BYTES: { type: { kind: 'int', min: 1, max: 1024 * 1024 }, default: 256, description: 'Longest attribute key (UTF-8 bytes) a report stores.' },
+  OPAMP_MAX_ATTRIBUTE_KEY_BYTES: {
+    type: { kind: 'int', min: 1, max: 1024 * 1024 },
+    default: 256,
+    description: 'Longest attribute key (UTF-8 bytes) a report stores.',
+  },
   OPAMP_MAX_ATTRIBUTE_VALUE_BYTES: {
     type: { kind: 'int', min: 1, max: 16 * 1024 * 1024 },
     default: 16 * 1024,
@@ -142,8 +151,16 @@ export const SETTINGS = {
     default: 2 * 1024 * 1024,
     description: 'Largest effective config (all files together) a report stores.',
   },
-  OPAMP_MAX_HEALTH_DEPTH: { type: { kind: 'int', min: 1, max: 16 }, default: 8, description: 'Most levels of components below the top of a reported health tree.' },
-  OPAMP_MAX_HEALTH_COMPONENTS: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: 2000, description: 'Most components in a reported health tree, every level counted.' },
+  OPAMP_MAX_HEALTH_DEPTH: {
+    type: { kind: 'int', min: 1, max: 16 },
+    default: 8,
+    description: 'Most levels of components below the top of a reported health tree.',
+  },
+  OPAMP_MAX_HEALTH_COMPONENTS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: 2000,
+    description: 'Most components in a reported health tree, every level counted.',
+  },
   OPAMP_MAX_AVAILABLE_COMPONENTS: {
     type: { kind: 'int', min: 1, max: 1_000_000 },
     default: 5000,
@@ -183,12 +200,11 @@ export const SETTINGS = {
     type: { kind: 'int', min: 1, max: 86_400 },
     default: 300,
     description:
-      'How old the stored last-seen time of a WebSocket or gRPC agent that only sends heartbeats may get before it is written (the API shows the live value from memory; an HTTP agent\'s is written at least once per heartbeat interval).',
+      "How old the stored last-seen time of a WebSocket or gRPC agent that only sends heartbeats may get before it is written (the API shows the live value from memory; an HTTP agent's is written at least once per heartbeat interval).",
   },
   OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: {
     type: { kind: 'int', min: 1, max: 86_400 },
-    description:
-      'Server-wide default heartbeat interval offered to agents in OpAMP connection settings (groups may override). Unset: offer none.',
+    description: 'Server-wide default heartbeat interval offered to agents in OpAMP connection settings (groups may override). Unset: offer none.',
   },
   OPAMP_OFFER_OPAMP_ENDPOINT: {
     type: { kind: 'string' },
@@ -214,7 +230,8 @@ export const SETTINGS = {
   TELEMETRY_MAX_REQUEST_BYTES: {
     type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 },
     default: 1_048_576,
-    description: 'Largest OTLP/HTTP metrics request accepted, compressed and after decompression (413 beyond). A Collector sends a few tens of KB of its own metrics.',
+    description:
+      'Largest OTLP/HTTP metrics request accepted, compressed and after decompression (413 beyond). A Collector sends a few tens of KB of its own metrics.',
   },
   TELEMETRY_MAX_DATA_POINTS: {
     type: { kind: 'int', min: 1, max: 10_000_000 },
@@ -273,7 +290,7 @@ export const SETTINGS = {
     type: { kind: 'string' },
     secret: true,
     description:
-      "Password of ADMIN_USERNAME, applied at every start (changing it rotates the password). Unset: a random one is generated at the first start and printed once. Short or well-known passwords are refused.",
+      'Password of ADMIN_USERNAME, applied at every start (changing it rotates the password). Unset: a random one is generated at the first start and printed once. Short or well-known passwords are refused.',
   },
   JWT_SECRET: {
     type: { kind: 'string', minLength: 32 },
@@ -299,19 +316,35 @@ export const SETTINGS = {
   },
   PUBLIC_URL: {
     type: { kind: 'string' },
-    description: 'External base URL of the API (e.g. https://opamp.example.com), used for the GitHub OAuth callback. Unset: taken from the request (Host, X-Forwarded-*).',
+    description:
+      'External base URL of the API (e.g. https://opamp.example.com), used for the GitHub OAuth callback. Unset: taken from the request (Host, X-Forwarded-*).',
   },
-  GITHUB_CLIENT_ID: { type: { kind: 'string' }, description: 'Client ID of the GitHub OAuth app; with GITHUB_CLIENT_SECRET it enables GitHub login (web and device flow).' },
+  GITHUB_CLIENT_ID: {
+    type: { kind: 'string' },
+    description: 'Client ID of the GitHub OAuth app; with GITHUB_CLIENT_SECRET it enables GitHub login (web and device flow).',
+  },
   GITHUB_CLIENT_SECRET: { type: { kind: 'string' }, secret: true, description: 'Client secret of the GitHub OAuth app.' },
-  GITHUB_BASE_URL: { type: { kind: 'string' }, default: 'https://github.com', description: 'GitHub web base URL (OAuth authorize, token and device endpoints); set for GitHub Enterprise Server.' },
-  GITHUB_API_URL: { type: { kind: 'string' }, default: 'https://api.github.com', description: 'GitHub REST API base URL (/user, /user/orgs); for GitHub Enterprise Server https://HOST/api/v3.' },
+  GITHUB_BASE_URL: {
+    type: { kind: 'string' },
+    default: 'https://github.com',
+    description: 'GitHub web base URL (OAuth authorize, token and device endpoints); set for GitHub Enterprise Server.',
+  },
+  GITHUB_API_URL: {
+    type: { kind: 'string' },
+    default: 'https://api.github.com',
+    description: 'GitHub REST API base URL (/user, /user/orgs); for GitHub Enterprise Server https://HOST/api/v3.',
+  },
   GITHUB_ALLOWED_ORGS: {
     type: { kind: 'list' },
     default: [],
     description:
       'GitHub organisations whose members may sign in (comma-separated); new users get GITHUB_DEFAULT_ROLE. Empty: only GitHub accounts an admin linked to a user (spec.githubLogin) may sign in.',
   },
-  GITHUB_DEFAULT_ROLE: { type: { kind: 'enum', values: ['viewer', 'operator', 'admin'] }, default: 'viewer', description: 'Role of a user created at their first GitHub sign-in.' },
+  GITHUB_DEFAULT_ROLE: {
+    type: { kind: 'enum', values: ['viewer', 'operator', 'admin'] },
+    default: 'viewer',
+    description: 'Role of a user created at their first GitHub sign-in.',
+  },
   TLS_CERT_FILE: {
     type: { kind: 'string' },
     description: 'PEM certificate chain for TLS on the API, OpAMP and gRPC ports (with TLS_KEY_FILE; GRPC_TLS_* override it for gRPC). Unset: plaintext.',

@@ -90,7 +90,9 @@ export class DatabaseSupervisor {
         return;
       }
       const delay = this.delayFor(this.failures);
-      this.opts.log.warn(`Embedded ${dead.kind} exited (${describeExit(exit)}); restarting it in ${delay} ms (attempt ${this.failures + 1} of ${this.opts.maxFailures})`);
+      this.opts.log.warn(
+        `Embedded ${dead.kind} exited (${describeExit(exit)}); restarting it in ${delay} ms (attempt ${this.failures + 1} of ${this.opts.maxFailures})`,
+      );
       await this.sleep(delay);
       if (this.stateNow !== 'restarting') return;
       try {

@@ -60,7 +60,6 @@ function onPath(cmd: string): string | undefined {
   return undefined;
 }
 
-
 function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -176,7 +175,15 @@ export function startFerretdb(bin: string, dataPath: string, port = 0): Promise<
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume();
       const uri = m[1];
-      resolve({ kind: 'ferretdb', uri, dataPath, pid: child.pid, exited, relaunch: () => startFerretdb(bin, dataPath, portOf(uri)), stop: () => stopChild(child) });
+      resolve({
+        kind: 'ferretdb',
+        uri,
+        dataPath,
+        pid: child.pid,
+        exited,
+        relaunch: () => startFerretdb(bin, dataPath, portOf(uri)),
+        stop: () => stopChild(child),
+      });
     });
   });
 }

@@ -66,10 +66,12 @@ export class AgentConfigController {
     const files = body.files ?? [];
     const errors: { field: string; message: string }[] = [];
     const seen = new Set<string>();
-    [...configs.map((c, i) => [c.fileName, `configs[${i}].fileName`]), ...files.map((f, i) => [f.fileName, `files[${i}].fileName`])].forEach(([name, field]) => {
-      if (seen.has(name)) errors.push({ field, message: `file name "${name}" is used twice` });
-      seen.add(name);
-    });
+    [...configs.map((c, i) => [c.fileName, `configs[${i}].fileName`]), ...files.map((f, i) => [f.fileName, `files[${i}].fileName`])].forEach(
+      ([name, field]) => {
+        if (seen.has(name)) errors.push({ field, message: `file name "${name}" is used twice` });
+        seen.add(name);
+      },
+    );
     for (const [i, c] of configs.entries()) {
       try {
         await this.remoteConfigs.getRevision(c.remoteConfig, c.revision ?? 'latest');
@@ -85,7 +87,11 @@ export class AgentConfigController {
     if (errors.length) throw new InvalidError(`Invalid agent config: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     const assignment =
       configs.length || files.length
-        ? { configs: configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision ? { revision: c.revision } : {}) })), files, assignedAt: new Date() }
+        ? {
+            configs: configs.map((c) => ({ fileName: c.fileName, remoteConfig: c.remoteConfig, ...(c.revision ? { revision: c.revision } : {}) })),
+            files,
+            assignedAt: new Date(),
+          }
         : undefined;
     const agent = await this.agents.assignConfig(uid, assignment);
     return toAgentResource(agent, this.agents.httpSilenceCutoff());

@@ -22,9 +22,15 @@ describe('where an agent’s config comes from (config precedence)', () => {
   });
 
   it('as a database filter: this group’s selector, no own config, and none of the groups before it', () => {
-    expect(governedQuery(groups, 'checkout')).toEqual({ requirements: groups[0].requirements, extra: { $nor: [{ 'assignedConfig.configs.0': { $exists: true } }, { 'assignedConfig.files.0': { $exists: true } }] } });
+    expect(governedQuery(groups, 'checkout')).toEqual({
+      requirements: groups[0].requirements,
+      extra: { $nor: [{ 'assignedConfig.configs.0': { $exists: true } }, { 'assignedConfig.files.0': { $exists: true } }] },
+    });
     expect(governedQuery(groups, 'edge-agents')!.extra).toEqual({
-      $and: [{ $nor: [{ 'assignedConfig.configs.0': { $exists: true } }, { 'assignedConfig.files.0': { $exists: true } }] }, { $nor: [{ selectorTerms: { $in: ['service.name=checkout'] } }, { selectorTerms: { $in: ['tier=edge'] } }] }],
+      $and: [
+        { $nor: [{ 'assignedConfig.configs.0': { $exists: true } }, { 'assignedConfig.files.0': { $exists: true } }] },
+        { $nor: [{ selectorTerms: { $in: ['service.name=checkout'] } }, { selectorTerms: { $in: ['tier=edge'] } }] },
+      ],
     });
     expect(governedQuery(groups, 'deleted')).toBeUndefined();
   });

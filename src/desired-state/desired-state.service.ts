@@ -140,9 +140,12 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
             return entry(c.fileName, content, { kind: 'agent', remoteConfig: c.remoteConfig, revision: content.revision });
           }),
         );
-        const inline = (assigned.files ?? []).map(
-          (f): DesiredConfigEntry => ({ fileName: f.fileName, contentType: f.contentType, body: Buffer.from(f.body, 'utf8'), source: { kind: 'agent-inline' } }),
-        );
+        const inline = (assigned.files ?? []).map((f): DesiredConfigEntry => ({
+          fileName: f.fileName,
+          contentType: f.contentType,
+          body: Buffer.from(f.body, 'utf8'),
+          source: { kind: 'agent-inline' },
+        }));
         return [...fromConfigs, ...inline];
       });
     }

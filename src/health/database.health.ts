@@ -31,7 +31,8 @@ export class DatabaseHealthIndicator {
   async ping(key: string) {
     const check = this.indicator.check(key);
     const state = this.supervisor?.state;
-    if (state === 'restarting' || state === 'failed') return check.down({ message: `the embedded database is ${state === 'failed' ? 'down and could not be restarted' : 'restarting'}` });
+    if (state === 'restarting' || state === 'failed')
+      return check.down({ message: `the embedded database is ${state === 'failed' ? 'down and could not be restarted' : 'restarting'}` });
     const db = this.connection.db;
     if (!db) return check.down({ message: 'not connected' });
     const timeoutMs = Math.min(PING_TIMEOUT_MS, this.config.database.timeoutMs);

@@ -10,7 +10,6 @@ import { ListenersHealthIndicator } from './listeners.health';
 @ApiTags('health')
 @ApiPublic()
 @Controller()
-
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
@@ -30,7 +29,10 @@ export class HealthController {
 
   @Get('readyz')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers a ping and every listener is up; `details.eventBus.connected` says whether the bus between replicas is reached (never makes it unready)' })
+  @ApiOperation({
+    summary:
+      'Readiness: the database answers a ping and every listener is up; `details.eventBus.connected` says whether the bus between replicas is reached (never makes it unready)',
+  })
   readyz() {
     return this.health.check([() => this.database.ping('database'), () => this.listeners.check('listeners'), () => this.bus.check('eventBus')]);
   }

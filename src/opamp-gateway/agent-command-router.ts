@@ -18,7 +18,12 @@ function parseRouted(body: unknown): { uid: string; command: AgentCommand } | un
   const { uid, command } = body as { uid?: unknown; command?: Record<string, unknown> };
   if (typeof uid !== 'string' || uid.length > 64 || typeof command !== 'object' || command === null) return undefined;
   if (command.kind === 'restart') return { uid, command: { kind: 'restart' } };
-  if (command.kind === 'custom-message' && typeof command.capability === 'string' && typeof command.type === 'string' && typeof command.dataBase64 === 'string') {
+  if (
+    command.kind === 'custom-message' &&
+    typeof command.capability === 'string' &&
+    typeof command.type === 'string' &&
+    typeof command.dataBase64 === 'string'
+  ) {
     return { uid, command: { kind: 'custom-message', capability: command.capability, type: command.type, dataBase64: command.dataBase64 } };
   }
   return undefined;
@@ -55,8 +60,15 @@ export class AgentCommandRouter implements OnApplicationBootstrap {
       answer = await this.bus.request('agent-command', holder, { uid, command }, ROUTE_TIMEOUT_MS);
     } catch (e) {
       if (!(e instanceof BusUnreachableError)) throw e;
-      if (e.busDown) throw new UnavailableError(`agent ${uid} is held by replica ${holder}, and the event bus to it is down: ${e.message}`, this.config.opamp.retryAfterSeconds);
-      if (this.bus.kind === 'in-process') throw new ConflictError(`agent ${uid} is connected to another replica (${holder}); send the command there, or run the replicas with an event bus (NATS_URL)`);
+      if (e.busDown)
+        throw new UnavailableError(
+          `agent ${uid} is held by replica ${holder}, and the event bus to it is down: ${e.message}`,
+          this.config.opamp.retryAfterSeconds,
+        );
+      if (this.bus.kind === 'in-process')
+        throw new ConflictError(
+          `agent ${uid} is connected to another replica (${holder}); send the command there, or run the replicas with an event bus (NATS_URL)`,
+        );
       throw new ConflictError(`agent ${uid} is held by replica ${holder}, which does not answer: ${e.message}`);
     }
     if ((answer as { delivered?: unknown })?.delivered !== true) throw new ConflictError(`agent ${uid} is no longer connected to replica ${holder}`);

@@ -77,7 +77,12 @@ export class AgentCommandsController {
       throw new ConflictError(`agent ${uid} did not declare the custom capability ${body.capability}`);
     }
     const dataBase64 = Buffer.from(body.data ?? '', body.encoding === 'base64' ? 'base64' : 'utf8').toString('base64');
-    const { replica } = await this.router.deliver(uid, agent.connection.replicaId, { kind: 'custom-message', capability: body.capability, type: body.type, dataBase64 });
+    const { replica } = await this.router.deliver(uid, agent.connection.replicaId, {
+      kind: 'custom-message',
+      capability: body.capability,
+      type: body.type,
+      dataBase64,
+    });
     return { accepted: true, delivery: agent.connection.transport === 'http' ? 'next-poll' : 'sent', replica };
   }
 }

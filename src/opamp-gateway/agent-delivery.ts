@@ -87,7 +87,13 @@ export class AgentDelivery {
       return m;
     }
     // What the answer is derived from, taken before any await: a change meanwhile makes the memo miss next time.
-    const basis = { labels: view.labels, description: view.description, assignedConfig: view.assignedConfig, capabilities: state.capabilities, ownMetrics: state.ownMetrics };
+    const basis = {
+      labels: view.labels,
+      description: view.description,
+      assignedConfig: view.assignedConfig,
+      capabilities: state.capabilities,
+      ownMetrics: state.ownMetrics,
+    };
     const config = await this.desired.configFor(view);
     const settings = await this.desired.connectionSettingsFor(view, basis.ownMetrics);
     const offer = settings && buildOffers(settings.settings, state.capabilities, this.config.opamp.heartbeatIntervalSeconds);

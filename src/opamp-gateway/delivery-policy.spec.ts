@@ -180,9 +180,21 @@ describe('delivery policy: connection settings', () => {
   const rows: [string, Partial<DeliveryFacts>, { sendsOffer: boolean; offerOrigin?: string }][] = [
     ['no settings desired: no offer', {}, { sendsOffer: false }],
     ['settings, but the agent accepts no part of them (no offer built): no offer', { desired: { settings: groupSettings } }, { sendsOffer: false }],
-    ['offer hash equal to the one last sent: not resent (opamp-go and the supervisor act on every offer)', { desired: { settings: groupSettings, offer }, lastOfferHash: OFFER_HASH }, { sendsOffer: false }],
-    ['new offer from a group: sent, recorded with its origin', { desired: { settings: groupSettings, offer }, lastOfferHash: 'dd'.repeat(32) }, { sendsOffer: true, offerOrigin: 'group/edge' }],
-    ['first offer of the server default: sent, recorded as default', { desired: { settings: defaultSettings, offer } }, { sendsOffer: true, offerOrigin: 'default' }],
+    [
+      'offer hash equal to the one last sent: not resent (opamp-go and the supervisor act on every offer)',
+      { desired: { settings: groupSettings, offer }, lastOfferHash: OFFER_HASH },
+      { sendsOffer: false },
+    ],
+    [
+      'new offer from a group: sent, recorded with its origin',
+      { desired: { settings: groupSettings, offer }, lastOfferHash: 'dd'.repeat(32) },
+      { sendsOffer: true, offerOrigin: 'group/edge' },
+    ],
+    [
+      'first offer of the server default: sent, recorded as default',
+      { desired: { settings: defaultSettings, offer } },
+      { sendsOffer: true, offerOrigin: 'default' },
+    ],
   ];
   it.each(rows)('%s', (_name, f, expected) => {
     const got = outcome(decideDelivery(facts(f)));
@@ -220,9 +232,17 @@ describe('delivery policy: ReportFullState', () => {
     ['number follows the previous one, a promised part missing: not asked (clients omit unchanged fields)', { previousSeq: 5n, held: NO_DESCRIPTION }, false],
     ['number jumps, a promised part missing: asked', { message: heartbeat(9n), previousSeq: 5n, held: NO_DESCRIPTION }, true],
     ['number jumps, nothing missing: not asked (asking would make clients loop)', { message: heartbeat(9n), previousSeq: 5n }, false],
-    ['number jumps, part missing, already asked for this number: not asked twice', { message: heartbeat(9n), previousSeq: 5n, held: NO_DESCRIPTION, askedAt: 9n }, false],
+    [
+      'number jumps, part missing, already asked for this number: not asked twice',
+      { message: heartbeat(9n), previousSeq: 5n, held: NO_DESCRIPTION, askedAt: 9n },
+      false,
+    ],
     ['restarted agent starts low again, part missing: asked', { message: heartbeat(0n), previousSeq: 57n, held: NO_DESCRIPTION }, true],
-    ['the missing part is one the capabilities do not promise: not asked', { message: heartbeat(9n), previousSeq: 5n, held: { ...ALL, hasHealth: false } }, false],
+    [
+      'the missing part is one the capabilities do not promise: not asked',
+      { message: heartbeat(9n), previousSeq: 5n, held: { ...ALL, hasHealth: false } },
+      false,
+    ],
     ['new agent whose first message lacks a promised part: asked', { message: heartbeat(0n), held: NO_DESCRIPTION }, true],
     ['new agent whose first message brings everything: not asked', { message: full(0n) }, false],
     ['stored agent, new session, number follows the stored one: not asked', { message: heartbeat(6n), stored: { sequenceNum: 5n } }, false],
@@ -231,7 +251,11 @@ describe('delivery policy: ReportFullState', () => {
       { message: heartbeat(12n), stored: { sequenceNum: 5n } },
       true,
     ],
-    ['stored agent, new session, number does not follow, message brings its whole state: not asked', { message: full(12n), stored: { sequenceNum: 5n } }, false],
+    [
+      'stored agent, new session, number does not follow, message brings its whole state: not asked',
+      { message: full(12n), stored: { sequenceNum: 5n } },
+      false,
+    ],
     ['stored agent without a stored number, message lacks its state: asked', { message: heartbeat(3n), stored: {} }, true],
     ['previous message lost to a database outage: asked, although nothing seems missing', { previousSeq: 5n, lostToOutage: true }, true],
     ['lost to an outage: asked even for a number already asked for', { previousSeq: 5n, askedAt: 6n, lostToOutage: true }, true],
@@ -247,9 +271,21 @@ describe('delivery policy: ReportAvailableComponents', () => {
     ['capability ReportsAvailableComponents missing: never asked', { capabilities: 0n, reported: { hash: 'h1', carriesComponents: false } }, undefined],
     ['message without available_components: not asked', { capabilities: REPORTS_COMPONENTS }, undefined],
     ['message carries the map itself: not asked', { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h1', carriesComponents: true } }, undefined],
-    ['hash only, not asked yet: asked (unless the catalog knows it)', { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h1', carriesComponents: false } }, 'h1'],
-    ['hash only, already asked for it: not asked twice', { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h1', carriesComponents: false }, askedFor: 'h1' }, undefined],
-    ['a new hash after one asked for before: asked', { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h2', carriesComponents: false }, askedFor: 'h1' }, 'h2'],
+    [
+      'hash only, not asked yet: asked (unless the catalog knows it)',
+      { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h1', carriesComponents: false } },
+      'h1',
+    ],
+    [
+      'hash only, already asked for it: not asked twice',
+      { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h1', carriesComponents: false }, askedFor: 'h1' },
+      undefined,
+    ],
+    [
+      'a new hash after one asked for before: asked',
+      { capabilities: REPORTS_COMPONENTS, reported: { hash: 'h2', carriesComponents: false }, askedFor: 'h1' },
+      'h2',
+    ],
   ];
   it.each(rows)('%s', (_name, x, expected) => {
     expect(componentsToRequest(x)).toBe(expected);

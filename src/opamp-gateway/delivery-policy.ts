@@ -76,8 +76,7 @@ export function requestsFullState(f: FullStateFacts): boolean {
   const seq = f.message.sequenceNum;
   const gap = f.previousSeq === undefined || seq !== f.previousSeq + 1n;
   if (!gap || f.askedAt === seq) return false;
-  const lost =
-    f.previousSeq === undefined && f.stored !== undefined && (f.stored.sequenceNum === undefined || seq !== f.stored.sequenceNum + 1n);
+  const lost = f.previousSeq === undefined && f.stored !== undefined && (f.stored.sequenceNum === undefined || seq !== f.stored.sequenceNum + 1n);
   return (lost && !carriesPromisedState(f.message, f.capabilities)) || missingPromisedState(f.capabilities, f.held);
 }
 

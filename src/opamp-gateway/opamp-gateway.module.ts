@@ -69,7 +69,10 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
     private readonly telemetry: TelemetryService,
   ) {
     const logger = new Logger('OpampGateway');
-    this.evictor = new PeriodicTask(async () => this.sessions.evictSilent(), (e) => logger.error(`evicting silent sessions failed: ${e}`));
+    this.evictor = new PeriodicTask(
+      async () => this.sessions.evictSilent(),
+      (e) => logger.error(`evicting silent sessions failed: ${e}`),
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

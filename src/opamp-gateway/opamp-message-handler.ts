@@ -24,8 +24,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { key: string; value: unknown }[]): boolean {
   if (!a) return true;
-  const norm = (x: { key: string; value: unknown }[]) =>
-    JSON.stringify([...x].sort((p, q) => (p.key < q.key ? -1 : 1)).map((kv) => [kv.key, kv.value]));
+  const norm = (x: { key: string; value: unknown }[]) => JSON.stringify([...x].sort((p, q) => (p.key < q.key ? -1 : 1)).map((kv) => [kv.key, kv.value]));
   return norm(a) === norm(b);
 }
 

@@ -28,11 +28,17 @@ export function agentMessageKind(msg: AgentToServer | undefined): 'heartbeat' | 
 export class OpampMetrics {
   readonly messagesReceived = sharedMetric(
     'opamp_messages_received_total',
-    () => new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received, by transport and kind', labelNames: ['transport', 'kind'] }),
+    () =>
+      new Counter({ name: 'opamp_messages_received_total', help: 'AgentToServer messages received, by transport and kind', labelNames: ['transport', 'kind'] }),
   );
   readonly messagesSent = sharedMetric(
     'opamp_messages_sent_total',
-    () => new Counter({ name: 'opamp_messages_sent_total', help: 'ServerToAgent messages sent, by transport and kind (reply, push)', labelNames: ['transport', 'kind'] }),
+    () =>
+      new Counter({
+        name: 'opamp_messages_sent_total',
+        help: 'ServerToAgent messages sent, by transport and kind (reply, push)',
+        labelNames: ['transport', 'kind'],
+      }),
   );
   readonly bytesReceived = sharedMetric(
     'opamp_message_received_bytes_total',
@@ -58,7 +64,8 @@ export class OpampMetrics {
   );
   readonly connectionsOpened = sharedMetric(
     'opamp_agent_connections_opened_total',
-    () => new Counter({ name: 'opamp_agent_connections_opened_total', help: 'Agent connections (WebSocket, gRPC streams) accepted', labelNames: ['transport'] }),
+    () =>
+      new Counter({ name: 'opamp_agent_connections_opened_total', help: 'Agent connections (WebSocket, gRPC streams) accepted', labelNames: ['transport'] }),
   );
   readonly connectionsClosed = sharedMetric(
     'opamp_agent_connections_closed_total',

@@ -41,13 +41,23 @@ describe('taking a report into what the server holds', () => {
     const { parts } = takeReport(
       create(AgentToServerSchema, {
         health: create(ComponentHealthSchema, { healthy: true, status: 'StatusOK' }),
-        remoteConfigStatus: create(RemoteConfigStatusSchema, { lastRemoteConfigHash: Buffer.from('ab', 'hex'), status: RemoteConfigStatuses.RemoteConfigStatuses_FAILED, errorMessage: 'bad' }),
+        remoteConfigStatus: create(RemoteConfigStatusSchema, {
+          lastRemoteConfigHash: Buffer.from('ab', 'hex'),
+          status: RemoteConfigStatuses.RemoteConfigStatuses_FAILED,
+          errorMessage: 'bad',
+        }),
       }),
       holds,
     );
     expect(Object.keys(parts).sort()).toEqual(['health', 'remoteConfigStatus']);
     expect(parts.remoteConfigStatus).toEqual({ lastRemoteConfigHash: 'ab', status: 'FAILED', errorMessage: 'bad' });
-    expect(holds).toMatchObject({ hasHealth: true, hasRemoteConfigStatus: true, remoteConfigStatus: parts.remoteConfigStatus, hasDescription: true, hasEffectiveConfig: false });
+    expect(holds).toMatchObject({
+      hasHealth: true,
+      hasRemoteConfigStatus: true,
+      remoteConfigStatus: parts.remoteConfigStatus,
+      hasDescription: true,
+      hasEffectiveConfig: false,
+    });
   });
 
   it('a description is held as stored, so group selectors see it in this very answer', () => {

@@ -35,5 +35,7 @@ export function stableHash(value: unknown): Buffer {
               .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
           )
         : v;
-  return createHash('sha256').update(JSON.stringify(canonical(value))).digest();
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest();
 }

@@ -37,7 +37,11 @@ describe('findConfigSyntaxProblem', () => {
       column: 8,
       message: `expected a value, found '}'`,
     });
-    expect(findConfigSyntaxProblem('application/json', '{"a": 1')).toMatchObject({ line: 1, column: 8, message: `expected ',' or '}', found the end of the text` });
+    expect(findConfigSyntaxProblem('application/json', '{"a": 1')).toMatchObject({
+      line: 1,
+      column: 8,
+      message: `expected ',' or '}', found the end of the text`,
+    });
     expect(findConfigSyntaxProblem('application/json', '')).toMatchObject({ line: 1, column: 1 });
   });
 
@@ -49,9 +53,42 @@ describe('findConfigSyntaxProblem', () => {
 describe('findJsonSyntaxProblem', () => {
   // Every text JSON.parse refuses, the scanner refuses too, and the other way round.
   it.each([
-    '{}', '[]', '0', '-0.5e+3', '"x"', 'true', ' null ', '{"a":{"b":[1,{"c":"\\u00e9\\n"}]}}', '[[],[[]],{}]',
-    '', ' ', '{', '[', '}', '[1,]', '{"a":1,}', '{a:1}', "{'a':1}", '01', '1.', '.5', '-', '+1', 'tru', 'nul',
-    '"\\x"', '"\\u12"', '"a\nb"', '"open', '[1 2]', '{"a" 1}', '{"a":1 "b":2}', '1 2', '{} {}', '[1]]', 'NaN',
+    '{}',
+    '[]',
+    '0',
+    '-0.5e+3',
+    '"x"',
+    'true',
+    ' null ',
+    '{"a":{"b":[1,{"c":"\\u00e9\\n"}]}}',
+    '[[],[[]],{}]',
+    '',
+    ' ',
+    '{',
+    '[',
+    '}',
+    '[1,]',
+    '{"a":1,}',
+    '{a:1}',
+    "{'a':1}",
+    '01',
+    '1.',
+    '.5',
+    '-',
+    '+1',
+    'tru',
+    'nul',
+    '"\\x"',
+    '"\\u12"',
+    '"a\nb"',
+    '"open',
+    '[1 2]',
+    '{"a" 1}',
+    '{"a":1 "b":2}',
+    '1 2',
+    '{} {}',
+    '[1]]',
+    'NaN',
   ])('%j', (text) => {
     let parses = true;
     try {

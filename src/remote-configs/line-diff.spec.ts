@@ -40,7 +40,20 @@ describe('unifiedDiff', () => {
     const from = 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines: {}\n';
     const to = 'receivers:\n  otlp:\n    protocols:\n      http: {}\nexporters:\n  debug: {}\nservice:\n  pipelines: {}\n';
     expect(unifiedDiff(from, to, { fromLabel: 'cfg@1', toLabel: 'cfg@2' })).toBe(
-      ['--- cfg@1', '+++ cfg@2', '@@ -1,7 +1,7 @@', ' receivers:', '   otlp:', '     protocols:', '-      grpc: {}', '+      http: {}', ' exporters:', '   debug: {}', ' service:', ''].join('\n'),
+      [
+        '--- cfg@1',
+        '+++ cfg@2',
+        '@@ -1,7 +1,7 @@',
+        ' receivers:',
+        '   otlp:',
+        '     protocols:',
+        '-      grpc: {}',
+        '+      http: {}',
+        ' exporters:',
+        '   debug: {}',
+        ' service:',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -50,7 +63,11 @@ describe('unifiedDiff', () => {
     const d = unifiedDiff(from, to, opts);
     expect(d.split('\n').filter((l) => l.startsWith('@@'))).toEqual(['@@ -1,5 +1,5 @@', '@@ -15,6 +15,6 @@']);
     const near = from.replace('line 5\n', 'five\n').replace('line 11\n', 'eleven\n');
-    expect(unifiedDiff(from, near, opts).split('\n').filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,13 +2,13 @@']);
+    expect(
+      unifiedDiff(from, near, opts)
+        .split('\n')
+        .filter((l) => l.startsWith('@@')),
+    ).toEqual(['@@ -2,13 +2,13 @@']);
   });
 
   it('handles empty texts and missing final newlines', () => {

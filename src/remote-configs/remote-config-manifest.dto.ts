@@ -6,7 +6,8 @@ import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-nam
 /** Largest body of one remote config (characters); agents get several in one message. */
 export const MAX_REMOTE_CONFIG_BODY = 4 * 1024 * 1024;
 /** `type/subtype` with optional parameters (RFC 6838 names). */
-export const MEDIA_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"]*"|[^;\s"]+))*$/;
+export const MEDIA_TYPE_PATTERN =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"]*"|[^;\s"]+))*$/;
 
 export class RemoteConfigMetadataDto {
   @IsResourceName('Name of the remote config, a DNS label')
@@ -33,7 +34,8 @@ export class RemoteConfigMetadataDto {
 
 export class RemoteConfigSpecDto {
   @ApiPropertyOptional({
-    description: 'Media type of the body. YAML (application/yaml, text/yaml, application/x-yaml, *+yaml) and JSON (application/json, *+json) bodies are parsed before they are accepted.',
+    description:
+      'Media type of the body. YAML (application/yaml, text/yaml, application/x-yaml, *+yaml) and JSON (application/json, *+json) bodies are parsed before they are accepted.',
     default: 'application/yaml',
     example: 'application/yaml',
   })
@@ -43,7 +45,11 @@ export class RemoteConfigSpecDto {
   @Matches(MEDIA_TYPE_PATTERN, { message: 'spec.contentType must be a media type such as application/yaml' })
   contentType?: string;
 
-  @ApiProperty({ description: 'The configuration document', maxLength: MAX_REMOTE_CONFIG_BODY, example: 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n' })
+  @ApiProperty({
+    description: 'The configuration document',
+    maxLength: MAX_REMOTE_CONFIG_BODY,
+    example: 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n',
+  })
   @IsString()
   @MaxLength(MAX_REMOTE_CONFIG_BODY)
   body: string;

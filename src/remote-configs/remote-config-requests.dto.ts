@@ -47,7 +47,12 @@ export class ChangeMessageQuery {
 }
 
 export class DiffQuery extends IncludeDeletedQuery {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_REVISION, description: 'Older revision; default: the one before `to` (400 when there is none)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_REVISION,
+    description: 'Older revision; default: the one before `to` (400 when there is none)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -62,10 +62,14 @@ export class RemoteConfigsController {
   @ApiProblemResponses(400, 404, 409, 503)
   async replace(@Param() p: RemoteConfigNameParam, @Body() m: RemoteConfigManifestDto, @Query() q: ChangeMessageQuery, @RequestAuthor() author: string) {
     if (m.metadata.name !== p.name) {
-      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, { errors: [{ field: 'metadata.name', message: 'must match the name in the path' }] });
+      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, {
+        errors: [{ field: 'metadata.name', message: 'must match the name in the path' }],
+      });
     }
     if (m.metadata.resourceVersion === undefined) {
-      throw new InvalidError('metadata.resourceVersion is required to replace a remote config', { errors: [{ field: 'metadata.resourceVersion', message: 'is required' }] });
+      throw new InvalidError('metadata.resourceVersion is required to replace a remote config', {
+        errors: [{ field: 'metadata.resourceVersion', message: 'is required' }],
+      });
     }
     return toRemoteConfigResource(await this.configs.replace(p.name, m.metadata.resourceVersion, m.spec, { author, message: q.message }));
   }
@@ -86,7 +90,12 @@ export class RemoteConfigsController {
   @ApiProblemResponses(400, 404, 503)
   async revisions(@Param() p: RemoteConfigNameParam, @Query() q: RevisionPageQuery) {
     const { items, remaining } = await this.configs.listRevisions(p.name, q.limit ?? DEFAULT_PAGE_SIZE, decodeNumberCursor(q.continue), q.includeDeleted);
-    return resourceList('RemoteConfigRevisionList', items.map((r) => toRevisionResource(p.name, r, false)), remaining, items[items.length - 1]?.revision);
+    return resourceList(
+      'RemoteConfigRevisionList',
+      items.map((r) => toRevisionResource(p.name, r, false)),
+      remaining,
+      items[items.length - 1]?.revision,
+    );
   }
 
   @Get(':name/revisions/:revision')

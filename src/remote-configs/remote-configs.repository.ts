@@ -76,7 +76,18 @@ export class MongooseRemoteConfigsRepository extends RemoteConfigsRepository {
     try {
       await this.revisions.updateOne(
         { _id: revisionId(config, r.revision) },
-        { $setOnInsert: { config, revision: r.revision, hash: r.hash, contentType: r.contentType, body: r.body, author: r.author, message: r.message, createdAt: r.createdAt } },
+        {
+          $setOnInsert: {
+            config,
+            revision: r.revision,
+            hash: r.hash,
+            contentType: r.contentType,
+            body: r.body,
+            author: r.author,
+            message: r.message,
+            createdAt: r.createdAt,
+          },
+        },
         { upsert: true },
       );
     } catch (err) {

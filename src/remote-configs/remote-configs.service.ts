@@ -44,7 +44,6 @@ export function contentHash(contentType: string, body: string): string {
   return createHash('sha256').update(contentType, 'utf8').update('\0').update(body, 'utf8').digest('hex');
 }
 
-
 /**
  * Remote configurations: named documents whose every content change is an immutable, numbered
  * revision. Each change commits with one compare-and-set of the head document on its
@@ -123,8 +122,14 @@ export class RemoteConfigsService {
 
     // Re-creating a soft-deleted name revives it; its history (and revision numbers) carry on.
     const same = existing.latest.hash === content.hash;
-    const latest = same ? existing.latest : { revision: existing.latest.revision + 1, ...content, author: change.author, message: change.message ?? 'created again', createdAt: now };
-    const updated = await this.commit(existing, { latest, description: input.description, createdAt: now, updatedAt: now, deletedAt: null }, { deletedAt: { $ne: null } });
+    const latest = same
+      ? existing.latest
+      : { revision: existing.latest.revision + 1, ...content, author: change.author, message: change.message ?? 'created again', createdAt: now };
+    const updated = await this.commit(
+      existing,
+      { latest, description: input.description, createdAt: now, updatedAt: now, deletedAt: null },
+      { deletedAt: { $ne: null } },
+    );
     if (!updated) throw new ConflictError(`remoteconfig "${name}" was changed concurrently; retry`);
     await this.publish('remoteconfig.created', name);
     return updated;
@@ -155,7 +160,9 @@ export class RemoteConfigsService {
     this.checkResourceVersion(head, resourceVersion);
     const same = head.latest.hash === content.hash;
     if (same && (head.description ?? undefined) === (input.description ?? undefined)) return head;
-    const latest = same ? head.latest : { revision: head.latest.revision + 1, ...content, author: change.author, message: change.message ?? '', createdAt: new Date() };
+    const latest = same
+      ? head.latest
+      : { revision: head.latest.revision + 1, ...content, author: change.author, message: change.message ?? '', createdAt: new Date() };
     const fields = { latest, description: input.description, updatedAt: new Date() };
     const updated = same ? await this.commit(head, fields) : await this.commitRevision(head, fields);
     if (!updated) throw this.stale(name);
@@ -202,7 +209,9 @@ export class RemoteConfigsService {
     const head = await this.get(name);
     const groups = await this.referringGroups(name);
     if (groups.length) {
-      throw new ConflictError(`remoteconfig "${name}" is used by agent group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}; remove it from them first`, { groups });
+      throw new ConflictError(`remoteconfig "${name}" is used by agent group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}; remove it from them first`, {
+        groups,
+      });
     }
     const now = new Date();
     const updated = await this.commit(head, { deletedAt: now, updatedAt: now }, { deletedAt: null });
@@ -252,7 +261,10 @@ export class RemoteConfigsService {
     const head = await this.get(name, includeDeleted);
     const toN = to ?? head.latest.revision;
     const fromN = from ?? toN - 1;
-    if (fromN < 1) throw new InvalidError(`remoteconfig "${name}" has only revision ${toN}; give "from"`, { errors: [{ field: 'from', message: 'no revision before "to"' }] });
+    if (fromN < 1)
+      throw new InvalidError(`remoteconfig "${name}" has only revision ${toN}; give "from"`, {
+        errors: [{ field: 'from', message: 'no revision before "to"' }],
+      });
     const [a, b] = await Promise.all([this.findRevision(name, fromN, includeDeleted), this.findRevision(name, toN, includeDeleted)]);
     const text = unifiedDiff(a.body, b.body, { fromLabel: `${name}@${a.revision}`, toLabel: `${name}@${b.revision}`, context });
     if (a.contentType === b.contentType) return text;
@@ -276,9 +288,7 @@ export class RemoteConfigsService {
   }
 
   private stale(name: string, sent?: string): ConflictError {
-    return new ConflictError(
-      `remoteconfig "${name}" has been changed since${sent ? ` resourceVersion ${sent}` : ''} was read; read it again and retry`,
-    );
+    return new ConflictError(`remoteconfig "${name}" has been changed since${sent ? ` resourceVersion ${sent}` : ''} was read; read it again and retry`);
   }
 
   /**

@@ -1,6 +1,11 @@
 import { AgentObservation, GateSpec, judgeStage } from './gate-evaluator';
 
-const agent = (state: AgentObservation['state'], more: Partial<AgentObservation> = {}): AgentObservation => ({ uid: Math.random().toString(36), state, connected: true, ...more });
+const agent = (state: AgentObservation['state'], more: Partial<AgentObservation> = {}): AgentObservation => ({
+  uid: Math.random().toString(36),
+  state,
+  connected: true,
+  ...more,
+});
 const applied = (n: number, more: Partial<AgentObservation> = {}) => Array.from({ length: n }, () => agent('applied', more));
 
 describe('gate evaluator', () => {
@@ -28,7 +33,12 @@ describe('gate evaluator', () => {
     ['disconnected after apply', { metric: 'disconnected', maxRatio: 0 }, [...applied(3), agent('applied', { connected: false })], false],
     ['unhealthy after apply', { metric: 'unhealthy', maxRatio: 0.25 }, [...applied(2, { healthy: true }), ...applied(2, { healthy: false })], false],
     ['unhealthy: agents without health reports are not judged', { metric: 'unhealthy', maxRatio: 0 }, [...applied(3), ...applied(1, { healthy: true })], true],
-    ['effective config not what was sent', { metric: 'effectiveMismatch', maxRatio: 0 }, [...applied(2, { effectiveMatches: true }), agent('applied', { effectiveMatches: false })], false],
+    [
+      'effective config not what was sent',
+      { metric: 'effectiveMismatch', maxRatio: 0 },
+      [...applied(2, { effectiveMatches: true }), agent('applied', { effectiveMatches: false })],
+      false,
+    ],
   ])('%s', (_what, gate, stage, passes) => {
     expect(judgeStage(stage, [gate], { timedOut: false }).kind).toBe(passes ? 'passed' : 'tripped');
   });

@@ -41,9 +41,7 @@ export interface GateResult {
 }
 
 export type StageVerdict =
-  | { kind: 'waiting'; settled: number; of: number }
-  | { kind: 'passed'; results: GateResult[] }
-  | { kind: 'tripped'; results: GateResult[]; reason: string };
+  { kind: 'waiting'; settled: number; of: number } | { kind: 'passed'; results: GateResult[] } | { kind: 'tripped'; results: GateResult[]; reason: string };
 
 /** Which agents a metric can judge, and which of them show the problem. */
 function measure(metric: GateMetric, agents: readonly AgentObservation[]): { bad: number; of: number } {
@@ -78,7 +76,11 @@ function measure(metric: GateMetric, agents: readonly AgentObservation[]): { bad
  * The verdict on a stage. `timedOut` says the stage's apply deadline has passed: agents still
  * applying or pending then count as failed, and the gates are evaluated.
  */
-export function judgeStage(stage: readonly AgentObservation[], gates: readonly GateSpec[], opts: { timedOut: boolean; control?: readonly AgentObservation[] }): StageVerdict {
+export function judgeStage(
+  stage: readonly AgentObservation[],
+  gates: readonly GateSpec[],
+  opts: { timedOut: boolean; control?: readonly AgentObservation[] },
+): StageVerdict {
   const unsettled = stage.filter((a) => a.state === 'applying' || a.state === 'pending').length;
   if (unsettled > 0 && !opts.timedOut) return { kind: 'waiting', settled: stage.length - unsettled, of: stage.length };
   const judged = opts.timedOut ? stage.map((a) => (a.state === 'applying' || a.state === 'pending' ? { ...a, state: 'failed' as const } : a)) : stage;

@@ -65,7 +65,9 @@ export class RolloutDriver implements OnApplicationBootstrap {
       this.heldBackDue = false;
       for (const group of await this.groups.heldBack()) {
         if (lease.signal.aborted) return;
-        await this.groups.startHeldBack(group).catch((e) => this.logger.warn(`agentgroup ${group}: starting its rollout failed: ${e instanceof Error ? e.message : e}`));
+        await this.groups
+          .startHeldBack(group)
+          .catch((e) => this.logger.warn(`agentgroup ${group}: starting its rollout failed: ${e instanceof Error ? e.message : e}`));
       }
     }
     const moving = await this.rollouts.inPhases(['Pending', 'Progressing']);
@@ -101,7 +103,11 @@ export class RolloutDriver implements OnApplicationBootstrap {
       }
       const status = withCondition(
         { ...r.status, phase: 'Progressing', stage: 0, pinned, from: group.configs, toHash: map.hashHex, stageStartedAt: undefined, bakeStartedAt: undefined },
-        { type: 'Progressing', reason: 'Started', message: `moving agentgroup ${r.group} to ${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${map.hashHex.slice(0, 12)})` },
+        {
+          type: 'Progressing',
+          reason: 'Started',
+          message: `moving agentgroup ${r.group} to ${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${map.hashHex.slice(0, 12)})`,
+        },
         now,
       );
       if (!lease.signal.aborted) await this.rollouts.saveStep(r, status, r.reached, 'Started');

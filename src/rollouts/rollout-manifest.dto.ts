@@ -70,7 +70,11 @@ export class RolloutStageDto {
   @IsLabelSelector()
   selector?: string | LabelSelectorObject;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: MAX_BAKE_SECONDS, description: 'After the gates pass, wait this long (gates still watched) before the next stage' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_BAKE_SECONDS,
+    description: 'After the gates pass, wait this long (gates still watched) before the next stage',
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -103,7 +107,6 @@ export class GeometricStagesDto {
   @Max(MAX_BAKE_SECONDS)
   bakeSeconds?: number;
 }
-
 
 /** A rollout's spec: what it moves (a group, to these configs) and how (the policy's fields). */
 export class RolloutSpecDto extends RolloutPolicyDto {

@@ -34,7 +34,12 @@ export class RolloutPolicyDto {
   @ApiProperty({
     description: 'Cumulative stages: ["1", "25%", "100%"], objects {stage, selector, bakeSeconds, approval}, or {initial, multiplier}',
     oneOf: [
-      { type: 'array', minItems: 1, maxItems: MAX_STAGES, items: { description: 'A count ("1"), a percentage ("25%"), or {stage, selector, bakeSeconds, approval}' } },
+      {
+        type: 'array',
+        minItems: 1,
+        maxItems: MAX_STAGES,
+        items: { description: 'A count ("1"), a percentage ("25%"), or {stage, selector, bakeSeconds, approval}' },
+      },
       {
         type: 'object',
         required: ['initial', 'multiplier'],
@@ -48,11 +53,15 @@ export class RolloutPolicyDto {
     ],
   })
   // Checked by the service (parseRolloutStages), which names each field it refuses.
-
   @Allow()
   stages: unknown;
 
-  @ApiPropertyOptional({ default: 300, minimum: 1, maximum: 86400, description: 'An agent of a stage that has not reported APPLIED or FAILED by then counts as FAILED' })
+  @ApiPropertyOptional({
+    default: 300,
+    minimum: 1,
+    maximum: 86400,
+    description: 'An agent of a stage that has not reported APPLIED or FAILED by then counts as FAILED',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -20,8 +20,25 @@ const spec = (over: Partial<StoredRolloutSpec> = {}): StoredRolloutSpec => ({
   onGateTrip: 'rollback',
   ...over,
 });
-const started = (over: Partial<RolloutStatus> = {}): RolloutStatus => ({ phase: 'Progressing', stage: 0, toHash: TO, stages: [], gates: [], conditions: [], failedAgents: [], ...over });
-const input = (over: Partial<ProgressInput>): ProgressInput => ({ name: 'r', spec: spec(), status: started(), reached: [], target: fleet(6), now: t0, ...over });
+const started = (over: Partial<RolloutStatus> = {}): RolloutStatus => ({
+  phase: 'Progressing',
+  stage: 0,
+  toHash: TO,
+  stages: [],
+  gates: [],
+  conditions: [],
+  failedAgents: [],
+  ...over,
+});
+const input = (over: Partial<ProgressInput>): ProgressInput => ({
+  name: 'r',
+  spec: spec(),
+  status: started(),
+  reached: [],
+  target: fleet(6),
+  now: t0,
+  ...over,
+});
 
 describe('rollout progress (one step, pure)', () => {
   it('a stage first reaches its agents, then waits for them to settle', () => {
@@ -43,7 +60,8 @@ describe('rollout progress (one step, pure)', () => {
     expect(s2.status.stage).toBe(1);
     expect(s2.status.conditions.at(-1)?.reason).toBe('StagePassed');
     let step = s2;
-    for (let k = 2; k < 10 && step.status.phase === 'Progressing'; k++) step = progress(input({ target, status: step.status, reached: step.reached, now: at(k) }));
+    for (let k = 2; k < 10 && step.status.phase === 'Progressing'; k++)
+      step = progress(input({ target, status: step.status, reached: step.reached, now: at(k) }));
     expect(step.outcome).toBe('succeeded');
     expect(step.status.phase).toBe('Succeeded');
     expect(step.reached).toHaveLength(6);

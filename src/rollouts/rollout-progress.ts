@@ -95,11 +95,19 @@ export function progress(input: ProgressInput): ProgressStep {
 
   // Approval is asked for before a stage reaches anyone.
   if (stage.approval && (status.approvedStage ?? -1) < i && !status.stageStartedAt) {
-    status = withCondition({ ...status, phase: 'Paused' }, { type: 'Paused', reason: 'AwaitingApproval', message: `${label} waits for approval (opampctl rollout approve ${input.name})` }, now);
+    status = withCondition(
+      { ...status, phase: 'Paused' },
+      { type: 'Paused', reason: 'AwaitingApproval', message: `${label} waits for approval (opampctl rollout approve ${input.name})` },
+      now,
+    );
     return { status, reached };
   }
 
-  const plan = planStages(input.name, eligible.map((f) => f.uid), stages.map((s) => s.spec));
+  const plan = planStages(
+    input.name,
+    eligible.map((f) => f.uid),
+    stages.map((s) => s.spec),
+  );
   const want = plan[i] ?? [];
   const had = new Set(reached);
   const newly = want.filter((u) => !had.has(u));
@@ -107,14 +115,27 @@ export function progress(input: ProgressInput): ProgressStep {
     reached = [...reached, ...newly];
     if (!status.stageStartedAt) {
       status.stageStartedAt = now;
-      status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
+      status = withCondition(
+        status,
+        { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` },
+        now,
+      );
     }
-    status.stages[i] = { reached: want.length, applied: status.stages[i]?.applied ?? 0, failed: status.stages[i]?.failed ?? 0, pending: newly.length + (status.stages[i]?.pending ?? 0) };
+    status.stages[i] = {
+      reached: want.length,
+      applied: status.stages[i]?.applied ?? 0,
+      failed: status.stages[i]?.failed ?? 0,
+      pending: newly.length + (status.stages[i]?.pending ?? 0),
+    };
     return { status, reached };
   }
   if (!status.stageStartedAt) {
     status.stageStartedAt = now;
-    status = withCondition(status, { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` }, now);
+    status = withCondition(
+      status,
+      { type: 'Progressing', reason: 'StageStarted', message: `${label} reaches ${want.length} of ${eligible.length} agents` },
+      now,
+    );
   }
 
   // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
@@ -152,13 +173,20 @@ export function progress(input: ProgressInput): ProgressStep {
   if (stage.bakeSeconds > 0) {
     if (!status.bakeStartedAt) {
       status.bakeStartedAt = now;
-      return { status: withCondition(status, { type: 'Progressing', reason: 'Baking', message: `${label} passed its gates; baking for ${stage.bakeSeconds}s` }, now), reached };
+      return {
+        status: withCondition(status, { type: 'Progressing', reason: 'Baking', message: `${label} passed its gates; baking for ${stage.bakeSeconds}s` }, now),
+        reached,
+      };
     }
     if (now.getTime() - new Date(status.bakeStartedAt).getTime() < stage.bakeSeconds * 1000) return { status, reached };
   }
 
   if (i >= last) {
-    status = withCondition({ ...status, phase: 'Succeeded' }, { type: 'Succeeded', reason: 'AllStagesPassed', message: `${stages.length} stages passed; ${obs.length} agents run the new config` }, now);
+    status = withCondition(
+      { ...status, phase: 'Succeeded' },
+      { type: 'Succeeded', reason: 'AllStagesPassed', message: `${stages.length} stages passed; ${obs.length} agents run the new config` },
+      now,
+    );
     return { status, reached, outcome: 'succeeded' };
   }
   status = withCondition(

@@ -15,7 +15,18 @@ describe('rollout stages as the API takes them', () => {
   it.each([
     [['1', '25%', '100%'], { stages: [{ count: 1 }, { percent: 25 }, { percent: 100 }] }],
     [[2, '100%'], { stages: [{ count: 2 }, { percent: 100 }] }],
-    [[{ stage: '10%', bakeSeconds: 30 }, { stage: '100%', approval: true }], { stages: [{ percent: 10, bakeSeconds: 30 }, { percent: 100, approval: true }] }],
+    [
+      [
+        { stage: '10%', bakeSeconds: 30 },
+        { stage: '100%', approval: true },
+      ],
+      {
+        stages: [
+          { percent: 10, bakeSeconds: 30 },
+          { percent: 100, approval: true },
+        ],
+      },
+    ],
     [{ initial: 3, multiplier: 5 }, { geometric: { initial: 3, multiplier: 5 } }],
   ])('%j', (raw, stored) => {
     expect(parseRolloutStages(raw)).toEqual(stored);
@@ -30,7 +41,10 @@ describe('rollout stages as the API takes them', () => {
     [undefined, ['spec.stages']],
     [[], ['spec.stages']],
     [['0'], ['spec.stages[0]']],
-    [['1', '150%', 'many'], ['spec.stages[1]', 'spec.stages[2]']],
+    [
+      ['1', '150%', 'many'],
+      ['spec.stages[1]', 'spec.stages[2]'],
+    ],
     [[{ stage: '5', colour: 'red', bakeSeconds: -1, approval: 'yes' }], ['spec.stages[0].colour', 'spec.stages[0].bakeSeconds', 'spec.stages[0].approval']],
     [[{ bakeSeconds: 5 }], ['spec.stages[0].stage']],
     [[{ selector: 'a in (' }], ['spec.stages[0].selector']],

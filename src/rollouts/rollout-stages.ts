@@ -18,15 +18,19 @@ export function parseRolloutStages(raw: unknown): Pick<StoredRolloutSpec, 'stage
   };
   const bake = (v: unknown, field: string): number | undefined => {
     if (v === undefined) return undefined;
-    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_BAKE_SECONDS) errors.push({ field, message: `must be an integer from 0 to ${MAX_BAKE_SECONDS}` });
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > MAX_BAKE_SECONDS)
+      errors.push({ field, message: `must be an integer from 0 to ${MAX_BAKE_SECONDS}` });
     return v as number;
   };
 
   if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
     const g = raw as Record<string, unknown>;
-    for (const k of Object.keys(g)) if (!['initial', 'multiplier', 'bakeSeconds'].includes(k)) errors.push({ field: `spec.stages.${k}`, message: 'is not a known field (initial, multiplier, bakeSeconds)' });
+    for (const k of Object.keys(g))
+      if (!['initial', 'multiplier', 'bakeSeconds'].includes(k))
+        errors.push({ field: `spec.stages.${k}`, message: 'is not a known field (initial, multiplier, bakeSeconds)' });
     if (!Number.isInteger(g.initial) || (g.initial as number) < 1) errors.push({ field: 'spec.stages.initial', message: 'must be a positive integer' });
-    if (typeof g.multiplier !== 'number' || !(g.multiplier > 1) || g.multiplier > 1000) errors.push({ field: 'spec.stages.multiplier', message: 'must be a number greater than 1 (at most 1000)' });
+    if (typeof g.multiplier !== 'number' || !(g.multiplier > 1) || g.multiplier > 1000)
+      errors.push({ field: 'spec.stages.multiplier', message: 'must be a number greater than 1 (at most 1000)' });
     const bakeSeconds = bake(g.bakeSeconds, 'spec.stages.bakeSeconds');
     if (errors.length) fail();
     return { geometric: { initial: g.initial as number, multiplier: g.multiplier as number, ...(bakeSeconds !== undefined ? { bakeSeconds } : {}) } };
@@ -62,7 +66,9 @@ export function parseRolloutStages(raw: unknown): Pick<StoredRolloutSpec, 'stage
       return out;
     }
     const o = item as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!['stage', 'selector', 'bakeSeconds', 'approval'].includes(k)) errors.push({ field: `${field}.${k}`, message: 'is not a known field (stage, selector, bakeSeconds, approval)' });
+    for (const k of Object.keys(o))
+      if (!['stage', 'selector', 'bakeSeconds', 'approval'].includes(k))
+        errors.push({ field: `${field}.${k}`, message: 'is not a known field (stage, selector, bakeSeconds, approval)' });
     if (o.stage !== undefined) amount(o.stage, `${field}.stage`);
     if (o.selector !== undefined) {
       try {
@@ -88,7 +94,10 @@ export function parseRolloutStages(raw: unknown): Pick<StoredRolloutSpec, 'stage
 }
 
 /** Stages as the API shows them back: strings for plain stages, objects for the rest. */
-export function stagesToApi(spec: Pick<StoredRolloutSpec, 'stages' | 'geometric'>, selectorFromStored: (s: NonNullable<StoredStage['selector']>) => unknown): unknown {
+export function stagesToApi(
+  spec: Pick<StoredRolloutSpec, 'stages' | 'geometric'>,
+  selectorFromStored: (s: NonNullable<StoredStage['selector']>) => unknown,
+): unknown {
   if (spec.geometric) return { ...spec.geometric };
   return (spec.stages ?? []).map((s) => {
     const amount = s.percent !== undefined ? `${s.percent}%` : s.count !== undefined ? String(s.count) : undefined;

@@ -19,7 +19,10 @@ export class RolloutsController {
   @ApiSignedIn('operator')
   @ApiJsonResponse(201, ROLLOUT_SCHEMA, 'Created')
   @ApiProblemResponsesWith(
-    { 400: 'Not valid (`errors` names each field): also when the target group or a remote config does not exist, or stages are out of order', 409: 'The name is in use, or the group already has a rollout in progress or aborted' },
+    {
+      400: 'Not valid (`errors` names each field): also when the target group or a remote config does not exist, or stages are out of order',
+      409: 'The name is in use, or the group already has a rollout in progress or aborted',
+    },
     400,
     409,
     503,
@@ -54,10 +57,14 @@ export class RolloutsController {
   @ApiProblemResponsesWith({ 409: 'A stale resourceVersion, the rollout has started, or the group has another rollout' }, 400, 404, 409, 503)
   async replace(@Param() p: RolloutNameParam, @Body() m: RolloutManifestDto) {
     if (m.metadata.name !== p.name) {
-      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, { errors: [{ field: 'metadata.name', message: 'must match the name in the path' }] });
+      throw new InvalidError(`metadata.name "${m.metadata.name}" does not match the name in the path, "${p.name}"`, {
+        errors: [{ field: 'metadata.name', message: 'must match the name in the path' }],
+      });
     }
     if (m.metadata.resourceVersion === undefined) {
-      throw new InvalidError('metadata.resourceVersion is required to replace a rollout', { errors: [{ field: 'metadata.resourceVersion', message: 'is required' }] });
+      throw new InvalidError('metadata.resourceVersion is required to replace a rollout', {
+        errors: [{ field: 'metadata.resourceVersion', message: 'is required' }],
+      });
     }
     return toRolloutResource(await this.rollouts.replace(p.name, m.metadata.resourceVersion, m));
   }

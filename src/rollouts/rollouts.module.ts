@@ -13,7 +13,14 @@ import { RolloutsService } from './rollouts.service';
 
 /** Staged delivery of a group's config change, with health gates and automatic rollback. */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: Rollout.name, schema: RolloutSchema }]), AgentsModule, AgentGroupsModule, RemoteConfigsModule, DesiredStateModule, AuditModule],
+  imports: [
+    MongooseModule.forFeature([{ name: Rollout.name, schema: RolloutSchema }]),
+    AgentsModule,
+    AgentGroupsModule,
+    RemoteConfigsModule,
+    DesiredStateModule,
+    AuditModule,
+  ],
   controllers: [RolloutsController],
   providers: [RolloutsService, RolloutDriver, { provide: RolloutsRepository, useClass: MongooseRolloutsRepository }],
 })

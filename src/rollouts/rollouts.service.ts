@@ -16,7 +16,6 @@ import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
 import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
 import { RolloutsRepository } from './rollouts.repository';
 
-
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
 
 /**
@@ -85,7 +84,12 @@ export class RolloutsService implements OnModuleInit {
     // Once per change: a rollout of it that ended (rolled back, say) is not started again by the
     // same replace sent again; a new change (a new resourceVersion) is.
     if (await this.rollouts.exists(name)) return name;
-    const spec: StoredRolloutSpec = { target: { group: g._id }, configs: g.configs.map((c) => ({ ...c })), ...(g.rolloutPolicy as StoredPolicy), fromPolicy: true };
+    const spec: StoredRolloutSpec = {
+      target: { group: g._id },
+      configs: g.configs.map((c) => ({ ...c })),
+      ...(g.rolloutPolicy as StoredPolicy),
+      fromPolicy: true,
+    };
     await this.insert(name, spec, [{ key: ROLLOUT_POLICY_LABEL, value: g._id }]);
     return name;
   }
@@ -100,7 +104,18 @@ export class RolloutsService implements OnModuleInit {
         { type: 'Pending', reason: 'Created', message: `waits for the controller to start it (group ${spec.target.group})` },
         now,
       );
-      const doc: Rollout = { _id: name, labels, spec, status, reached: [], group: spec.target.group, phase: 'Pending', resourceVersion: 1, createdAt: now, updatedAt: now };
+      const doc: Rollout = {
+        _id: name,
+        labels,
+        spec,
+        status,
+        reached: [],
+        group: spec.target.group,
+        phase: 'Pending',
+        resourceVersion: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
       if (!(await this.rollouts.insert(doc))) throw new ConflictError(`rollout "${name}" already exists`);
       // Wakes the driver (on whichever replica holds its lease) at once.
       this.announce(doc);
@@ -126,7 +141,8 @@ export class RolloutsService implements OnModuleInit {
       if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
       const labels = toEntries(m.metadata.labels);
       if (JSON.stringify([current.spec, current.labels]) === JSON.stringify([spec, labels])) return current;
-      if (current.phase !== 'Pending') throw new ConflictError(`rollout "${name}" has started (${current.phase}); its spec cannot change: undo or abort it and create a new one`);
+      if (current.phase !== 'Pending')
+        throw new ConflictError(`rollout "${name}" has started (${current.phase}); its spec cannot change: undo or abort it and create a new one`);
       return this.commit(current, { spec, labels, group: spec.target.group });
     });
   }
@@ -162,7 +178,11 @@ export class RolloutsService implements OnModuleInit {
           if (r.phase !== 'Paused') throw refuse(`it is ${r.phase}, not Paused`);
           // Resuming a stage a gate paused goes on past that gate (else it would pause again at once).
           if (lastReason(status) === 'GateTripped') status = { ...status, overriddenStage: status.stage };
-          status = withCondition({ ...status, phase: status.toHash ? 'Progressing' : 'Pending' }, { type: 'Progressing', reason: 'ResumedByUser', message: `resumed ${by}` }, now);
+          status = withCondition(
+            { ...status, phase: status.toHash ? 'Progressing' : 'Pending' },
+            { type: 'Progressing', reason: 'ResumedByUser', message: `resumed ${by}` },
+            now,
+          );
           break;
         case 'approve':
           if (!ACTIVE_PHASES.includes(r.phase)) throw refuse(`it is ${r.phase}`);
@@ -172,7 +192,15 @@ export class RolloutsService implements OnModuleInit {
           break;
         case 'abort':
           if (!ACTIVE_PHASES.includes(r.phase)) throw refuse(`it is ${r.phase}`);
-          status = withCondition({ ...status, phase: 'Aborted' }, { type: 'Aborted', reason: 'AbortedByUser', message: `aborted ${by}: the ${r.reached.length} agents reached keep the new config until the rollout is deleted` }, now);
+          status = withCondition(
+            { ...status, phase: 'Aborted' },
+            {
+              type: 'Aborted',
+              reason: 'AbortedByUser',
+              message: `aborted ${by}: the ${r.reached.length} agents reached keep the new config until the rollout is deleted`,
+            },
+            now,
+          );
           break;
         case 'undo':
           if (r.phase === 'RolledBack') throw refuse('it is already rolled back');
@@ -181,7 +209,11 @@ export class RolloutsService implements OnModuleInit {
             // The group said what the rollout delivered: it says again what it said before.
             await this.groups.replaceConfigs(r.group, status.from);
           }
-          status = withCondition({ ...status, phase: 'RolledBack' }, { type: 'RolledBack', reason: 'UndoneByUser', message: `rolled back ${by}: ${r.reached.length} agents get the group's previous config` }, now);
+          status = withCondition(
+            { ...status, phase: 'RolledBack' },
+            { type: 'RolledBack', reason: 'UndoneByUser', message: `rolled back ${by}: ${r.reached.length} agents get the group's previous config` },
+            now,
+          );
           break;
       }
       const updated = await this.commit(r, { status, phase: status.phase });
@@ -196,7 +228,12 @@ export class RolloutsService implements OnModuleInit {
     const overlayChanged = reached.length !== current.reached.length || OVERLAY_PHASES.includes(current.phase) !== OVERLAY_PHASES.includes(updated.phase);
     if (overlayChanged) this.announce(updated);
     if (updated.phase !== current.phase) {
-      await this.audit.record({ actor: { username: 'system:rollouts' }, action: `phase/${updated.phase}`, resource: { kind: 'rollouts', name: current._id }, summary: reason });
+      await this.audit.record({
+        actor: { username: 'system:rollouts' },
+        action: `phase/${updated.phase}`,
+        resource: { kind: 'rollouts', name: current._id },
+        summary: reason,
+      });
     }
     return updated;
   }
@@ -225,7 +262,9 @@ export class RolloutsService implements OnModuleInit {
   private async refuseSecondRollout(group: string, name: string): Promise<void> {
     const o = await this.holdingRollout(group, name);
     if (o) {
-      throw new ConflictError(`agentgroup "${group}" already has rollout "${o._id}" (${o.phase}); ${o.phase === 'Aborted' ? 'delete it' : 'wait for it, abort or undo it'} first`);
+      throw new ConflictError(
+        `agentgroup "${group}" already has rollout "${o._id}" (${o.phase}); ${o.phase === 'Aborted' ? 'delete it' : 'wait for it, abort or undo it'} first`,
+      );
     }
   }
 

@@ -44,9 +44,7 @@ export function rolloutFraction(rollout: string, uid: string): number {
  * when it gives neither count nor percent).
  */
 export function planStages(rollout: string, uids: readonly string[], stages: readonly StageSpec[]): string[][] {
-  const ordered = [...new Set(uids)]
-    .map((uid) => ({ uid, f: rolloutFraction(rollout, uid) }))
-    .sort((a, b) => a.f - b.f || (a.uid < b.uid ? -1 : 1));
+  const ordered = [...new Set(uids)].map((uid) => ({ uid, f: rolloutFraction(rollout, uid) })).sort((a, b) => a.f - b.f || (a.uid < b.uid ? -1 : 1));
   const reached = new Set<string>();
   const out: string[][] = [];
   for (const stage of stages) {

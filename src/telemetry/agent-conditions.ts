@@ -45,18 +45,29 @@ export function evaluateConditions(f: ConditionFacts, t: ConditionThresholds): O
   // Stale: connected, expected to send, silent too long (receive time: the server's clock).
   const silentSince = f.lastReceivedMs ?? f.expectedSinceMs;
   if (!f.connected || (!f.expectsOwnMetrics && f.lastReceivedMs === undefined) || silentSince === undefined) {
-    out.push({ type: 'Stale', status: 'Unknown', reason: f.connected ? 'NotExpected' : 'Disconnected', message: f.connected ? 'the agent is not expected to send its own metrics here' : 'the agent is not connected' });
+    out.push({
+      type: 'Stale',
+      status: 'Unknown',
+      reason: f.connected ? 'NotExpected' : 'Disconnected',
+      message: f.connected ? 'the agent is not expected to send its own metrics here' : 'the agent is not connected',
+    });
   } else {
     const silent = (f.nowMs - silentSince) / 1000;
     out.push(
       silent > t.staleSeconds
-        ? { type: 'Stale', status: 'True', reason: f.lastReceivedMs === undefined ? 'NoOwnMetrics' : 'OwnMetricsStopped', message: `no own metrics for ${Math.round(silent)} s (more than ${t.staleSeconds} s)` }
+        ? {
+            type: 'Stale',
+            status: 'True',
+            reason: f.lastReceivedMs === undefined ? 'NoOwnMetrics' : 'OwnMetricsStopped',
+            message: `no own metrics for ${Math.round(silent)} s (more than ${t.staleSeconds} s)`,
+          }
         : { type: 'Stale', status: 'False', reason: 'OwnMetricsArriving', message: `own metrics received ${Math.round(silent)} s ago` },
     );
   }
 
   if (!w || w.lastPointMs === undefined) {
-    for (const type of ['Idle', 'ExportFailing', 'Restarting'] as const) out.push({ type, status: 'Unknown', reason: 'NoOwnMetrics', message: 'no own metrics received' });
+    for (const type of ['Idle', 'ExportFailing', 'Restarting'] as const)
+      out.push({ type, status: 'Unknown', reason: 'NoOwnMetrics', message: 'no own metrics received' });
     return order(out);
   }
 
@@ -68,9 +79,19 @@ export function evaluateConditions(f: ConditionFacts, t: ConditionThresholds): O
   } else {
     const quiet = (w.lastPointMs - (w.lastAcceptedMs ?? w.firstAcceptedMs)) / 1000;
     if (quiet >= t.idleSeconds && f.healthy !== false) {
-      out.push({ type: 'Idle', status: 'True', reason: 'NoItemsAccepted', message: `no items accepted by any receiver for ${Math.round(quiet)} s (threshold ${t.idleSeconds} s)` });
+      out.push({
+        type: 'Idle',
+        status: 'True',
+        reason: 'NoItemsAccepted',
+        message: `no items accepted by any receiver for ${Math.round(quiet)} s (threshold ${t.idleSeconds} s)`,
+      });
     } else if (quiet >= t.idleSeconds) {
-      out.push({ type: 'Idle', status: 'False', reason: 'Unhealthy', message: 'no items accepted, but the agent reports itself unhealthy (its health says why)' });
+      out.push({
+        type: 'Idle',
+        status: 'False',
+        reason: 'Unhealthy',
+        message: 'no items accepted, but the agent reports itself unhealthy (its health says why)',
+      });
     } else {
       out.push({ type: 'Idle', status: 'False', reason: 'ItemsAccepted', message: `items accepted ${Math.round(quiet)} s before the latest report` });
     }
@@ -83,8 +104,18 @@ export function evaluateConditions(f: ConditionFacts, t: ConditionThresholds): O
   const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
   out.push(
     failed > 0 && ratio > t.exportFailingRatio
-      ? { type: 'ExportFailing', status: 'True', reason: 'SendFailures', message: `${Math.round(failed)} of ${Math.round(failed + sent)} items failed to send in the last ${t.exportFailingSeconds} s (${pct(ratio)} > ${pct(t.exportFailingRatio)})` }
-      : { type: 'ExportFailing', status: 'False', reason: failed + sent > 0 ? 'Sending' : 'NothingToSend', message: `${pct(ratio)} of items failed to send in the last ${t.exportFailingSeconds} s` },
+      ? {
+          type: 'ExportFailing',
+          status: 'True',
+          reason: 'SendFailures',
+          message: `${Math.round(failed)} of ${Math.round(failed + sent)} items failed to send in the last ${t.exportFailingSeconds} s (${pct(ratio)} > ${pct(t.exportFailingRatio)})`,
+        }
+      : {
+          type: 'ExportFailing',
+          status: 'False',
+          reason: failed + sent > 0 ? 'Sending' : 'NothingToSend',
+          message: `${pct(ratio)} of items failed to send in the last ${t.exportFailingSeconds} s`,
+        },
   );
 
   // Restarting: the uptime (or CPU seconds) went back more than the threshold within the window.

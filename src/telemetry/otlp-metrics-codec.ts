@@ -57,7 +57,8 @@ function dataPointsOf(m: Metric): { attributes: KeyValue[] }[] {
 export function checkLimits(req: ExportMetricsServiceRequest, limits: OtlpLimits): number {
   let points = 0;
   const attrs = (list: KeyValue[], where: string) => {
-    if (list.length > limits.maxAttributes) throw new OtlpRequestError(400, `${where} has ${list.length} attributes, more than the ${limits.maxAttributes} accepted`);
+    if (list.length > limits.maxAttributes)
+      throw new OtlpRequestError(400, `${where} has ${list.length} attributes, more than the ${limits.maxAttributes} accepted`);
   };
   for (const rm of req.resourceMetrics) {
     attrs(rm.resource?.attributes ?? [], 'a resource');
@@ -66,7 +67,8 @@ export function checkLimits(req: ExportMetricsServiceRequest, limits: OtlpLimits
       for (const m of sm.metrics) {
         const dps = dataPointsOf(m);
         points += dps.length;
-        if (points > limits.maxDataPoints) throw new OtlpRequestError(413, `The request has more than ${limits.maxDataPoints} data points (TELEMETRY_MAX_DATA_POINTS); send fewer per request`);
+        if (points > limits.maxDataPoints)
+          throw new OtlpRequestError(413, `The request has more than ${limits.maxDataPoints} data points (TELEMETRY_MAX_DATA_POINTS); send fewer per request`);
         for (const dp of dps) attrs(dp.attributes, `a data point of ${m.name.slice(0, 100)}`);
       }
     }
@@ -155,7 +157,8 @@ export function windowPointsOf(
 
 export function encodeResponse(encoding: OtlpEncoding, rejected: number, message: string): { body: Buffer; contentType: string } {
   const res = create(ExportMetricsServiceResponseSchema, {
-    partialSuccess: rejected > 0 || message ? create(ExportMetricsPartialSuccessSchema, { rejectedDataPoints: BigInt(rejected), errorMessage: message }) : undefined,
+    partialSuccess:
+      rejected > 0 || message ? create(ExportMetricsPartialSuccessSchema, { rejectedDataPoints: BigInt(rejected), errorMessage: message }) : undefined,
   });
   return encoding === 'json'
     ? { body: Buffer.from(toJsonString(ExportMetricsServiceResponseSchema, res)), contentType: 'application/json' }

@@ -8,7 +8,16 @@ import { isDatabaseUnavailable } from '../common/database-errors';
 import { peerCertificateOf } from '../common/tls-files';
 import { AgentAuthenticator, refusalHeaders } from '../protocol/agent-authenticator';
 import { isUidText } from '../protocol/instance-uid';
-import { checkLimits, decodeMetricsRequest, encodeResponse, encodeStatus, OtlpEncoding, OtlpRequestError, stringAttribute, windowPointsOf } from './otlp-metrics-codec';
+import {
+  checkLimits,
+  decodeMetricsRequest,
+  encodeResponse,
+  encodeStatus,
+  OtlpEncoding,
+  OtlpRequestError,
+  stringAttribute,
+  windowPointsOf,
+} from './otlp-metrics-codec';
 import { TelemetryService } from './telemetry.service';
 
 /** The OTLP/HTTP path of metrics, served on the OpAMP port. */
@@ -73,7 +82,8 @@ export class OtlpMetricsReceiver {
       res.end(body);
     };
     if (req.method !== 'POST') return answer(405, 'OTLP/HTTP metrics are sent with POST.', { allow: 'POST' });
-    if (this.inFlight >= MAX_IN_FLIGHT) return answer(503, 'Too many metrics requests at once; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
+    if (this.inFlight >= MAX_IN_FLIGHT)
+      return answer(503, 'Too many metrics requests at once; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
     this.inFlight++;
     try {
       const auth = await this.authenticator.authenticate(req.headers, 'http', peerCertificateOf(req.socket));
@@ -112,7 +122,11 @@ export class OtlpMetricsReceiver {
     const known = await this.telemetry.knownAgents([...new Set(uids.filter((u): u is string => u !== undefined))]);
     const now = Date.now();
     msg.resourceMetrics.forEach((rm, i) => {
-      const count = rm.scopeMetrics.reduce((n, sm) => n + sm.metrics.reduce((k, m) => k + ('dataPoints' in (m.data.value ?? {}) ? (m.data.value as { dataPoints: unknown[] }).dataPoints.length : 0), 0), 0);
+      const count = rm.scopeMetrics.reduce(
+        (n, sm) =>
+          n + sm.metrics.reduce((k, m) => k + ('dataPoints' in (m.data.value ?? {}) ? (m.data.value as { dataPoints: unknown[] }).dataPoints.length : 0), 0),
+        0,
+      );
       const uid = uids[i];
       let refusal: string | undefined;
       if (!uid) refusal = 'a resource has no service.instance.id naming an agent instance uid (UUID)';
@@ -144,8 +158,11 @@ export class OtlpMetricsReceiver {
   private readBody(req: IncomingMessage): Promise<Buffer> {
     const max = this.config.telemetry.maxRequestBytes;
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > max) return Promise.reject(new OtlpRequestError(413, `The request of ${declared} bytes is over the limit of ${max} bytes.`));
-    const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (Number.isFinite(declared) && declared > max)
+      return Promise.reject(new OtlpRequestError(413, `The request of ${declared} bytes is over the limit of ${max} bytes.`));
+    const encoding = String(req.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase();
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
       return Promise.reject(new OtlpRequestError(415, `Content-Encoding ${encoding} is not supported (gzip or none).`));
     }

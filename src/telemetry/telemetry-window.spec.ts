@@ -79,7 +79,14 @@ describe('TelemetryWindow', () => {
       startMs: T0 - min,
       cumulative: true,
     });
-    const uptime = (v: number, t: number): WindowPoint => ({ series: { family: 'process_uptime', kind: 'gauge' }, streamKey: 'uptime', value: v, timeMs: t, startMs: 0, cumulative: true });
+    const uptime = (v: number, t: number): WindowPoint => ({
+      series: { family: 'process_uptime', kind: 'gauge' },
+      streamKey: 'uptime',
+      value: v,
+      timeMs: t,
+      startMs: 0,
+      cumulative: true,
+    });
     w.add([exp('exporter_sent', 100, T0), exp('exporter_send_failed', 0, T0), uptime(100, T0)]);
     w.add([exp('exporter_sent', 200, T0 + min), exp('exporter_send_failed', 0, T0 + min), uptime(160, T0 + min)]);
     const facts = { nowMs: T0 + 3 * min, connected: true, expectsOwnMetrics: true, lastReceivedMs: T0 + 3 * min, window: w };
@@ -102,7 +109,8 @@ describe('TelemetryWindow', () => {
   it('stays bounded: a flood of components and streams is ignored past the bounds, memory per agent measured', () => {
     const w = new TelemetryWindow();
     const flood: WindowPoint[] = [];
-    for (let i = 0; i < 1000; i++) flood.push({ ...accepted(i, T0), series: { family: 'receiver_accepted', kind: 'counter', component: `r${i}`, signal: 'traces' }, streamKey: `s${i}` });
+    for (let i = 0; i < 1000; i++)
+      flood.push({ ...accepted(i, T0), series: { family: 'receiver_accepted', kind: 'counter', component: `r${i}`, signal: 'traces' }, streamKey: `s${i}` });
     expect(w.add(flood)).toBe(1000 - MAX_SERIES);
     expect(w.seriesCount).toBe(MAX_SERIES);
 
@@ -119,7 +127,11 @@ describe('TelemetryWindow', () => {
         const t = T0 + k * 15_000;
         const pts: WindowPoint[] = [];
         for (const r of ['otlp', 'prometheus']) {
-          pts.push({ ...accepted(k * 10, t, r), series: { family: 'receiver_accepted', kind: 'counter', component: r, signal: 'metrics' }, streamKey: `acc${r}` });
+          pts.push({
+            ...accepted(k * 10, t, r),
+            series: { family: 'receiver_accepted', kind: 'counter', component: r, signal: 'metrics' },
+            streamKey: `acc${r}`,
+          });
           pts.push({ ...accepted(0, t, r), series: { family: 'receiver_refused', kind: 'counter', component: r, signal: 'metrics' }, streamKey: `ref${r}` });
         }
         for (const e of ['otlp', 'debug']) {
@@ -139,7 +151,9 @@ describe('TelemetryWindow', () => {
     const after = process.memoryUsage();
     const perAgent = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / N;
     const estimate = windows[0].approximateBytes();
-    console.log(`telemetry window: ${windows[0].seriesCount} series; measured ~${Math.round(perAgent / 1024)} KiB per agent (estimate ${Math.round(estimate / 1024)} KiB); bound ${Math.round(new TelemetryWindow().approximateBytes() / 1024 + (MAX_SERIES * (BUCKETS * 4 + 160) + 256 * 120) / 1024)} KiB`);
+    console.log(
+      `telemetry window: ${windows[0].seriesCount} series; measured ~${Math.round(perAgent / 1024)} KiB per agent (estimate ${Math.round(estimate / 1024)} KiB); bound ${Math.round(new TelemetryWindow().approximateBytes() / 1024 + (MAX_SERIES * (BUCKETS * 4 + 160) + 256 * 120) / 1024)} KiB`,
+    );
     expect(windows[0].seriesCount).toBe(15);
     // Typed arrays dominate: 15 series x 240 float32 buckets; the whole window stays under 64 KiB even at the bound.
     expect(perAgent).toBeLessThan(64 * 1024);

@@ -15,14 +15,14 @@ export const AGENT_TELEMETRY_SCHEMA = resourceSchema('AgentTelemetry', {
     type: 'object',
     required: ['held', 'conditions'],
     properties: {
-      held: { type: 'boolean', description: 'Whether this replica holds the agent\'s window (it is kept on the replica that receives its metrics)' },
+      held: { type: 'boolean', description: "Whether this replica holds the agent's window (it is kept on the replica that receives its metrics)" },
       lastReceivedAt: { type: 'string', format: 'date-time' },
-      lastPointAt: { type: 'string', format: 'date-time', description: 'Time of the newest data point (the agent\'s clock)' },
+      lastPointAt: { type: 'string', format: 'date-time', description: "Time of the newest data point (the agent's clock)" },
       reports: { type: 'integer' },
       ignoredPoints: { type: 'integer', description: 'Points not kept: out of order, beyond the series bound' },
       current: {
         type: 'object',
-        description: 'Rates over the agent\'s latest report interval (items per second) and latest gauge values',
+        description: "Rates over the agent's latest report interval (items per second) and latest gauge values",
         properties: {
           acceptedPerSecond: num,
           refusedPerSecond: num,
@@ -76,7 +76,8 @@ export class TelemetryController {
   @Get(':instanceUid/telemetry')
   @ApiOperation({
     summary: "The agent's own metrics: current rates and the last hour in 15 s buckets, with the conditions derived from them",
-    description: 'Received over OTLP/HTTP at POST /v1/metrics on the OpAMP port. The window lives in memory on the replica that receives the agent\'s metrics (`status.held`).',
+    description:
+      "Received over OTLP/HTTP at POST /v1/metrics on the OpAMP port. The window lives in memory on the replica that receives the agent's metrics (`status.held`).",
   })
   @ApiInstanceUidParam()
   @ApiSignedIn('viewer')

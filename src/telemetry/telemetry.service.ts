@@ -155,10 +155,20 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
   conditionsOf(uid: string, stored?: StoredAgentFacts, nowMs = Date.now()): AgentCondition[] {
     const a = this.agents.get(uid);
     if (!a) return [];
-    const connected = stored?.connected ?? (this.connectedProbe(uid) || (a.opampSeenMs !== undefined && nowMs - a.opampSeenMs < 3 * this.config.opamp.heartbeatIntervalSeconds * 1000));
+    const connected =
+      stored?.connected ??
+      (this.connectedProbe(uid) || (a.opampSeenMs !== undefined && nowMs - a.opampSeenMs < 3 * this.config.opamp.heartbeatIntervalSeconds * 1000));
     const healthy = stored ? stored.healthy : a.healthy;
     const evaluated = evaluateConditions(
-      { nowMs, connected, healthy, expectsOwnMetrics: a.expectsOwnMetrics, expectedSinceMs: a.expectedSinceMs, lastReceivedMs: a.lastReceivedMs, window: a.window },
+      {
+        nowMs,
+        connected,
+        healthy,
+        expectsOwnMetrics: a.expectsOwnMetrics,
+        expectedSinceMs: a.expectedSinceMs,
+        lastReceivedMs: a.lastReceivedMs,
+        window: a.window,
+      },
       this.thresholds,
     );
     return evaluated.map((c) => {

@@ -27,7 +27,9 @@ export function buildInfo(): BuildInfo {
     buildDate = written.buildDate ?? buildDate;
   } catch {
     try {
-      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
     } catch {
       // not a git checkout: stays unknown
     }

@@ -21,7 +21,11 @@ export class VersionController {
 
   @Get('ping')
   @ApiOperation({ summary: 'Answers pong; for clients checking reachability' })
-  @ApiJsonResponse(200, { type: 'object', required: ['ping', 'time'], properties: { ping: { type: 'string', enum: ['pong'] }, time: { type: 'string', format: 'date-time' } } })
+  @ApiJsonResponse(200, {
+    type: 'object',
+    required: ['ping', 'time'],
+    properties: { ping: { type: 'string', enum: ['pong'] }, time: { type: 'string', format: 'date-time' } },
+  })
   ping() {
     return { ping: 'pong', time: new Date().toISOString() };
   }

@@ -51,7 +51,10 @@ export class WatchStreams implements BeforeApplicationShutdown {
     },
     (e) => this.logger.warn(`keep-alive failed: ${e}`),
   );
-  private readonly open = metric('opamp_watch_streams', () => new Gauge({ name: 'opamp_watch_streams', help: 'Change streams (GET /api/v1/watch) open on this replica' }));
+  private readonly open = metric(
+    'opamp_watch_streams',
+    () => new Gauge({ name: 'opamp_watch_streams', help: 'Change streams (GET /api/v1/watch) open on this replica' }),
+  );
   private readonly sent = metric(
     'opamp_watch_events_sent_total',
     () => new Counter({ name: 'opamp_watch_events_sent_total', help: 'Change events written to change streams (one per stream it went to)' }),
@@ -83,7 +86,10 @@ export class WatchStreams implements BeforeApplicationShutdown {
     if (this.closing) throw new UnavailableError('The server is shutting down.', this.retryAfterSeconds);
     if (!this.feed.busConnected) throw new UnavailableError(END_DETAIL['bus-down'], this.retryAfterSeconds);
     if (this.streams.size >= this.config.watch.maxStreams) {
-      throw new UnavailableError(`This replica serves its most change streams (WATCH_MAX_STREAMS=${this.config.watch.maxStreams}); try again later.`, this.retryAfterSeconds);
+      throw new UnavailableError(
+        `This replica serves its most change streams (WATCH_MAX_STREAMS=${this.config.watch.maxStreams}); try again later.`,
+        this.retryAfterSeconds,
+      );
     }
   }
 

@@ -30,14 +30,23 @@ export class WatchController {
   @Get()
   @ApiOperation({ summary: 'Follow changes to agents, agent groups and remote configs as Server-Sent Events', description: STREAM_DESCRIPTION })
   @ApiSignedIn('viewer')
-  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id (from `id:` lines or `ready`)', schema: { type: 'string', maxLength: 64 } })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this event id (from `id:` lines or `ready`)',
+    schema: { type: 'string', maxLength: 64 },
+  })
   @ApiProduces('text/event-stream')
   @ApiResponse({
     status: 200,
     description: `The stream; it ends only with an \`end\` event or when the client leaves. Kinds: ${WATCH_KINDS.join(', ')}.`,
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
-  @ApiProblemResponsesWith({ 503: 'The event bus is down, the replica is shutting down, or it serves its most streams (WATCH_MAX_STREAMS); `Retry-After` says when to try again' }, 400, 503)
+  @ApiProblemResponsesWith(
+    { 503: 'The event bus is down, the replica is shutting down, or it serves its most streams (WATCH_MAX_STREAMS); `Retry-After` says when to try again' },
+    400,
+    503,
+  )
   watch(@Query() query: WatchQuery, @Headers('last-event-id') lastEventId: string | undefined, @Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
     this.streams.admit();
     const kinds = new Set(query.kinds ?? WATCH_KINDS);

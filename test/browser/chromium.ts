@@ -5,7 +5,15 @@ import { ROOT } from '../support/process';
 
 /** Debian's Chromium (scripts/install-chromium.sh); Playwright's own browser downloads do not work here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Where screenshots go (gitignored). */
 export const ARTIFACTS = path.join(ROOT, 'artifacts', 'browser');

@@ -65,7 +65,7 @@ describe('web UI in Chromium', () => {
     await server?.close();
   });
 
-  it('sends a signed-out visitor to the sign-in page, refuses a wrong password with the API\'s message, and signs in', async () => {
+  it("sends a signed-out visitor to the sign-in page, refuses a wrong password with the API's message, and signs in", async () => {
     await page.goto(url('/agents'));
     await page.waitForURL(/\/sign-in$/);
     await check(page, '01-sign-in');
@@ -95,7 +95,18 @@ describe('web UI in Chromium', () => {
   });
 
   it('lists a real opamp-go agent once it connects, and opens its page', async () => {
-    agent = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'checkout', '--service-version', '3.1.0', '--host-name', 'web-box', '--effective-config', 'receivers:\n  otlp: {}\n']);
+    agent = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, [
+      '--heartbeat',
+      '1',
+      '--service-name',
+      'checkout',
+      '--service-version',
+      '3.1.0',
+      '--host-name',
+      'web-box',
+      '--effective-config',
+      'receivers:\n  otlp: {}\n',
+    ]);
     uid = (await agent.event('started')).uid as string;
     agent.command({ cmd: 'set_health', healthy: true, status: 'StatusOK' });
     await page.goto(url('/agents?selector=service.name%3Dcheckout'));
@@ -160,7 +171,10 @@ describe('web UI in Chromium', () => {
     await page.goto(url('/groups'));
     await page.getByRole('link', { name: 'checkout', exact: true }).click();
     await page.waitForURL(/\/groups\/checkout$/);
-    await page.getByTestId('group-status').filter({ hasText: /Governs 1 agents: 1 connected, 1 healthy; config 1 applied/ }).waitFor();
+    await page
+      .getByTestId('group-status')
+      .filter({ hasText: /Governs 1 agents: 1 connected, 1 healthy; config 1 applied/ })
+      .waitFor();
     await page.getByRole('region', { name: 'Agents it selects' }).getByRole('link', { name: uid }).waitFor();
     await page.getByLabel('Priority').fill('5');
     await page.getByRole('button', { name: 'Save group' }).click();
@@ -175,7 +189,10 @@ describe('web UI in Chromium', () => {
     const body = page.getByLabel('Body');
     await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {\n');
     await page.getByRole('button', { name: 'Save new revision' }).click();
-    await page.getByTestId('body-error').filter({ hasText: /^Line 7, column \d+: .*YAML syntax error/ }).waitFor();
+    await page
+      .getByTestId('body-error')
+      .filter({ hasText: /^Line 7, column \d+: .*YAML syntax error/ })
+      .waitFor();
     await expect(page.getByTestId('error-line').textContent()).resolves.toBe('7');
     await expect(body.getAttribute('aria-invalid')).resolves.toBe('true');
     await check(page, '09-config-error');
@@ -183,14 +200,20 @@ describe('web UI in Chromium', () => {
     await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\nexporters:\n  debug: {}\n');
     await page.getByLabel('Change message').fill('add otlp/http');
     await page.getByRole('button', { name: 'Save new revision' }).click();
-    await page.getByTestId('config-revision').filter({ hasText: /^Revision 2,/ }).waitFor();
+    await page
+      .getByTestId('config-revision')
+      .filter({ hasText: /^Revision 2,/ })
+      .waitFor();
     await page.getByRole('cell', { name: 'add otlp/http' }).waitFor();
     const diff = page.getByLabel('Differences');
     await diff.getByText(/^added: \+\s+http: \{\}$/).waitFor();
     await check(page, '10-config-diff');
 
     await page.getByRole('button', { name: 'Roll back to 1' }).click();
-    await page.getByTestId('config-revision').filter({ hasText: /^Revision 3,/ }).waitFor();
+    await page
+      .getByTestId('config-revision')
+      .filter({ hasText: /^Revision 3,/ })
+      .waitFor();
     await page.getByRole('cell', { name: 'rollback to revision 1' }).waitFor();
     await diff.getByText(/^removed: -\s+http: \{\}$/).waitFor();
     await expect(page.getByLabel('Body').inputValue()).resolves.not.toContain('http: {}');
@@ -245,7 +268,10 @@ describe('web UI in Chromium', () => {
     await page.getByTestId('count-Connected').filter({ hasText: /^1$/ }).waitFor();
     await page.getByTestId('count-Disconnected').filter({ hasText: /^0$/ }).waitFor();
     await check(page, '07-overview');
-    await page.getByRole('link', { name: /Connected/ }).first().click();
+    await page
+      .getByRole('link', { name: /Connected/ })
+      .first()
+      .click();
     await page.waitForURL(/\/agents\?connected=true$/);
     await page.getByRole('link', { name: uid }).waitFor();
 
@@ -277,9 +303,15 @@ describe('web UI in Chromium', () => {
       await page.getByRole('link', { name: liveUid }).waitFor({ timeout: 30_000 });
       await page.getByRole('link', { name: liveUid }).click();
       await page.waitForURL(new RegExp(`/agents/${liveUid}$`));
-      await page.getByTestId('connection-state').filter({ hasText: /^connected$/ }).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId('connection-state')
+        .filter({ hasText: /^connected$/ })
+        .waitFor({ timeout: 30_000 });
       await live.kill();
-      await page.getByTestId('connection-state').filter({ hasText: /^disconnected$/ }).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId('connection-state')
+        .filter({ hasText: /^disconnected$/ })
+        .waitFor({ timeout: 30_000 });
       expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
       await check(page, '16-agent-live');
     } finally {

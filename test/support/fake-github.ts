@@ -81,7 +81,9 @@ export class FakeGithub {
       if (wantsJson) {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(obj));
       } else {
-        res.writeHead(status, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }).end(new URLSearchParams(obj as Record<string, string>).toString());
+        res
+          .writeHead(status, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' })
+          .end(new URLSearchParams(obj as Record<string, string>).toString());
       }
     };
     const json = (obj: unknown, status = 200): void => {
@@ -138,7 +140,16 @@ export class FakeGithub {
     if (req.method === 'GET' && (url.pathname === '/user' || url.pathname === '/user/orgs')) {
       if (!user) return json({ message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' }, 401);
       if (url.pathname === '/user') {
-        return json({ login: user.login, id: user.id, node_id: `U_${user.id}`, avatar_url: '', html_url: `https://github.com/${user.login}`, name: user.name ?? null, email: null, type: 'User' });
+        return json({
+          login: user.login,
+          id: user.id,
+          node_id: `U_${user.id}`,
+          avatar_url: '',
+          html_url: `https://github.com/${user.login}`,
+          name: user.name ?? null,
+          email: null,
+          type: 'User',
+        });
       }
       return json(user.orgs.map((o, i) => ({ login: o, id: 1000 + i, url: `${this.url}/orgs/${o}` })));
     }

@@ -9,7 +9,10 @@ export function goAgentBinary(): string {
   if (built) return built;
   const script = path.join(ROOT, 'test', 'interop', 'go-agent', 'build.sh');
   try {
-    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 }).toString().trim().split('\n');
+    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 })
+      .toString()
+      .trim()
+      .split('\n');
     built = out[out.length - 1];
   } catch (err) {
     const status = (err as { status?: number }).status;
@@ -70,7 +73,9 @@ export class GoAgent {
       const hit = this.events.slice(from).find(pred);
       if (hit) return hit;
       if (Date.now() > deadline) {
-        throw new Error(`go-agent: no matching event in ${timeoutMs} ms; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${this.proc.out.slice(-3000)}`);
+        throw new Error(
+          `go-agent: no matching event in ${timeoutMs} ms; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\nstderr:\n${this.proc.out.slice(-3000)}`,
+        );
       }
       if (this.proc.child.exitCode !== null) throw new Error(`go-agent exited (${this.proc.child.exitCode}); stderr:\n${this.proc.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -182,7 +182,9 @@ type HealthClient = grpc.Client & {
 
 /** A health client as any gRPC tooling (grpc-health-probe, kubelet) would be. */
 export function healthClient(port: number, credentials = grpc.credentials.createInsecure(), host = '127.0.0.1'): HealthClient {
-  const pkg = grpc.loadPackageDefinition(protoLoader.fromJSON(HEALTH_JSON as unknown as Parameters<typeof protoLoader.fromJSON>[0], { enums: String, defaults: true })) as unknown as {
+  const pkg = grpc.loadPackageDefinition(
+    protoLoader.fromJSON(HEALTH_JSON as unknown as Parameters<typeof protoLoader.fromJSON>[0], { enums: String, defaults: true }),
+  ) as unknown as {
     grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => HealthClient } } };
   };
   return new pkg.grpc.health.v1.Health(`${host}:${port}`, credentials);

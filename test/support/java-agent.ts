@@ -14,7 +14,10 @@ export function javaAgentClasspath(): string | null {
   if (classpath !== undefined) return classpath;
   const script = path.join(ROOT, 'scripts', 'install-java-interop.sh');
   try {
-    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 }).toString().trim().split('\n');
+    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 })
+      .toString()
+      .trim()
+      .split('\n');
     classpath = out[out.length - 1];
   } catch (err) {
     const e = err as { status?: number; stderr?: Buffer; message: string };

@@ -59,7 +59,8 @@ export function brokenLinks(files: string[], root = process.cwd()): string[] {
         continue;
       }
       if (fragment === undefined || !resolved.endsWith('.md')) continue;
-      if (!anchorsOf(fs.readFileSync(resolved, 'utf8')).has(decodeURIComponent(fragment))) problems.push(`${path.relative(root, file)}: ${link} (no heading #${fragment})`);
+      if (!anchorsOf(fs.readFileSync(resolved, 'utf8')).has(decodeURIComponent(fragment)))
+        problems.push(`${path.relative(root, file)}: ${link} (no heading #${fragment})`);
     }
   }
   return problems;

@@ -66,13 +66,17 @@ function anyValue(r: Rng, depth: number): AnyValue {
     case 'b':
       return create(AnyValueSchema, { value: { case: 'boolValue', value: r.next() < 0.5 } });
     case 'i':
-      return create(AnyValueSchema, { value: { case: 'intValue', value: BigInt.asIntN(64, BigInt(Math.floor(r.next() * 2 ** 53)) * BigInt(r.int(4096) - 2048)) } });
+      return create(AnyValueSchema, {
+        value: { case: 'intValue', value: BigInt.asIntN(64, BigInt(Math.floor(r.next() * 2 ** 53)) * BigInt(r.int(4096) - 2048)) },
+      });
     case 'd':
       return create(AnyValueSchema, { value: { case: 'doubleValue', value: r.pick([0, -0, 1.5, NaN, Infinity, -Infinity, r.next() * 1e300]) } });
     case 'y':
       return create(AnyValueSchema, { value: { case: 'bytesValue', value: r.bytes(r.int(16)) } });
     case 'a':
-      return create(AnyValueSchema, { value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: Array.from({ length: r.int(4) }, () => anyValue(r, depth + 1)) }) } });
+      return create(AnyValueSchema, {
+        value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: Array.from({ length: r.int(4) }, () => anyValue(r, depth + 1)) }) },
+      });
     default:
       return create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: attributes(r, 3, depth + 1) }) } });
   }
@@ -106,14 +110,20 @@ function uid(r: Rng): Uint8Array {
 /** A message a real agent could send (random but valid). */
 export function validMessage(r: Rng, instanceUid: Uint8Array = r.bytes(16)): AgentToServer {
   const msg = create(AgentToServerSchema, { instanceUid, sequenceNum: BigInt(r.int(1000)), capabilities: BigInt(r.int(0x10000)) });
-  if (r.next() < 0.7) msg.agentDescription = create(AgentDescriptionSchema, { identifyingAttributes: attributes(r, 4), nonIdentifyingAttributes: attributes(r, 4) });
+  if (r.next() < 0.7)
+    msg.agentDescription = create(AgentDescriptionSchema, { identifyingAttributes: attributes(r, 4), nonIdentifyingAttributes: attributes(r, 4) });
   if (r.next() < 0.4) msg.health = health(r, 0);
   if (r.next() < 0.4) {
     msg.effectiveConfig = create(EffectiveConfigSchema, {
-      configMap: create(AgentConfigMapSchema, { configMap: { [r.pick(['', 'collector.yaml'])]: create(AgentConfigFileSchema, { body: Buffer.from(r.text(200)), contentType: r.pick(['', 'text/yaml']) }) } }),
+      configMap: create(AgentConfigMapSchema, {
+        configMap: {
+          [r.pick(['', 'collector.yaml'])]: create(AgentConfigFileSchema, { body: Buffer.from(r.text(200)), contentType: r.pick(['', 'text/yaml']) }),
+        },
+      }),
     });
   }
-  if (r.next() < 0.3) msg.remoteConfigStatus = create(RemoteConfigStatusSchema, { lastRemoteConfigHash: r.bytes(32), status: r.int(5), errorMessage: r.text(10) });
+  if (r.next() < 0.3)
+    msg.remoteConfigStatus = create(RemoteConfigStatusSchema, { lastRemoteConfigHash: r.bytes(32), status: r.int(5), errorMessage: r.text(10) });
   if (r.next() < 0.2) msg.availableComponents = create(AvailableComponentsSchema, { hash: r.bytes(8), components: {} });
   if (r.next() < 0.1) msg.flags = BigInt(r.int(4));
   if (r.next() < 0.05) msg.agentDisconnect = create(AgentDisconnectSchema, {});
@@ -165,7 +175,7 @@ function hugeVarint(r: Rng): Buffer {
     case 2: // a varint longer than 10 bytes
       return Buffer.from([0x10, ...varint(5n, true)]);
     case 3: // the largest field number, wire type 2, length 2^31
-      return Buffer.from([...varint((2n ** 29n - 1n) << 3n | 2n), ...varint(2n ** 31n), 0]);
+      return Buffer.from([...varint(((2n ** 29n - 1n) << 3n) | 2n), ...varint(2n ** 31n), 0]);
     default: // capabilities and flags of 2^64-1 with a valid uid
       return Buffer.from([0x0a, 16, ...r.bytes(16), 0x20, ...varint(2n ** 64n - 1n), 0x50, ...varint(2n ** 64n - 1n)]);
   }
@@ -176,9 +186,16 @@ function deepNesting(r: Rng): Buffer {
     case 0: {
       let v = create(AnyValueSchema, { value: { case: 'stringValue', value: 'leaf' } });
       for (let i = 0; i < 30 + r.int(100); i++) {
-        v = create(AnyValueSchema, { value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: [create(KeyValueSchema, { key: 'k', value: v })] }) } });
+        v = create(AnyValueSchema, {
+          value: { case: 'kvlistValue', value: create(KeyValueListSchema, { values: [create(KeyValueSchema, { key: 'k', value: v })] }) },
+        });
       }
-      return encode(create(AgentToServerSchema, { instanceUid: r.bytes(16), agentDescription: create(AgentDescriptionSchema, { identifyingAttributes: [create(KeyValueSchema, { key: 'deep', value: v })] }) }));
+      return encode(
+        create(AgentToServerSchema, {
+          instanceUid: r.bytes(16),
+          agentDescription: create(AgentDescriptionSchema, { identifyingAttributes: [create(KeyValueSchema, { key: 'deep', value: v })] }),
+        }),
+      );
     }
     case 1: {
       let h = create(ComponentHealthSchema, { healthy: true });
@@ -198,7 +215,9 @@ function wideReport(r: Rng): Buffer {
   switch (r.int(4)) {
     case 0:
       msg.agentDescription = create(AgentDescriptionSchema, {
-        nonIdentifyingAttributes: Array.from({ length: 300 + r.int(3000) }, (_, i) => create(KeyValueSchema, { key: `a${i}`, value: create(AnyValueSchema, { value: { case: 'stringValue', value: 'v' } }) })),
+        nonIdentifyingAttributes: Array.from({ length: 300 + r.int(3000) }, (_, i) =>
+          create(KeyValueSchema, { key: `a${i}`, value: create(AnyValueSchema, { value: { case: 'stringValue', value: 'v' } }) }),
+        ),
       });
       break;
     case 1: {
@@ -215,7 +234,12 @@ function wideReport(r: Rng): Buffer {
     }
     default:
       msg.agentDescription = create(AgentDescriptionSchema, {
-        identifyingAttributes: [create(KeyValueSchema, { key: 'big', value: create(AnyValueSchema, { value: { case: 'stringValue', value: 'x'.repeat(17 * 1024 + r.int(100_000)) } }) })],
+        identifyingAttributes: [
+          create(KeyValueSchema, {
+            key: 'big',
+            value: create(AnyValueSchema, { value: { case: 'stringValue', value: 'x'.repeat(17 * 1024 + r.int(100_000)) } }),
+          }),
+        ],
       });
   }
   return encode(msg);
@@ -226,7 +250,11 @@ function oversized(r: Rng, limit: number): Buffer {
   return encode(
     create(AgentToServerSchema, {
       instanceUid: r.bytes(16),
-      agentDescription: create(AgentDescriptionSchema, { identifyingAttributes: [create(KeyValueSchema, { key: 'huge', value: create(AnyValueSchema, { value: { case: 'bytesValue', value: Buffer.alloc(limit + r.int(limit)) } }) })] }),
+      agentDescription: create(AgentDescriptionSchema, {
+        identifyingAttributes: [
+          create(KeyValueSchema, { key: 'huge', value: create(AnyValueSchema, { value: { case: 'bytesValue', value: Buffer.alloc(limit + r.int(limit)) } }) }),
+        ],
+      }),
     }),
   );
 }
@@ -303,7 +331,11 @@ export function fuzzCase(seed: number, index: number, transport: 'websocket' | '
     }
     case 'uid-hop':
       // One connection, a new uid in every message.
-      return c(Array.from({ length: 3 + r.int(20) }, (_, i) => encode(Object.assign(validMessage(r), { sequenceNum: BigInt(i), flags: 0n, agentDisconnect: undefined }))));
+      return c(
+        Array.from({ length: 3 + r.int(20) }, (_, i) =>
+          encode(Object.assign(validMessage(r), { sequenceNum: BigInt(i), flags: 0n, agentDisconnect: undefined })),
+        ),
+      );
     case 'slow':
       return c([encode(validMessage(r))]);
     default:

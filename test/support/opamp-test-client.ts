@@ -1,11 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { WebSocket } from 'ws';
-import {
-  AgentDescriptionSchema,
-  AgentToServer,
-  AgentToServerSchema,
-  ServerToAgent,
-} from '../../src/gen/opamp/v1/opamp_pb';
+import { AgentDescriptionSchema, AgentToServer, AgentToServerSchema, ServerToAgent } from '../../src/gen/opamp/v1/opamp_pb';
 import { AnyValueSchema, KeyValueSchema } from '../../src/gen/opamp/v1/anyvalue_pb';
 import { decodeServerToAgent, encodeAgentToServer } from '../../src/opamp-gateway/protocol/opamp-codec';
 import { newUuidV7, uidToText } from '../../src/protocol/instance-uid';
@@ -48,7 +43,9 @@ export class RawWsAgent {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
       ws.once('open', () => resolve(new RawWsAgent(ws)));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, headers: res.headers })),
+      );
       ws.once('error', reject);
     });
   }

@@ -7,7 +7,10 @@ export const OPAMPCTL = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 /** Builds the CLI on its own (it imports nothing of the server); tsc's incremental build makes a rebuild quick. */
 export function buildOpampctl(): void {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'src', 'cli', 'tsconfig.cli.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'src', 'cli', 'tsconfig.cli.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export interface OpampctlRun {
@@ -17,7 +20,10 @@ export interface OpampctlRun {
 }
 
 /** Runs opampctl with `env` on top of a clean environment (no OPAMPCTL_* or COLUMNS of the caller's). */
-export function runOpampctl(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<OpampctlRun> {
+export function runOpampctl(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<OpampctlRun> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OPAMPCTL_') && k !== 'COLUMNS' && v !== undefined) env[k] = v;
   Object.assign(env, { NO_COLOR: '1' }, opts.env ?? {});

@@ -51,7 +51,9 @@ export class Proc {
 export function startServerProcess(env: Record<string, string>, args: string[] = []): Proc {
   const clean = { ...process.env };
   delete clean.MONGODB_URI;
-  return new Proc(spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js'), ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Proc(
+    spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js'), ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 function newestMtime(p: string): number {

@@ -46,7 +46,9 @@ export class JsonLineAgent {
       const hit = this.events.slice(from).find(pred);
       if (hit) return hit;
       if (Date.now() > deadline) {
-        throw new Error(`${this.label}: no matching event in ${timeoutMs} ms; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\noutput:\n${this.proc.out.slice(-3000)}`);
+        throw new Error(
+          `${this.label}: no matching event in ${timeoutMs} ms; events:\n${this.events.map((e) => JSON.stringify(e)).join('\n')}\noutput:\n${this.proc.out.slice(-3000)}`,
+        );
       }
       if (this.proc.child.exitCode !== null) throw new Error(`${this.label} exited (${this.proc.child.exitCode}); output:\n${this.proc.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -95,7 +97,10 @@ export function pythonOpampInterpreter(): string | null {
   if (python !== undefined) return python;
   const script = path.join(ROOT, 'scripts', 'install-python-opamp.sh');
   try {
-    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 }).toString().trim().split('\n');
+    const out = execFileSync('bash', [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 })
+      .toString()
+      .trim()
+      .split('\n');
     python = out[out.length - 1];
   } catch (err) {
     const e = err as { status?: number; stderr?: Buffer; message: string };

@@ -22,7 +22,10 @@ export function rawRequest(
 ): Promise<ApiAnswer> {
   const u = new URL(url);
   const payload = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  const headers: Record<string, string> = { ...(payload !== undefined && opts.rawBody === undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
+  const headers: Record<string, string> = {
+    ...(payload !== undefined && opts.rawBody === undefined ? { 'content-type': 'application/json' } : {}),
+    ...opts.headers,
+  };
   const lib = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = lib.request(u, { method: opts.method ?? 'GET', headers, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {

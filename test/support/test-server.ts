@@ -24,7 +24,10 @@ export interface TestServer extends RunningServer {
 export function testDatabaseUri(label = 'test'): string {
   const base = process.env.TEST_MONGODB_URI;
   if (!base) throw new Error('TEST_MONGODB_URI is not set: the Jest global setup did not start a database');
-  const file = path.basename(expect.getState().testPath ?? label).replace(/\W+/g, '_').slice(0, 30);
+  const file = path
+    .basename(expect.getState().testPath ?? label)
+    .replace(/\W+/g, '_')
+    .slice(0, 30);
   const name = `t_${file}_${randomBytes(3).toString('hex')}`;
   const u = new URL(base);
   u.pathname = `/${name}`;
@@ -58,7 +61,11 @@ export async function startTestServer(env: Record<string, string> = {}, mongodbU
   const baseUrl = `${config.tls.certFile ? 'https' : 'http'}://127.0.0.1:${server.apiPort}`;
   try {
     const ca = config.tls.certFile ? fs.readFileSync(config.tls.certFile) : undefined;
-    const login = await rawRequest(`${baseUrl}/api/v1/auth/login`, { method: 'POST', body: { username: TEST_ADMIN.username, password: TEST_ADMIN.password }, ca });
+    const login = await rawRequest(`${baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      body: { username: TEST_ADMIN.username, password: TEST_ADMIN.password },
+      ca,
+    });
     if (login.status !== 200) throw new Error(`test login failed: ${login.status} ${JSON.stringify(login.body)}`);
     const token = login.body.accessToken as string;
     return Object.assign(server, { token, authHeaders: { authorization: `Bearer ${token}` }, baseUrl });

@@ -81,7 +81,10 @@ export class WatchClient {
 
   /** A change of `kind`/`name` (and more, by `ok`). */
   change(kind: string, name: string, ok: (e: WatchEvent) => boolean = () => true): Promise<WatchEvent> {
-    return this.waitFor((e) => e.event === 'message' && e.data.object?.kind === kind && e.data.object?.metadata?.name === name && ok(e), `${kind} ${name} change`);
+    return this.waitFor(
+      (e) => e.event === 'message' && e.data.object?.kind === kind && e.data.object?.metadata?.name === name && ok(e),
+      `${kind} ${name} change`,
+    );
   }
 
   /** Waits for the server to end the stream. */

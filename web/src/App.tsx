@@ -27,7 +27,12 @@ const NAV: { to: string; label: string; end?: boolean; admin?: boolean }[] = [
 export function App() {
   const session = useSession();
   const location = useLocation();
-  if (session.state === 'loading') return <p className="loading" role="status">Loading…</p>;
+  if (session.state === 'loading')
+    return (
+      <p className="loading" role="status">
+        Loading…
+      </p>
+    );
   if (session.state === 'signed-out') {
     return (
       <Routes>

@@ -78,7 +78,8 @@ export function refreshSession(): Promise<boolean> {
 
 export async function signOut(): Promise<void> {
   try {
-    if (accessToken) await fetch('/api/v1/auth/session', { method: 'DELETE', credentials: 'same-origin', headers: { authorization: `Bearer ${accessToken}`, ...CSRF } });
+    if (accessToken)
+      await fetch('/api/v1/auth/session', { method: 'DELETE', credentials: 'same-origin', headers: { authorization: `Bearer ${accessToken}`, ...CSRF } });
   } finally {
     accessToken = undefined;
   }

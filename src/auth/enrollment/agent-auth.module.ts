@@ -11,7 +11,11 @@ import { EnrollmentTokensService } from './enrollment-tokens.service';
 @Module({
   imports: [MongooseModule.forFeature([{ name: EnrollmentToken.name, schema: EnrollmentTokenSchema }])],
   controllers: [EnrollmentTokensController],
-  providers: [EnrollmentTokensService, { provide: EnrollmentTokensRepository, useClass: MongooseEnrollmentTokensRepository }, { provide: AgentAuthenticator, useClass: EnrollmentAgentAuthenticator }],
+  providers: [
+    EnrollmentTokensService,
+    { provide: EnrollmentTokensRepository, useClass: MongooseEnrollmentTokensRepository },
+    { provide: AgentAuthenticator, useClass: EnrollmentAgentAuthenticator },
+  ],
   exports: [AgentAuthenticator, EnrollmentTokensService],
 })
 export class AgentAuthModule {}

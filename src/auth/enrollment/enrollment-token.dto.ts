@@ -33,7 +33,11 @@ export class EnrollmentTokenSpecDto {
   @MaxLength(512)
   description?: string;
 
-  @ApiPropertyOptional({ ...(labelMapSchema({ agentKeys: true }) as ApiPropertyOptions), example: { env: 'prod', region: 'eu-west-1' }, description: 'Labels stamped onto agents that connect with the token (keys without ".")' })
+  @ApiPropertyOptional({
+    ...(labelMapSchema({ agentKeys: true }) as ApiPropertyOptions),
+    example: { env: 'prod', region: 'eu-west-1' },
+    description: 'Labels stamped onto agents that connect with the token (keys without ".")',
+  })
   @IsOptional()
   @IsAgentLabels()
   labels?: Record<string, string>;

@@ -11,7 +11,11 @@ import { EnrollmentToken } from './enrollment-token.schema';
 import { EnrollmentTokensService } from './enrollment-tokens.service';
 import { ApiJsonResponse, ApiProblemResponses, ApiSignedIn, ENROLLMENT_TOKEN_SCHEMA, listSchema, NEW_ENROLLMENT_TOKEN_SCHEMA } from '../../common/openapi';
 
-const TOKEN_NAME_PARAM = { name: 'name', description: 'Name of the enrollment token (the id before the dot of its secret)', schema: { type: 'string' as const } };
+const TOKEN_NAME_PARAM = {
+  name: 'name',
+  description: 'Name of the enrollment token (the id before the dot of its secret)',
+  schema: { type: 'string' as const },
+};
 
 export function toEnrollmentTokenResource(t: EnrollmentToken, now = Date.now()) {
   return {
@@ -62,7 +66,12 @@ export class EnrollmentTokensController {
   @ApiProblemResponses(400, 503)
   async list(@Query() q: PageQuery) {
     const { items, remaining } = await this.tokens.list(q.limit ?? DEFAULT_PAGE_SIZE, decodeStringCursor(q.continue));
-    return resourceList('EnrollmentTokenList', items.map((t) => toEnrollmentTokenResource(t)), remaining, items[items.length - 1]?._id);
+    return resourceList(
+      'EnrollmentTokenList',
+      items.map((t) => toEnrollmentTokenResource(t)),
+      remaining,
+      items[items.length - 1]?._id,
+    );
   }
 
   @Get(':name')

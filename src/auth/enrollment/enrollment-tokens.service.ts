@@ -39,7 +39,10 @@ export class EnrollmentTokensService {
   }
 
   /** A new token; the secret is in `token`, and nowhere else ever again. */
-  async create(input: { description?: string; labels?: Record<string, string>; expiresAt?: Date }, createdBy: string): Promise<{ doc: EnrollmentToken; token: string }> {
+  async create(
+    input: { description?: string; labels?: Record<string, string>; expiresAt?: Date },
+    createdBy: string,
+  ): Promise<{ doc: EnrollmentToken; token: string }> {
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
       throw new InvalidError('spec.expiresAt must be in the future', { errors: [{ field: 'spec.expiresAt', message: 'must be in the future' }] });
     }
@@ -102,7 +105,9 @@ export class EnrollmentTokensService {
       doc = await this.tokens.findById(id);
     } catch (err) {
       if (usable && isDatabaseUnavailable(err) && usable.verifiedAt > Date.now() - this.outageGraceMs) {
-        this.logger.warn(`database unreachable; admitting an agent with enrollment token ${id}, verified ${Math.round((now - usable.verifiedAt) / 1000)} s ago`);
+        this.logger.warn(
+          `database unreachable; admitting an agent with enrollment token ${id}, verified ${Math.round((now - usable.verifiedAt) / 1000)} s ago`,
+        );
         return usable.result;
       }
       throw err;

@@ -10,7 +10,10 @@ import { STATE_COOKIE } from './signed-state-store';
 
 const COOKIE_PATH = '/api/v1/auth/github';
 
-const NOT_CONFIGURED = { 404: 'GitHub sign-in is not configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET)', 502: 'GitHub could not be reached or answered unexpectedly' };
+const NOT_CONFIGURED = {
+  404: 'GitHub sign-in is not configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET)',
+  502: 'GitHub could not be reached or answered unexpectedly',
+};
 
 const DEVICE_START_SCHEMA = {
   type: 'object' as const,
@@ -43,7 +46,7 @@ export class GithubAuthController {
   @ApiOperation({ summary: 'Start a GitHub sign-in in a browser: redirects to GitHub with a signed state (and sets its cookie)' })
   @ApiResponse({
     status: 302,
-    description: 'To GitHub\'s authorization page',
+    description: "To GitHub's authorization page",
     headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } }, 'Set-Cookie': { required: true, schema: { type: 'string' } } },
   })
   @ApiProblemResponsesWith(NOT_CONFIGURED, 404, 502)
@@ -80,7 +83,10 @@ export class GithubAuthController {
   @ApiOperation({ summary: 'Poll a device sign-in: tokens once the code was entered on GitHub; 400 authorization_pending / slow_down until then' })
   @ApiOkResponse({ type: TokenPairDto })
   @ApiProblemResponsesWith(
-    { ...NOT_CONFIGURED, 400: 'Not a device code, or the sign-in is not complete yet: `error` is authorization_pending, slow_down (with `interval`), expired_token or access_denied' },
+    {
+      ...NOT_CONFIGURED,
+      400: 'Not a device code, or the sign-in is not complete yet: `error` is authorization_pending, slow_down (with `interval`), expired_token or access_denied',
+    },
     400,
     401,
     404,

@@ -104,7 +104,9 @@ export class GithubOAuthService {
         return this.signIn(outcome.user as GithubSignIn);
       case 'fail': {
         const message = (outcome.challenge as { message?: string } | undefined)?.message;
-        throw new UnauthorizedError(outcome.status === 403 ? (message ?? 'The OAuth state is not valid.') : `GitHub sign-in was denied${message ? `: ${message}` : '.'}`);
+        throw new UnauthorizedError(
+          outcome.status === 403 ? (message ?? 'The OAuth state is not valid.') : `GitHub sign-in was denied${message ? `: ${message}` : '.'}`,
+        );
       }
       case 'error':
         throw this.exchangeError(outcome.error);
@@ -172,7 +174,9 @@ export class GithubOAuthService {
     const orgs: string[] = [];
     let url: string | undefined = `${this.config.auth.github.apiUrl}/user/orgs?per_page=100`;
     for (let page = 0; url && page < 10; page++) {
-      const res = await this.fetch(url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/vnd.github+json', 'user-agent': USER_AGENT } });
+      const res = await this.fetch(url, {
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/vnd.github+json', 'user-agent': USER_AGENT },
+      });
       if (!res.ok) throw new BadGatewayException(`GitHub answered ${res.status} when asked for the user's organisations.`);
       const list = (await res.json()) as { login?: unknown }[];
       for (const o of Array.isArray(list) ? list : []) if (typeof o.login === 'string') orgs.push(o.login.toLowerCase());
@@ -184,7 +188,9 @@ export class GithubOAuthService {
   /** The account's profile, mapped by passport-github2. */
   private profile(accessToken: string): Promise<GithubSignIn['profile']> {
     return new Promise((resolve, reject) =>
-      this.require().userProfile(accessToken, (err, profile) => (err || !profile ? reject(this.exchangeError(err ?? new Error('no profile'))) : resolve(profile))),
+      this.require().userProfile(accessToken, (err, profile) =>
+        err || !profile ? reject(this.exchangeError(err ?? new Error('no profile'))) : resolve(profile),
+      ),
     );
   }
 

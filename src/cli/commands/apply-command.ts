@@ -46,15 +46,21 @@ async function applyOne(rt: CliRuntime, m: Manifest, o: { dryRun?: boolean; mess
 async function applyToken(rt: CliRuntime, t: ResourceType, m: Manifest, o: { dryRun?: boolean; output?: OutputFormat }): Promise<ApplyAction> {
   const spec = isObject(m.resource.spec) ? m.resource.spec : {};
   const description = spec.description;
-  if (typeof description !== 'string' || !description) throw new CliError(`${m.source}: an ${t.kind} needs spec.description to be applied (apply finds the token again by it)`);
-  const live = (await listResources(rt, t, { all: true })).items.filter((r) => field(r, 'spec.description') === description && field(r, 'status.state') === 'active');
+  if (typeof description !== 'string' || !description)
+    throw new CliError(`${m.source}: an ${t.kind} needs spec.description to be applied (apply finds the token again by it)`);
+  const live = (await listResources(rt, t, { all: true })).items.filter(
+    (r) => field(r, 'spec.description') === description && field(r, 'status.state') === 'active',
+  );
   const labels = JSON.stringify(sortedLabels(spec.labels));
   const same = live.find((r) => JSON.stringify(sortedLabels(field(r, 'spec.labels'))) === labels);
   if (same) {
     report(rt, t, same, `unchanged${o.dryRun ? ' (dry run)' : ''}`, o.output);
     return 'unchanged';
   }
-  if (live.length) throw new CliError(`${m.source}: ${qualifiedName(t, live[0])} has the description "${description}" with other labels; tokens cannot be changed: revoke it (opampctl delete token NAME) and apply again`);
+  if (live.length)
+    throw new CliError(
+      `${m.source}: ${qualifiedName(t, live[0])} has the description "${description}" with other labels; tokens cannot be changed: revoke it (opampctl delete token NAME) and apply again`,
+    );
   if (o.dryRun) {
     report(rt, t, m.resource, 'created (dry run)', o.output);
     return 'create';

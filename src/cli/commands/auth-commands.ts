@@ -76,7 +76,8 @@ async function githubDeviceLogin(rt: CliRuntime, client: ApiClient): Promise<Rec
   const complete = firstField(start, 'verificationUriComplete', 'verification_uri_complete');
   let interval = Number(firstField(start, 'interval') ?? 5) * 1000;
   const expiresIn = Number(firstField(start, 'expiresIn', 'expires_in') ?? 900) * 1000;
-  if (typeof deviceCode !== 'string' || typeof userCode !== 'string') throw new CliError('the server answered the GitHub device login without a device and user code');
+  if (typeof deviceCode !== 'string' || typeof userCode !== 'string')
+    throw new CliError('the server answered the GitHub device login without a device and user code');
   rt.err(`To log in with GitHub, open ${String(complete ?? uri ?? 'https://github.com/login/device')} and enter the code: ${userCode}`);
   rt.err('Waiting for approval…');
   const deadline = Date.now() + expiresIn;
@@ -148,27 +149,26 @@ export function loginCommand(ctx: ProgramContext): Command {
 }
 
 export function logoutCommand(ctx: ProgramContext): Command {
-  return new Command('logout')
-    .description('end the session on the server and forget the cached credentials of the context')
-    .action(
-      action(ctx, async (rt) => {
-        const ctxEntry = rt.context;
-        if (!ctxEntry?.credentials) {
-          rt.out('Not logged in.');
-          return;
-        }
-        const refreshToken = ctxEntry.credentials.refreshToken;
-        try {
-          await rt.client.request('POST', '/auth/logout', { body: refreshToken ? { refreshToken } : {} });
-        } catch (err) {
-          // The session may be gone already; the local credentials are removed either way.
-          if (!(err instanceof ApiError) || ![401, 403, 404].includes(err.status)) rt.err(`warning: the server did not confirm the logout: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        delete ctxEntry.credentials;
-        rt.store.save();
-        rt.out(`Logged out of ${ctxEntry.server} (context "${ctxEntry.name}").`);
-      }),
-    );
+  return new Command('logout').description('end the session on the server and forget the cached credentials of the context').action(
+    action(ctx, async (rt) => {
+      const ctxEntry = rt.context;
+      if (!ctxEntry?.credentials) {
+        rt.out('Not logged in.');
+        return;
+      }
+      const refreshToken = ctxEntry.credentials.refreshToken;
+      try {
+        await rt.client.request('POST', '/auth/logout', { body: refreshToken ? { refreshToken } : {} });
+      } catch (err) {
+        // The session may be gone already; the local credentials are removed either way.
+        if (!(err instanceof ApiError) || ![401, 403, 404].includes(err.status))
+          rt.err(`warning: the server did not confirm the logout: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      delete ctxEntry.credentials;
+      rt.store.save();
+      rt.out(`Logged out of ${ctxEntry.server} (context "${ctxEntry.name}").`);
+    }),
+  );
 }
 
 export function whoamiCommand(ctx: ProgramContext): Command {

@@ -41,14 +41,20 @@ export function completionCommands(ctx: ProgramContext, root: () => Command): Co
     );
   (complete as unknown as { _hidden: boolean })._hidden = true;
 
-  const apiResources = new Command('api-resources')
-    .description('list the resource types with their short names')
-    .action(
-      action(ctx, async (rt) => {
-        const rows = RESOURCE_TYPES.map((t) => [t.plural, t.aliases.join(','), t.kind, t.parent ? `${t.parent}/NAME/revisions` : t.path.slice(1), verbsOf(t).join(',')]);
-        rt.out(`${renderTable([{ header: 'NAME' }, { header: 'SHORTNAMES' }, { header: 'KIND' }, { header: 'PATH' }, { header: 'VERBS' }], rows, { maxWidth: rt.tableWidth }).lines.join('\n')}\n`);
-      }),
-    );
+  const apiResources = new Command('api-resources').description('list the resource types with their short names').action(
+    action(ctx, async (rt) => {
+      const rows = RESOURCE_TYPES.map((t) => [
+        t.plural,
+        t.aliases.join(','),
+        t.kind,
+        t.parent ? `${t.parent}/NAME/revisions` : t.path.slice(1),
+        verbsOf(t).join(','),
+      ]);
+      rt.out(
+        `${renderTable([{ header: 'NAME' }, { header: 'SHORTNAMES' }, { header: 'KIND' }, { header: 'PATH' }, { header: 'VERBS' }], rows, { maxWidth: rt.tableWidth }).lines.join('\n')}\n`,
+      );
+    }),
+  );
   return [completion, complete, apiResources];
 }
 

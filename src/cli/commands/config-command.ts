@@ -23,22 +23,25 @@ export function contextCommands(ctx: ProgramContext): Command[] {
           rt.out(contexts.map((c) => `${c.name}\n`).join(''));
           return;
         }
-        const rows = contexts.map((c) => [c.name === current ? '*' : '', c.name, c.server, c.credentials?.username ?? (c.credentials?.accessToken ? '<token>' : '')]);
+        const rows = contexts.map((c) => [
+          c.name === current ? '*' : '',
+          c.name,
+          c.server,
+          c.credentials?.username ?? (c.credentials?.accessToken ? '<token>' : ''),
+        ]);
         const cols = [{ header: 'CURRENT' }, { header: 'NAME' }, { header: 'SERVER' }, { header: 'USER' }];
         rt.out(rows.length ? `${renderTable(cols, rows, { maxWidth: rt.tableWidth }).lines.join('\n')}\n` : '');
         if (!rows.length) rt.err('No contexts; add one with: opampctl config set-context NAME --server URL');
       }),
     );
 
-  const currentContext = new Command('current-context')
-    .description('print the name of the current context')
-    .action(
-      action(ctx, async (rt) => {
-        const name = rt.store.currentContextName;
-        if (!name) throw new CliError('current context is not set');
-        rt.out(name);
-      }),
-    );
+  const currentContext = new Command('current-context').description('print the name of the current context').action(
+    action(ctx, async (rt) => {
+      const name = rt.store.currentContextName;
+      if (!name) throw new CliError('current context is not set');
+      rt.out(name);
+    }),
+  );
 
   const useContext = new Command('use-context')
     .argument('<name>', 'context name')
@@ -110,7 +113,9 @@ export function configCommand(ctx: ProgramContext): Command {
     .option('-U, --unified <lines>', 'unchanged lines around each change', nonNegativeInt)
     .action(
       action(ctx, async (rt, o: { from?: number; to?: number; unified?: number }, name: string) => {
-        const { body } = await rt.client.request<string>('GET', `/remoteconfigs/${encodeURIComponent(name)}/diff`, { query: { from: o.from, to: o.to, context: o.unified } });
+        const { body } = await rt.client.request<string>('GET', `/remoteconfigs/${encodeURIComponent(name)}/diff`, {
+          query: { from: o.from, to: o.to, context: o.unified },
+        });
         const text = typeof body === 'string' ? body : '';
         if (!text.trim()) {
           rt.err('No differences.');
@@ -131,7 +136,9 @@ export function configCommand(ctx: ProgramContext): Command {
       action(ctx, async (rt, o: { revision: number; message?: string; output?: string }, name: string) => {
         const path = `/remoteconfigs/${encodeURIComponent(name)}`;
         const before = await rt.client.get<Resource>(path);
-        const { body } = await rt.client.request<Resource>('POST', `${path}/rollback`, { body: { revision: o.revision, ...(o.message ? { message: o.message } : {}) } });
+        const { body } = await rt.client.request<Resource>('POST', `${path}/rollback`, {
+          body: { revision: o.revision, ...(o.message ? { message: o.message } : {}) },
+        });
         const t = resolveResourceType('remoteconfigs');
         if (o.output) {
           rt.out(formatResources(t, [body], { format: o.output as 'name' }, true));
@@ -139,7 +146,11 @@ export function configCommand(ctx: ProgramContext): Command {
         }
         const was = before.status?.latestRevision;
         const now = body.status?.latestRevision;
-        rt.out(was === now ? `remoteconfig/${name} unchanged (revision ${now} already equals revision ${o.revision})` : `remoteconfig/${name} rolled back to revision ${o.revision} (new revision ${now})`);
+        rt.out(
+          was === now
+            ? `remoteconfig/${name} unchanged (revision ${now} already equals revision ${o.revision})`
+            : `remoteconfig/${name} rolled back to revision ${o.revision} (new revision ${now})`,
+        );
       }),
     );
 
@@ -164,6 +175,14 @@ export function configCommand(ctx: ProgramContext): Command {
 function colorDiff(text: string): string {
   return text
     .split('\n')
-    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? `\x1b[32m${l}\x1b[0m` : l.startsWith('-') && !l.startsWith('---') ? `\x1b[31m${l}\x1b[0m` : l.startsWith('@@') ? `\x1b[36m${l}\x1b[0m` : l))
+    .map((l) =>
+      l.startsWith('+') && !l.startsWith('+++')
+        ? `\x1b[32m${l}\x1b[0m`
+        : l.startsWith('-') && !l.startsWith('---')
+          ? `\x1b[31m${l}\x1b[0m`
+          : l.startsWith('@@')
+            ? `\x1b[36m${l}\x1b[0m`
+            : l,
+    )
     .join('\n');
 }

@@ -29,7 +29,10 @@ export function createCommand(ctx: ProgramContext): Command {
             if (t.update === 'labels' || t.listOnly) throw new CliError(`${t.plural} cannot be created`);
             const body = manifestBody(m.resource);
             // Enrollment tokens are named by the server: only their spec is sent.
-            const res = await rt.client.request<Resource>('POST', t.path, { body: t.createsWithoutName ? { kind: body.kind, apiVersion: body.apiVersion, spec: body.spec ?? {} } : body, query: messageQuery(t, o.message) });
+            const res = await rt.client.request<Resource>('POST', t.path, {
+              body: t.createsWithoutName ? { kind: body.kind, apiVersion: body.apiVersion, spec: body.spec ?? {} } : body,
+              query: messageQuery(t, o.message),
+            });
             report(rt, t, res.body, 'created', o.output);
             const secret = tokenSecret(res.body);
             if (secret && !o.output) rt.out(`Token (shown once): ${secret}`);
@@ -67,12 +70,17 @@ export function createCommand(ctx: ProgramContext): Command {
           return { fileName: eq >= 0 ? c.slice(0, eq) : '', ...configRef(eq >= 0 ? c.slice(eq + 1) : c) };
         });
         const labels = parseLabelArgs(o.label ?? [], false);
-        await post(rt, 'agentgroups', {
-          kind: 'AgentGroup',
-          apiVersion: 'v1',
-          metadata: { name, ...(Object.keys(labels).length ? { labels: labels as Record<string, string> } : {}) },
-          spec: { selector: o.selector, ...(o.priority !== undefined ? { priority: o.priority } : {}), configs },
-        }, o.output);
+        await post(
+          rt,
+          'agentgroups',
+          {
+            kind: 'AgentGroup',
+            apiVersion: 'v1',
+            metadata: { name, ...(Object.keys(labels).length ? { labels: labels as Record<string, string> } : {}) },
+            spec: { selector: o.selector, ...(o.priority !== undefined ? { priority: o.priority } : {}), configs },
+          },
+          o.output,
+        );
       }),
     );
 
@@ -126,7 +134,11 @@ export function createCommand(ctx: ProgramContext): Command {
           {
             kind: 'EnrollmentToken',
             apiVersion: 'v1',
-            spec: { ...(o.description ? { description: o.description } : {}), ...(expiresAt ? { expiresAt } : {}), ...(Object.keys(labels).length ? { labels } : {}) },
+            spec: {
+              ...(o.description ? { description: o.description } : {}),
+              ...(expiresAt ? { expiresAt } : {}),
+              ...(Object.keys(labels).length ? { labels } : {}),
+            },
           },
           o.output,
         );
@@ -145,21 +157,24 @@ export function createCommand(ctx: ProgramContext): Command {
     .option('--password-stdin', 'read the password from stdin')
     .addOption(outputOption(['name', 'json', 'yaml']))
     .action(
-      action(ctx, async (rt, o: { role: string; githubLogin?: string; password: boolean; passwordStdin?: boolean; output?: OutputFormat }, username: string) => {
-        if (!o.password && !o.githubLogin) throw new UsageError('--no-password needs --github-login');
-        const password = o.password ? await readPassword(rt, Boolean(o.passwordStdin), `Password for ${username}: `) : undefined;
-        await post(
-          rt,
-          'users',
-          {
-            kind: 'User',
-            apiVersion: 'v1',
-            metadata: { name: username },
-            spec: { role: o.role, ...(password !== undefined ? { password } : {}), ...(o.githubLogin ? { githubLogin: o.githubLogin } : {}) },
-          },
-          o.output,
-        );
-      }),
+      action(
+        ctx,
+        async (rt, o: { role: string; githubLogin?: string; password: boolean; passwordStdin?: boolean; output?: OutputFormat }, username: string) => {
+          if (!o.password && !o.githubLogin) throw new UsageError('--no-password needs --github-login');
+          const password = o.password ? await readPassword(rt, Boolean(o.passwordStdin), `Password for ${username}: `) : undefined;
+          await post(
+            rt,
+            'users',
+            {
+              kind: 'User',
+              apiVersion: 'v1',
+              metadata: { name: username },
+              spec: { role: o.role, ...(password !== undefined ? { password } : {}), ...(o.githubLogin ? { githubLogin: o.githubLogin } : {}) },
+            },
+            o.output,
+          );
+        },
+      ),
     );
   return create;
 }

@@ -70,9 +70,7 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
             hash: d.hash,
             error: d.error,
             delivery: d.delivery,
-            files: Object.fromEntries(
-              Object.entries(configMap).map(([file, v]) => [file, isObject(v) ? { contentType: v.contentType, source: v.source } : v]),
-            ),
+            files: Object.fromEntries(Object.entries(configMap).map(([file, v]) => [file, isObject(v) ? { contentType: v.contentType, source: v.source } : v])),
           };
         }),
         Telemetry: await guard(async () => {
@@ -88,7 +86,9 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
           const agents = resolveResourceType('agents');
           const cols = columnsFor(agents, false).filter((c) => ['NAME', 'SERVICE', 'CONNECTED', 'HEALTHY', 'LAST SEEN'].includes(c.header));
           // Where each agent's config comes from: only those this group governs show its delivery state.
-          const from = await Promise.all(page.items.map((a) => rt.client.get<DesiredConfig>(`/agents/${encodeURIComponent(String(a.metadata?.name))}/desired-config`)));
+          const from = await Promise.all(
+            page.items.map((a) => rt.client.get<DesiredConfig>(`/agents/${encodeURIComponent(String(a.metadata?.name))}/desired-config`)),
+          );
           const rows = page.items.map((a, i) => {
             const [uid, service, connected, healthy, seen] = rowOf(cols, a, now);
             const here = governedBy(from[i], name);
@@ -106,8 +106,17 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
       return {
         History: await guard(async () => {
           const list = await listResources(rt, resolveResourceType('revisions'), { limit: RELATED_LIMIT }, name);
-          const rows = list.items.map((v) => [String(field(v, 'metadata.revision')), String(field(v, 'metadata.hash') ?? '').slice(0, 12), String(field(v, 'metadata.author') ?? ''), String(field(v, 'metadata.message') ?? ''), formatAge(field(v, 'metadata.createdAt') as string, now)]);
-          const { lines } = renderTable([{ header: 'REVISION', align: 'right' }, { header: 'HASH' }, { header: 'AUTHOR' }, { header: 'MESSAGE' }, { header: 'AGE' }], rows);
+          const rows = list.items.map((v) => [
+            String(field(v, 'metadata.revision')),
+            String(field(v, 'metadata.hash') ?? '').slice(0, 12),
+            String(field(v, 'metadata.author') ?? ''),
+            String(field(v, 'metadata.message') ?? ''),
+            formatAge(field(v, 'metadata.createdAt') as string, now),
+          ]);
+          const { lines } = renderTable(
+            [{ header: 'REVISION', align: 'right' }, { header: 'HASH' }, { header: 'AUTHOR' }, { header: 'MESSAGE' }, { header: 'AGE' }],
+            rows,
+          );
           return lines.join('\n');
         }),
       };

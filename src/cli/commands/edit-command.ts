@@ -91,7 +91,13 @@ export function editCommand(ctx: ProgramContext): Command {
         } catch (err) {
           const kept = `; your edits are in ${file}`;
           // The server's answer stays one "Error from server (…)" line, with where the edits are.
-          if (err instanceof ApiError) throw new ApiError(err.status, err.problem, err.statusText, `${err.status === 409 ? ' (it changed since you opened it: run edit again)' : ''}${kept}`);
+          if (err instanceof ApiError)
+            throw new ApiError(
+              err.status,
+              err.problem,
+              err.statusText,
+              `${err.status === 409 ? ' (it changed since you opened it: run edit again)' : ''}${kept}`,
+            );
           throw new CliError(`${errorLine(err).replace(/^error: /, '')}${kept}`);
         }
         fs.rmSync(dir, { recursive: true, force: true });

@@ -197,7 +197,13 @@ const STREAMED_TYPES: ReadonlySet<string> = new Set(['agents', 'agentgroups', 'r
  * with Last-Event-ID when the server ends the stream. False when the server has no stream
  * (an older version: 404), so the caller polls instead.
  */
-async function followStream(rt: CliRuntime, kind: string, refresh: () => Promise<void>, signal: AbortSignal, pause: (ms: number) => Promise<void>): Promise<boolean> {
+async function followStream(
+  rt: CliRuntime,
+  kind: string,
+  refresh: () => Promise<void>,
+  signal: AbortSignal,
+  pause: (ms: number) => Promise<void>,
+): Promise<boolean> {
   let lastId: string | undefined;
   let opened = false;
   while (!signal.aborted) {

@@ -28,9 +28,12 @@ export function labelCommand(ctx: ProgramContext): Command {
           await rt.client.request('PATCH', itemPath(t, name), { body: { metadata: { labels: change } } });
         } else {
           const labels: Record<string, string> = { ...have };
-          for (const [k, v] of Object.entries(change)) if (v === null) delete labels[k];
-          else labels[k] = v;
-          await rt.client.request('PUT', itemPath(t, name), { body: { ...manifestBody(current), metadata: { name, labels, resourceVersion: current.metadata?.resourceVersion } } });
+          for (const [k, v] of Object.entries(change))
+            if (v === null) delete labels[k];
+            else labels[k] = v;
+          await rt.client.request('PUT', itemPath(t, name), {
+            body: { ...manifestBody(current), metadata: { name, labels, resourceVersion: current.metadata?.resourceVersion } },
+          });
         }
         rt.out(`${qualifiedName(t, name)} labeled`);
       }),

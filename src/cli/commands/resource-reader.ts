@@ -127,8 +127,7 @@ export async function getByNames(rt: CliRuntime, t: ResourceType, names: string[
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         if (!quietIfMissing) rt.fail(err.message);
-      }
-      else throw err;
+      } else throw err;
     }
   }
   return out;

@@ -48,7 +48,10 @@ async function updateGroup(rt: CliRuntime, o: UpdateConfigOptions, content: { bo
     const query = o.message ? { message: o.message } : undefined;
     const current = await rt.client.find<Resource>(rcPath);
     if (!current) {
-      const { body } = await rt.client.request<Resource>('POST', '/remoteconfigs', { body: { kind: 'RemoteConfig', apiVersion: 'v1', metadata: { name: rcName }, spec: content }, query });
+      const { body } = await rt.client.request<Resource>('POST', '/remoteconfigs', {
+        body: { kind: 'RemoteConfig', apiVersion: 'v1', metadata: { name: rcName }, spec: content },
+        query,
+      });
       revision = Number(field(body, 'status.latestRevision'));
       rt.out(`remoteconfig/${rcName} created (revision ${revision})`);
     } else if (field(current, 'spec.body') === content.body && (field(current, 'spec.contentType') ?? 'application/yaml') === content.contentType) {
@@ -56,7 +59,10 @@ async function updateGroup(rt: CliRuntime, o: UpdateConfigOptions, content: { bo
       rt.out(`remoteconfig/${rcName} unchanged (revision ${revision})`);
     } else {
       const spec = { ...(current.spec ?? {}), ...content };
-      const { body } = await rt.client.request<Resource>('PUT', rcPath, { body: { ...manifestBody(current), metadata: { name: rcName, resourceVersion: current.metadata?.resourceVersion }, spec }, query });
+      const { body } = await rt.client.request<Resource>('PUT', rcPath, {
+        body: { ...manifestBody(current), metadata: { name: rcName, resourceVersion: current.metadata?.resourceVersion }, spec },
+        query,
+      });
       revision = Number(field(body, 'status.latestRevision'));
       rt.out(`remoteconfig/${rcName} configured (revision ${revision})`);
     }
@@ -104,7 +110,7 @@ export function updateCommand(ctx: ProgramContext): Command {
     .option('--file-name <name>', 'key in the agent config map ("" is the single-file Collector entry)', '')
     .option('--content-type <type>', 'media type (default: from the file extension)')
     .option('--remote-config <ref>', 'with -f and --group: the remote config to write; without -f: assign NAME[@REVISION]')
-    .option('--clear', '--agent: remove the agent\'s own configuration')
+    .option('--clear', "--agent: remove the agent's own configuration")
     .option('-m, --message <text>', 'message recorded on the new remote config revision')
     .action(
       action(ctx, async (rt, o: UpdateConfigOptions) => {

@@ -44,7 +44,10 @@ export function versionCommand(ctx: ProgramContext): Command {
         else {
           rt.out(`Client Version: ${client.version}`);
           if (server) {
-            const extra = [server.commit && server.commit !== 'unknown' ? `commit ${String(server.commit).slice(0, 12)}` : '', server.buildDate && server.buildDate !== 'unknown' ? `built ${server.buildDate}` : '']
+            const extra = [
+              server.commit && server.commit !== 'unknown' ? `commit ${String(server.commit).slice(0, 12)}` : '',
+              server.buildDate && server.buildDate !== 'unknown' ? `built ${server.buildDate}` : '',
+            ]
               .filter(Boolean)
               .join(', ');
             rt.out(`Server Version: ${server.version}${extra ? ` (${extra})` : ''} at ${rt.server}`);

@@ -5,7 +5,18 @@ import { humanDuration } from '../human-time';
 import { Resource } from '../resource-fields';
 import { resolveResourceType } from '../resource-types';
 import { lastCondition, rolloutOutcome, stageText } from '../rollout-status';
-import { AgentProgress, agentConfigState, configOutcome, DesiredConfig, governedBy, progressBar, resourceCondition, tally, Tally, tallyText } from '../wait-status';
+import {
+  AgentProgress,
+  agentConfigState,
+  configOutcome,
+  DesiredConfig,
+  governedBy,
+  progressBar,
+  resourceCondition,
+  tally,
+  Tally,
+  tallyText,
+} from '../wait-status';
 import { action, duration, ProgramContext, sleep } from './command-kit';
 
 type Condition = 'applied' | 'connected' | 'healthy' | 'succeeded';
@@ -65,16 +76,21 @@ class ProgressView {
 /** `wait agent ID --for applied|connected|healthy`, `wait agentgroup NAME --for ...`. */
 export function waitCommand(ctx: ProgramContext): Command {
   return new Command('wait')
-    .description('wait until an agent, or every connected agent a group governs, has applied its configuration (or is connected/healthy), or a rollout has succeeded')
+    .description(
+      'wait until an agent, or every connected agent a group governs, has applied its configuration (or is connected/healthy), or a rollout has succeeded',
+    )
     .argument('<type>', 'agent, agentgroup or rollout')
     .argument('<name>', 'agent uid, group or rollout name')
-    .addOption(new Option('--for <condition>', 'what to wait for (rollouts: succeeded, the default for them)').choices(['applied', 'connected', 'healthy', 'succeeded']))
+    .addOption(
+      new Option('--for <condition>', 'what to wait for (rollouts: succeeded, the default for them)').choices(['applied', 'connected', 'healthy', 'succeeded']),
+    )
     .addOption(new Option('--timeout <duration>', 'give up (exit 1) after this long').argParser(duration).default(5 * 60_000, '5m'))
     .addOption(new Option('--interval <duration>', 'how often to poll').argParser(duration).default(1000, '1s'))
     .action(
       action(ctx, async (rt, o: WaitOptions, type: string, name: string) => {
         const t = resolveResourceType(type);
-        if (t.plural !== 'agents' && t.plural !== 'agentgroups' && t.plural !== 'rollouts') throw new CliError(`wait works on agents, agentgroups and rollouts, not ${t.plural}`);
+        if (t.plural !== 'agents' && t.plural !== 'agentgroups' && t.plural !== 'rollouts')
+          throw new CliError(`wait works on agents, agentgroups and rollouts, not ${t.plural}`);
         if (t.plural === 'rollouts') {
           if (o.for !== undefined && o.for !== 'succeeded') throw new UsageError('a rollout is waited for with --for succeeded');
           return waitRollout(rt, name, o);

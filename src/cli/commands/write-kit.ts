@@ -14,13 +14,18 @@ const rank = (m: Manifest) => {
   const i = KIND_ORDER.indexOf(String(m.resource.kind));
   return i < 0 ? KIND_ORDER.length : i;
 };
-export const applyOrder = (ms: Manifest[]) => ms.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i).map((x) => x.m);
+export const applyOrder = (ms: Manifest[]) =>
+  ms
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i)
+    .map((x) => x.m);
 
 /** The resource type of a manifest's kind (apiVersion v1 only). */
 export function typeOf(m: Manifest): ResourceType {
   const t = typeOfKind(String(m.resource.kind));
   if (!t || t.parent) throw new CliError(`${m.source}: unknown kind "${m.resource.kind}"`);
-  if (m.resource.apiVersion !== undefined && m.resource.apiVersion !== 'v1') throw new CliError(`${m.source}: apiVersion must be v1, got "${m.resource.apiVersion}"`);
+  if (m.resource.apiVersion !== undefined && m.resource.apiVersion !== 'v1')
+    throw new CliError(`${m.source}: apiVersion must be v1, got "${m.resource.apiVersion}"`);
   return t;
 }
 

@@ -13,7 +13,10 @@ export function ApiEmptyResponse(status = 204, description = 'Done; no body'): M
 
 /** Documents Node's own 431 (no body) for operations whose query string can outgrow the 16 KiB header limit. */
 export function ApiHeadersTooLargeResponse(): MethodDecorator & ClassDecorator {
-  return ApiResponse({ status: 431, description: 'Request line and headers over 16 KiB (a very long selector or search): answered by Node.js, without a body' });
+  return ApiResponse({
+    status: 431,
+    description: 'Request line and headers over 16 KiB (a very long selector or search): answered by Node.js, without a body',
+  });
 }
 
 /** Documents a successful plain-text answer. */

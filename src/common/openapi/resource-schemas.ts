@@ -76,7 +76,11 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       connected: { type: 'boolean' },
       connection: openObject,
       description: openObject,
-      capabilities: { type: 'object', required: ['value', 'names'], properties: { value: { type: 'integer' }, names: { type: 'array', items: { type: 'string' } } } },
+      capabilities: {
+        type: 'object',
+        required: ['value', 'names'],
+        properties: { value: { type: 'integer' }, names: { type: 'array', items: { type: 'string' } } },
+      },
       health: openObject,
       effectiveConfig: openObject,
       remoteConfigStatus: openObject,
@@ -88,16 +92,23 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       connectionSettingsStatus: openObject,
       conditions: {
         type: 'array',
-        description: 'Conditions derived from the agent\'s own metrics (Idle, ExportFailing, Stale, Restarting), Kubernetes-style; on GET /agents/{id}',
+        description: "Conditions derived from the agent's own metrics (Idle, ExportFailing, Stale, Restarting), Kubernetes-style; on GET /agents/{id}",
         items: {
           type: 'object',
           required: ['type', 'status', 'reason', 'message'],
-          properties: { type: { type: 'string' }, status: { type: 'string', enum: ['True', 'False', 'Unknown'] }, reason: { type: 'string' }, message: { type: 'string' }, since: dateTime },
+          properties: {
+            type: { type: 'string' },
+            status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+            reason: { type: 'string' },
+            message: { type: 'string' },
+            since: dateTime,
+          },
         },
       },
       governedBy: {
         type: 'object',
-        description: 'Only in a group\'s agent list: whose config the agent gets (kind group + group, or kind agent: its own config); absent when no group governs it',
+        description:
+          "Only in a group's agent list: whose config the agent gets (kind group + group, or kind agent: its own config); absent when no group governs it",
         required: ['kind'],
         properties: { kind: { type: 'string', enum: ['group', 'agent'] }, group: { type: 'string' } },
       },
@@ -135,7 +146,11 @@ export const COMMAND_ACCEPTED_SCHEMA: SchemaObject = {
   required: ['accepted', 'delivery'],
   properties: {
     accepted: { type: 'boolean', enum: [true] },
-    delivery: { type: 'string', enum: ['sent', 'next-poll'], description: 'sent: written to the agent\'s connection; next-poll: answered to its next HTTP poll' },
+    delivery: {
+      type: 'string',
+      enum: ['sent', 'next-poll'],
+      description: "sent: written to the agent's connection; next-poll: answered to its next HTTP poll",
+    },
     replica: { type: 'string', description: 'The replica that took it (the one holding the agent; reached over the event bus when not this one)' },
   },
 };
@@ -145,7 +160,11 @@ const lastChange: SchemaObject = { type: 'object', properties: { author: { type:
 export const REMOTE_CONFIG_SCHEMA = resourceSchema('RemoteConfig', {
   metadata: versioned,
   requiredMetadata: ['resourceVersion'],
-  spec: { type: 'object', required: ['contentType', 'body'], properties: { contentType: { type: 'string' }, body: { type: 'string' }, description: { type: 'string' } } },
+  spec: {
+    type: 'object',
+    required: ['contentType', 'body'],
+    properties: { contentType: { type: 'string' }, body: { type: 'string' }, description: { type: 'string' } },
+  },
   status: {
     type: 'object',
     required: ['latestRevision', 'revisionCount', 'hash'],
@@ -154,9 +173,19 @@ export const REMOTE_CONFIG_SCHEMA = resourceSchema('RemoteConfig', {
 });
 
 export const REVISION_SCHEMA = resourceSchema('RemoteConfigRevision', {
-  metadata: { revision: { type: 'integer', minimum: 1 }, hash: { type: 'string' }, author: { type: 'string' }, message: nullable({ type: 'string' }), createdAt: dateTime },
+  metadata: {
+    revision: { type: 'integer', minimum: 1 },
+    hash: { type: 'string' },
+    author: { type: 'string' },
+    message: nullable({ type: 'string' }),
+    createdAt: dateTime,
+  },
   requiredMetadata: ['revision', 'hash'],
-  spec: { type: 'object', required: ['contentType'], properties: { contentType: { type: 'string' }, body: { type: 'string', description: 'Left out of lists' } } },
+  spec: {
+    type: 'object',
+    required: ['contentType'],
+    properties: { contentType: { type: 'string' }, body: { type: 'string', description: 'Left out of lists' } },
+  },
 });
 
 export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
@@ -170,7 +199,11 @@ export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
       priority: { type: 'integer' },
       configs: {
         type: 'array',
-        items: { type: 'object', required: ['fileName', 'remoteConfig'], properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } } },
+        items: {
+          type: 'object',
+          required: ['fileName', 'remoteConfig'],
+          properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } },
+        },
       },
       connectionSettings: openObject,
       rolloutPolicy: { ...openObject, description: 'Stages, gates, apply timeout and onGateTrip of the rollout a change of configs goes out as' },
@@ -237,7 +270,11 @@ export const REPLICA_SCHEMA = resourceSchema('Replica', {
     required: ['host', 'ports', 'version', 'startedAt', 'heartbeatAt', 'silentSeconds', 'gone', 'agents', 'bus', 'leases'],
     properties: {
       host: { type: 'string' },
-      ports: { type: 'object', required: ['api', 'opamp', 'grpc'], properties: { api: { type: 'integer' }, opamp: { type: 'integer' }, grpc: { type: 'integer' } } },
+      ports: {
+        type: 'object',
+        required: ['api', 'opamp', 'grpc'],
+        properties: { api: { type: 'integer' }, opamp: { type: 'integer' }, grpc: { type: 'integer' } },
+      },
       version: { type: 'string' },
       startedAt: dateTime,
       heartbeatAt: dateTime,
@@ -267,7 +304,14 @@ export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
       configs: { type: 'array', items: configRef },
       stages: { oneOf: [{ type: 'array', items: {} }, openObject], description: 'As sent: a list of stages, or {initial, multiplier, bakeSeconds}' },
       applyTimeoutSeconds: { type: 'integer' },
-      gates: { type: 'array', items: { type: 'object', required: ['metric', 'maxRatio'], properties: { metric: { type: 'string' }, maxRatio: { type: 'number' }, vsControl: { type: 'boolean' } } } },
+      gates: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['metric', 'maxRatio'],
+          properties: { metric: { type: 'string' }, maxRatio: { type: 'number' }, vsControl: { type: 'boolean' } },
+        },
+      },
       onGateTrip: { type: 'string', enum: ['rollback', 'pause'] },
     },
   },
@@ -290,7 +334,10 @@ export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
       stages: { type: 'array', items: openObject },
       gates: { type: 'array', items: openObject },
       conditions: { type: 'array', items: openObject },
-      failedAgents: { type: 'array', items: { type: 'object', required: ['uid', 'error'], properties: { uid: { type: 'string' }, error: { type: 'string' } } } },
+      failedAgents: {
+        type: 'array',
+        items: { type: 'object', required: ['uid', 'error'], properties: { uid: { type: 'string' }, error: { type: 'string' } } },
+      },
     },
   },
 });

@@ -34,12 +34,21 @@ describe('selectorRequirements (object form)', () => {
     expect(errorOf({ matchLabel: {} })).toMatchObject({ field: 'spec.selector.matchLabel' });
     expect(errorOf({ matchLabels: { 'bad key': 'x' } })).toMatchObject({ field: 'spec.selector.matchLabels["bad key"]' });
     expect(errorOf({ matchLabels: { a: 1 } })).toMatchObject({ field: 'spec.selector.matchLabels["a"]' });
-    expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'In', values: ['x'] }, { key: 'b', operator: 'Equals', values: ['y'] }] })).toMatchObject({
+    expect(
+      errorOf({
+        matchExpressions: [
+          { key: 'a', operator: 'In', values: ['x'] },
+          { key: 'b', operator: 'Equals', values: ['y'] },
+        ],
+      }),
+    ).toMatchObject({
       field: 'spec.selector.matchExpressions[1].operator',
       message: 'spec.selector.matchExpressions[1].operator must be one of In, NotIn, Exists, DoesNotExist',
     });
     expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'In' }] })).toMatchObject({ field: 'spec.selector.matchExpressions[0].values' });
-    expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] })).toMatchObject({ field: 'spec.selector.matchExpressions[0].values' });
+    expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] })).toMatchObject({
+      field: 'spec.selector.matchExpressions[0].values',
+    });
     expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'In', values: [1] }] })).toMatchObject({ field: 'spec.selector.matchExpressions[0].values[0]' });
     expect(errorOf({ matchExpressions: [{ key: 'a', operator: 'Exists', extra: 1 }] })).toMatchObject({ field: 'spec.selector.matchExpressions[0].extra' });
     expect(errorOf({ matchExpressions: {} })).toMatchObject({ field: 'spec.selector.matchExpressions' });

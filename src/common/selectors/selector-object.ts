@@ -23,7 +23,8 @@ const MAX_VALUES = 100;
 export function requirementsFromObject(selector: unknown, field = 'selector'): SelectorRequirement[] {
   if (!isPlainObject(selector)) throw new SelectorError(`${field} must be an object with matchLabels and/or matchExpressions, or a selector string`, field);
   for (const k of Object.keys(selector)) {
-    if (k !== 'matchLabels' && k !== 'matchExpressions') throw new SelectorError(`${field}.${k} is not a known field (matchLabels, matchExpressions)`, `${field}.${k}`);
+    if (k !== 'matchLabels' && k !== 'matchExpressions')
+      throw new SelectorError(`${field}.${k} is not a known field (matchLabels, matchExpressions)`, `${field}.${k}`);
   }
   const out: SelectorRequirement[] = [];
   const { matchLabels, matchExpressions } = selector as Record<string, unknown>;
@@ -45,7 +46,8 @@ export function requirementsFromObject(selector: unknown, field = 'selector'): S
     if (!Array.isArray(matchExpressions)) throw new SelectorError(`${f} must be an array`, f);
     matchExpressions.forEach((e: unknown, i) => out.push(expression(e, `${f}[${i}]`)));
   }
-  if (out.length > MAX_SELECTOR_REQUIREMENTS) throw new SelectorError(`${field} has ${out.length} requirements; at most ${MAX_SELECTOR_REQUIREMENTS} are allowed`, field);
+  if (out.length > MAX_SELECTOR_REQUIREMENTS)
+    throw new SelectorError(`${field} has ${out.length} requirements; at most ${MAX_SELECTOR_REQUIREMENTS} are allowed`, field);
   return out;
 }
 
@@ -71,7 +73,8 @@ function expression(e: unknown, f: string): SelectorRequirement {
     if (problem) throw new SelectorError(`${vf}[${i}]: ${problem}`, `${vf}[${i}]`);
   });
   if ((operator === 'In' || operator === 'NotIn') && values.length === 0) throw new SelectorError(`${vf} must not be empty when operator is ${operator}`, vf);
-  if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) throw new SelectorError(`${vf} must be empty when operator is ${operator}`, vf);
+  if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0)
+    throw new SelectorError(`${vf} must be empty when operator is ${operator}`, vf);
   return { key: e.key, operator, values: [...new Set(values as string[])] };
 }
 

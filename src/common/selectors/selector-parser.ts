@@ -113,7 +113,11 @@ class SelectorParser {
   }
 
   private error(what: string, at: Token, sayFound = true): SelectorError {
-    const found = !sayFound ? '' : at.kind === 'end' ? ', found the end of the selector' : `, found "${at.kind === 'quoted' ? JSON.stringify(at.text) : at.text}"`;
+    const found = !sayFound
+      ? ''
+      : at.kind === 'end'
+        ? ', found the end of the selector'
+        : `, found "${at.kind === 'quoted' ? JSON.stringify(at.text) : at.text}"`;
     return new SelectorError(`selector: ${what} at column ${at.column}${found}`, this.field, at.column);
   }
 
@@ -137,7 +141,8 @@ class SelectorParser {
           if (d === '"') break;
           if (d === '\\') {
             const e = s[j + 1];
-            if (e !== '"' && e !== '\\') throw new SelectorError(`selector: unknown escape "\\${e ?? ''}" at column ${j + 1} (only \\" and \\\\)`, this.field, j + 1);
+            if (e !== '"' && e !== '\\')
+              throw new SelectorError(`selector: unknown escape "\\${e ?? ''}" at column ${j + 1} (only \\" and \\\\)`, this.field, j + 1);
             value += e;
             j += 2;
             continue;

@@ -26,7 +26,9 @@ const LIMITS: ReportLimits = {
 
 const str = (key: string, value: string): KeyValue => create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: { case: 'stringValue', value } }) });
 const withDescription = (identifying: KeyValue[], nonIdentifying: KeyValue[] = []) =>
-  create(AgentToServerSchema, { agentDescription: create(AgentDescriptionSchema, { identifyingAttributes: identifying, nonIdentifyingAttributes: nonIdentifying }) });
+  create(AgentToServerSchema, {
+    agentDescription: create(AgentDescriptionSchema, { identifyingAttributes: identifying, nonIdentifyingAttributes: nonIdentifying }),
+  });
 const tree = (levels: number, width = 1): ComponentHealth => {
   let h = create(ComponentHealthSchema, { healthy: true });
   for (let i = 0; i < levels; i++) {
@@ -60,7 +62,12 @@ describe('checkReportLimits', () => {
         create(KeyValueSchema, {
           key: 'k',
           value: create(AnyValueSchema, {
-            value: { case: 'arrayValue', value: create(ArrayValueSchema, { values: Array.from({ length: 5 }, () => create(AnyValueSchema, { value: { case: 'stringValue', value: 'abcdefg' } })) }) },
+            value: {
+              case: 'arrayValue',
+              value: create(ArrayValueSchema, {
+                values: Array.from({ length: 5 }, () => create(AnyValueSchema, { value: { case: 'stringValue', value: 'abcdefg' } })),
+              }),
+            },
           }),
         }),
       ]),
@@ -69,7 +76,11 @@ describe('checkReportLimits', () => {
     ['a health tree 2 levels deep', create(AgentToServerSchema, { health: tree(2) }), undefined],
     ['a health tree 3 levels deep', create(AgentToServerSchema, { health: tree(3) }), 'maxHealthDepth'],
     ['a health tree of 6 components', create(AgentToServerSchema, { health: tree(1, 6) }), 'maxHealthComponents'],
-    ['health attributes over the count', create(AgentToServerSchema, { health: create(ComponentHealthSchema, { attributes: ['a', 'b', 'c', 'd', 'e'].map((k) => str(k, 'v')) }) }), 'maxAttributes'],
+    [
+      'health attributes over the count',
+      create(AgentToServerSchema, { health: create(ComponentHealthSchema, { attributes: ['a', 'b', 'c', 'd', 'e'].map((k) => str(k, 'v')) }) }),
+      'maxAttributes',
+    ],
     ['config files within both limits', files([100, 40]), undefined],
     ['a 101-byte config file', files([101]), 'maxEffectiveConfigFileBytes'],
     ['config files over the total', files([100, 60]), 'maxEffectiveConfigBytes'],

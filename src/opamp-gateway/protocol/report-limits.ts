@@ -68,10 +68,15 @@ function checkAttributes(where: string, kvs: KeyValue[], limits: ReportLimits): 
   if (kvs.length > limits.maxAttributes) throw new Over('maxAttributes', `${where} has ${kvs.length} attributes`, limits.maxAttributes);
   for (const kv of kvs) {
     const keyBytes = utf8Bytes(kv.key);
-    if (keyBytes > limits.maxAttributeKeyBytes) throw new Over('maxAttributeKeyBytes', `${where} has an attribute key of ${keyBytes} bytes`, limits.maxAttributeKeyBytes);
+    if (keyBytes > limits.maxAttributeKeyBytes)
+      throw new Over('maxAttributeKeyBytes', `${where} has an attribute key of ${keyBytes} bytes`, limits.maxAttributeKeyBytes);
     const bytes = valueBytes(kv.value, limits.maxAttributeValueBytes);
     if (bytes > limits.maxAttributeValueBytes) {
-      throw new Over('maxAttributeValueBytes', `${where} attribute "${kv.key.slice(0, 64)}" has a value of more than ${limits.maxAttributeValueBytes} bytes`, limits.maxAttributeValueBytes);
+      throw new Over(
+        'maxAttributeValueBytes',
+        `${where} attribute "${kv.key.slice(0, 64)}" has a value of more than ${limits.maxAttributeValueBytes} bytes`,
+        limits.maxAttributeValueBytes,
+      );
     }
   }
 }
@@ -82,9 +87,11 @@ function checkHealth(h: ComponentHealth, limits: ReportLimits): void {
     checkAttributes(`health${path}`, node.attributes, limits);
     const children = Object.entries(node.componentHealthMap);
     if (children.length === 0) return;
-    if (depth + 1 > limits.maxHealthDepth) throw new Over('maxHealthDepth', `the health tree is more than ${limits.maxHealthDepth} levels deep`, limits.maxHealthDepth);
+    if (depth + 1 > limits.maxHealthDepth)
+      throw new Over('maxHealthDepth', `the health tree is more than ${limits.maxHealthDepth} levels deep`, limits.maxHealthDepth);
     components += children.length;
-    if (components > limits.maxHealthComponents) throw new Over('maxHealthComponents', `the health tree has more than ${limits.maxHealthComponents} components`, limits.maxHealthComponents);
+    if (components > limits.maxHealthComponents)
+      throw new Over('maxHealthComponents', `the health tree has more than ${limits.maxHealthComponents} components`, limits.maxHealthComponents);
     for (const [name, c] of children) walk(c, depth + 1, `${path}/${name.slice(0, 64)}`);
   };
   walk(h, 0, '');
@@ -95,7 +102,11 @@ function checkComponents(map: Record<string, ComponentDetails>, limits: ReportLi
   const walk = (m: Record<string, ComponentDetails>) => {
     for (const [name, d] of Object.entries(m)) {
       if (++count > limits.maxAvailableComponents) {
-        throw new Over('maxAvailableComponents', `available_components has more than ${limits.maxAvailableComponents} components`, limits.maxAvailableComponents);
+        throw new Over(
+          'maxAvailableComponents',
+          `available_components has more than ${limits.maxAvailableComponents} components`,
+          limits.maxAvailableComponents,
+        );
       }
       checkAttributes(`available component "${name.slice(0, 64)}" metadata`, d.metadata, limits);
       walk(d.subComponentMap);
@@ -128,7 +139,8 @@ export function checkReportLimits(msg: AgentToServer, limits: ReportLimits): Lim
       }
       total += size + utf8Bytes(name) + utf8Bytes(f.contentType);
     }
-    if (total > limits.maxEffectiveConfigBytes) throw new Over('maxEffectiveConfigBytes', `effective_config has ${total} bytes in all`, limits.maxEffectiveConfigBytes);
+    if (total > limits.maxEffectiveConfigBytes)
+      throw new Over('maxEffectiveConfigBytes', `effective_config has ${total} bytes in all`, limits.maxEffectiveConfigBytes);
     if (msg.availableComponents) checkComponents(msg.availableComponents.components, limits);
     return undefined;
   } catch (err) {

@@ -11,7 +11,9 @@ describe('the ServerToAgent builder: remote config', () => {
   };
 
   it('carries the complete map and always its hash (opamp-go cannot report status without it)', () => {
-    const msg = decodeServerToAgent(encodeServerToAgent(buildServerToAgent({ instanceUid: new Uint8Array(16), withCapabilities: false, remoteConfig: buildRemoteConfig(content) })));
+    const msg = decodeServerToAgent(
+      encodeServerToAgent(buildServerToAgent({ instanceUid: new Uint8Array(16), withCapabilities: false, remoteConfig: buildRemoteConfig(content) })),
+    );
     expect(Buffer.from(msg.remoteConfig!.configHash).toString('hex')).toBe('ab'.repeat(32));
     const map = msg.remoteConfig!.config!.configMap;
     expect(Object.keys(map).sort()).toEqual(['', 'collector.yaml']);

@@ -93,12 +93,7 @@ export function buildCommand(instanceUid: Uint8Array, type: CommandType, withCap
 }
 
 /** An error answer: nothing but the uid and the error (spec: every other field stays unset). */
-export function buildErrorResponse(
-  instanceUid: Uint8Array,
-  type: ServerErrorResponseType,
-  errorMessage: string,
-  retryAfterSeconds?: number,
-): ServerToAgent {
+export function buildErrorResponse(instanceUid: Uint8Array, type: ServerErrorResponseType, errorMessage: string, retryAfterSeconds?: number): ServerToAgent {
   const error = create(ServerErrorResponseSchema, { type, errorMessage });
   if (retryAfterSeconds !== undefined) {
     error.Details = {

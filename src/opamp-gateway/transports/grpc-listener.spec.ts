@@ -39,7 +39,10 @@ describe('gRPC listener helpers', () => {
 
   it('wants both TLS files or neither', () => {
     expect(() => loadConfig({ GRPC_TLS_CERT_FILE: '/x/tls.crt' }, [])).toThrow(/GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE must be set together/);
-    expect(loadConfig({ GRPC_TLS_CERT_FILE: '/x/tls.crt', GRPC_TLS_KEY_FILE: '/x/tls.key' }, []).grpc).toMatchObject({ tlsCertFile: '/x/tls.crt', tlsKeyFile: '/x/tls.key' });
+    expect(loadConfig({ GRPC_TLS_CERT_FILE: '/x/tls.crt', GRPC_TLS_KEY_FILE: '/x/tls.key' }, []).grpc).toMatchObject({
+      tlsCertFile: '/x/tls.crt',
+      tlsKeyFile: '/x/tls.key',
+    });
     expect(loadConfig({}, []).grpc).toEqual({ tlsCertFile: undefined, tlsKeyFile: undefined, idleTimeoutSeconds: 30, keepaliveSeconds: 30 });
   });
 });

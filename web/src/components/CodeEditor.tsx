@@ -4,7 +4,15 @@ import { useRef } from 'react';
  * A plain-text editor for config bodies with line numbers, and the API's syntax error marked at
  * its line (the gutter number, and the message naming line and column).
  */
-export function CodeEditor(props: { id: string; label: string; value: string; onChange?: (v: string) => void; readOnly?: boolean; errorLine?: number; errorId?: string }) {
+export function CodeEditor(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange?: (v: string) => void;
+  readOnly?: boolean;
+  errorLine?: number;
+  errorId?: string;
+}) {
   const gutter = useRef<HTMLDivElement>(null);
   const lines = Math.max(1, props.value.split('\n').length);
   return (

@@ -5,7 +5,8 @@ export function DiffView({ diff }: { diff: string }) {
   return (
     <pre className="diff" tabIndex={0} aria-label="Differences">
       {lines.map((l, i) => {
-        const kind = l.startsWith('+++') || l.startsWith('---') ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'same';
+        const kind =
+          l.startsWith('+++') || l.startsWith('---') ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'same';
         return (
           <span key={i} className={`diff-${kind}`}>
             {kind === 'add' && <span className="sr-only">added: </span>}

@@ -56,7 +56,8 @@ export function LabelsEditor({ agent }: { agent: Agent }) {
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
   const patch = useMutation({
-    mutationFn: (labels: Record<string, string | null>) => api<Agent>(`/agents/${encodeURIComponent(uid)}`, { method: 'PATCH', body: { metadata: { labels } } }),
+    mutationFn: (labels: Record<string, string | null>) =>
+      api<Agent>(`/agents/${encodeURIComponent(uid)}`, { method: 'PATCH', body: { metadata: { labels } } }),
     onSuccess: (a) => {
       client.setQueryData(['agent', uid], a);
       setKey('');
@@ -112,7 +113,9 @@ export function LabelsEditor({ agent }: { agent: Agent }) {
 /** Commands to the agent (operators): restart, when the agent accepts it. */
 export function AgentCommands({ agent }: { agent: Agent }) {
   const { canWrite } = useSession();
-  const restart = useMutation({ mutationFn: () => api<{ accepted: boolean; delivery: string }>(`/agents/${encodeURIComponent(agent.metadata.name)}/restart`, { method: 'POST' }) });
+  const restart = useMutation({
+    mutationFn: () => api<{ accepted: boolean; delivery: string }>(`/agents/${encodeURIComponent(agent.metadata.name)}/restart`, { method: 'POST' }),
+  });
   if (!canWrite || !agent.status.capabilities.names.includes('AcceptsRestartCommand')) return null;
   return (
     <div className="row-actions">

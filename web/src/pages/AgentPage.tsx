@@ -30,7 +30,9 @@ function Attributes({ title, values }: { title: string; values: Record<string, u
 
 /** The component health tree, unhealthy components first. */
 function HealthTree({ name, health }: { name: string; health: HealthView }) {
-  const children = Object.entries(health.components ?? {}).sort(([a, x], [b, y]) => Number(x.healthy ?? true) - Number(y.healthy ?? true) || a.localeCompare(b));
+  const children = Object.entries(health.components ?? {}).sort(
+    ([a, x], [b, y]) => Number(x.healthy ?? true) - Number(y.healthy ?? true) || a.localeCompare(b),
+  );
   const label = (
     <>
       <span className={`badge ${health.healthy ? 'ok' : 'bad'}`}>{healthWord(health.healthy)}</span> {name}

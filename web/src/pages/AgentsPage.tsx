@@ -20,7 +20,14 @@ const COLUMNS: { id: string; label: string; cell: (a: Agent) => string }[] = [
   { id: 'connection', label: 'Connection', cell: (a) => (a.status.connected ? 'connected' : 'disconnected') },
   { id: 'health', label: 'Health', cell: (a) => healthWord(a.status.health?.healthy) },
   { id: 'config', label: 'Config', cell: (a) => a.status.remoteConfig?.state ?? '—' },
-  { id: 'labels', label: 'Labels', cell: (a) => Object.entries(a.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') },
+  {
+    id: 'labels',
+    label: 'Labels',
+    cell: (a) =>
+      Object.entries(a.metadata.labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', '),
+  },
   { id: 'lastSeen', label: 'Last seen', cell: (a) => when(a.status.connection.lastSeenAt) },
 ];
 const DEFAULT_COLUMNS = ['service', 'version', 'host', 'transport', 'connection', 'health', 'config', 'lastSeen'];
@@ -29,7 +36,11 @@ export function AgentsPage() {
   const [params, setParams] = useSearchParams();
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
   const [selector, setSelector] = useState(query.selector ?? '');
-  const shown = params.get('cols')?.split(',').filter((c) => COLUMNS.some((x) => x.id === c)) ?? DEFAULT_COLUMNS;
+  const shown =
+    params
+      .get('cols')
+      ?.split(',')
+      .filter((c) => COLUMNS.some((x) => x.id === c)) ?? DEFAULT_COLUMNS;
   const columns = COLUMNS.filter((c) => shown.includes(c.id));
   const groups = useQuery({ queryKey: ['agentgroups'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 200 } }) });
   const list = useQuery({
@@ -108,7 +119,9 @@ export function AgentsPage() {
         {select(
           'group',
           'Group',
-          (groups.data?.items ?? []).map((g) => [g.metadata.name, g.metadata.name]).concat(query.group && !groups.data?.items.some((g) => g.metadata.name === query.group) ? [[query.group, query.group]] : []) as [string, string][],
+          (groups.data?.items ?? [])
+            .map((g) => [g.metadata.name, g.metadata.name])
+            .concat(query.group && !groups.data?.items.some((g) => g.metadata.name === query.group) ? [[query.group, query.group]] : []) as [string, string][],
         )}
         <details className="columns">
           <summary>Columns</summary>
@@ -134,7 +147,9 @@ export function AgentsPage() {
       {list.data && (
         <>
           <p role="status">
-            {total === 0 ? 'No agents match.' : `${query.continue ? 'More of' : 'Showing'} ${list.data.items.length} of ${query.continue ? 'the remaining' : ''} ${total} agents`}
+            {total === 0
+              ? 'No agents match.'
+              : `${query.continue ? 'More of' : 'Showing'} ${list.data.items.length} of ${query.continue ? 'the remaining' : ''} ${total} agents`}
           </p>
           <div className="table-wrap">
             <table aria-label="Agents">

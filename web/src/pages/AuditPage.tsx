@@ -20,7 +20,12 @@ const FILTERS = ['actor', 'kind', 'name', 'action', 'continue'] as const;
 export function AuditPage() {
   const [params, setParams] = useSearchParams();
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
-  const [draft, setDraft] = useState<Record<string, string>>({ actor: query.actor ?? '', kind: query.kind ?? '', name: query.name ?? '', action: query.action ?? '' });
+  const [draft, setDraft] = useState<Record<string, string>>({
+    actor: query.actor ?? '',
+    kind: query.kind ?? '',
+    name: query.name ?? '',
+    action: query.action ?? '',
+  });
   const list = useQuery({ queryKey: ['audit', query], queryFn: () => api<ResourceList<AuditEvent>>('/audit', { query: { ...query, limit: 50 } }) });
   const submit = (e: FormEvent) => {
     e.preventDefault();

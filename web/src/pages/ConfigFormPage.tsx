@@ -90,7 +90,15 @@ function ConfigForm({ existing }: { existing?: string }) {
             ))}
           </select>
         </label>
-        <CodeEditor id="body" label="Body" value={body} onChange={setBody} readOnly={!canWrite} errorLine={errorLine} errorId={errorLine ? 'body-error' : undefined} />
+        <CodeEditor
+          id="body"
+          label="Body"
+          value={body}
+          onChange={setBody}
+          readOnly={!canWrite}
+          errorLine={errorLine}
+          errorId={errorLine ? 'body-error' : undefined}
+        />
         {errorLine !== undefined && (
           <p id="body-error" className="error-text" data-testid="body-error">
             Line {errorLine}, column {problem?.column}: {problem?.detail}
@@ -121,13 +129,25 @@ function ConfigForm({ existing }: { existing?: string }) {
 function UsedBy({ name }: { name: string }) {
   const groups = useQuery({
     queryKey: ['agentgroups'],
-    queryFn: () => api<ResourceList<{ metadata: { name: string }; spec: { configs?: { remoteConfig: string; fileName: string }[] } }>>('/agentgroups', { query: { limit: 200 } }),
+    queryFn: () =>
+      api<ResourceList<{ metadata: { name: string }; spec: { configs?: { remoteConfig: string; fileName: string }[] } }>>('/agentgroups', {
+        query: { limit: 200 },
+      }),
   });
   const users = groups.data?.items.filter((g) => g.spec.configs?.some((c) => c.remoteConfig === name)) ?? [];
   return (
     <section aria-labelledby="h-used">
       <h2 id="h-used">Used by</h2>
-      {groups.data && (users.length ? <ul>{users.map((g) => <li key={g.metadata.name}>agent group {g.metadata.name}</li>)}</ul> : <p>No agent group uses this config.</p>)}
+      {groups.data &&
+        (users.length ? (
+          <ul>
+            {users.map((g) => (
+              <li key={g.metadata.name}>agent group {g.metadata.name}</li>
+            ))}
+          </ul>
+        ) : (
+          <p>No agent group uses this config.</p>
+        ))}
     </section>
   );
 }

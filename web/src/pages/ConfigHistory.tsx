@@ -30,7 +30,10 @@ export function ConfigHistory({ config }: { config: RemoteConfig }) {
   });
   const rollback = useMutation({
     mutationFn: (revision: number) =>
-      api<RemoteConfig>(`/remoteconfigs/${encodeURIComponent(name)}/rollback`, { method: 'POST', body: { revision, resourceVersion: config.metadata.resourceVersion, message: `rollback to revision ${revision}` } }),
+      api<RemoteConfig>(`/remoteconfigs/${encodeURIComponent(name)}/rollback`, {
+        method: 'POST',
+        body: { revision, resourceVersion: config.metadata.resourceVersion, message: `rollback to revision ${revision}` },
+      }),
     onSuccess: async (saved) => {
       client.setQueryData(['remoteconfig', name], saved);
       await client.invalidateQueries({ queryKey: ['remoteconfigs'] });

@@ -50,7 +50,12 @@ function GroupForm({ existing }: { existing?: string }) {
         kind: 'AgentGroup',
         apiVersion: 'v1',
         metadata: existing ? { ...current.data!.metadata, name: existing } : { name },
-        spec: { ...(current.data?.spec ?? {}), selector, priority: Number(priority), configs: [...(config ? [{ fileName: '', remoteConfig: config }] : []), ...others] },
+        spec: {
+          ...(current.data?.spec ?? {}),
+          selector,
+          priority: Number(priority),
+          configs: [...(config ? [{ fileName: '', remoteConfig: config }] : []), ...others],
+        },
       };
       return existing
         ? api<AgentGroup>(`/agentgroups/${encodeURIComponent(existing)}`, { method: 'PUT', body: manifest })
@@ -76,8 +81,8 @@ function GroupForm({ existing }: { existing?: string }) {
       <h1>{existing ? `Agent group ${existing}` : 'New agent group'}</h1>
       {s && (
         <p data-testid="group-status">
-          Governs <Link to={`/agents?group=${encodeURIComponent(existing!)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config {s.config.applied} applied, {s.config.applying} applying,{' '}
-          {s.config.failed} failed, {s.config.pending} pending.
+          Governs <Link to={`/agents?group=${encodeURIComponent(existing!)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config{' '}
+          {s.config.applied} applied, {s.config.applying} applying, {s.config.failed} failed, {s.config.pending} pending.
           {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
         </p>
       )}
@@ -102,7 +107,13 @@ function GroupForm({ existing }: { existing?: string }) {
           />
         </label>
         <p id="selector-matches" role="status" className="hint">
-          {selector.trim() === '' ? 'Type a selector to see how many agents it matches.' : matching.error ? 'Not a valid selector yet.' : matching.data === undefined ? 'Counting…' : `Matches ${matching.data} agents.`}
+          {selector.trim() === ''
+            ? 'Type a selector to see how many agents it matches.'
+            : matching.error
+              ? 'Not a valid selector yet.'
+              : matching.data === undefined
+                ? 'Counting…'
+                : `Matches ${matching.data} agents.`}
         </p>
         <label>
           Priority
@@ -134,7 +145,10 @@ function GroupForm({ existing }: { existing?: string }) {
 
 /** The first page of the agents the group selects. */
 function GovernedAgents({ group }: { group: string }) {
-  const q = useQuery({ queryKey: ['agentgroup-agents', group], queryFn: () => api<ResourceList<Agent>>(`/agentgroups/${encodeURIComponent(group)}/agents`, { query: { limit: 20 } }) });
+  const q = useQuery({
+    queryKey: ['agentgroup-agents', group],
+    queryFn: () => api<ResourceList<Agent>>(`/agentgroups/${encodeURIComponent(group)}/agents`, { query: { limit: 20 } }),
+  });
   return (
     <section aria-labelledby="h-group-agents">
       <h2 id="h-group-agents">Agents it selects</h2>
@@ -146,8 +160,8 @@ function GovernedAgents({ group }: { group: string }) {
           <ul>
             {q.data.items.map((a) => (
               <li key={a.metadata.name}>
-                <Link to={`/agents/${a.metadata.name}`}>{a.metadata.name}</Link> {attr(a.status.description?.identifyingAttributes, 'service.name')} — {a.status.connected ? 'connected' : 'disconnected'},
-                config {a.status.remoteConfig?.state ?? 'none'}
+                <Link to={`/agents/${a.metadata.name}`}>{a.metadata.name}</Link> {attr(a.status.description?.identifyingAttributes, 'service.name')} —{' '}
+                {a.status.connected ? 'connected' : 'disconnected'}, config {a.status.remoteConfig?.state ?? 'none'}
               </li>
             ))}
             {q.data.metadata.remainingItemCount > 0 && (

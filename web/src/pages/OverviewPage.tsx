@@ -47,8 +47,8 @@ function Attention({ title, query }: { title: string; query: Record<string, stri
           <ul>
             {q.data.items.map((a) => (
               <li key={a.metadata.name}>
-                <Link to={`/agents/${a.metadata.name}`}>{attr(a.status.description?.identifyingAttributes, 'service.name') || a.metadata.name}</Link> <span className="uid">{a.metadata.name.slice(0, 8)}</span>,
-                last seen {when(a.status.connection.lastSeenAt)}
+                <Link to={`/agents/${a.metadata.name}`}>{attr(a.status.description?.identifyingAttributes, 'service.name') || a.metadata.name}</Link>{' '}
+                <span className="uid">{a.metadata.name.slice(0, 8)}</span>, last seen {when(a.status.connection.lastSeenAt)}
               </li>
             ))}
             {more > 0 && (

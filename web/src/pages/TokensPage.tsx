@@ -25,7 +25,11 @@ export function TokensPage() {
   const [created, setCreated] = useState<Token>();
   const [copied, setCopied] = useState(false);
   const create = useMutation({
-    mutationFn: () => api<Token>('/enrollment-tokens', { method: 'POST', body: { kind: 'EnrollmentToken', apiVersion: 'v1', spec: { description: description.trim() || undefined } } }),
+    mutationFn: () =>
+      api<Token>('/enrollment-tokens', {
+        method: 'POST',
+        body: { kind: 'EnrollmentToken', apiVersion: 'v1', spec: { description: description.trim() || undefined } },
+      }),
     onSuccess: async (t) => {
       setCreated(t);
       setCopied(false);
