@@ -98,6 +98,14 @@ export interface RemoteConfigTracking {
   /** Set for agents that cannot report status: "applied" only means "sent". */
   unconfirmed?: boolean;
   error?: string;
+  /**
+   * Config hashes the agent reported FAILED for (newest last, at most 8): never pushed to it
+   * again, also after it rolled back to an older config, reconnected or the server restarted; a
+   * new revision (another hash) is.
+   */
+  failedHashes?: string[];
+  /** The last config hash the agent reported APPLIED: what it runs when it rolled back. */
+  lastKnownGood?: string;
 }
 
 export interface StoredConfigFile {

@@ -170,7 +170,13 @@ export function decideDelivery(f: DeliveryFacts): DeliveryDecision {
       tracking = { state: 'unsupported', desiredHash, origin };
     } else {
       const reports = hasCapability(f.capabilities, Cap.AgentCapabilities_ReportsRemoteConfig);
-      const needed = reports ? f.reported?.lastRemoteConfigHash !== desiredHash && f.sentThisSession !== desiredHash : previouslySent !== desiredHash;
+      const { failedHashes, lastKnownGood } = outcomes(f.tracking, f.reported, desiredHash);
+      const failedBefore = failedHashes?.includes(desiredHash) === true;
+      const needed = failedBefore
+        ? false
+        : reports
+          ? f.reported?.lastRemoteConfigHash !== desiredHash && f.sentThisSession !== desiredHash
+          : previouslySent !== desiredHash;
       let lastSentHash = previouslySent;
       let lastSentAt = f.tracking?.lastSentAt;
       if (needed) {
@@ -178,8 +184,12 @@ export function decideDelivery(f: DeliveryFacts): DeliveryDecision {
         lastSentHash = desiredHash;
         lastSentAt = f.now;
       }
-      const d = deliveryState(desiredHash, reports, f.reported, lastSentHash);
-      tracking = { state: d.state, desiredHash, origin, lastSentHash, lastSentAt, unconfirmed: d.unconfirmed, error: d.error };
+      const d =
+        failedBefore && f.reported?.lastRemoteConfigHash !== desiredHash
+          ? // It failed on this config and runs another (a supervisor rolled back): still failed, with the reason it gave.
+            { state: 'failed' as const, error: f.tracking?.error ?? 'the agent reported FAILED for this config' }
+          : deliveryState(desiredHash, reports, f.reported, lastSentHash);
+      tracking = { state: d.state, desiredHash, origin, lastSentHash, lastSentAt, unconfirmed: d.unconfirmed, error: d.error, failedHashes, lastKnownGood };
     }
   }
   if (!sameFields(tracking, f.tracking ?? null)) decision.tracking = tracking;
@@ -194,6 +204,25 @@ export function decideDelivery(f: DeliveryFacts): DeliveryDecision {
     };
   }
   return decision;
+}
+
+/** How many failed hashes an agent's tracking keeps. */
+export const MAX_FAILED_HASHES = 8;
+
+/** The agent's failed hashes and last applied one, updated by what it reports now. */
+function outcomes(
+  tracking: RemoteConfigTracking | null | undefined,
+  reported: StoredAgentSummary['remoteConfigStatus'],
+  desiredHash: string,
+): Pick<RemoteConfigTracking, 'failedHashes' | 'lastKnownGood'> {
+  let failedHashes = tracking?.failedHashes;
+  let lastKnownGood = tracking?.lastKnownGood;
+  const hash = reported?.lastRemoteConfigHash;
+  if (hash && reported.status === 'APPLIED') lastKnownGood = hash;
+  if (hash === desiredHash && reported?.status === 'FAILED' && !failedHashes?.includes(hash)) {
+    failedHashes = [...(failedHashes ?? []), hash].slice(-MAX_FAILED_HASHES);
+  }
+  return { failedHashes, lastKnownGood };
 }
 
 /** The delivery state shown to operators and counted per group. */
@@ -229,6 +258,7 @@ function sameFields(a: object | null, b: object | null): boolean {
   return kx.every((k) => {
     const [p, q] = [x[k], y[k]];
     if (p instanceof Date && q instanceof Date) return p.getTime() === q.getTime();
+    if (Array.isArray(p) && Array.isArray(q)) return p.length === q.length && p.every((v, i) => v === q[i]);
     return p === q;
   });
 }
