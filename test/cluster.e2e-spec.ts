@@ -1,12 +1,11 @@
 import { FleetJobs } from '../src/cluster/fleet-jobs.service';
-import { freePort } from '../src/common/free-port';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { NatsServer } from './support/nats-server';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
-import { Proc, startServerProcess } from './support/process';
+import type { Proc } from './support/process';
 import { restClient } from './support/rest-client';
-import { startTestServer, TEST_ADMIN, TEST_JWT_SECRET, testDatabaseUri, TestServer } from './support/test-server';
+import { startReplicaProcess, startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /**
  * Several replicas on one database and a real NATS server act as one server. The reconcile is set
@@ -174,22 +173,9 @@ describe('scale-out: replicas on a real NATS bus', () => {
   }, 120_000);
 
   it('a replica killed with kill -9 is declared gone and the agents it held are marked disconnected', async () => {
-    const [api, opamp, grpc] = [await freePort(), await freePort(), await freePort()];
-    c = startServerProcess({
-      ...env(),
-      MONGODB_URI: uri,
-      REPLICA_ID: 'replica-c',
-      HOST: '127.0.0.1',
-      API_PORT: String(api),
-      OPAMP_PORT: String(opamp),
-      GRPC_PORT: String(grpc),
-      ADMIN_USERNAME: TEST_ADMIN.username,
-      ADMIN_PASSWORD: TEST_ADMIN.password,
-      JWT_SECRET: TEST_JWT_SECRET,
-      OPAMP_AGENT_AUTH: 'none',
-      LOG_FORMAT: 'json',
-    });
-    await c.waitFor(/OpAMP Commander is up/, 300_000);
+    const replica = await startReplicaProcess('replica-c', uri, env());
+    c = replica.proc;
+    const opamp = replica.opampPort;
     const held = GoAgent.start(`ws://127.0.0.1:${opamp}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'on-c']);
     agents.push(held);
     const heldUid = (await held.event('started')).uid as string;
@@ -202,8 +188,8 @@ describe('scale-out: replicas on a real NATS bus', () => {
       (r) => r['replica-c'] !== undefined,
     );
 
-    c.child.kill('SIGKILL');
-    await c.exited;
+    replica.proc.child.kill('SIGKILL');
+    await replica.proc.exited;
     // Within the timeout (4 s) plus a heartbeat or two, whoever holds replica-gc declares C gone.
     await eventually(
       () => getAgent(a, heldUid),

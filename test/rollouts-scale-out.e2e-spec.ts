@@ -1,12 +1,11 @@
 import { FleetJobs } from '../src/cluster/fleet-jobs.service';
-import { freePort } from '../src/common/free-port';
 import { ROLLOUTS_JOB } from '../src/rollouts/rollout-driver.service';
 import { eventually } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { NatsServer } from './support/nats-server';
-import { Proc, startServerProcess } from './support/process';
+import type { Proc } from './support/process';
 import { Json, restClient } from './support/rest-client';
-import { startTestServer, TEST_ADMIN, TEST_JWT_SECRET, testDatabaseUri, TestServer } from './support/test-server';
+import { startReplicaProcess, startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /**
  * A rollout across three replicas on one database and a real NATS bus, with agents of both
@@ -49,22 +48,7 @@ describe('a rollout over several replicas', () => {
     nats = await NatsServer.start();
     uri = testDatabaseUri();
     // C first, so that it takes the fleet-jobs lease.
-    const [api, opamp, grpc] = [await freePort(), await freePort(), await freePort()];
-    c = startServerProcess({
-      ...env(),
-      MONGODB_URI: uri,
-      REPLICA_ID: 'replica-c',
-      HOST: '127.0.0.1',
-      API_PORT: String(api),
-      OPAMP_PORT: String(opamp),
-      GRPC_PORT: String(grpc),
-      ADMIN_USERNAME: TEST_ADMIN.username,
-      ADMIN_PASSWORD: TEST_ADMIN.password,
-      JWT_SECRET: TEST_JWT_SECRET,
-      OPAMP_AGENT_AUTH: 'none',
-      LOG_FORMAT: 'json',
-    });
-    await c.waitFor(/OpAMP Commander is up/, 300_000);
+    c = (await startReplicaProcess('replica-c', uri, env())).proc;
     a = await startTestServer({ ...env(), REPLICA_ID: 'replica-a' }, uri);
     b = await startTestServer({ ...env(), REPLICA_ID: 'replica-b' }, uri);
     await eventually(

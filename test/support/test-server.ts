@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config/app-config';
 import { RunningServer, startServer } from '../../src/server';
+import { freePort } from '../../src/common/free-port';
+import { Proc, startServerProcess } from './process';
 import { rawRequest } from './rest-client';
 
 /** The administrator every test server bootstraps (ADMIN_USERNAME / ADMIN_PASSWORD). */
@@ -73,4 +75,28 @@ export async function startTestServer(env: Record<string, string> = {}, mongodbU
     await server.close();
     throw err;
   }
+}
+
+/**
+ * A replica as its own process (`npm start`'s entry) on the given database, with the test admin
+ * and secret, so that a test can kill it with SIGKILL; resolves once it is up.
+ */
+export async function startReplicaProcess(replicaId: string, mongodbUri: string, env: Record<string, string> = {}): Promise<{ proc: Proc; opampPort: number }> {
+  const [api, opamp, grpc] = [await freePort(), await freePort(), await freePort()];
+  const proc = startServerProcess({
+    ...env,
+    MONGODB_URI: mongodbUri,
+    REPLICA_ID: replicaId,
+    HOST: '127.0.0.1',
+    API_PORT: String(api),
+    OPAMP_PORT: String(opamp),
+    GRPC_PORT: String(grpc),
+    ADMIN_USERNAME: TEST_ADMIN.username,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
+    JWT_SECRET: TEST_JWT_SECRET,
+    OPAMP_AGENT_AUTH: 'none',
+    LOG_FORMAT: 'json',
+  });
+  await proc.waitFor(/OpAMP Commander is up/, 300_000);
+  return { proc, opampPort: opamp };
 }
