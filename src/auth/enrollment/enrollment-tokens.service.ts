@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../../common/database-errors';
 import { InvalidError, NotFoundError } from '../../common/domain-errors';
+import { FreshCache } from '../../common/fresh-cache';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { randomSecret, safeEqual, sha256Hex } from '../secret-compare';
@@ -25,7 +26,7 @@ export class EnrollmentTokensService {
    * Recently verified tokens, by secret hash: used without a lookup for FRESH_MS, and while the
    * database is unreachable for AGENT_TOKEN_CACHE_SECONDS after the last successful check.
    */
-  private readonly cache = new Map<string, { result: TokenCheck & { ok: true }; verifiedAt: number; expiresAt: number }>();
+  private readonly cache = new FreshCache<string, { result: TokenCheck & { ok: true }; expiresAt: number }>(FRESH_MS, CACHE_MAX);
   private readonly touched = new Map<string, number>();
   /** lastUsedAt writes in flight, by token id (a revocation waits for them, see revoke()). */
   private readonly touching = new Map<string, Promise<unknown>>();
@@ -75,7 +76,7 @@ export class EnrollmentTokensService {
 
   /** Revokes a token: agents already connected stay, new connections with it are refused. */
   async revoke(id: string): Promise<EnrollmentToken> {
-    for (const [key, entry] of this.cache) if (entry.result.id === id) this.cache.delete(key);
+    this.cache.forgetWhere((entry) => entry.result.id === id);
     // FerretDB rewrites a whole document per update, so a lastUsedAt write racing this one can
     // put revokedAt back to null: wait for ours, then make sure the revocation stuck.
     await this.touching.get(id);
@@ -97,8 +98,8 @@ export class EnrollmentTokensService {
     const [, id, secret] = m;
     const hash = sha256Hex(secret);
     const now = Date.now();
-    const cached = this.cache.get(hash);
-    const usable = cached && cached.expiresAt > now ? cached : undefined;
+    const cached = this.cache.entry(hash);
+    const usable = cached && cached.value.expiresAt > now ? { result: cached.value.result, verifiedAt: cached.verifiedAt } : undefined;
     if (usable && usable.verifiedAt > now - FRESH_MS) return usable.result;
     let doc: EnrollmentToken | undefined;
     try {
@@ -113,15 +114,14 @@ export class EnrollmentTokensService {
       throw err;
     }
     const refused = (message: string): TokenCheck => {
-      this.cache.delete(hash);
+      this.cache.forget(hash);
       return { ok: false, message };
     };
     if (!doc || !safeEqual(hash, doc.secretHash)) return refused('The enrollment token is not valid.');
     if (doc.revokedAt) return refused('The enrollment token has been revoked.');
     if (doc.expiresAt && doc.expiresAt.getTime() <= now) return refused('The enrollment token has expired.');
     const result = { ok: true as const, id, labels: doc.labels ?? {} };
-    if (this.cache.size >= CACHE_MAX && !this.cache.has(hash)) this.cache.clear();
-    this.cache.set(hash, { result, verifiedAt: now, expiresAt: doc.expiresAt?.getTime() ?? Infinity });
+    this.cache.set(hash, { result, expiresAt: doc.expiresAt?.getTime() ?? Infinity }, now);
     this.touch(id, now);
     return result;
   }
