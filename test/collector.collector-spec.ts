@@ -180,8 +180,11 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(found.body.items[0].metadata.instanceUid).toBe(sup.uid);
 
       const a = await until(
-        'healthy, with effective config and available components',
-        (x) => x.status?.health?.healthy === true && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash,
+        'healthy with a start time, with effective config and available components',
+        // The supervisor may first report its own healthy status without the Collector's start time; the
+        // Collector's health (with start_time) follows in a later message.
+        (x) =>
+          x.status?.health?.healthy === true && !!x.status?.health?.startTime && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash,
       );
       expect(a.status.connected).toBe(true);
       expect(a.status.connection.transport).toBe(transport);
