@@ -6,7 +6,7 @@
  *              agent admission port; imports only gen/), gen/ (generated protobuf), common/ and
  *              config/ (they may import each other), version/build-info.ts
  *   infra      database/, metrics/ (the Prometheus registry only), cluster/ (event bus, leases, replicas), logging/
- *   domain     auth/, audit/, remote-configs/, agents/, agent-groups/, desired-state/, rollouts/, telemetry/
+ *   domain     auth/, audit/, remote-configs/, agents/, agent-groups/, desired-state/, rollouts/, telemetry/, packages/
  *              ordered among themselves: agents know nothing of groups' derivations, desired state
  *              or rollouts; desired state knows nothing of rollouts (they register an overlay source)
  *   transports opamp-gateway/ (the protocol server), web-ui/, health/, version/ (REST), and the
@@ -18,7 +18,17 @@
  */
 const LEAVES = ['src/protocol', 'src/gen', 'src/common', 'src/config'];
 const INFRA = ['src/database', 'src/metrics', 'src/cluster', 'src/logging'];
-const DOMAIN = ['src/auth', 'src/audit', 'src/remote-configs', 'src/agents', 'src/agent-groups', 'src/desired-state', 'src/rollouts', 'src/telemetry'];
+const DOMAIN = [
+  'src/auth',
+  'src/audit',
+  'src/remote-configs',
+  'src/agents',
+  'src/agent-groups',
+  'src/desired-state',
+  'src/rollouts',
+  'src/telemetry',
+  'src/packages',
+];
 const TRANSPORTS = ['src/opamp-gateway', 'src/web-ui', 'src/health', 'src/app.module.ts', 'src/server.ts', 'src/main.ts', 'src/openapi-document.ts'];
 /** version/: its controller is REST; build-info.ts is a leaf anyone may read. */
 const VERSION = 'src/version';
