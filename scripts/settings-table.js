@@ -42,6 +42,10 @@ function accepted(type) {
       return 'port (0–65535)';
     case 'int':
       return `integer ${type.min}–${type.max}`;
+    case 'number':
+      return `number ${type.min}–${type.max}`;
+    case 'url':
+      return 'http(s) URL';
     case 'enum':
       return type.values.map((v) => `\`${v}\``).join(', ');
     case 'bool':

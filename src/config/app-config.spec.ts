@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, redactedSettings } from './app-config';
+import { SETTINGS, SettingKey, SettingSpec } from './config.schema';
 
 function tmpFile(text: string): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'occ-config-')), 'config.yaml');
@@ -143,5 +144,81 @@ describe('loadConfig: authentication settings', () => {
       GITHUB_CLIENT_SECRET: '[redacted]',
       GITHUB_CLIENT_ID: 'id',
     });
+  });
+});
+
+describe('the settings table drives the configuration', () => {
+  /** A value of each setting's type that differs from its default. */
+  function sample(key: SettingKey, spec: SettingSpec): string {
+    const special: Partial<Record<SettingKey, string>> = {
+      ADMIN_PASSWORD: 'Correct-Horse-Battery-9',
+      REPLICA_HEARTBEAT_SECONDS: '2',
+      NATS_URL: 'nats://a:4222,nats://b:4222',
+      TRUST_PROXY: '10.0.0.0/8',
+    };
+    if (special[key]) return special[key];
+    const t = spec.type;
+    switch (t.kind) {
+      case 'port':
+        return '12345';
+      case 'int':
+        return String(spec.default === t.max ? t.min : t.max);
+      case 'number':
+        return String(spec.default === t.max ? t.min : t.max);
+      case 'enum':
+        return t.values.find((v) => v !== spec.default)!;
+      case 'bool':
+        return String(!spec.default);
+      case 'list':
+        return 'Alpha,beta';
+      case 'url':
+        return 'https://sample.example.com/base/';
+      default:
+        return 'x'.repeat(Math.max(t.minLength ?? 1, 40));
+    }
+  }
+  /** Settings that must come in pairs are given their partner, so that each is tried alone. */
+  const partners = {
+    TLS_CERT_FILE: '/c.pem',
+    TLS_KEY_FILE: '/k.pem',
+    GRPC_TLS_CERT_FILE: '/gc.pem',
+    GRPC_TLS_KEY_FILE: '/gk.pem',
+    GITHUB_CLIENT_ID: 'id',
+    GITHUB_CLIENT_SECRET: 'secret',
+  };
+  const valueAt = (config: unknown, at: string) => at.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)?.[part], config);
+
+  it('gives every setting a place of its own (no two share one, none lies inside another)', () => {
+    const places = Object.values(SETTINGS).map((s) => s.at);
+    expect(new Set(places).size).toBe(places.length);
+    for (const a of places) for (const b of places) if (a !== b) expect(b.startsWith(`${a}.`)).toBe(false);
+  });
+
+  it.each(Object.entries(SETTINGS) as [SettingKey, SettingSpec][])('puts %s, set in the environment, at its place, checked and refined', (key, spec) => {
+    const raw = sample(key, spec);
+    const config = loadConfig({ ...partners, [key]: raw }, []);
+    const t = spec.type;
+    const checked =
+      t.kind === 'port' || t.kind === 'int' || t.kind === 'number'
+        ? Number(raw)
+        : t.kind === 'bool'
+          ? raw === 'true'
+          : t.kind === 'list'
+            ? raw.split(',')
+            : t.kind === 'url'
+              ? raw.replace(/\/+$/, '')
+              : raw;
+    const expected = spec.refine ? (spec.refine as (v: unknown) => unknown)(checked) : checked;
+    expect(valueAt(config, spec.at)).toEqual(expected);
+    expect(valueAt(config, spec.at)).not.toEqual(valueAt(loadConfig(partners, []), spec.at));
+  });
+
+  it('refuses a number outside its range and a URL that is not http(s), naming the key', () => {
+    expect(() => loadConfig({ TELEMETRY_EXPORT_FAILING_RATIO: '1.5' }, [])).toThrow(
+      'TELEMETRY_EXPORT_FAILING_RATIO must be a number between 0 and 1, got "1.5"',
+    );
+    expect(() => loadConfig({ TELEMETRY_EXPORT_FAILING_RATIO: 'half' }, [])).toThrow('TELEMETRY_EXPORT_FAILING_RATIO must be a number between 0 and 1');
+    expect(loadConfig({ TELEMETRY_EXPORT_FAILING_RATIO: '0.25' }, []).telemetry.exportFailingRatio).toBe(0.25);
+    expect(() => loadConfig({ PUBLIC_URL: 'opamp.example.com' }, [])).toThrow('PUBLIC_URL must be an http(s) URL, got "opamp.example.com"');
   });
 });
