@@ -5,6 +5,21 @@ import prettier from 'eslint-config-prettier';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 import { layeringZones } from './eslint.layering.mjs';
 
+const modelOwnership = [
+  {
+    selector: "Decorator > CallExpression[callee.name='InjectModel']",
+    message: "Only a repository (*.repository.ts) injects a Mongoose model; ask the owning module's repository instead.",
+  },
+  {
+    selector: "CallExpression[callee.name='getModelToken']",
+    message: "Only a repository (*.repository.ts) reaches a Mongoose model; ask the owning module's repository instead.",
+  },
+];
+const injectConnection = {
+  selector: "Decorator > CallExpression[callee.name='InjectConnection']",
+  message: "Only a repository or the database infrastructure reads collections by name; ask the owning module's repository instead.",
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.cache/', 'src/gen/', 'coverage/', 'helm/', 'test/interop/**/*.go'] },
   js.configs.recommended,
@@ -60,22 +75,17 @@ export default tseslint.config(
   // One owner per collection: a Mongoose model is injected only into its repository
   // (src/**/*.repository.ts), which the owning module provides; everything else asks the
   // repository (src/model-ownership.spec.ts checks that each model is registered once, beside it).
+  // The raw connection (collections by name) is for the database infrastructure and the
+  // readiness check only.
   {
     files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/**/*.spec.ts', 'src/database/**', 'src/health/**'],
+    rules: { 'no-restricted-syntax': ['error', ...modelOwnership, injectConnection] },
+  },
+  {
+    files: ['src/database/**/*.ts', 'src/health/**/*.ts'],
     ignores: ['src/**/*.repository.ts', 'src/**/*.spec.ts'],
-    rules: {
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "Decorator > CallExpression[callee.name='InjectModel']",
-          message: "Only a repository (*.repository.ts) injects a Mongoose model; ask the owning module's repository instead.",
-        },
-        {
-          selector: "CallExpression[callee.name='getModelToken']",
-          message: "Only a repository (*.repository.ts) reaches a Mongoose model; ask the owning module's repository instead.",
-        },
-      ],
-    },
+    rules: { 'no-restricted-syntax': ['error', ...modelOwnership] },
   },
   // The web UI: browser code, React's rules of hooks.
   {

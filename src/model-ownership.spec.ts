@@ -83,4 +83,25 @@ describe('one owner per collection', () => {
     expect(messages(inRepository)).toEqual([]);
     expect(inRepository.status).toBe(0);
   });
+
+  it('fails the lint for collections read by name outside a repository or the database infrastructure', () => {
+    const planted = [
+      "import { InjectConnection } from '@nestjs/mongoose';",
+      "import type { Connection } from 'mongoose';",
+      'export class Planted {',
+      '  constructor(@InjectConnection() readonly connection: Connection) {}',
+      '}',
+      '',
+    ].join('\n');
+    const lint = (filename: string) =>
+      spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', filename, '--format', 'json'], {
+        cwd: root,
+        input: planted,
+        encoding: 'utf8',
+      });
+    const errors = (filename: string) => (JSON.parse(lint(filename).stdout) as { messages: { message: string }[] }[])[0].messages.map((m) => m.message);
+    expect(errors('src/audit/planted.service.ts')).toEqual([expect.stringMatching(/reads collections by name/)]);
+    expect(errors('src/audit/planted.repository.ts')).toEqual([]);
+    expect(errors('src/database/planted.metrics.ts')).toEqual([]);
+  });
 });

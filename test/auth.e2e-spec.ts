@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { AuditService } from '../src/audit/audit.service';
+import { AuditedKinds } from '../src/audit/audited-kinds';
 import { ApiAnswer, Json, rawRequest, restClient } from './support/rest-client';
 import { startTestServer, TEST_ADMIN, TEST_JWT_SECRET, TestServer } from './support/test-server';
 
@@ -335,6 +336,26 @@ describe('users, tokens and roles on the management API', () => {
     const pw = (await admin('GET', '/audit?kind=users&name=otto&action=update')).body.items[0];
     expect(pw.changes).toEqual(['password']);
     expect(JSON.stringify(await admin('GET', '/audit?limit=1000'))).not.toMatch(/scrypt|otto-rotated|ocr_|oce_/);
+  });
+
+  it('snapshots every kind an operator changes through the module that owns it (before/after and changed paths)', async () => {
+    // Each owning module registers its kind; one forgotten would leave its entries without before/after.
+    expect(server.app.get(AuditedKinds).names()).toEqual(['agentgroups', 'agents', 'enrollment-tokens', 'remoteconfigs', 'rollouts', 'users']);
+    const config = (body: string, resourceVersion?: string) => ({
+      kind: 'RemoteConfig',
+      apiVersion: 'v1',
+      metadata: { name: 'audited-config', ...(resourceVersion ? { resourceVersion } : {}) },
+      spec: { body, contentType: 'application/yaml' },
+    });
+    const created = await admin('POST', '/remoteconfigs', config('a: 1\n'));
+    expect(created.status).toBe(201);
+    const put = await admin('PUT', '/remoteconfigs/audited-config', config('a: 2\n', created.body.metadata.resourceVersion));
+    expect([put.status, put.body.detail]).toEqual([200, undefined]);
+    const [replaced, made] = (await admin('GET', '/audit?kind=remoteconfigs&name=audited-config')).body.items;
+    expect(made).toMatchObject({ action: 'create', before: null, after: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(replaced).toMatchObject({ action: 'replace', before: made.after });
+    expect(replaced.after).not.toBe(made.after);
+    expect(replaced.changes).toEqual(expect.arrayContaining(['latest.revision']));
   });
 
   it('deletes audit entries older than the retention', async () => {

@@ -330,7 +330,13 @@ describe('rollouts with real agents', () => {
       (r) => lastReason(r) === 'AwaitingApproval',
       60_000,
     );
-    expect(agents.filter((a) => received(a, bodies['web-v7']).length > 0)).toHaveLength(1);
+    expect(
+      await eventually(
+        async () => agents.filter((a) => received(a, bodies['web-v7']).length > 0).length,
+        (n) => n >= 1,
+        10_000,
+      ),
+    ).toBe(1);
     // The same replace again (what an apply loop sends) changes nothing and starts nothing.
     const again = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-v7' }], rolloutPolicy });
     expect(again.status).toBe(200);
@@ -359,7 +365,15 @@ describe('rollouts with real agents', () => {
     expect(broken.status).toBe(200);
     const brokenRollout = `web-v${broken.body.metadata.resourceVersion}`;
     await phaseOf(brokenRollout, 'RolledBack');
-    expect(agents.map((a, i) => received(a, bodies['web-broken']).length - brokenBefore[i]).reduce((x, y) => x + y, 0)).toBe(1);
+    // The agents' events arrive through their stdout pipes, which may lag behind the server under load.
+    const brokenReceived = () => agents.map((a, i) => received(a, bodies['web-broken']).length - brokenBefore[i]).reduce((x, y) => x + y, 0);
+    expect(
+      await eventually(
+        async () => brokenReceived(),
+        (n) => n >= 1,
+        10_000,
+      ),
+    ).toBe(1);
     const held = (await api('GET', '/agentgroups/web')).body;
     // Held back with the revision pinned, so a new revision of web-v7 cannot slip in.
     expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);

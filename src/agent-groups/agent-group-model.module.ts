@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuditedKinds } from '../audit/audited-kinds';
+import { auditedAgentGroups } from './agent-groups.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AgentGroup, AgentGroupSchema } from './agent-group.schema';
 import { AgentGroupsRepository, MongooseAgentGroupsRepository } from './agent-groups.repository';
@@ -9,8 +12,12 @@ import { AgentGroupsRepository, MongooseAgentGroupsRepository } from './agent-gr
  * a group's selector for its `group` filter without a cycle.
  */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: AgentGroup.name, schema: AgentGroupSchema }])],
+  imports: [AuditModule, MongooseModule.forFeature([{ name: AgentGroup.name, schema: AgentGroupSchema }])],
   providers: [{ provide: AgentGroupsRepository, useClass: MongooseAgentGroupsRepository }],
   exports: [AgentGroupsRepository],
 })
-export class AgentGroupModelModule {}
+export class AgentGroupModelModule {
+  constructor(audited: AuditedKinds, groups: AgentGroupsRepository) {
+    audited.register('agentgroups', auditedAgentGroups(groups));
+  }
+}

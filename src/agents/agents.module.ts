@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuditedKinds } from '../audit/audited-kinds';
+import { auditedAgents } from './agents.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module';
 import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './agent.schema';
@@ -11,6 +14,7 @@ import { AgentStatusExtensions } from './agent-status-extensions';
 /** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent and ComponentCatalog models. */
 @Module({
   imports: [
+    AuditModule,
     MongooseModule.forFeature([
       { name: Agent.name, schema: AgentSchema },
       { name: ComponentCatalog.name, schema: ComponentCatalogSchema },
@@ -22,4 +26,8 @@ import { AgentStatusExtensions } from './agent-status-extensions';
   providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
   exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })
-export class AgentsModule {}
+export class AgentsModule {
+  constructor(audited: AuditedKinds, agents: AgentsRepository) {
+    audited.register('agents', auditedAgents(agents));
+  }
+}

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectConnection } from '@nestjs/mongoose';
-import type { Connection } from 'mongoose';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
 import { AuditActor, AuditEvent } from './audit-event.schema';
 import { AuditEventFilter, AuditEventsRepository } from './audit-events.repository';
-import { AUDITED_KINDS, auditHash } from './audited-resources';
+import { AuditedKinds } from './audited-kinds';
+import { auditHash } from './audited-resources';
 
 export type AuditEntry = Omit<AuditEvent, '_id' | 'at' | 'outcome'> & { outcome?: AuditEvent['outcome'] };
 
@@ -29,7 +28,7 @@ export class AuditService implements OnApplicationBootstrap {
 
   constructor(
     private readonly events: AuditEventsRepository,
-    @InjectConnection() private readonly connection: Connection,
+    private readonly kinds: AuditedKinds,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) private readonly profile: DatabaseProfile,
     private readonly jobs: FleetJobs,
@@ -66,11 +65,10 @@ export class AuditService implements OnApplicationBootstrap {
 
   /** The audited fields of a resource now, when its kind is audited (else null). */
   async snapshot(kind: string, name: string | undefined): Promise<AuditSnapshot | undefined> {
-    const audited = AUDITED_KINDS[kind];
+    const audited = this.kinds.get(kind);
     if (!audited || !name) return undefined;
-    const id = audited.id ? audited.id(name) : name;
-    const doc = await this.connection.collection<{ _id: string }>(audited.collection).findOne({ _id: id });
-    const view = doc ? audited.view(doc as Record<string, unknown>) : null;
+    const stored = await audited.read(name);
+    const view = stored === undefined ? null : audited.view(stored);
     return { view, hash: auditHash(view) };
   }
 

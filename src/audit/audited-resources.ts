@@ -1,43 +1,13 @@
 import { createHash } from 'node:crypto';
 
-/**
- * How the audit log sees each kind of resource of the API (the first path segment after
- * /api/v1): the collection holding it, and which stored fields count. Volatile fields
- * (timestamps, connection state) are left out so that before/after hashes change only with
- * what an operator changed; secrets are reduced to a digest, so a changed password shows as a
- * changed `password` and nothing more.
- */
-export interface AuditedKind {
-  collection: string;
-  /** The stored document → the fields that are audited. */
-  view(doc: Record<string, unknown>): Record<string, unknown>;
-  /** The path parameter → the stored _id. */
-  id?(name: string): string;
-}
-
-const without =
+/** The stored document without the named fields (the usual audited view). */
+export const without =
   (...fields: string[]) =>
-  (doc: Record<string, unknown>) =>
+  (doc: object): Record<string, unknown> =>
     Object.fromEntries(Object.entries(doc).filter(([k]) => !fields.includes(k)));
 
-const digest = (v: unknown) => (typeof v === 'string' ? createHash('sha256').update(v).digest('hex').slice(0, 16) : undefined);
-
-export const AUDITED_KINDS: Record<string, AuditedKind> = {
-  agents: {
-    collection: 'agents',
-    view: (d) => ({ labels: d.labels, assignedConfig: d.assignedConfig ?? null }),
-    id: (name) => (name.length === 26 ? name.toUpperCase() : name.toLowerCase()),
-  },
-  agentgroups: { collection: 'agent_groups', view: without('_id', 'updatedAt', 'resourceVersion', 'requirements') },
-  remoteconfigs: { collection: 'remote_configs', view: without('_id', 'updatedAt', 'resourceVersion') },
-  users: {
-    collection: 'users',
-    view: (d) => ({ ...without('_id', 'updatedAt', 'lastLoginAt', 'passwordHash')(d), password: digest(d.passwordHash) ?? null }),
-  },
-  // Spec, labels and phase: what an operator changes (the driver's progress is not an operator's change).
-  rollouts: { collection: 'rollouts', view: (d) => ({ labels: d.labels, spec: d.spec, phase: d.phase }) },
-  'enrollment-tokens': { collection: 'enrollment_tokens', view: without('_id', 'secretHash', 'lastUsedAt') },
-};
+/** A short digest of a secret: it changes with the secret and shows nothing of it. */
+export const secretDigest = (v: unknown): string | null => (typeof v === 'string' ? createHash('sha256').update(v).digest('hex').slice(0, 16) : null);
 
 /** JSON with object keys sorted, so equal documents hash equally. */
 export function canonicalJson(value: unknown): string {

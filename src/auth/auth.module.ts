@@ -1,4 +1,6 @@
 import { createSecretKey } from 'node:crypto';
+import { AuditedKinds } from '../audit/audited-kinds';
+import { auditedUsers } from './users.audited';
 import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
@@ -69,4 +71,8 @@ import { UsersService } from './users.service';
     { provide: APP_GUARD, useClass: ApiAccessGuard },
   ],
 })
-export class AuthModule {}
+export class AuthModule {
+  constructor(audited: AuditedKinds, users: UsersRepository) {
+    audited.register('users', auditedUsers(users));
+  }
+}

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AuditedKinds } from '../audit/audited-kinds';
+import { auditedRemoteConfigs } from './remote-configs.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { RemoteConfig, RemoteConfigRevision, RemoteConfigRevisionSchema, RemoteConfigSchema } from './remote-config.schema';
 import { RemoteConfigsController } from './remote-configs.controller';
@@ -8,6 +11,7 @@ import { RemoteConfigsService } from './remote-configs.service';
 /** Immutable, versioned configuration documents: history, diff, rollback. The one owner of their models. */
 @Module({
   imports: [
+    AuditModule,
     MongooseModule.forFeature([
       { name: RemoteConfig.name, schema: RemoteConfigSchema },
       { name: RemoteConfigRevision.name, schema: RemoteConfigRevisionSchema },
@@ -17,4 +21,8 @@ import { RemoteConfigsService } from './remote-configs.service';
   providers: [RemoteConfigsService, { provide: RemoteConfigsRepository, useClass: MongooseRemoteConfigsRepository }],
   exports: [RemoteConfigsService],
 })
-export class RemoteConfigsModule {}
+export class RemoteConfigsModule {
+  constructor(audited: AuditedKinds, configs: RemoteConfigsRepository) {
+    audited.register('remoteconfigs', auditedRemoteConfigs(configs));
+  }
+}

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditedKinds } from '../audit/audited-kinds';
+import { auditedRollouts } from './rollouts.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AgentGroupsModule } from '../agent-groups/agent-groups.module';
 import { AgentsModule } from '../agents/agents.module';
@@ -24,4 +26,8 @@ import { RolloutsService } from './rollouts.service';
   controllers: [RolloutsController],
   providers: [RolloutsService, RolloutDriver, { provide: RolloutsRepository, useClass: MongooseRolloutsRepository }],
 })
-export class RolloutsModule {}
+export class RolloutsModule {
+  constructor(audited: AuditedKinds, rollouts: RolloutsRepository) {
+    audited.register('rollouts', auditedRollouts(rollouts));
+  }
+}

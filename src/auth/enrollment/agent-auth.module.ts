@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
+import { AuditedKinds } from '../../audit/audited-kinds';
+import { auditedEnrollmentTokens } from './enrollment-tokens.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AgentAuthenticator } from '../../protocol/agent-authenticator';
 import { EnrollmentAgentAuthenticator } from './enrollment-agent-authenticator';
@@ -9,7 +12,7 @@ import { EnrollmentTokensService } from './enrollment-tokens.service';
 
 /** Agent credentials: enrollment tokens (and the check every OpAMP transport calls). */
 @Module({
-  imports: [MongooseModule.forFeature([{ name: EnrollmentToken.name, schema: EnrollmentTokenSchema }])],
+  imports: [AuditModule, MongooseModule.forFeature([{ name: EnrollmentToken.name, schema: EnrollmentTokenSchema }])],
   controllers: [EnrollmentTokensController],
   providers: [
     EnrollmentTokensService,
@@ -18,4 +21,8 @@ import { EnrollmentTokensService } from './enrollment-tokens.service';
   ],
   exports: [AgentAuthenticator, EnrollmentTokensService],
 })
-export class AgentAuthModule {}
+export class AgentAuthModule {
+  constructor(audited: AuditedKinds, tokens: EnrollmentTokensRepository) {
+    audited.register('enrollment-tokens', auditedEnrollmentTokens(tokens));
+  }
+}
