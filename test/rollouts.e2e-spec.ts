@@ -25,6 +25,9 @@ describe('rollouts with real agents', () => {
     'web-v1': 'receivers:\n  otlp: {}\n',
     'web-v2': 'receivers:\n  otlp: {}\n# v2\n',
     'web-broken': 'receivers:\n  otlp: {}\n# BROKEN\n',
+    // A second rejected config: the server never pushes an agent a hash it reported FAILED, so a
+    // scenario that needs a fresh rejection cannot reuse web-broken on the same agents.
+    'web-broken-2': 'receivers:\n  otlp: {}\n# BROKEN, again\n',
     'web-v3': 'receivers:\n  otlp: {}\n# v3\n',
     'web-v4': 'receivers:\n  otlp: {}\n# v4\n',
     'web-v5': 'receivers:\n  otlp: {}\n# v5\n',
@@ -360,13 +363,13 @@ describe('rollouts with real agents', () => {
 
     // A change the canary rejects is rolled back; the agents stay on v7, and sending the same
     // replace again does not start it again.
-    const brokenBefore = agents.map((a) => received(a, bodies['web-broken']).length);
-    const broken = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy });
+    const brokenBefore = agents.map((a) => received(a, bodies['web-broken-2']).length);
+    const broken = await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken-2' }], rolloutPolicy });
     expect(broken.status).toBe(200);
     const brokenRollout = `web-v${broken.body.metadata.resourceVersion}`;
     await phaseOf(brokenRollout, 'RolledBack');
     // The agents' events arrive through their stdout pipes, which may lag behind the server under load.
-    const brokenReceived = () => agents.map((a, i) => received(a, bodies['web-broken']).length - brokenBefore[i]).reduce((x, y) => x + y, 0);
+    const brokenReceived = () => agents.map((a, i) => received(a, bodies['web-broken-2']).length - brokenBefore[i]).reduce((x, y) => x + y, 0);
     expect(
       await eventually(
         async () => brokenReceived(),
@@ -377,7 +380,7 @@ describe('rollouts with real agents', () => {
     const held = (await api('GET', '/agentgroups/web')).body;
     // Held back with the revision pinned, so a new revision of web-v7 cannot slip in.
     expect(held.status.deliveredConfigs).toEqual([{ fileName: '', remoteConfig: 'web-v7', revision: 1 }]);
-    expect((await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken' }], rolloutPolicy })).status).toBe(200);
+    expect((await putGroup({ configs: [{ fileName: '', remoteConfig: 'web-broken-2' }], rolloutPolicy })).status).toBe(200);
     expect((await policyRollouts()).map((r) => r.metadata.name).sort()).toEqual([brokenRollout, name].sort());
     await eventually(
       () => api('GET', '/agentgroups/web'),
