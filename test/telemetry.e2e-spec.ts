@@ -5,10 +5,11 @@ import { eventually, getAgent } from './support/agents-api';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GoAgent } from './support/go-agent';
+import { GoAgent, goAgentBinary } from './support/go-agent';
+import { NatsServer } from './support/nats-server';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
-import { startTestServer, TestServer } from './support/test-server';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /** One OTLP JSON data point of a cumulative sum (the Collector's counters) or a gauge. */
 const num = (value: number, timeMs: number, attrs: Record<string, string>) => ({
@@ -283,5 +284,92 @@ describe("agents' own telemetry (issue 20)", () => {
     expect((await postJson(report(uid, Date.now(), { accepted: 5, sent: 5, failed: 0 }))).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${server.apiPort}/healthz`)).status).toBe(200);
     expect((await restClient(server)('GET', `/agents/${uid}/telemetry`)).body.status.held).toBe(true);
+  });
+});
+
+/** Two replicas on one database and a real NATS server: one window per agent, wherever its metrics arrive and whoever reads. */
+describe("agents' own telemetry across replicas", () => {
+  let nats: NatsServer;
+  let a: TestServer;
+  let b: TestServer;
+  let token: string;
+  let agent: GoAgent | undefined;
+  const env = { OPAMP_AGENT_AUTH: 'token', REPLICA_HEARTBEAT_SECONDS: '1', REPLICA_TIMEOUT_SECONDS: '4', OPAMP_RECONCILE_INTERVAL_SECONDS: '3600' };
+  const postTo = (s: TestServer, doc: unknown) =>
+    fetch(`http://127.0.0.1:${s.opampPort}/v1/metrics`, {
+      method: 'POST',
+      body: JSON.stringify(doc),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+  const telemetryOn = async (s: TestServer, uid: string) => restClient(s)('GET', `/agents/${uid}/telemetry`);
+
+  beforeAll(async () => {
+    goAgentBinary();
+    nats = await NatsServer.start();
+    const uri = testDatabaseUri('telemetry-cluster');
+    a = await startTestServer({ ...env, NATS_URL: nats.url, REPLICA_ID: 'tel-a' }, uri);
+    b = await startTestServer({ ...env, NATS_URL: nats.url, REPLICA_ID: 'tel-b' }, uri);
+    token = (await restClient(a)('POST', '/enrollment-tokens', {})).body.token as string;
+  }, 300_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await a?.close();
+    await b?.close();
+    await nats?.stop();
+  });
+
+  it('metrics posted to replica B for an agent connected to A build one window on A, read alike through either replica', async () => {
+    agent = GoAgent.start(`ws://127.0.0.1:${a.opampPort}/v1/opamp`, [
+      '--header',
+      `Authorization: Bearer ${token}`,
+      '--service-name',
+      'spread',
+      '--capabilities',
+      'ReportsStatus,ReportsHeartbeat,ReportsHealth,ReportsOwnMetrics',
+    ]);
+    const uid = (await agent.event('started')).uid as string;
+    await eventually(
+      () => getAgent(b, uid),
+      (r) => r.status === 200 && r.body.status.connected && r.body.status.replica === 'tel-a',
+    );
+    // A load balancer spreads the agent's exports: the baseline reaches A, the next minute B.
+    expect((await postTo(a, report(uid, T0, { accepted: 1000, sent: 1000, failed: 0 }))).status).toBe(200);
+    expect((await postTo(b, report(uid, T0 + min, { accepted: 1600, sent: 1600, failed: 0, queue: 3 }))).status).toBe(200);
+
+    const onA = (await telemetryOn(a, uid)).body.status;
+    const onB = (await telemetryOn(b, uid)).body.status;
+    for (const st of [onA, onB]) {
+      expect(st).toMatchObject({ held: true, heldBy: 'tel-a', reports: 2 });
+      // One window saw both reports: the rate is the minute between them (600 spans / 60 s).
+      expect(st.current).toMatchObject({ acceptedPerSecond: 10, sentPerSecond: 10, queueSize: 3 });
+    }
+    expect(onB.window).toEqual(onA.window);
+    const forwarded = await (await fetch(`http://127.0.0.1:${b.apiPort}/metrics`, { headers: { authorization: `Bearer ${b.token}` } })).text();
+    expect(Number(/^opamp_telemetry_forwarded_points_total (\d+)/m.exec(forwarded)?.[1])).toBeGreaterThan(0);
+  });
+
+  it('with the bus down, a read on B answers 503 with Retry-After and metrics posted to B are kept there, not lost', async () => {
+    const uid = (await agent!.event('started')).uid as string;
+    await nats.stop();
+    try {
+      const down = await eventually(
+        () => telemetryOn(b, uid),
+        (r) => r.status === 503,
+        20_000,
+      );
+      expect(down.headers['retry-after']).toMatch(/^\d+$/);
+      expect(down.body.detail).toContain('tel-a');
+      const kept = await postTo(b, report(uid, T0 + 2 * min, { accepted: 2200, sent: 2200, failed: 0 }));
+      expect(kept.status).toBe(200);
+      expect(await kept.json()).toEqual({});
+    } finally {
+      await nats.resume();
+    }
+    // Back on the bus, B asks A again.
+    await eventually(
+      () => telemetryOn(b, uid),
+      (r) => r.status === 200 && r.body.status.heldBy === 'tel-a',
+      30_000,
+    );
   });
 });

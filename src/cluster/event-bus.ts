@@ -4,7 +4,7 @@
  * has already acted on them locally). Delivery is best effort: a message published while the bus
  * is down is dropped, and the periodic reconcile repairs what it would have told.
  */
-export type BusTopic = 'desired-state' | 'agent-command' | 'fleet-change';
+export type BusTopic = 'desired-state' | 'agent-command' | 'fleet-change' | 'telemetry';
 
 export type BusHandler = (body: unknown, origin: string) => void;
 

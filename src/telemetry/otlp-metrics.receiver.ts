@@ -18,6 +18,7 @@ import {
   stringAttribute,
   windowPointsOf,
 } from './otlp-metrics-codec';
+import { ForwardAnswer, TelemetryRouting } from './telemetry-routing';
 import { TelemetryService } from './telemetry.service';
 
 /** The OTLP/HTTP path of metrics, served on the OpAMP port. */
@@ -64,9 +65,19 @@ export class OtlpMetricsReceiver {
       }),
   );
 
+  private readonly forwarded = once(
+    'opamp_telemetry_forwarded_points_total',
+    () =>
+      new Counter({
+        name: 'opamp_telemetry_forwarded_points_total',
+        help: "Data points of agents' own metrics received here and forwarded to the replica holding the agent",
+      }),
+  );
+
   constructor(
     private readonly authenticator: AgentAuthenticator,
     private readonly telemetry: TelemetryService,
+    private readonly routing: TelemetryRouting,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -120,8 +131,9 @@ export class OtlpMetricsReceiver {
     let rejected = 0;
     const uids = msg.resourceMetrics.map((rm) => agentUidOf(stringAttribute(rm.resource?.attributes, 'service.instance.id')));
     const known = await this.telemetry.knownAgents([...new Set(uids.filter((u): u is string => u !== undefined))]);
+    const elsewhere = await this.routing.remoteHolders([...known]);
     const now = Date.now();
-    msg.resourceMetrics.forEach((rm, i) => {
+    for (const [i, rm] of msg.resourceMetrics.entries()) {
       const count = rm.scopeMetrics.reduce(
         (n, sm) =>
           n + sm.metrics.reduce((k, m) => k + ('dataPoints' in (m.data.value ?? {}) ? (m.data.value as { dataPoints: unknown[] }).dataPoints.length : 0), 0),
@@ -139,18 +151,29 @@ export class OtlpMetricsReceiver {
       if (refusal) {
         reasons.add(refusal);
         rejected += count;
-        return;
+        continue;
       }
-      const { points, ignored } = windowPointsOf(rm, now, this.config.telemetry.maxComponents, this.telemetry.componentsOf(uid!));
-      const skipped = this.telemetry.ingest(uid!, points, ignored, now);
-      if (skipped === undefined) {
-        reasons.add('this server keeps no more agent windows (capacity reached)');
+      const holder = elsewhere.get(uid!);
+      let answer: ForwardAnswer | undefined;
+      if (holder) {
+        // Bounded per request here; the holder's window bounds its series whatever arrives.
+        const { points, ignored } = windowPointsOf(rm, now, this.config.telemetry.maxComponents, new Set());
+        answer = await this.routing.forward(holder, uid!, points, ignored, bearer);
+        if (answer) this.forwarded.inc(count);
+      }
+      if (!answer) {
+        const { points, ignored } = windowPointsOf(rm, now, this.config.telemetry.maxComponents, this.telemetry.componentsOf(uid!));
+        const skipped = this.telemetry.ingest(uid!, points, ignored, now);
+        answer = skipped === undefined ? { refusal: 'this server keeps no more agent windows (capacity reached)' } : { skipped };
+      }
+      if ('refusal' in answer) {
+        reasons.add(answer.refusal);
         rejected += count;
-        return;
+        continue;
       }
-      this.points.inc({ outcome: 'ignored' }, skipped);
-      this.points.inc({ outcome: 'kept' }, Math.max(count - skipped, 0));
-    });
+      this.points.inc({ outcome: 'ignored' }, answer.skipped);
+      this.points.inc({ outcome: 'kept' }, Math.max(count - answer.skipped, 0));
+    }
     return { rejected, reasons };
   }
 

@@ -6,6 +6,7 @@ import { connectedAt } from '../agents/agent-liveness';
 import { AgentsService } from '../agents/agents.service';
 import { NotFoundError } from '../common/domain-errors';
 import { ApiInstanceUidParam, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, resourceSchema } from '../common/openapi';
+import { TelemetryRouting } from './telemetry-routing';
 import { TelemetryService } from './telemetry.service';
 
 const num: SchemaObject = { type: 'number', nullable: true };
@@ -15,7 +16,11 @@ export const AGENT_TELEMETRY_SCHEMA = resourceSchema('AgentTelemetry', {
     type: 'object',
     required: ['held', 'conditions'],
     properties: {
-      held: { type: 'boolean', description: "Whether this replica holds the agent's window (it is kept on the replica that receives its metrics)" },
+      held: {
+        type: 'boolean',
+        description: "Whether a window of the agent's metrics is held: on the replica holding its OpAMP connection, which any replica asks",
+      },
+      heldBy: { type: 'string', description: 'The replica holding the window' },
       lastReceivedAt: { type: 'string', format: 'date-time' },
       lastPointAt: { type: 'string', format: 'date-time', description: "Time of the newest data point (the agent's clock)" },
       reports: { type: 'integer' },
@@ -71,13 +76,14 @@ export class TelemetryController {
   constructor(
     private readonly agents: AgentsService,
     private readonly telemetry: TelemetryService,
+    private readonly routing: TelemetryRouting,
   ) {}
 
   @Get(':instanceUid/telemetry')
   @ApiOperation({
     summary: "The agent's own metrics: current rates and the last hour in 15 s buckets, with the conditions derived from them",
     description:
-      "Received over OTLP/HTTP at POST /v1/metrics on the OpAMP port. The window lives in memory on the replica that receives the agent's metrics (`status.held`).",
+      "Received over OTLP/HTTP at POST /v1/metrics on the OpAMP port (any replica: metrics are forwarded to the replica holding the agent's OpAMP connection, whose memory keeps the window; `status.heldBy`). Readable from any replica; 503 with Retry-After when the window's replica cannot be asked because the event bus is down.",
   })
   @ApiInstanceUidParam()
   @ApiSignedIn('viewer')
@@ -88,12 +94,17 @@ export class TelemetryController {
     const agent = await this.agents.findOne(uid);
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
     const facts = { connected: connectedAt(agent.connection, this.agents.httpSilenceCutoff()), healthy: agent.health?.healthy };
-    const t = this.telemetry.telemetryOf(uid, facts);
-    return {
-      kind: 'AgentTelemetry',
-      apiVersion: 'v1',
-      metadata: { name: uid },
-      status: t ? { held: true, ...t } : { held: false, conditions: this.telemetry.conditionsOf(uid, facts) },
-    };
+    const holder = agent.connection?.replicaId;
+    // The window is on the replica holding the agent's connection: another replica asks it (and
+    // shows what it kept itself only when the holder is gone).
+    const elsewhere = facts.connected && holder && holder !== this.routing.self ? holder : undefined;
+    const remote = elsewhere ? await this.routing.read(elsewhere, uid, facts) : undefined;
+    const local = remote ? undefined : this.telemetry.telemetryOf(uid, facts);
+    const status = remote
+      ? { held: true, heldBy: elsewhere, ...remote }
+      : local
+        ? { held: true, heldBy: this.routing.self, ...local }
+        : { held: false, conditions: this.telemetry.conditionsOf(uid, facts) };
+    return { kind: 'AgentTelemetry', apiVersion: 'v1', metadata: { name: uid }, status };
   }
 }

@@ -7,6 +7,7 @@ import { OwnMetricsOffer } from './own-metrics-offer';
 import { TelemetryController } from './telemetry.controller';
 import { TelemetryMetrics } from './telemetry-metrics';
 import { TelemetryService } from './telemetry.service';
+import { TelemetryRouting } from './telemetry-routing';
 
 /**
  * Agents' own telemetry (issue 20): the OTLP/HTTP metrics receiver (served on the OpAMP port by
@@ -16,7 +17,7 @@ import { TelemetryService } from './telemetry.service';
 @Module({
   imports: [AgentsModule, AgentAuthModule],
   controllers: [TelemetryController],
-  providers: [TelemetryService, OtlpMetricsReceiver, OwnMetricsOffer, TelemetryMetrics],
+  providers: [TelemetryService, TelemetryRouting, OtlpMetricsReceiver, OwnMetricsOffer, TelemetryMetrics],
   exports: [TelemetryService, OtlpMetricsReceiver, OwnMetricsOffer],
 })
 export class TelemetryModule implements OnModuleInit {

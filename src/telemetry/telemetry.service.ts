@@ -39,7 +39,8 @@ export interface StoredAgentFacts {
  * Agents' own telemetry on this replica: one bounded rolling window per agent that sends its
  * own metrics here, what the OpAMP sessions tell of them (connected, healthy, expected to
  * send), and the conditions derived from both. In memory only: the window lives on the replica
- * that receives the agent's metrics.
+ * that holds the agent's OpAMP connection; metrics that arrive elsewhere are forwarded to it and
+ * reads elsewhere ask it (telemetry-routing.ts).
  */
 @Injectable()
 export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
@@ -79,6 +80,11 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
 
   setConnectedProbe(probe: (uid: string) => boolean): void {
     this.connectedProbe = probe;
+  }
+
+  /** Whether this replica holds the agent's OpAMP connection now (then it holds its window too: telemetry-routing.ts). */
+  heldHere(uid: string): boolean {
+    return this.connectedProbe(uid);
   }
 
   /** An OpAMP message of the agent reached this replica. */
