@@ -344,6 +344,10 @@ describe("agents' own telemetry across replicas", () => {
       expect(st.current).toMatchObject({ acceptedPerSecond: 10, sentPerSecond: 10, queueSize: 3 });
     }
     expect(onB.window).toEqual(onA.window);
+    // The agent's own page on B shows the conditions its holder derives.
+    const shown = async (s: TestServer) => ((await getAgent(s, uid)).body.status.conditions as Json[]).map((c) => [c.type, c.status, c.reason]);
+    expect(await shown(a)).toEqual(expect.arrayContaining([['Idle', 'False', 'ItemsAccepted']]));
+    expect(await shown(b)).toEqual(await shown(a));
     const forwarded = await (await fetch(`http://127.0.0.1:${b.apiPort}/metrics`, { headers: { authorization: `Bearer ${b.token}` } })).text();
     expect(Number(/^opamp_telemetry_forwarded_points_total (\d+)/m.exec(forwarded)?.[1])).toBeGreaterThan(0);
   });

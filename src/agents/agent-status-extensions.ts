@@ -5,6 +5,8 @@ import type { Agent } from './agent.schema';
 export interface AgentStatusFacts {
   connected: boolean;
   healthy?: boolean;
+  /** The replica holding its connection, when connected. */
+  replicaId?: string;
 }
 
 /**
@@ -13,14 +15,14 @@ export interface AgentStatusFacts {
  */
 @Injectable()
 export class AgentStatusExtensions {
-  private conditions?: (uid: string, facts: AgentStatusFacts) => unknown[];
+  private conditions?: (uid: string, facts: AgentStatusFacts) => Promise<unknown[]>;
 
-  provideConditions(fn: (uid: string, facts: AgentStatusFacts) => unknown[]): void {
+  provideConditions(fn: (uid: string, facts: AgentStatusFacts) => Promise<unknown[]>): void {
     this.conditions = fn;
   }
 
-  /** `status.conditions` of the agent: empty when no module provides any. */
-  conditionsOf(agent: Agent, facts: AgentStatusFacts): unknown[] {
-    return this.conditions?.(agent._id, facts) ?? [];
+  /** `status.conditions` of the agent (they may come from the replica holding it): empty when no module provides any. */
+  async conditionsOf(agent: Agent, facts: AgentStatusFacts): Promise<unknown[]> {
+    return (await this.conditions?.(agent._id, facts)) ?? [];
   }
 }

@@ -66,7 +66,11 @@ export class AgentsController {
     if (!agent) throw new NotFoundError(`agent ${uid} not found`);
     const cutoff = this.agents.httpSilenceCutoff();
     const resource = toAgentResource(agent, cutoff);
-    const conditions = this.extensions.conditionsOf(agent, { connected: resource.status.connected, healthy: agent.health?.healthy });
+    const conditions = await this.extensions.conditionsOf(agent, {
+      connected: resource.status.connected,
+      healthy: agent.health?.healthy,
+      replicaId: agent.connection?.replicaId,
+    });
     return { ...resource, status: { ...resource.status, conditions } };
   }
 

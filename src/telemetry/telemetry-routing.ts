@@ -90,7 +90,8 @@ export class TelemetryRouting implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * The agent's telemetry as its holder shows it; undefined when the holder is gone or silent.
+   * The agent's telemetry as its holder shows it (only `conditions` when it holds no window);
+   * undefined when the holder is gone or silent.
    * A bus that is down is a fault of this server: 503 with Retry-After.
    */
   async read(holder: string, uid: string, facts: StoredAgentFacts): Promise<Record<string, unknown> | undefined> {
@@ -107,8 +108,23 @@ export class TelemetryRouting implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * The agent's conditions: the holder's when it is connected to another replica this one can ask,
+   * else this replica's (a holder that cannot be asked does not fail the agent's page).
+   */
+  async conditionsOf(uid: string, facts: StoredAgentFacts & { replicaId?: string }): Promise<unknown[]> {
+    const holder = facts.connected && facts.replicaId && facts.replicaId !== this.self && this.bus.kind !== 'in-process' ? facts.replicaId : undefined;
+    if (holder) {
+      const remote = await this.read(holder, uid, { connected: facts.connected, healthy: facts.healthy }).catch(() => undefined);
+      if (remote && Array.isArray(remote.conditions)) return remote.conditions;
+    }
+    return this.telemetry.conditionsOf(uid, facts);
+  }
+
   private answer(request: TelemetryRequest): unknown {
-    if (request.op === 'read') return this.telemetry.telemetryOf(request.uid, request.facts) ?? null;
+    // Without a window the holder still knows the conditions (Stale: expected to send, sent nothing).
+    if (request.op === 'read')
+      return this.telemetry.telemetryOf(request.uid, request.facts) ?? { conditions: this.telemetry.conditionsOf(request.uid, request.facts) };
     const held = this.telemetry.bearerOf(request.uid);
     if (held && request.bearer && held !== request.bearer)
       return { refusal: `metrics of agent ${request.uid} must be sent with the credential it connects with` };

@@ -100,11 +100,12 @@ export class TelemetryController {
     const elsewhere = facts.connected && holder && holder !== this.routing.self ? holder : undefined;
     const remote = elsewhere ? await this.routing.read(elsewhere, uid, facts) : undefined;
     const local = remote ? undefined : this.telemetry.telemetryOf(uid, facts);
-    const status = remote
-      ? { held: true, heldBy: elsewhere, ...remote }
-      : local
-        ? { held: true, heldBy: this.routing.self, ...local }
-        : { held: false, conditions: this.telemetry.conditionsOf(uid, facts) };
+    const status =
+      remote && 'window' in remote
+        ? { held: true, heldBy: elsewhere, ...remote }
+        : local
+          ? { held: true, heldBy: this.routing.self, ...local }
+          : { held: false, conditions: remote?.conditions ?? this.telemetry.conditionsOf(uid, facts) };
     return { kind: 'AgentTelemetry', apiVersion: 'v1', metadata: { name: uid }, status };
   }
 }
