@@ -180,6 +180,30 @@ describe('rollouts with real agents', () => {
     const table = await ctl('get', 'rollouts');
     expect(table.stdout).toMatch(/^NAME\s+GROUP\s+PHASE\s+STAGE\s+REACHED\s+REASON\s+AGE\n/);
     expect(table.stdout).toMatch(/broken\s+web\s+RolledBack\s+1\/2\s+1\/6\s+GateTripped/);
+
+    // Retry: the canary forgets that it failed this config, gets it again (the same canary: a
+    // stable order), fails again and the rollout rolls back again; no other agent ever gets it.
+    const failedOnCanary = async () => ((await api('GET', `/agents/${canaryUid}`)).body.status.remoteConfig?.failedHashes ?? []) as string[];
+    const remembered = await failedOnCanary();
+    expect(remembered).toHaveLength(1);
+    expect((await api('POST', '/rollouts/broken/approve')).status).toBe(409); // not active
+    const retried = await ctl('rollout', 'retry', 'broken');
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/rollout\/broken Progressing: retried by admin from stage 1/);
+    expect(await failedOnCanary()).toEqual([]);
+    const again = await phaseOf('broken', 'RolledBack');
+    expect(again.body.status.failedAgents.map((f: Json) => f.uid)).toEqual([canaryUid]);
+    await eventually(
+      async () => received(canary, bodies['web-broken']).length,
+      (n) => n >= 2,
+      10_000,
+    );
+    expect(received(canary, bodies['web-broken'])).toHaveLength(2);
+    for (const a of agents) if (a !== canary) expect(received(a, bodies['web-broken'])).toHaveLength(0);
+    expect(await failedOnCanary()).toEqual(remembered);
+    const audit = await api('GET', '/audit?kind=rollouts&name=broken&action=retry');
+    expect(audit.body.items).toHaveLength(1);
+
     expect((await ctl('delete', 'rollout', 'broken')).code).toBe(0);
     expect((await api('GET', '/rollouts/broken')).status).toBe(404);
   });

@@ -415,6 +415,22 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return this.agents.catalog(hashHex);
   }
 
+  /**
+   * Lets a config the agents reported FAILED be pushed to them again (a user's retry): drops the
+   * hash from what they remember as failed. Returns how many agents remembered it.
+   */
+  async forgetFailedHash(uids: string[], hashHex: string): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < uids.length; i += 1000) {
+      n += await this.agents.updateManyIn(
+        uids.slice(i, i + 1000),
+        { 'remoteConfig.failedHashes': hashHex },
+        { $pull: { 'remoteConfig.failedHashes': hashHex } },
+      );
+    }
+    return n;
+  }
+
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
     const doc = await this.agents.findById(uid);

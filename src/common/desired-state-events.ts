@@ -14,7 +14,9 @@ export type DesiredStateChangeReason =
   | 'agent.labels'
   | 'agent.config'
   /** A rollout reached more agents, or ended (its overlay of a group's config changed). */
-  | 'rollout.changed';
+  | 'rollout.changed'
+  /** A user asked for a config to be tried again on agents that reported it FAILED (`forgetFailedHash`). */
+  | 'agent.retry';
 
 /**
  * A committed change that may alter what some agents should run. `groups` names the agent groups
@@ -27,6 +29,8 @@ export interface DesiredStateChange {
   configs?: string[];
   /** For changes of single agents (labels, per-agent config): their instance uids. */
   agents?: string[];
+  /** The config hash (hex) `agents` no longer remember as FAILED: it may be pushed to them again. */
+  forgetFailedHash?: string;
 }
 
 export interface DesiredStateEventMap extends EventMap {

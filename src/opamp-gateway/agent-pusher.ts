@@ -44,6 +44,7 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     this.events.on('refreshed', () => this.schedulePushToConnected());
     this.events.on('changed', (c) => {
+      if (c.forgetFailedHash) this.forgetFailed(c.agents ?? [], c.forgetFailedHash);
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });
     this.reconciler.start(this.config.opamp.reconcileIntervalSeconds * 1000);
@@ -83,6 +84,14 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** The agent's labels or assignment changed through the API: reload what desired state depends on, and push. */
+  /** A user's retry: the sessions held here stop remembering the hash as failed (the stored copy is changed by the retry itself). */
+  private forgetFailed(uids: string[], hashHex: string): void {
+    for (const uid of uids) {
+      const tracking = this.sessions.get(uid)?.holds.remoteConfig;
+      if (tracking?.failedHashes?.includes(hashHex)) tracking.failedHashes = tracking.failedHashes.filter((h) => h !== hashHex);
+    }
+  }
+
   async agentChanged(uid: string): Promise<void> {
     const state = this.sessions.get(uid);
     if (!state) return;

@@ -131,4 +131,17 @@ export class RolloutsController {
   undo(@Param() p: RolloutNameParam, @RequestAuthor() a: string) {
     return this.act(p.name, 'undo', a);
   }
+
+  @Post(':name/retry')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Start a rolled-back rollout again from its first stage with the same revisions; the agents that reported its config FAILED get it again (otherwise never pushed to them twice)',
+  })
+  @ApiSignedIn('operator')
+  @ApiJsonResponse(200, ROLLOUT_SCHEMA)
+  @ApiProblemResponsesWith({ 409: 'The rollout is not RolledBack, or its group has another rollout' }, 400, 404, 409, 503)
+  retry(@Param() p: RolloutNameParam, @RequestAuthor() a: string) {
+    return this.act(p.name, 'retry', a);
+  }
 }

@@ -3,6 +3,7 @@ import { toEntries } from '../agent-groups/agent-group.mapper';
 import type { AgentGroup } from '../agent-groups/agent-group.schema';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { checkConfigRefs } from '../agent-groups/config-refs';
+import { AgentsService } from '../agents/agents.service';
 import { AuditService } from '../audit/audit.service';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -16,7 +17,7 @@ import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
 import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
 import { RolloutsRepository } from './rollouts.repository';
 
-export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve';
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve' | 'retry';
 
 /**
  * Rollouts: their documents, the operator's actions on them, and the overlay they lay over
@@ -38,6 +39,7 @@ export class RolloutsService implements OnModuleInit {
     private readonly desired: DesiredStateService,
     private readonly events: DesiredStateEvents,
     private readonly audit: AuditService,
+    private readonly agents: AgentsService,
   ) {}
 
   onModuleInit(): void {
@@ -161,7 +163,7 @@ export class RolloutsService implements OnModuleInit {
     });
   }
 
-  /** pause, resume, abort, undo (roll back) or approve the current stage. */
+  /** pause, resume, abort, undo (roll back), approve the current stage, or retry a rolled-back rollout from its first stage. */
   async act(name: string, action: RolloutAction, actor: string): Promise<Rollout> {
     return this.locked(name, async () => {
       const r = await this.get(name);
@@ -215,11 +217,53 @@ export class RolloutsService implements OnModuleInit {
             now,
           );
           break;
+        case 'retry':
+          return this.retry(r, actor, now);
       }
       const updated = await this.commit(r, { status, phase: status.phase });
       this.announce(updated);
       return updated;
     });
+  }
+
+  /**
+   * Starts a rolled-back rollout again from its first stage, with the same revisions. Agents never
+   * get a config they reported FAILED again unless a user asks: this is asking, so the agents that
+   * failed it (and the others it reached) forget that hash first. The stable order picks the same
+   * canaries again.
+   */
+  private async retry(r: Rollout, actor: string, now: Date): Promise<Rollout> {
+    if (r.phase !== 'RolledBack')
+      throw new ConflictError(`cannot retry rollout "${r._id}": it is ${r.phase}, not RolledBack${r.phase === 'Aborted' ? ' (undo it first)' : ''}`);
+    await this.refuseSecondRollout(r.group, r._id);
+    const s = r.status;
+    const agents = [...new Set([...s.failedAgents.map((f) => f.uid), ...r.reached])];
+    if (s.toHash && agents.length) await this.agents.forgetFailedHash(agents, s.toHash);
+    const status: RolloutStatus = withCondition(
+      {
+        phase: s.toHash ? 'Progressing' : 'Pending',
+        stage: 0,
+        stageCount: s.stageCount,
+        pinned: s.pinned,
+        from: s.from,
+        toHash: s.toHash,
+        stages: [],
+        gates: [],
+        conditions: s.conditions,
+        failedAgents: [],
+        targetAgents: s.targetAgents,
+      },
+      {
+        type: s.toHash ? 'Progressing' : 'Pending',
+        reason: 'RetriedByUser',
+        message: `retried by ${actor} from stage 1: ${agents.length} agents that got it may get it again`,
+      },
+      now,
+    );
+    const updated = await this.commit(r, { status, phase: status.phase, reached: [] });
+    if (s.toHash && agents.length) this.events.publish({ reason: 'agent.retry', agents, forgetFailedHash: s.toHash });
+    this.announce(updated);
+    return updated;
   }
 
   /** Stores a step of the driver (under the lock); announces it when agents get something else. */

@@ -10,11 +10,12 @@ const ACTIONS: [string, string][] = [
   ['approve', 'approve the current stage (a stage with approval: true waits for this)'],
   ['abort', 'stop for good and leave agents as they are'],
   ['undo', "roll back: the agents reached get the group's previous config again"],
+  ['retry', 'start a rolled-back rollout again from its first stage; agents that reported its config FAILED get it again'],
 ];
 
-/** `rollout status|pause|resume|approve|abort|undo NAME`. */
+/** `rollout status|pause|resume|approve|abort|undo|retry NAME`. */
 export function rolloutCommand(ctx: ProgramContext): Command {
-  const cmd = new Command('rollout').description('watch and steer staged rollouts (status, pause, resume, approve, abort, undo)');
+  const cmd = new Command('rollout').description('watch and steer staged rollouts (status, pause, resume, approve, abort, undo, retry)');
   cmd.addCommand(rolloutStatusCommand(ctx));
   for (const [verb, description] of ACTIONS) {
     cmd.addCommand(
