@@ -146,6 +146,40 @@ describe('change stream: GET /api/v1/watch', () => {
     await stale.change('AgentGroup', 'live-b', (e) => e.data.type === 'DELETED');
   });
 
+  it('shows a rollout created, driven to its end and deleted; a watcher of groups hears none of it', async () => {
+    const api = restClient(server);
+    const groups = await watch({ query: 'kinds=agentgroups' });
+    const w = await watch({ query: 'kinds=rollouts' });
+    await w.waitFor((e) => e.event === 'ready', 'ready');
+    await groups.waitFor((e) => e.event === 'ready', 'ready');
+    expect((await api('POST', '/agentgroups', group('rolled'))).status).toBe(201);
+    const config = { kind: 'RemoteConfig', apiVersion: 'v1', metadata: { name: 'rolled-cfg' }, spec: { contentType: 'application/yaml', body: 'a: 1\n' } };
+    expect((await api('POST', '/remoteconfigs', config)).status).toBe(201);
+    const manifest = {
+      kind: 'Rollout',
+      apiVersion: 'v1',
+      metadata: { name: 'watched-rollout' },
+      spec: { target: { group: 'rolled' }, configs: [{ fileName: '', remoteConfig: 'rolled-cfg' }], stages: ['100%'] },
+    };
+    expect((await api('POST', '/rollouts', manifest)).status).toBe(201);
+    const added = await w.change('Rollout', 'watched-rollout');
+    expect(added.data).toEqual({ type: 'ADDED', object: { kind: 'Rollout', apiVersion: 'v1', metadata: { name: 'watched-rollout' } } });
+    // The driver's steps are changes too: a live page GETs the rollout on each and sees it end.
+    await eventually(
+      async () => {
+        await w.change('Rollout', 'watched-rollout', (e) => e.data.type === 'MODIFIED' && w.events.indexOf(e) > w.events.indexOf(added));
+        return (await api('GET', '/rollouts/watched-rollout')).body.status.phase as string;
+      },
+      (phase) => phase === 'Succeeded',
+      30_000,
+    );
+    expect((await api('DELETE', '/rollouts/watched-rollout')).status).toBe(200);
+    await w.change('Rollout', 'watched-rollout', (e) => e.data.type === 'DELETED');
+    expect(w.events.filter((e) => e.event === 'message').every((e) => e.data.object.kind === 'Rollout')).toBe(true);
+    await groups.change('AgentGroup', 'rolled');
+    expect(groups.events.some((e) => e.event === 'message' && e.data.object.kind === 'Rollout')).toBe(false);
+  });
+
   it('cuts a watcher that stops reading with an end event; one that reads keeps its stream', async () => {
     const slow = await watch({ query: 'kinds=agents' });
     const reader = await watch({ query: 'kinds=agents' });

@@ -8,10 +8,10 @@ import { DesiredStateBridge } from './desired-state-bridge';
 import { EventBus } from './event-bus';
 
 /** The resource kinds a watch can follow, by their collection name in the REST API. */
-export const WATCH_KINDS = ['agents', 'agentgroups', 'remoteconfigs'] as const;
+export const WATCH_KINDS = ['agents', 'agentgroups', 'remoteconfigs', 'rollouts'] as const;
 export type WatchKind = (typeof WATCH_KINDS)[number];
 
-const KIND_NAMES: Record<WatchKind, string> = { agents: 'Agent', agentgroups: 'AgentGroup', remoteconfigs: 'RemoteConfig' };
+const KIND_NAMES: Record<WatchKind, string> = { agents: 'Agent', agentgroups: 'AgentGroup', remoteconfigs: 'RemoteConfig', rollouts: 'Rollout' };
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -193,6 +193,14 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
       this.told.set(uid, { key, status });
     }
     this.emit('MODIFIED', 'agents', { name: uid }, status);
+  }
+
+  /**
+   * A resource whose changes are not desired-state changes was written (a rollout: created, each
+   * committed step or action, deleted): watchers GET it for what changed.
+   */
+  resourceChanged(kind: Exclude<WatchKind, 'agents'>, type: ChangeType, name: string): void {
+    this.emit(type, kind, { name });
   }
 
   /** An agent deleted through the API. */

@@ -5,6 +5,7 @@ import { AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { checkConfigRefs } from '../agent-groups/config-refs';
 import { AgentsService } from '../agents/agents.service';
 import { AuditService } from '../audit/audit.service';
+import { ChangeFeed } from '../cluster/change-feed';
 import { DesiredStateEvents } from '../common/desired-state-events';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
 import { KeyedMutex } from '../common/keyed-mutex';
@@ -40,6 +41,7 @@ export class RolloutsService implements OnModuleInit {
     private readonly events: DesiredStateEvents,
     private readonly audit: AuditService,
     private readonly agents: AgentsService,
+    private readonly feed: ChangeFeed,
   ) {}
 
   onModuleInit(): void {
@@ -119,6 +121,7 @@ export class RolloutsService implements OnModuleInit {
         updatedAt: now,
       };
       if (!(await this.rollouts.insert(doc))) throw new ConflictError(`rollout "${name}" already exists`);
+      this.feed.resourceChanged('rollouts', 'ADDED', name);
       // Wakes the driver (on whichever replica holds its lease) at once.
       this.announce(doc);
       return doc;
@@ -157,6 +160,7 @@ export class RolloutsService implements OnModuleInit {
         throw new ConflictError(`rollout "${name}" is ${current.phase}: abort (keep agents as they are) or undo (roll back) it first`);
       }
       await this.rollouts.delete(name);
+      this.feed.resourceChanged('rollouts', 'DELETED', name);
       // An aborted rollout's reached agents go back to their group's config.
       if (current.phase === 'Aborted') this.announce(current);
       return current;
@@ -289,6 +293,8 @@ export class RolloutsService implements OnModuleInit {
   private async commit(current: Rollout, fields: Partial<Rollout>): Promise<Rollout> {
     const next = await this.rollouts.compareAndSet(current, { ...fields, updatedAt: new Date() });
     if (!next) throw this.stale(current._id);
+    // Every committed write (an operator's action or a step of the driver) is a change watchers hear.
+    this.feed.resourceChanged('rollouts', 'MODIFIED', current._id);
     return next;
   }
 
