@@ -178,6 +178,46 @@ describe('change stream: GET /api/v1/watch', () => {
     expect(w.events.filter((e) => e.event === 'message').every((e) => e.data.object.kind === 'Rollout')).toBe(true);
     await groups.change('AgentGroup', 'rolled');
     expect(groups.events.some((e) => e.event === 'message' && e.data.object.kind === 'Rollout')).toBe(false);
+    [groups, w].forEach((x) => x.close()); // few streams allowed here (WATCH_MAX_STREAMS)
+  });
+
+  it('shows users and enrollment tokens to admins only: a viewer asking for them gets 403, and by default hears none', async () => {
+    const api = restClient(server);
+    const login = await restClient(server, { token: null })('POST', '/auth/login', { username: 'vera', password: 'vera-watches-the-fleet-42' });
+    const veraToken = login.body.accessToken as string;
+    const refused = await watch({ token: veraToken, query: 'kinds=agents,users' });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).detail).toContain('users');
+    const vera = await watch({ token: veraToken });
+    const admin = await watch({ query: 'kinds=users,enrollment-tokens' });
+    await vera.waitFor((e) => e.event === 'ready', 'ready');
+    await admin.waitFor((e) => e.event === 'ready', 'ready');
+
+    expect((await api('POST', '/users', { metadata: { name: 'wendy' }, spec: { role: 'viewer', password: 'wendy-is-watched-too-42' } })).status).toBe(201);
+    expect((await api('PATCH', '/users/wendy', { spec: { role: 'operator' } })).status).toBe(200);
+    expect((await api('DELETE', '/users/wendy')).status).toBe(204);
+    const token = await api('POST', '/enrollment-tokens', { spec: { description: 'watched' } });
+    expect(token.status).toBe(201);
+    const id = token.body.metadata.name as string;
+    expect((await api('DELETE', `/enrollment-tokens/${id}`)).status).toBe(200); // revoked: it stays, as revoked
+    await admin.change('EnrollmentToken', id, (e) => e.data.type === 'MODIFIED');
+    const told = admin.events.filter((e) => e.event === 'message').map((e) => [e.data.type, e.data.object.kind, e.data.object.metadata.name]);
+    expect(told).toEqual([
+      ['ADDED', 'User', 'wendy'],
+      ['MODIFIED', 'User', 'wendy'],
+      ['DELETED', 'User', 'wendy'],
+      ['ADDED', 'EnrollmentToken', id],
+      ['MODIFIED', 'EnrollmentToken', id],
+    ]);
+    // The secret is never on the stream, only the token's id.
+    expect(JSON.stringify(token.body)).toMatch(/oce_/);
+    expect(JSON.stringify(admin.events)).not.toMatch(/oce_/);
+    // A group created after all that reaches the viewer, and nothing of users or tokens came before it.
+    expect((await api('POST', '/agentgroups', group('after-users'))).status).toBe(201);
+    await vera.change('AgentGroup', 'after-users');
+    expect(vera.events.some((e) => e.event === 'message' && ['User', 'EnrollmentToken'].includes(e.data.object.kind))).toBe(false);
+    // This server allows few streams (WATCH_MAX_STREAMS): give them back for the next cases.
+    [refused, vera, admin].forEach((w) => w.close());
   });
 
   it('cuts a watcher that stops reading with an end event; one that reads keeps its stream', async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ChangeFeed } from '../cluster/change-feed';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -40,6 +41,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly feed: ChangeFeed,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -143,6 +145,7 @@ export class UsersService implements OnApplicationBootstrap {
       updatedAt: now,
     };
     if (!(await this.users.insert(doc))) throw new ConflictError(`user ${username} already exists`);
+    this.feed.resourceChanged('users', 'ADDED', username);
     return doc;
   }
 
@@ -172,6 +175,7 @@ export class UsersService implements OnApplicationBootstrap {
         await this.assertAnotherAdmin(username);
       }
       await this.users.update(username, set, unset);
+      this.feed.resourceChanged('users', 'MODIFIED', username);
       // A new role must apply to the next request, not after the sign-in cache goes stale.
       this.sessions.forgetSignInsOf(username);
       if (patch.password !== undefined || patch.disabled === true)
@@ -186,6 +190,7 @@ export class UsersService implements OnApplicationBootstrap {
       if (username === actor) throw new ConflictError('you cannot delete yourself; another admin can');
       if (user.role === 'admin' && !user.disabled) await this.assertAnotherAdmin(username);
       await this.users.delete(username);
+      this.feed.resourceChanged('users', 'DELETED', username);
       await this.sessions.revokeAllOf(username, 'user deleted');
     });
   }

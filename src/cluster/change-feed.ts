@@ -8,10 +8,19 @@ import { DesiredStateBridge } from './desired-state-bridge';
 import { EventBus } from './event-bus';
 
 /** The resource kinds a watch can follow, by their collection name in the REST API. */
-export const WATCH_KINDS = ['agents', 'agentgroups', 'remoteconfigs', 'rollouts'] as const;
+export const WATCH_KINDS = ['agents', 'agentgroups', 'remoteconfigs', 'rollouts', 'users', 'enrollment-tokens'] as const;
 export type WatchKind = (typeof WATCH_KINDS)[number];
 
-const KIND_NAMES: Record<WatchKind, string> = { agents: 'Agent', agentgroups: 'AgentGroup', remoteconfigs: 'RemoteConfig', rollouts: 'Rollout' };
+const KIND_NAMES: Record<WatchKind, string> = {
+  agents: 'Agent',
+  agentgroups: 'AgentGroup',
+  remoteconfigs: 'RemoteConfig',
+  rollouts: 'Rollout',
+  users: 'User',
+  'enrollment-tokens': 'EnrollmentToken',
+};
+/** Kinds whose lists only admins may read: only admins may watch them. */
+export const ADMIN_WATCH_KINDS: readonly WatchKind[] = ['users', 'enrollment-tokens'];
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -197,7 +206,8 @@ export class ChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown
 
   /**
    * A resource whose changes are not desired-state changes was written (a rollout: created, each
-   * committed step or action, deleted): watchers GET it for what changed.
+   * committed step or action, deleted; a user or an enrollment token an admin changed): watchers
+   * GET it for what changed.
    */
   resourceChanged(kind: Exclude<WatchKind, 'agents'>, type: ChangeType, name: string): void {
     this.emit(type, kind, { name });

@@ -1,12 +1,13 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { WATCH_KINDS } from '../cluster/change-feed';
+import { ADMIN_WATCH_KINDS, WATCH_KINDS } from '../cluster/change-feed';
+import { ForbiddenError } from '../common/domain-errors';
 import { ApiProblemResponsesWith, ApiSignedIn } from '../common/openapi';
 import { WatchQuery } from './watch-query.dto';
 import { WatchStreams } from './watch-streams.service';
 
-const STREAM_DESCRIPTION = `A Server-Sent Events stream (text/event-stream) of the changes to agents, agent groups and remote configs, made through any replica or by any agent.
+const STREAM_DESCRIPTION = `A Server-Sent Events stream (text/event-stream) of the changes to agents, agent groups, remote configs, rollouts, users and enrollment tokens, made through any replica or by any agent.
 
 Events (one JSON object per \`data:\` line):
 - default event (no \`event:\` line), with \`id:\` — \`{"type": "ADDED"|"MODIFIED"|"DELETED", "object": {kind, apiVersion, metadata: {name}, status?}}\`. An agent's status changes (connected or not, transport, replica, healthy, remote config status and its error) come with \`object.status\`; any other change names the resource only — GET it for the rest.
@@ -15,7 +16,7 @@ Events (one JSON object per \`data:\` line):
 - \`end\` — the server ends the stream: \`{"reason": "slow-consumer"|"shutdown"|"bus-down"|"token-expired", detail, retryAfterSeconds}\`. Reconnect with \`Last-Event-ID\` (after token-expired: with a fresh access token).
 - comment lines (\`: keep-alive\`) every WATCH_HEARTBEAT_SECONDS, so that proxies keep the stream open.
 
-Authenticated like every route (\`Authorization: Bearer\`); the web UI reads it with fetch() because EventSource cannot send that header. Needs the viewer role, as GET of each kind does.`;
+Authenticated like every route (\`Authorization: Bearer\`); the web UI reads it with fetch() because EventSource cannot send that header. Needs the role that lists each kind: viewer, and admin for users and enrollment-tokens (asked for by a non-admin: 403; without \`kinds\`, a non-admin gets the others).`;
 
 /**
  * `GET /watch`: one stream for several collections rather than `?watch=true` on each list, so
@@ -28,7 +29,10 @@ export class WatchController {
   constructor(private readonly streams: WatchStreams) {}
 
   @Get()
-  @ApiOperation({ summary: 'Follow changes to agents, agent groups and remote configs as Server-Sent Events', description: STREAM_DESCRIPTION })
+  @ApiOperation({
+    summary: 'Follow changes to agents, groups, remote configs, rollouts, users and tokens as Server-Sent Events',
+    description: STREAM_DESCRIPTION,
+  })
   @ApiSignedIn('viewer')
   @ApiHeader({
     name: 'Last-Event-ID',
@@ -45,11 +49,17 @@ export class WatchController {
   @ApiProblemResponsesWith(
     { 503: 'The event bus is down, the replica is shutting down, or it serves its most streams (WATCH_MAX_STREAMS); `Retry-After` says when to try again' },
     400,
+    403,
     503,
   )
   watch(@Query() query: WatchQuery, @Headers('last-event-id') lastEventId: string | undefined, @Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
+    // A kind is watched by whoever may list it: users and enrollment tokens by admins only. Asked
+    // for by name, a kind the caller may not list is refused; left out, the default is what it may.
+    const admin = (req as { user?: { role?: string } }).user?.role === 'admin';
+    const refused = (query.kinds ?? []).filter((k) => !admin && ADMIN_WATCH_KINDS.includes(k));
+    if (refused.length) throw new ForbiddenError(`watching ${refused.join(', ')} needs the admin role, as listing them does`);
     this.streams.admit();
-    const kinds = new Set(query.kinds ?? WATCH_KINDS);
+    const kinds = new Set(query.kinds ?? WATCH_KINDS.filter((k) => admin || !ADMIN_WATCH_KINDS.includes(k)));
     reply.hijack();
     const res = reply.raw;
     // The headers the hooks set (security headers) go out with the stream's own.

@@ -5,6 +5,10 @@ import { EnrollmentToken, EnrollmentTokenSchema } from './enrollment-token.schem
 import { MongooseEnrollmentTokensRepository } from './enrollment-tokens.repository';
 import { EnrollmentTokensService } from './enrollment-tokens.service';
 import { CuttableLink } from '../../../test/support/cuttable-link';
+import { ChangeFeed } from '../../cluster/change-feed';
+import { DesiredStateBridge } from '../../cluster/desired-state-bridge';
+import { InProcessEventBus } from '../../cluster/event-bus';
+import { DesiredStateEvents } from '../../common/desired-state-events';
 
 describe('EnrollmentTokensService while the database is unreachable', () => {
   let link: CuttableLink;
@@ -21,7 +25,13 @@ describe('EnrollmentTokensService while the database is unreachable', () => {
       .asPromise();
     const model: Model<EnrollmentToken> = conn.model(EnrollmentToken.name, EnrollmentTokenSchema);
     const config = loadConfig({ AGENT_TOKEN_CACHE_SECONDS: '300' }, []);
-    service = new EnrollmentTokensService(new MongooseEnrollmentTokensRepository(model), config);
+    const events = new DesiredStateEvents();
+    const bus = new InProcessEventBus();
+    service = new EnrollmentTokensService(
+      new MongooseEnrollmentTokensRepository(model),
+      config,
+      new ChangeFeed(bus, events, new DesiredStateBridge(events, bus), config),
+    );
     jest.spyOn(Date, 'now').mockImplementation(() => now);
   });
 

@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { randomSecret, safeEqual, sha256Hex } from '../secret-compare';
 import { EnrollmentToken } from './enrollment-token.schema';
 import { EnrollmentTokensRepository } from './enrollment-tokens.repository';
+import { ChangeFeed } from '../../cluster/change-feed';
 
 /** Enrollment tokens: `oce_<16 hex id>.<43 base64url secret>`. */
 const TOKEN = /^oce_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -35,6 +36,7 @@ export class EnrollmentTokensService {
   constructor(
     private readonly tokens: EnrollmentTokensRepository,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly feed: ChangeFeed,
   ) {
     this.outageGraceMs = config.auth.agentTokenCacheSeconds * 1000;
   }
@@ -61,6 +63,7 @@ export class EnrollmentTokensService {
       lastUsedAt: null,
     };
     await this.tokens.insert(doc);
+    this.feed.resourceChanged('enrollment-tokens', 'ADDED', id);
     return { doc, token: `oce_${id}.${secret}` };
   }
 
@@ -85,6 +88,7 @@ export class EnrollmentTokensService {
       if (doc.revokedAt) break;
       await this.tokens.revoke(id, new Date());
     }
+    this.feed.resourceChanged('enrollment-tokens', 'MODIFIED', id);
     return this.get(id);
   }
 
