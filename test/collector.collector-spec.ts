@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { eventually, getAgent } from './support/agents-api';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
@@ -134,6 +135,7 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
     let healthPort: number;
     let goodHash: string;
     let badHash: string;
+    let crashHash: string;
     const metrics = new OwnMetricsReceiver();
 
     const agent = async () => (await getAgent(server, sup.uid)).body;
@@ -298,6 +300,56 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       expect(await otlpExport(otlpPort)).toBe(200);
     });
 
+    it('4a. a valid config that cannot run (its port is taken) is reported FAILED when the Collector exits, never sent again, and a rollback recovers', async () => {
+      // Something else holds the port: validation passes, the Collector exits at start, and the
+      // supervisor (v0.149.0 keeps the failing config and restarts the Collector every 5 s; it has
+      // no runtime rollback to the previous config) reports FAILED for the new hash.
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+      const takenPort = (blocker.address() as net.AddressInfo).port;
+      try {
+        const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
+        const res = await api('PUT', `/remoteconfigs/${configName}`, { ...cur, spec: { ...cur.spec, body: collectorConfig(takenPort, healthPort) } });
+        expect(res.status).toBe(200);
+        crashHash = (await desiredHash((h) => h !== goodHash && h !== badHash)) ?? '';
+        expect(crashHash).toMatch(/^[0-9a-f]{64}$/);
+        const failed = await until(
+          'FAILED for the config whose Collector exits',
+          (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === crashHash,
+        );
+        expect(failed.status.remoteConfigStatus.errorMessage).toMatch(/exit/i);
+        // The server remembers it: this hash is never pushed to this agent again.
+        expect(failed.status.remoteConfig.failedHashes).toContain(crashHash);
+        const sick = await until('unhealthy while the Collector cannot start', (x) => x.status?.health?.healthy === false);
+        expect(sick.status.health.lastError).toMatch(/exited unexpectedly/);
+        const counts = await eventually(
+          () => api('GET', `/agentgroups/${groupName}`),
+          (r) => r.body.status?.config?.failed === 1,
+        );
+        expect(counts.body.status.config).toMatchObject({ failed: 1, applied: 0 });
+
+        const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
+        expect(rolled.status).toBe(200);
+        const a = await until(
+          'APPLIED and healthy after rolling back from the config that could not run',
+          (x) =>
+            x.status?.remoteConfigStatus?.status === 'APPLIED' &&
+            x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash &&
+            x.status?.health?.healthy === true,
+        );
+        expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
+        expect(
+          await eventually(
+            () => otlpExport(otlpPort),
+            (st) => st === 200,
+            30_000,
+          ),
+        ).toBe(200);
+      } finally {
+        blocker.close();
+      }
+    });
+
     it('5. own-metrics connection settings make the Collector send its own metrics to an OTLP/HTTP receiver', async () => {
       const cur = (await api('GET', `/agentgroups/${groupName}`)).body;
       const endpoint = `http://127.0.0.1:${metrics.port}/v1/metrics`;
@@ -348,10 +400,11 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
     });
 
     it('7. every config was delivered exactly when it changed, and a stopped supervisor shows as disconnected', async () => {
-      // Hash-gated delivery: revision 1, the invalid revision 2, then revision 1 again after the
-      // rollback; heartbeats, polls, FAILED, own-metrics settings and the restart resent nothing.
+      // Hash-gated delivery: revision 1, the invalid revision 2, revision 1 again after the
+      // rollback, the config that could not run, revision 1 again; heartbeats, polls, FAILED, the
+      // Collector's crash loop, own-metrics settings and the restart resent nothing.
       const received = [...sup.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
-      expect(received).toEqual([goodHash, badHash, goodHash]);
+      expect(received).toEqual([goodHash, badHash, goodHash, crashHash, goodHash]);
       // SIGINT: the supervisor stops the Collector (no Collector of this run outlives it) and leaves.
       expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
       // WebSocket: at once; HTTP (opamp-go sends no agent_disconnect): after 3 missed polls of OPAMP_HEARTBEAT_INTERVAL_SECONDS.
