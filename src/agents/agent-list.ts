@@ -53,8 +53,8 @@ export async function agentList(agents: AgentsService, q: ListAgentsQuery, scope
     },
     items: items.map((a) => {
       const r = toAgentResource(a, cutoff, q.view ?? 'summary');
-      // Conditions as on GET /agents/{id} (from memory: no database work per item).
-      const conditions = extensions?.conditionsOf(a, { connected: r.status.connected, healthy: a.health?.healthy });
+      // Conditions from this replica's memory (no database or bus work per item; GET /agents/{id} asks the holder).
+      const conditions = extensions?.localConditionsOf(a, { connected: r.status.connected, healthy: a.health?.healthy });
       const status = conditions ? { ...r.status, conditions } : r.status;
       return scope?.status ? { ...r, status: { ...status, ...scope.status(a) } } : { ...r, status };
     }),

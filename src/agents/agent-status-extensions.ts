@@ -16,13 +16,21 @@ export interface AgentStatusFacts {
 @Injectable()
 export class AgentStatusExtensions {
   private conditions?: (uid: string, facts: AgentStatusFacts) => Promise<unknown[]>;
+  private localConditions?: (uid: string, facts: AgentStatusFacts) => unknown[];
 
-  provideConditions(fn: (uid: string, facts: AgentStatusFacts) => Promise<unknown[]>): void {
-    this.conditions = fn;
+  /** `remote` may ask the replica holding the agent; `local` answers from this replica's memory (for lists). */
+  provideConditions(remote: (uid: string, facts: AgentStatusFacts) => Promise<unknown[]>, local: (uid: string, facts: AgentStatusFacts) => unknown[]): void {
+    this.conditions = remote;
+    this.localConditions = local;
   }
 
-  /** `status.conditions` of the agent (they may come from the replica holding it): empty when no module provides any. */
+  /** `status.conditions` of one agent (they may come from the replica holding it): empty when no module provides any. */
   async conditionsOf(agent: Agent, facts: AgentStatusFacts): Promise<unknown[]> {
     return (await this.conditions?.(agent._id, facts)) ?? [];
+  }
+
+  /** `status.conditions` of an agent in a list: what this replica knows, with no request per item. */
+  localConditionsOf(agent: Agent, facts: AgentStatusFacts): unknown[] {
+    return this.localConditions?.(agent._id, facts) ?? [];
   }
 }

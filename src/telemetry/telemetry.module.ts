@@ -22,11 +22,15 @@ import { TelemetryRouting } from './telemetry-routing';
 })
 export class TelemetryModule implements OnModuleInit {
   constructor(
+    private readonly telemetry: TelemetryService,
     private readonly routing: TelemetryRouting,
     private readonly extensions: AgentStatusExtensions,
   ) {}
 
   onModuleInit(): void {
-    this.extensions.provideConditions((uid, facts) => this.routing.conditionsOf(uid, facts));
+    this.extensions.provideConditions(
+      (uid, facts) => this.routing.conditionsOf(uid, facts),
+      (uid, facts) => this.telemetry.conditionsOf(uid, facts),
+    );
   }
 }
