@@ -6,6 +6,8 @@ import { buildOpampctl, runOpampctl } from './support/opampctl';
 import type { Proc } from './support/process';
 import { restClient } from './support/rest-client';
 import { startReplicaProcess, startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+import { AgentCapabilities as Cap, CommandType } from '../src/gen/opamp/v1/opamp_pb';
+import { agentMessage, description, encodeAgentToServer, httpExchange, newUid } from './support/opamp-test-client';
 
 /**
  * Several replicas on one database and a real NATS server act as one server. The reconcile is set
@@ -100,6 +102,47 @@ describe('scale-out: replicas on a real NATS bus', () => {
     expect(seen.filter((c) => !c)).toEqual([]);
     expect(sweeper.app.get(FleetJobs).runs.get('http-agent-sweep')).toBeGreaterThan(5);
     await poller.stop();
+  });
+
+  it('a restart for an HTTP agent waits for its next poll on whichever replica that reaches, and is carried out once', async () => {
+    const agentUid = newUid();
+    const capabilities = BigInt(Cap.AgentCapabilities_ReportsStatus | Cap.AgentCapabilities_AcceptsRestartCommand);
+    let seq = 0n;
+    const poll = (s: TestServer, first = false) =>
+      httpExchange(
+        s.opampPort,
+        encodeAgentToServer(
+          agentMessage({
+            instanceUid: agentUid.bytes,
+            sequenceNum: seq++,
+            capabilities,
+            ...(first ? { agentDescription: description({ 'service.name': 'balanced-poller' }) } : {}),
+          }),
+        ),
+      );
+    expect((await poll(a, true)).status).toBe(200);
+    // Polls every second (OPAMP_HEARTBEAT_INTERVAL_SECONDS here), as a real HTTP agent would, until the restart is asked for.
+    const stored = await eventually(
+      async () => {
+        await poll(a);
+        return getAgent(b, agentUid.text);
+      },
+      (r) => r.body?.status?.connected === true && r.body.status.replica === 'replica-a',
+    );
+    expect(stored.body.status.connection.transport).toBe('http');
+    // Asked through B: routed to A, which served the last poll; an HTTP agent cannot be pushed to.
+    expect((await poll(a)).message?.command).toBeUndefined();
+    const res = await restClient(b)('POST', `/agents/${agentUid.text}/restart`);
+    expect([res.status, res.body.detail]).toEqual([202, undefined]);
+    expect(res.body).toEqual({ accepted: true, delivery: 'next-poll', replica: 'replica-a' });
+    // A load balancer sends the next poll to B: B carries the command out.
+    const onB = await poll(b);
+    expect(onB.message?.command?.type).toBe(CommandType.CommandType_Restart);
+    // The poll after that reaches A again, which also remembered it: not a second restart.
+    const onA = await poll(a);
+    expect(onA.status).toBe(200);
+    expect(onA.message?.command).toBeUndefined();
+    expect((await poll(b)).message?.command).toBeUndefined();
   });
 
   let uid: string;

@@ -71,6 +71,14 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed })
   connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string } | null;
 
+  /**
+   * A command waiting for an HTTP agent's next poll (it cannot be pushed), stored so that the
+   * replica the agent polls next delivers it, whichever that is; claimed with a conditional
+   * update, so it is delivered once. Older than PENDING_COMMAND_TTL_MS, it is dropped.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  pendingCommand?: PendingAgentCommand | null;
+
   firstSeenAt: Date;
   updatedAt: Date;
 }
@@ -107,6 +115,16 @@ export interface RemoteConfigTracking {
   /** The last config hash the agent reported APPLIED: what it runs when it rolled back. */
   lastKnownGood?: string;
 }
+
+/** A command for an HTTP agent, waiting for its next poll. `type` is OpAMP's CommandType. */
+export interface PendingAgentCommand {
+  id: string;
+  type: number;
+  at: Date;
+}
+
+/** How long a command waits for an HTTP agent's next poll: a restart asked for long ago is not carried out. */
+export const PENDING_COMMAND_TTL_MS = 10 * 60_000;
 
 export interface StoredConfigFile {
   name: string;

@@ -22,7 +22,7 @@ import {
 } from '../common/selectors';
 import { configMapHash } from '../protocol/config-hash';
 import type { AgentConfigAssignment } from './agent-config-assignment';
-import { Agent, StoredConnection } from './agent.schema';
+import { Agent, PendingAgentCommand, StoredConnection } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
@@ -62,6 +62,8 @@ export interface StoredAgentSummary {
   assignedConfig?: Agent['assignedConfig'];
   remoteConfigStatus?: Agent['remoteConfigStatus'];
   remoteConfig?: Agent['remoteConfig'];
+  /** A command stored for this HTTP agent's next poll, if any. */
+  pendingCommand?: Agent['pendingCommand'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
   /** With `sequenceNum` the last one this replica took from the agent (held in memory or stored). */
   connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt' | 'sequenceNum'>;
@@ -266,6 +268,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       assignedConfig: 1,
       remoteConfig: 1,
       connectionSettingsOffer: 1,
+      pendingCommand: 1,
       'health.healthy': 1,
       'effectiveConfig.configMap.name': 1,
       remoteConfigStatus: 1,
@@ -295,6 +298,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
       connectionSettingsOffer: doc.connectionSettingsOffer,
+      pendingCommand: doc.pendingCommand,
       connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
     };
   }
@@ -413,6 +417,19 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
 
   async componentCatalog(hashHex: string): Promise<unknown[] | undefined> {
     return this.agents.catalog(hashHex);
+  }
+
+  /** Stores a command for the agent's next poll (replacing one not yet delivered). */
+  async storePendingCommand(uid: string, command: PendingAgentCommand): Promise<void> {
+    await this.agents.updateById(uid, { $set: { pendingCommand: command } });
+  }
+
+  /**
+   * Takes the stored command `id` for delivery: true for exactly one caller, whichever replica
+   * the agent polls (false when another replica took it, or it was replaced).
+   */
+  async claimPendingCommand(uid: string, id: string): Promise<boolean> {
+    return (await this.agents.updateManyIn([uid], { 'pendingCommand.id': id }, { $unset: { pendingCommand: 1 } })) > 0;
   }
 
   /**

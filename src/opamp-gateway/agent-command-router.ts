@@ -46,14 +46,14 @@ export class AgentCommandRouter implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.bus.serve('agent-command', async (body) => {
       const routed = parseRouted(body);
-      return { delivered: routed ? this.deliverHere(routed.uid, routed.command) : false };
+      return { delivered: routed ? await this.deliverHere(routed.uid, routed.command) : false };
     });
   }
 
   /** Delivers `command`; `holder` is the replica recorded on the agent. Resolves with the replica that took it. */
   async deliver(uid: string, holder: string | undefined, command: AgentCommand): Promise<{ replica: string }> {
     const me = this.config.replicaId;
-    if (this.deliverHere(uid, command)) return { replica: me };
+    if (await this.deliverHere(uid, command)) return { replica: me };
     if (!holder || holder === me) throw new ConflictError(`agent ${uid} is not connected to any replica now`);
     let answer: unknown;
     try {
@@ -75,7 +75,7 @@ export class AgentCommandRouter implements OnApplicationBootstrap {
     return { replica: holder };
   }
 
-  private deliverHere(uid: string, command: AgentCommand): boolean {
+  private async deliverHere(uid: string, command: AgentCommand): Promise<boolean> {
     if (command.kind === 'restart') return this.pusher.sendCommand(uid, CommandType.CommandType_Restart);
     const message = create(CustomMessageSchema, { capability: command.capability, type: command.type, data: Buffer.from(command.dataBase64, 'base64') });
     return this.pusher.sendCustomMessage(uid, message);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Agent } from '../agents/agent.schema';
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
@@ -58,7 +59,7 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
    * Sends a Restart command: at once to a connected WebSocket/gRPC agent, on the next poll to
    * an HTTP agent. False when this replica does not serve the agent now.
    */
-  sendCommand(uid: string, type: CommandType): boolean {
+  async sendCommand(uid: string, type: CommandType): Promise<boolean> {
     const state = this.sessions.get(uid);
     if (!state) return false;
     const conn = this.registry.get(uid);
@@ -66,7 +67,11 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
       conn.push(buildCommand(textToUid(uid)!, type, false));
       return true;
     }
-    state.pendingCommand = type;
+    // Stored as well: the agent's next poll may reach another replica (a load balancer), which
+    // loads it with the agent's session; one conditional update decides who delivers it.
+    const pending = { id: randomBytes(8).toString('hex'), type, at: Date.now() };
+    await this.agents.storePendingCommand(uid, { ...pending, at: new Date(pending.at) });
+    state.pendingCommand = pending;
     return true;
   }
 

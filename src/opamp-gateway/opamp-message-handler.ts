@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import { Agent, StoredConnection } from '../agents/agent.schema';
+import { Agent, PENDING_COMMAND_TTL_MS, StoredConnection } from '../agents/agent.schema';
 import { bigToPlain, descriptionToStored } from '../agents/agent-report.mapper';
 import { AgentsService } from '../agents/agents.service';
 import { describeDatabaseError, isDatabaseUnavailable } from '../common/database-errors';
 import { agentSelectorTerms } from '../common/selectors/selector-terms';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { AgentToServer, AgentToServerFlags, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../gen/opamp/v1/opamp_pb';
+import { AgentToServer, AgentToServerFlags, CommandType, ServerErrorResponseType, ServerToAgent, ServerToAgentFlags } from '../gen/opamp/v1/opamp_pb';
 import { AgentConnection } from './agent-connection';
 import { AgentDelivery } from './agent-delivery';
 import { OwnMetricsOffer } from '../telemetry/own-metrics-offer';
@@ -211,13 +211,12 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     }
 
     const disconnecting = msg.agentDisconnect !== undefined;
-    const shape = answerShape({ disconnecting, commandWaiting: state.pendingCommand !== undefined });
+    const command = disconnecting ? undefined : await this.claimCommand(uid, state, now);
+    const shape = answerShape({ disconnecting, commandWaiting: command !== undefined });
     if (shape === 'command') {
-      const command = state.pendingCommand!;
-      state.pendingCommand = undefined;
       await this.persist(uid, conn, state, msg, parts, now, true, stamp);
       if (withCapabilities) conn.capabilitiesSent = true;
-      return buildCommand(msg.instanceUid, command, withCapabilities);
+      return buildCommand(msg.instanceUid, command!, withCapabilities);
     }
 
     const out: OutgoingParts = { instanceUid: msg.instanceUid, withCapabilities, flags, newInstanceUid: newUid };
@@ -232,6 +231,19 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     if (disconnecting) this.forget(uid, conn);
     if (withCapabilities) conn.capabilitiesSent = true;
     return buildServerToAgent(out);
+  }
+
+  /**
+   * The command waiting for this (HTTP) agent, taken for this answer: only when it is fresh and
+   * this replica wins the conditional update (another replica the agent polled may have delivered
+   * it already). Undefined when there is none to send.
+   */
+  private async claimCommand(uid: string, state: SessionState, now: Date): Promise<CommandType | undefined> {
+    const pending = state.pendingCommand;
+    if (!pending) return undefined;
+    state.pendingCommand = undefined;
+    const claimed = await this.agents.claimPendingCommand(uid, pending.id);
+    return claimed && now.getTime() - pending.at <= PENDING_COMMAND_TTL_MS ? pending.type : undefined;
   }
 
   /**

@@ -33,8 +33,11 @@ export interface SessionState {
   lastSeenAt: number;
   /** Config hash sent during this session (hash-gated: never sent twice). */
   sentConfigHash?: string;
-  /** HTTP cannot push: the latest pending command and custom message wait for the next poll. */
-  pendingCommand?: CommandType;
+  /**
+   * HTTP cannot push: the latest pending command and custom message wait for the next poll. The
+   * command is stored on the agent too (claimed once by whichever replica the agent polls).
+   */
+  pendingCommand?: { id: string; type: CommandType; at: number };
   pendingCustomMessage?: CustomMessage;
   /** Desired state last derived for this agent, kept while nothing it depends on changes. */
   desired?: DesiredMemo;
@@ -91,6 +94,10 @@ export class SessionStore {
       storedSeq: summary?.connection?.sequenceNum === undefined ? undefined : BigInt(summary.connection.sequenceNum),
       httpConnectedAt: summary?.connection?.connected && summary.connection.transport === 'http' ? summary.connection.connectedAt : undefined,
       lastSeenAt: Date.now(),
+      // A command another replica stored for this HTTP agent's next poll.
+      pendingCommand: summary?.pendingCommand
+        ? { id: summary.pendingCommand.id, type: summary.pendingCommand.type as CommandType, at: new Date(summary.pendingCommand.at).getTime() }
+        : undefined,
     };
     this.states.set(uid, state);
     return state;
