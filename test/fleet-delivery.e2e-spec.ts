@@ -208,6 +208,48 @@ describe('remote configuration delivery to real agents', () => {
     expect((second.ownMetrics as { destinationEndpoint: string }).destinationEndpoint).toBe('http://127.0.0.1:14318/v1/metrics');
   });
 
+  it('proxy connection settings reach opamp-go as offered, and the status it reports for them is stored and shown', async () => {
+    const proxy = { url: 'http://proxy.internal:3128', connectHeaders: { 'Proxy-Authorization': 'Basic b3BhbXA6c2VjcmV0' } };
+    const group = {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'behind-proxy' },
+      spec: {
+        selector: 'service.name=behind-proxy',
+        connectionSettings: {
+          opamp: { endpoint: `ws://127.0.0.1:${server.opampPort}/v1/opamp`, proxy },
+          ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', proxy: { url: 'https://egress.internal:8443' } },
+        },
+      },
+    };
+    expect((await api('POST', '/agentgroups', group)).status).toBe(201);
+    const stored = (await api('GET', '/agentgroups/behind-proxy')).body;
+    expect(stored.spec.connectionSettings.opamp.proxy).toEqual(proxy);
+    const caps = 'ReportsStatus,ReportsHeartbeat,AcceptsOpAMPConnectionSettings,ReportsOwnMetrics,ReportsConnectionSettingsStatus,AcceptsRestartCommand';
+    const agent = start('--service-name', 'behind-proxy', '--capabilities', caps);
+    const opamp = await agent.event('opamp_connection_settings', 10_000);
+    expect(opamp.proxy).toEqual(proxy);
+    const offer = await agent.event('connection_settings', 10_000);
+    expect(offer).toMatchObject({ ownMetrics: { proxy: { url: 'https://egress.internal:8443', connectHeaders: {} } } });
+    // opamp-go v0.23 reports a ConnectionSettingsStatus only when it starts: restart it.
+    const uid = (await agent.event('started', 5_000)).uid as string;
+    expect((await api('POST', `/agents/${uid}/restart`)).status).toBe(202);
+    const seen = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body?.status?.connectionSettingsStatus?.status === 'APPLIED',
+      15_000,
+    );
+    expect(seen.body.status.connectionSettingsStatus).toMatchObject({ lastConnectionSettingsHash: offer.hash, status: 'APPLIED', current: true });
+    // A bad proxy URL is refused with the field named, nothing stored.
+    const bad = await api('PUT', '/agentgroups/behind-proxy', {
+      ...group,
+      metadata: { ...group.metadata, resourceVersion: stored.metadata.resourceVersion },
+      spec: { ...group.spec, connectionSettings: { opamp: { endpoint: group.spec.connectionSettings.opamp.endpoint, proxy: { url: 'proxy:3128' } } } },
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('spec.connectionSettings.opamp.proxy.url');
+  });
+
   it('the Elastic client (HTTP) gets the config on its next poll and reports APPLIED', async () => {
     const { createOpAMPClient, AgentCapabilities, RemoteConfigStatuses, DIAG_CH_SEND_SUCCESS } = require('@elastic/opamp-client-node');
     const received: { configHash: Uint8Array; config: { configMap: Record<string, { body: Uint8Array }> } }[] = [];

@@ -28,6 +28,8 @@ export interface Agent {
     effectiveConfig?: { configMap: Record<string, { contentType: string; body?: string; bodyBase64?: string; size?: number }> };
     remoteConfigStatus?: { status?: string; errorMessage?: string; lastRemoteConfigHash?: string };
     remoteConfig?: { state: string; desiredHash?: string; origin?: unknown; lastSentAt?: string; errorMessage?: string };
+    connectionSettingsOffer?: { lastSentHash: string; lastSentAt?: string; origin?: string };
+    connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage?: string; current?: boolean };
   };
 }
 
