@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FakeGithub } from '../support/fake-github';
 import { GoAgent, goAgentBinary } from '../support/go-agent';
 import { rawRequest } from '../support/rest-client';
 import { startTestServer, TEST_ADMIN, TestServer } from '../support/test-server';
@@ -16,6 +17,7 @@ describe('web UI in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let agent: GoAgent | undefined;
+  let github: FakeGithub;
   let uid: string;
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
@@ -48,7 +50,18 @@ describe('web UI in Chromium', () => {
 
   beforeAll(async () => {
     goAgentBinary();
-    server = await startTestServer();
+    // GitHub sign-in against a fake GitHub on loopback (the real one cannot be reached here).
+    github = await FakeGithub.start();
+    github.addUser({ id: 7, login: 'gina', name: 'Gina', orgs: ['acme'] });
+    github.addUser({ id: 8, login: 'outsider', orgs: ['elsewhere'] });
+    server = await startTestServer({
+      GITHUB_CLIENT_ID: github.clientId,
+      GITHUB_CLIENT_SECRET: github.clientSecret,
+      GITHUB_BASE_URL: github.url,
+      GITHUB_API_URL: github.url,
+      GITHUB_ALLOWED_ORGS: 'acme',
+      GITHUB_DEFAULT_ROLE: 'viewer',
+    });
     const created = await rawRequest(url('/api/v1/users'), {
       method: 'POST',
       headers: server.authHeaders,
@@ -63,6 +76,7 @@ describe('web UI in Chromium', () => {
     await agent?.stop();
     await browser?.close();
     await server?.close();
+    await github?.close();
   });
 
   it("sends a signed-out visitor to the sign-in page, refuses a wrong password with the API's message, and signs in", async () => {
@@ -325,6 +339,30 @@ describe('web UI in Chromium', () => {
     expect((await context.cookies()).find((c) => c.name === 'opamp_commander_refresh')).toBeUndefined();
     await page.reload();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  it('signs in with GitHub (web flow through a fake GitHub): back in the UI signed in; a refused account sees why', async () => {
+    const ghContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const g = await newPage(ghContext);
+    try {
+      github.approveAs = 'outsider';
+      await g.goto(url('/'));
+      await g.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await g.getByTestId('github-error').filter({ hasText: 'not a member of an allowed organisation' }).waitFor();
+      expect((await ghContext.cookies()).find((c) => c.name === 'opamp_commander_refresh')).toBeUndefined();
+      expect(g.url()).not.toContain('signInError');
+      github.approveAs = 'gina';
+      await g.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await g.getByRole('button', { name: 'Sign out' }).waitFor();
+      await g.getByText('github:gina').first().waitFor();
+      const cookie = (await ghContext.cookies()).find((c) => c.name === 'opamp_commander_refresh');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/session' });
+      // The session survives a reload like a password one.
+      await g.reload();
+      await g.getByRole('button', { name: 'Sign out' }).waitFor();
+    } finally {
+      await ghContext.close();
+    }
   });
 
   it('shows a viewer no write buttons', async () => {
