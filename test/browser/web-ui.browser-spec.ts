@@ -247,6 +247,44 @@ describe('web UI in Chromium', () => {
     await page.getByText('team=payments').waitFor({ state: 'detached' });
   });
 
+  it('starts a rollout of revision 2 to the group, follows it live to Succeeded, rolls it back and offers a retry', async () => {
+    await page.getByRole('link', { name: 'Rollouts' }).click();
+    await page.getByRole('table', { name: 'Rollouts' }).getByText('No rollouts yet.').waitFor();
+    await page.getByRole('link', { name: 'New rollout' }).click();
+    await page.getByLabel('Group').selectOption('checkout');
+    await page.getByLabel('Name').fill('checkout-otlp-http');
+    await page.getByLabel('Revision of checkout-base').fill('2');
+    await page.getByLabel(/^Stages/).fill('1, 100%');
+    await check(page, '16-rollout-form');
+    const mark = agent!.events.length;
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.waitForURL(/\/rollouts\/checkout-otlp-http$/);
+    // No reload: the page follows the change stream until the driver is done.
+    await page.getByTestId('rollout-phase').filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60_000 });
+    const delivered = await agent!.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('http: {}'), 10_000, mark);
+    expect(delivered).toBeDefined();
+    await page
+      .getByTestId('rollout-reached')
+      .filter({ hasText: /^1 of 1$/ })
+      .waitFor();
+    await page
+      .getByTestId('rollout-history')
+      .getByText(/Succeeded/)
+      .first()
+      .waitFor();
+    await check(page, '17-rollout');
+    const group = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(group.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'checkout-base', revision: 2 }]);
+
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByTestId('rollout-phase').filter({ hasText: 'RolledBack' }).waitFor();
+    await page.getByRole('button', { name: 'Retry from stage 1' }).waitFor();
+    const restored = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(restored.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'checkout-base' }]);
+    await page.getByRole('link', { name: 'Rollouts' }).first().click();
+    await page.getByRole('row').filter({ hasText: 'checkout-otlp-http' }).getByText('RolledBack').waitFor();
+  });
+
   it('creates an enrollment token (the secret shown once, with a snippet) and revokes it', async () => {
     await page.getByRole('link', { name: 'Enrollment tokens' }).click();
     await page.getByLabel('Description').fill('browser test collectors');
@@ -389,6 +427,12 @@ describe('web UI in Chromium', () => {
     await v.goto(url(`/agents/${uid}`));
     await v.getByTestId('connection-state').waitFor();
     expect(await v.getByRole('button', { name: /Set label|Restart|Roll back/ }).count()).toBe(0);
+    await v.goto(url('/rollouts/checkout-otlp-http'));
+    await v.getByTestId('rollout-phase').waitFor();
+    expect(await v.getByRole('group', { name: 'Rollout actions' }).count()).toBe(0);
+    await v.goto(url('/rollouts'));
+    await v.getByRole('table', { name: 'Rollouts' }).waitFor();
+    expect(await v.getByRole('link', { name: 'New rollout' }).count()).toBe(0);
     await viewerContext.close();
   });
 

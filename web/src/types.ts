@@ -50,3 +50,43 @@ export interface RemoteConfig {
   spec: { contentType: string; body: string; description?: string };
   status: { latestRevision: number; hash: string; lastChange: { author?: string; message?: string; createdAt?: string } };
 }
+
+/** A stage as the API shows it: `"1"`, `"10%"`, or an object with a selector, bake time or approval. */
+export type RolloutStageSpec = string | { stage?: string; selector?: unknown; bakeSeconds?: number; approval?: boolean };
+
+export interface RolloutGateResult {
+  metric: string;
+  value: number;
+  control?: number;
+  threshold: number;
+  agents: number;
+  of: number;
+  passed: boolean;
+}
+
+export interface Rollout {
+  metadata: { name: string; resourceVersion: string; createdAt?: string; updatedAt?: string };
+  spec: {
+    target: { group: string };
+    configs: { fileName: string; remoteConfig: string; revision?: number }[];
+    stages: RolloutStageSpec[] | { initial: number; multiplier: number; bakeSeconds?: number };
+    applyTimeoutSeconds?: number;
+    gates: { metric: string; maxRatio: number; vsControl?: boolean }[];
+    onGateTrip: 'rollback' | 'pause';
+  };
+  status: {
+    phase: 'Pending' | 'Progressing' | 'Paused' | 'Succeeded' | 'RolledBack' | 'Aborted';
+    stage: number;
+    stageCount?: number;
+    targetAgents?: number;
+    reached: number;
+    toHash?: string;
+    approvedStage?: number;
+    stageStartedAt?: string;
+    bakeStartedAt?: string;
+    stages: { reached: number; applied: number; failed: number; pending: number }[];
+    gates: RolloutGateResult[];
+    conditions: { type: string; reason: string; message: string; at: string }[];
+    failedAgents: { uid: string; error: string }[];
+  };
+}
