@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { PackageCatalogue } from '../src/packages/package-catalogue';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -284,6 +285,38 @@ describe('package catalogue and downloads (issue 21)', () => {
     expect(entries).toEqual(expect.arrayContaining(['files otelcol@1.2.0', 'create ext-addon@0.3.1', 'delete otelcol@1.2.0']));
     const del = audit.body.items.find((e: { action: string }) => e.action === 'delete');
     expect(del.changes).toContain('deletedAt');
+  });
+
+  it('uploads with opampctl, lists, describes and deletes packages with it; a refusal is a clear error', async () => {
+    buildOpampctl();
+    const env = { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, HOME: dataDir };
+    const ctl = (...args: string[]) => runOpampctl(args, { env });
+    const local = path.join(dataDir, 'collector_1.0.0_linux_arm64.tar.gz');
+    const bytes = randomBytes(150_000);
+    fs.writeFileSync(local, bytes);
+    const up = await ctl('upload', 'package', 'collector', '1.0.0', local, '--platform', 'linux/arm64', '--type', 'addon');
+    expect(up).toMatchObject({
+      code: 0,
+      stdout: `package/collector@1.0.0 collector_1.0.0_linux_arm64.tar.gz uploaded (150000 bytes, sha256 ${sha(bytes).slice(0, 12)}…, linux/arm64)\n`,
+    });
+    const got = await ctl('get', 'packages', 'collector@1.0.0');
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^NAME\s+TYPE\s+FILES\s+PLATFORMS\s+AGE\ncollector@1\.0\.0\s+addon\s+1\s+linux\/arm64\s/);
+    const described = await ctl('describe', 'package', 'collector@1.0.0');
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain(sha(bytes));
+    const served = await download(`/v1/packages/collector/1.0.0/collector_1.0.0_linux_arm64.tar.gz`);
+    expect(sha(served.bytes)).toBe(sha(bytes));
+
+    const again = await ctl('upload', 'package', 'collector', '1.0.0', local, '--platform', 'linux/arm64');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already has a file collector_1\.0\.0_linux_arm64\.tar\.gz/);
+    const traversal = await ctl('upload', 'package', 'collector', '1.0.1', local, '--as', '../evil');
+    expect(traversal.code).toBe(1);
+    expect(traversal.stderr).toMatch(/path separator/);
+
+    expect(await ctl('delete', 'packages', 'collector@1.0.0')).toMatchObject({ code: 0, stdout: 'package/collector@1.0.0 deleted\n' });
+    expect((await ctl('get', 'packages', 'collector@1.0.0')).code).toBe(1);
   });
 
   it('refuses listing and uploading to anyone not signed in (401)', async () => {
