@@ -7,6 +7,7 @@ import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module'
 import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './agent.schema';
 import { AgentsController } from './agents.controller';
 import { AgentsRepository, MongooseAgentsRepository } from './agents.repository';
+import { AgentFacets } from './agent-facets';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
@@ -23,7 +24,7 @@ import { AgentStatusExtensions } from './agent-status-extensions';
     AgentGroupModelModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
+  providers: [AgentsService, AgentFacets, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
   exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })
 export class AgentsModule {

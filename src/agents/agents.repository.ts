@@ -39,6 +39,8 @@ export abstract class AgentsRepository {
   abstract setMissingSelectorTerms(terms: { uid: string; selectorTerms: string[] }[]): Promise<number>;
   /** Agents matching a selector and `extra`, counted on the selector-terms index. */
   abstract countSelected(requirements: SelectorRequirement[], extra?: FilterQuery<Agent>): Promise<number>;
+  /** Every selector term any agent has (each "key" and "key=value" once). */
+  abstract distinctSelectorTerms(): Promise<string[]>;
   /** One page of agents matching a selector and `extra`, with the exact count after it. */
   abstract pageSelected(
     requirements: SelectorRequirement[],
@@ -119,6 +121,15 @@ export class MongooseAgentsRepository extends AgentsRepository {
 
   countSelected(requirements: SelectorRequirement[], extra: FilterQuery<Agent> = {}): Promise<number> {
     return this.selected.count(requirements, extra);
+  }
+
+  async distinctSelectorTerms(): Promise<string[]> {
+    // Read through rather than `distinct` or `$unwind`: FerretDB 1.24 refuses maxTimeMS on distinct,
+    // and an $unwind + $group over the terms brought its SQLite backend down. Callers cache the result.
+    const terms = new Set<string>();
+    const cursor = this.agents.find({}, { _id: 0, selectorTerms: 1 }).lean<{ selectorTerms?: unknown[] }[]>().batchSize(1000).cursor();
+    for await (const doc of cursor) for (const t of (doc as { selectorTerms?: unknown[] }).selectorTerms ?? []) if (typeof t === 'string') terms.add(t);
+    return [...terms];
   }
 
   pageSelected(

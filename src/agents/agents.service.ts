@@ -496,6 +496,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.connected === false) and.push({ $nor: [live] });
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
     if (q.transport) and.push({ 'connection.transport': q.transport });
+    if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
