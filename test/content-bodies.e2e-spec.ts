@@ -199,6 +199,65 @@ describe('content-addressed bodies of agents', () => {
     }
   });
 
+  const manifest = (name: string, body: string) => ({
+    kind: 'RemoteConfig',
+    apiVersion: 'v1',
+    metadata: { name },
+    spec: { contentType: 'application/yaml', body },
+  });
+  const A = 'receivers:\n  otlp: {}\n# first\n';
+  const B = A.replace('# first', '# second');
+
+  it('stores a remote config body once for every revision of any config that has it; history, revisions and diffs show it as before', async () => {
+    expect((await api('POST', '/remoteconfigs', manifest('rc-one', A))).status).toBe(201);
+    expect((await api('POST', '/remoteconfigs', manifest('rc-two', A))).status).toBe(201);
+    const cur = (await api('GET', '/remoteconfigs/rc-one')).body;
+    expect((await api('PUT', '/remoteconfigs/rc-one', { ...cur, spec: { ...cur.spec, body: B } })).status).toBe(200);
+    expect((await api('POST', '/remoteconfigs/rc-one/rollback', { revision: 1 })).body.status.latestRevision).toBe(3);
+    // Four revisions (rc-one 1..3, rc-two 1), two bodies.
+    const bodies = await db.collection('content_bodies').find({ kind: 'remote-config' }).toArray();
+    expect(bodies.map((b) => b.body).sort()).toEqual([A, B].sort());
+    const revisions = await db.collection('remote_config_revisions').find({}).toArray();
+    expect(revisions).toHaveLength(4);
+    for (const r of revisions) expect(r).not.toHaveProperty('body');
+    const history = (await api('GET', '/remoteconfigs/rc-one/revisions')).body;
+    expect(history.items.map((i: Json) => [i.metadata.revision, i.spec])).toEqual([
+      [3, { contentType: 'application/yaml' }],
+      [2, { contentType: 'application/yaml' }],
+      [1, { contentType: 'application/yaml' }],
+    ]);
+    expect((await api('GET', '/remoteconfigs/rc-one/revisions/1')).body.spec.body).toBe(A);
+    expect((await api('GET', '/remoteconfigs/rc-one/revisions/2')).body.spec.body).toBe(B);
+    expect((await api('GET', '/remoteconfigs/rc-one/revisions/3')).body.spec.body).toBe(A);
+    expect((await api('GET', '/remoteconfigs/rc-two/revisions/1')).body.spec.body).toBe(A);
+    const diff = await fetch(`${server.baseUrl}/api/v1/remoteconfigs/rc-one/diff?from=1&to=2`, { headers: server.authHeaders });
+    expect(await diff.text()).toContain('-# first\n+# second\n');
+  });
+
+  it('moves the bodies of revisions stored inline (by an earlier version) to the content store at start', async () => {
+    const C = 'exporters:\n  debug: {}\n';
+    expect((await api('POST', '/remoteconfigs', manifest('rc-three', C))).status).toBe(201);
+    const cur = (await api('GET', '/remoteconfigs/rc-three')).body;
+    expect((await api('PUT', '/remoteconfigs/rc-three', { ...cur, spec: { ...cur.spec, body: `${C}# 2\n` } })).status).toBe(200);
+    // Revision 1 as an earlier version stored it: the body inline, none in the content store.
+    const revisions = db.collection('remote_config_revisions');
+    const old = (await revisions.findOne({ _id: 'rc-three/1' as never }))!;
+    await revisions.updateOne({ _id: old._id }, { $set: { body: C } });
+    await db.collection('content_bodies').deleteOne({ _id: `remote-config:${old.hash}` as never });
+    // Read as it is…
+    expect((await api('GET', '/remoteconfigs/rc-three/revisions/1')).body.spec.body).toBe(C);
+    // …and moved when a server starts on this database.
+    const second = await startTestServer({ REPLICA_HEARTBEAT_SECONDS: '3600', REPLICA_TIMEOUT_SECONDS: '7200' }, server.database.uri);
+    try {
+      expect(await revisions.findOne({ _id: old._id })).not.toHaveProperty('body');
+      expect((await db.collection('content_bodies').findOne({ _id: `remote-config:${old.hash}` as never }))?.body).toBe(C);
+      expect((await restClient(second)('GET', '/remoteconfigs/rc-three/revisions/1')).body.spec.body).toBe(C);
+      expect((await api('GET', '/remoteconfigs/rc-three/revisions?limit=5')).body.items.map((i: Json) => i.metadata.revision)).toEqual([2, 1]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('sweeps a body no agent uses any more once the grace period is over, and never one still in use', async () => {
     const z = fleet[3];
     const next = collectorConfig('z only, then replaced');
@@ -231,6 +290,8 @@ describe('content-addressed bodies of agents', () => {
     expect(out.swept).toBe(1);
     const left = await ids();
     expect([...all].filter((id) => !left.has(id))).toHaveLength(1);
+    // Revision bodies are in use while their revisions exist (always: history is kept).
+    expect([...left].filter((id) => id.startsWith('remote-config:'))).toHaveLength(4);
     const view = (await api('GET', `/agents/${z.uid.text}`)).body;
     expect(view.status.effectiveConfig.configMap['collector.yaml'].body).toBe(replaced);
     expect((await api('GET', `/agents/${fleet[0].uid.text}`)).body.status.effectiveConfig.configMap['collector.yaml'].body).toBe(shared);
