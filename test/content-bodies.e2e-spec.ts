@@ -146,6 +146,12 @@ describe('content-addressed bodies of agents', () => {
     expect(d.commands).toEqual({ update: 1 });
     expect(d.writtenBytes).toBeLessThan(600);
     expect(await db.collection('content_bodies').countDocuments({ kind: 'effective-config' })).toBe(1);
+    // Operators see it on /metrics: every put but the first cost no database work of its own.
+    const metrics = await (await fetch(`http://127.0.0.1:${server.apiPort}/metrics`)).text();
+    const puts = (outcome: string) =>
+      Number(new RegExp(`^content_store_puts_total\\{kind="effective-config",outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(puts('inserted')).toBe(1);
+    expect(puts('known')).toBe(AGENTS);
   });
 
   it('shows every REST view of an agent exactly as when its bodies were stored in the agent document', async () => {

@@ -1,3 +1,5 @@
+import { Counter } from 'prom-client';
+import { sharedMetric } from '../../metrics/registry';
 import { ContentBody } from './content-body.schema';
 import { ContentBodiesRepository, ContentKindStats } from './content-bodies.repository';
 import { ContentKind, contentId } from './content-id';
@@ -22,6 +24,22 @@ export interface CollectOutcome {
   referenced: number;
   swept: number;
 }
+
+const puts = () =>
+  sharedMetric(
+    'content_store_puts_total',
+    () =>
+      new Counter({
+        name: 'content_store_puts_total',
+        help: 'Bodies put in the content store, by kind and outcome: known (remembered or already on its way, no database work of its own), inserted, existing (found stored)',
+        labelNames: ['kind', 'outcome'],
+      }),
+  );
+const swept = () =>
+  sharedMetric(
+    'content_gc_swept_total',
+    () => new Counter({ name: 'content_gc_swept_total', help: 'Content store bodies deleted by the GC (nothing referred to them)' }),
+  );
 
 interface PendingPut {
   doc: ContentBody;
@@ -52,6 +70,8 @@ export class ContentStore {
   private pending = new Map<string, PendingPut>();
   private running?: Promise<void>;
   private readonly sources = new Map<string, ReferenceSource>();
+  private readonly putsMetric = puts();
+  private readonly sweptMetric = swept();
 
   constructor(
     private readonly repo: ContentBodiesRepository,
@@ -66,9 +86,14 @@ export class ContentStore {
    */
   async put(kind: ContentKind, sha256Hex: string, body: unknown, size: number, now = Date.now()): Promise<string> {
     const id = contentId(kind, sha256Hex);
-    if (this.isKnown(id, now)) return id;
+    if (this.isKnown(id, now)) {
+      this.putsMetric.inc({ kind, outcome: 'known' });
+      return id;
+    }
     await new Promise<void>((resolve, reject) => {
       let p = this.pending.get(id);
+      // Joining a put of the same body already on its way costs no database work of its own.
+      if (p) this.putsMetric.inc({ kind, outcome: 'known' });
       if (!p) {
         const at = new Date(now);
         p = { doc: { _id: id, kind, body, size, createdAt: at, touchedAt: at }, waiters: [] };
@@ -113,7 +138,9 @@ export class ContentStore {
     for (let i = 0; i < doomed.length && !aborted(); i += this.options.maxBatch) {
       const slice = doomed.slice(i, i + this.options.maxBatch);
       slice.forEach((id) => this.known.delete(id));
-      swept += await this.repo.deleteUntouched(slice, cutoff);
+      const n = await this.repo.deleteUntouched(slice, cutoff);
+      this.sweptMetric.inc(n);
+      swept += n;
     }
     return { candidates: candidates.length, referenced: candidates.length - doomed.length, swept };
   }
@@ -159,6 +186,7 @@ export class ContentStore {
           const at = new Date();
           await this.repo.touch(existing, at);
           const old = new Set(existing);
+          for (const p of batch) this.putsMetric.inc({ kind: p.doc.kind, outcome: old.has(p.doc._id) ? 'existing' : 'inserted' });
           // Remembered from the time its `touchedAt` says, never later (the GC's reasoning needs it).
           for (const p of batch) this.remember(p.doc._id, old.has(p.doc._id) ? at.getTime() : p.doc.touchedAt.getTime());
           for (const p of batch) p.waiters.forEach((w) => w.resolve());
