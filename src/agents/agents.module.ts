@@ -11,6 +11,7 @@ import { AgentFacets } from './agent-facets';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
+import { ContentStore } from '../database/content-store/content-store';
 
 /** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent and ComponentCatalog models. */
 @Module({
@@ -28,7 +29,9 @@ import { AgentStatusExtensions } from './agent-status-extensions';
   exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })
 export class AgentsModule {
-  constructor(audited: AuditedKinds, agents: AgentsRepository) {
+  constructor(audited: AuditedKinds, agents: AgentsRepository, content: ContentStore) {
     audited.register('agents', auditedAgents(agents));
+    // Effective config bodies and health trees agents refer to are kept by the content GC.
+    content.referencedBy('agents', () => agents.contentRefs());
   }
 }

@@ -52,6 +52,8 @@ export abstract class AgentsRepository {
   ): Promise<Page<Agent>>;
   /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
   abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
+  /** Every content store id an agent document refers to (the content GC's mark). */
+  abstract contentRefs(): Promise<Set<string>>;
   abstract catalogExists(hashHex: string): Promise<boolean>;
   /** Stores a component catalog once (a concurrent second store changes nothing). */
   abstract storeCatalog(hashHex: string, components: unknown[]): Promise<void>;
@@ -148,6 +150,17 @@ export class MongooseAgentsRepository extends AgentsRepository {
     if (match) pipeline.push({ $match: match });
     pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });
     return this.agents.aggregate<AgentCountRow<K>>(pipeline);
+  }
+
+  async contentRefs(): Promise<Set<string>> {
+    const refs = new Set<string>();
+    // One unfiltered read (no scan per page on FerretDB), two small fields of each agent.
+    const docs = await this.agents.find({}, { 'effectiveConfig.ref': 1, 'health.componentsRef': 1 }).lean<Pick<Agent, 'effectiveConfig' | 'health'>[]>();
+    for (const d of docs) {
+      if (d.effectiveConfig?.ref) refs.add(d.effectiveConfig.ref);
+      if (d.health?.componentsRef) refs.add(d.health.componentsRef);
+    }
+    return refs;
   }
 
   async catalogExists(hashHex: string): Promise<boolean> {
