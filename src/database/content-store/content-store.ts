@@ -68,6 +68,8 @@ export class ContentStore {
   private readonly known = new Map<string, number>();
   private readonly knownLimit: number;
   private pending = new Map<string, PendingPut>();
+  /** Puts being written now: a put of the same body joins them rather than writing it again. */
+  private readonly inflight = new Map<string, PendingPut>();
   private running?: Promise<void>;
   private readonly sources = new Map<string, ReferenceSource>();
   private readonly putsMetric = puts();
@@ -91,7 +93,7 @@ export class ContentStore {
       return id;
     }
     await new Promise<void>((resolve, reject) => {
-      let p = this.pending.get(id);
+      let p = this.pending.get(id) ?? this.inflight.get(id);
       // Joining a put of the same body already on its way costs no database work of its own.
       if (p) this.putsMetric.inc({ kind, outcome: 'known' });
       if (!p) {
@@ -179,7 +181,10 @@ export class ContentStore {
     try {
       while (this.pending.size > 0) {
         const batch = [...this.pending.values()].slice(0, this.options.maxBatch);
-        for (const p of batch) this.pending.delete(p.doc._id);
+        for (const p of batch) {
+          this.pending.delete(p.doc._id);
+          this.inflight.set(p.doc._id, p);
+        }
         try {
           const { existing } = await this.repo.insertAbsent(batch.map((p) => p.doc));
           // Bodies stored before: maybe long ago, and about to be referenced again (see the class comment).
@@ -192,6 +197,8 @@ export class ContentStore {
           for (const p of batch) p.waiters.forEach((w) => w.resolve());
         } catch (err) {
           for (const p of batch) p.waiters.forEach((w) => w.reject(err));
+        } finally {
+          for (const p of batch) this.inflight.delete(p.doc._id);
         }
       }
     } finally {
