@@ -207,6 +207,78 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(ps.errorMessage).toMatch(/no known agent/);
   });
 
+  it("a rollout's data-plane gate (exportFailing) rolls back when the canary's own telemetry says its exporter fails after the change (issue 19)", async () => {
+    const api = restClient(server);
+    for (const [name, body] of [
+      ['gated-v1', 'exporters:\n  otlp/backend: {}\n'],
+      ['gated-v2', 'exporters:\n  otlp/backend:\n    endpoint: broken:4317\n'],
+    ]) {
+      expect((await api('POST', '/remoteconfigs', { metadata: { name }, spec: { contentType: 'application/yaml', body } })).status).toBe(201);
+    }
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'gated' },
+          spec: { selector: 'service.name=gated', configs: [{ fileName: '', remoteConfig: 'gated-v1' }] },
+        })
+      ).status,
+    ).toBe(201);
+    const caps = 'ReportsStatus,AcceptsRemoteConfig,ReportsRemoteConfig,ReportsEffectiveConfig,ReportsHealth,ReportsHeartbeat,ReportsOwnMetrics';
+    const fleet = [start('--service-name', 'gated', '--capabilities', caps), start('--service-name', 'gated', '--capabilities', caps)];
+    const uids = await Promise.all(fleet.map(async (a) => (await a.event('started')).uid as string));
+    await eventually(
+      () => api('GET', '/agentgroups/gated'),
+      (r) => r.body.status?.config?.applied === 2,
+      30_000,
+    );
+    // Both export fine before the change.
+    for (const uid of uids) {
+      for (const [tm, v] of [
+        [T0, { accepted: 1000, sent: 1000, failed: 0 }],
+        [T0 + min, { accepted: 1600, sent: 1600, failed: 0 }],
+      ] as const)
+        expect((await postJson(report(uid, tm, v))).status).toBe(200);
+    }
+    const created = await api('POST', '/rollouts', {
+      metadata: { name: 'gated-v2' },
+      spec: {
+        target: { group: 'gated' },
+        configs: [{ fileName: '', remoteConfig: 'gated-v2' }],
+        stages: [{ stage: '1', bakeSeconds: 600 }, '100%'],
+        applyTimeoutSeconds: 60,
+        gates: [{ metric: 'exportFailing', maxRatio: 0 }],
+        onGateTrip: 'rollback',
+      },
+    });
+    expect(created.status).toBe(201);
+    // The canary applies the new config and bakes; its gate passes while it exports fine.
+    const baking = await eventually(
+      () => api('GET', '/rollouts/gated-v2'),
+      (r) => r.body.status?.phase === 'Progressing' && r.body.status.stages?.[0]?.applied === 1 && r.body.status.gates?.length === 1,
+      30_000,
+    );
+    expect(baking.body.status.gates[0]).toMatchObject({ metric: 'exportFailing', passed: true, of: 1, agents: 0 });
+    const canary = fleet.findIndex((a) => a.events.some((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('broken:4317')));
+    expect(canary).toBeGreaterThanOrEqual(0);
+    // Then its own metrics say every send fails: the gate trips during the bake and the rollout rolls back.
+    for (const [tm, v] of [
+      [T0 + 6 * min, { accepted: 2200, sent: 1600, failed: 300 }],
+      [T0 + 12 * min, { accepted: 2800, sent: 1600, failed: 900 }],
+    ] as const)
+      expect((await postJson(report(uids[canary], tm, v))).status).toBe(200);
+    const rolled = await eventually(
+      () => api('GET', '/rollouts/gated-v2'),
+      (r) => r.body.status?.phase === 'RolledBack',
+      30_000,
+    );
+    expect(rolled.body.status.phase).toBe('RolledBack');
+    expect(rolled.body.status.conditions.at(-1)).toMatchObject({ reason: 'GateTripped', message: expect.stringContaining('exportFailing 1/1') });
+    expect(rolled.body.status.failedAgents).toEqual([{ uid: uids[canary], error: 'ExportFailing after applying (its own telemetry)' }]);
+    // The other agent never got the change; the canary gets its old config back.
+    expect(fleet[1 - canary].events.some((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('broken:4317'))).toBe(false);
+    await fleet[canary].waitFor((e) => e.event === 'remote_config' && !JSON.stringify(e.config).includes('broken:4317'), 15_000);
+  });
+
   it('turns Stale on for a connected agent expected to send that sends nothing', async () => {
     const silent = start('--service-name', 'silent', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
     const uid = (await silent.event('started')).uid as string;

@@ -26,7 +26,12 @@ export class AgentStatusExtensions {
 
   /** `status.conditions` of one agent (they may come from the replica holding it): empty when no module provides any. */
   async conditionsOf(agent: Agent, facts: AgentStatusFacts): Promise<unknown[]> {
-    return (await this.conditions?.(agent._id, facts)) ?? [];
+    return this.conditionsOfUid(agent._id, facts);
+  }
+
+  /** The same by uid, for callers that hold only facts of the agent (a rollout's gates). */
+  async conditionsOfUid(uid: string, facts: AgentStatusFacts): Promise<unknown[]> {
+    return (await this.conditions?.(uid, facts)) ?? [];
   }
 
   /** `status.conditions` of an agent in a list: what this replica knows, with no request per item. */

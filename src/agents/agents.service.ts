@@ -82,6 +82,8 @@ export interface RolloutAgentFacts {
   acceptsRemoteConfig: boolean;
   /** What it last reported of its remote config (hash as hex). */
   reported?: { hash: string; status: string; errorMessage?: string };
+  /** The replica holding its connection, when connected (where its own telemetry is kept). */
+  replicaId?: string;
 }
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
@@ -563,6 +565,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         description: a.description,
         connected: connectedAt(c, cutoff),
         healthy: a.health?.healthy,
+        replicaId: c?.connected ? c.replicaId : undefined,
         acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
         reported: a.remoteConfigStatus
           ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage }

@@ -66,4 +66,42 @@ describe('gate evaluator', () => {
     expect(v.kind === 'tripped' && v.results.map((r) => r.passed)).toEqual([false, false, true]);
     expect(v.kind === 'tripped' && v.reason).toBe('applyFailed 1/2 (50%) over 0%; disconnected 1/2 (50%) over 0%');
   });
+
+  it.each<[string, GateSpec, AgentObservation[], string]>([
+    [
+      'exportFailing trips on an agent whose own telemetry says its exporter fails',
+      { metric: 'exportFailing', maxRatio: 0 },
+      [...applied(2, { conditions: { ExportFailing: 'False' } }), agent('applied', { conditions: { ExportFailing: 'True' } })],
+      'tripped',
+    ],
+    [
+      'idle judges only agents whose Idle condition is known',
+      { metric: 'idle', maxRatio: 0 },
+      [...applied(2, { conditions: { Idle: 'Unknown' } }), ...applied(1), agent('applied', { conditions: { Idle: 'False' } })],
+      'passed',
+    ],
+    [
+      'noTelemetry reads Stale',
+      { metric: 'noTelemetry', maxRatio: 0.5 },
+      [agent('applied', { conditions: { Stale: 'True' } }), ...applied(1, { conditions: { Stale: 'False' } })],
+      'passed',
+    ],
+    [
+      'restarting over its ratio',
+      { metric: 'restarting', maxRatio: 0.2 },
+      [...applied(3, { conditions: { Restarting: 'True' } }), ...applied(2, { conditions: { Restarting: 'False' } })],
+      'tripped',
+    ],
+  ])('data-plane gate: %s', (_what, gate, stage, verdict) => {
+    const v = judgeStage(stage, [gate], { timedOut: false });
+    expect(v.kind).toBe(verdict);
+  });
+
+  it('a data-plane gate with vsControl forgives a problem the control group has as much', () => {
+    const gate: GateSpec = { metric: 'exportFailing', maxRatio: 0.1, vsControl: true };
+    const stage = [agent('applied', { conditions: { ExportFailing: 'True' } }), ...applied(1, { conditions: { ExportFailing: 'False' } })];
+    const control = [...applied(5, { conditions: { ExportFailing: 'True' } }), ...applied(5, { conditions: { ExportFailing: 'False' } })];
+    expect(judgeStage(stage, [gate], { timedOut: false, control }).kind).toBe('passed');
+    expect(judgeStage(stage, [gate], { timedOut: false, control: applied(10, { conditions: { ExportFailing: 'False' } }) }).kind).toBe('tripped');
+  });
 });

@@ -16,9 +16,19 @@ export interface AgentObservation {
   healthy?: boolean;
   /** Whether the effective config it reports hashes to what it was sent; undefined when it does not report one. */
   effectiveMatches?: boolean;
+  /**
+   * Its data-plane conditions (from its own telemetry: Idle, ExportFailing, Restarting, Stale) by
+   * type, 'True' / 'False' / 'Unknown'; absent when no data-plane gate asked for them.
+   */
+  conditions?: Readonly<Record<string, string>>;
 }
 
-export type GateMetric = 'applyFailed' | 'disconnected' | 'unhealthy' | 'effectiveMismatch';
+export type GateMetric = 'applyFailed' | 'disconnected' | 'unhealthy' | 'effectiveMismatch' | DataPlaneMetric;
+
+/** Gates on what the agents do with data (their own telemetry's conditions), and the condition each reads. */
+export const DATA_PLANE_GATES = { idle: 'Idle', exportFailing: 'ExportFailing', restarting: 'Restarting', noTelemetry: 'Stale' } as const;
+export type DataPlaneMetric = keyof typeof DATA_PLANE_GATES;
+export const isDataPlaneMetric = (m: string): m is DataPlaneMetric => m in DATA_PLANE_GATES;
 
 export interface GateSpec {
   metric: GateMetric;
@@ -67,6 +77,13 @@ function measure(metric: GateMetric, agents: readonly AgentObservation[]): { bad
         of++;
         if (!a.effectiveMatches) bad++;
         break;
+      default: {
+        // A data-plane condition judges the agents it is known for (True or False); Unknown ones are left out.
+        const c = a.conditions?.[DATA_PLANE_GATES[metric]];
+        if (c !== 'True' && c !== 'False') break;
+        of++;
+        if (c === 'True') bad++;
+      }
     }
   }
   return { bad, of };

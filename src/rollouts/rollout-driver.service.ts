@@ -8,6 +8,12 @@ import { governedQuery } from '../desired-state/config-precedence';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { progress, withCondition } from './rollout-progress';
+import { isDataPlaneMetric } from './gate-evaluator';
+import { AgentStatusExtensions } from '../agents/agent-status-extensions';
+import type { RolloutAgentFacts } from '../agents/agents.service';
+
+/** How many agents outside the stage a data-plane gate with vsControl asks about (a sample of the control group). */
+const MAX_CONTROL_AGENTS = 200;
 import { Rollout } from './rollout.schema';
 import { RolloutsService } from './rollouts.service';
 
@@ -40,6 +46,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
     private readonly jobs: FleetJobs,
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
+    private readonly extensions: AgentStatusExtensions,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -119,7 +126,13 @@ export class RolloutDriver implements OnApplicationBootstrap {
     const effective = r.spec.gates.some((g) => g.metric === 'effectiveMismatch')
       ? await this.agents.effectiveConfigHashes(target.filter((f) => reachedSet.has(f.uid)).map((f) => f.uid))
       : undefined;
-    const step = progress({ name: r._id, spec: r.spec, status: r.status, reached: r.reached, target, effective, now });
+    const conditions = r.spec.gates.some((g) => isDataPlaneMetric(g.metric))
+      ? await this.dataPlaneConditions(
+          target.filter((f) => reachedSet.has(f.uid)),
+          r.spec.gates.some((g) => g.vsControl && isDataPlaneMetric(g.metric)) ? target.filter((f) => !reachedSet.has(f.uid)).slice(0, MAX_CONTROL_AGENTS) : [],
+        )
+      : undefined;
+    const step = progress({ name: r._id, spec: r.spec, status: r.status, reached: r.reached, target, effective, conditions, now });
     if (lease.signal.aborted) return;
     if (step.outcome === 'succeeded') {
       // The group now says what its agents run; then the overlay ends (both give the same map).
@@ -135,5 +148,28 @@ export class RolloutDriver implements OnApplicationBootstrap {
 
   private async end(r: Rollout, phase: 'Aborted', reason: string, message: string, now: Date): Promise<void> {
     await this.rollouts.saveStep(r, withCondition({ ...r.status, phase }, { type: phase, reason, message }, now), r.reached, reason);
+  }
+
+  /**
+   * The data-plane conditions of these agents (from their own telemetry, kept on the replica that
+   * holds each one's connection), as type → status: every agent of the stage, and at most
+   * MAX_CONTROL_AGENTS of the control group, a few at a time, so a large fleet costs a bounded
+   * number of requests per step.
+   */
+  private async dataPlaneConditions(stage: readonly RolloutAgentFacts[], control: readonly RolloutAgentFacts[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    const asked = [...stage, ...control];
+    for (let i = 0; i < asked.length; i += 20) {
+      await Promise.all(
+        asked.slice(i, i + 20).map(async (f) => {
+          const list = (await this.extensions.conditionsOfUid(f.uid, { connected: f.connected, healthy: f.healthy, replicaId: f.replicaId })) as {
+            type?: string;
+            status?: string;
+          }[];
+          out.set(f.uid, Object.fromEntries(list.filter((c) => c.type && c.status).map((c) => [c.type!, c.status!])));
+        }),
+      );
+    }
+    return out;
   }
 }

@@ -11,10 +11,15 @@ import { Allow, ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptio
 
 export const MAX_STAGES = 20;
 export const MAX_BAKE_SECONDS = 7 * 86400;
-export const GATE_METRICS = ['applyFailed', 'disconnected', 'unhealthy', 'effectiveMismatch'] as const;
+/** Control-plane gates (what the agents report over OpAMP), then data-plane ones (their own telemetry's conditions). */
+export const GATE_METRICS = ['applyFailed', 'disconnected', 'unhealthy', 'effectiveMismatch', 'idle', 'exportFailing', 'restarting', 'noTelemetry'] as const;
 
 export class RolloutGateDto {
-  @ApiProperty({ enum: GATE_METRICS })
+  @ApiProperty({
+    enum: GATE_METRICS,
+    description:
+      'applyFailed, disconnected, unhealthy, effectiveMismatch: from OpAMP. idle, exportFailing, restarting, noTelemetry: the agent conditions Idle, ExportFailing, Restarting and Stale from its own telemetry (agents for which the condition is Unknown are not judged).',
+  })
   @IsIn(GATE_METRICS)
   metric: (typeof GATE_METRICS)[number];
 

@@ -28,6 +28,8 @@ export interface ProgressInput {
   target: readonly RolloutAgentFacts[];
   /** Effective config hash (hex) per agent, when an effectiveMismatch gate needs them. */
   effective?: ReadonlyMap<string, string>;
+  /** Data-plane conditions (type → status) per agent, when a data-plane gate needs them. */
+  conditions?: ReadonlyMap<string, Readonly<Record<string, string>>>;
   now: Date;
 }
 
@@ -59,14 +61,26 @@ export function plannedStages(spec: StoredRolloutSpec, views: ReadonlyMap<string
 }
 
 /** What a rollout sees of an agent it sent `toHash` to. */
-export function observe(f: RolloutAgentFacts, toHash: string | undefined, effective?: ReadonlyMap<string, string>): AgentObservation {
+export function observe(
+  f: RolloutAgentFacts,
+  toHash: string | undefined,
+  effective?: ReadonlyMap<string, string>,
+  conditions?: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): AgentObservation {
   const r = f.reported;
   let state: AgentObservation['state'] = 'pending';
   if (r && toHash && r.hash === toHash) {
     state = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
   }
   const eff = effective?.get(f.uid);
-  return { uid: f.uid, state, connected: f.connected, healthy: f.healthy, effectiveMatches: eff === undefined ? undefined : eff === toHash };
+  return {
+    uid: f.uid,
+    state,
+    connected: f.connected,
+    healthy: f.healthy,
+    effectiveMatches: eff === undefined ? undefined : eff === toHash,
+    conditions: conditions?.get(f.uid),
+  };
 }
 
 export function withCondition(status: RolloutStatus, c: Omit<RolloutCondition, 'at'>, at: Date): RolloutStatus {
@@ -140,8 +154,8 @@ export function progress(input: ProgressInput): ProgressStep {
 
   // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
   const reachedSet = new Set(reached);
-  const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, status.toHash, input.effective));
-  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined));
+  const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, status.toHash, input.effective, input.conditions));
+  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined, undefined, input.conditions));
   const timedOut = now.getTime() - new Date(status.stageStartedAt ?? now).getTime() >= spec.applyTimeoutSeconds * 1000;
   const verdict = judgeStage(obs, spec.gates, { timedOut, control });
   status.stages[i] = counts(obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o)));
@@ -157,7 +171,10 @@ export function progress(input: ProgressInput): ProgressStep {
   } else if (verdict.kind === 'tripped') {
     const failed = obs
       .map((o) => ({ o, f: views.get(o.uid)! }))
-      .filter(({ o }) => o.state !== 'applied' || !o.connected || o.healthy === false || o.effectiveMatches === false)
+      .filter(
+        ({ o }) =>
+          o.state !== 'applied' || !o.connected || o.healthy === false || o.effectiveMatches === false || Object.values(o.conditions ?? {}).includes('True'),
+      )
       .map(({ o, f }) => ({ uid: o.uid, error: agentError(o, f, timedOut) }))
       .slice(0, MAX_FAILED_AGENTS);
     status.failedAgents = failed;
@@ -202,5 +219,9 @@ function agentError(o: AgentObservation, f: RolloutAgentFacts, timedOut: boolean
   if (o.state !== 'applied') return timedOut ? 'did not apply the config in time' : `config ${o.state}`;
   if (!o.connected) return 'disconnected after applying';
   if (o.healthy === false) return 'unhealthy after applying';
-  return 'effective config does not match the config sent';
+  if (o.effectiveMatches === false) return 'effective config does not match the config sent';
+  const on = Object.entries(o.conditions ?? {})
+    .filter(([, v]) => v === 'True')
+    .map(([k]) => k);
+  return on.length ? `${on.join(', ')} after applying (its own telemetry)` : 'effective config does not match the config sent';
 }

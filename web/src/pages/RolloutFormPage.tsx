@@ -11,6 +11,10 @@ const GATES = [
   { metric: 'unhealthy', label: 'Unhealthy', ratio: '0.1' },
   { metric: 'disconnected', label: 'Disconnected', ratio: '0.1' },
   { metric: 'effectiveMismatch', label: 'Effective config not the one sent', ratio: '0' },
+  { metric: 'exportFailing', label: 'Export failing (own telemetry)', ratio: '0' },
+  { metric: 'idle', label: 'Idle: accepting nothing (own telemetry)', ratio: '0' },
+  { metric: 'restarting', label: 'Restarting (own telemetry)', ratio: '0' },
+  { metric: 'noTelemetry', label: 'Sending no telemetry', ratio: '0.1' },
 ] as const;
 
 /**

@@ -39,6 +39,10 @@ const GATE_WORDS: Record<string, string> = {
   disconnected: 'disconnected',
   unhealthy: 'unhealthy',
   effectiveMismatch: 'effective config not the one sent',
+  exportFailing: 'export failing (own telemetry)',
+  idle: 'idle: accepting nothing (own telemetry)',
+  restarting: 'restarting (own telemetry)',
+  noTelemetry: 'sending no telemetry',
 };
 
 export function RolloutPage() {
