@@ -10,7 +10,7 @@ import type {
 } from '../gen/opamp/v1/opamp_pb';
 import { ConnectionSettingsStatuses, PackageStatusEnum, RemoteConfigStatuses } from '../gen/opamp/v1/opamp_pb';
 import { storedArray, storedDouble, storedKvlist } from '../common/stored-any-value';
-import type { StoredConfigFile, StoredHealth } from './agent.schema';
+import type { StoredConfigFile, StoredHealth, StoredPackageStatuses } from './agent.schema';
 
 /**
  * Turns protobuf parts reported by agents into the plain documents stored for them. 64-bit
@@ -126,7 +126,7 @@ export function connectionSettingsStatusToStored(s: ConnectionSettingsStatus) {
   };
 }
 
-export function packageStatusesToStored(p: PackageStatuses) {
+export function packageStatusesToStored(p: PackageStatuses): StoredPackageStatuses {
   return {
     packages: Object.entries(p.packages)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -144,6 +144,18 @@ export function packageStatusesToStored(p: PackageStatuses) {
     serverProvidedAllPackagesHash: hex(p.serverProvidedAllPackagesHash),
     errorMessage: p.errorMessage,
   };
+}
+
+/** The indexed terms of reported package statuses (see Agent.packageTerms): what the package counts are made of. */
+export function packageTerms(p: StoredPackageStatuses): string[] {
+  const terms = new Set<string>();
+  for (const s of p.packages) {
+    if (!s.name) continue;
+    terms.add(`pkg:${s.name}`);
+    if (s.agentHasVersion) terms.add(`pkg:${s.name}@${s.agentHasVersion}`);
+    if (s.status) terms.add(`pkg:${s.name}#${s.status}`);
+  }
+  return [...terms].sort();
 }
 
 export function componentsToStored(components: Record<string, ComponentDetails>, depth = 0): unknown[] {

@@ -50,6 +50,8 @@ export abstract class AgentsRepository {
   ): Promise<Page<Agent>>;
   /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
   abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
+  /** The distinct package terms agents hold (an index walk on MongoDB). */
+  abstract distinctPackageTerms(): Promise<string[]>;
   abstract catalogExists(hashHex: string): Promise<boolean>;
   /** Stores a component catalog once (a concurrent second store changes nothing). */
   abstract storeCatalog(hashHex: string, components: unknown[]): Promise<void>;
@@ -137,6 +139,10 @@ export class MongooseAgentsRepository extends AgentsRepository {
     if (match) pipeline.push({ $match: match });
     pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });
     return this.agents.aggregate<AgentCountRow<K>>(pipeline);
+  }
+
+  async distinctPackageTerms(): Promise<string[]> {
+    return ((await this.agents.distinct('packageTerms')) as unknown[]).filter((t): t is string => typeof t === 'string').sort();
   }
 
   async catalogExists(hashHex: string): Promise<boolean> {

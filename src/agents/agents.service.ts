@@ -22,6 +22,7 @@ import {
 } from '../common/selectors';
 import { configMapHash } from '../protocol/config-hash';
 import type { AgentConfigAssignment } from './agent-config-assignment';
+import type { AgentPackageAssignment } from './agent-package-assignment';
 import { Agent, PendingAgentCommand, StoredConnection } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
@@ -60,8 +61,12 @@ export interface StoredAgentSummary {
   description?: Agent['description'];
   labels?: Record<string, string>;
   assignedConfig?: Agent['assignedConfig'];
+  assignedPackages?: Agent['assignedPackages'];
   remoteConfigStatus?: Agent['remoteConfigStatus'];
   remoteConfig?: Agent['remoteConfig'];
+  /** The package statuses last reported, and where the packages offer stands. */
+  packageStatuses?: Agent['packageStatuses'];
+  packageOffer?: Agent['packageOffer'];
   /** A command stored for this HTTP agent's next poll, if any. */
   pendingCommand?: Agent['pendingCommand'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
@@ -251,11 +256,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Labels and per-agent assignment of these agents as stored (for the session's periodic reconcile). */
-  async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>> {
-    const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>();
+  async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig' | 'assignedPackages'>>> {
+    const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig' | 'assignedPackages'>>();
     for (let i = 0; i < uids.length; i += 1000) {
-      const docs = await this.agents.findByIds(uids.slice(i, i + 1000), { labels: 1, assignedConfig: 1 });
-      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig });
+      const docs = await this.agents.findByIds(uids.slice(i, i + 1000), { labels: 1, assignedConfig: 1, assignedPackages: 1 });
+      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig, assignedPackages: d.assignedPackages });
     }
     return out;
   }
@@ -266,13 +271,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       description: 1,
       labels: 1,
       assignedConfig: 1,
+      assignedPackages: 1,
       remoteConfig: 1,
+      packageOffer: 1,
       connectionSettingsOffer: 1,
       pendingCommand: 1,
       'health.healthy': 1,
       'effectiveConfig.configMap.name': 1,
       remoteConfigStatus: 1,
-      'packageStatuses.errorMessage': 1,
+      packageStatuses: 1,
       connectionSettingsStatus: 1,
       availableComponentsHash: 1,
       'connection.connected': 1,
@@ -295,8 +302,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       description: doc.description,
       labels: ownLabels(doc.labels),
       assignedConfig: doc.assignedConfig,
+      assignedPackages: doc.assignedPackages,
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
+      packageStatuses: doc.packageStatuses,
+      packageOffer: doc.packageOffer,
       connectionSettingsOffer: doc.connectionSettingsOffer,
       pendingCommand: doc.pendingCommand,
       connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
@@ -596,6 +606,31 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (!found) throw new NotFoundError(`agent ${uid} not found`);
     this.events.publish({ reason: 'agent.config', agents: [uid] });
     return (await this.findOne(uid))!;
+  }
+
+  /** Sets (or clears, with undefined) the agent's own packages, each overriding its group's package of the same name. */
+  async assignPackages(uid: string, assignment: AgentPackageAssignment | undefined): Promise<Agent> {
+    const found = await this.writes.run(uid, () =>
+      this.agents.updateById(uid, assignment ? { $set: { assignedPackages: assignment } } : { $unset: { assignedPackages: '' } }),
+    );
+    if (!found) throw new NotFoundError(`agent ${uid} not found`);
+    this.events.publish({ reason: 'agent.packages', agents: [uid] });
+    return (await this.findOne(uid))!;
+  }
+
+  /** How many agents hold each of these package terms (see Agent.packageTerms), each an indexed count; `extra` narrows them (a group's agents). */
+  async countPackageTerms(terms: string[], requirements: SelectorRequirement[] = [], extra: FilterQuery<unknown> = {}): Promise<Map<string, number>> {
+    await this.queue.flush();
+    const both = (t: string): FilterQuery<Agent> =>
+      Object.keys(extra).length ? { $and: [{ packageTerms: t }, extra as FilterQuery<Agent>] } : { packageTerms: t };
+    const counts = await Promise.all(terms.map((t) => this.agents.countSelected(requirements, both(t))));
+    return new Map(terms.map((t, i) => [t, counts[i]]));
+  }
+
+  /** Every package term some agent holds (read from the index), for the fleet-wide package view. */
+  async packageTermsInUse(): Promise<string[]> {
+    await this.queue.flush();
+    return this.agents.distinctPackageTerms();
   }
 
   /** Deletes a disconnected agent; a connected one would come straight back, so that is a conflict. */
