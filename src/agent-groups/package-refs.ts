@@ -1,10 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
-import * as semver from 'semver';
 import type { PackageRef } from '../agents/agent-package-assignment';
 import { IsResourceName } from '../common/resource-name';
 import type { PackageCatalogue } from '../packages/package-catalogue';
 import type { FieldProblem } from './config-refs';
+
+/** A version as the catalogue names them (semver's alphabet plus `_`, no `/` or `@`). */
+const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
 
 /** The most packages one group (or one agent) may name. */
 export const MAX_PACKAGE_REFS = 32;
@@ -14,7 +16,7 @@ export class PackageRefDto {
   @IsResourceName('Name of the package in the catalogue (GET /api/v1/packages)')
   name: string;
 
-  @ApiProperty({ description: 'A semantic version catalogued for the package', example: '1.2.0' })
+  @ApiProperty({ description: 'A version catalogued for the package (compared in semantic-version order)', example: '1.2.0' })
   @IsString()
   @MaxLength(64)
   version: string;
@@ -29,8 +31,8 @@ export class PackageRefDto {
 }
 
 /**
- * Package references as stored, and what is wrong with them: a version that is no semantic
- * version, a name given twice, a version the catalogue does not hold. One rule for a group's
+ * Package references as stored, and what is wrong with them: a version that is no version, a
+ * name given twice, a version the catalogue does not hold. One rule for a group's
  * `spec.packages` and an agent's own packages; `field` is where they sit (`spec.packages`).
  */
 export async function checkPackageRefs(
@@ -45,7 +47,8 @@ export async function checkPackageRefs(
     const first = seen.get(p.name);
     if (first !== undefined) problems.push({ field: `${field}[${i}].name`, message: `package "${p.name}" is named twice (also ${field}[${first}])` });
     else seen.set(p.name, i);
-    if (!semver.valid(p.version)) problems.push({ field: `${field}[${i}].version`, message: `"${p.version}" is not a semantic version (e.g. 1.2.0)` });
+    if (!VERSION_PATTERN.test(p.version))
+      problems.push({ field: `${field}[${i}].version`, message: `"${p.version}" is not a version such as 1.2.0 (letters, digits, ".", "_", "+", "-")` });
   });
   if (packages.length && !catalogue) problems.push({ field, message: 'the package catalogue is not available on this server' });
   if (catalogue && problems.length === 0) {

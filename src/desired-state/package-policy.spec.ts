@@ -40,6 +40,7 @@ describe('package policy (forward-only offers)', () => {
     expect(isOlderVersion('2.0.0-rc.1', '2.0.0')).toBe(true);
     expect(isOlderVersion('1.0.0', '1.0.0')).toBe(false);
     expect(isOlderVersion('1.0.0', 'nightly')).toBe(false);
+    expect(isOlderVersion('v1.2', '1.10.0')).toBe(true);
   });
 
   it('offers a first install and an upgrade, and never a downgrade unless forced', () => {

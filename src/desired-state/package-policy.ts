@@ -44,11 +44,19 @@ export function mergePackages(group: { name: string; packages: readonly PackageR
   return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** True when `a` is an older semantic version than `b` (a version that is not semver is never "older"). */
+/**
+ * True when `a` is an older version than `b` in semantic-version order. Versions that are not
+ * semver themselves (`v1.2`, `1.2`) are read as the nearest semver (`1.2.0`); one with no number
+ * at all is never "older".
+ */
 export function isOlderVersion(a: string, b: string): boolean {
-  const x = semver.valid(a, { loose: true });
-  const y = semver.valid(b, { loose: true });
+  const x = asSemver(a);
+  const y = asSemver(b);
   return !!x && !!y && semver.lt(x, y, { loose: true });
+}
+
+function asSemver(v: string): string | undefined {
+  return semver.valid(v, { loose: true }) ?? semver.coerce(v, { includePrerelease: true })?.version ?? undefined;
 }
 
 /** The version of each desired package to offer, given what the agent reports it runs. */
