@@ -136,7 +136,7 @@ export function packageStatusesToStored(p: PackageStatuses): StoredPackageStatus
         agentHasHash: hex(s.agentHasHash),
         serverOfferedVersion: s.serverOfferedVersion,
         serverOfferedHash: hex(s.serverOfferedHash),
-        status: (PackageStatusEnum[s.status] ?? String(s.status)).replace(/^PackageStatusEnum_/, ''),
+        status: packageStatusName(s.status),
         errorMessage: s.errorMessage,
         downloadPercent: s.downloadDetails?.downloadPercent,
         downloadBytesPerSecond: s.downloadDetails?.downloadBytesPerSecond,
@@ -144,6 +144,16 @@ export function packageStatusesToStored(p: PackageStatuses): StoredPackageStatus
     serverProvidedAllPackagesHash: hex(p.serverProvidedAllPackagesHash),
     errorMessage: p.errorMessage,
   };
+}
+
+/** A PackageStatusEnum as stored and shown: INSTALLED, INSTALL_PENDING, INSTALLING, INSTALL_FAILED, DOWNLOADING (like APPLIED for configs). */
+export function packageStatusName(status: PackageStatusEnum): string {
+  const name = PackageStatusEnum[status];
+  if (!name) return String(status);
+  return name
+    .replace(/^PackageStatusEnum_/, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase();
 }
 
 /** The indexed terms of reported package statuses (see Agent.packageTerms): what the package counts are made of. */

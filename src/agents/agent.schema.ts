@@ -238,3 +238,18 @@ export class ComponentCatalog {
   firstSeenAt: Date;
 }
 export const ComponentCatalogSchema = SchemaFactory.createForClass(ComponentCatalog);
+
+/**
+ * Every package term (see Agent.packageTerms) some agent reported at some time: the fleet-wide
+ * package view counts agents per term it lists here, so it never walks the agents for their
+ * distinct terms. Small (names × versions × statuses); a term no agent holds any more counts 0.
+ */
+@Schema({ collection: 'package_terms', versionKey: false })
+export class PackageTerm {
+  @Prop({ type: String, required: true })
+  _id: string;
+
+  @Prop({ type: Date, default: () => new Date() })
+  firstSeenAt: Date;
+}
+export const PackageTermSchema = SchemaFactory.createForClass(PackageTerm);

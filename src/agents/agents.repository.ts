@@ -3,7 +3,8 @@ import { InjectModel } from '@nestjs/mongoose';
 import type { FilterQuery, Model, mongo, PipelineStage, ProjectionType, UpdateQuery } from 'mongoose';
 import { AgentSelectorQuery, PageCursor, PageSort, SelectorRequirement } from '../common/selectors';
 import { Page, pageByKey } from '../database/key-page';
-import { Agent, ComponentCatalog } from './agent.schema';
+import { Agent, ComponentCatalog, PackageTerm } from './agent.schema';
+import { isDuplicateKey } from '../database/duplicate-key';
 
 /** One row of a grouped count: the group's key fields and how many agents share them. */
 export interface AgentCountRow<K> {
@@ -50,8 +51,10 @@ export abstract class AgentsRepository {
   ): Promise<Page<Agent>>;
   /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
   abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
-  /** The distinct package terms agents hold (an index walk on MongoDB). */
-  abstract distinctPackageTerms(): Promise<string[]>;
+  /** Records package terms agents reported (each once; a concurrent second record changes nothing). */
+  abstract recordPackageTerms(terms: string[]): Promise<void>;
+  /** Every package term ever recorded, sorted. */
+  abstract recordedPackageTerms(): Promise<string[]>;
   abstract catalogExists(hashHex: string): Promise<boolean>;
   /** Stores a component catalog once (a concurrent second store changes nothing). */
   abstract storeCatalog(hashHex: string, components: unknown[]): Promise<void>;
@@ -65,6 +68,7 @@ export class MongooseAgentsRepository extends AgentsRepository {
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
     @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
+    @InjectModel(PackageTerm.name) private readonly packageTerms: Model<PackageTerm>,
   ) {
     super();
     this.selected = new AgentSelectorQuery(agents);
@@ -141,8 +145,21 @@ export class MongooseAgentsRepository extends AgentsRepository {
     return this.agents.aggregate<AgentCountRow<K>>(pipeline);
   }
 
-  async distinctPackageTerms(): Promise<string[]> {
-    return ((await this.agents.distinct('packageTerms')) as unknown[]).filter((t): t is string => typeof t === 'string').sort();
+  async recordPackageTerms(terms: string[]): Promise<void> {
+    if (!terms.length) return;
+    try {
+      await this.packageTerms.bulkWrite(
+        terms.map((t) => ({ updateOne: { filter: { _id: t }, update: { $setOnInsert: { firstSeenAt: new Date() } }, upsert: true } })),
+        { ordered: false },
+      );
+    } catch (err) {
+      // Another report recorded the same term at the same moment: it is recorded.
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  async recordedPackageTerms(): Promise<string[]> {
+    return (await this.packageTerms.find({}, { _id: 1 }).lean<{ _id: string }[]>()).map((t) => t._id).sort();
   }
 
   async catalogExists(hashHex: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { ChangeFeed } from '../cluster/change-feed';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { isDatabaseUnavailable } from '../common/database-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
   agentSelectorTerms,
@@ -116,6 +117,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   );
   /** What "connected" means (agent-liveness.ts); every reader of connection facts asks it. */
   readonly liveness: AgentLiveness;
+  /** Package terms this replica knows are recorded (package_terms), so a report records only new ones. */
+  private readonly recordedTerms = new Set<string>();
 
   constructor(
     private readonly agents: AgentsRepository,
@@ -333,6 +336,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
     for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
     if (Object.keys(set).length === 0) return;
+    if (parts.packageTerms) await this.recordPackageTerms(parts.packageTerms);
     if (connection.connected && connection.transport !== 'http') this.storedConnections.set(uid, connection);
     else this.storedConnections.delete(uid);
     try {
@@ -627,10 +631,25 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return new Map(terms.map((t, i) => [t, counts[i]]));
   }
 
-  /** Every package term some agent holds (read from the index), for the fleet-wide package view. */
+  /** Every package term agents reported (some may be held by none any more: they count 0), for the fleet-wide package view. */
   async packageTermsInUse(): Promise<string[]> {
     await this.queue.flush();
-    return this.agents.distinctPackageTerms();
+    return this.agents.recordedPackageTerms();
+  }
+
+  /** Records the terms of a report this replica has not recorded yet (rare: a new package, version or status). */
+  private async recordPackageTerms(terms: string[]): Promise<void> {
+    const fresh = terms.filter((t) => !this.recordedTerms.has(t));
+    if (!fresh.length) return;
+    if (this.recordedTerms.size > 100_000) this.recordedTerms.clear();
+    try {
+      await this.agents.recordPackageTerms(fresh);
+      fresh.forEach((t) => this.recordedTerms.add(t));
+    } catch (err) {
+      // The report itself is still stored; the next report with these terms records them.
+      if (isDatabaseUnavailable(err)) throw err;
+      this.logger.warn(`package terms not recorded (the next report retries): ${err}`);
+    }
   }
 
   /** Deletes a disconnected agent; a connected one would come straight back, so that is a conflict. */

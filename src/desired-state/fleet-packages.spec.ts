@@ -34,3 +34,14 @@ describe('fleet-wide package counts', () => {
     });
   });
 });
+
+describe('package status names', () => {
+  it('are stored in upper case with underscores, like config statuses', async () => {
+    const { packageStatusName } = await import('../agents/agent-report.mapper');
+    const { PackageStatusEnum } = await import('../gen/opamp/v1/opamp_pb');
+    expect(packageStatusName(PackageStatusEnum.PackageStatusEnum_InstallFailed)).toBe('INSTALL_FAILED');
+    expect(packageStatusName(PackageStatusEnum.PackageStatusEnum_Installed)).toBe('INSTALLED');
+    expect(packageStatusName(PackageStatusEnum.PackageStatusEnum_Downloading)).toBe('DOWNLOADING');
+    expect(packageStatusName(PackageStatusEnum.PackageStatusEnum_InstallPending)).toBe('INSTALL_PENDING');
+  });
+});

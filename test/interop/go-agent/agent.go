@@ -205,8 +205,8 @@ func (a *agent) downloadClient(context.Context, *protobufs.DownloadableFile) (*h
 	if a.opts.downloadCA == nil {
 		return &http.Client{Timeout: 5 * time.Minute}, nil
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: a.opts.downloadCA, MinVersion: tls.VersionTLS12}
+	// A transport of its own: http.DefaultTransport is the wire tap (tap.go).
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: a.opts.downloadCA, MinVersion: tls.VersionTLS12}}
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
 }
 
