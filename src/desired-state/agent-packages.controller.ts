@@ -5,7 +5,7 @@ import { agentUidParam } from '../agents/agents.controller';
 import { toAgentResource } from '../agents/agent-resource.mapper';
 import { AgentsService } from '../agents/agents.service';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
-import { AGENT_SCHEMA, ApiInstanceUidParam, ApiJsonResponse, ApiProblemResponses, ApiSignedIn } from '../common/openapi';
+import { AGENT_SCHEMA, ApiInstanceUidParam, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, DESIRED_PACKAGES_SCHEMA } from '../common/openapi';
 import { PackageCatalogue } from '../packages/package-catalogue';
 import { UpdateAgentPackagesDto } from './agent-packages.dto';
 import { DesiredStateService } from './desired-state.service';
@@ -41,6 +41,7 @@ export class AgentPackagesController {
   })
   @ApiInstanceUidParam()
   @ApiSignedIn('viewer')
+  @ApiJsonResponse(200, DESIRED_PACKAGES_SCHEMA)
   @ApiProblemResponses(400, 404, 503)
   async desiredPackages(@Param('instanceUid') instanceUid: string) {
     const uid = agentUidParam(instanceUid);

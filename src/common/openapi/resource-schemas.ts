@@ -391,3 +391,35 @@ export const FLEET_PACKAGE_SCHEMA: SchemaObject = {
     status: packageCounts,
   },
 };
+
+export const DESIRED_PACKAGES_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['kind', 'apiVersion', 'metadata', 'acceptsPackages', 'packages'],
+  properties: {
+    kind: { type: 'string', enum: ['DesiredPackages'] },
+    apiVersion: { type: 'string' },
+    metadata: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+    acceptsPackages: { type: 'boolean' },
+    packages: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'desiredVersion', 'origin', 'offeredVersion'],
+        properties: {
+          name: { type: 'string' },
+          desiredVersion: { type: 'string' },
+          origin: { type: 'string', description: 'group/NAME or agent' },
+          force: { type: 'boolean' },
+          offeredVersion: {
+            type: 'string',
+            description: 'What the forward-only policy offers: the desired version, or the installed one when it refuses a downgrade',
+          },
+          installedVersion: { type: 'string' },
+          downgrade: { type: 'boolean' },
+          refused: { type: 'string', description: 'Why the desired version is not offered' },
+        },
+      },
+    },
+    offer: { type: 'object', additionalProperties: true },
+  },
+};
