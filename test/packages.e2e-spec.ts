@@ -5,10 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
+import { register } from 'prom-client';
 import { PackageCatalogue } from '../src/packages/package-catalogue';
+import { eventually } from './support/agents-api';
+import { CuttableLink } from './support/cuttable-link';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
-import { startTestServer, TestServer } from './support/test-server';
+import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /** One HTTP request with a binary body (sent in pieces, chunked unless `length` is given); the answer's bytes. */
 function send(
@@ -46,6 +49,7 @@ function send(
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const json = (b: Buffer) => JSON.parse(b.toString('utf8'));
 
 describe('package catalogue and downloads (issue 21)', () => {
   let server: TestServer;
@@ -66,7 +70,6 @@ describe('package catalogue and downloads (issue 21)', () => {
     });
   const download = (urlPath: string, headers: Record<string, string> = {}, method = 'GET') =>
     send(server.opampPort, method, urlPath, { headers: { authorization: `Bearer ${agentToken}`, ...headers } });
-  const json = (b: Buffer) => JSON.parse(b.toString('utf8'));
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-e2e-'));
@@ -326,5 +329,58 @@ describe('package catalogue and downloads (issue 21)', () => {
       body: Buffer.from('x'),
     });
     expect(anon.status).toBe(401);
+  });
+});
+
+describe('package downloads while the database is unreachable, and past the concurrency limit', () => {
+  let link: CuttableLink;
+  let server: TestServer;
+  let dataDir: string;
+  const file = randomBytes(400_000);
+  const where = '/v1/packages/outage/1.0.0/outage.bin';
+  const active = async () => (await register.getSingleMetric('opamp_package_downloads_active')?.get())?.values[0]?.value ?? 0;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-outage-'));
+    const direct = new URL(testDatabaseUri());
+    link = new CuttableLink({ host: direct.hostname, port: Number(direct.port) });
+    await link.up();
+    direct.host = `127.0.0.1:${link.port}`;
+    server = await startTestServer(
+      { DATA_DIR: dataDir, PACKAGE_MAX_CONCURRENT_DOWNLOADS: '1', DATABASE_TIMEOUT_MS: '1000', DATABASE_OPERATION_TIMEOUT_MS: '2000' },
+      direct.toString(),
+    );
+    const up = await send(server.apiPort, 'PUT', `/api/v1/packages/outage@1.0.0/files/outage.bin?sha256=${sha(file)}`, {
+      headers: { ...server.authHeaders, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    expect(up.status).toBe(200);
+  });
+  afterAll(async () => {
+    await server?.close().catch(() => undefined);
+    await link?.down().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 with Retry-After while the catalogue cannot be read, 503 to a download past the limit, and serves again once the database is back', async () => {
+    await link.down();
+    const first = send(server.opampPort, 'GET', where);
+    // The first download holds the one slot while it waits for the database.
+    await eventually(active, (n) => n === 1);
+    const second = await send(server.opampPort, 'GET', where);
+    expect(second.status).toBe(503);
+    expect(second.headers['retry-after']).toBeDefined();
+    expect(json(second.bytes).detail).toMatch(/Too many package downloads at once/);
+    const during = await first;
+    expect(during.status).toBe(503);
+    expect(during.headers['retry-after']).toBeDefined();
+    expect(json(during.bytes).detail).toMatch(/cannot be read now/);
+
+    await link.up();
+    const after = await eventually(
+      () => send(server.opampPort, 'GET', where),
+      (r) => r.status === 200,
+    );
+    expect(sha(after.bytes)).toBe(sha(file));
   });
 });

@@ -9,6 +9,7 @@ import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/data
 import { AgentPackage, StoredPackageFile } from './agent-package.schema';
 import { AgentPackagesRepository } from './agent-packages.repository';
 import { AgentPackageType, AgentPlatform, CataloguedPackage, PackageCatalogue, PackageFileOffer } from './package-catalogue';
+import { PackageFileCache } from './package-file-cache';
 import { PackageFilesRepository } from './package-files.repository';
 import { compareVersions, fileNameProblem, packageId, parsePackageId, PLATFORM_MESSAGE, PLATFORM_PATTERN, SHA256_HEX_PATTERN } from './package-names';
 import { decodeSignature, PackageSignatureVerifier, SignatureCheck, SignatureRefused } from './package-signature';
@@ -74,6 +75,7 @@ export class AgentPackagesService extends PackageCatalogue {
   constructor(
     private readonly store: AgentPackagesRepository,
     private readonly files: PackageFilesRepository,
+    private readonly cache: PackageFileCache,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
   ) {
@@ -220,7 +222,10 @@ export class AgentPackagesService extends PackageCatalogue {
       const updated = await this.store.compareAndSet(p, { deletedAt: now, updatedAt: now }, { deletedAt: null });
       if (!updated) throw new ConflictError(`package ${id} was changed concurrently; retry`);
       for (const f of p.files) {
-        if (f.storedId) await this.files.remove(f.storedId).catch((e) => this.logger.warn(`bytes of ${id}/${f.name} not removed: ${e}`));
+        if (!f.storedId) continue;
+        await this.files.remove(f.storedId).catch((e) => this.logger.warn(`bytes of ${id}/${f.name} not removed: ${e}`));
+        // This replica's copy goes too (another version with the same bytes copies them again when asked).
+        await this.cache.forget(f.sha256).catch(() => undefined);
       }
       return updated;
     });
