@@ -1,6 +1,6 @@
 import type { Transport } from './load-protocol';
 
-export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list'] as const;
+export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -35,6 +35,8 @@ export interface BenchArgs {
   keepData: boolean;
   maxInflight: number;
   deadlineMs: number;
+  downloads: number;
+  packageMb: number;
 }
 
 export class UsageError extends Error {}
@@ -47,6 +49,7 @@ Scenarios:
   config-rollout   change the config of all --agents; time until all APPLIED (needs server-side delivery)
   reconnect-storm  ramp to --agents, drop every connection at once, time until all are back and answered
   api-list         store --agents agents, then time REST list pages (GET /api/v1/agents?limit=&continue=)
+  package-download upload a --package-mb package, then --downloads agents download it at once while --agents heartbeat
 
 Options (defaults in brackets):
   --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000]
@@ -79,6 +82,8 @@ Options (defaults in brackets):
   --source-addrs K        spread client sockets over 127.0.0.1..K            [auto: 1 per 20000 agents]
   --max-inflight N        handshakes in flight per worker while ramping      [128]
   --deadline-ms MS        an answer slower than this is late                 [1000]
+  --downloads D           package-download: agents downloading at once       [200]
+  --package-mb M          package-download: size of the package file in MiB  [20]
   --ws-deflate            offer permessage-deflate
   --keep-data             keep the run's temporary data directory
 `;
@@ -136,6 +141,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     'keep-data',
     'max-inflight',
     'deadline-ms',
+    'downloads',
+    'package-mb',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -193,5 +200,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     keepData: str('keep-data') === 'true',
     maxInflight: int('max-inflight', 128, 1, 100_000)!,
     deadlineMs: int('deadline-ms', 1000, 1, 600_000)!,
+    downloads: int('downloads', 200, 1, 100_000)!,
+    packageMb: int('package-mb', 20, 0.001, 4096)!,
   };
 }

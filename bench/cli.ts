@@ -17,6 +17,7 @@ import { CONFIG_ROLLOUT, configRollout } from './scenarios/config-rollout';
 import { connectHold } from './scenarios/connect-hold';
 import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
+import { packageDownload } from './scenarios/package-download';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { ROOT } from './server-process';
 
@@ -26,6 +27,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'config-rollout': configRollout,
   'reconnect-storm': reconnectStorm,
   'api-list': apiList,
+  'package-download': packageDownload,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -42,6 +44,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + a.configTimeout + 120;
     case 'api-list':
       return 180 + a.insertTimeout + 600 + 300;
+    case 'package-download':
+      return perTarget + 120;
   }
 }
 

@@ -26,7 +26,21 @@ if (files.length === 0) {
   process.exit(0);
 }
 
-const docs = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+// Several specs may write rows for one client (one file each): one row per client and transport,
+// where a failure in any file stays the cell's result.
+const docs = [];
+for (const d of files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')))) {
+  const same = docs.find((x) => x.client === d.client && x.version === d.version);
+  if (!same) {
+    docs.push({ ...d, rows: [...d.rows] });
+    continue;
+  }
+  for (const r of d.rows) {
+    const i = same.rows.findIndex((x) => x.transport === r.transport && x.scenario === r.scenario);
+    if (i < 0) same.rows.push(r);
+    else if (r.result === 'fail') same.rows[i] = r;
+  }
+}
 // The usual order; scenarios not listed here follow in the order they were first recorded.
 const ORDER = [
   'discovery',
@@ -34,11 +48,15 @@ const ORDER = [
   'heartbeats',
   'config apply',
   'failure',
+  'rollback',
+  'failure at run time',
   'connection settings',
   'disconnect',
   'retry (503)',
   'restart (state lost)',
+  'restart command',
   'reconnect',
+  'new instance uid',
 ];
 const seen = new Set(docs.flatMap((d) => d.rows.map((r) => r.scenario)));
 const scenarios = [...ORDER.filter((s) => seen.has(s)), ...[...seen].filter((s) => !ORDER.includes(s))];

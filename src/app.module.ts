@@ -17,6 +17,7 @@ import { ClusterModule } from './cluster/cluster.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { DatabaseModule } from './database/database.module';
 import { WatchModule } from './watch/watch.module';
+import { PackagesModule } from './packages/packages.module';
 import type { DatabaseSupervisor } from './database/database-supervisor';
 
 /** The whole server: configuration and database first, then the feature modules. */
@@ -42,6 +43,7 @@ export class AppModule {
         ClusterModule,
         RolloutsModule,
         WatchModule,
+        PackagesModule,
       ],
     };
   }

@@ -23,6 +23,7 @@ import { instrumentHttp } from './metrics/http-metrics';
 import { startMetricsServer } from './metrics/metrics-server';
 import { OpampWsAdapter } from './opamp-gateway/transports/opamp-ws.adapter';
 import { serveWebUi } from './web-ui/web-ui';
+import { acceptStreamedUploads } from './packages/package-upload-body';
 
 /** A started server: its bound ports and how to stop it. */
 export interface RunningServer {
@@ -113,6 +114,7 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
     });
   }
   instrumentHttp(app.getHttpAdapter().getInstance());
+  acceptStreamedUploads(app.getHttpAdapter().getInstance());
   answerUnknownMethods(app.getHttpAdapter().getInstance(), routes);
   await serveWebUi(app.getHttpAdapter().getInstance());
   setupOpenApi(app, buildInfo().version);

@@ -196,6 +196,49 @@ describe('GitHub sign-in against a fake GitHub on loopback', () => {
     expect(await sessions()).toBe(s0);
   });
 
+  it('signs the web UI in: the callback below the registered one sets the session cookie and returns to the UI; a refusal comes back as a message', async () => {
+    expect((await anonymous('GET', '/auth/session/providers')).body).toEqual({ password: true, github: true });
+    const res = await anonymous('GET', '/auth/github?for=web');
+    expect(res.status).toBe(302);
+    const authorizeUrl = new URL(String(res.headers.location));
+    expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`${server.baseUrl}/api/v1/auth/github/callback/web`);
+    const cookie = String(res.headers['set-cookie']).split(';')[0];
+    const back = await authorize(authorizeUrl, 'Octocat');
+    expect(back.pathname).toBe('/api/v1/auth/github/callback/web');
+    const done = await callback(back, cookie);
+    expect(done.status).toBe(302);
+    expect(done.headers.location).toBe('/');
+    const setCookies = ([] as string[]).concat(done.headers['set-cookie'] ?? []);
+    const refresh = setCookies.find((c) => c.startsWith('opamp_commander_refresh='));
+    expect(refresh).toMatch(/^opamp_commander_refresh=[^;]+; Path=\/api\/v1\/auth\/session; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    expect(JSON.stringify(done.body ?? '')).not.toMatch(/refreshToken|accessToken/);
+    // What the UI does when it loads: the cookie gives it an access token for the GitHub user.
+    const restored = await rawRequest(`${server.baseUrl}/api/v1/auth/session/refresh`, {
+      method: 'POST',
+      headers: { cookie: refresh!.split(';')[0], 'x-requested-with': 'test' },
+    });
+    expect(restored.status).toBe(200);
+    expect(claimsSub(restored.body.accessToken)).toBe('github:octocat');
+
+    // An outsider is sent back to the UI with the reason, and no session is made.
+    const s0 = await sessions();
+    const again = await anonymous('GET', '/auth/github?for=web');
+    const refused = await callback(await authorize(new URL(String(again.headers.location)), 'outsider'), String(again.headers['set-cookie']).split(';')[0]);
+    expect(refused.status).toBe(302);
+    expect(new URL(String(refused.headers.location), server.baseUrl).pathname).toBe('/sign-in');
+    expect(new URL(String(refused.headers.location), server.baseUrl).searchParams.get('signInError')).toBe(
+      'GitHub user outsider is not a member of an allowed organisation',
+    );
+    expect(([] as string[]).concat(refused.headers['set-cookie'] ?? []).some((c) => c.startsWith('opamp_commander_refresh='))).toBe(false);
+    // A code meant for the web callback is not taken by the API callback (redirect_uri differs).
+    const third = await anonymous('GET', '/auth/github?for=web');
+    const webBack = await authorize(new URL(String(third.headers.location)), 'Octocat');
+    const apiUrl = new URL(webBack);
+    apiUrl.pathname = '/api/v1/auth/github/callback';
+    expect((await callback(apiUrl, String(third.headers['set-cookie']).split(';')[0])).status).toBe(401);
+    expect(await sessions()).toBe(s0);
+  });
+
   it('answers 404 problem+json when GitHub sign-in is not configured', async () => {
     const plain = await startTestServer();
     try {
@@ -203,6 +246,7 @@ describe('GitHub sign-in against a fake GitHub on loopback', () => {
       expect(res.status).toBe(404);
       expect(res.type).toMatch(/^application\/problem\+json/);
       expect(res.body.detail).toMatch(/not configured/);
+      expect((await rawRequest(`${plain.baseUrl}/api/v1/auth/session/providers`)).body).toEqual({ password: true, github: false });
     } finally {
       await plain.close();
     }

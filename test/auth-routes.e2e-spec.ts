@@ -14,6 +14,8 @@ const PUBLIC_API = new Set([
   'POST /api/v1/auth/session/refresh', // its own credential: the refresh cookie (+ the CSRF header)
   'GET /api/v1/auth/github',
   'GET /api/v1/auth/github/callback',
+  'GET /api/v1/auth/github/callback/web',
+  'GET /api/v1/auth/session/providers',
   'POST /api/v1/auth/github/device',
   'POST /api/v1/auth/github/device/token',
   'GET /api/v1/version',

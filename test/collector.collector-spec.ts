@@ -5,6 +5,10 @@ import * as net from 'node:net';
 import { eventually, getAgent } from './support/agents-api';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
+import { InteropResults } from './support/interop-results';
+
+/** Rows of the interop matrix (scripts/interop-matrix.js): the Collector under its supervisor, both v0.149.0. */
+const results = new InteropResults('collector otelcol + opampsupervisor', 'v0.149.0');
 import { CollectorBinaries, collectorBinaries, freePort, SupervisedCollector } from './interop/collector/supervised-collector';
 
 /**
@@ -167,251 +171,275 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       await metrics.close();
     });
 
-    it('1. the supervisor connects and the agent appears with description, available components, health and effective config', async () => {
-      sup = await new SupervisedCollector(bins, {
-        endpoint: `${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`,
-        nonIdentifyingAttributes: { 'interop.run': run },
-      }).start();
+    it(
+      '1. the supervisor connects and the agent appears with description, available components, health and effective config',
+      results.scenario(transport, 'discovery', async () => {
+        sup = await new SupervisedCollector(bins, {
+          endpoint: `${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`,
+          nonIdentifyingAttributes: { 'interop.run': run },
+        }).start();
 
-      const found = await eventually(
-        () => api('GET', `/agents?search=${encodeURIComponent(run)}`),
-        (r) => r.status === 200 && r.body.items.length === 1,
-        60_000,
-      );
-      expect(found.body.items).toHaveLength(1);
-      expect(found.body.items[0].metadata.instanceUid).toBe(sup.uid);
-
-      const a = await until(
-        'healthy with a start time, with effective config and available components',
-        // The supervisor may first report its own healthy status without the Collector's start time; the
-        // Collector's health (with start_time) follows in a later message.
-        (x) =>
-          x.status?.health?.healthy === true && !!x.status?.health?.startTime && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash,
-      );
-      expect(a.status.connected).toBe(true);
-      expect(a.status.connection.transport).toBe(transport);
-      // Identifying attributes come from the Collector's build info; the supervisor adds ours.
-      expect(a.status.description.identifyingAttributes).toMatchObject({
-        'service.name': 'otelcol-interop',
-        'service.version': '0.149.0-interop',
-        'service.instance.id': sup.uid,
-      });
-      expect(a.status.description.nonIdentifyingAttributes).toMatchObject({ 'interop.run': run, 'os.type': 'linux' });
-      expect(a.status.capabilities.names).toEqual(
-        expect.arrayContaining([
-          'ReportsStatus',
-          'AcceptsRemoteConfig',
-          'ReportsRemoteConfig',
-          'ReportsEffectiveConfig',
-          'ReportsHealth',
-          'ReportsOwnMetrics',
-          'AcceptsRestartCommand',
-          'ReportsAvailableComponents',
-          'ReportsHeartbeat',
-        ]),
-      );
-      // The REST API exposes only the hash of the available components (the catalogue is stored by hash).
-      expect(a.status.availableComponents.hash).toMatch(/^[0-9a-f]{16,}$/);
-      // Before any remote config the supervisor runs the Collector with its opamp extension only.
-      expect(effectiveBody(a)).toMatch(/extensions:[\s\S]*opamp/);
-      expect(a.status.health.startTime).toBeTruthy();
-    });
-
-    it('2. a group selecting it delivers a YAML config with an OTLP receiver: the Collector restarts with it, APPLIED, and the port accepts OTLP', async () => {
-      const before = startTimeOf(await agent());
-      expect(await otlpExport(otlpPort)).toBe(0); // nothing listens there yet
-
-      const rc = await api('POST', '/remoteconfigs', {
-        metadata: { name: configName },
-        spec: { contentType: 'application/yaml', body: collectorConfig(otlpPort, healthPort) },
-      });
-      expect(rc.status).toBe(201);
-      const group = await api('POST', '/agentgroups', {
-        kind: 'AgentGroup',
-        apiVersion: 'v1',
-        metadata: { name: groupName },
-        spec: { selector: `interop.run=${run}`, configs: [{ fileName: '', remoteConfig: configName }] },
-      });
-      expect(group.status).toBe(201);
-      goodHash = (await desiredHash((h) => !!h)) ?? '';
-      expect(goodHash).toMatch(/^[0-9a-f]{64}$/);
-
-      const a = await until(
-        'APPLIED of the group config',
-        (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
-      );
-      expect(a.status.remoteConfigStatus.errorMessage ?? '').toBe('');
-      const eff = await until('effective config with the receiver', (x) => mentions(effectiveBody(x), otlpPort) && x.status?.health?.healthy === true);
-      expect(effectiveBody(eff)).toMatch(/receivers:[\s\S]*otlp/);
-      expect(startTimeOf(eff)).toBeGreaterThan(before); // a new Collector process
-
-      expect(await otlpExport(otlpPort, 'json')).toBe(200);
-      expect(await otlpExport(otlpPort, 'protobuf')).toBe(200);
-      expect(await httpStatus(`http://127.0.0.1:${healthPort}/`)).toBe(200);
-      const counts = await eventually(
-        () => api('GET', `/agentgroups/${groupName}`),
-        (r) => r.body.status?.config?.applied === 1,
-      );
-      expect(counts.body.status.config).toMatchObject({ applied: 1, failed: 0 });
-    });
-
-    it("3. an invalid config is reported FAILED with the Collector's message, and the previous config keeps running", async () => {
-      const before = await agent();
-      const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
-      const res = await api('PUT', `/remoteconfigs/${configName}`, {
-        ...cur,
-        spec: { ...cur.spec, body: collectorConfig(otlpPort, healthPort, 'nosuchreceiver') },
-      });
-      expect(res.status).toBe(200);
-      badHash = (await desiredHash((h) => h !== goodHash)) ?? '';
-      expect(badHash).toMatch(/^[0-9a-f]{64}$/);
-
-      const a = await until(
-        'FAILED for the invalid config',
-        (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === badHash,
-      );
-      // The supervisor ran `otelcol-interop validate` and reports its output.
-      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/validation failed/);
-      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/nosuchreceiver/);
-      expect(a.status.remoteConfigStatus.errorMessage).toMatch(/unknown type/);
-      // The running Collector was not touched.
-      expect(await otlpExport(otlpPort)).toBe(200);
-      expect(startTimeOf(a)).toBe(startTimeOf(before));
-      expect(a.status.health.healthy).toBe(true);
-      expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
-      expect(effectiveBody(a)).not.toContain('nosuchreceiver');
-      const counts = await eventually(
-        () => api('GET', `/agentgroups/${groupName}`),
-        (r) => r.body.status?.config?.failed === 1,
-      );
-      expect(counts.body.status.config).toMatchObject({ failed: 1 });
-    });
-
-    it('4. rollback to revision 1 is APPLIED again', async () => {
-      const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
-      expect(rolled.status).toBe(200);
-      expect(rolled.body.status.latestRevision).toBe(3);
-      expect(await desiredHash((h) => h === goodHash)).toBe(goodHash); // same content as revision 1, same hash
-      const a = await until(
-        'APPLIED after rollback',
-        (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
-      );
-      expect(a.status.health.healthy).toBe(true);
-      expect(await otlpExport(otlpPort)).toBe(200);
-    });
-
-    it('4a. a valid config that cannot run (its port is taken) is reported FAILED when the Collector exits, never sent again, and a rollback recovers', async () => {
-      // Something else holds the port: validation passes, the Collector exits at start, and the
-      // supervisor (v0.149.0 keeps the failing config and restarts the Collector every 5 s; it has
-      // no runtime rollback to the previous config) reports FAILED for the new hash.
-      const blocker = net.createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
-      const takenPort = (blocker.address() as net.AddressInfo).port;
-      try {
-        const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
-        const res = await api('PUT', `/remoteconfigs/${configName}`, { ...cur, spec: { ...cur.spec, body: collectorConfig(takenPort, healthPort) } });
-        expect(res.status).toBe(200);
-        crashHash = (await desiredHash((h) => h !== goodHash && h !== badHash)) ?? '';
-        expect(crashHash).toMatch(/^[0-9a-f]{64}$/);
-        const failed = await until(
-          'FAILED for the config whose Collector exits',
-          (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === crashHash,
+        const found = await eventually(
+          () => api('GET', `/agents?search=${encodeURIComponent(run)}`),
+          (r) => r.status === 200 && r.body.items.length === 1,
+          60_000,
         );
-        expect(failed.status.remoteConfigStatus.errorMessage).toMatch(/exit/i);
-        // The server remembers it: this hash is never pushed to this agent again.
-        expect(failed.status.remoteConfig.failedHashes).toContain(crashHash);
-        const sick = await until('unhealthy while the Collector cannot start', (x) => x.status?.health?.healthy === false);
-        expect(sick.status.health.lastError).toMatch(/exited unexpectedly/);
+        expect(found.body.items).toHaveLength(1);
+        expect(found.body.items[0].metadata.instanceUid).toBe(sup.uid);
+
+        const a = await until(
+          'healthy with a start time, with effective config and available components',
+          // The supervisor may first report its own healthy status without the Collector's start time; the
+          // Collector's health (with start_time) follows in a later message.
+          (x) =>
+            x.status?.health?.healthy === true && !!x.status?.health?.startTime && effectiveBody(x).includes('opamp') && !!x.status?.availableComponents?.hash,
+        );
+        expect(a.status.connected).toBe(true);
+        expect(a.status.connection.transport).toBe(transport);
+        // Identifying attributes come from the Collector's build info; the supervisor adds ours.
+        expect(a.status.description.identifyingAttributes).toMatchObject({
+          'service.name': 'otelcol-interop',
+          'service.version': '0.149.0-interop',
+          'service.instance.id': sup.uid,
+        });
+        expect(a.status.description.nonIdentifyingAttributes).toMatchObject({ 'interop.run': run, 'os.type': 'linux' });
+        expect(a.status.capabilities.names).toEqual(
+          expect.arrayContaining([
+            'ReportsStatus',
+            'AcceptsRemoteConfig',
+            'ReportsRemoteConfig',
+            'ReportsEffectiveConfig',
+            'ReportsHealth',
+            'ReportsOwnMetrics',
+            'AcceptsRestartCommand',
+            'ReportsAvailableComponents',
+            'ReportsHeartbeat',
+          ]),
+        );
+        // The REST API exposes only the hash of the available components (the catalogue is stored by hash).
+        expect(a.status.availableComponents.hash).toMatch(/^[0-9a-f]{16,}$/);
+        // Before any remote config the supervisor runs the Collector with its opamp extension only.
+        expect(effectiveBody(a)).toMatch(/extensions:[\s\S]*opamp/);
+        expect(a.status.health.startTime).toBeTruthy();
+      }),
+    );
+
+    it(
+      '2. a group selecting it delivers a YAML config with an OTLP receiver: the Collector restarts with it, APPLIED, and the port accepts OTLP',
+      results.scenario(transport, 'config apply', async () => {
+        const before = startTimeOf(await agent());
+        expect(await otlpExport(otlpPort)).toBe(0); // nothing listens there yet
+
+        const rc = await api('POST', '/remoteconfigs', {
+          metadata: { name: configName },
+          spec: { contentType: 'application/yaml', body: collectorConfig(otlpPort, healthPort) },
+        });
+        expect(rc.status).toBe(201);
+        const group = await api('POST', '/agentgroups', {
+          kind: 'AgentGroup',
+          apiVersion: 'v1',
+          metadata: { name: groupName },
+          spec: { selector: `interop.run=${run}`, configs: [{ fileName: '', remoteConfig: configName }] },
+        });
+        expect(group.status).toBe(201);
+        goodHash = (await desiredHash((h) => !!h)) ?? '';
+        expect(goodHash).toMatch(/^[0-9a-f]{64}$/);
+
+        const a = await until(
+          'APPLIED of the group config',
+          (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
+        );
+        expect(a.status.remoteConfigStatus.errorMessage ?? '').toBe('');
+        const eff = await until('effective config with the receiver', (x) => mentions(effectiveBody(x), otlpPort) && x.status?.health?.healthy === true);
+        expect(effectiveBody(eff)).toMatch(/receivers:[\s\S]*otlp/);
+        expect(startTimeOf(eff)).toBeGreaterThan(before); // a new Collector process
+
+        expect(await otlpExport(otlpPort, 'json')).toBe(200);
+        expect(await otlpExport(otlpPort, 'protobuf')).toBe(200);
+        expect(await httpStatus(`http://127.0.0.1:${healthPort}/`)).toBe(200);
+        const counts = await eventually(
+          () => api('GET', `/agentgroups/${groupName}`),
+          (r) => r.body.status?.config?.applied === 1,
+        );
+        expect(counts.body.status.config).toMatchObject({ applied: 1, failed: 0 });
+      }),
+    );
+
+    it(
+      "3. an invalid config is reported FAILED with the Collector's message, and the previous config keeps running",
+      results.scenario(transport, 'failure', async () => {
+        const before = await agent();
+        const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
+        const res = await api('PUT', `/remoteconfigs/${configName}`, {
+          ...cur,
+          spec: { ...cur.spec, body: collectorConfig(otlpPort, healthPort, 'nosuchreceiver') },
+        });
+        expect(res.status).toBe(200);
+        badHash = (await desiredHash((h) => h !== goodHash)) ?? '';
+        expect(badHash).toMatch(/^[0-9a-f]{64}$/);
+
+        const a = await until(
+          'FAILED for the invalid config',
+          (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === badHash,
+        );
+        // The supervisor ran `otelcol-interop validate` and reports its output.
+        expect(a.status.remoteConfigStatus.errorMessage).toMatch(/validation failed/);
+        expect(a.status.remoteConfigStatus.errorMessage).toMatch(/nosuchreceiver/);
+        expect(a.status.remoteConfigStatus.errorMessage).toMatch(/unknown type/);
+        // The running Collector was not touched.
+        expect(await otlpExport(otlpPort)).toBe(200);
+        expect(startTimeOf(a)).toBe(startTimeOf(before));
+        expect(a.status.health.healthy).toBe(true);
+        expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
+        expect(effectiveBody(a)).not.toContain('nosuchreceiver');
         const counts = await eventually(
           () => api('GET', `/agentgroups/${groupName}`),
           (r) => r.body.status?.config?.failed === 1,
         );
-        expect(counts.body.status.config).toMatchObject({ failed: 1, applied: 0 });
+        expect(counts.body.status.config).toMatchObject({ failed: 1 });
+      }),
+    );
 
+    it(
+      '4. rollback to revision 1 is APPLIED again',
+      results.scenario(transport, 'rollback', async () => {
         const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
         expect(rolled.status).toBe(200);
+        expect(rolled.body.status.latestRevision).toBe(3);
+        expect(await desiredHash((h) => h === goodHash)).toBe(goodHash); // same content as revision 1, same hash
         const a = await until(
-          'APPLIED and healthy after rolling back from the config that could not run',
-          (x) =>
-            x.status?.remoteConfigStatus?.status === 'APPLIED' &&
-            x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash &&
-            x.status?.health?.healthy === true,
+          'APPLIED after rollback',
+          (x) => x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash,
         );
-        expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
+        expect(a.status.health.healthy).toBe(true);
+        expect(await otlpExport(otlpPort)).toBe(200);
+      }),
+    );
+
+    it(
+      '4a. a valid config that cannot run (its port is taken) is reported FAILED when the Collector exits, never sent again, and a rollback recovers',
+      results.scenario(transport, 'failure at run time', async () => {
+        // Something else holds the port: validation passes, the Collector exits at start, and the
+        // supervisor (v0.149.0 keeps the failing config and restarts the Collector every 5 s; it has
+        // no runtime rollback to the previous config) reports FAILED for the new hash.
+        const blocker = net.createServer();
+        await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
+        const takenPort = (blocker.address() as net.AddressInfo).port;
+        try {
+          const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
+          const res = await api('PUT', `/remoteconfigs/${configName}`, { ...cur, spec: { ...cur.spec, body: collectorConfig(takenPort, healthPort) } });
+          expect(res.status).toBe(200);
+          crashHash = (await desiredHash((h) => h !== goodHash && h !== badHash)) ?? '';
+          expect(crashHash).toMatch(/^[0-9a-f]{64}$/);
+          const failed = await until(
+            'FAILED for the config whose Collector exits',
+            (x) => x.status?.remoteConfigStatus?.status === 'FAILED' && x.status.remoteConfigStatus.lastRemoteConfigHash === crashHash,
+          );
+          expect(failed.status.remoteConfigStatus.errorMessage).toMatch(/exit/i);
+          // The server remembers it: this hash is never pushed to this agent again.
+          expect(failed.status.remoteConfig.failedHashes).toContain(crashHash);
+          const sick = await until('unhealthy while the Collector cannot start', (x) => x.status?.health?.healthy === false);
+          expect(sick.status.health.lastError).toMatch(/exited unexpectedly/);
+          const counts = await eventually(
+            () => api('GET', `/agentgroups/${groupName}`),
+            (r) => r.body.status?.config?.failed === 1,
+          );
+          expect(counts.body.status.config).toMatchObject({ failed: 1, applied: 0 });
+
+          const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
+          expect(rolled.status).toBe(200);
+          const a = await until(
+            'APPLIED and healthy after rolling back from the config that could not run',
+            (x) =>
+              x.status?.remoteConfigStatus?.status === 'APPLIED' &&
+              x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash &&
+              x.status?.health?.healthy === true,
+          );
+          expect(mentions(effectiveBody(a), otlpPort)).toBe(true);
+          expect(
+            await eventually(
+              () => otlpExport(otlpPort),
+              (st) => st === 200,
+              30_000,
+            ),
+          ).toBe(200);
+        } finally {
+          blocker.close();
+        }
+      }),
+    );
+
+    it(
+      '5. own-metrics connection settings make the Collector send its own metrics to an OTLP/HTTP receiver',
+      results.scenario(transport, 'connection settings', async () => {
+        const cur = (await api('GET', `/agentgroups/${groupName}`)).body;
+        const endpoint = `http://127.0.0.1:${metrics.port}/v1/metrics`;
+        const res = await api('PUT', `/agentgroups/${groupName}`, { ...cur, spec: { ...cur.spec, connectionSettings: { ownMetrics: { endpoint } } } });
+        expect(res.status).toBe(200);
+
+        // The supervisor rewrites the Collector's telemetry section and restarts it.
+        const a = await until(
+          'effective config with the own-metrics exporter',
+          (x) => mentions(effectiveBody(x), metrics.port) && x.status?.health?.healthy === true,
+        );
+        expect(effectiveBody(a)).toMatch(/periodic/);
+        const deadline = Date.now() + 60_000;
+        while (metrics.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+        if (metrics.posts.length === 0) throw new Error(`no own metrics arrived at ${endpoint}\n${sup.tail()}`);
+        expect(metrics.posts[0].contentType).toBe('application/x-protobuf');
+        expect(metrics.posts[0].bytes).toBeGreaterThan(0);
+        // The remote config is untouched and still APPLIED; the receiver still runs.
+        const after = await until('APPLIED still', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED');
+        expect(after.status.remoteConfigStatus.lastRemoteConfigHash).toBe(goodHash);
+        expect(await otlpExport(otlpPort)).toBe(200);
+      }),
+    );
+
+    it(
+      '6. a restart command restarts the Collector, which reports healthy again',
+      results.scenario(transport, 'restart command', async () => {
+        const before = await until('healthy before restart', (x) => x.status?.health?.healthy === true && x.status?.connected === true);
+        const started = startTimeOf(before);
+        const res = await api('POST', `/agents/${sup.uid}/restart`);
+        expect(res.status).toBe(202);
+        expect(res.body).toMatchObject({ accepted: true, delivery: transport === 'http' ? 'next-poll' : 'sent' });
+
+        const a = await until('a new healthy Collector process', (x) => startTimeOf(x) > started && x.status?.health?.healthy === true);
+        expect(a.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: goodHash });
         expect(
           await eventually(
-            () => otlpExport(otlpPort),
-            (st) => st === 200,
+            () => httpStatus(`http://127.0.0.1:${healthPort}/`),
+            (s) => s === 200,
             30_000,
           ),
         ).toBe(200);
-      } finally {
-        blocker.close();
-      }
-    });
+        expect(
+          await eventually(
+            () => otlpExport(otlpPort),
+            (s) => s === 200,
+            30_000,
+          ),
+        ).toBe(200);
+        expect(sup.running).toBe(true);
+      }),
+    );
 
-    it('5. own-metrics connection settings make the Collector send its own metrics to an OTLP/HTTP receiver', async () => {
-      const cur = (await api('GET', `/agentgroups/${groupName}`)).body;
-      const endpoint = `http://127.0.0.1:${metrics.port}/v1/metrics`;
-      const res = await api('PUT', `/agentgroups/${groupName}`, { ...cur, spec: { ...cur.spec, connectionSettings: { ownMetrics: { endpoint } } } });
-      expect(res.status).toBe(200);
-
-      // The supervisor rewrites the Collector's telemetry section and restarts it.
-      const a = await until(
-        'effective config with the own-metrics exporter',
-        (x) => mentions(effectiveBody(x), metrics.port) && x.status?.health?.healthy === true,
-      );
-      expect(effectiveBody(a)).toMatch(/periodic/);
-      const deadline = Date.now() + 60_000;
-      while (metrics.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-      if (metrics.posts.length === 0) throw new Error(`no own metrics arrived at ${endpoint}\n${sup.tail()}`);
-      expect(metrics.posts[0].contentType).toBe('application/x-protobuf');
-      expect(metrics.posts[0].bytes).toBeGreaterThan(0);
-      // The remote config is untouched and still APPLIED; the receiver still runs.
-      const after = await until('APPLIED still', (x) => x.status?.remoteConfigStatus?.status === 'APPLIED');
-      expect(after.status.remoteConfigStatus.lastRemoteConfigHash).toBe(goodHash);
-      expect(await otlpExport(otlpPort)).toBe(200);
-    });
-
-    it('6. a restart command restarts the Collector, which reports healthy again', async () => {
-      const before = await until('healthy before restart', (x) => x.status?.health?.healthy === true && x.status?.connected === true);
-      const started = startTimeOf(before);
-      const res = await api('POST', `/agents/${sup.uid}/restart`);
-      expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ accepted: true, delivery: transport === 'http' ? 'next-poll' : 'sent' });
-
-      const a = await until('a new healthy Collector process', (x) => startTimeOf(x) > started && x.status?.health?.healthy === true);
-      expect(a.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: goodHash });
-      expect(
-        await eventually(
-          () => httpStatus(`http://127.0.0.1:${healthPort}/`),
-          (s) => s === 200,
-          30_000,
-        ),
-      ).toBe(200);
-      expect(
-        await eventually(
-          () => otlpExport(otlpPort),
-          (s) => s === 200,
-          30_000,
-        ),
-      ).toBe(200);
-      expect(sup.running).toBe(true);
-    });
-
-    it('7. every config was delivered exactly when it changed, and a stopped supervisor shows as disconnected', async () => {
-      // Hash-gated delivery: revision 1, the invalid revision 2, revision 1 again after the
-      // rollback, the config that could not run, revision 1 again; heartbeats, polls, FAILED, the
-      // Collector's crash loop, own-metrics settings and the restart resent nothing.
-      const received = [...sup.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
-      expect(received).toEqual([goodHash, badHash, goodHash, crashHash, goodHash]);
-      // SIGINT: the supervisor stops the Collector (no Collector of this run outlives it) and leaves.
-      expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
-      // WebSocket: at once; HTTP (opamp-go sends no agent_disconnect): after 3 missed polls of OPAMP_HEARTBEAT_INTERVAL_SECONDS.
-      const a = await until('disconnected', (x) => x.status?.connected === false, 30_000);
-      // A silent HTTP agent is disconnected by derivation (no write), so only WebSocket has disconnectedAt.
-      if (transport === 'websocket') expect(a.status.connection.disconnectedAt).toBeTruthy();
-      else expect(Date.parse(a.status.connection.lastSeenAt)).toBeLessThan(Date.now() - 10_000);
-    });
+    it(
+      '7. every config was delivered exactly when it changed, and a stopped supervisor shows as disconnected',
+      results.scenario(transport, 'disconnect', async () => {
+        // Hash-gated delivery: revision 1, the invalid revision 2, revision 1 again after the
+        // rollback, the config that could not run, revision 1 again; heartbeats, polls, FAILED, the
+        // Collector's crash loop, own-metrics settings and the restart resent nothing.
+        const received = [...sup.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
+        expect(received).toEqual([goodHash, badHash, goodHash, crashHash, goodHash]);
+        // SIGINT: the supervisor stops the Collector (no Collector of this run outlives it) and leaves.
+        expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
+        // WebSocket: at once; HTTP (opamp-go sends no agent_disconnect): after 3 missed polls of OPAMP_HEARTBEAT_INTERVAL_SECONDS.
+        const a = await until('disconnected', (x) => x.status?.connected === false, 30_000);
+        // A silent HTTP agent is disconnected by derivation (no write), so only WebSocket has disconnectedAt.
+        if (transport === 'websocket') expect(a.status.connection.disconnectedAt).toBeTruthy();
+        else expect(Date.parse(a.status.connection.lastSeenAt)).toBeLessThan(Date.now() - 10_000);
+      }),
+    );
   });
 });

@@ -3,6 +3,11 @@ import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { restClient } from './support/rest-client';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+import { InteropResults } from './support/interop-results';
+
+/** Rows of the interop matrix (scripts/interop-matrix.js) that this spec proves. */
+const goResults = new InteropResults('go opamp-go', 'v0.23.0', 'delivery');
+const elasticResults = new InteropResults('node @elastic/opamp-client-node', '0.5.0');
 
 /**
  * Fleet management end to end: configuration assigned through the REST API reaches real OpAMP
@@ -54,75 +59,85 @@ describe('remote configuration delivery to real agents', () => {
     return res.body;
   }
 
-  it('a group config reaches a WebSocket agent, APPLIED is recorded, and nothing is resent', async () => {
-    const agent = start('--service-name', 'checkout');
-    const uid = (await agent.event('started')).uid as string;
-    const rc = (await agent.event('remote_config')) as unknown as { hash: string; config: Record<string, { body: string }> };
-    expect(rc.config['']).toMatchObject({ body: 'receivers:\n  otlp: {}\n' });
-    const applied = await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
-    );
-    expect(applied.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: rc.hash });
-    expect(
-      (
+  it(
+    'a group config reaches a WebSocket agent, APPLIED is recorded, and nothing is resent',
+    goResults.scenario('websocket', 'config apply', async () => {
+      const agent = start('--service-name', 'checkout');
+      const uid = (await agent.event('started')).uid as string;
+      const rc = (await agent.event('remote_config')) as unknown as { hash: string; config: Record<string, { body: string }> };
+      expect(rc.config['']).toMatchObject({ body: 'receivers:\n  otlp: {}\n' });
+      const applied = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+      );
+      expect(applied.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: rc.hash });
+      expect(
+        (
+          await eventually(
+            () => getAgent(server, uid),
+            (r) => r.body.status.remoteConfig?.state === 'applied',
+          )
+        ).body.status.remoteConfig,
+      ).toMatchObject({ state: 'applied', desiredHash: rc.hash, origin: 'group/checkout' });
+      const desired = await api('GET', `/agents/${uid}/desired-config`);
+      expect(desired.body).toMatchObject({
+        hash: rc.hash,
+        origin: { kind: 'group', group: 'checkout' },
+        configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } },
+      });
+      const status = await eventually(
+        () => api('GET', '/agentgroups/checkout'),
+        (r) => r.body.status.config.applied >= 1,
+      );
+      expect(status.body.status).toMatchObject({ config: { applied: 1, failed: 0 } });
+      // Heartbeats for a while: the config is not sent again.
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(configEvents(agent)).toHaveLength(1);
+    }),
+  );
+
+  it(
+    'a new revision is pushed at once; FAILED is recorded with its message; rollback delivers the older revision',
+    goResults.scenario(
+      'websocket',
+      'failure',
+      goResults.scenario('websocket', 'rollback', async () => {
+        const agent = start('--service-name', 'checkout', '--fail-configs-containing', 'BROKEN');
+        const uid = (await agent.event('started')).uid as string;
+        await agent.event('remote_config');
         await eventually(
           () => getAgent(server, uid),
-          (r) => r.body.status.remoteConfig?.state === 'applied',
-        )
-      ).body.status.remoteConfig,
-    ).toMatchObject({ state: 'applied', desiredHash: rc.hash, origin: 'group/checkout' });
-    const desired = await api('GET', `/agents/${uid}/desired-config`);
-    expect(desired.body).toMatchObject({
-      hash: rc.hash,
-      origin: { kind: 'group', group: 'checkout' },
-      configMap: { '': { source: { kind: 'group', group: 'checkout', remoteConfig: 'collector-base', revision: 1 } } },
-    });
-    const status = await eventually(
-      () => api('GET', '/agentgroups/checkout'),
-      (r) => r.body.status.config.applied >= 1,
-    );
-    expect(status.body.status).toMatchObject({ config: { applied: 1, failed: 0 } });
-    // Heartbeats for a while: the config is not sent again.
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(configEvents(agent)).toHaveLength(1);
-  });
+          (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+        );
 
-  it('a new revision is pushed at once; FAILED is recorded with its message; rollback delivers the older revision', async () => {
-    const agent = start('--service-name', 'checkout', '--fail-configs-containing', 'BROKEN');
-    const uid = (await agent.event('started')).uid as string;
-    await agent.event('remote_config');
-    await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
-    );
+        await revise('collector-base', 'receivers:\n  otlp: {}\n# BROKEN on purpose\n');
+        const broken = await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('BROKEN'), 10_000);
+        const failed = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
+        );
+        expect(failed.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(broken.hash);
+        expect(failed.body.status.remoteConfigStatus.errorMessage).toMatch(/BROKEN/);
+        const counts = await eventually(
+          () => api('GET', '/agentgroups/checkout'),
+          (r) => r.body.status.config.failed >= 1,
+        );
+        expect(counts.body.status.config.failed).toBeGreaterThanOrEqual(1);
+        // FAILED with the same hash is not a reason to resend.
+        await new Promise((r) => setTimeout(r, 2000));
+        expect(configEvents(agent).filter((e) => e.hash === broken.hash)).toHaveLength(1);
 
-    await revise('collector-base', 'receivers:\n  otlp: {}\n# BROKEN on purpose\n');
-    const broken = await agent.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('BROKEN'), 10_000);
-    const failed = await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
-    );
-    expect(failed.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(broken.hash);
-    expect(failed.body.status.remoteConfigStatus.errorMessage).toMatch(/BROKEN/);
-    const counts = await eventually(
-      () => api('GET', '/agentgroups/checkout'),
-      (r) => r.body.status.config.failed >= 1,
-    );
-    expect(counts.body.status.config.failed).toBeGreaterThanOrEqual(1);
-    // FAILED with the same hash is not a reason to resend.
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(configEvents(agent).filter((e) => e.hash === broken.hash)).toHaveLength(1);
-
-    const rolled = await api('POST', '/remoteconfigs/collector-base/rollback', { revision: 1 });
-    expect(rolled.status).toBe(200);
-    const back = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== broken.hash && !JSON.stringify(e.config).includes('BROKEN'), 10_000);
-    expect((back as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('receivers:\n  otlp: {}\n');
-    await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
-    );
-  });
+        const rolled = await api('POST', '/remoteconfigs/collector-base/rollback', { revision: 1 });
+        expect(rolled.status).toBe(200);
+        const back = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== broken.hash && !JSON.stringify(e.config).includes('BROKEN'), 10_000);
+        expect((back as unknown as { config: Record<string, { body: string }> }).config[''].body).toBe('receivers:\n  otlp: {}\n');
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
+        );
+      }),
+    ),
+  );
 
   it('an agent whose description changes into the selector receives the group config', async () => {
     const agent = start('--service-name', 'billing');
@@ -158,103 +173,157 @@ describe('remote configuration delivery to real agents', () => {
     await agent.waitFor((e) => e.event === 'remote_config' && e.hash === fromGroup.hash, 10_000, agent.events.indexOf(own) + 1);
   });
 
-  it('restart reaches an agent that accepts it, and is refused for one that does not', async () => {
-    const agent = start('--service-name', 'restartable');
-    const uid = (await agent.event('started')).uid as string;
-    await eventually(
-      () => getAgent(server, uid),
-      (r) => r.status === 200 && r.body.status.connected,
-    );
-    const res = await api('POST', `/agents/${uid}/restart`);
-    expect(res.status).toBe(202);
-    expect((await agent.event('command', 10_000)).type).toBe('Restart');
-
-    const stubborn = start('--service-name', 'stubborn', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
-    const uid2 = (await stubborn.event('started')).uid as string;
-    await eventually(
-      () => getAgent(server, uid2),
-      (r) => r.status === 200,
-    );
-    const refused = await api('POST', `/agents/${uid2}/restart`);
-    expect(refused.status).toBe(409);
-    expect(refused.type).toMatch(/problem\+json/);
-  });
-
-  it('connection settings from a group are offered once by capability, and again only when they change', async () => {
-    const settings = (endpoint: string) => ({
-      kind: 'AgentGroup',
-      apiVersion: 'v1',
-      metadata: { name: 'telemetry' },
-      spec: {
-        selector: 'service.name=telemetry',
-        connectionSettings: { heartbeatIntervalSeconds: 2, ownMetrics: { endpoint, headers: { 'x-tenant': 'blue' } } },
-      },
-    });
-    expect((await api('POST', '/agentgroups', settings('http://127.0.0.1:4318/v1/metrics'))).status).toBe(201);
-    const agent = start('--service-name', 'telemetry', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
-    const offer = await agent.event('connection_settings', 10_000);
-    expect(offer).toMatchObject({ ownMetrics: { destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } });
-    // The heartbeat interval travels in `opamp` to an agent that reports heartbeats (never 0).
-    const hb = agent.events.find((e) => e.event === 'message' && e.hasConnectionSettings);
-    expect(hb).toBeDefined();
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(agent.count((e) => e.event === 'connection_settings')).toBe(1);
-    const cur = (await api('GET', '/agentgroups/telemetry')).body;
-    const changed = settings('http://127.0.0.1:14318/v1/metrics');
-    expect(
-      (await api('PUT', '/agentgroups/telemetry', { ...changed, metadata: { ...changed.metadata, resourceVersion: cur.metadata.resourceVersion } })).status,
-    ).toBe(200);
-    const second = await agent.waitFor((e) => e.event === 'connection_settings' && e.hash !== offer.hash, 10_000);
-    expect((second.ownMetrics as { destinationEndpoint: string }).destinationEndpoint).toBe('http://127.0.0.1:14318/v1/metrics');
-  });
-
-  it('the Elastic client (HTTP) gets the config on its next poll and reports APPLIED', async () => {
-    const { createOpAMPClient, AgentCapabilities, RemoteConfigStatuses, DIAG_CH_SEND_SUCCESS } = require('@elastic/opamp-client-node');
-    const received: { configHash: Uint8Array; config: { configMap: Record<string, { body: Uint8Array }> } }[] = [];
-    const exchanges: unknown[] = [];
-    const onExchange = (m: unknown) => exchanges.push(m);
-    diagnostics.subscribe(DIAG_CH_SEND_SUCCESS, onExchange);
-    const client = createOpAMPClient({
-      endpoint: `http://127.0.0.1:${server.opampPort}/v1/opamp`,
-      heartbeatIntervalSeconds: 0.3,
-      diagEnabled: true,
-      capabilities: AgentCapabilities.AgentCapabilities_AcceptsRemoteConfig | AgentCapabilities.AgentCapabilities_ReportsRemoteConfig,
-      onMessage: ({ remoteConfig }: { remoteConfig?: (typeof received)[number] }) => {
-        if (!remoteConfig) return;
-        received.push(remoteConfig);
-        client.setRemoteConfigStatus({ status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED, lastRemoteConfigHash: remoteConfig.configHash });
-      },
-    });
-    client.setAgentDescription({ identifyingAttributes: { 'service.name': 'checkout' } });
-    client.start();
-    try {
-      const uid = Buffer.from(client.getInstanceUid() as Uint8Array)
-        .toString('hex')
-        .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  it(
+    'restart reaches an agent that accepts it, and is refused for one that does not',
+    goResults.scenario('websocket', 'restart command', async () => {
+      const agent = start('--service-name', 'restartable');
+      const uid = (await agent.event('started')).uid as string;
       await eventually(
-        async () => received.length,
-        (n) => n >= 1,
-        10_000,
-      );
-      expect(Buffer.from(received[0].config.configMap[''].body).toString()).toContain('otlp');
-      const applied = await eventually(
         () => getAgent(server, uid),
-        (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+        (r) => r.status === 200 && r.body.status.connected,
       );
-      expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(Buffer.from(received[0].configHash).toString('hex'));
-      // Several more polls: still exactly one delivery.
-      const seen = exchanges.length;
+      const res = await api('POST', `/agents/${uid}/restart`);
+      expect(res.status).toBe(202);
+      expect((await agent.event('command', 10_000)).type).toBe('Restart');
+
+      const stubborn = start('--service-name', 'stubborn', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
+      const uid2 = (await stubborn.event('started')).uid as string;
       await eventually(
-        async () => exchanges.length,
-        (n) => n >= seen + 5,
-        10_000,
+        () => getAgent(server, uid2),
+        (r) => r.status === 200,
       );
-      expect(received).toHaveLength(1);
-    } finally {
-      await client.shutdown();
-      diagnostics.unsubscribe(DIAG_CH_SEND_SUCCESS, onExchange);
-    }
-  });
+      const refused = await api('POST', `/agents/${uid2}/restart`);
+      expect(refused.status).toBe(409);
+      expect(refused.type).toMatch(/problem\+json/);
+    }),
+  );
+
+  it(
+    'connection settings from a group are offered once by capability, and again only when they change',
+    goResults.scenario('websocket', 'connection settings', async () => {
+      const settings = (endpoint: string) => ({
+        kind: 'AgentGroup',
+        apiVersion: 'v1',
+        metadata: { name: 'telemetry' },
+        spec: {
+          selector: 'service.name=telemetry',
+          connectionSettings: { heartbeatIntervalSeconds: 2, ownMetrics: { endpoint, headers: { 'x-tenant': 'blue' } } },
+        },
+      });
+      expect((await api('POST', '/agentgroups', settings('http://127.0.0.1:4318/v1/metrics'))).status).toBe(201);
+      const agent = start('--service-name', 'telemetry', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics');
+      const offer = await agent.event('connection_settings', 10_000);
+      expect(offer).toMatchObject({ ownMetrics: { destinationEndpoint: 'http://127.0.0.1:4318/v1/metrics', headers: { 'x-tenant': 'blue' } } });
+      // The heartbeat interval travels in `opamp` to an agent that reports heartbeats (never 0).
+      const hb = agent.events.find((e) => e.event === 'message' && e.hasConnectionSettings);
+      expect(hb).toBeDefined();
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(agent.count((e) => e.event === 'connection_settings')).toBe(1);
+      const cur = (await api('GET', '/agentgroups/telemetry')).body;
+      const changed = settings('http://127.0.0.1:14318/v1/metrics');
+      expect(
+        (await api('PUT', '/agentgroups/telemetry', { ...changed, metadata: { ...changed.metadata, resourceVersion: cur.metadata.resourceVersion } })).status,
+      ).toBe(200);
+      const second = await agent.waitFor((e) => e.event === 'connection_settings' && e.hash !== offer.hash, 10_000);
+      expect((second.ownMetrics as { destinationEndpoint: string }).destinationEndpoint).toBe('http://127.0.0.1:14318/v1/metrics');
+    }),
+  );
+
+  it(
+    'proxy connection settings reach opamp-go as offered, and the status it reports for them is stored and shown',
+    goResults.scenario('websocket', 'connection settings', async () => {
+      const proxy = { url: 'http://proxy.internal:3128', connectHeaders: { 'Proxy-Authorization': 'Basic b3BhbXA6c2VjcmV0' } };
+      const group = {
+        kind: 'AgentGroup',
+        apiVersion: 'v1',
+        metadata: { name: 'behind-proxy' },
+        spec: {
+          selector: 'service.name=behind-proxy',
+          connectionSettings: {
+            opamp: { endpoint: `ws://127.0.0.1:${server.opampPort}/v1/opamp`, proxy },
+            ownMetrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', proxy: { url: 'https://egress.internal:8443' } },
+          },
+        },
+      };
+      expect((await api('POST', '/agentgroups', group)).status).toBe(201);
+      const stored = (await api('GET', '/agentgroups/behind-proxy')).body;
+      expect(stored.spec.connectionSettings.opamp.proxy).toEqual(proxy);
+      const caps = 'ReportsStatus,ReportsHeartbeat,AcceptsOpAMPConnectionSettings,ReportsOwnMetrics,ReportsConnectionSettingsStatus,AcceptsRestartCommand';
+      const agent = start('--service-name', 'behind-proxy', '--capabilities', caps);
+      const opamp = await agent.event('opamp_connection_settings', 10_000);
+      expect(opamp.proxy).toEqual(proxy);
+      const offer = await agent.event('connection_settings', 10_000);
+      expect(offer).toMatchObject({ ownMetrics: { proxy: { url: 'https://egress.internal:8443', connectHeaders: {} } } });
+      // opamp-go v0.23 reports a ConnectionSettingsStatus only when it starts: restart it.
+      const uid = (await agent.event('started', 5_000)).uid as string;
+      expect((await api('POST', `/agents/${uid}/restart`)).status).toBe(202);
+      const seen = await eventually(
+        () => getAgent(server, uid),
+        (r) => r.body?.status?.connectionSettingsStatus?.status === 'APPLIED',
+        15_000,
+      );
+      expect(seen.body.status.connectionSettingsStatus).toMatchObject({ lastConnectionSettingsHash: offer.hash, status: 'APPLIED', current: true });
+      // A bad proxy URL is refused with the field named, nothing stored.
+      const bad = await api('PUT', '/agentgroups/behind-proxy', {
+        ...group,
+        metadata: { ...group.metadata, resourceVersion: stored.metadata.resourceVersion },
+        spec: { ...group.spec, connectionSettings: { opamp: { endpoint: group.spec.connectionSettings.opamp.endpoint, proxy: { url: 'proxy:3128' } } } },
+      });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('spec.connectionSettings.opamp.proxy.url');
+    }),
+  );
+
+  it(
+    'the Elastic client (HTTP) gets the config on its next poll and reports APPLIED',
+    elasticResults.scenario('http', 'config apply', async () => {
+      const { createOpAMPClient, AgentCapabilities, RemoteConfigStatuses, DIAG_CH_SEND_SUCCESS } = require('@elastic/opamp-client-node');
+      const received: { configHash: Uint8Array; config: { configMap: Record<string, { body: Uint8Array }> } }[] = [];
+      const exchanges: unknown[] = [];
+      const onExchange = (m: unknown) => exchanges.push(m);
+      diagnostics.subscribe(DIAG_CH_SEND_SUCCESS, onExchange);
+      const client = createOpAMPClient({
+        endpoint: `http://127.0.0.1:${server.opampPort}/v1/opamp`,
+        heartbeatIntervalSeconds: 0.3,
+        diagEnabled: true,
+        capabilities: AgentCapabilities.AgentCapabilities_AcceptsRemoteConfig | AgentCapabilities.AgentCapabilities_ReportsRemoteConfig,
+        onMessage: ({ remoteConfig }: { remoteConfig?: (typeof received)[number] }) => {
+          if (!remoteConfig) return;
+          received.push(remoteConfig);
+          client.setRemoteConfigStatus({ status: RemoteConfigStatuses.RemoteConfigStatuses_APPLIED, lastRemoteConfigHash: remoteConfig.configHash });
+        },
+      });
+      client.setAgentDescription({ identifyingAttributes: { 'service.name': 'checkout' } });
+      client.start();
+      try {
+        const uid = Buffer.from(client.getInstanceUid() as Uint8Array)
+          .toString('hex')
+          .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+        await eventually(
+          async () => received.length,
+          (n) => n >= 1,
+          10_000,
+        );
+        expect(Buffer.from(received[0].config.configMap[''].body).toString()).toContain('otlp');
+        const applied = await eventually(
+          () => getAgent(server, uid),
+          (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED',
+        );
+        expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(Buffer.from(received[0].configHash).toString('hex'));
+        // Several more polls: still exactly one delivery.
+        const seen = exchanges.length;
+        await eventually(
+          async () => exchanges.length,
+          (n) => n >= seen + 5,
+          10_000,
+        );
+        expect(received).toHaveLength(1);
+      } finally {
+        await client.shutdown();
+        diagnostics.unsubscribe(DIAG_CH_SEND_SUCCESS, onExchange);
+      }
+    }),
+  );
 });
 
 /**

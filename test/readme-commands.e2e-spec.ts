@@ -165,6 +165,9 @@ describe('examples/ manifests apply, and apply again unchanged', () => {
       expect.stringMatching(/^token\/\S+ unchanged$/),
       'agentgroup/checkout unchanged',
     ]);
+    // A package version never changes: apply creates it, then finds it as the file says.
+    expect(await apply('examples/package.yaml')).toEqual(['package/otelcol-contrib@0.149.0 created']);
+    expect(await apply('examples/package.yaml')).toEqual(['package/otelcol-contrib@0.149.0 unchanged']);
     const tokens = JSON.parse((await runOpampctl(['get', 'tokens', '-o', 'json'], { env })).stdout).items;
     expect(tokens).toHaveLength(1);
   });

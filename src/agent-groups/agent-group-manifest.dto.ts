@@ -96,6 +96,24 @@ export class GroupConfigRefDto {
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_valid_protocol: true };
 
+/** An HTTP(S) proxy the agent connects through (OpAMP ProxyConnectionSettings, spec v0.17). */
+export class ProxyDto {
+  @ApiProperty({ description: 'Proxy URL (http or https)', example: 'http://proxy.internal:3128' })
+  @IsString()
+  @MaxLength(2048)
+  @IsUrl(HTTP_URL, { message: '$property must be an http(s) URL' })
+  url: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Headers sent with the CONNECT request (e.g. Proxy-Authorization)',
+  })
+  @IsOptional()
+  @IsHeaderMap()
+  connectHeaders?: Record<string, string>;
+}
+
 export class OtlpDestinationDto {
   @ApiProperty({ description: 'Full OTLP/HTTP URL including the path', example: 'https://otel.example.com:4318/v1/metrics' })
   @IsString()
@@ -107,6 +125,13 @@ export class OtlpDestinationDto {
   @IsOptional()
   @IsHeaderMap()
   headers?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: ProxyDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProxyDto)
+  proxy?: ProxyDto;
 }
 
 export class OpampConnectionDto {
@@ -121,6 +146,13 @@ export class OpampConnectionDto {
   @IsOptional()
   @IsHeaderMap()
   headers?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: ProxyDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProxyDto)
+  proxy?: ProxyDto;
 }
 
 export class ConnectionSettingsDto {

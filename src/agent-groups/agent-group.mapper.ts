@@ -25,12 +25,17 @@ export function selectorFromStored(s: StoredSelector): string | LabelSelectorObj
 }
 
 /** Connection settings as the API shows them (and as the desired-state code reads them). */
+export interface ProxySettings {
+  url: string;
+  connectHeaders?: Record<string, string>;
+}
+
 export interface ConnectionSettings {
   heartbeatIntervalSeconds?: number;
-  opamp?: { endpoint?: string; headers?: Record<string, string> };
-  ownMetrics?: { endpoint: string; headers?: Record<string, string> };
-  ownTraces?: { endpoint: string; headers?: Record<string, string> };
-  ownLogs?: { endpoint: string; headers?: Record<string, string> };
+  opamp?: { endpoint?: string; headers?: Record<string, string>; proxy?: ProxySettings };
+  ownMetrics?: { endpoint: string; headers?: Record<string, string>; proxy?: ProxySettings };
+  ownTraces?: { endpoint: string; headers?: Record<string, string>; proxy?: ProxySettings };
+  ownLogs?: { endpoint: string; headers?: Record<string, string>; proxy?: ProxySettings };
 }
 
 const ENDPOINTS = ['opamp', 'ownMetrics', 'ownTraces', 'ownLogs'] as const;
@@ -45,6 +50,7 @@ export function connectionSettingsToStored(c: ConnectionSettingsDto | undefined)
     const stored: StoredEndpoint = {};
     if (e.endpoint !== undefined) stored.endpoint = e.endpoint;
     if (e.headers !== undefined) stored.headers = toEntries(e.headers);
+    if (e.proxy) stored.proxy = { url: e.proxy.url, ...(e.proxy.connectHeaders !== undefined ? { connectHeaders: toEntries(e.proxy.connectHeaders) } : {}) };
     out[k] = stored;
   }
   return out;
@@ -57,9 +63,10 @@ export function connectionSettingsFromStored(c: StoredConnectionSettings | undef
   for (const k of ENDPOINTS) {
     const e = c[k];
     if (!e) continue;
-    const view: { endpoint?: string; headers?: Record<string, string> } = {};
+    const view: { endpoint?: string; headers?: Record<string, string>; proxy?: ProxySettings } = {};
     if (e.endpoint !== undefined) view.endpoint = e.endpoint;
     if (e.headers !== undefined) view.headers = fromEntries(e.headers);
+    if (e.proxy) view.proxy = { url: e.proxy.url, ...(e.proxy.connectHeaders !== undefined ? { connectHeaders: fromEntries(e.proxy.connectHeaders) } : {}) };
     (out as Record<string, unknown>)[k] = view;
   }
   return out;

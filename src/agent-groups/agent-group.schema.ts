@@ -23,6 +23,7 @@ export interface StoredConfigRef {
 export interface StoredEndpoint {
   endpoint?: string;
   headers?: StoredEntry[];
+  proxy?: { url: string; connectHeaders?: StoredEntry[] };
 }
 
 export interface StoredConnectionSettings {

@@ -156,7 +156,19 @@ export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' 
       packages: packagesView(agent),
       availableComponents: agent.availableComponentsHash ? { hash: agent.availableComponentsHash } : undefined,
       customCapabilities: agent.customCapabilities,
-      connectionSettingsStatus: agent.connectionSettingsStatus,
+      connectionSettingsStatus: connectionSettingsStatusView(agent),
     },
   };
+}
+
+/**
+ * The agent's ConnectionSettingsStatus with `current`: whether it speaks of the settings last
+ * offered (absent when nothing was offered), so a reader can tell "APPLIED" of an old offer from
+ * "APPLIED" of the one in force.
+ */
+function connectionSettingsStatusView(agent: Pick<Agent, 'connectionSettingsStatus' | 'connectionSettingsOffer'>) {
+  const s = agent.connectionSettingsStatus;
+  if (!s) return undefined;
+  const offered = agent.connectionSettingsOffer?.lastSentHash;
+  return offered ? { ...s, current: s.lastConnectionSettingsHash === offered } : s;
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProperty, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ApiEmptyResponse, ApiProblemResponses, ApiProblemResponsesWith, ApiSignedIn, REFRESH_COOKIE_SCHEME } from '../common/openapi';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -12,6 +12,16 @@ import { Roles } from './roles.decorator';
 import { CSRF_HEADER, isSecureRequest, refreshCookie, refreshTokenOf } from './refresh-cookie';
 import type { TokenPair } from './sessions.service';
 import { AuthenticatedUser } from './user.schema';
+import { GithubOAuthService } from './github/github-oauth.service';
+
+/** Which ways of signing in the sign-in page offers. */
+export class SignInProvidersDto {
+  @ApiProperty({ description: 'User name and password (always)' })
+  password: boolean;
+
+  @ApiProperty({ description: 'GitHub, through GET /api/v1/auth/github?for=web (when GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are set)' })
+  github: boolean;
+}
 
 /** What the browser gets: the access token only; the refresh token went into the cookie. */
 export class BrowserSessionDto {
@@ -50,8 +60,17 @@ const NO_CSRF_HEADER = 'No X-Requested-With header';
 export class BrowserSessionController {
   constructor(
     private readonly auth: AuthService,
+    private readonly github: GithubOAuthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  @Public()
+  @Get('providers')
+  @ApiOperation({ summary: 'The ways of signing in this server offers (for the sign-in page)' })
+  @ApiOkResponse({ type: SignInProvidersDto })
+  providers(): SignInProvidersDto {
+    return { password: true, github: this.github.enabled };
+  }
 
   @Public()
   @Post()

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
 import { ApiError, CliError, describeFetchFailure, NetworkError, oneLine, Problem } from './cli-errors';
 import type { Credentials } from './cli-config';
 import { isObject, Resource, ResourceList } from './resource-fields';
@@ -25,6 +27,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   /** Send without credentials (login, refresh). */
   anonymous?: boolean;
+  /** Send this file's bytes as the body (application/octet-stream), streamed from disk, with no time limit. */
+  uploadFile?: { path: string; size: number };
 }
 
 export interface ApiResponse<T> {
@@ -64,12 +68,20 @@ export class ApiClient {
     const url = this.url(path, o.query);
     this.opts.trace?.(`${method} ${url}`);
     try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
+      const res = o.uploadFile
+        ? await fetch(url, {
+            method,
+            headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(o.uploadFile.size) },
+            // Opened anew on each send (a refresh after 401 sends again); fetch reads it as it goes out.
+            body: Readable.toWeb(fs.createReadStream(o.uploadFile.path)) as ReadableStream<Uint8Array>,
+            duplex: 'half',
+          } as RequestInit)
+        : await fetch(url, {
+            method,
+            headers,
+            body: o.body === undefined ? undefined : JSON.stringify(o.body),
+            signal: AbortSignal.timeout(this.opts.timeoutMs),
+          });
       this.opts.trace?.(`${res.status} ${res.statusText}`);
       return res;
     } catch (err) {

@@ -83,6 +83,20 @@ function withoutWriteOnly(spec: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
+/** A package version as a manifest says it: its type, description, and each file it names as the server has it (files uploaded since are not in the manifest). */
+function matchesImmutable(desired: Resource, current: Resource): boolean {
+  const want = desired.spec ?? {};
+  const have = current.spec ?? {};
+  if ((want.type ?? 'top-level') !== have.type) return false;
+  if (want.description !== undefined && want.description !== have.description) return false;
+  const haveFiles = Array.isArray(have.files) ? (have.files as Record<string, unknown>[]) : [];
+  const wantFiles = Array.isArray(want.files) ? (want.files as Record<string, unknown>[]) : [];
+  return wantFiles.every((f) => {
+    const match = haveFiles.find((h) => h.name === f.name);
+    return match !== undefined && isSubset({ ...f, sha256: typeof f.sha256 === 'string' ? f.sha256.toLowerCase() : f.sha256 }, match);
+  });
+}
+
 /** Decides create / replace / patch / unchanged for one manifest. */
 export function planApply(t: ResourceType, desired: Resource, current: Resource | undefined): ApplyPlan {
   if (t.update === 'none') throw new CliError(`${t.plural} cannot be applied${t.createsWithoutName ? ` (use opampctl create ${t.singular})` : ''}`);
@@ -97,6 +111,10 @@ export function planApply(t: ResourceType, desired: Resource, current: Resource 
     return { action: 'patch', body: { metadata: { labels: patch as Record<string, string> } } };
   }
   if (!current) return { action: 'create', body: manifestBody(desired) };
+  if (t.update === 'immutable') {
+    if (matchesImmutable(desired, current)) return { action: 'unchanged' };
+    throw new CliError(`${t.singular} ${desired.metadata?.name} exists and differs from the manifest; a version never changes, publish a new one`);
+  }
   if (t.update === 'patch-spec') {
     // A merge patch of the fields the manifest gives; a password is set at creation only, so
     // that applying the same file again does not reset it (and end the user's sessions).

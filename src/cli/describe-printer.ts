@@ -11,6 +11,7 @@ const DATA_MAPS = new Set([
   'attributes',
   'configMap',
   'headers',
+  'connectHeaders',
   'matchLabels',
   'components',
   'annotations',

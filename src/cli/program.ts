@@ -16,6 +16,7 @@ import { createCommand } from './commands/create-command';
 import { deleteCommand } from './commands/delete-command';
 import { labelCommand } from './commands/label-command';
 import { rolloutCommand } from './commands/rollout-command';
+import { uploadCommand } from './commands/upload-command';
 
 const EXAMPLES = `
 Examples:
@@ -26,9 +27,10 @@ Examples:
   opampctl update config --group checkout -f examples/collector.yaml
   opampctl wait agentgroup checkout --for applied --timeout 5m
   opampctl config diff collector-base --from 1 --to 2
+  opampctl upload package otelcol 0.149.0 ./otelcol.tar.gz --platform linux/amd64
 
 Resource types (opampctl api-resources): agents (ag), agentgroups (grp, group), remoteconfigs (rc),
-history (revisions of a remote config), tokens (enrollment tokens), users, audit.
+history (revisions of a remote config), packages (pkg), tokens (enrollment tokens), users, audit.
 Exit codes: 0 ok, 1 error, 2 usage.`;
 
 /** Applies the settings every command shares (errors through exitOverride, output through io). */
@@ -71,6 +73,7 @@ export function buildProgram(io: Io, state: RunState): Command {
     restartCommand(ctx),
     waitCommand(ctx),
     rolloutCommand(ctx),
+    uploadCommand(ctx),
     loginCommand(ctx),
     logoutCommand(ctx),
     whoamiCommand(ctx),

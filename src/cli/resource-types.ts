@@ -26,7 +26,7 @@ export interface ResourceType {
   path: string;
   columns: ColumnDef[];
   /** How a change is written: a full replace with resourceVersion, a label patch, a merge patch of the spec, or not at all. */
-  update: 'replace' | 'labels' | 'patch-spec' | 'none';
+  update: 'replace' | 'labels' | 'patch-spec' | 'immutable' | 'none';
   /** Created from a spec alone; the server chooses the name (enrollment tokens). */
   createsWithoutName?: boolean;
   /** Only listed, never read one by one (the audit log). */
@@ -66,6 +66,23 @@ function overriddenBy(r: Resource): string {
   const o = field(r, 'status.overriddenBy');
   if (!Array.isArray(o) || !o.length) return '<none>';
   return o.map((x) => (isObject(x) ? `${x.kind === 'group' ? x.group : 'own-config'}=${x.agents}` : '')).join(',');
+}
+
+/** `linux/amd64,darwin`: the platforms a package version has files for (`any` for a file without one). */
+function packagePlatforms(r: Resource): string {
+  const files = field(r, 'spec.files');
+  if (!Array.isArray(files) || !files.length) return '<none>';
+  return files.map((f) => (isObject(f) && typeof f.platform === 'string' ? f.platform : 'any')).join(',');
+}
+
+/** `2/2 verified`, `1/2 signed`, `no`: how many files carry a signature, and whether the server verified them. */
+function packageSigned(r: Resource): string {
+  const files = field(r, 'status.files');
+  if (!Array.isArray(files) || !files.length) return '<none>';
+  const signed = files.filter((f) => isObject(f) && f.signed === true).length;
+  const verified = files.filter((f) => isObject(f) && f.signatureVerified === true).length;
+  if (!signed) return 'no';
+  return verified === signed ? `${verified}/${files.length} verified` : `${signed}/${files.length} signed`;
 }
 
 function selectorText(sel: unknown): string {
@@ -217,6 +234,25 @@ export const RESOURCE_TYPES: ResourceType[] = [
       { header: 'EXPIRES', value: (r) => expiresText(field(r, 'spec.expiresAt')) },
       age('status.lastUsedAt', 'LAST USED'),
       { header: 'CREATED BY', wide: true, truncate: true, value: (r) => text(field(r, 'metadata.createdBy')) },
+      age('metadata.createdAt'),
+    ],
+  },
+  {
+    plural: 'packages',
+    singular: 'package',
+    kind: 'AgentPackage',
+    aliases: ['package', 'pkg', 'pkgs', 'agentpackage', 'agentpackages'],
+    path: '/packages',
+    // A version never changes once created: apply creates it or finds it as the manifest says.
+    update: 'immutable',
+    softDelete: true,
+    columns: [
+      name,
+      { header: 'TYPE', value: (r) => text(field(r, 'spec.type')) },
+      { header: 'FILES', align: 'right', value: (r) => text(field(r, 'status.fileCount')) },
+      { header: 'PLATFORMS', truncate: true, value: (r) => packagePlatforms(r) },
+      { header: 'SIGNED', wide: true, value: (r) => packageSigned(r) },
+      { header: 'DESCRIPTION', truncate: true, wide: true, value: (r) => text(field(r, 'spec.description')) },
       age('metadata.createdAt'),
     ],
   },

@@ -14,6 +14,8 @@ export class DomainError extends Error {
 export class NotFoundError extends DomainError {}
 export class ConflictError extends DomainError {}
 export class InvalidError extends DomainError {}
+/** The request's body is larger than the server takes: 413, and the connection is closed (the rest of the body is not read). */
+export class TooLargeError extends DomainError {}
 /** No valid credential (missing, malformed, wrong, expired, revoked): 401 with a challenge. */
 export class UnauthorizedError extends DomainError {
   /** The WWW-Authenticate challenge sent with the 401. */

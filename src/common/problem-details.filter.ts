@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   InvalidError,
   NotFoundError,
+  TooLargeError,
   TooManyRequestsError,
   UnauthorizedError,
   UnavailableError,
@@ -56,6 +57,7 @@ function domainStatus(err: DomainError): [number, string] {
   if (err instanceof NotFoundError) return [404, 'not-found'];
   if (err instanceof ConflictError) return [409, 'conflict'];
   if (err instanceof InvalidError) return [400, 'invalid'];
+  if (err instanceof TooLargeError) return [413, 'too-large'];
   if (err instanceof UnauthorizedError) return [401, 'unauthorized'];
   if (err instanceof ForbiddenError) return [403, 'forbidden'];
   if (err instanceof TooManyRequestsError) return [429, 'rate-limited'];
@@ -67,6 +69,7 @@ function domainStatus(err: DomainError): [number, string] {
 export function problemHeaders(err: unknown, databaseRetryAfterSeconds = DATABASE_RETRY_AFTER_SECONDS): Record<string, string> {
   if (err instanceof UnauthorizedError) return { 'www-authenticate': err.challenge };
   if (err instanceof TooManyRequestsError || err instanceof UnavailableError) return { 'retry-after': String(err.retryAfterSeconds) };
+  if (err instanceof TooLargeError) return { connection: 'close' };
   if (!(err instanceof HttpException) && !(err instanceof DomainError) && isDatabaseUnavailable(err))
     return { 'retry-after': String(databaseRetryAfterSeconds) };
   return {};

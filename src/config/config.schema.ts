@@ -362,6 +362,25 @@ export const SETTINGS = {
     default: 300,
     description: 'Window of the ExportFailing ratio.',
   },
+  PACKAGE_MAX_FILE_BYTES: {
+    at: 'packages.maxFileBytes',
+    type: { kind: 'int', min: 1, max: 64 * 1024 * 1024 * 1024 },
+    default: 256 * 1024 * 1024,
+    description: 'Largest package file an upload may store (bytes); a larger one is refused with 413 and nothing of it is kept.',
+  },
+  PACKAGE_SIGNING_PUBLIC_KEY_FILE: {
+    at: 'packages.signingPublicKeyFile',
+    type: { kind: 'string' },
+    description:
+      'PEM public key that signatures of uploaded package files are verified against (RSA or ECDSA: SHA-256 over the file; Ed25519: over its SHA-256 digest); an upload whose signature does not verify is refused. Unset: signatures are stored and passed to agents unverified.',
+  },
+  PACKAGE_MAX_CONCURRENT_DOWNLOADS: {
+    at: 'packages.maxConcurrentDownloads',
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: 200,
+    description:
+      'Package downloads this replica serves at once on the OpAMP port; beyond, 503 + Retry-After, so a fleet upgrading at once does not starve heartbeats.',
+  },
   OPAMP_RECONCILE_INTERVAL_SECONDS: {
     at: 'opamp.reconcileIntervalSeconds',
     type: { kind: 'int', min: 1, max: 86_400 },

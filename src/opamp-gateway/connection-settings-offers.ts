@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
+import type { ConnectionSettings, ProxySettings } from '../agent-groups/agent-group.mapper';
 import { stableHash } from '../protocol/config-hash';
 import {
   AgentCapabilities as Cap,
@@ -8,6 +8,7 @@ import {
   HeaderSchema,
   HeadersSchema,
   OpAMPConnectionSettingsSchema,
+  ProxyConnectionSettingsSchema,
   TelemetryConnectionSettingsSchema,
 } from '../gen/opamp/v1/opamp_pb';
 import { hasCapability } from '../protocol/capabilities';
@@ -20,6 +21,11 @@ const headers = (h?: Record<string, string>) =>
           .map((key) => create(HeaderSchema, { key, value: h[key] })),
       })
     : undefined;
+
+const proxy = (p?: ProxySettings) => (p ? create(ProxyConnectionSettingsSchema, { url: p.url, connectHeaders: headers(p.connectHeaders) }) : undefined);
+
+/** What the hash covers of a proxy: present only when set, so adding no proxy keeps earlier hashes. */
+const describedProxy = (p?: ProxySettings) => (p ? { proxy: { url: p.url, connectHeaders: p.connectHeaders ?? {} } } : {});
 
 /**
  * The connection settings offer for one agent: only the parts its capabilities accept, with a
@@ -44,8 +50,9 @@ export function buildOffers(
       destinationEndpoint: s.opamp.endpoint,
       headers: headers(s.opamp.headers),
       heartbeatIntervalSeconds: heartbeat,
+      proxy: proxy(s.opamp.proxy),
     });
-    described.opamp = { endpoint: s.opamp.endpoint, headers: s.opamp.headers ?? {}, heartbeat: Number(heartbeat) };
+    described.opamp = { endpoint: s.opamp.endpoint, headers: s.opamp.headers ?? {}, heartbeat: Number(heartbeat), ...describedProxy(s.opamp.proxy) };
   } else if (!acceptsOpamp && s.heartbeatIntervalSeconds && hasCapability(capabilities, Cap.AgentCapabilities_ReportsHeartbeat)) {
     offers.opamp = create(OpAMPConnectionSettingsSchema, { heartbeatIntervalSeconds: heartbeat });
     described.opamp = { heartbeat: Number(heartbeat) };
@@ -58,8 +65,8 @@ export function buildOffers(
   for (const [key, cap] of telemetry) {
     const t = s[key];
     if (!t?.endpoint || !hasCapability(capabilities, cap)) continue;
-    offers[key] = create(TelemetryConnectionSettingsSchema, { destinationEndpoint: t.endpoint, headers: headers(t.headers) });
-    described[key] = { endpoint: t.endpoint, headers: t.headers ?? {} };
+    offers[key] = create(TelemetryConnectionSettingsSchema, { destinationEndpoint: t.endpoint, headers: headers(t.headers), proxy: proxy(t.proxy) });
+    described[key] = { endpoint: t.endpoint, headers: t.headers ?? {}, ...describedProxy(t.proxy) };
   }
   if (Object.keys(described).length === 0) return undefined;
   const hash = stableHash(described);

@@ -7,6 +7,7 @@ import { AgentsService } from '../agents/agents.service';
 import { AgentAuthModule } from '../auth/enrollment/agent-auth.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { TelemetryModule } from '../telemetry/telemetry.module';
+import { PackagesModule } from '../packages/packages.module';
 import { TelemetryService } from '../telemetry/telemetry.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -30,7 +31,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
 /** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
 @Module({
   // AgentAuthModule provides the AgentAuthenticator every transport calls (enrollment tokens, mTLS).
-  imports: [AgentsModule, DesiredStateModule, AgentAuthModule, TelemetryModule, AuditModule],
+  imports: [AgentsModule, DesiredStateModule, AgentAuthModule, TelemetryModule, AuditModule, PackagesModule],
   controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,

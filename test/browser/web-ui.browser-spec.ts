@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FakeGithub } from '../support/fake-github';
 import { GoAgent, goAgentBinary } from '../support/go-agent';
 import { rawRequest } from '../support/rest-client';
 import { startTestServer, TEST_ADMIN, TestServer } from '../support/test-server';
@@ -16,6 +17,7 @@ describe('web UI in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let agent: GoAgent | undefined;
+  let github: FakeGithub;
   let uid: string;
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
@@ -48,7 +50,18 @@ describe('web UI in Chromium', () => {
 
   beforeAll(async () => {
     goAgentBinary();
-    server = await startTestServer();
+    // GitHub sign-in against a fake GitHub on loopback (the real one cannot be reached here).
+    github = await FakeGithub.start();
+    github.addUser({ id: 7, login: 'gina', name: 'Gina', orgs: ['acme'] });
+    github.addUser({ id: 8, login: 'outsider', orgs: ['elsewhere'] });
+    server = await startTestServer({
+      GITHUB_CLIENT_ID: github.clientId,
+      GITHUB_CLIENT_SECRET: github.clientSecret,
+      GITHUB_BASE_URL: github.url,
+      GITHUB_API_URL: github.url,
+      GITHUB_ALLOWED_ORGS: 'acme',
+      GITHUB_DEFAULT_ROLE: 'viewer',
+    });
     const created = await rawRequest(url('/api/v1/users'), {
       method: 'POST',
       headers: server.authHeaders,
@@ -63,6 +76,7 @@ describe('web UI in Chromium', () => {
     await agent?.stop();
     await browser?.close();
     await server?.close();
+    await github?.close();
   });
 
   it("sends a signed-out visitor to the sign-in page, refuses a wrong password with the API's message, and signs in", async () => {
@@ -233,6 +247,44 @@ describe('web UI in Chromium', () => {
     await page.getByText('team=payments').waitFor({ state: 'detached' });
   });
 
+  it('starts a rollout of revision 2 to the group, follows it live to Succeeded, rolls it back and offers a retry', async () => {
+    await page.getByRole('link', { name: 'Rollouts' }).click();
+    await page.getByRole('table', { name: 'Rollouts' }).getByText('No rollouts yet.').waitFor();
+    await page.getByRole('link', { name: 'New rollout' }).click();
+    await page.getByLabel('Group').selectOption('checkout');
+    await page.getByLabel('Name').fill('checkout-otlp-http');
+    await page.getByLabel('Revision of checkout-base').fill('2');
+    await page.getByLabel(/^Stages/).fill('1, 100%');
+    await check(page, '16-rollout-form');
+    const mark = agent!.events.length;
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.waitForURL(/\/rollouts\/checkout-otlp-http$/);
+    // No reload: the page follows the change stream until the driver is done.
+    await page.getByTestId('rollout-phase').filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60_000 });
+    const delivered = await agent!.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('http: {}'), 10_000, mark);
+    expect(delivered).toBeDefined();
+    await page
+      .getByTestId('rollout-reached')
+      .filter({ hasText: /^1 of 1$/ })
+      .waitFor();
+    await page
+      .getByTestId('rollout-history')
+      .getByText(/Succeeded/)
+      .first()
+      .waitFor();
+    await check(page, '17-rollout');
+    const group = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(group.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'checkout-base', revision: 2 }]);
+
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByTestId('rollout-phase').filter({ hasText: 'RolledBack' }).waitFor();
+    await page.getByRole('button', { name: 'Retry from stage 1' }).waitFor();
+    const restored = await rawRequest(url('/api/v1/agentgroups/checkout'), { headers: server.authHeaders });
+    expect(restored.body.spec.configs).toEqual([{ fileName: '', remoteConfig: 'checkout-base' }]);
+    await page.getByRole('link', { name: 'Rollouts' }).first().click();
+    await page.getByRole('row').filter({ hasText: 'checkout-otlp-http' }).getByText('RolledBack').waitFor();
+  });
+
   it('creates an enrollment token (the secret shown once, with a snippet) and revokes it', async () => {
     await page.getByRole('link', { name: 'Enrollment tokens' }).click();
     await page.getByLabel('Description').fill('browser test collectors');
@@ -327,6 +379,30 @@ describe('web UI in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
 
+  it('signs in with GitHub (web flow through a fake GitHub): back in the UI signed in; a refused account sees why', async () => {
+    const ghContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const g = await newPage(ghContext);
+    try {
+      github.approveAs = 'outsider';
+      await g.goto(url('/'));
+      await g.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await g.getByTestId('github-error').filter({ hasText: 'not a member of an allowed organisation' }).waitFor();
+      expect((await ghContext.cookies()).find((c) => c.name === 'opamp_commander_refresh')).toBeUndefined();
+      expect(g.url()).not.toContain('signInError');
+      github.approveAs = 'gina';
+      await g.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await g.getByRole('button', { name: 'Sign out' }).waitFor();
+      await g.getByText('github:gina').first().waitFor();
+      const cookie = (await ghContext.cookies()).find((c) => c.name === 'opamp_commander_refresh');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/session' });
+      // The session survives a reload like a password one.
+      await g.reload();
+      await g.getByRole('button', { name: 'Sign out' }).waitFor();
+    } finally {
+      await ghContext.close();
+    }
+  });
+
   it('shows a viewer no write buttons', async () => {
     const viewerContext = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const v = await newPage(viewerContext);
@@ -351,6 +427,12 @@ describe('web UI in Chromium', () => {
     await v.goto(url(`/agents/${uid}`));
     await v.getByTestId('connection-state').waitFor();
     expect(await v.getByRole('button', { name: /Set label|Restart|Roll back/ }).count()).toBe(0);
+    await v.goto(url('/rollouts/checkout-otlp-http'));
+    await v.getByTestId('rollout-phase').waitFor();
+    expect(await v.getByRole('group', { name: 'Rollout actions' }).count()).toBe(0);
+    await v.goto(url('/rollouts'));
+    await v.getByRole('table', { name: 'Rollouts' }).waitFor();
+    expect(await v.getByRole('link', { name: 'New rollout' }).count()).toBe(0);
     await viewerContext.close();
   });
 

@@ -24,16 +24,20 @@ export class InteropResults {
   private readonly rows: Row[] = [];
   private readonly file: string;
 
+  /** `source`: the spec writing these rows, when several specs cover one client (one file each). */
   constructor(
     readonly client: string,
     readonly version: string,
+    source?: string,
   ) {
-    this.file = path.join(resultsDir(), `${client.replace(/\W+/g, '-')}.json`);
+    this.file = path.join(resultsDir(), `${[client, source].filter(Boolean).join(' ').replace(/\W+/g, '-')}.json`);
   }
 
   record(transport: string, scenario: string, result: ScenarioResult, note?: string): void {
     const i = this.rows.findIndex((r) => r.transport === transport && r.scenario === scenario);
     const row = { client: this.client, transport, scenario, result, ...(note ? { note } : {}) };
+    // Several tests may prove one scenario: a failure of any of them stays the cell's result.
+    if (i >= 0 && this.rows[i].result === 'fail' && result !== 'fail') return;
     if (i >= 0) this.rows[i] = row;
     else this.rows.push(row);
     this.flush();

@@ -12,13 +12,17 @@ import { ConfigFormPage } from './pages/ConfigFormPage';
 import { TokensPage } from './pages/TokensPage';
 import { UsersPage } from './pages/UsersPage';
 import { AuditPage } from './pages/AuditPage';
+import { RolloutsPage } from './pages/RolloutsPage';
+import { RolloutPage } from './pages/RolloutPage';
+import { RolloutFormPage } from './pages/RolloutFormPage';
 
-/** The navigation; later pages (rollouts, packages, telemetry) add their entry here. */
+/** The navigation; later pages (packages, telemetry) add their entry here. */
 const NAV: { to: string; label: string; end?: boolean; admin?: boolean }[] = [
   { to: '/', label: 'Overview', end: true },
   { to: '/agents', label: 'Agents' },
   { to: '/groups', label: 'Agent groups' },
   { to: '/configs', label: 'Remote configs' },
+  { to: '/rollouts', label: 'Rollouts' },
   { to: '/tokens', label: 'Enrollment tokens', admin: true },
   { to: '/users', label: 'Users', admin: true },
   { to: '/audit', label: 'Audit log', admin: true },
@@ -88,6 +92,9 @@ function Shell() {
           <Route path="/configs" element={<ConfigsPage />} />
           <Route path="/configs/new" element={<ConfigFormPage />} />
           <Route path="/configs/:name" element={<ConfigFormPage />} />
+          <Route path="/rollouts" element={<RolloutsPage />} />
+          <Route path="/rollouts/new" element={<RolloutFormPage />} />
+          <Route path="/rollouts/:name" element={<RolloutPage />} />
           {isAdmin && <Route path="/tokens" element={<TokensPage />} />}
           {isAdmin && <Route path="/users" element={<UsersPage />} />}
           {isAdmin && <Route path="/audit" element={<AuditPage />} />}

@@ -158,3 +158,10 @@ export async function openStream(path: string, lastEventId: string | undefined, 
   if (!res.ok) throw new ApiError(await problemOf(res));
   return res;
 }
+
+/** The ways of signing in the server offers (public: asked before anyone is signed in). */
+export async function signInProviders(): Promise<{ password: boolean; github: boolean }> {
+  const res = await fetch('/api/v1/auth/session/providers', { credentials: 'same-origin' });
+  if (!res.ok) throw new ApiError(await problemOf(res));
+  return (await res.json()) as { password: boolean; github: boolean };
+}

@@ -16,6 +16,8 @@ function staleKeys(c: Change): { one: unknown[]; lists: unknown[][] } {
       return { one: ['agent', name], lists: [['agents'], ['count', 'agents'], ['agentgroup-agents'], ['desired-config', name]] };
     case 'AgentGroup':
       return { one: ['agentgroup', name], lists: [['agentgroups'], ['agentgroup-agents', name]] };
+    case 'Rollout':
+      return { one: ['rollout', name], lists: [['rollouts']] };
     default:
       return { one: ['remoteconfig', name], lists: [['remoteconfigs'], ['revisions', name]] };
   }

@@ -28,6 +28,8 @@ export interface Agent {
     effectiveConfig?: { configMap: Record<string, { contentType: string; body?: string; bodyBase64?: string; size?: number }> };
     remoteConfigStatus?: { status?: string; errorMessage?: string; lastRemoteConfigHash?: string };
     remoteConfig?: { state: string; desiredHash?: string; origin?: unknown; lastSentAt?: string; errorMessage?: string };
+    connectionSettingsOffer?: { lastSentHash: string; lastSentAt?: string; origin?: string };
+    connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage?: string; current?: boolean };
   };
 }
 
@@ -47,4 +49,44 @@ export interface RemoteConfig {
   metadata: { name: string; resourceVersion: string; updatedAt?: string };
   spec: { contentType: string; body: string; description?: string };
   status: { latestRevision: number; hash: string; lastChange: { author?: string; message?: string; createdAt?: string } };
+}
+
+/** A stage as the API shows it: `"1"`, `"10%"`, or an object with a selector, bake time or approval. */
+export type RolloutStageSpec = string | { stage?: string; selector?: unknown; bakeSeconds?: number; approval?: boolean };
+
+export interface RolloutGateResult {
+  metric: string;
+  value: number;
+  control?: number;
+  threshold: number;
+  agents: number;
+  of: number;
+  passed: boolean;
+}
+
+export interface Rollout {
+  metadata: { name: string; resourceVersion: string; createdAt?: string; updatedAt?: string };
+  spec: {
+    target: { group: string };
+    configs: { fileName: string; remoteConfig: string; revision?: number }[];
+    stages: RolloutStageSpec[] | { initial: number; multiplier: number; bakeSeconds?: number };
+    applyTimeoutSeconds?: number;
+    gates: { metric: string; maxRatio: number; vsControl?: boolean }[];
+    onGateTrip: 'rollback' | 'pause';
+  };
+  status: {
+    phase: 'Pending' | 'Progressing' | 'Paused' | 'Succeeded' | 'RolledBack' | 'Aborted';
+    stage: number;
+    stageCount?: number;
+    targetAgents?: number;
+    reached: number;
+    toHash?: string;
+    approvedStage?: number;
+    stageStartedAt?: string;
+    bakeStartedAt?: string;
+    stages: { reached: number; applied: number; failed: number; pending: number }[];
+    gates: RolloutGateResult[];
+    conditions: { type: string; reason: string; message: string; at: string }[];
+    failedAgents: { uid: string; error: string }[];
+  };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Redirect, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpException, Inject, Post, Query, Redirect, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiJsonResponse, ApiProblemResponsesWith } from '../../common/openapi';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -7,6 +7,10 @@ import { DeviceTokenDto, TokenPairDto } from '../auth.dto';
 import { Public } from '../public.decorator';
 import { GithubOAuthService } from './github-oauth.service';
 import { STATE_COOKIE } from './signed-state-store';
+import { DomainError } from '../../common/domain-errors';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
+import { isSecureRequest, refreshCookie } from '../refresh-cookie';
 
 const COOKIE_PATH = '/api/v1/auth/github';
 
@@ -31,6 +35,9 @@ function stateCookie(value: string, maxAge: number, secure: boolean): string {
   return `${STATE_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
 }
 
+/** Where the web flow sends the browser back to when sign-in was refused (the UI shows the message). */
+export const WEB_SIGN_IN_ERROR_PARAM = 'signInError';
+
 /** GitHub sign-in: the browser flow (redirect + callback) and the device flow for opampctl. */
 @ApiTags('auth')
 @Public()
@@ -39,6 +46,7 @@ export class GithubAuthController {
   constructor(
     private readonly github: GithubOAuthService,
     private readonly auth: AuthService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -49,9 +57,15 @@ export class GithubAuthController {
     description: "To GitHub's authorization page",
     headers: { Location: { required: true, schema: { type: 'string', format: 'uri' } }, 'Set-Cookie': { required: true, schema: { type: 'string' } } },
   })
+  @ApiQuery({
+    name: 'for',
+    required: false,
+    enum: ['web'],
+    description: 'web: the web UI started it; the callback sets the session cookie and sends the browser to the UI',
+  })
   @ApiProblemResponsesWith(NOT_CONFIGURED, 404, 502)
-  async start(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { url, nonce } = await this.github.authorizationRedirect(req);
+  async start(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply, @Query('for') flow?: string) {
+    const { url, nonce } = await this.github.authorizationRedirect(req, flow === 'web' ? 'web' : 'api');
     void reply.header('set-cookie', stateCookie(nonce, 600, this.github.callbackUrl(req).startsWith('https:')));
     return { url, statusCode: 302 };
   }
@@ -67,6 +81,36 @@ export class GithubAuthController {
     void reply.header('set-cookie', stateCookie('', 0, this.github.callbackUrl(req).startsWith('https:')));
     const user = await this.github.callback(req);
     return this.auth.signedIn(user, 'github', req.ip);
+  }
+
+  @Get('callback/web')
+  @Redirect()
+  @ApiOperation({
+    summary: 'Where GitHub sends the browser back to after a sign-in the web UI started: sets the session cookie and returns to the UI',
+  })
+  @ApiQuery({ name: 'code', required: false, schema: { type: 'string' }, description: 'Authorization code from GitHub' })
+  @ApiQuery({ name: 'state', required: false, schema: { type: 'string' }, description: 'The signed state of the redirect' })
+  @ApiQuery({ name: 'error', required: false, schema: { type: 'string' }, description: 'Set by GitHub when the user declined' })
+  @ApiResponse({
+    status: 302,
+    description: 'To `/` with the session cookie set (as POST /auth/session does), or to `/sign-in?signInError=…` with why it was refused',
+    headers: { Location: { required: true, schema: { type: 'string' } } },
+  })
+  async webCallback(@Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
+    const cookies = [stateCookie('', 0, this.github.callbackUrl(req).startsWith('https:'))];
+    try {
+      const pair = await this.auth.signedIn(await this.github.callback(req, 'web'), 'github', req.ip);
+      // The UI restores its session from this cookie when it loads (POST /auth/session/refresh).
+      cookies.push(refreshCookie(pair.refreshToken, this.config.auth.refreshTokenTtlSeconds, isSecureRequest(req)));
+      return { url: '/', statusCode: 302 };
+    } catch (err) {
+      // A refusal (or GitHub or the database unreachable) is shown on the sign-in page; anything else is a bug.
+      if (!(err instanceof HttpException) && !(err instanceof DomainError)) throw err;
+      const message = err instanceof HttpException ? problemText(err) : err.message;
+      return { url: `/sign-in?${WEB_SIGN_IN_ERROR_PARAM}=${encodeURIComponent(message)}`, statusCode: 302 };
+    } finally {
+      void reply.header('set-cookie', cookies);
+    }
   }
 
   @Post('device')
@@ -97,4 +141,11 @@ export class GithubAuthController {
     const user = await this.github.pollDevice(body.deviceCode);
     return this.auth.signedIn(user, 'github-device', req.ip);
   }
+}
+
+function problemText(err: HttpException): string {
+  const body = err.getResponse();
+  if (typeof body === 'string') return body;
+  const detail = (body as { detail?: unknown; message?: unknown }).detail ?? (body as { message?: unknown }).message;
+  return typeof detail === 'string' ? detail : err.message;
 }

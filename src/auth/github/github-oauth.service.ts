@@ -16,6 +16,9 @@ import { SignedStateStore, StateRequest } from './signed-state-store';
 const SCOPES = ['read:user', 'read:org'];
 const USER_AGENT = 'opamp-commander';
 const CALLBACK_PATH = '/api/v1/auth/github/callback';
+
+/** api: the callback answers the token pair as JSON; web: it signs the web UI in through its session cookie. */
+export type GithubFlow = 'api' | 'web';
 const FETCH_TIMEOUT_MS = 15_000;
 
 /** What GitHub's device endpoint answers, as the CLI gets it. */
@@ -79,26 +82,29 @@ export class GithubOAuthService {
     return this.strategy !== undefined;
   }
 
-  /** The URL GitHub sends the browser back to. */
-  callbackUrl(req: FastifyRequest): string {
-    return `${this.config.auth.publicUrl ?? `${req.protocol}://${req.host}`}${CALLBACK_PATH}`;
+  /**
+   * The URL GitHub sends the browser back to. The web UI's flow comes back one level below the
+   * registered callback URL, which GitHub allows for redirect_uri, so one OAuth app serves both.
+   */
+  callbackUrl(req: FastifyRequest, flow: GithubFlow = 'api'): string {
+    return `${this.config.auth.publicUrl ?? `${req.protocol}://${req.host}`}${CALLBACK_PATH}${flow === 'web' ? '/web' : ''}`;
   }
 
   /** Step 1 of the web flow: where to send the browser, and the nonce for the state cookie. */
-  async authorizationRedirect(req: FastifyRequest): Promise<{ url: string; nonce: string }> {
+  async authorizationRedirect(req: FastifyRequest, flow: GithubFlow = 'api'): Promise<{ url: string; nonce: string }> {
     const strategy = this.require();
-    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req) });
+    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req, flow) });
     const nonce = (req as FastifyRequest & { oauthStateNonce?: string }).oauthStateNonce;
     if (outcome.kind !== 'redirect' || !nonce) throw new BadGatewayException('Could not start the GitHub sign-in.');
     return { url: outcome.url, nonce };
   }
 
   /** Step 2 of the web flow: state checked, code exchanged, profile read, user found or created. */
-  async callback(req: FastifyRequest): Promise<User> {
+  async callback(req: FastifyRequest, flow: GithubFlow = 'api'): Promise<User> {
     const strategy = this.require();
     const query = (req.query ?? {}) as Record<string, unknown>;
     if (!query.code && !query.error) throw new UnauthorizedError('The GitHub callback carries no authorization code.');
-    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req) });
+    const outcome = await runStrategy(strategy, asPassportRequest(req), { callbackURL: this.callbackUrl(req, flow) });
     switch (outcome.kind) {
       case 'success':
         return this.signIn(outcome.user as GithubSignIn);

@@ -64,6 +64,7 @@ export function verbsOf(t: ResourceType): string[] {
   if (t.parent) return ['get', 'describe'];
   if (t.update === 'labels') return ['get', 'describe', 'edit', 'label', 'delete', 'apply'];
   if (t.update === 'none') return ['get', 'describe', 'create', 'delete'];
+  if (t.update === 'immutable') return ['get', 'describe', 'create', 'apply', 'upload', 'delete'];
   return ['get', 'describe', 'create', 'apply', 'edit', 'delete'];
 }
 

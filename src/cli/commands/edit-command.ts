@@ -49,7 +49,8 @@ export function editCommand(ctx: ProgramContext): Command {
     .action(
       action(ctx, async (rt, _o: object, type: string, name: string) => {
         const t = resolveResourceType(type);
-        if (t.update === 'none') throw new CliError(`${t.plural} cannot be edited`);
+        if (t.update === 'none' || t.update === 'immutable')
+          throw new CliError(`${t.plural} cannot be edited${t.update === 'immutable' ? ' (a version never changes; publish a new one)' : ''}`);
         const current = await rt.client.get<Resource>(itemPath(t, name));
         const original = editableView(t, current);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opampctl-edit-'));

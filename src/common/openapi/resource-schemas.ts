@@ -225,6 +225,57 @@ export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
   status: openObject,
 });
 
+const packageFile: SchemaObject = {
+  type: 'object',
+  required: ['name', 'sha256'],
+  properties: {
+    name: { type: 'string' },
+    platform: { type: 'string', description: '`os` or `os/arch`; absent: every platform' },
+    url: { type: 'string', format: 'uri', description: 'External https URL (absent for uploaded files)' },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    size: { type: 'integer', minimum: 0 },
+    signature: { type: 'string', description: 'Base64, passed to agents' },
+  },
+};
+
+export const AGENT_PACKAGE_SCHEMA = resourceSchema('AgentPackage', {
+  metadata: versioned,
+  requiredMetadata: ['resourceVersion'],
+  spec: {
+    type: 'object',
+    required: ['package', 'version', 'type', 'files'],
+    properties: {
+      package: { type: 'string' },
+      version: { type: 'string' },
+      type: { type: 'string', enum: ['top-level', 'addon'] },
+      description: { type: 'string' },
+      files: { type: 'array', items: packageFile },
+    },
+  },
+  status: {
+    type: 'object',
+    required: ['fileCount', 'files'],
+    properties: {
+      fileCount: { type: 'integer', minimum: 0 },
+      files: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'stored', 'signed', 'signatureVerified'],
+          properties: {
+            name: { type: 'string' },
+            stored: { type: 'boolean', description: 'Uploaded to this server (else at its url)' },
+            downloadPath: { type: 'string', description: 'Path of the download on the OpAMP port' },
+            signed: { type: 'boolean' },
+            signatureVerified: { type: 'boolean', description: 'The signature verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE when stored' },
+            addedAt: dateTime,
+          },
+        },
+      },
+    },
+  },
+});
+
 export const USER_SCHEMA = resourceSchema('User', {
   metadata: { createdAt: dateTime, updatedAt: dateTime },
   spec: {

@@ -14,6 +14,7 @@ import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refus
 import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OTLP_METRICS_PATH, OtlpMetricsReceiver } from '../../telemetry/otlp-metrics.receiver';
+import { PackageDownloads } from '../../packages/package-downloads';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
 import { CLOSE_GOING_AWAY, WebSocketTransport } from './websocket-transport';
 
@@ -42,6 +43,7 @@ export class OpampListener implements BeforeApplicationShutdown {
     private readonly health: ListenersHealthIndicator,
     private readonly webSockets: WebSocketTransport,
     private readonly ownMetrics: OtlpMetricsReceiver,
+    private readonly downloads: PackageDownloads,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -53,6 +55,8 @@ export class OpampListener implements BeforeApplicationShutdown {
     const onRequest: RequestListener = (req, res) => {
       // Agents' own metrics (OTLP/HTTP) come to the port agents already reach, authenticated alike.
       if (config.telemetry.receiver && pathOf(req.url) === OTLP_METRICS_PATH) return void this.ownMetrics.handle(req, res);
+      // Package files (issue 21) are downloaded from the port agents already reach, authenticated alike.
+      if (PackageDownloads.serves(pathOf(req.url))) return void this.downloads.handle(req, res, pathOf(req.url));
       if (!OPAMP_PATHS.has(pathOf(req.url))) {
         req.resume();
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: OpAMP is served at /v1/opamp\n');

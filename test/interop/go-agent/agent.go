@@ -68,6 +68,9 @@ type agent struct {
 	health       *protobufs.ComponentHealth
 	effective    map[string]*protobufs.AgentConfigFile
 	remoteStatus *protobufs.RemoteConfigStatus
+	// settingsHash is the last connection settings offer taken; opamp-go v0.23 can report a
+	// ConnectionSettingsStatus only at Start, so it goes out with the next (re)start.
+	settingsHash []byte
 	connected    bool
 	lastFail     string
 	lastFailAt   time.Time
@@ -144,6 +147,7 @@ func (a *agent) startClient() error {
 		status = proto.Clone(a.remoteStatus).(*protobufs.RemoteConfigStatus)
 	}
 	uid := a.uid
+	settingsHash := a.settingsHash
 	requestUID := a.opts.requestNewUID && !a.gotNewUID
 	a.client = c // set before Start: callbacks may fire before Start returns
 	a.mu.Unlock()
@@ -185,6 +189,12 @@ func (a *agent) startClient() error {
 			GetEffectiveConfig:        a.getEffectiveConfig,
 			DownloadHTTPClient:        a.downloadClient,
 		},
+	}
+	if a.opts.caps&protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus != 0 && settingsHash != nil {
+		settings.LastConnectionSettingsStatus = &protobufs.ConnectionSettingsStatus{
+			LastConnectionSettingsHash: settingsHash,
+			Status:                     protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED,
+		}
 	}
 	caps := a.opts.caps
 	if caps&capPackages != 0 {
@@ -314,6 +324,11 @@ func (a *agent) onMessage(_ context.Context, m *types.MessageData) {
 		for name := range m.OtherConnSettings {
 			others = append(others, name)
 		}
+		if m.OfferedConnectionsSettingsHash != nil {
+			a.mu.Lock()
+			a.settingsHash = append([]byte(nil), m.OfferedConnectionsSettingsHash...)
+			a.mu.Unlock()
+		}
 		a.out.emit("connection_settings", fields{
 			"hash":             hex.EncodeToString(m.OfferedConnectionsSettingsHash),
 			"ownMetrics":       telemetrySettingsJSON(m.OwnMetricsConnSettings),
@@ -365,6 +380,7 @@ func (a *agent) onOpampConnectionSettings(_ context.Context, s *protobufs.OpAMPC
 		"headers":                  headersMap(s.GetHeaders()),
 		"heartbeatIntervalSeconds": s.GetHeartbeatIntervalSeconds(),
 		"hasCertificate":           s.GetCertificate() != nil,
+		"proxy":                    proxyJSON(s.GetProxy()),
 	})
 	return nil // accepted (the agent does not actually reconnect elsewhere)
 }

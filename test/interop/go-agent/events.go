@@ -91,7 +91,15 @@ func telemetrySettingsJSON(s *protobufs.TelemetryConnectionSettings) any {
 		return nil
 	}
 	return fields{"destinationEndpoint": s.GetDestinationEndpoint(), "headers": headersMap(s.GetHeaders()),
-		"hasCertificate": s.GetCertificate() != nil}
+		"hasCertificate": s.GetCertificate() != nil, "proxy": proxyJSON(s.GetProxy())}
+}
+
+// proxyJSON shows the proxy an offer names (spec v0.17 ProxyConnectionSettings), nil when none.
+func proxyJSON(p *protobufs.ProxyConnectionSettings) any {
+	if p == nil {
+		return nil
+	}
+	return fields{"url": p.GetUrl(), "connectHeaders": headersMap(p.GetConnectHeaders())}
 }
 
 // messageJSON summarises one ServerToAgent as it came off the wire.

@@ -149,6 +149,7 @@ export function AgentPage() {
             )}
           </dl>
         </section>
+        <ConnectionSettingsCard agent={a} />
         <section aria-labelledby="h-caps">
           <h2 id="h-caps">Capabilities</h2>
           <ul className="caps">
@@ -180,5 +181,38 @@ export function AgentPage() {
         <DesiredConfigView uid={a.metadata.name} />
       </section>
     </>
+  );
+}
+
+/** What connection settings were offered and what the agent says it did with them (ConnectionSettingsStatus). */
+function ConnectionSettingsCard({ agent }: { agent: Agent }) {
+  const offer = agent.status.connectionSettingsOffer;
+  const st = agent.status.connectionSettingsStatus;
+  if (!offer && !st) return null;
+  const reported = st ? `${st.status}${st.current === false ? ' (for an earlier offer)' : ''}` : 'nothing reported';
+  return (
+    <section aria-labelledby="h-cs">
+      <h2 id="h-cs">Connection settings</h2>
+      <dl className="kv">
+        <div>
+          <dt>Offered</dt>
+          <dd>{offer ? <code title={offer.lastSentHash}>{offer.lastSentHash.slice(0, 12)}</code> : '—'}</dd>
+        </div>
+        <div>
+          <dt>Offered at</dt>
+          <dd>{when(offer?.lastSentAt)}</dd>
+        </div>
+        <div>
+          <dt>Agent reports</dt>
+          <dd data-testid="connection-settings-status">{reported}</dd>
+        </div>
+        {st?.errorMessage && (
+          <div>
+            <dt>Error</dt>
+            <dd className="error-text">{st.errorMessage}</dd>
+          </div>
+        )}
+      </dl>
+    </section>
   );
 }
