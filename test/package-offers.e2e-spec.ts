@@ -25,7 +25,10 @@ beforeAll(() => {
   goAgentBinary();
 }, 600_000);
 
-describe('package offers to a real opamp-go agent', () => {
+describe.each([
+  ['websocket', 'ws'],
+  ['http', 'http'],
+])('package offers to a real opamp-go agent over %s', (_transport, scheme) => {
   let server: TestServer;
   let api: ReturnType<typeof restClient>;
   let token: string;
@@ -117,7 +120,7 @@ describe('package offers to a real opamp-go agent', () => {
 
   it('offers a group’s package, which the agent downloads from this server with its token and installs; counted per group and fleet-wide; never resent on heartbeats', async () => {
     expect((await group([{ name: 'otelcol', version: '1.0.0' }], true)).status).toBe(201);
-    const agent = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, [
+    const agent = GoAgent.start(`${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`, [
       '--heartbeat',
       '1',
       '--capabilities',
