@@ -245,6 +245,26 @@ describe('web UI in Chromium', () => {
     expect(stored.body.metadata.labels).toMatchObject({ team: 'payments' });
     await page.getByRole('button', { name: 'Remove label team' }).click();
     await page.getByText('team=payments').waitFor({ state: 'detached' });
+
+    // Its own config overrides the group's, and clearing it falls back.
+    const own = page.getByRole('form', { name: 'Assign a config to this agent' });
+    await own.getByLabel('Remote config').selectOption('checkout-base');
+    await own.getByLabel('Revision').fill('1');
+    await own.getByRole('button', { name: 'Assign config' }).click();
+    await page.getByTestId('own-config').filter({ hasText: 'Assigned: checkout-base@1' }).waitFor();
+    await page.getByTestId('desired-origin').filter({ hasText: "agent's own config" }).waitFor();
+    await own.getByLabel('Remote config').selectOption('');
+    await own.getByRole('button', { name: 'Clear own config' }).click();
+    await page.getByTestId('own-config').filter({ hasText: /^None/ }).waitFor();
+    await page.getByTestId('desired-origin').filter({ hasText: 'group/checkout' }).waitFor();
+
+    // What was done to it, from the audit log (admins).
+    const history = page.getByRole('table', { name: 'Agent history' });
+    await page.reload();
+    await history.getByRole('row').nth(4).waitFor();
+    expect(await history.getByRole('row').filter({ hasText: 'admin' }).count()).toBeGreaterThanOrEqual(4);
+    await page.getByRole('region', { name: 'Available components' }).waitFor();
+    await check(page, '18-agent-sections');
   });
 
   it('starts a rollout of revision 2 to the group, follows it live to Succeeded, rolls it back and offers a retry', async () => {

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
+import { AgentHistory, AvailableComponentsView, ConfigAssignment } from './AgentSections';
 import { healthWord, originText, when } from '../format';
 import type { Agent, HealthView } from '../types';
 import { AgentCommands, DesiredConfigView, LabelsEditor } from './AgentActions';
@@ -180,6 +181,12 @@ export function AgentPage() {
         <h2 id="h-desired">Desired config</h2>
         <DesiredConfigView uid={a.metadata.name} />
       </section>
+      <ConfigAssignment key={JSON.stringify(a.spec.assignedConfig ?? null)} agent={a} />
+      <section aria-labelledby="h-components">
+        <h2 id="h-components">Available components</h2>
+        <AvailableComponentsView uid={a.metadata.name} />
+      </section>
+      <AgentHistory uid={a.metadata.name} />
     </>
   );
 }
