@@ -22,13 +22,17 @@ export class AgentPackagesController {
   ) {}
 
   @Put(':instanceUid/packages')
-  @ApiOperation({ summary: "Set (or clear, with an empty list) this agent's own packages, which override its group's packages of the same name" })
+  @ApiOperation({
+    summary: "Set (or clear, with an empty list) this agent's own packages, which override its group's packages of the same name",
+    description: 'Refused with 400, nothing stored: a package named twice, a version that is not in the catalogue.',
+  })
   @ApiInstanceUidParam()
   @ApiSignedIn('operator')
   @ApiJsonResponse(200, AGENT_SCHEMA)
   @ApiProblemResponses(400, 404, 503)
   async update(@Param('instanceUid') instanceUid: string, @Body() body: UpdateAgentPackagesDto) {
     const uid = agentUidParam(instanceUid);
+    if (!(await this.agents.findOne(uid))) throw new NotFoundError(`agent ${uid} not found`);
     const { packages, problems } = await checkPackageRefs(body.packages, this.catalogue, 'packages');
     if (problems.length) throw new InvalidError(`Invalid agent packages: ${problems.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors: problems });
     const agent = await this.agents.assignPackages(uid, packages.length ? { packages, assignedAt: new Date() } : undefined);

@@ -3,7 +3,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AgentsService } from '../agents/agents.service';
 import { InvalidError, NotFoundError } from '../common/domain-errors';
 import { ApiJsonResponse, ApiProblemResponses, ApiSignedIn, FLEET_PACKAGE_SCHEMA, FLEET_PACKAGES_SCHEMA } from '../common/openapi';
-import { isDnsLabel } from '../common/resource-name';
+import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN, isDnsLabel } from '../common/resource-name';
 import { PackageCatalogue } from '../packages/package-catalogue';
 import { FleetPackageCounts, fleetPackageCounts, parsePackageTerm } from './fleet-packages';
 
@@ -33,7 +33,11 @@ export class FleetPackagesController {
 
   @Get(':name')
   @ApiOperation({ summary: 'One package across the fleet: agents per version and per status, and against the newest catalogued version' })
-  @ApiParam({ name: 'name', description: 'Package name' })
+  @ApiParam({
+    name: 'name',
+    description: 'Package name (a DNS label)',
+    schema: { type: 'string', pattern: DNS_LABEL_PATTERN.source, maxLength: DNS_LABEL_MAX_LENGTH },
+  })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, FLEET_PACKAGE_SCHEMA)
   @ApiProblemResponses(400, 404, 503)
