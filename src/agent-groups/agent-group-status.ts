@@ -72,16 +72,19 @@ export class AgentGroupStatusCounter {
     const rule = packagesGovernedQuery(active, name)!;
     const catalogued = this.catalogue ? (await this.catalogue.versions(p.name)).slice(0, MAX_COUNTED_VERSIONS).map((v) => v.version) : [];
     const versions = [...new Set([p.version, ...catalogued])];
-    const count = (term?: string) => this.agents.countSelected(rule.requirements, both(rule.extra as FilterQuery<Agent>, term ? { packageTerms: term } : {}));
+    const count = (terms?: string[]) =>
+      this.agents.countSelected(
+        rule.requirements,
+        both(rule.extra as FilterQuery<Agent>, !terms ? {} : terms.length === 1 ? { packageTerms: terms[0] } : { packageTerms: { $in: terms } }),
+      );
     const term = (suffix: string) => `pkg:${p.name}${suffix}`;
-    const [governed, reported, failed, downloading, installingNow, pending, ...perVersion] = await Promise.all([
+    const [governed, reported, failed, installing, ...perVersion] = await Promise.all([
       count(),
-      count(term('')),
-      count(term('#INSTALL_FAILED')),
-      count(term('#DOWNLOADING')),
-      count(term('#INSTALLING')),
-      count(term('#INSTALL_PENDING')),
-      ...versions.map((v) => count(term(`@${v}`))),
+      count([term('')]),
+      count([term('#INSTALL_FAILED')]),
+      // An agent reports one status per package: one count over the three.
+      count([term('#DOWNLOADING'), term('#INSTALLING'), term('#INSTALL_PENDING')]),
+      ...versions.map((v) => count([term(`@${v}`)])),
     ]);
     const byVersion = versions.map((version, i) => ({ version, agents: perVersion[i] }));
     const current = byVersion[0].agents;
@@ -95,7 +98,7 @@ export class AgentGroupStatusCounter {
       ahead,
       notReported: Math.max(0, governed - reported),
       failed,
-      installing: downloading + installingNow + pending,
+      installing,
     };
   }
 

@@ -146,15 +146,14 @@ export class MongooseAgentsRepository extends AgentsRepository {
   }
 
   async recordPackageTerms(terms: string[]): Promise<void> {
-    if (!terms.length) return;
-    try {
-      await this.packageTerms.bulkWrite(
-        terms.map((t) => ({ updateOne: { filter: { _id: t }, update: { $setOnInsert: { firstSeenAt: new Date() } }, upsert: true } })),
-        { ordered: false },
-      );
-    } catch (err) {
-      // Another report recorded the same term at the same moment: it is recorded.
-      if (!isDuplicateKey(err)) throw err;
+    // One upsert each (terms are few and new ones rare): a bulk would stop at the first term another
+    // report recorded at the same moment (a duplicate key on FerretDB) and leave the rest unrecorded.
+    for (const t of terms) {
+      try {
+        await this.packageTerms.updateOne({ _id: t }, { $setOnInsert: { firstSeenAt: new Date() } }, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
     }
   }
 
