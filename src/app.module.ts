@@ -16,6 +16,7 @@ import { AuditModule } from './audit/audit.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { DatabaseModule } from './database/database.module';
+import { ContentStoreModule } from './database/content-store/content-store.module';
 import { WatchModule } from './watch/watch.module';
 import { PackagesModule } from './packages/packages.module';
 import type { DatabaseSupervisor } from './database/database-supervisor';
@@ -30,6 +31,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule.forRoot(config, mongodbUri, supervisor),
+        ContentStoreModule,
         HealthModule,
         VersionModule,
         AgentsModule,

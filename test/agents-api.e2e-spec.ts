@@ -73,6 +73,10 @@ describe('agents API', () => {
     expect((await api('POST', '/agentgroups', { metadata: { name: 'checkouts' }, spec: { selector: 'service.name=checkout' } })).status).toBe(201);
     expect(names((await api('GET', '/agents?group=checkouts&selector=host.name%3Dnode-2')).body)).toEqual(['checkout-b']);
     expect((await api('GET', '/agents?group=nope')).status).toBe(404);
+    // No config is assigned to any of them (and none accepts remote config).
+    expect(names((await api('GET', '/agents?configState=none')).body)).toEqual(['billing', 'checkout-a', 'checkout-b', 'gone', 'poller']);
+    expect(names((await api('GET', '/agents?configState=failed')).body)).toEqual([]);
+    expect((await api('GET', '/agents?configState=broken')).status).toBe(400);
   });
 
   it('pages through a sorted list with continue tokens, every agent exactly once', async () => {
@@ -109,6 +113,30 @@ describe('agents API', () => {
     expect(bad.body.errors.map((e: Json) => e.field).sort()).toEqual(['metadata.labels.bad key!', 'metadata.labels.ok']);
     expect((await api('GET', `/agents/${uids.billing}`)).body.metadata.labels).toEqual({ team: 'payments' });
     expect((await api('PATCH', `/agents/${uids.billing}`, { metadata: { name: 'x' } })).status).toBe(400);
+  });
+
+  it('lists the keys agents have and counts the agents per value of one key (facets), from indexed counts', async () => {
+    const keys = await api('GET', '/agents/keys');
+    expect(keys.status).toBe(200);
+    expect(keys.body.keys).toEqual(expect.arrayContaining(['service.name', 'host.name']));
+    const facet = await api('GET', '/agents/facets?key=service.name');
+    expect(facet.status).toBe(200);
+    expect(facet.body).toEqual({
+      key: 'service.name',
+      values: [
+        { value: 'checkout', count: 2 },
+        { value: 'billing', count: 1 },
+        { value: 'legacy', count: 1 },
+        { value: 'search', count: 1 },
+      ],
+      truncated: false,
+    });
+    expect((await api('GET', '/agents/facets?key=no.such.key')).body.values).toEqual([]);
+    for (const bad of ['/agents/facets', '/agents/facets?key=bad%20key', `/agents/facets?key=${'k'.repeat(400)}`]) {
+      const res = await api('GET', bad);
+      expect(res.status).toBe(400);
+      expect(res.type).toMatch(/problem\+json/);
+    }
   });
 
   it('deletes only disconnected agents', async () => {

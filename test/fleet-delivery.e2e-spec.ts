@@ -123,6 +123,9 @@ describe('remote configuration delivery to real agents', () => {
           (r) => r.body.status.config.failed >= 1,
         );
         expect(counts.body.status.config.failed).toBeGreaterThanOrEqual(1);
+        // The overview's "config FAILED" list is this filter.
+        const failing = await api('GET', '/agents?configState=failed');
+        expect(failing.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toContain(uid);
         // FAILED with the same hash is not a reason to resend.
         await new Promise((r) => setTimeout(r, 2000));
         expect(configEvents(agent).filter((e) => e.hash === broken.hash)).toHaveLength(1);

@@ -2,6 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { labelMapSchema } from '../common/openapi/label-schemas';
+
+/** The states of `status.remoteConfig.state`, and `none` for an agent no config is assigned to. */
+export const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending', 'unsupported', 'none'] as const;
 import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 
 export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen'] as const;
@@ -44,6 +47,14 @@ export class ListAgentsQuery extends PageQuery {
   @IsOptional()
   @IsIn(['websocket', 'http', 'grpc'])
   transport?: 'websocket' | 'http' | 'grpc';
+
+  @ApiPropertyOptional({
+    enum: CONFIG_STATES,
+    description: 'Only agents whose remote config delivery is in this state (`none`: no config is assigned to it)',
+  })
+  @IsOptional()
+  @IsIn(CONFIG_STATES)
+  configState?: (typeof CONFIG_STATES)[number];
 
   @ApiPropertyOptional({ description: 'Only agents selected by this agent group', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' })
   @IsOptional()

@@ -17,6 +17,7 @@ export function isTextContentType(contentType: string): boolean {
 /** Bodies come back from the driver as BSON Binary (lean reads) or Buffer (fresh writes). */
 function bytesOf(b: unknown): Buffer {
   if (Buffer.isBuffer(b)) return b;
+  if (b === undefined || b === null) return Buffer.alloc(0);
   const inner = (b as { buffer?: Uint8Array }).buffer;
   return inner ? Buffer.from(inner) : Buffer.alloc(0);
 }

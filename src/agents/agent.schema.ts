@@ -24,11 +24,21 @@ export class Agent {
   @Prop({ type: Number, default: 0 })
   capabilities: number;
 
+  /**
+   * Health as reported. The component tree below the top level is stored once by content in the
+   * content store (`componentsRef`), the document keeping the summary (healthy, status, last
+   * error, component counts) and an empty `components`; reads that show the tree join it back.
+   */
   @Prop({ type: MongooseSchema.Types.Mixed })
   health?: StoredHealth;
 
+  /**
+   * The effective config as reported: file names, content types and sizes here, the bodies once
+   * by content in the content store (`ref`, `effective-config:<config map hash>`); a document
+   * stored before that holds the bodies inline (read as is, rewritten to a ref on its next write).
+   */
   @Prop({ type: MongooseSchema.Types.Mixed })
-  effectiveConfig?: { configMap: StoredConfigFile[] };
+  effectiveConfig?: StoredEffectiveConfig;
 
   @Prop({ type: MongooseSchema.Types.Mixed })
   remoteConfigStatus?: { lastRemoteConfigHash: string; status: string; errorMessage: string };
@@ -190,10 +200,18 @@ export interface PendingAgentCommand {
 /** How long a command waits for an HTTP agent's next poll: a restart asked for long ago is not carried out. */
 export const PENDING_COMMAND_TTL_MS = 10 * 60_000;
 
+/** An effective config as the agent document holds it (see Agent.effectiveConfig). */
+export interface StoredEffectiveConfig {
+  configMap: StoredConfigFile[];
+  /** The content store id of the files' bodies; absent when they are inline (or there are no files). */
+  ref?: string;
+}
+
 export interface StoredConfigFile {
   name: string;
   contentType: string;
-  body: Buffer;
+  /** Absent on a document whose bodies are in the content store, until a read joins them back. */
+  body?: Buffer;
   /** Bytes of `body`, stored with it so list summaries can show it without reading the body. */
   size?: number;
 }
@@ -209,6 +227,8 @@ export interface StoredHealth {
   /** At the top level only: how many components the tree below holds, and how many of them are unhealthy (for list summaries). */
   componentCount?: number;
   unhealthyComponentCount?: number;
+  /** At the top level only: the content store id of `components`, which the document then stores empty. */
+  componentsRef?: string;
 }
 
 export type AgentDocument = HydratedDocument<Agent>;

@@ -7,9 +7,11 @@ import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module'
 import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema, PackageTerm, PackageTermSchema } from './agent.schema';
 import { AgentsController } from './agents.controller';
 import { AgentsRepository, MongooseAgentsRepository } from './agents.repository';
+import { AgentFacets } from './agent-facets';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
+import { ContentStore } from '../database/content-store/content-store';
 
 /** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent, ComponentCatalog and PackageTerm models. */
 @Module({
@@ -24,11 +26,13 @@ import { AgentStatusExtensions } from './agent-status-extensions';
     AgentGroupModelModule,
   ],
   controllers: [AgentsController],
-  providers: [AgentsService, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
+  providers: [AgentsService, AgentFacets, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
   exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })
 export class AgentsModule {
-  constructor(audited: AuditedKinds, agents: AgentsRepository) {
+  constructor(audited: AuditedKinds, agents: AgentsRepository, content: ContentStore) {
     audited.register('agents', auditedAgents(agents));
+    // Effective config bodies and health trees agents refer to are kept by the content GC.
+    content.referencedBy('agents', () => agents.contentRefs());
   }
 }

@@ -40,6 +40,8 @@ export abstract class AgentsRepository {
   abstract setMissingSelectorTerms(terms: { uid: string; selectorTerms: string[] }[]): Promise<number>;
   /** Agents matching a selector and `extra`, counted on the selector-terms index. */
   abstract countSelected(requirements: SelectorRequirement[], extra?: FilterQuery<Agent>): Promise<number>;
+  /** Every selector term any agent has (each "key" and "key=value" once). */
+  abstract distinctSelectorTerms(): Promise<string[]>;
   /** One page of agents matching a selector and `extra`, with the exact count after it. */
   abstract pageSelected(
     requirements: SelectorRequirement[],
@@ -55,6 +57,8 @@ export abstract class AgentsRepository {
   abstract recordPackageTerms(terms: string[]): Promise<void>;
   /** Every package term ever recorded, sorted. */
   abstract recordedPackageTerms(): Promise<string[]>;
+  /** Every content store id an agent document refers to (the content GC's mark). */
+  abstract contentRefs(): Promise<Set<string>>;
   abstract catalogExists(hashHex: string): Promise<boolean>;
   /** Stores a component catalog once (a concurrent second store changes nothing). */
   abstract storeCatalog(hashHex: string, components: unknown[]): Promise<void>;
@@ -127,6 +131,15 @@ export class MongooseAgentsRepository extends AgentsRepository {
     return this.selected.count(requirements, extra);
   }
 
+  async distinctSelectorTerms(): Promise<string[]> {
+    // Read through rather than `distinct` or `$unwind`: FerretDB 1.24 refuses maxTimeMS on distinct,
+    // and an $unwind + $group over the terms brought its SQLite backend down. Callers cache the result.
+    const terms = new Set<string>();
+    const cursor = this.agents.find({}, { _id: 0, selectorTerms: 1 }).lean<{ selectorTerms?: unknown[] }[]>().batchSize(1000).cursor();
+    for await (const doc of cursor) for (const t of (doc as { selectorTerms?: unknown[] }).selectorTerms ?? []) if (typeof t === 'string') terms.add(t);
+    return [...terms];
+  }
+
   pageSelected(
     requirements: SelectorRequirement[],
     limit: number,
@@ -159,6 +172,17 @@ export class MongooseAgentsRepository extends AgentsRepository {
 
   async recordedPackageTerms(): Promise<string[]> {
     return (await this.packageTerms.find({}, { _id: 1 }).lean<{ _id: string }[]>()).map((t) => t._id).sort();
+  }
+
+  async contentRefs(): Promise<Set<string>> {
+    const refs = new Set<string>();
+    // One unfiltered read (no scan per page on FerretDB), two small fields of each agent.
+    const docs = await this.agents.find({}, { 'effectiveConfig.ref': 1, 'health.componentsRef': 1 }).lean<Pick<Agent, 'effectiveConfig' | 'health'>[]>();
+    for (const d of docs) {
+      if (d.effectiveConfig?.ref) refs.add(d.effectiveConfig.ref);
+      if (d.health?.componentsRef) refs.add(d.health.componentsRef);
+    }
+    return refs;
   }
 
   async catalogExists(hashHex: string): Promise<boolean> {

@@ -21,7 +21,7 @@ import {
   selectorKeyProblem,
   selectorValueProblem,
 } from '../common/selectors';
-import { configMapHash } from '../protocol/config-hash';
+import { ContentStore } from '../database/content-store/content-store';
 import type { AgentConfigAssignment } from './agent-config-assignment';
 import type { AgentPackageAssignment } from './agent-package-assignment';
 import { Agent, PendingAgentCommand, StoredConnection } from './agent.schema';
@@ -36,6 +36,7 @@ export function agentSort(sort: string | undefined): PageSort {
 }
 import { AgentWriteQueue } from './agent-write-queue';
 import { AgentLiveness, connectedAt } from './agent-liveness';
+import { AgentBodies, effectiveConfigHashHex } from './agent-bodies';
 
 /**
  * What the database sends back for each item of an agent list. A summary leaves the effective
@@ -119,6 +120,13 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   readonly liveness: AgentLiveness;
   /** Package terms this replica knows are recorded (package_terms), so a report records only new ones. */
   private readonly recordedTerms = new Set<string>();
+  /** Effective config bodies and health trees, stored once by content; documents keep refs. */
+  private readonly bodies: AgentBodies;
+  /**
+   * Agents whose stored document still holds bodies inline (written before the content store),
+   * seen when their session loaded it: their next report moves the bodies out.
+   */
+  private readonly inlineBodies = new Set<string>();
 
   constructor(
     private readonly agents: AgentsRepository,
@@ -128,7 +136,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
     private readonly jobs: FleetJobs,
     private readonly feed: ChangeFeed,
+    store: ContentStore,
   ) {
+    this.bodies = new AgentBodies(store);
     this.writes = profile.keyedWrites();
     this.bulkSize = profile.maxBulkStatements;
     this.liveness = new AgentLiveness({ ...config.opamp, replicaTimeoutSeconds: config.cluster.timeoutSeconds });
@@ -280,7 +290,10 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       connectionSettingsOffer: 1,
       pendingCommand: 1,
       'health.healthy': 1,
+      'health.componentsRef': 1,
+      'health.componentCount': 1,
       'effectiveConfig.configMap.name': 1,
+      'effectiveConfig.ref': 1,
       remoteConfigStatus: 1,
       packageStatuses: 1,
       connectionSettingsStatus: 1,
@@ -291,6 +304,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       'connection.sequenceNum': 1,
     });
     if (!doc) return undefined;
+    if (AgentBodies.holdsInline(doc)) this.inlineBodies.add(uid);
     const heldSeq = this.queue.held(uid)?.['connection.sequenceNum'] as StoredConnection['sequenceNum'] | undefined;
     return {
       _id: uid,
@@ -320,7 +334,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * Writes what an agent reported (only the parts present) and its connection facts, creating
    * the agent on its first message.
    */
-  async applyReport(uid: string, parts: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
+  async applyReport(uid: string, reported: Partial<Agent>, connection: StoredConnection, addLabels?: Record<string, string>): Promise<void> {
+    // Bodies go to the content store first (a known one costs nothing); the document keeps refs.
+    const parts = await this.bodies.lean(this.inlineBodies.has(uid) ? await this.withInlineBodiesMoved(uid, reported) : reported);
     const stored = this.storedConnections.get(uid);
     const set: Record<string, unknown> = { ...parts };
     const sameConnection = !!stored && connection.connected && stored.connectionId === connection.connectionId;
@@ -355,6 +371,22 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         ? { status: parts.remoteConfigStatus.status, errorMessage: parts.remoteConfigStatus.errorMessage || undefined }
         : undefined,
     });
+  }
+
+  /**
+   * The report's parts plus, for a document stored with bodies inline, the parts the report does
+   * not replace as stored, so that this write moves their bodies to the content store (lazily,
+   * one agent at a time, as agents report).
+   */
+  private async withInlineBodiesMoved(uid: string, parts: Partial<Agent>): Promise<Partial<Agent>> {
+    this.inlineBodies.delete(uid);
+    if (parts.effectiveConfig && parts.health) return parts;
+    const doc = await this.agents.findById(uid, { effectiveConfig: 1, health: 1 });
+    const out = { ...parts };
+    if (!out.effectiveConfig && doc?.effectiveConfig && !doc.effectiveConfig.ref && doc.effectiveConfig.configMap?.length)
+      out.effectiveConfig = doc.effectiveConfig;
+    if (!out.health && doc?.health && !doc.health.componentsRef && doc.health.components?.length) out.health = doc.health;
+    return out;
   }
 
   /** Writes delivery bookkeeping (remote config tracking, offers) outside of a report. */
@@ -465,14 +497,14 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
     const doc = await this.agents.findById(uid);
-    return doc ? this.withHeld(doc) : undefined;
+    return doc ? this.withHeld((await this.bodies.join([doc]))[0]) : undefined;
   }
 
   /** One page of agents in uid order, after the cursor `after`. */
   async list(limit: number, after?: string): Promise<{ items: Agent[]; remaining: number }> {
     await this.queue.flush();
     const { items, remaining } = await this.agents.page(limit, after || undefined);
-    return { items: items.map((a) => this.withHeld(a)), remaining };
+    return { items: (await this.bodies.join(items)).map((a) => this.withHeld(a)), remaining };
   }
 
   /**
@@ -510,13 +542,17 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.connected === false) and.push({ $nor: [live] });
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
     if (q.transport) and.push({ 'connection.transport': q.transport });
+    if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
-    const page = await this.agents.pageSelected(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[q.view ?? 'summary']);
-    return { ...page, items: page.items.map((a) => this.withHeld(a)) };
+    const view = q.view ?? 'summary';
+    const page = await this.agents.pageSelected(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[view]);
+    // The full view shows bodies: one read of the content store for the page. A summary needs none.
+    const items = view === 'full' ? await this.bodies.join(page.items) : page.items;
+    return { ...page, items: items.map((a) => this.withHeld(a)) };
   }
 
   /**
@@ -555,10 +591,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     for (let i = 0; i < uids.length; i += 200) {
       const docs = await this.agents.findByIds(uids.slice(i, i + 200), { effectiveConfig: 1 });
       for (const d of docs) {
-        const files = d.effectiveConfig?.configMap;
-        if (!files) continue;
-        const entries = files.map((f) => ({ fileName: f.name, contentType: f.contentType ?? '', body: asBuffer(f.body) }));
-        out.set(d._id, configMapHash(entries).toString('hex'));
+        // From the content store ref (no body read) or, for a document with inline bodies, from them.
+        if (d.effectiveConfig?.configMap) out.set(d._id, effectiveConfigHashHex(d.effectiveConfig));
       }
     }
     return out;
@@ -700,14 +734,6 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     }
     return { configStates, healthy, unhealthy: connected - healthy };
   }
-}
-
-/** A stored body as a Buffer (lean reads give the driver's Binary for Mixed fields). */
-function asBuffer(b: unknown): Buffer {
-  if (Buffer.isBuffer(b)) return b;
-  if (b && typeof b === 'object' && 'buffer' in b) return Buffer.from((b as { buffer: Uint8Array }).buffer);
-  if (typeof b === 'string') return Buffer.from(b, 'utf8');
-  return Buffer.alloc(0);
 }
 
 /** Same stored connection fact (dates by time). */

@@ -63,6 +63,19 @@ export const SETTINGS = {
     description:
       'Deadline of every database operation (sent to the server as maxTimeMS and enforced by the driver); past it the caller gets 503 + Retry-After (agents: 503 / UNAVAILABLE with a retry hint), never a hang.',
   },
+  CONTENT_GC_GRACE_SECONDS: {
+    at: 'database.contentGcGraceSeconds',
+    type: { kind: 'int', min: 0, max: 30 * 86_400 },
+    default: 3600,
+    description:
+      'A body of the content store (effective configs, health trees, remote config revisions, stored once by hash) written or refreshed this recently is never garbage-collected, even when nothing refers to it yet.',
+  },
+  CONTENT_GC_INTERVAL_SECONDS: {
+    at: 'database.contentGcIntervalSeconds',
+    type: { kind: 'int', min: 1, max: 30 * 86_400 },
+    default: 3600,
+    description: 'How often one replica (the fleet-jobs lease holder) deletes content store bodies nothing refers to any more (past CONTENT_GC_GRACE_SECONDS).',
+  },
   API_PORT: { at: 'apiPort', type: { kind: 'port' }, default: 8080, description: 'Port of the REST API, /healthz, /readyz and /api/docs.' },
   OPAMP_PORT: { at: 'opampPort', type: { kind: 'port' }, default: 4320, description: 'Port of OpAMP over WebSocket and plain HTTP (path /v1/opamp).' },
   GRPC_PORT: { at: 'grpcPort', type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },

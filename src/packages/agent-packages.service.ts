@@ -5,6 +5,7 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ConflictError, InvalidError, NotFoundError, TooLargeError } from '../common/domain-errors';
+import { FreshCache } from '../common/fresh-cache';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import { AgentPackage, StoredPackageFile } from './agent-package.schema';
 import { AgentPackagesRepository } from './agent-packages.repository';
@@ -13,6 +14,9 @@ import { PackageFileCache } from './package-file-cache';
 import { PackageFilesRepository } from './package-files.repository';
 import { compareVersions, fileNameProblem, packageId, parsePackageId, PLATFORM_MESSAGE, PLATFORM_PATTERN, SHA256_HEX_PATTERN } from './package-names';
 import { decodeSignature, PackageSignatureVerifier, SignatureCheck, SignatureRefused } from './package-signature';
+
+/** How long a download's catalogue lookup is used again without asking the database. */
+const SERVABLE_FRESH_MS = 5000;
 
 /** The download path of an uploaded file on the OpAMP port: `/v1/packages/NAME/VERSION/FILE`. */
 export const PACKAGE_DOWNLOAD_PREFIX = '/v1/packages/';
@@ -71,6 +75,13 @@ export class AgentPackagesService extends PackageCatalogue {
   private readonly logger = new Logger(AgentPackagesService.name);
   private readonly writes: KeyedWrites;
   private readonly verifier?: PackageSignatureVerifier;
+  /**
+   * What the download path names, looked up once per file for a few seconds: a fleet downloading
+   * at once makes one catalogue read, not one per request, so downloads never crowd the database
+   * pool that heartbeats and reports need. A delete here forgets at once; on another replica
+   * within SERVABLE_FRESH_MS (and the bytes are gone from the database already).
+   */
+  private readonly servables = new FreshCache<string, Promise<ServableFile | undefined>>(SERVABLE_FRESH_MS, 10_000);
 
   constructor(
     private readonly store: AgentPackagesRepository,
@@ -168,7 +179,10 @@ export class AgentPackagesService extends PackageCatalogue {
           signatureVerified: Boolean(signature && meter.check),
           addedAt: new Date(),
         };
-        return this.commitFile(input.id, name, version, input.type, file, existing);
+        const stored = await this.commitFile(input.id, name, version, input.type, file, existing);
+        // A download asked for before the file existed must not keep its 404.
+        this.servables.forget(`${input.id}/${input.file}`);
+        return stored;
       });
     });
   }
@@ -221,6 +235,7 @@ export class AgentPackagesService extends PackageCatalogue {
       const now = new Date();
       const updated = await this.store.compareAndSet(p, { deletedAt: now, updatedAt: now }, { deletedAt: null });
       if (!updated) throw new ConflictError(`package ${id} was changed concurrently; retry`);
+      this.servables.forgetWhere((_, key) => key.startsWith(`${id}/`));
       for (const f of p.files) {
         if (!f.storedId) continue;
         await this.files.remove(f.storedId).catch((e) => this.logger.warn(`bytes of ${id}/${f.name} not removed: ${e}`));
@@ -232,7 +247,18 @@ export class AgentPackagesService extends PackageCatalogue {
   }
 
   /** The uploaded file the download path names, when its version is catalogued and not deleted. */
-  async servable(name: string, version: string, file: string): Promise<ServableFile | undefined> {
+  servable(name: string, version: string, file: string): Promise<ServableFile | undefined> {
+    const key = `${packageId(name, version)}/${file}`;
+    const known = this.servables.fresh(key);
+    if (known) return known;
+    const lookup = this.lookUpServable(name, version, file);
+    this.servables.set(key, lookup);
+    // A failed lookup is not remembered: the next request asks the database again.
+    lookup.catch(() => this.servables.forget(key));
+    return lookup;
+  }
+
+  private async lookUpServable(name: string, version: string, file: string): Promise<ServableFile | undefined> {
     const p = await this.store.findById(packageId(name, version));
     if (!p || p.deletedAt) return undefined;
     const f = p.files.find((x) => x.name === file);

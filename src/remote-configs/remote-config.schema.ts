@@ -65,7 +65,13 @@ export class RemoteConfigRevision implements StoredRevision {
   @Prop({ type: String, required: true })
   contentType: string;
 
-  @Prop({ type: String, default: '' })
+  /**
+   * The body: stored once by content in the content store (`remote-config:<hash>`), shared by
+   * every revision of any config with the same content type and body, and absent here; a
+   * revision stored before that holds it inline until the start-up migration moves it. Reads
+   * through the repository always carry it.
+   */
+  @Prop({ type: String })
   body: string;
 
   @Prop({ type: String, required: true })

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { ContentStore } from '../database/content-store/content-store';
 import { AuditModule } from '../audit/audit.module';
 import { AuditedKinds } from '../audit/audited-kinds';
 import { auditedRemoteConfigs } from './remote-configs.audited';
@@ -21,8 +22,22 @@ import { RemoteConfigsService } from './remote-configs.service';
   providers: [RemoteConfigsService, { provide: RemoteConfigsRepository, useClass: MongooseRemoteConfigsRepository }],
   exports: [RemoteConfigsService],
 })
-export class RemoteConfigsModule {
-  constructor(audited: AuditedKinds, configs: RemoteConfigsRepository) {
+export class RemoteConfigsModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger(RemoteConfigsModule.name);
+
+  constructor(
+    audited: AuditedKinds,
+    private readonly configs: RemoteConfigsRepository,
+    content: ContentStore,
+  ) {
     audited.register('remoteconfigs', auditedRemoteConfigs(configs));
+    // Revision bodies are kept by the content GC while a revision (or a head) refers to them.
+    content.referencedBy('remote-configs', () => configs.contentRefs());
+  }
+
+  /** Revisions stored with their bodies inline (before the content store) have them moved at start. */
+  async onApplicationBootstrap(): Promise<void> {
+    const moved = await this.configs.moveInlineBodies();
+    if (moved) this.logger.log(`Moved the bodies of ${moved} remote config revisions to the content store`);
   }
 }

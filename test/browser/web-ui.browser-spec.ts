@@ -339,7 +339,28 @@ describe('web UI in Chromium', () => {
     await page.getByTestId('count-Agents').filter({ hasText: /^1$/ }).waitFor();
     await page.getByTestId('count-Connected').filter({ hasText: /^1$/ }).waitFor();
     await page.getByTestId('count-Disconnected').filter({ hasText: /^0$/ }).waitFor();
+    await page.getByTestId('count-Config applied').filter({ hasText: /^1$/ }).waitFor();
+    // By version: the server reads the fleet's keys at most every 10 s, so a new value may take a reload or two.
+    const version = page.getByTestId('facet-service.version').getByRole('link', { name: /3\.1\.0/ });
+    for (let i = 0; i < 30 && !(await version.count()); i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+    }
+    await page
+      .getByTestId('facet-os.type')
+      .getByRole('link', { name: /linux\s*1/ })
+      .waitFor();
     await check(page, '07-overview');
+    await version.click();
+    await page.waitForURL(/selector=service\.version%3D3\.1\.0/);
+    await page.getByRole('link', { name: uid }).waitFor();
+    // The selector box completes keys and then values from the fleet.
+    const box = page.getByLabel('Selector');
+    await box.fill('service.v');
+    await page.locator('#selector-completions option[value="service.version"]').waitFor({ state: 'attached' });
+    await box.fill('os.type=');
+    await page.locator('#selector-completions option[value="os.type=linux"]').waitFor({ state: 'attached' });
+    await page.goto(url('/'));
     await page
       .getByRole('link', { name: /Connected/ })
       .first()

@@ -5,9 +5,10 @@ import { api, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { attr, healthWord, when } from '../format';
 import type { Agent, AgentGroup } from '../types';
+import { useSelectorCompletions } from '../selector-completion';
 
 /** Query parameters of GET /api/v1/agents that the URL carries, so that a view can be shared. */
-const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'group', 'sort', 'continue'] as const;
+const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'group', 'sort', 'continue'] as const;
 const PAGE_SIZE = 50;
 
 /** The columns a user may show or hide (the uid always shows); `cols` in the URL lists the shown ones. */
@@ -36,6 +37,7 @@ export function AgentsPage() {
   const [params, setParams] = useSearchParams();
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
   const [selector, setSelector] = useState(query.selector ?? '');
+  const completions = useSelectorCompletions(selector);
   const shown =
     params
       .get('cols')
@@ -92,7 +94,13 @@ export function AgentsPage() {
             placeholder="service.name=checkout,env in (prod,staging),!canary"
             spellCheck={false}
             autoComplete="off"
+            list="selector-completions"
           />
+          <datalist id="selector-completions" data-testid="selector-completions">
+            {completions.map((c) => (
+              <option key={c} value={c} />
+            ))}
+          </datalist>
         </label>
         <button type="submit">Search</button>
       </form>
@@ -109,6 +117,14 @@ export function AgentsPage() {
           ['websocket', 'WebSocket'],
           ['http', 'plain HTTP'],
           ['grpc', 'gRPC'],
+        ])}
+        {select('configState', 'Config', [
+          ['applied', 'applied'],
+          ['applying', 'applying'],
+          ['failed', 'failed'],
+          ['pending', 'pending'],
+          ['unsupported', 'not accepted'],
+          ['none', 'none assigned'],
         ])}
         {select('sort', 'Sort', [
           ['uid', 'uid'],

@@ -15,7 +15,40 @@ const COUNTS: { label: string; query: Record<string, string> }[] = [
   { label: 'WebSocket', query: { transport: 'websocket' } },
   { label: 'Plain HTTP', query: { transport: 'http' } },
   { label: 'gRPC', query: { transport: 'grpc' } },
+  { label: 'Config applied', query: { configState: 'applied' } },
+  { label: 'Config applying', query: { configState: 'applying' } },
+  { label: 'Config failed', query: { configState: 'failed' } },
+  { label: 'Config pending', query: { configState: 'pending' } },
 ];
+
+/** Agents per value of one attribute (GET /agents/facets), each a link to the agents it selects. */
+function Facet({ title, attribute }: { title: string; attribute: string }) {
+  const q = useQuery({
+    queryKey: ['agent-facet', attribute],
+    queryFn: () => api<{ values: { value: string; count: number }[]; truncated: boolean }>('/agents/facets', { query: { key: attribute } }),
+  });
+  return (
+    <section aria-label={title}>
+      <h3>{title}</h3>
+      <ProblemMessage error={q.error} />
+      {q.data &&
+        (q.data.values.length === 0 ? (
+          <p>No agent reports {attribute}.</p>
+        ) : (
+          <ul className="facet" data-testid={`facet-${attribute}`}>
+            {q.data.values.slice(0, 10).map((v) => (
+              <li key={v.value}>
+                <Link to={`/agents?${new URLSearchParams({ selector: `${attribute}=${v.value}` })}`}>
+                  {v.value} <span className="count">{v.count}</span>
+                </Link>
+              </li>
+            ))}
+            {(q.data.values.length > 10 || q.data.truncated) && <li>… and more</li>}
+          </ul>
+        ))}
+    </section>
+  );
+}
 
 function Count({ label, query }: { label: string; query: Record<string, string> }) {
   const q = useQuery({ queryKey: ['count', 'agents', query], queryFn: () => countOf('/agents', query) });
@@ -76,6 +109,13 @@ export function OverviewPage() {
       <div className="cards">
         <Attention title="Unhealthy" query={{ healthy: 'false', sort: '-lastSeen' }} />
         <Attention title="Disconnected most recently" query={{ connected: 'false', sort: '-lastSeen' }} />
+        <Attention title="Config FAILED" query={{ configState: 'failed', sort: '-lastSeen' }} />
+      </div>
+      <h2>By version and platform</h2>
+      <div className="cards">
+        <Facet title="Agent version" attribute="service.version" />
+        <Facet title="Agent type" attribute="service.name" />
+        <Facet title="Operating system" attribute="os.type" />
       </div>
       <h2>By group</h2>
       <ProblemMessage error={groups.error} />
