@@ -3,8 +3,14 @@ import type { Agent } from '../agents/agent.schema';
 import type { AgentsRepository } from '../agents/agents.repository';
 import { SelectorRequirement, selectorToTermsFilter } from '../common/selectors';
 import { excludedTermsOnly, SELECTOR_TERMS_FIELD } from '../common/selectors/selector-terms';
-import { governedQuery, originText, OWN_CONFIG_FILTER, RankedGroup } from '../desired-state/config-precedence';
-import type { AgentGroupStatus, OverriddenBy } from './agent-group.mapper';
+import { governedQuery, originText, OWN_CONFIG_FILTER, packagesGovernedQuery, RankedGroup } from '../desired-state/config-precedence';
+import { isOlderVersion } from '../desired-state/package-policy';
+import type { PackageRef } from '../agents/agent-package-assignment';
+import type { PackageCatalogue } from '../packages/package-catalogue';
+import type { AgentGroupStatus, GroupPackageStatus, OverriddenBy } from './agent-group.mapper';
+
+/** How many catalogued versions of a package a group's status counts agents for (the newest). */
+const MAX_COUNTED_VERSIONS = 20;
 
 const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending'] as const;
 type ConfigState = (typeof CONFIG_STATES)[number];
@@ -27,10 +33,15 @@ export class AgentGroupStatusCounter {
     private readonly agents: AgentsRepository,
     /** Conditions for "connected" (HTTP agents until they miss polls), from the agents module. */
     private readonly connected: () => FilterQuery<Agent>,
+    /** The package catalogue, for the versions a package's agents are counted by (none: only the named version). */
+    private readonly catalogue?: Pick<PackageCatalogue, 'versions'>,
   ) {}
 
-  /** `active` is every active group in precedence order; a group not among them (deleted) governs nothing. */
-  async status(name: string, active: readonly RankedGroup[]): Promise<AgentGroupStatus> {
+  /**
+   * `active` is every active group in precedence order; a group not among them (deleted) governs
+   * nothing. `packages`: what the group names, counted per package (see packageStatus).
+   */
+  async status(name: string, active: readonly RankedGroup[], packages: readonly PackageRef[] = []): Promise<AgentGroupStatus> {
     const rule = governedQuery(active, name);
     if (!rule) return emptyStatus();
     const { requirements } = rule;
@@ -46,7 +57,49 @@ export class AgentGroupStatusCounter {
     ]);
     const matchedNotGoverned = Math.max(0, matched - agents);
     const overriddenBy = matchedNotGoverned > 0 ? await this.overriders(name, active, matchedNotGoverned) : [];
-    return { agents, connected: connectedCount, healthy, config: states, matchedNotGoverned, overriddenBy };
+    const status: AgentGroupStatus = { agents, connected: connectedCount, healthy, config: states, matchedNotGoverned, overriddenBy };
+    if (packages.length) status.packages = await Promise.all(packages.map((p) => this.packageStatus(name, active, p)));
+    return status;
+  }
+
+  /**
+   * One named package over the agents whose packages come from this group: how many run each
+   * version, and how many are current, behind, ahead, failed or installing. Every figure is a
+   * count of one indexed package term (`pkg:NAME@VERSION`, …) under the group's selector; no
+   * agent document is read.
+   */
+  private async packageStatus(name: string, active: readonly RankedGroup[], p: PackageRef): Promise<GroupPackageStatus> {
+    const rule = packagesGovernedQuery(active, name)!;
+    const catalogued = this.catalogue ? (await this.catalogue.versions(p.name)).slice(0, MAX_COUNTED_VERSIONS).map((v) => v.version) : [];
+    const versions = [...new Set([p.version, ...catalogued])];
+    const count = (terms?: string[]) =>
+      this.agents.countSelected(
+        rule.requirements,
+        both(rule.extra as FilterQuery<Agent>, !terms ? {} : terms.length === 1 ? { packageTerms: terms[0] } : { packageTerms: { $in: terms } }),
+      );
+    const term = (suffix: string) => `pkg:${p.name}${suffix}`;
+    const [governed, reported, failed, installing, ...perVersion] = await Promise.all([
+      count(),
+      count([term('')]),
+      count([term('#INSTALL_FAILED')]),
+      // An agent reports one status per package: one count over the three.
+      count([term('#DOWNLOADING'), term('#INSTALLING'), term('#INSTALL_PENDING')]),
+      ...versions.map((v) => count([term(`@${v}`)])),
+    ]);
+    const byVersion = versions.map((version, i) => ({ version, agents: perVersion[i] }));
+    const current = byVersion[0].agents;
+    const ahead = byVersion.filter((v) => isOlderVersion(p.version, v.version)).reduce((n, v) => n + v.agents, 0);
+    return {
+      name: p.name,
+      version: p.version,
+      versions: byVersion.filter((v, i) => i === 0 || v.agents > 0),
+      current,
+      behind: Math.max(0, reported - current - ahead),
+      ahead,
+      notReported: Math.max(0, governed - reported),
+      failed,
+      installing,
+    };
   }
 
   /**

@@ -75,6 +75,26 @@ export function connectionSettingsFromStored(c: StoredConnectionSettings | undef
 /** Who governs agents a group matches but does not govern: a group before it, or the agent's own config. */
 export type OverriddenBy = { kind: 'group'; group: string; agents: number } | { kind: 'agent'; agents: number };
 
+/** One package a group names, counted over the agents it governs (see agent-group-status.ts). */
+export interface GroupPackageStatus {
+  name: string;
+  /** The version the group names. */
+  version: string;
+  /** Governed agents that report running each version (the named one, and others they run). */
+  versions: { version: string; agents: number }[];
+  /** Governed agents that run the named version. */
+  current: number;
+  /** Governed agents that run an older version, or report the package without one. */
+  behind: number;
+  /** Governed agents that run a newer version (the group does not force a downgrade: they keep it). */
+  ahead: number;
+  /** Governed agents that do not report the package at all (not installed yet, or no package support). */
+  notReported: number;
+  /** Governed agents whose install of it failed, or that download or install it now. */
+  failed: number;
+  installing: number;
+}
+
 /** Counts shown in a group's status: over the agents it governs (its config is theirs), see agent-group-status.ts. */
 export interface AgentGroupStatus {
   agents: number;
@@ -84,6 +104,8 @@ export interface AgentGroupStatus {
   /** Agents the selector matches whose config comes from elsewhere (not in the counts above). */
   matchedNotGoverned: number;
   overriddenBy: OverriddenBy[];
+  /** Per package the group names (absent when it names none). */
+  packages?: GroupPackageStatus[];
 }
 
 /** The REST shape of an agent group: `{kind, apiVersion, metadata, spec, status}`. */
@@ -110,6 +132,7 @@ export function toAgentGroupResource(g: AgentGroup, status: AgentGroupStatus) {
       priority: g.priority,
       configs: configRefsToApi(g.configs),
       ...(connectionSettings ? { connectionSettings } : {}),
+      ...(g.packages?.length ? { packages: g.packages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) })) } : {}),
     },
     status,
   };

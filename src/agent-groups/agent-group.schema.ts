@@ -2,6 +2,7 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema } from 'mongoose';
 import type { SelectorRequirement } from '../common/selectors';
 import type { StoredPolicy } from '../rollouts/rollout-policy';
+import type { PackageRef } from '../agents/agent-package-assignment';
 
 /** Map entries stored as arrays: keys such as `app.kubernetes.io/name` contain dots, which MongoDB field names handle badly. */
 export interface StoredEntry {
@@ -61,6 +62,10 @@ export class AgentGroup {
 
   @Prop({ type: MongooseSchema.Types.Mixed })
   connectionSettings?: StoredConnectionSettings;
+
+  /** Packages the group's agents should run (issue 21); absent on groups stored before. */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  packages?: PackageRef[];
 
   @Prop({ type: MongooseSchema.Types.Mixed })
   rolloutPolicy?: StoredRolloutPolicy;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PackagesModule } from '../packages/packages.module';
 import { AgentsModule } from '../agents/agents.module';
 import { RemoteConfigsModule } from '../remote-configs/remote-configs.module';
 import { AgentGroupModelModule } from './agent-group-model.module';
@@ -9,6 +10,8 @@ import { AgentGroupsService } from './agent-groups.service';
 @Module({
   imports: [
     AgentsModule,
+    // Package references are checked against the catalogue; its versions count a group's agents.
+    PackagesModule,
     RemoteConfigsModule,
     // Agents are counted and listed by selector through the agents module's repository.
     AgentGroupModelModule,

@@ -1,4 +1,7 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import type { PackageRef } from '../agents/agent-package-assignment';
+import { PackageCatalogue } from '../packages/package-catalogue';
+import { checkPackageRefs } from './package-refs';
 import type { FilterQuery } from 'mongoose';
 import type { Agent } from '../agents/agent.schema';
 import { AgentsRepository } from '../agents/agents.repository';
@@ -33,11 +36,13 @@ export interface AgentGroupDefinition {
   /** Config map entries, in the order given; `revision` absent = follow the latest. */
   configs: { fileName: string; remoteConfig: string; revision?: number }[];
   connectionSettings?: ConnectionSettings;
+  /** Packages the group's agents should run (empty: none named). */
+  packages: PackageRef[];
   resourceVersion: number;
   updatedAt: Date;
 }
 
-type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings' | 'rolloutPolicy'>;
+type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'priority' | 'configs' | 'connectionSettings' | 'rolloutPolicy' | 'packages'>;
 
 /**
  * What the rollouts module does for a group with a rollout policy (it registers itself:
@@ -73,9 +78,11 @@ export class AgentGroupsService implements OnModuleInit {
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
     @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
+    /** The package catalogue (packages module); without it, naming packages is refused. */
+    @Optional() private readonly catalogue?: PackageCatalogue,
   ) {
     this.writes = profile.keyedWrites();
-    this.counter = new AgentGroupStatusCounter(agents, () => this.agentsService.liveness.connectedFilter() as FilterQuery<Agent>);
+    this.counter = new AgentGroupStatusCounter(agents, () => this.agentsService.liveness.connectedFilter() as FilterQuery<Agent>, catalogue);
   }
 
   onModuleInit(): void {
@@ -277,7 +284,7 @@ export class AgentGroupsService implements OnModuleInit {
    */
   async status(g: AgentGroup, active?: AgentGroupDefinition[]): Promise<AgentGroupStatus> {
     if (g.deletedAt) return this.counter.status(g._id, []);
-    return this.counter.status(g._id, active ?? (await this.listActive()));
+    return this.counter.status(g._id, active ?? (await this.listActive()), g.packages ?? []);
   }
 
   /** Every group that is not deleted, highest priority first, ties by name: the order desired state is decided in. */
@@ -301,7 +308,8 @@ export class AgentGroupsService implements OnModuleInit {
       throw new InvalidError(e.message, { errors: [{ field: e.field ?? 'spec.selector', message: e.message }], ...(e.column ? { column: e.column } : {}) });
     }
     const { configs, problems } = await checkConfigRefs(m.spec.configs ?? [], this.remoteConfigs);
-    const errors: FieldProblem[] = problems;
+    const named = await checkPackageRefs(m.spec.packages ?? [], this.catalogue, 'spec.packages');
+    const errors: FieldProblem[] = [...problems, ...named.problems];
     let rolloutPolicy: StoredRolloutPolicy | undefined;
     if (m.spec.rolloutPolicy) {
       if (!this.policyRollouts) errors.push({ field: 'spec.rolloutPolicy', message: 'rollouts are not available on this server' });
@@ -321,6 +329,7 @@ export class AgentGroupsService implements OnModuleInit {
       configs,
       connectionSettings: connectionSettingsToStored(m.spec.connectionSettings),
       rolloutPolicy,
+      packages: named.packages.length ? named.packages : undefined,
     };
   }
 
@@ -340,7 +349,16 @@ export class AgentGroupsService implements OnModuleInit {
 }
 
 function sameContent(g: AgentGroup, c: GroupContent): boolean {
-  const pick = (x: GroupContent) => JSON.stringify([x.labels, x.selector, x.priority, x.configs, x.connectionSettings ?? null, x.rolloutPolicy ?? null]);
+  const pick = (x: GroupContent) =>
+    JSON.stringify([
+      x.labels,
+      x.selector,
+      x.priority,
+      x.configs,
+      x.connectionSettings ?? null,
+      x.rolloutPolicy ?? null,
+      x.packages?.length ? x.packages : null,
+    ]);
   return pick(g) === pick(c);
 }
 
@@ -352,6 +370,7 @@ function toDefinition(g: AgentGroup): AgentGroupDefinition {
     // What the agents get: configs held back for a rollout under the group's policy, else its configs.
     configs: (g.deliveredConfigs ?? g.configs).map((c) => ({ ...c })),
     connectionSettings: connectionSettingsFromStored(g.connectionSettings),
+    packages: (g.packages ?? []).map((p) => ({ ...p })),
     resourceVersion: g.resourceVersion,
     updatedAt: g.updatedAt,
   };

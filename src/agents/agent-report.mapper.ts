@@ -10,7 +10,7 @@ import type {
 } from '../gen/opamp/v1/opamp_pb';
 import { ConnectionSettingsStatuses, PackageStatusEnum, RemoteConfigStatuses } from '../gen/opamp/v1/opamp_pb';
 import { storedArray, storedDouble, storedKvlist } from '../common/stored-any-value';
-import type { StoredConfigFile, StoredHealth } from './agent.schema';
+import type { StoredConfigFile, StoredHealth, StoredPackageStatuses } from './agent.schema';
 
 /**
  * Turns protobuf parts reported by agents into the plain documents stored for them. 64-bit
@@ -126,7 +126,7 @@ export function connectionSettingsStatusToStored(s: ConnectionSettingsStatus) {
   };
 }
 
-export function packageStatusesToStored(p: PackageStatuses) {
+export function packageStatusesToStored(p: PackageStatuses): StoredPackageStatuses {
   return {
     packages: Object.entries(p.packages)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -136,7 +136,7 @@ export function packageStatusesToStored(p: PackageStatuses) {
         agentHasHash: hex(s.agentHasHash),
         serverOfferedVersion: s.serverOfferedVersion,
         serverOfferedHash: hex(s.serverOfferedHash),
-        status: (PackageStatusEnum[s.status] ?? String(s.status)).replace(/^PackageStatusEnum_/, ''),
+        status: packageStatusName(s.status),
         errorMessage: s.errorMessage,
         downloadPercent: s.downloadDetails?.downloadPercent,
         downloadBytesPerSecond: s.downloadDetails?.downloadBytesPerSecond,
@@ -144,6 +144,28 @@ export function packageStatusesToStored(p: PackageStatuses) {
     serverProvidedAllPackagesHash: hex(p.serverProvidedAllPackagesHash),
     errorMessage: p.errorMessage,
   };
+}
+
+/** A PackageStatusEnum as stored and shown: INSTALLED, INSTALL_PENDING, INSTALLING, INSTALL_FAILED, DOWNLOADING (like APPLIED for configs). */
+export function packageStatusName(status: PackageStatusEnum): string {
+  const name = PackageStatusEnum[status];
+  if (!name) return String(status);
+  return name
+    .replace(/^PackageStatusEnum_/, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase();
+}
+
+/** The indexed terms of reported package statuses (see Agent.packageTerms): what the package counts are made of. */
+export function packageTerms(p: StoredPackageStatuses): string[] {
+  const terms = new Set<string>();
+  for (const s of p.packages) {
+    if (!s.name) continue;
+    terms.add(`pkg:${s.name}`);
+    if (s.agentHasVersion) terms.add(`pkg:${s.name}@${s.agentHasVersion}`);
+    if (s.status) terms.add(`pkg:${s.name}#${s.status}`);
+  }
+  return [...terms].sort();
 }
 
 export function componentsToStored(components: Record<string, ComponentDetails>, depth = 0): unknown[] {

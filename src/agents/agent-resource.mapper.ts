@@ -75,6 +75,32 @@ function healthSummary(h: StoredHealth): Record<string, unknown> {
 }
 
 /**
+ * An agent's packages as shown (issue 21): per package what it runs (version, hash), what it does
+ * with the offer (DOWNLOADING with progress, INSTALLING, INSTALLED, INSTALL_FAILED with the
+ * error), and where the server's offer stands, with what it refused to offer and why.
+ */
+export function packagesView(agent: Pick<Agent, 'packageStatuses' | 'packageOffer'>) {
+  const reported = agent.packageStatuses;
+  const offer = agent.packageOffer;
+  if (!reported && !offer) return undefined;
+  return {
+    installed: (reported?.packages ?? []).map((p) => ({
+      name: p.name,
+      version: p.agentHasVersion || undefined,
+      hash: p.agentHasHash || undefined,
+      status: p.status,
+      offeredVersion: p.serverOfferedVersion || undefined,
+      errorMessage: p.errorMessage || undefined,
+      downloadPercent: p.status === 'DOWNLOADING' ? p.downloadPercent : undefined,
+      downloadBytesPerSecond: p.status === 'DOWNLOADING' ? p.downloadBytesPerSecond : undefined,
+    })),
+    reportedAllPackagesHash: reported?.serverProvidedAllPackagesHash || undefined,
+    errorMessage: reported?.errorMessage || undefined,
+    offer: offer ?? undefined,
+  };
+}
+
+/**
  * The REST shape of an agent: `{kind, apiVersion, metadata, spec, status}`. `summary` (list items)
  * shows effective config files as content type and size and health without its component tree;
  * it expects a document read with AGENT_LIST_PROJECTIONS.summary (no bodies, no tree).
@@ -97,6 +123,8 @@ export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' 
     spec: {
       /** The agent's own configuration (overrides its group), as set through update-agent-config. */
       assignedConfig: agent.assignedConfig ?? undefined,
+      /** The agent's own packages (override its group's by name), as set through PUT /agents/{id}/packages. */
+      assignedPackages: agent.assignedPackages ?? undefined,
     },
     status: {
       connected,
@@ -126,6 +154,7 @@ export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' 
       remoteConfig: agent.remoteConfig ?? undefined,
       connectionSettingsOffer: agent.connectionSettingsOffer ?? undefined,
       packageStatuses: agent.packageStatuses,
+      packages: packagesView(agent),
       availableComponents: agent.availableComponentsHash ? { hash: agent.availableComponentsHash } : undefined,
       customCapabilities: agent.customCapabilities,
       connectionSettingsStatus: connectionSettingsStatusView(agent),

@@ -1,6 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { HydratedDocument, Schema as MongooseSchema } from 'mongoose';
 import type { AgentConfigAssignment } from './agent-config-assignment';
+import type { AgentPackageAssignment } from './agent-package-assignment';
 
 /**
  * One agent as stored. Attribute keys and component names contain dots, which MongoDB field
@@ -43,7 +44,15 @@ export class Agent {
   remoteConfigStatus?: { lastRemoteConfigHash: string; status: string; errorMessage: string };
 
   @Prop({ type: MongooseSchema.Types.Mixed })
-  packageStatuses?: { packages: Record<string, unknown>[]; serverProvidedAllPackagesHash: string; errorMessage: string };
+  packageStatuses?: StoredPackageStatuses;
+
+  /**
+   * Small terms of the reported package statuses, so that "how many agents run NAME@VERSION" is
+   * an indexed count, never a scan: `pkg:NAME` (reports the package), `pkg:NAME@VERSION` (runs
+   * that version), `pkg:NAME#STATUS` (e.g. `#INSTALL_FAILED`). See packageTerms in agent-report.mapper.ts.
+   */
+  @Prop({ type: [String], default: undefined })
+  packageTerms?: string[];
 
   /** Hash of the agent's available components; the components themselves live in a catalogue by hash. */
   @Prop({ type: String })
@@ -72,6 +81,14 @@ export class Agent {
   /** A per-agent configuration that overrides any group's. */
   @Prop({ type: MongooseSchema.Types.Mixed })
   assignedConfig?: AgentConfigAssignment | null;
+
+  /** The agent's own packages, overriding its group's package of the same name. */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  assignedPackages?: AgentPackageAssignment | null;
+
+  /** Where the packages offer stands for this agent (maintained by the OpAMP session). */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  packageOffer?: PackageOfferTracking | null;
 
   /** Where remote configuration delivery stands for this agent (maintained by the OpAMP session). */
   @Prop({ type: MongooseSchema.Types.Mixed })
@@ -126,6 +143,53 @@ export interface RemoteConfigTracking {
   lastKnownGood?: string;
 }
 
+/** One package's status as the agent reported it (PackageStatus; hashes as hex). */
+export interface StoredPackageStatus {
+  name: string;
+  agentHasVersion: string;
+  agentHasHash: string;
+  serverOfferedVersion: string;
+  serverOfferedHash: string;
+  /** INSTALLED, INSTALL_PENDING, INSTALLING, INSTALL_FAILED or DOWNLOADING. */
+  status: string;
+  errorMessage: string;
+  downloadPercent?: number;
+  downloadBytesPerSecond?: number;
+}
+
+export interface StoredPackageStatuses {
+  packages: StoredPackageStatus[];
+  serverProvidedAllPackagesHash: string;
+  errorMessage: string;
+}
+
+/** A package the policy did not offer as desired, and why (shown in the agent's status). */
+export interface PackageRefusal {
+  name: string;
+  version: string;
+  /** The version the agent runs, when that is the reason. */
+  installedVersion?: string;
+  reason: string;
+}
+
+/** Delivery of packages: what the agent should run (hash, origin), what was sent, and how it stands. */
+export interface PackageOfferTracking {
+  /** installed: every offered package runs; installing: the agent works on the offer; offered: sent, nothing reported yet. */
+  state: 'installed' | 'installing' | 'offered' | 'failed' | 'pending' | 'unsupported';
+  /** all_packages_hash (hex) of the offer due now. */
+  desiredHash?: string;
+  /** Where the named packages come from: `group/NAME`, `agent`, or both joined by "+". */
+  origin?: string;
+  lastSentHash?: string;
+  lastSentAt?: Date;
+  /** Offers (all_packages_hash, hex) the agent failed to install (newest last, at most 8): never sent to it again. */
+  failedHashes?: string[];
+  /** What failed, as the agent said (package: error). */
+  error?: string;
+  /** Packages not offered as named: a downgrade without force, a version not catalogued, no file for the agent's platform. */
+  refused?: PackageRefusal[];
+}
+
 /** A command for an HTTP agent, waiting for its next poll. `type` is OpAMP's CommandType. */
 export interface PendingAgentCommand {
   id: string;
@@ -172,6 +236,8 @@ export const AgentSchema = SchemaFactory.createForClass(Agent);
 AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
 AgentSchema.index({ 'remoteConfig.state': 1 });
+// Package counts per group and fleet-wide (equality on a term).
+AgentSchema.index({ packageTerms: 1 });
 // Selectors (equality on a term) with pages in uid order, and the exact remaining count after a page.
 AgentSchema.index({ selectorTerms: 1, _id: 1 });
 // The sorted list pages (`sort=firstSeen|lastSeen`, then uid).
@@ -192,3 +258,18 @@ export class ComponentCatalog {
   firstSeenAt: Date;
 }
 export const ComponentCatalogSchema = SchemaFactory.createForClass(ComponentCatalog);
+
+/**
+ * Every package term (see Agent.packageTerms) some agent reported at some time: the fleet-wide
+ * package view counts agents per term it lists here, so it never walks the agents for their
+ * distinct terms. Small (names × versions × statuses); a term no agent holds any more counts 0.
+ */
+@Schema({ collection: 'package_terms', versionKey: false })
+export class PackageTerm {
+  @Prop({ type: String, required: true })
+  _id: string;
+
+  @Prop({ type: Date, default: () => new Date() })
+  firstSeenAt: Date;
+}
+export const PackageTermSchema = SchemaFactory.createForClass(PackageTerm);

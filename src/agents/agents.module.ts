@@ -4,7 +4,7 @@ import { AuditedKinds } from '../audit/audited-kinds';
 import { auditedAgents } from './agents.audited';
 import { MongooseModule } from '@nestjs/mongoose';
 import { AgentGroupModelModule } from '../agent-groups/agent-group-model.module';
-import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema } from './agent.schema';
+import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema, PackageTerm, PackageTermSchema } from './agent.schema';
 import { AgentsController } from './agents.controller';
 import { AgentsRepository, MongooseAgentsRepository } from './agents.repository';
 import { AgentFacets } from './agent-facets';
@@ -13,13 +13,14 @@ import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
 import { ContentStore } from '../database/content-store/content-store';
 
-/** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent and ComponentCatalog models. */
+/** The Agent aggregate: inventory, status ingest, REST controller. The one owner of the Agent, ComponentCatalog and PackageTerm models. */
 @Module({
   imports: [
     AuditModule,
     MongooseModule.forFeature([
       { name: Agent.name, schema: AgentSchema },
       { name: ComponentCatalog.name, schema: ComponentCatalogSchema },
+      { name: PackageTerm.name, schema: PackageTermSchema },
     ]),
     // The `group` filter of the agent list asks the groups' repository for a group's selector.
     AgentGroupModelModule,

@@ -3,7 +3,8 @@ import { InjectModel } from '@nestjs/mongoose';
 import type { FilterQuery, Model, mongo, PipelineStage, ProjectionType, UpdateQuery } from 'mongoose';
 import { AgentSelectorQuery, PageCursor, PageSort, SelectorRequirement } from '../common/selectors';
 import { Page, pageByKey } from '../database/key-page';
-import { Agent, ComponentCatalog } from './agent.schema';
+import { Agent, ComponentCatalog, PackageTerm } from './agent.schema';
+import { isDuplicateKey } from '../database/duplicate-key';
 
 /** One row of a grouped count: the group's key fields and how many agents share them. */
 export interface AgentCountRow<K> {
@@ -52,6 +53,10 @@ export abstract class AgentsRepository {
   ): Promise<Page<Agent>>;
   /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
   abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
+  /** Records package terms agents reported (each once; a concurrent second record changes nothing). */
+  abstract recordPackageTerms(terms: string[]): Promise<void>;
+  /** Every package term ever recorded, sorted. */
+  abstract recordedPackageTerms(): Promise<string[]>;
   /** Every content store id an agent document refers to (the content GC's mark). */
   abstract contentRefs(): Promise<Set<string>>;
   abstract catalogExists(hashHex: string): Promise<boolean>;
@@ -67,6 +72,7 @@ export class MongooseAgentsRepository extends AgentsRepository {
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
     @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
+    @InjectModel(PackageTerm.name) private readonly packageTerms: Model<PackageTerm>,
   ) {
     super();
     this.selected = new AgentSelectorQuery(agents);
@@ -150,6 +156,22 @@ export class MongooseAgentsRepository extends AgentsRepository {
     if (match) pipeline.push({ $match: match });
     pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });
     return this.agents.aggregate<AgentCountRow<K>>(pipeline);
+  }
+
+  async recordPackageTerms(terms: string[]): Promise<void> {
+    // One upsert each (terms are few and new ones rare): a bulk would stop at the first term another
+    // report recorded at the same moment (a duplicate key on FerretDB) and leave the rest unrecorded.
+    for (const t of terms) {
+      try {
+        await this.packageTerms.updateOne({ _id: t }, { $setOnInsert: { firstSeenAt: new Date() } }, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+  }
+
+  async recordedPackageTerms(): Promise<string[]> {
+    return (await this.packageTerms.find({}, { _id: 1 }).lean<{ _id: string }[]>()).map((t) => t._id).sort();
   }
 
   async contentRefs(): Promise<Set<string>> {

@@ -8,6 +8,7 @@ import { ChangeFeed } from '../cluster/change-feed';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
+import { isDatabaseUnavailable } from '../common/database-errors';
 import { DATABASE_PROFILE, DatabaseProfile, KeyedWrites } from '../database/database-profile';
 import {
   agentSelectorTerms,
@@ -22,6 +23,7 @@ import {
 } from '../common/selectors';
 import { ContentStore } from '../database/content-store/content-store';
 import type { AgentConfigAssignment } from './agent-config-assignment';
+import type { AgentPackageAssignment } from './agent-package-assignment';
 import { Agent, PendingAgentCommand, StoredConnection } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
@@ -61,8 +63,12 @@ export interface StoredAgentSummary {
   description?: Agent['description'];
   labels?: Record<string, string>;
   assignedConfig?: Agent['assignedConfig'];
+  assignedPackages?: Agent['assignedPackages'];
   remoteConfigStatus?: Agent['remoteConfigStatus'];
   remoteConfig?: Agent['remoteConfig'];
+  /** The package statuses last reported, and where the packages offer stands. */
+  packageStatuses?: Agent['packageStatuses'];
+  packageOffer?: Agent['packageOffer'];
   /** A command stored for this HTTP agent's next poll, if any. */
   pendingCommand?: Agent['pendingCommand'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
@@ -114,6 +120,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   );
   /** What "connected" means (agent-liveness.ts); every reader of connection facts asks it. */
   readonly liveness: AgentLiveness;
+  /** Package terms this replica knows are recorded (package_terms), so a report records only new ones. */
+  private readonly recordedTerms = new Set<string>();
   /** Effective config bodies and health trees, stored once by content; documents keep refs. */
   private readonly bodies: AgentBodies;
   /**
@@ -263,11 +271,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Labels and per-agent assignment of these agents as stored (for the session's periodic reconcile). */
-  async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>> {
-    const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>>();
+  async viewsOf(uids: string[]): Promise<Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig' | 'assignedPackages'>>> {
+    const out = new Map<string, Pick<StoredAgentSummary, 'labels' | 'assignedConfig' | 'assignedPackages'>>();
     for (let i = 0; i < uids.length; i += 1000) {
-      const docs = await this.agents.findByIds(uids.slice(i, i + 1000), { labels: 1, assignedConfig: 1 });
-      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig });
+      const docs = await this.agents.findByIds(uids.slice(i, i + 1000), { labels: 1, assignedConfig: 1, assignedPackages: 1 });
+      for (const d of docs) out.set(d._id, { labels: ownLabels(d.labels), assignedConfig: d.assignedConfig, assignedPackages: d.assignedPackages });
     }
     return out;
   }
@@ -278,7 +286,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       description: 1,
       labels: 1,
       assignedConfig: 1,
+      assignedPackages: 1,
       remoteConfig: 1,
+      packageOffer: 1,
       connectionSettingsOffer: 1,
       pendingCommand: 1,
       'health.healthy': 1,
@@ -287,7 +297,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       'effectiveConfig.configMap.name': 1,
       'effectiveConfig.ref': 1,
       remoteConfigStatus: 1,
-      'packageStatuses.errorMessage': 1,
+      packageStatuses: 1,
       connectionSettingsStatus: 1,
       availableComponentsHash: 1,
       'connection.connected': 1,
@@ -311,8 +321,11 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       description: doc.description,
       labels: ownLabels(doc.labels),
       assignedConfig: doc.assignedConfig,
+      assignedPackages: doc.assignedPackages,
       remoteConfigStatus: doc.remoteConfigStatus,
       remoteConfig: doc.remoteConfig,
+      packageStatuses: doc.packageStatuses,
+      packageOffer: doc.packageOffer,
       connectionSettingsOffer: doc.connectionSettingsOffer,
       pendingCommand: doc.pendingCommand,
       connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
@@ -341,6 +354,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     // Labels of the agent's enrollment token, merged key by key (an insert then gets exactly these).
     for (const [k, v] of Object.entries(addLabels ?? {})) set[`labels.${k}`] = v;
     if (Object.keys(set).length === 0) return;
+    if (parts.packageTerms) await this.recordPackageTerms(parts.packageTerms);
     if (connection.connected && connection.transport !== 'http') this.storedConnections.set(uid, connection);
     else this.storedConnections.delete(uid);
     try {
@@ -633,6 +647,46 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (!found) throw new NotFoundError(`agent ${uid} not found`);
     this.events.publish({ reason: 'agent.config', agents: [uid] });
     return (await this.findOne(uid))!;
+  }
+
+  /** Sets (or clears, with undefined) the agent's own packages, each overriding its group's package of the same name. */
+  async assignPackages(uid: string, assignment: AgentPackageAssignment | undefined): Promise<Agent> {
+    const found = await this.writes.run(uid, () =>
+      this.agents.updateById(uid, assignment ? { $set: { assignedPackages: assignment } } : { $unset: { assignedPackages: '' } }),
+    );
+    if (!found) throw new NotFoundError(`agent ${uid} not found`);
+    this.events.publish({ reason: 'agent.packages', agents: [uid] });
+    return (await this.findOne(uid))!;
+  }
+
+  /** How many agents hold each of these package terms (see Agent.packageTerms), each an indexed count; `extra` narrows them (a group's agents). */
+  async countPackageTerms(terms: string[], requirements: SelectorRequirement[] = [], extra: FilterQuery<unknown> = {}): Promise<Map<string, number>> {
+    await this.queue.flush();
+    const both = (t: string): FilterQuery<Agent> =>
+      Object.keys(extra).length ? { $and: [{ packageTerms: t }, extra as FilterQuery<Agent>] } : { packageTerms: t };
+    const counts = await Promise.all(terms.map((t) => this.agents.countSelected(requirements, both(t))));
+    return new Map(terms.map((t, i) => [t, counts[i]]));
+  }
+
+  /** Every package term agents reported (some may be held by none any more: they count 0), for the fleet-wide package view. */
+  async packageTermsInUse(): Promise<string[]> {
+    await this.queue.flush();
+    return this.agents.recordedPackageTerms();
+  }
+
+  /** Records the terms of a report this replica has not recorded yet (rare: a new package, version or status). */
+  private async recordPackageTerms(terms: string[]): Promise<void> {
+    const fresh = terms.filter((t) => !this.recordedTerms.has(t));
+    if (!fresh.length) return;
+    if (this.recordedTerms.size > 100_000) this.recordedTerms.clear();
+    try {
+      await this.agents.recordPackageTerms(fresh);
+      fresh.forEach((t) => this.recordedTerms.add(t));
+    } catch (err) {
+      // The report itself is still stored; the next report with these terms records them.
+      if (isDatabaseUnavailable(err)) throw err;
+      this.logger.warn(`package terms not recorded (the next report retries): ${err}`);
+    }
   }
 
   /** Deletes a disconnected agent; a connected one would come straight back, so that is a conflict. */

@@ -1,4 +1,4 @@
-import { describeText, telemetryText, titleCase } from './describe-printer';
+import { describeText, packagesText, telemetryText, titleCase } from './describe-printer';
 
 describe('describe output', () => {
   const now = Date.parse('2026-01-10T12:00:00Z');
@@ -99,5 +99,32 @@ describe('describe agent: telemetry', () => {
       'Uptime:        3600 s',
     ]);
     expect(telemetryText({ held: false, conditions: [] })).toMatch(/no own metrics/);
+  });
+});
+
+describe('the Packages section of describe agent', () => {
+  it('shows each package’s version and status (progress, error) and where the offer stands', () => {
+    const text = packagesText({
+      installed: [
+        { name: 'otelcol', version: '1.0.0', status: 'DOWNLOADING', offeredVersion: '1.1.0', downloadPercent: 42.4 },
+        { name: 'addon', status: 'INSTALL_FAILED', offeredVersion: '0.2.0', errorMessage: 'content hash mismatch' },
+      ],
+      offer: {
+        state: 'failed',
+        origin: 'group/edge',
+        desiredHash: 'ab'.repeat(32),
+        error: 'addon: content hash mismatch',
+        refused: [{ name: 'otelcol', version: '0.9.0', reason: '0.9.0 is older than the installed 1.0.0' }],
+      },
+    });
+    expect(text.split('\n')).toEqual([
+      'NAME     VERSION  STATUS           OFFERED  ERROR',
+      'otelcol  1.0.0    DOWNLOADING 42%  1.1.0',
+      'addon    <none>   INSTALL_FAILED   0.2.0    content hash mismatch',
+      `Offer: failed (from group/edge), hash ${'ab'.repeat(6)}`,
+      '  Error: addon: content hash mismatch',
+      '  Not offered: otelcol 0.9.0: 0.9.0 is older than the installed 1.0.0',
+    ]);
+    expect(packagesText(undefined)).toMatch(/none reported/);
   });
 });

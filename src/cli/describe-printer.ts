@@ -120,3 +120,39 @@ export function telemetryText(status: Record<string, unknown> | undefined, now =
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`).join('\n');
 }
+
+/**
+ * The Packages section of `describe agent`, from the agent's `status.packages`: one row per
+ * package it reports (version, status with download progress or the install error, the version
+ * offered), then where the server's offer stands and what the forward-only policy refused.
+ */
+export function packagesText(packages: unknown): string {
+  if (!isObject(packages)) return '<none reported, none offered>';
+  const installed = Array.isArray(packages.installed) ? packages.installed.filter(isObject) : [];
+  const lines: string[] = [];
+  if (installed.length) {
+    const rows = installed.map((p) => {
+      const pct = typeof p.downloadPercent === 'number' ? ` ${Math.round(p.downloadPercent)}%` : '';
+      const detail = p.status === 'INSTALL_FAILED' ? String(p.errorMessage ?? '') : '';
+      return [String(p.name ?? ''), String(p.version ?? '<none>'), `${String(p.status ?? '')}${pct}`, String(p.offeredVersion ?? '-'), detail];
+    });
+    const head = ['NAME', 'VERSION', 'STATUS', 'OFFERED', 'ERROR'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const r of [head, ...rows])
+      lines.push(
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .replace(/\s+$/, ''),
+      );
+  } else lines.push('<no package statuses reported>');
+  const offer = isObject(packages.offer) ? packages.offer : undefined;
+  if (offer) {
+    const from = offer.origin ? ` (from ${String(offer.origin)})` : '';
+    lines.push(`Offer: ${String(offer.state)}${from}${offer.desiredHash ? `, hash ${String(offer.desiredHash).slice(0, 12)}` : ''}`);
+    if (offer.error) lines.push(`  Error: ${String(offer.error)}`);
+    for (const r of Array.isArray(offer.refused) ? offer.refused.filter(isObject) : [])
+      lines.push(`  Not offered: ${String(r.name)} ${String(r.version)}: ${String(r.reason)}`);
+  }
+  return lines.join('\n');
+}

@@ -78,6 +78,7 @@ const DESIRED_STATE_KINDS: Partial<Record<DesiredStateChange['reason'], { kind: 
   'remoteconfig.deleted': { kind: 'remoteconfigs', type: 'DELETED', names: 'configs' },
   'agent.labels': { kind: 'agents', type: 'MODIFIED', names: 'agents' },
   'agent.config': { kind: 'agents', type: 'MODIFIED', names: 'agents' },
+  'agent.packages': { kind: 'agents', type: 'MODIFIED', names: 'agents' },
 };
 
 /**

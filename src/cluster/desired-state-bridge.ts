@@ -13,6 +13,7 @@ const REASONS: ReadonlySet<DesiredStateChangeReason> = new Set<DesiredStateChang
   'agentgroup.deleted',
   'agent.labels',
   'agent.config',
+  'agent.packages',
   'rollout.changed',
 ]);
 

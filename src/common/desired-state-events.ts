@@ -13,6 +13,8 @@ export type DesiredStateChangeReason =
   | 'agentgroup.deleted'
   | 'agent.labels'
   | 'agent.config'
+  /** An agent's own packages were set or cleared. */
+  | 'agent.packages'
   /** A rollout reached more agents, or ended (its overlay of a group's config changed). */
   | 'rollout.changed'
   /** A user asked for a config to be tried again on agents that reported it FAILED (`forgetFailedHash`). */

@@ -297,6 +297,12 @@ export const SETTINGS = {
     type: { kind: 'string' },
     description: "Server-wide default OTLP/HTTP URL (with path, e.g. http://otel:4318/v1/metrics) for agents' own metrics.",
   },
+  OPAMP_OFFER_PACKAGES_BASE_URL: {
+    at: 'offers.packagesBaseUrl',
+    type: { kind: 'url' },
+    description:
+      "Base URL agents reach this server's OpAMP port at (e.g. https://opamp.example.com:4320), for the download URLs of offered packages (/v1/packages/…). Unset: the host the agent itself connected to (its Host header; gRPC agents: that host with OPAMP_PORT).",
+  },
   OPAMP_OFFER_OWN_TRACES_ENDPOINT: {
     at: 'offers.ownTracesEndpoint',
     type: { kind: 'string' },

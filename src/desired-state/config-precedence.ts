@@ -48,6 +48,21 @@ export function governedQuery(groups: readonly RankedGroup[], name: string): { r
   return { requirements: groups[at].requirements, extra: before.length ? { $and: [WITHOUT_OWN_CONFIG, { $nor: before }] } : WITHOUT_OWN_CONFIG };
 }
 
+/**
+ * The agents whose packages come from a group (the first active group that matches them, whatever
+ * their own config): its selector plus a filter, none of the groups before it matching. An
+ * agent's own packages override the group's by name only, so such agents still count here.
+ */
+export function packagesGovernedQuery(
+  groups: readonly RankedGroup[],
+  name: string,
+): { requirements: SelectorRequirement[]; extra: FilterQuery<unknown> } | undefined {
+  const at = groups.findIndex((g) => g.name === name);
+  if (at < 0) return undefined;
+  const before = groups.slice(0, at).map((g) => selectorToTermsFilter(g.requirements));
+  return { requirements: groups[at].requirements, extra: before.length ? { $nor: before } : {} };
+}
+
 /** Where a desired config comes from, as the agent's delivery tracking records it (`remoteConfig.origin`). */
 export function originText(o: { kind: 'group'; group: string } | { kind: 'agent' }): string {
   return o.kind === 'group' ? `group/${o.group}` : 'agent';

@@ -1,4 +1,6 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { AgentPackageType, AgentPlatform, PackageCatalogue, PackageFileOffer } from '../packages/package-catalogue';
+import { DesiredPackage, mergePackages } from './package-policy';
 import { AgentGroupDefinition, AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import { DesiredStateEvents } from '../common/desired-state-events';
@@ -44,11 +46,16 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   private gen = 0;
   private inFlight = 0;
 
+  /** Catalogue answers (a version's type and file per platform), kept briefly: offers are made for every agent of a group at once. */
+  private readonly resolved = new Map<string, { at: number; answer: Promise<ResolvedPackage> }>();
+
   constructor(
     private readonly agentGroups: AgentGroupsService,
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    /** The package catalogue (packages module); without it no package can be offered. */
+    @Optional() private readonly catalogue?: PackageCatalogue,
   ) {}
 
   onModuleInit(): void {
@@ -197,6 +204,45 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   }
 
   /**
+   * The packages the agent should run: those its group names (the first active group matching
+   * it, as for configs), each overridden by the agent's own package of the same name; empty when
+   * none is named.
+   */
+  async packagesFor(agent: AgentView): Promise<DesiredPackage[]> {
+    const own = agent.assignedPackages?.packages;
+    const group = await this.groupOf(agent);
+    if (!group?.packages.length && !own?.length) return [];
+    return mergePackages(group && { name: group.name, packages: group.packages }, own);
+  }
+
+  /**
+   * A package version as the catalogue holds it, and the file an agent on `platform` downloads
+   * (its URL under `baseUrl`, this server's download endpoint); an error saying why when it
+   * cannot be offered. Answers are kept for RESOLVED_TTL_MS.
+   */
+  resolvePackage(name: string, version: string, platform: AgentPlatform, baseUrl: string): Promise<ResolvedPackage> {
+    const key = JSON.stringify([name, version, platform.os ?? '', platform.arch ?? '', baseUrl]);
+    const now = Date.now();
+    const hit = this.resolved.get(key);
+    if (hit && now - hit.at < RESOLVED_TTL_MS) return hit.answer;
+    const answer = this.lookUp(name, version, platform, baseUrl);
+    if (this.resolved.size > 10_000) this.resolved.clear();
+    this.resolved.set(key, { at: now, answer });
+    answer.catch(() => this.resolved.delete(key));
+    return answer;
+  }
+
+  private async lookUp(name: string, version: string, platform: AgentPlatform, baseUrl: string): Promise<ResolvedPackage> {
+    const catalogue = this.catalogue;
+    if (!catalogue) return { error: 'the package catalogue is not available on this server' };
+    const pkg = await catalogue.find(name, version);
+    if (!pkg) return { error: `package "${name}" has no version ${version} in the catalogue` };
+    const file = await catalogue.fileFor(name, version, platform, baseUrl);
+    if (!file) return { error: `package "${name}" ${version} has no file for ${platform.os ?? 'any os'}/${platform.arch ?? 'any arch'}` };
+    return { type: pkg.type, file };
+  }
+
+  /**
    * Connection settings to offer: the server default, each part overridden by the agent's group.
    * `ownMetrics`: this server's own receiver, the default below OPAMP_OFFER_OWN_METRICS_ENDPOINT.
    */
@@ -243,6 +289,12 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
 function entry(fileName: string, c: RemoteConfigContent, source: DesiredConfigEntry['source']): DesiredConfigEntry {
   return { fileName, contentType: c.contentType, body: c.body, source };
 }
+
+/** How long a catalogue answer is reused. */
+const RESOLVED_TTL_MS = 10_000;
+
+/** A package version ready to be offered, or why it cannot be. */
+export type ResolvedPackage = { type: AgentPackageType; file: PackageFileOffer; error?: undefined } | { error: string };
 
 export function isProblem(d: DesiredConfig | DesiredConfigProblem | undefined): d is DesiredConfigProblem {
   return !!d && 'error' in d;

@@ -1,5 +1,6 @@
 import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import type { AgentConfigAssignment } from '../agents/agent-config-assignment';
+import type { AgentPackageAssignment } from '../agents/agent-package-assignment';
 
 // The agent aggregate stores the assignment; desired state reads it (agents sit below desired state).
 export type { AgentConfigAssignment };
@@ -11,6 +12,7 @@ export interface AgentView {
   labels?: Record<string, string> | null;
   description?: { identifying?: { key: string; value: unknown }[]; nonIdentifying?: { key: string; value: unknown }[] } | null;
   assignedConfig?: AgentConfigAssignment | null;
+  assignedPackages?: AgentPackageAssignment | null;
 }
 
 export type EntrySource =

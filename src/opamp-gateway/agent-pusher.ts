@@ -115,7 +115,13 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
     const views = await this.agents.viewsOf(this.sessions.uids());
     for (const [uid, view] of views) {
       const state = this.sessions.get(uid);
-      if (state && (!sameJson(view.labels, state.holds.labels) || !sameJson(view.assignedConfig, state.holds.assignedConfig))) this.adoptView(uid, state, view);
+      if (
+        state &&
+        (!sameJson(view.labels, state.holds.labels) ||
+          !sameJson(view.assignedConfig, state.holds.assignedConfig) ||
+          !sameJson(view.assignedPackages, state.holds.assignedPackages))
+      )
+        this.adoptView(uid, state, view);
     }
     this.schedulePushToConnected();
   }
@@ -125,10 +131,11 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
    * again from them and the description this session holds: a report that raced with a label
    * change may have written terms from the labels held before it.
    */
-  private adoptView(uid: string, state: SessionState, view: Pick<StoredAgentSummary, 'labels' | 'assignedConfig'>): void {
+  private adoptView(uid: string, state: SessionState, view: Pick<StoredAgentSummary, 'labels' | 'assignedConfig' | 'assignedPackages'>): void {
     const labelsChanged = !sameJson(view.labels, state.holds.labels);
     state.holds.labels = view.labels;
     state.holds.assignedConfig = view.assignedConfig;
+    state.holds.assignedPackages = view.assignedPackages;
     if (labelsChanged) {
       void this.agents
         .applyTracking(uid, { selectorTerms: agentSelectorTerms(state.holds) })
@@ -179,7 +186,7 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
     const out: OutgoingParts = { instanceUid: textToUid(uid)!, withCapabilities: false };
     const tracking = await this.delivery.deliver(state, out);
     // A push carries something or is not sent: an empty push would be an acknowledgement of nothing.
-    if (out.remoteConfig || out.connectionSettings) conn.push(buildServerToAgent(out));
+    if (out.remoteConfig || out.connectionSettings || out.packagesAvailable) conn.push(buildServerToAgent(out));
     return tracking;
   }
 }

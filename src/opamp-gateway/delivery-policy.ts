@@ -1,4 +1,5 @@
-import type { RemoteConfigTracking } from '../agents/agent.schema';
+import type { PackageOfferTracking, PackageRefusal, RemoteConfigTracking, StoredPackageStatuses } from '../agents/agent.schema';
+import type { AgentPackageType, PackageFileOffer } from '../packages/package-catalogue';
 import type { StoredAgentSummary } from '../agents/agents.service';
 import { originText } from '../desired-state/config-precedence';
 import { isProblem } from '../desired-state/desired-state.service';
@@ -261,4 +262,110 @@ function sameFields(a: object | null, b: object | null): boolean {
     if (Array.isArray(p) && Array.isArray(q)) return p.length === q.length && p.every((v, i) => v === q[i]);
     return p === q;
   });
+}
+
+/** One package of an offer, as the session built it from the plan and the catalogue. */
+export interface OfferedPackage {
+  name: string;
+  version: string;
+  type: AgentPackageType;
+  /** PackageAvailable.hash (see src/protocol/package-hash.ts), and as hex. */
+  hash: Uint8Array;
+  hashHex: string;
+  /** The file to download; absent for a package the agent keeps and the catalogue has no file of. */
+  file?: PackageFileOffer;
+  /** Set when the desired version is not what is offered (keep), or when it is a forced downgrade. */
+  downgradeFrom?: string;
+}
+
+/** The complete packages offer due to one agent (opamp-go removes packages an offer leaves out). */
+export interface PackagesOffer {
+  packages: OfferedPackage[];
+  /** all_packages_hash, and as hex. */
+  hash: Uint8Array;
+  hashHex: string;
+  /** Where the named packages come from (`group/NAME`, `agent`, joined by "+"). */
+  origin: string;
+  /** Named packages not offered as named, and why. */
+  refused: PackageRefusal[];
+}
+
+/** What decides whether an agent gets a packages offer. */
+export interface PackageDeliveryFacts {
+  capabilities: bigint;
+  /** The offer due (undefined: the agent is named no package). */
+  offer?: PackagesOffer;
+  /** The package statuses it last reported. */
+  reported?: StoredPackageStatuses;
+  /** The packages delivery tracking the server holds. */
+  tracking?: PackageOfferTracking | null;
+  /** The all_packages_hash sent during this session. */
+  sentThisSession?: string;
+  now: Date;
+}
+
+export interface PackageDeliveryDecision {
+  /** The offer to send now. */
+  send?: PackagesOffer;
+  /** New tracking, set only when it differs from what is held (null: no package is named any more). */
+  tracking?: PackageOfferTracking | null;
+}
+
+/**
+ * Packages go only to agents with AcceptsPackages, and only when the offer's all_packages_hash
+ * differs from the one the agent reports (`server_provided_all_packages_hash`) and from what this
+ * session already sent; an agent that does not report package statuses is gated by the hash
+ * ever sent to it. An offer the agent reported INSTALL_FAILED for (a package of it failed with
+ * the hash offered) is remembered and never sent to it again; a changed offer (another hash) is.
+ * An offer with no package is never sent (it would make the agent remove what it runs).
+ */
+export function decidePackages(f: PackageDeliveryFacts): PackageDeliveryDecision {
+  const decision: PackageDeliveryDecision = {};
+  const offer = f.offer;
+  let tracking: PackageOfferTracking | null = null;
+  if (offer && !hasCapability(f.capabilities, Cap.AgentCapabilities_AcceptsPackages)) {
+    tracking = { state: 'unsupported', desiredHash: offer.hashHex, origin: offer.origin, refused: refusedOrNone(offer) };
+  } else if (offer) {
+    const desiredHash = offer.hashHex;
+    const reports = hasCapability(f.capabilities, Cap.AgentCapabilities_ReportsPackageStatuses);
+    const reported = f.reported;
+    const onThisOffer = reported?.serverProvidedAllPackagesHash === desiredHash;
+    const offered = new Map(offer.packages.map((p) => [p.name, p]));
+    const failures = onThisOffer ? reported.packages.filter((p) => p.status === 'INSTALL_FAILED' && offered.get(p.name)?.hashHex === p.serverOfferedHash) : [];
+    let failedHashes = f.tracking?.failedHashes;
+    let error = failedHashes?.includes(desiredHash) ? f.tracking?.error : undefined;
+    if (failures.length) {
+      error = failures.map((p) => `${p.name}: ${p.errorMessage || 'INSTALL_FAILED'}`).join('; ');
+      if (!failedHashes?.includes(desiredHash)) failedHashes = [...(failedHashes ?? []), desiredHash].slice(-MAX_FAILED_HASHES);
+    }
+    const failed = failedHashes?.includes(desiredHash) === true;
+    const needed =
+      !failed && offer.packages.length > 0 && (reports ? !onThisOffer && f.sentThisSession !== desiredHash : f.tracking?.lastSentHash !== desiredHash);
+    let lastSentHash = f.tracking?.lastSentHash;
+    let lastSentAt = f.tracking?.lastSentAt;
+    if (needed) {
+      decision.send = offer;
+      lastSentHash = desiredHash;
+      lastSentAt = f.now;
+    }
+    let state: PackageOfferTracking['state'];
+    if (failed) state = 'failed';
+    else if (reports && onThisOffer) {
+      const done = offer.packages.every((p) => reported.packages.some((s) => s.name === p.name && s.status === 'INSTALLED' && s.agentHasVersion === p.version));
+      state = done ? 'installed' : 'installing';
+    } else if (lastSentHash === desiredHash) state = 'offered';
+    else state = 'pending';
+    tracking = { state, desiredHash, origin: offer.origin, lastSentHash, lastSentAt, failedHashes, error, refused: refusedOrNone(offer) };
+  }
+  if (!samePackageTracking(tracking, f.tracking ?? null)) decision.tracking = tracking;
+  return decision;
+}
+
+const refusedOrNone = (o: PackagesOffer) => (o.refused.length ? o.refused : undefined);
+
+function samePackageTracking(a: PackageOfferTracking | null, b: PackageOfferTracking | null): boolean {
+  if (!a || !b) return a === b;
+  const { refused: ra, ...x } = a;
+  const { refused: rb, ...y } = b;
+  return sameFields(x, y) && JSON.stringify(ra ?? null) === JSON.stringify(rb ?? null);
 }

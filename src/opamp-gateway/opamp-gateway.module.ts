@@ -1,3 +1,4 @@
+import { AuditModule } from '../audit/audit.module';
 import { ReplicaRegistry } from '../cluster/replica-registry.service';
 import { BeforeApplicationShutdown, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AgentCommandRouter } from './agent-command-router';
@@ -30,7 +31,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
 /** The OpAMP protocol: codec, transports, sessions, the one ServerToAgent builder. */
 @Module({
   // AgentAuthModule provides the AgentAuthenticator every transport calls (enrollment tokens, mTLS).
-  imports: [AgentsModule, DesiredStateModule, AgentAuthModule, TelemetryModule, PackagesModule],
+  imports: [AgentsModule, DesiredStateModule, AgentAuthModule, TelemetryModule, AuditModule, PackagesModule],
   controllers: [AgentCommandsController],
   providers: [
     OpampMetrics,

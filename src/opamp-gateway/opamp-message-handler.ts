@@ -180,6 +180,7 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     if (msg.capabilities !== 0n) state.capabilities = msg.capabilities;
     // Own metrics: this server's receiver is the default destination (telemetry module).
     state.ownMetrics = this.ownMetricsOffer.destinationFor(uid, conn, state.capabilities, msg.health?.healthy);
+    state.packageAccess = this.packageAccess(conn, state.packageAccess);
 
     const { parts, catalog } = takeReport(msg, state.holds);
     if (catalog) await this.agents.storeComponentCatalog(catalog.hash, catalog.components);
@@ -231,6 +232,24 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     if (disconnecting) this.forget(uid, conn);
     if (withCapabilities) conn.capabilitiesSent = true;
     return buildServerToAgent(out);
+  }
+
+  /**
+   * How the agent downloads offered packages from this server: the OpAMP port's base URL
+   * (OPAMP_OFFER_PACKAGES_BASE_URL, else the host the agent reached) and the agent's own
+   * enrollment token as bearer header (opamp-go sends no OpAMP header on downloads by itself;
+   * an agent admitted by its client certificate needs none). The same object while unchanged.
+   */
+  private packageAccess(conn: AgentConnection, held: SessionState['packageAccess']): SessionState['packageAccess'] {
+    let baseUrl = this.config.offers.packagesBaseUrl?.replace(/\/+$/, '');
+    if (!baseUrl && conn.host && /^[A-Za-z0-9.\-[\]:]+$/.test(conn.host)) {
+      const scheme = this.config.tls.certFile ? 'https' : 'http';
+      const host = conn.host.startsWith('[') ? conn.host.slice(0, conn.host.indexOf(']') + 1) : conn.host.split(':')[0];
+      baseUrl = conn.transport === 'grpc' ? `${scheme}://${host}:${this.config.opampPort}` : `${scheme}://${conn.host}`;
+    }
+    const bearer = conn.bearer ? `Bearer ${conn.bearer}` : undefined;
+    if (held && held.baseUrl === baseUrl && held.headers.Authorization === bearer) return held;
+    return { baseUrl, headers: bearer ? { Authorization: bearer } : {} };
   }
 
   /**

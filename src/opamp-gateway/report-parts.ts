@@ -6,6 +6,7 @@ import {
   descriptionToStored,
   healthToStored,
   packageStatusesToStored,
+  packageTerms,
   remoteConfigStatusToStored,
 } from '../agents/agent-report.mapper';
 import type { StoredAgentSummary } from '../agents/agents.service';
@@ -50,7 +51,9 @@ export function takeReport(msg: AgentToServer, holds: StoredAgentSummary): Repor
   }
   if (msg.packageStatuses) {
     parts.packageStatuses = packageStatusesToStored(msg.packageStatuses);
+    parts.packageTerms = packageTerms(parts.packageStatuses);
     holds.hasPackageStatuses = true;
+    holds.packageStatuses = parts.packageStatuses;
   }
   if (msg.connectionSettingsStatus) {
     parts.connectionSettingsStatus = connectionSettingsStatusToStored(msg.connectionSettingsStatus);

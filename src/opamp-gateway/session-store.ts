@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AgentsService, StoredAgentSummary } from '../agents/agents.service';
 import type { CommandType, CustomMessage } from '../gen/opamp/v1/opamp_pb';
-import type { DesiredMemo } from './agent-delivery';
+import type { DesiredMemo, PackageAccess, PackagesOfferMemo } from './agent-delivery';
 import type { TransportKind } from './agent-connection';
 import { ConnectionRegistry } from './connection-registry';
 import { httpSilenceMs } from '../agents/agent-liveness';
@@ -33,6 +33,12 @@ export interface SessionState {
   lastSeenAt: number;
   /** Config hash sent during this session (hash-gated: never sent twice). */
   sentConfigHash?: string;
+  /** all_packages_hash sent during this session (hash-gated like configs). */
+  sentPackagesHash?: string;
+  /** How the agent reaches package downloads (from the connection of its last message). */
+  packageAccess?: PackageAccess;
+  /** The packages offer last made for it, kept while what it is made of is the same. */
+  packagesOffer?: PackagesOfferMemo;
   /**
    * HTTP cannot push: the latest pending command and custom message wait for the next poll. The
    * command is stored on the agent too (claimed once by whichever replica the agent polls).

@@ -30,5 +30,6 @@ export const SERVER_CAPABILITIES: bigint =
   BigInt(ServerCapabilities.ServerCapabilities_AcceptsStatus) |
   BigInt(ServerCapabilities.ServerCapabilities_OffersRemoteConfig) |
   BigInt(ServerCapabilities.ServerCapabilities_AcceptsEffectiveConfig) |
+  BigInt(ServerCapabilities.ServerCapabilities_OffersPackages) |
   BigInt(ServerCapabilities.ServerCapabilities_AcceptsPackagesStatus) |
   BigInt(ServerCapabilities.ServerCapabilities_OffersConnectionSettings);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ApiError, errorLine, UsageError } from '../cli-errors';
 import type { CliRuntime } from '../cli-runtime';
-import { describeText, telemetryText } from '../describe-printer';
+import { describeText, packagesText, telemetryText } from '../describe-printer';
 import { formatAge } from '../human-time';
 import { columnsFor, formatResources, OutputFormat, rowOf } from '../printers';
 import { field, isObject, Resource, ResourceList } from '../resource-fields';
@@ -38,10 +38,18 @@ export function describeCommand(ctx: ProgramContext): Command {
           return;
         }
         const texts: string[] = [];
-        for (const r of items) texts.push(describeText(r, await related(rt, t, r)));
+        for (const r of items) texts.push(describeText(t.plural === 'agents' ? withoutPackageStatuses(r) : r, await related(rt, t, r)));
         if (texts.length) rt.out(texts.join('\n\n'));
       }),
     );
+}
+
+/** An agent without its package statuses, which describe shows in its own Packages section. */
+function withoutPackageStatuses(r: Resource): Resource {
+  if (!isObject(r.status)) return r;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- left out on purpose
+  const { packageStatuses, packages, ...status } = r.status;
+  return { ...r, status };
 }
 
 /** Extra sections per type; a failure to read them is shown in place rather than failing the describe. */
@@ -73,6 +81,8 @@ async function related(rt: CliRuntime, t: ResourceType, r: Resource): Promise<Re
             files: Object.fromEntries(Object.entries(configMap).map(([file, v]) => [file, isObject(v) ? { contentType: v.contentType, source: v.source } : v])),
           };
         }),
+        // The agent's reported package statuses and the offer, as a table (left out of the status above).
+        Packages: packagesText(isObject(r.status) ? r.status.packages : undefined),
         Telemetry: await guard(async () => {
           const t = await rt.client.get<Record<string, unknown>>(`/agents/${enc}/telemetry`);
           return telemetryText(isObject(t.status) ? t.status : undefined, now);

@@ -68,7 +68,7 @@ const versioned = { createdAt: dateTime, updatedAt: dateTime, resourceVersion: {
 export const AGENT_SCHEMA = resourceSchema('Agent', {
   metadata: { instanceUid: { type: 'string' }, labels, createdAt: dateTime, updatedAt: dateTime },
   requiredMetadata: ['instanceUid', 'labels'],
-  spec: { type: 'object', properties: { assignedConfig: openObject } },
+  spec: { type: 'object', properties: { assignedConfig: openObject, assignedPackages: openObject } },
   status: {
     type: 'object',
     required: ['connected', 'connection', 'capabilities'],
@@ -87,6 +87,11 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       remoteConfig: openObject,
       connectionSettingsOffer: openObject,
       packageStatuses: openObject,
+      packages: {
+        ...openObject,
+        description:
+          'What the agent runs of each package (version, hash, status: DOWNLOADING with progress, INSTALLING, INSTALLED, INSTALL_FAILED with the error) and where the offer stands (state, hashes, what the forward-only policy refused and why)',
+      },
       availableComponents: openObject,
       customCapabilities: { type: 'array', items: { type: 'string' } },
       connectionSettingsStatus: openObject,
@@ -206,6 +211,14 @@ export const AGENT_GROUP_SCHEMA = resourceSchema('AgentGroup', {
         },
       },
       connectionSettings: openObject,
+      packages: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'version'],
+          properties: { name: { type: 'string' }, version: { type: 'string' }, force: { type: 'boolean' } },
+        },
+      },
       rolloutPolicy: { ...openObject, description: 'Stages, gates, apply timeout and onGateTrip of the rollout a change of configs goes out as' },
     },
   },
@@ -392,3 +405,72 @@ export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
     },
   },
 });
+
+const packageCounts: SchemaObject = {
+  type: 'object',
+  required: ['name', 'agents', 'versions', 'statuses'],
+  properties: {
+    name: { type: 'string' },
+    agents: { type: 'integer', description: 'Agents that report the package' },
+    versions: {
+      type: 'array',
+      items: { type: 'object', required: ['version', 'agents'], properties: { version: { type: 'string' }, agents: { type: 'integer' } } },
+    },
+    statuses: {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+      description: 'Agents by the status they report for it (INSTALLED, INSTALL_FAILED, …)',
+    },
+    latest: { type: 'string', description: 'The newest catalogued version' },
+    behindLatest: { type: 'integer', description: 'Agents that report the package and do not run the newest catalogued version' },
+  },
+};
+
+export const FLEET_PACKAGES_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['kind', 'apiVersion', 'items'],
+  properties: { kind: { type: 'string', enum: ['FleetPackageList'] }, apiVersion: { type: 'string' }, items: { type: 'array', items: packageCounts } },
+};
+
+export const FLEET_PACKAGE_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['kind', 'apiVersion', 'metadata', 'status'],
+  properties: {
+    kind: { type: 'string', enum: ['FleetPackage'] },
+    apiVersion: { type: 'string' },
+    metadata: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+    status: packageCounts,
+  },
+};
+
+export const DESIRED_PACKAGES_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['kind', 'apiVersion', 'metadata', 'acceptsPackages', 'packages'],
+  properties: {
+    kind: { type: 'string', enum: ['DesiredPackages'] },
+    apiVersion: { type: 'string' },
+    metadata: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+    acceptsPackages: { type: 'boolean' },
+    packages: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'desiredVersion', 'origin', 'offeredVersion'],
+        properties: {
+          name: { type: 'string' },
+          desiredVersion: { type: 'string' },
+          origin: { type: 'string', description: 'group/NAME or agent' },
+          force: { type: 'boolean' },
+          offeredVersion: {
+            type: 'string',
+            description: 'What the forward-only policy offers: the desired version, or the installed one when it refuses a downgrade',
+          },
+          installedVersion: { type: 'string' },
+          downgrade: { type: 'boolean' },
+          refused: { type: 'string', description: 'Why the desired version is not offered' },
+        },
+      },
+    },
+    offer: { type: 'object', additionalProperties: true },
+  },
+};

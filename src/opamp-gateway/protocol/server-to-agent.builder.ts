@@ -9,7 +9,13 @@ import {
   ConnectionSettingsOffers,
   CustomCapabilitiesSchema,
   CustomMessage,
+  DownloadableFileSchema,
+  HeadersSchema,
+  HeaderSchema,
+  PackageAvailableSchema,
   PackagesAvailable,
+  PackagesAvailableSchema,
+  PackageType,
   RetryInfoSchema,
   ServerErrorResponseSchema,
   ServerErrorResponseType,
@@ -80,6 +86,47 @@ export function buildRemoteConfig(content: RemoteConfigContent): AgentRemoteConf
     remoteConfigs.set(content, msg);
   }
   return msg;
+}
+
+/** A packages offer as the session decided it (see delivery-policy.ts). */
+export interface PackagesOfferContent {
+  hash: Uint8Array;
+  packages: readonly {
+    name: string;
+    version: string;
+    type: 'top-level' | 'addon';
+    hash: Uint8Array;
+    file?: { downloadUrl: string; contentHash: Uint8Array; signature: Uint8Array; headers: Record<string, string> };
+  }[];
+}
+
+/**
+ * PackagesAvailable: every package the agent should run (opamp-go removes those an offer leaves
+ * out) and all_packages_hash. `headers` are added to the files served by this server
+ * (`ownUrl` is its download base): the agent's own credential, which opamp-go does not send on
+ * downloads by itself. A file without a URL (a package the agent keeps) goes without a file.
+ */
+export function buildPackagesAvailable(offer: PackagesOfferContent, headers: Record<string, string> = {}, ownUrl?: string): PackagesAvailable {
+  const packages = Object.fromEntries(
+    offer.packages.map((p) => {
+      const f = p.file;
+      const own = !!f && !!ownUrl && f.downloadUrl.startsWith(ownUrl);
+      const all = { ...(f?.headers ?? {}), ...(own ? headers : {}) };
+      const file =
+        f &&
+        create(DownloadableFileSchema, {
+          downloadUrl: f.downloadUrl,
+          contentHash: f.contentHash,
+          signature: f.signature,
+          ...(Object.keys(all).length
+            ? { headers: create(HeadersSchema, { headers: Object.entries(all).map(([key, value]) => create(HeaderSchema, { key, value })) }) }
+            : {}),
+        });
+      const type = p.type === 'addon' ? PackageType.PackageType_Addon : PackageType.PackageType_TopLevel;
+      return [p.name, create(PackageAvailableSchema, { type, version: p.version, hash: p.hash, ...(file ? { file } : {}) })];
+    }),
+  );
+  return create(PackagesAvailableSchema, { packages, allPackagesHash: offer.hash });
 }
 
 /**

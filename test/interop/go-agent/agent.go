@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -46,6 +48,8 @@ type options struct {
 	requestNewUID   bool
 	customCaps      []string
 	compression     bool
+	// downloadCA: PEM certificates trusted (besides the system's) for package downloads over https.
+	downloadCA *x509.CertPool
 }
 
 type agent struct {
@@ -183,6 +187,7 @@ func (a *agent) startClient() error {
 			OnOpampConnectionSettings: a.onOpampConnectionSettings,
 			OnCommand:                 a.onCommand,
 			GetEffectiveConfig:        a.getEffectiveConfig,
+			DownloadHTTPClient:        a.downloadClient,
 		},
 	}
 	if a.opts.caps&protobufs.AgentCapabilities_AgentCapabilities_ReportsConnectionSettingsStatus != 0 && settingsHash != nil {
@@ -202,6 +207,17 @@ func (a *agent) startClient() error {
 		return err
 	}
 	return c.Start(context.Background(), settings)
+}
+
+// downloadClient is the HTTP client the package syncer downloads with: the
+// library's default, or one that also trusts --download-ca for https URLs.
+func (a *agent) downloadClient(context.Context, *protobufs.DownloadableFile) (*http.Client, error) {
+	if a.opts.downloadCA == nil {
+		return &http.Client{Timeout: 5 * time.Minute}, nil
+	}
+	// A transport of its own: http.DefaultTransport is the wire tap (tap.go).
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: a.opts.downloadCA, MinVersion: tls.VersionTLS12}}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}, nil
 }
 
 // stopClient stops c gracefully. mode says how agent_disconnect went out:

@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -124,6 +125,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	requestNewUID := fs.Bool("request-new-uid", false, "set RequestInstanceUid on the first message")
 	fs.Var(&customCaps, "custom-capability", "custom capability name (repeatable)")
 	compression := fs.Bool("compression", false, "WS: offer permessage-deflate; HTTP: gzip request bodies")
+	downloadCA := fs.String("download-ca", "", "PEM file of certificates trusted (besides the system's) for https package downloads")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -143,6 +145,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.customCaps == nil {
 		o.customCaps = []string{}
+	}
+	if *downloadCA != "" {
+		pem, err := os.ReadFile(*downloadCA)
+		if err != nil {
+			return o, fmt.Errorf("--download-ca: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return o, fmt.Errorf("--download-ca %s holds no PEM certificate", *downloadCA)
+		}
+		o.downloadCA = pool
 	}
 	u, err := url.Parse(o.url)
 	if err != nil || o.url == "" {

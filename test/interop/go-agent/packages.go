@@ -64,7 +64,11 @@ func (p *memPackages) PackageState(name string) (types.PackageState, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if pkg, ok := p.pkgs[name]; ok {
-		return pkg.state, nil
+		// The syncer writes back the state it read before creating the package
+		// (Exists false); a package that is here exists.
+		st := pkg.state
+		st.Exists = true
+		return st, nil
 	}
 	return types.PackageState{Exists: false}, nil
 }
