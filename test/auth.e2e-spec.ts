@@ -340,7 +340,7 @@ describe('users, tokens and roles on the management API', () => {
 
   it('snapshots every kind an operator changes through the module that owns it (before/after and changed paths)', async () => {
     // Each owning module registers its kind; one forgotten would leave its entries without before/after.
-    expect(server.app.get(AuditedKinds).names()).toEqual(['agentgroups', 'agents', 'enrollment-tokens', 'remoteconfigs', 'rollouts', 'users']);
+    expect(server.app.get(AuditedKinds).names()).toEqual(['agentgroups', 'agents', 'enrollment-tokens', 'packages', 'remoteconfigs', 'rollouts', 'users']);
     const config = (body: string, resourceVersion?: string) => ({
       kind: 'RemoteConfig',
       apiVersion: 'v1',
