@@ -30,6 +30,7 @@ export interface Agent {
     remoteConfig?: { state: string; desiredHash?: string; origin?: unknown; lastSentAt?: string; errorMessage?: string };
     connectionSettingsOffer?: { lastSentHash: string; lastSentAt?: string; origin?: string };
     connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage?: string; current?: boolean };
+    packages?: AgentPackages;
   };
 }
 
@@ -88,5 +89,27 @@ export interface Rollout {
     gates: RolloutGateResult[];
     conditions: { type: string; reason: string; message: string; at: string }[];
     failedAgents: { uid: string; error: string }[];
+  };
+}
+
+/** An agent's packages as the API shows them (status.packages). */
+export interface AgentPackages {
+  installed: {
+    name: string;
+    version?: string;
+    hash?: string;
+    status?: string;
+    offeredVersion?: string;
+    errorMessage?: string;
+    downloadPercent?: number;
+    downloadBytesPerSecond?: number;
+  }[];
+  errorMessage?: string;
+  offer?: {
+    state: string;
+    origin?: string;
+    lastSentAt?: string;
+    error?: string;
+    refused?: { name: string; version: string; installedVersion?: string; reason: string }[];
   };
 }

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
-import { AgentHistory, AvailableComponentsView, ConfigAssignment } from './AgentSections';
+import { AgentHistory, AvailableComponentsView, ConfigAssignment, PackagesView } from './AgentSections';
 import { healthWord, originText, when } from '../format';
 import type { Agent, HealthView } from '../types';
 import { AgentCommands, DesiredConfigView, LabelsEditor } from './AgentActions';
@@ -186,6 +186,7 @@ export function AgentPage() {
         <h2 id="h-components">Available components</h2>
         <AvailableComponentsView uid={a.metadata.name} />
       </section>
+      <PackagesView agent={a} />
       <AgentHistory uid={a.metadata.name} />
     </>
   );

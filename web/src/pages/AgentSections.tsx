@@ -173,3 +173,58 @@ export function AgentHistory({ uid }: { uid: string }) {
     </section>
   );
 }
+
+/** The packages the agent runs and what it does with the server's offer (OpAMP PackageStatuses). */
+export function PackagesView({ agent }: { agent: Agent }) {
+  const p = agent.status.packages;
+  if (!p) return null;
+  return (
+    <section aria-labelledby="h-packages">
+      <h2 id="h-packages">Packages</h2>
+      {p.offer && (
+        <p data-testid="package-offer">
+          Offer: <strong>{p.offer.state}</strong>
+          {p.offer.origin ? ` (from ${p.offer.origin})` : ''}
+          {p.offer.lastSentAt ? `, sent ${when(p.offer.lastSentAt)}` : ''}
+          {p.offer.error && <span className="error-text"> — {p.offer.error}</span>}
+        </p>
+      )}
+      {p.offer?.refused?.map((r) => (
+        <p key={`${r.name}@${r.version}`} className="error-text">
+          Not offered: {r.name}@{r.version}: {r.reason}
+        </p>
+      ))}
+      {p.installed.length > 0 ? (
+        <div className="table-wrap">
+          <table aria-label="Packages">
+            <thead>
+              <tr>
+                <th scope="col">Package</th>
+                <th scope="col">Runs</th>
+                <th scope="col">Offered</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.installed.map((x) => (
+                <tr key={x.name}>
+                  <th scope="row">{x.name}</th>
+                  <td>{x.version ?? '—'}</td>
+                  <td>{x.offeredVersion ?? '—'}</td>
+                  <td className={x.status === 'INSTALL_FAILED' ? 'error-text' : undefined}>
+                    {x.status ?? '—'}
+                    {x.status === 'DOWNLOADING' && x.downloadPercent !== undefined ? ` ${Math.round(x.downloadPercent)} %` : ''}
+                    {x.errorMessage ? `: ${x.errorMessage}` : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <p>The agent reports no packages.</p>
+      )}
+      {p.errorMessage && <p className="error-text">{p.errorMessage}</p>}
+    </section>
+  );
+}
