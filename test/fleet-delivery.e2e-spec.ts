@@ -176,6 +176,35 @@ describe('remote configuration delivery to real agents', () => {
     await agent.waitFor((e) => e.event === 'remote_config' && e.hash === fromGroup.hash, 10_000, agent.events.indexOf(own) + 1);
   });
 
+  it('ConfigDrift: an agent that reports APPLIED but runs no pipeline of its config is flagged, shown and filterable; one running it is not', async () => {
+    const body =
+      'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n';
+    expect((await api('POST', '/remoteconfigs', { metadata: { name: 'drift-base' }, spec: { contentType: 'application/yaml', body } })).status).toBe(201);
+    const group = { metadata: { name: 'drifty' }, spec: { selector: 'service.name=drifty', configs: [{ fileName: '', remoteConfig: 'drift-base' }] } };
+    expect((await api('POST', '/agentgroups', group)).status).toBe(201);
+    const faithful = start('--service-name', 'drifty');
+    // A supervisor whose merge left an empty pipeline set: it says APPLIED and runs nothing of it.
+    const emptied = start('--service-name', 'drifty', '--applied-effective-config', 'receivers: {}\nexporters: {}\nservice:\n  pipelines: {}\n');
+    const [good, bad] = await Promise.all([faithful, emptied].map(async (a) => (await a.event('started')).uid as string));
+    const conditionOf = async (uid: string) =>
+      (
+        await eventually(
+          () => getAgent(server, uid),
+          (r) => (r.body.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'ConfigDrift' && c.status !== 'Unknown'),
+          15_000,
+        )
+      ).body.status.conditions.find((c: { type: string }) => c.type === 'ConfigDrift');
+    expect(await conditionOf(good)).toMatchObject({ status: 'False', reason: 'RunsDesiredConfig' });
+    const drift = await conditionOf(bad);
+    expect(drift).toMatchObject({ status: 'True', reason: 'EmptyPipelines', since: expect.any(String) });
+    expect(drift.message).toContain('traces');
+    expect((await getAgent(server, bad)).body.status.remoteConfigStatus.status).toBe('APPLIED');
+    const flagged = await api('GET', '/agents?condition=ConfigDrift&selector=service.name%3Ddrifty');
+    expect(flagged.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual([bad]);
+    expect(flagged.body.items[0].status.conditions.find((c: { type: string }) => c.type === 'ConfigDrift')).toMatchObject({ status: 'True' });
+    expect((await api('GET', '/agents?condition=Nope')).status).toBe(400);
+  });
+
   it(
     'restart reaches an agent that accepts it, and is refused for one that does not',
     goResults.scenario('websocket', 'restart command', async () => {

@@ -4,6 +4,9 @@ import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } f
 import { labelMapSchema } from '../common/openapi/label-schemas';
 
 /** The states of `status.remoteConfig.state`, and `none` for an agent no config is assigned to. */
+/** Conditions stored on the agent document (and so filterable). */
+export const STORED_CONDITIONS = ['ConfigDrift'] as const;
+
 export const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending', 'unsupported', 'none'] as const;
 import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 
@@ -55,6 +58,15 @@ export class ListAgentsQuery extends PageQuery {
   @IsOptional()
   @IsIn(CONFIG_STATES)
   configState?: (typeof CONFIG_STATES)[number];
+
+  @ApiPropertyOptional({
+    enum: STORED_CONDITIONS,
+    description:
+      'Only agents whose condition of this type is True. ConfigDrift is kept on the agent; the own-telemetry conditions (Idle, ExportFailing, …) live on the replica holding each agent and are not filterable.',
+  })
+  @IsOptional()
+  @IsIn(STORED_CONDITIONS)
+  condition?: (typeof STORED_CONDITIONS)[number];
 
   @ApiPropertyOptional({ description: 'Only agents selected by this agent group', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' })
   @IsOptional()

@@ -26,7 +26,7 @@ export class AgentStatusExtensions {
 
   /** `status.conditions` of one agent (they may come from the replica holding it): empty when no module provides any. */
   async conditionsOf(agent: Agent, facts: AgentStatusFacts): Promise<unknown[]> {
-    return this.conditionsOfUid(agent._id, facts);
+    return [...storedConditions(agent), ...(await this.conditionsOfUid(agent._id, facts))];
   }
 
   /** The same by uid, for callers that hold only facts of the agent (a rollout's gates). */
@@ -36,6 +36,12 @@ export class AgentStatusExtensions {
 
   /** `status.conditions` of an agent in a list: what this replica knows, with no request per item. */
   localConditionsOf(agent: Agent, facts: AgentStatusFacts): unknown[] {
-    return this.localConditions?.(agent._id, facts) ?? [];
+    return [...storedConditions(agent), ...(this.localConditions?.(agent._id, facts) ?? [])];
   }
+}
+
+/** Conditions kept on the agent document itself (ConfigDrift, judged by the OpAMP session). */
+function storedConditions(agent: Pick<Agent, 'configDrift'>): unknown[] {
+  const d = agent.configDrift;
+  return d ? [{ type: d.type, status: d.status, reason: d.reason, message: d.message, since: d.since }] : [];
 }

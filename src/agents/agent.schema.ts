@@ -94,6 +94,13 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed })
   remoteConfig?: RemoteConfigTracking | null;
 
+  /**
+   * The ConfigDrift condition (issue 20): whether what the agent runs is the config it was sent,
+   * judged by the session (src/opamp-gateway/config-drift.ts); `since` is when its status last changed.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  configDrift?: StoredDriftCondition | null;
+
   /** The last connection settings offer sent, so that it is sent again only when it changes. */
   @Prop({ type: MongooseSchema.Types.Mixed })
   connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string } | null;
@@ -124,6 +131,14 @@ export interface StoredConnection {
 }
 
 /** Delivery state: desired vs sent vs reported, and the resulting state shown in group counts. */
+export interface StoredDriftCondition {
+  type: 'ConfigDrift';
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  since: Date;
+}
+
 export interface RemoteConfigTracking {
   state: 'applied' | 'applying' | 'failed' | 'pending' | 'unsupported';
   desiredHash?: string;

@@ -72,6 +72,7 @@ export interface StoredAgentSummary {
   /** A command stored for this HTTP agent's next poll, if any. */
   pendingCommand?: Agent['pendingCommand'];
   connectionSettingsOffer?: Agent['connectionSettingsOffer'];
+  configDrift?: Agent['configDrift'];
   /** With `sequenceNum` the last one this replica took from the agent (held in memory or stored). */
   connection?: Pick<StoredConnection, 'connected' | 'transport' | 'connectedAt' | 'sequenceNum'>;
 }
@@ -290,6 +291,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       remoteConfig: 1,
       packageOffer: 1,
       connectionSettingsOffer: 1,
+      configDrift: 1,
       pendingCommand: 1,
       'health.healthy': 1,
       'health.componentsRef': 1,
@@ -327,6 +329,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       packageStatuses: doc.packageStatuses,
       packageOffer: doc.packageOffer,
       connectionSettingsOffer: doc.connectionSettingsOffer,
+      configDrift: doc.configDrift,
       pendingCommand: doc.pendingCommand,
       connection: doc.connection && heldSeq !== undefined ? { ...doc.connection, sequenceNum: heldSeq } : doc.connection,
     };
@@ -544,6 +547,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.connected === false) and.push({ $nor: [live] });
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
     if (q.transport) and.push({ 'connection.transport': q.transport });
+    if (q.condition === 'ConfigDrift') and.push({ 'configDrift.status': 'True' });
     if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');

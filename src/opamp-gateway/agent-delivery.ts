@@ -1,3 +1,4 @@
+import { configDrift, configShape, sameDrift } from './config-drift';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Agent, PackageRefusal } from '../agents/agent.schema';
 import { AuditService } from '../audit/audit.service';
@@ -84,6 +85,12 @@ export class AgentDelivery {
     if (decision.tracking !== undefined) {
       store.remoteConfig = decision.tracking;
       holds.remoteConfig = decision.tracking;
+    }
+    const drift = this.drift(state, desired);
+    if (!sameDrift(holds.configDrift ?? undefined, drift)) {
+      const stored = drift ? { ...drift, since: new Date() } : null;
+      store.configDrift = stored;
+      holds.configDrift = stored;
     }
     if (decision.connectionSettings) out.connectionSettings = decision.connectionSettings;
     if (decision.offerSent) {
@@ -177,6 +184,21 @@ export class AgentDelivery {
       action: 'package-downgrade',
       resource: { kind: 'agents', name: uid },
       summary: `forced downgrade offered (${offer.origin}): ${summary}`,
+    });
+  }
+
+  /** ConfigDrift from what the session knows: the desired map's pipelines, the effective config's, the reported status. */
+  private drift(state: SessionState, desired: DesiredMemo) {
+    const config = desired.config && 'entries' in desired.config ? desired.config : undefined;
+    if (config && state.desiredShape?.hash !== config.hashHex) state.desiredShape = { hash: config.hashHex, shape: configShape(config.entries) };
+    const t = state.holds.remoteConfig;
+    return configDrift({
+      desiredHash: config?.hashHex,
+      desiredShape: config ? state.desiredShape?.shape : undefined,
+      effectiveShape: state.effectiveShape,
+      reported: state.holds.remoteConfigStatus,
+      sent: { hash: t?.lastSentHash, at: t?.lastSentAt ? new Date(t.lastSentAt) : undefined },
+      now: new Date(),
     });
   }
 

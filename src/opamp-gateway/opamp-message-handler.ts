@@ -1,3 +1,4 @@
+import { configShape } from './config-drift';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { Agent, PENDING_COMMAND_TTL_MS, StoredConnection } from '../agents/agent.schema';
 import { bigToPlain, descriptionToStored } from '../agents/agent-report.mapper';
@@ -182,6 +183,7 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     state.ownMetrics = this.ownMetricsOffer.destinationFor(uid, conn, state.capabilities, msg.health?.healthy);
     state.packageAccess = this.packageAccess(conn, state.packageAccess);
 
+    if (msg.effectiveConfig) state.effectiveShape = configShape(Object.values(msg.effectiveConfig.configMap?.configMap ?? {}));
     const { parts, catalog } = takeReport(msg, state.holds);
     if (catalog) await this.agents.storeComponentCatalog(catalog.hash, catalog.components);
     // Selector terms follow labels and description (what the session holds is the agent's whole set).

@@ -1,3 +1,4 @@
+import type { ConfigShape } from './config-drift';
 import type { OwnMetricsDestination } from '../telemetry/own-metrics-offer';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
@@ -33,6 +34,10 @@ export interface SessionState {
   lastSeenAt: number;
   /** Config hash sent during this session (hash-gated: never sent twice). */
   sentConfigHash?: string;
+  /** Pipelines of the effective config the agent last reported in this session (for ConfigDrift). */
+  effectiveShape?: ConfigShape;
+  /** Pipelines of the desired config, kept with the hash they are of. */
+  desiredShape?: { hash: string; shape: ConfigShape | undefined };
   /** all_packages_hash sent during this session (hash-gated like configs). */
   sentPackagesHash?: string;
   /** How the agent reaches package downloads (from the connection of its last message). */

@@ -33,21 +33,22 @@ const (
 )
 
 type options struct {
-	url             string
-	transport       string // "ws" or "http", from the URL scheme
-	uid             uuid.UUID
-	headers         http.Header
-	identifying     []*protobufs.KeyValue
-	nonIdentifying  []*protobufs.KeyValue
-	caps            protobufs.AgentCapabilities
-	heartbeat       *time.Duration
-	effectiveConfig string
-	autoApply       bool
-	failContaining  string
-	applyDelay      time.Duration
-	requestNewUID   bool
-	customCaps      []string
-	compression     bool
+	url              string
+	transport        string // "ws" or "http", from the URL scheme
+	uid              uuid.UUID
+	headers          http.Header
+	identifying      []*protobufs.KeyValue
+	nonIdentifying   []*protobufs.KeyValue
+	caps             protobufs.AgentCapabilities
+	heartbeat        *time.Duration
+	effectiveConfig  string
+	autoApply        bool
+	failContaining   string
+	appliedEffective string
+	applyDelay       time.Duration
+	requestNewUID    bool
+	customCaps       []string
+	compression      bool
 	// downloadCA: PEM certificates trusted (besides the system's) for package downloads over https.
 	downloadCA *x509.CertPool
 }
@@ -444,6 +445,9 @@ func (a *agent) apply(rc *protobufs.AgentRemoteConfig) {
 	a.effective = map[string]*protobufs.AgentConfigFile{}
 	for k, v := range rc.GetConfig().GetConfigMap() {
 		a.effective[k] = proto.Clone(v).(*protobufs.AgentConfigFile)
+	}
+	if a.opts.appliedEffective != "" {
+		a.effective = map[string]*protobufs.AgentConfigFile{"": {Body: []byte(a.opts.appliedEffective), ContentType: "text/yaml"}}
 	}
 	a.mu.Unlock()
 	if a.opts.caps&capReportsEffectiveConfig != 0 {

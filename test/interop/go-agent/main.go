@@ -121,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		"initial effective config (key \"\"): a file path or the YAML text itself")
 	autoApply := fs.Bool("auto-apply", true, "apply received remote config and report APPLYING then APPLIED/FAILED")
 	failContaining := fs.String("fail-configs-containing", "", "report FAILED for a remote config whose body contains this string")
+	appliedEffective := fs.String("applied-effective-config", "", "after applying a remote config, report this as the effective config instead of the config received (a supervisor whose merge dropped the pipelines)")
 	applyDelay := fs.Int("apply-delay-ms", 0, "pause between reporting APPLYING and the final status")
 	requestNewUID := fs.Bool("request-new-uid", false, "set RequestInstanceUid on the first message")
 	fs.Var(&customCaps, "custom-capability", "custom capability name (repeatable)")
@@ -134,14 +135,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 
 	o := options{
-		url:            *urlFlag,
-		headers:        http.Header{},
-		autoApply:      *autoApply,
-		failContaining: *failContaining,
-		applyDelay:     time.Duration(*applyDelay) * time.Millisecond,
-		requestNewUID:  *requestNewUID,
-		customCaps:     customCaps,
-		compression:    *compression,
+		url:              *urlFlag,
+		headers:          http.Header{},
+		autoApply:        *autoApply,
+		failContaining:   *failContaining,
+		appliedEffective: *appliedEffective,
+		applyDelay:       time.Duration(*applyDelay) * time.Millisecond,
+		requestNewUID:    *requestNewUID,
+		customCaps:       customCaps,
+		compression:      *compression,
 	}
 	if o.customCaps == nil {
 		o.customCaps = []string{}
