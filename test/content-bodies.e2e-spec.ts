@@ -102,10 +102,11 @@ describe('content-addressed bodies of agents', () => {
     }
     for (let i = 0; i < fleet.length; i += 50) await Promise.all(fleet.slice(i, i + 50).map((a) => a.ws.exchange(a.first)));
   }, 180_000);
+  // 200 disconnects are written on close; on a loaded machine with FerretDB that alone has taken over a minute.
   afterAll(async () => {
     await Promise.all(fleet.map((a) => a.ws.close().catch(() => undefined)));
     await server?.close();
-  });
+  }, 180_000);
 
   it(`stores the effective config ${AGENTS} agents share once, and keeps each agent document small`, async () => {
     const bodies = await db.collection('content_bodies').find({}).toArray();
