@@ -137,7 +137,11 @@ describe('web UI in Chromium', () => {
     await page.waitForURL(new RegExp(`/agents/${uid}$`));
     await page.getByRole('heading', { name: /checkout/ }).waitFor();
     await expect(page.getByTestId('connection-state').textContent()).resolves.toBe('connected');
-    await page.getByText('otlp: {}').waitFor();
+    // The effective config is shown highlighted as YAML (CodeMirror, loaded when the page needs it).
+    const effective = page.getByRole('region', { name: 'Effective config' });
+    await effective.getByText('otlp: {}').waitFor();
+    await effective.locator('.tok-propertyName', { hasText: 'receivers' }).waitFor();
+    await expect(effective.getByRole('textbox', { name: 'Effective config' }).getAttribute('aria-readonly')).resolves.toBe('true');
     await check(page, '03-agent');
   });
 
@@ -209,6 +213,9 @@ describe('web UI in Chromium', () => {
       .waitFor();
     await expect(page.getByTestId('error-line').textContent()).resolves.toBe('7');
     await expect(body.getAttribute('aria-invalid')).resolves.toBe('true');
+    // The marked line is the one the API named, and the editor highlights the YAML it holds.
+    expect(await page.locator('.cm-error-line').count()).toBe(1);
+    await body.locator('.tok-propertyName', { hasText: 'exporters' }).waitFor();
     await check(page, '09-config-error');
 
     await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\nexporters:\n  debug: {}\n');
@@ -219,6 +226,14 @@ describe('web UI in Chromium', () => {
       .filter({ hasText: /^Revision 2,/ })
       .waitFor();
     await page.getByRole('cell', { name: 'add otlp/http' }).waitFor();
+    // Side by side: revision 1 on the left, 2 on the right with the added line marked.
+    const sideBySide = page.getByRole('group', { name: 'Side-by-side differences' });
+    await sideBySide.getByRole('textbox', { name: 'Revision 1' }).waitFor();
+    await sideBySide.getByRole('textbox', { name: 'Revision 2' }).locator('.cm-changedLine', { hasText: 'http: {}' }).waitFor();
+    expect(await sideBySide.getByRole('textbox', { name: 'Revision 1' }).locator('.cm-changedLine').count()).toBe(0);
+    await sideBySide.getByTestId('diff-summary').filter({ hasText: '1 changed block.' }).waitFor();
+    // The same change in words (the unified diff the API computes).
+    await page.getByText('Unified diff (changed lines in words)').click();
     const diff = page.getByLabel('Differences');
     await diff.getByText(/^added: \+\s+http: \{\}$/).waitFor();
     await check(page, '10-config-diff');
@@ -229,14 +244,31 @@ describe('web UI in Chromium', () => {
       .filter({ hasText: /^Revision 3,/ })
       .waitFor();
     await page.getByRole('cell', { name: 'rollback to revision 1' }).waitFor();
+    await sideBySide.getByRole('textbox', { name: 'Revision 2' }).locator('.cm-changedLine', { hasText: 'http: {}' }).waitFor();
+    await sideBySide.getByRole('textbox', { name: 'Revision 3' }).waitFor();
+    await page.getByText('Unified diff (changed lines in words)').click();
     await diff.getByText(/^removed: -\s+http: \{\}$/).waitFor();
-    await expect(page.getByLabel('Body').inputValue()).resolves.not.toContain('http: {}');
+    // The editor now holds the rolled-back text (read through the editor's content element).
+    await page.getByLabel('Body').getByText('debug: {}').waitFor();
+    await expect(page.getByLabel('Body').textContent()).resolves.not.toContain('http: {}');
     await page.getByRole('listitem').filter({ hasText: 'agent group checkout' }).waitFor();
   });
 
   it("shows the agent's desired config and where it comes from, and edits its labels", async () => {
     await page.goto(url(`/agents/${uid}`));
     await page.getByTestId('desired-origin').filter({ hasText: 'group/checkout' }).waitFor();
+    // The agent runs what it was sent: no differences; then it drifts and the diff shows where.
+    const dve = page.getByRole('region', { name: 'Desired vs effective' });
+    await dve.getByText(/^No differences/).waitFor();
+    agent!.command({ cmd: 'set_effective_config', body: 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\n  nop: {}\n' });
+    const drift = dve.getByRole('textbox', { name: 'Effective' }).locator('.cm-changedLine', { hasText: 'nop: {}' });
+    for (let i = 0; i < 50 && !(await drift.isVisible()); i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await drift.waitFor();
+    await dve.getByRole('textbox', { name: 'Desired' }).getByText('debug: {}').waitFor();
+    await check(page, '18-desired-vs-effective');
     await page.getByLabel('Label key').fill('team');
     await page.getByLabel('Value').fill('payments');
     await page.getByRole('button', { name: 'Set label' }).click();

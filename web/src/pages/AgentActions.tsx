@@ -1,12 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../api';
+import { CodeView } from '../components/CodeEditor';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { useSession } from '../session';
 import type { Agent } from '../types';
 import { originText } from '../format';
 
-interface DesiredConfig {
+export interface DesiredConfig {
   assigned: boolean;
   acceptsRemoteConfig: boolean;
   origin?: unknown;
@@ -39,9 +40,7 @@ export function DesiredConfigView({ uid }: { uid: string }) {
           <h3>
             {file || '(default file)'} <span className="uid">{sourceText(f.source)}</span>
           </h3>
-          <pre className="config" tabIndex={0} aria-label={`Desired config ${file || 'default file'}`}>
-            {f.body ?? '(binary)'}
-          </pre>
+          {f.body !== undefined ? <CodeView label={`Desired config ${file || 'default file'}`} value={f.body} contentType={f.contentType} /> : <p>(binary)</p>}
         </div>
       ))}
     </>

@@ -2,11 +2,13 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
+import { CodeView } from '../components/CodeEditor';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { AgentHistory, AvailableComponentsView, ConfigAssignment, PackagesView } from './AgentSections';
 import { healthWord, originText, when } from '../format';
 import type { Agent, HealthView } from '../types';
 import { AgentCommands, DesiredConfigView, LabelsEditor } from './AgentActions';
+import { DesiredVsEffective } from './DesiredVsEffective';
 
 function Attributes({ title, values }: { title: string; values: Record<string, unknown> | undefined }) {
   const entries = Object.entries(values ?? {});
@@ -60,7 +62,7 @@ function EffectiveConfig({ agent }: { agent: Agent }) {
   const files = Object.entries(agent.status.effectiveConfig?.configMap ?? {});
   const [tab, setTab] = useState(0);
   if (!files.length) return <p>The agent reported no effective config.</p>;
-  const [, file] = files[Math.min(tab, files.length - 1)];
+  const [name, file] = files[Math.min(tab, files.length - 1)];
   return (
     <>
       {files.length > 1 && (
@@ -72,9 +74,16 @@ function EffectiveConfig({ agent }: { agent: Agent }) {
           ))}
         </div>
       )}
-      <pre className="config" tabIndex={0} aria-label="Effective config">
-        {file.body ?? `(binary, ${file.bodyBase64?.length ?? 0} base64 characters)`}
-      </pre>
+      {file.body !== undefined ? (
+        <CodeView
+          key={name}
+          label={files.length > 1 ? `Effective config ${name || 'default file'}` : 'Effective config'}
+          value={file.body}
+          contentType={file.contentType}
+        />
+      ) : (
+        <p>(binary, {file.bodyBase64?.length ?? 0} base64 characters)</p>
+      )}
     </>
   );
 }
@@ -181,6 +190,7 @@ export function AgentPage() {
         <h2 id="h-desired">Desired config</h2>
         <DesiredConfigView uid={a.metadata.name} />
       </section>
+      <DesiredVsEffective agent={a} />
       <ConfigAssignment key={JSON.stringify(a.spec.assignedConfig ?? null)} agent={a} />
       <section aria-labelledby="h-components">
         <h2 id="h-components">Available components</h2>

@@ -94,6 +94,7 @@ function ConfigForm({ existing }: { existing?: string }) {
           id="body"
           label="Body"
           value={body}
+          contentType={contentType}
           onChange={setBody}
           readOnly={!canWrite}
           errorLine={errorLine}

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, apiText, type ResourceList } from '../api';
 import { DiffView } from '../components/DiffView';
+import { SideBySideDiff } from '../components/SideBySideDiff';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { when } from '../format';
 import { useSession } from '../session';
@@ -9,6 +10,7 @@ import type { RemoteConfig } from '../types';
 
 interface Revision {
   metadata: { revision: number; hash: string; author?: string; message?: string; createdAt?: string };
+  spec?: { contentType: string; body?: string };
 }
 
 /** A config's revisions, newest first: compare any two, roll back to one. */
@@ -28,6 +30,15 @@ export function ConfigHistory({ config }: { config: RemoteConfig }) {
     queryFn: () => apiText(`/remoteconfigs/${encodeURIComponent(name)}/diff`, { from, to }),
     enabled: latest > 1 && from !== to,
   });
+  // The two bodies for the side-by-side view (a revision never changes, so each is read once).
+  const body = (n: number) => ({
+    queryKey: ['revision', name, n],
+    queryFn: () => api<Revision>(`/remoteconfigs/${encodeURIComponent(name)}/revisions/${n}`),
+    enabled: latest > 1 && from !== to,
+    staleTime: Infinity,
+  });
+  const fromBody = useQuery(body(from));
+  const toBody = useQuery(body(to));
   const rollback = useMutation({
     mutationFn: (revision: number) =>
       api<RemoteConfig>(`/remoteconfigs/${encodeURIComponent(name)}/rollback`, {
@@ -104,8 +115,29 @@ export function ConfigHistory({ config }: { config: RemoteConfig }) {
               </select>
             </label>
           </div>
-          <ProblemMessage error={diff.error} />
-          {from === to ? <p>Pick two different revisions.</p> : diff.data !== undefined && <DiffView diff={diff.data} />}
+          <ProblemMessage error={diff.error ?? fromBody.error ?? toBody.error} />
+          {from === to ? (
+            <p>Pick two different revisions.</p>
+          ) : (
+            <>
+              {fromBody.data && toBody.data && (
+                <SideBySideDiff
+                  label="Side-by-side differences"
+                  a={fromBody.data.spec?.body ?? ''}
+                  b={toBody.data.spec?.body ?? ''}
+                  aLabel={`Revision ${from}`}
+                  bLabel={`Revision ${to}`}
+                  contentType={toBody.data.spec?.contentType}
+                />
+              )}
+              {diff.data !== undefined && (
+                <details className="unified">
+                  <summary>Unified diff (changed lines in words)</summary>
+                  <DiffView diff={diff.data} />
+                </details>
+              )}
+            </>
+          )}
         </>
       )}
     </section>
