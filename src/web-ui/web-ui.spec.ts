@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Fastify, { FastifyInstance } from 'fastify';
-import { PAGE_CSP, serveWebUi } from './web-ui';
+import { pageCsp, serveWebUi } from './web-ui';
 
 describe('serving the web UI', () => {
   let root: string;
@@ -24,22 +24,30 @@ describe('serving the web UI', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('answers / and client routes with index.html under the page CSP, never cached', async () => {
+  it('answers / and client routes with index.html under the page CSP, never cached, with a fresh style nonce each time', async () => {
+    const nonces = new Set<string>();
     for (const url of ['/', '/agents', '/agents/0190a0c2-7f5e-7c4b-9a51-3b8f5d2e1a90?x=1', '/groups/new']) {
       const res = await app.inject({ url });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
       expect(res.body).toContain('<title>ui</title>');
-      expect(res.headers['content-security-policy']).toBe(PAGE_CSP);
+      const nonce = /<meta name="csp-style-nonce" content="([A-Za-z0-9+/=]{24})">/.exec(res.body)?.[1];
+      expect(nonce).toBeDefined();
+      nonces.add(nonce!);
+      expect(res.headers['content-security-policy']).toBe(pageCsp(nonce));
+      expect(res.headers['content-security-policy']).toContain(`style-src 'self' 'nonce-${nonce}'`);
       expect(res.headers['cache-control']).toBe('no-cache');
     }
+    expect(nonces.size).toBe(4);
   });
 
-  it('has a CSP without inline scripts that forbids framing', () => {
-    expect(PAGE_CSP).toContain("script-src 'self'");
-    expect(PAGE_CSP).not.toContain('unsafe-inline');
-    expect(PAGE_CSP).not.toContain('unsafe-eval');
-    expect(PAGE_CSP).toContain("frame-ancestors 'none'");
+  it('has a CSP without inline scripts (no script nonce either) that forbids framing', () => {
+    const csp = pageCsp('abc');
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(pageCsp()).toContain("style-src 'self';");
   });
 
   it('serves hashed assets cached for good', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -6,12 +7,15 @@ import { projectRoot } from '../common/project-paths';
 
 /**
  * Content-Security-Policy of the web UI's pages: scripts, styles and API calls from this origin
- * only (no inline scripts, no eval), nothing may frame the pages.
+ * only (no inline scripts, no eval), nothing may frame the pages. `styleNonce` (fresh for each
+ * page) lets the UI's own code add <style> elements (CodeMirror's editor styles) that carry it;
+ * style attributes stay refused and scripts get no nonce at all.
  */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
+export function pageCsp(styleNonce?: string): string {
+  return ["default-src 'none'", "script-src 'self'", styleNonce ? `style-src 'self' 'nonce-${styleNonce}'` : "style-src 'self'", ...CSP_REST].join('; ');
+}
+
+const CSP_REST = [
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -19,7 +23,10 @@ export const PAGE_CSP = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
-].join('; ');
+];
+
+/** The meta element the UI reads its style nonce from (web/src/components/codemirror.ts). */
+export const STYLE_NONCE_META = 'csp-style-nonce';
 
 /** Where `npm run build` puts the web UI (web/ built by Vite). */
 export function webUiRoot(): string {
@@ -38,10 +45,20 @@ export async function serveWebUi(fastify: FastifyInstance, root = webUiRoot()): 
   await fastify.register(fastifyStatic, { root, serve: false, index: false });
   const built = () => fs.existsSync(path.join(root, 'index.html'));
 
-  const page = (reply: FastifyReply) => {
-    void reply.header('content-security-policy', PAGE_CSP);
-    if (!built()) return reply.code(404).type('text/plain; charset=utf-8').send('The web UI is not built: run `npm run build`.\n');
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
+  const page = async (reply: FastifyReply) => {
+    if (!built()) {
+      return reply
+        .code(404)
+        .header('content-security-policy', pageCsp())
+        .type('text/plain; charset=utf-8')
+        .send('The web UI is not built: run `npm run build`.\n');
+    }
+    // A fresh nonce per page (base64 of 128 random bits), so a page can never reuse another's.
+    const nonce = randomBytes(16).toString('base64');
+    const html = await fs.promises.readFile(path.join(root, 'index.html'), 'utf8');
+    const meta = `<meta name="${STYLE_NONCE_META}" content="${nonce}">`;
+    const withNonce = html.includes('</head>') ? html.replace('</head>', `${meta}</head>`) : meta + html;
+    return reply.header('content-security-policy', pageCsp(nonce)).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(withNonce);
   };
 
   fastify.get('/', (_req, reply) => page(reply));

@@ -27,7 +27,7 @@ describe('web UI in Chromium', () => {
   const newPage = async (ctx: BrowserContext) => {
     const p = await ctx.newPage();
     p.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`);
     });
     p.on('pageerror', (e) => {
       pageErrors.push(e.message);
@@ -260,12 +260,19 @@ describe('web UI in Chromium', () => {
     // The agent runs what it was sent: no differences; then it drifts and the diff shows where.
     const dve = page.getByRole('region', { name: 'Desired vs effective' });
     await dve.getByText(/^No differences/).waitFor();
+    const sent = agent!.events.length;
     agent!.command({ cmd: 'set_effective_config', body: 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\n  nop: {}\n' });
+    const answer = await agent!.waitFor((e) => e.cmd === 'set_effective_config', 10_000, sent);
+    expect(answer).toMatchObject({ event: 'ack' });
     const drift = dve.getByRole('textbox', { name: 'Effective' }).locator('.cm-changedLine', { hasText: 'nop: {}' });
-    for (let i = 0; i < 50 && !(await drift.isVisible()); i++) {
-      await page.waitForTimeout(200);
-      await page.reload();
+    let reported = '';
+    for (let i = 0; i < 100 && !reported.includes('nop'); i++) {
+      const a = await rawRequest(url(`/api/v1/agents/${uid}`), { headers: server.authHeaders });
+      reported = JSON.stringify(a.body.status.effectiveConfig ?? {});
+      if (!reported.includes('nop')) await new Promise((r) => setTimeout(r, 100));
     }
+    expect(reported).toContain('nop');
+    await page.reload();
     await drift.waitFor();
     await dve.getByRole('textbox', { name: 'Desired' }).getByText('debug: {}').waitFor();
     await check(page, '18-desired-vs-effective');

@@ -92,9 +92,16 @@ function ariaAttributes(o: EditorOptions): Record<string, string> {
   return attrs;
 }
 
+/**
+ * CodeMirror adds its styles in a <style> element; the page's CSP admits it only with the nonce the
+ * server put in this page (src/web-ui/web-ui.ts: fresh per page, for styles only, never scripts).
+ */
+const styleNonce = document.querySelector<HTMLMetaElement>('meta[name="csp-style-nonce"]')?.content;
+
 /** Extensions both the editor and the diff panes share: line numbers, highlighting, read-only when asked. */
 function common(o: { contentType?: string; value: string; readOnly?: boolean }): Extension {
   return [
+    styleNonce ? EditorView.cspNonce.of(styleNonce) : [],
     lineNumbers(),
     drawSelection(),
     highlighting,
