@@ -42,6 +42,17 @@ describe('web UI in Chromium', () => {
     await p.getByRole('button', { name: 'Sign in' }).click();
     await p.getByRole('button', { name: 'Sign out' }).waitFor();
   };
+  /**
+   * Replaces the text of a CodeMirror editor as a user's paste would: focus, select all, insert.
+   * (Playwright's fill() on a contenteditable lets Chromium's own editing add styled spans first,
+   * which the page's CSP then refuses; a user typing or pasting never does that.)
+   */
+  const setEditor = async (p: Page, label: string, text: string) => {
+    const editor = p.getByLabel(label);
+    await editor.click();
+    await p.keyboard.press('ControlOrMeta+a');
+    await p.keyboard.insertText(text);
+  };
   /** Screenshot plus axe-core check of the page as shown. */
   const check = async (p: Page, name: string) => {
     await screenshot(p, name);
@@ -157,7 +168,7 @@ describe('web UI in Chromium', () => {
     await page.goto(url('/configs'));
     await page.getByRole('link', { name: 'New config' }).click();
     await page.getByLabel('Name').fill('checkout-base');
-    await page.getByLabel('Body').fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\n');
+    await setEditor(page, 'Body', 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {}\n');
     await page.getByRole('button', { name: 'Create config' }).click();
     await page.waitForURL(/\/configs\/checkout-base$/);
     await page.getByText(/^Revision 1, hash/).waitFor();
@@ -205,7 +216,7 @@ describe('web UI in Chromium', () => {
   it('marks a syntax error at its line, saves a new revision, shows the diff and rolls back', async () => {
     await page.goto(url('/configs/checkout-base'));
     const body = page.getByLabel('Body');
-    await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {\n');
+    await setEditor(page, 'Body', 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\nexporters:\n  debug: {\n');
     await page.getByRole('button', { name: 'Save new revision' }).click();
     await page
       .getByTestId('body-error')
@@ -218,7 +229,7 @@ describe('web UI in Chromium', () => {
     await body.locator('.tok-propertyName', { hasText: 'exporters' }).waitFor();
     await check(page, '09-config-error');
 
-    await body.fill('receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\nexporters:\n  debug: {}\n');
+    await setEditor(page, 'Body', 'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\nexporters:\n  debug: {}\n');
     await page.getByLabel('Change message').fill('add otlp/http');
     await page.getByRole('button', { name: 'Save new revision' }).click();
     await page
