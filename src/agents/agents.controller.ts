@@ -20,6 +20,7 @@ import { agentList } from './agent-list';
 import { AgentsService } from './agents.service';
 import { AgentStatusExtensions } from './agent-status-extensions';
 import { AgentFacets, MAX_FACET_VALUES } from './agent-facets';
+import { MAX_SELECTOR_KEY_LENGTH, SELECTOR_KEY_PATTERN } from '../common/selectors/label-selector';
 
 /** Normalises the uid of a path: canonical UUID text is lower case, a legacy ULID upper case. */
 export function agentUidParam(instanceUid: string): string {
@@ -63,7 +64,12 @@ export class AgentsController {
     summary: 'How many agents have each value of one key (e.g. service.version, os.type), most first',
     description: `Each count is an indexed count (kept 10 s). At most ${MAX_FACET_VALUES} values are counted; \`truncated\` says a key has more.`,
   })
-  @ApiQuery({ name: 'key', required: true, schema: { type: 'string', maxLength: 317 }, example: 'service.version' })
+  @ApiQuery({
+    name: 'key',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: MAX_SELECTOR_KEY_LENGTH, pattern: SELECTOR_KEY_PATTERN.source },
+    example: 'service.version',
+  })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, {
     type: 'object',
