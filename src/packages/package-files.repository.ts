@@ -41,6 +41,9 @@ export class GridFsPackageFilesRepository extends PackageFilesRepository {
       await pipeline(source, upload);
       return upload.id.toHexString();
     } catch (err) {
+      // A chunk insert may still be on its way when the source fails (over the limit, say): wait for it,
+      // so that the delete below finds every chunk and the refusal really leaves nothing stored.
+      await settled(upload);
       // abort() deletes the chunks written so far; should that fail too, remove() is tried once more.
       await upload.abort().catch(() => this.remove(upload.id.toHexString()).catch(() => undefined));
       throw err;
@@ -59,4 +62,10 @@ export class GridFsPackageFilesRepository extends PackageFilesRepository {
       if (!/File not found/i.test(String((err as Error).message))) throw err;
     }
   }
+}
+
+/** Resolves once the upload stream has no chunk insert in flight (at most 10 s: a database that stopped answering). */
+async function settled(upload: mongo.GridFSBucketWriteStream): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (upload.state.outstandingRequests > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
