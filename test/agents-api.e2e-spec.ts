@@ -116,10 +116,10 @@ describe('agents API', () => {
   });
 
   it('lists the keys agents have and counts the agents per value of one key (facets), from indexed counts', async () => {
-    const keys = await api('GET', '/agents/keys');
+    const keys = await api('GET', '/fleet/keys');
     expect(keys.status).toBe(200);
     expect(keys.body.keys).toEqual(expect.arrayContaining(['service.name', 'host.name']));
-    const facet = await api('GET', '/agents/facets?key=service.name');
+    const facet = await api('GET', '/fleet/facets?key=service.name');
     expect(facet.status).toBe(200);
     expect(facet.body).toEqual({
       key: 'service.name',
@@ -131,8 +131,8 @@ describe('agents API', () => {
       ],
       truncated: false,
     });
-    expect((await api('GET', '/agents/facets?key=no.such.key')).body.values).toEqual([]);
-    for (const bad of ['/agents/facets', '/agents/facets?key=bad%20key', `/agents/facets?key=${'k'.repeat(400)}`]) {
+    expect((await api('GET', '/fleet/facets?key=no.such.key')).body.values).toEqual([]);
+    for (const bad of ['/fleet/facets', '/fleet/facets?key=bad%20key', `/fleet/facets?key=${'k'.repeat(400)}`]) {
       const res = await api('GET', bad);
       expect(res.status).toBe(400);
       expect(res.type).toMatch(/problem\+json/);

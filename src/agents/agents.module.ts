@@ -8,6 +8,7 @@ import { Agent, AgentSchema, ComponentCatalog, ComponentCatalogSchema, PackageTe
 import { AgentsController } from './agents.controller';
 import { AgentsRepository, MongooseAgentsRepository } from './agents.repository';
 import { AgentFacets } from './agent-facets';
+import { AgentFacetsController } from './agent-facets.controller';
 import { AgentsService } from './agents.service';
 import { FleetStateMetrics } from './fleet-state.metrics';
 import { AgentStatusExtensions } from './agent-status-extensions';
@@ -25,7 +26,7 @@ import { ContentStore } from '../database/content-store/content-store';
     // The `group` filter of the agent list asks the groups' repository for a group's selector.
     AgentGroupModelModule,
   ],
-  controllers: [AgentsController],
+  controllers: [AgentsController, AgentFacetsController],
   providers: [AgentsService, AgentFacets, FleetStateMetrics, AgentStatusExtensions, { provide: AgentsRepository, useClass: MongooseAgentsRepository }],
   exports: [AgentsService, AgentsRepository, AgentStatusExtensions],
 })

@@ -20,16 +20,16 @@ const MAX_SUGGESTIONS = 20;
 
 /**
  * Whole-selector suggestions for a <datalist>: the text typed so far with the token completed,
- * from the fleet's label and attribute keys (GET /agents/keys) and one key's values
- * (GET /agents/facets). The browser shows and picks them natively (keyboard included).
+ * from the fleet's label and attribute keys (GET /fleet/keys) and one key's values
+ * (GET /fleet/facets). The browser shows and picks them natively (keyboard included).
  */
 export function useSelectorCompletions(selector: string): string[] {
   const { before, token } = currentToken(selector);
   const want = completionRequest(token);
-  const keys = useQuery({ queryKey: ['agent-keys'], queryFn: () => api<{ keys: string[] }>('/agents/keys'), staleTime: 30_000 });
+  const keys = useQuery({ queryKey: ['agent-keys'], queryFn: () => api<{ keys: string[] }>('/fleet/keys'), staleTime: 30_000 });
   const facet = useQuery({
     queryKey: ['agent-facet', want.kind === 'value' ? want.key : ''],
-    queryFn: () => api<{ values: { value: string; count: number }[] }>('/agents/facets', { query: { key: want.kind === 'value' ? want.key : '' } }),
+    queryFn: () => api<{ values: { value: string; count: number }[] }>('/fleet/facets', { query: { key: want.kind === 'value' ? want.key : '' } }),
     enabled: want.kind === 'value' && (keys.data?.keys.includes(want.key) ?? false),
     staleTime: 10_000,
     retry: false,

@@ -21,11 +21,11 @@ const COUNTS: { label: string; query: Record<string, string> }[] = [
   { label: 'Config pending', query: { configState: 'pending' } },
 ];
 
-/** Agents per value of one attribute (GET /agents/facets), each a link to the agents it selects. */
+/** Agents per value of one attribute (GET /fleet/facets), each a link to the agents it selects. */
 function Facet({ title, attribute }: { title: string; attribute: string }) {
   const q = useQuery({
     queryKey: ['agent-facet', attribute],
-    queryFn: () => api<{ values: { value: string; count: number }[]; truncated: boolean }>('/agents/facets', { query: { key: attribute } }),
+    queryFn: () => api<{ values: { value: string; count: number }[]; truncated: boolean }>('/fleet/facets', { query: { key: attribute } }),
   });
   return (
     <section aria-label={title}>
