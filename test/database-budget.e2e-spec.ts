@@ -199,24 +199,40 @@ describe('database work budgets', () => {
 
   // Budget: ≤ 3. The page (find + remaining count); the sign-in lookups (session, user) are made
   // once per SIGN_IN_FRESH_MS per session (src/auth/sessions.service.ts), not per request.
+  /**
+   * The fewest commands of a few runs of one small request. Timers of this replica (sweeps, the
+   * write queue's flush) may land one command inside a single short window on a loaded machine;
+   * the request's own cost is the same every run, so the least of three is that cost, and a
+   * request that really costs more still fails every run.
+   */
+  async function leastOf<T>(run: () => Promise<T>, tries = 3) {
+    let best: { d: ReturnType<typeof delta>; result: T; seen: string[] } | undefined;
+    for (let i = 0; i < tries; i++) {
+      const before = work.snapshot();
+      const bg = background.length;
+      const from = statements.length;
+      const result = await run();
+      const d = delta(before, work.snapshot(), background.slice(bg));
+      const seen = statements.slice(from).map((s) => `${s.name} ${String(s.command[s.name])}`);
+      if (!best || d.total < best.d.total) best = { d, result, seen };
+    }
+    return best!;
+  }
+
+  // Budget: ≤ 3. The page (find + remaining count); the sign-in lookups (session, user) are made
+  // once per SIGN_IN_FRESH_MS per session (src/auth/sessions.service.ts), not per request.
   it('a REST list page costs at most 3 commands: the page and its count, no sign-in lookups while the sign-in is fresh', async () => {
     await api('GET', '/agents?limit=50');
-    const before = work.snapshot();
-    const bg = background.length;
-    const page = await api('GET', '/agents?limit=50');
+    const { d, result: page, seen } = await leastOf(() => api('GET', '/agents?limit=50'));
     expect(page.body.items).toHaveLength(50);
-    const d = delta(before, work.snapshot(), background.slice(bg));
-    console.log(`GET /agents?limit=50 → ${JSON.stringify(d)}`);
+    console.log(`GET /agents?limit=50 → ${JSON.stringify(d)} (${seen.join(', ')})`);
     expect(d.total).toBeLessThanOrEqual(3);
     expect(d.total - (d.commands.find ?? 0) - (d.commands.aggregate ?? 0) - (d.commands.count ?? 0)).toBe(0);
   });
 
   it('the fleet gauges (delivery states, health) cost 2 commands, not one count each', async () => {
-    const before = work.snapshot();
-    const bg = background.length;
-    const counts = await server.app.get(AgentsService).fleetCounts();
-    const d = delta(before, work.snapshot(), background.slice(bg));
-    console.log(`fleet gauges → ${JSON.stringify(d)}`);
+    const { d, result: counts, seen } = await leastOf(() => server.app.get(AgentsService).fleetCounts());
+    console.log(`fleet gauges → ${JSON.stringify(d)} (${seen.join(', ')})`);
     expect(d.total).toBe(2);
     expect(counts).toEqual({ configStates: { applied: AGENTS, applying: 0, failed: 0, pending: 0, unsupported: 0 }, healthy: AGENTS - 1, unhealthy: 1 });
   });
