@@ -389,6 +389,14 @@ describe('change stream across replicas on a real NATS bus', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.parse(refused.body).detail).toMatch(/event bus/);
     await nats.resume();
+    // Each replica reconnects on its own schedule; a change made through A before A is back on the
+    // bus reaches B's stream only at the next reconcile, which is the degraded path, not this one.
+    for (const r of [a, b])
+      await eventually(
+        async () => ((await (await fetch(`${r.baseUrl}/readyz`)).json()) as { details: { eventBus: { connected: boolean } } }).details.eventBus,
+        (bus) => bus.connected === true,
+        30_000,
+      );
     const again = await watchB({ query: 'kinds=agentgroups' });
     expect((await restClient(a)('POST', '/agentgroups', group('after-outage'))).status).toBe(201);
     await again.change('AgentGroup', 'after-outage');
