@@ -203,6 +203,12 @@ describe('remote configuration delivery to real agents', () => {
     expect(flagged.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual([bad]);
     expect(flagged.body.items[0].status.conditions.find((c: { type: string }) => c.type === 'ConfigDrift')).toMatchObject({ status: 'True' });
     expect((await api('GET', '/agents?condition=Nope')).status).toBe(400);
+    // The fleet gauge counts it, so an alert can fire on drift (it is cached for 15 s, hence the wait).
+    await eventually(
+      async () => (await (await fetch(`${server.baseUrl}/metrics`)).text()).match(/^opamp_agents_config_drift (\d+)$/m)?.[1],
+      (n) => n === '1',
+      30_000,
+    );
   });
 
   it(

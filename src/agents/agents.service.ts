@@ -710,24 +710,29 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
    * connection and health (a database that scans for a count scans once, not once per figure),
    * and the connected HTTP agents (an equality filter), whose liveness depends on their last poll.
    */
-  async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number }> {
+  async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number; configDrift: number }> {
     const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
     const cutoff = this.httpSilenceCutoff();
-    type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean }; n: number };
+    type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean; d?: string }; n: number };
     const [groups, http] = await Promise.all([
       this.agents.countGrouped<Group['_id']>(undefined, {
         s: '$remoteConfig.state',
         c: '$connection.connected',
         t: '$connection.transport',
         h: '$health.healthy',
+        // Drift is a fact of the stored document (it outlives the session), so it is counted here
+        // in the same grouped read, connected or not.
+        d: '$configDrift.status',
       }),
       this.agents.findWhere({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 }),
     ]);
     const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));
     let connected = 0;
     let healthy = 0;
+    let configDrift = 0;
     for (const { _id: g, n } of groups) {
       if (g.s !== undefined && g.s in configStates) configStates[g.s] += n;
+      if (g.d === 'True') configDrift += n;
       // HTTP agents are judged one by one below: their liveness depends on their last poll.
       if (g.t !== 'http' && connectedAt({ connected: g.c, transport: g.t }, cutoff)) {
         connected += n;
@@ -739,7 +744,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       connected++;
       if (a.health?.healthy === true) healthy++;
     }
-    return { configStates, healthy, unhealthy: connected - healthy };
+    return { configStates, healthy, unhealthy: connected - healthy, configDrift };
   }
 }
 

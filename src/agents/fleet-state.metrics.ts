@@ -43,6 +43,17 @@ export class FleetStateMetrics implements OnModuleInit {
           },
         }),
     );
+    replacedMetric(
+      'opamp_agents_config_drift',
+      () =>
+        new Gauge({
+          name: 'opamp_agents_config_drift',
+          help: 'Agents of the whole fleet whose ConfigDrift condition is True: they report a config, but not the one they were sent (or one that runs no pipeline)',
+          async collect() {
+            this.set((await self.fleetCounts()).configDrift);
+          },
+        }),
+    );
   }
 
   private fleetCounts() {
