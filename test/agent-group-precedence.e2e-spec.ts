@@ -64,7 +64,7 @@ describe('group status counts the agents the group governs', () => {
       agents: 1,
       connected: 1,
       healthy: 1,
-      config: { applied: 1, applying: 0, failed: 0, pending: 0 },
+      config: { applied: 1, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 0,
       overriddenBy: [],
     });
@@ -73,7 +73,7 @@ describe('group status counts the agents the group governs', () => {
       agents: 0,
       connected: 0,
       healthy: 0,
-      config: { applied: 0, applying: 0, failed: 0, pending: 0 },
+      config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 1,
       overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }],
     });
@@ -102,7 +102,7 @@ describe('group status counts the agents the group governs', () => {
       agents: 1,
       connected: 1,
       healthy: 1,
-      config: { applied: 1, applying: 0, failed: 0, pending: 0 },
+      config: { applied: 1, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 1,
       overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }],
     });

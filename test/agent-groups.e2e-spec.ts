@@ -88,7 +88,14 @@ describe('agent groups: /api/v1/agentgroups', () => {
         resourceVersion: '1',
       },
       spec,
-      status: { agents: 0, connected: 0, healthy: 0, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] },
+      status: {
+        agents: 0,
+        connected: 0,
+        healthy: 0,
+        config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
+        matchedNotGoverned: 0,
+        overriddenBy: [],
+      },
     });
     expect(events).toEqual([{ reason: 'agentgroup.created', groups: ['checkout-prod'], configs: ['otel-base', 'otel-extra'] }]);
     expect((await api('GET', '/agentgroups/checkout-prod')).body).toEqual(created.body);
@@ -326,7 +333,7 @@ describe('agent groups: /api/v1/agentgroups', () => {
         agents: 2,
         connected: 2,
         healthy: 1,
-        config: { applied: 0, applying: 0, failed: 0, pending: 0 },
+        config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
         matchedNotGoverned: 0,
         overriddenBy: [],
       });
@@ -337,10 +344,10 @@ describe('agent groups: /api/v1/agentgroups', () => {
       await track(checkoutProd, 'applied');
       await track(checkoutStaging, 'failed');
       await track(cartProd, 'applying');
-      expect((await status()).config).toEqual({ applied: 1, applying: 0, failed: 1, pending: 0 });
+      expect((await status()).config).toEqual({ applied: 1, applying: 0, failed: 1, pending: 0, drifted: 0 });
       // A state about a config from elsewhere (before this group governed the agent) is pending for this group.
       await track(checkoutProd, 'applied', 'group/another');
-      expect((await status()).config).toEqual({ applied: 0, applying: 0, failed: 1, pending: 1 });
+      expect((await status()).config).toEqual({ applied: 0, applying: 0, failed: 1, pending: 1, drifted: 0 });
       await track(checkoutProd, 'applied');
 
       // A disconnect shows.

@@ -234,7 +234,12 @@ describe('database work budgets', () => {
     const { d, result: counts, seen } = await leastOf(() => server.app.get(AgentsService).fleetCounts());
     console.log(`fleet gauges → ${JSON.stringify(d)} (${seen.join(', ')})`);
     expect(d.total).toBe(2);
-    expect(counts).toEqual({ configStates: { applied: AGENTS, applying: 0, failed: 0, pending: 0, unsupported: 0 }, healthy: AGENTS - 1, unhealthy: 1, configDrift: 0 });
+    expect(counts).toEqual({
+      configStates: { applied: AGENTS, applying: 0, failed: 0, pending: 0, unsupported: 0 },
+      healthy: AGENTS - 1,
+      unhealthy: 1,
+      configDrift: 0,
+    });
   });
 
   it("the replica's own heartbeat (registry record, leases, gone-replica sweep) costs at most 8 commands", async () => {

@@ -203,6 +203,8 @@ describe('remote configuration delivery to real agents', () => {
     expect(flagged.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual([bad]);
     expect(flagged.body.items[0].status.conditions.find((c: { type: string }) => c.type === 'ConfigDrift')).toMatchObject({ status: 'True' });
     expect((await api('GET', '/agents?condition=Nope')).status).toBe(400);
+    // The group no longer says only "applied: 2": one of the two runs none of it.
+    expect((await api('GET', '/agentgroups/drifty')).body.status.config).toEqual({ applied: 2, applying: 0, failed: 0, pending: 0, drifted: 1 });
     // The fleet gauge counts it, so an alert can fire on drift (it is cached for 15 s, hence the wait).
     await eventually(
       async () => (await (await fetch(`${server.baseUrl}/metrics`)).text()).match(/^opamp_agents_config_drift (\d+)$/m)?.[1],

@@ -108,16 +108,23 @@ export class AgentGroupStatusCounter {
    * as pending: this group's config has not reached the agent yet.
    */
   private async deliveryStates(requirements: SelectorRequirement[], governed: FilterQuery<Agent>, origin: string): Promise<AgentGroupStatus['config']> {
-    const out: Record<ConfigState, number> = { applied: 0, applying: 0, failed: 0, pending: 0 };
-    const add = (rows: { _id: { state?: string; origin?: string }; n: number }[], sign: 1 | -1) => {
+    const out: AgentGroupStatus['config'] = { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 };
+    const add = (rows: { _id: { state?: string; origin?: string; drift?: string }; n: number }[], sign: 1 | -1) => {
       for (const r of rows) {
         const s = r._id.state as ConfigState;
         if (!CONFIG_STATES.includes(s)) continue;
-        out[r._id.origin === origin ? s : 'pending'] += sign * r.n;
+        const ours = r._id.origin === origin;
+        out[ours ? s : 'pending'] += sign * r.n;
+        // Drift is judged against the config the agent was sent, so only this group's count.
+        if (ours && r._id.drift === 'True') out.drifted += sign * r.n;
       }
     };
     const group = (match: FilterQuery<Agent>) =>
-      this.agents.countGrouped<{ state?: string; origin?: string }>(match, { state: '$remoteConfig.state', origin: '$remoteConfig.origin' });
+      this.agents.countGrouped<{ state?: string; origin?: string; drift?: string }>(match, {
+        state: '$remoteConfig.state',
+        origin: '$remoteConfig.origin',
+        drift: '$configDrift.status',
+      });
     // As AgentSelectorQuery.count: a selector of only negations is (all) − (holding an excluded term), two indexed reads.
     const excluded = excludedTermsOnly(requirements);
     if (!excluded) add(await group(both(selectorToTermsFilter(requirements) as FilterQuery<Agent>, governed)), 1);
@@ -154,5 +161,12 @@ export class AgentGroupStatusCounter {
 }
 
 function emptyStatus(): AgentGroupStatus {
-  return { agents: 0, connected: 0, healthy: 0, config: { applied: 0, applying: 0, failed: 0, pending: 0 }, matchedNotGoverned: 0, overriddenBy: [] };
+  return {
+    agents: 0,
+    connected: 0,
+    healthy: 0,
+    config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
+    matchedNotGoverned: 0,
+    overriddenBy: [],
+  };
 }

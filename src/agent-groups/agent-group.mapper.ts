@@ -100,7 +100,12 @@ export interface AgentGroupStatus {
   agents: number;
   connected: number;
   healthy: number;
-  config: { applied: number; applying: number; failed: number; pending: number };
+  /**
+   * Delivery states of this group's config; `drifted` counts the governed agents whose
+   * ConfigDrift condition is True (most of them also counted as applied: they said APPLIED, but
+   * what they run is not what they were sent).
+   */
+  config: { applied: number; applying: number; failed: number; pending: number; drifted: number };
   /** Agents the selector matches whose config comes from elsewhere (not in the counts above). */
   matchedNotGoverned: number;
   overriddenBy: OverriddenBy[];
