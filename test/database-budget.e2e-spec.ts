@@ -197,8 +197,6 @@ describe('database work budgets', () => {
     expect(d.total).toBeLessThanOrEqual(35 + (5 * AGENTS) / 100);
   });
 
-  // Budget: ≤ 3. The page (find + remaining count); the sign-in lookups (session, user) are made
-  // once per SIGN_IN_FRESH_MS per session (src/auth/sessions.service.ts), not per request.
   /**
    * The fewest commands of a few runs of one small request. Timers of this replica (sweeps, the
    * write queue's flush) may land one command inside a single short window on a loaded machine;

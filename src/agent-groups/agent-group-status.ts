@@ -108,7 +108,7 @@ export class AgentGroupStatusCounter {
    * as pending: this group's config has not reached the agent yet.
    */
   private async deliveryStates(requirements: SelectorRequirement[], governed: FilterQuery<Agent>, origin: string): Promise<AgentGroupStatus['config']> {
-    const out: AgentGroupStatus['config'] = { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 };
+    const out = noConfigCounts();
     const add = (rows: { _id: { state?: string; origin?: string; drift?: string }; n: number }[], sign: 1 | -1) => {
       for (const r of rows) {
         const s = r._id.state as ConfigState;
@@ -165,8 +165,12 @@ function emptyStatus(): AgentGroupStatus {
     agents: 0,
     connected: 0,
     healthy: 0,
-    config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
+    config: noConfigCounts(),
     matchedNotGoverned: 0,
     overriddenBy: [],
   };
+}
+
+function noConfigCounts(): AgentGroupStatus['config'] {
+  return { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 };
 }
