@@ -163,7 +163,7 @@ describe('package catalogue and downloads (issue 21)', () => {
 
   it('gives the offers side the file of an agent platform through the catalogue port', async () => {
     const catalogue = server.app.get(PackageCatalogue);
-    expect(await catalogue.find('otelcol', '1.2.0')).toEqual({ name: 'otelcol', version: '1.2.0', type: 'top-level' });
+    expect(await catalogue.find('otelcol', '1.2.0')).toEqual({ name: 'otelcol', version: '1.2.0', type: 'top-level', fileHashes: [sha(file)] });
     const offer = await catalogue.fileFor('otelcol', '1.2.0', { os: 'linux', arch: 'amd64' }, 'https://opamp.example.com:4320/');
     expect(offer).toMatchObject({ downloadUrl: 'https://opamp.example.com:4320/v1/packages/otelcol/1.2.0/otelcol_linux_amd64.tar.gz', size: file.length });
     expect(Buffer.from(offer!.contentHash).toString('hex')).toBe(sha(file));

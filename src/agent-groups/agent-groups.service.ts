@@ -264,6 +264,22 @@ export class AgentGroupsService implements OnModuleInit {
     });
   }
 
+  /**
+   * Sets only the group's packages (a rollout of packages that succeeded writes the versions its
+   * agents now run; one undone writes back those from before). Unchanged packages change nothing.
+   */
+  async replacePackages(name: string, packages: PackageRef[]): Promise<AgentGroup> {
+    return this.writes.run(name, async () => {
+      const current = await this.get(name);
+      const next = packages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) }));
+      if (JSON.stringify(current.packages ?? []) === JSON.stringify(next)) return current;
+      const updated = await this.commit(current, { packages: next.length ? next : undefined, updatedAt: new Date() });
+      if (!updated) throw this.stale(name);
+      this.publish('agentgroup.replaced', updated, current);
+      return updated;
+    });
+  }
+
   /** Soft delete: the group stops selecting agents; `includeDeleted` still shows it. */
   async delete(name: string): Promise<AgentGroup> {
     return this.writes.run(name, () => this.deleteLocked(name));

@@ -24,7 +24,7 @@ import {
 import { ContentStore } from '../database/content-store/content-store';
 import type { AgentConfigAssignment } from './agent-config-assignment';
 import type { AgentPackageAssignment } from './agent-package-assignment';
-import { Agent, PendingAgentCommand, StoredConnection } from './agent.schema';
+import { Agent, PendingAgentCommand, StoredConnection, StoredPackageStatus } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
@@ -89,6 +89,10 @@ export interface RolloutAgentFacts {
   acceptsRemoteConfig: boolean;
   /** What it last reported of its remote config (hash as hex). */
   reported?: { hash: string; status: string; errorMessage?: string };
+  /** Whether it accepts packages (AcceptsPackages). */
+  acceptsPackages: boolean;
+  /** The package statuses it last reported (hashes as hex). */
+  packages?: readonly StoredPackageStatus[];
   /** The replica holding its connection, when connected (where its own telemetry is kept). */
   replicaId?: string;
 }
@@ -499,6 +503,22 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return n;
   }
 
+  /**
+   * Lets packages offers the agents reported INSTALL_FAILED be sent to them again (a user's retry
+   * of a rollout of packages): they forget every failed offer. Returns how many remembered one.
+   */
+  async forgetFailedPackageOffers(uids: string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < uids.length; i += 1000) {
+      n += await this.agents.updateManyIn(
+        uids.slice(i, i + 1000),
+        { 'packageOffer.failedHashes': { $exists: true } },
+        { $unset: { 'packageOffer.failedHashes': 1 } },
+      );
+    }
+    return n;
+  }
+
   async findOne(uid: string): Promise<Agent | undefined> {
     await this.queue.flush();
     const doc = await this.agents.findById(uid);
@@ -568,7 +588,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async rolloutFacts(requirements: SelectorRequirement[], extra: FilterQuery<unknown>): Promise<RolloutAgentFacts[]> {
     await this.queue.flush();
     const cutoff = this.httpSilenceCutoff();
-    const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1 };
+    const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1, packageStatuses: 1 };
     // One query, unsorted and unpaged: on FerretDB such a filter reads the collection once, where
     // pages in uid order would read it once per page and again for each page's remaining count.
     const terms = selectorToTermsFilter(requirements) as FilterQuery<Agent>;
@@ -585,6 +605,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         healthy: a.health?.healthy,
         replicaId: c?.connected ? c.replicaId : undefined,
         acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
+        acceptsPackages: ((a.capabilities ?? 0) & 0x8) !== 0,
+        packages: a.packageStatuses?.packages,
         reported: a.remoteConfigStatus
           ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage }
           : undefined,

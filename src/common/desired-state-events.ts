@@ -33,6 +33,8 @@ export interface DesiredStateChange {
   agents?: string[];
   /** The config hash (hex) `agents` no longer remember as FAILED: it may be pushed to them again. */
   forgetFailedHash?: string;
+  /** `agents` no longer remember any packages offer as INSTALL_FAILED (a retried rollout of packages). */
+  forgetFailedPackageOffers?: boolean;
 }
 
 export interface DesiredStateEventMap extends EventMap {

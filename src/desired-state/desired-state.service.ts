@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { AgentPackageType, AgentPlatform, PackageCatalogue, PackageFileOffer } from '../packages/package-catalogue';
-import { DesiredPackage, mergePackages } from './package-policy';
+import { DesiredPackage, mergePackages, withPackageVersions } from './package-policy';
 import { AgentGroupDefinition, AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import { DesiredStateEvents } from '../common/desired-state-events';
@@ -34,6 +34,8 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
    * group's (the only place a rollout changes what an agent runs). Loaded with the groups.
    */
   private overlays = new Map<string, { overlay: ConfigOverlay; reached: Set<string> }>();
+  /** Rolled-back rollouts of packages, by group (several may have rolled back on one group). */
+  private rollbacks = new Map<string, { overlay: ConfigOverlay; reached: Set<string> }[]>();
   private overlaySource: () => Promise<ConfigOverlay[]> = () => Promise.resolve([]);
   private refreshing?: Promise<void>;
   /** The periodic reconcile: picks up changes made on other replicas whose event was lost. */
@@ -84,11 +86,16 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
         const [groups, overlays] = await Promise.all([this.agentGroups.listActive(), this.overlaySource()]);
         const names = [...new Set([...groups, ...overlays].flatMap((g) => g.configs.map((c) => c.remoteConfig)))];
         const latest = await this.remoteConfigs.latestRevisions(names);
-        const before = [...this.overlays.values()].map((o) => o.overlay);
-        const changed = JSON.stringify([groups, [...latest], overlays]) !== JSON.stringify([this.groups, [...this.latest], before]);
+        const before = [...this.overlays.values(), ...[...this.rollbacks.values()].flat()].map((o) => o.overlay);
+        const changed =
+          JSON.stringify([groups, [...latest], [...overlays].sort(byRollout)]) !== JSON.stringify([this.groups, [...this.latest], [...before].sort(byRollout)]);
         this.groups = groups;
         this.latest = latest;
-        this.overlays = new Map(overlays.map((o) => [o.group, { overlay: o, reached: new Set(o.reached) }]));
+        this.overlays = new Map(overlays.filter((o) => !o.rolledBack).map((o) => [o.group, { overlay: o, reached: new Set(o.reached) }]));
+        this.rollbacks = new Map();
+        for (const o of overlays.filter((x) => x.rolledBack)) {
+          this.rollbacks.set(o.group, [...(this.rollbacks.get(o.group) ?? []), { overlay: o, reached: new Set(o.reached) }]);
+        }
         this.loaded = true;
         if (changed || announce) {
           this.gen++;
@@ -161,7 +168,7 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     // A rollout of this group that has reached this agent gives it the rollout's configs ("to");
     // every other agent of the group keeps the group's own ("from"). Cached per rollout like a group.
     const o = this.overlays.get(group.name);
-    if (o && agent._id !== undefined && o.reached.has(agent._id)) {
+    if (o && o.overlay.configs.length && agent._id !== undefined && o.reached.has(agent._id)) {
       const key = `rollout/${o.overlay.rollout}`;
       let made = this.groupConfigs.get(key);
       if (!made) {
@@ -211,8 +218,29 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
   async packagesFor(agent: AgentView): Promise<DesiredPackage[]> {
     const own = agent.assignedPackages?.packages;
     const group = await this.groupOf(agent);
-    if (!group?.packages.length && !own?.length) return [];
-    return mergePackages(group && { name: group.name, packages: group.packages }, own);
+    const named = group && this.rolloutPackages(group, agent._id);
+    if (!named?.length && !own?.length) return [];
+    return mergePackages(group && { name: group.name, packages: named ?? [] }, own);
+  }
+
+  /**
+   * The group's packages as a rollout of them gives them to this agent: the rollout's versions
+   * where it has reached the agent; the group's versions forced where a rolled-back one had
+   * reached it and the group still names what it named then (the rollback's explicit downgrade);
+   * else the group's own.
+   */
+  private rolloutPackages(group: AgentGroupDefinition, uid: string | undefined): AgentGroupDefinition['packages'] {
+    if (uid === undefined) return group.packages;
+    const o = this.overlays.get(group.name);
+    if (o?.overlay.packages?.length && o.reached.has(uid)) return withPackageVersions(group.packages, o.overlay.packages);
+    for (const b of this.rollbacks.get(group.name) ?? []) {
+      const back = b.overlay.packages ?? [];
+      if (!back.length || !b.reached.has(uid)) continue;
+      const names = group.packages.filter((p) => back.some((x) => x.name === p.name));
+      const same = names.length === back.length && back.every((x) => names.some((p) => p.name === x.name && p.version === x.version));
+      if (same) return group.packages.map((p) => (back.some((x) => x.name === p.name) ? { ...p, force: true } : p));
+    }
+    return group.packages;
   }
 
   /**
@@ -285,6 +313,8 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     }
   }
 }
+
+const byRollout = (a: ConfigOverlay, b: ConfigOverlay) => (a.rollout < b.rollout ? -1 : a.rollout > b.rollout ? 1 : 0);
 
 function entry(fileName: string, c: RemoteConfigContent, source: DesiredConfigEntry['source']): DesiredConfigEntry {
   return { fileName, contentType: c.contentType, body: c.body, source };

@@ -1,6 +1,6 @@
 import type { ConnectionSettings } from '../agent-groups/agent-group.mapper';
 import type { AgentConfigAssignment } from '../agents/agent-config-assignment';
-import type { AgentPackageAssignment } from '../agents/agent-package-assignment';
+import type { AgentPackageAssignment, PackageRef } from '../agents/agent-package-assignment';
 
 // The agent aggregate stores the assignment; desired state reads it (agents sit below desired state).
 export type { AgentConfigAssignment };
@@ -49,12 +49,21 @@ export interface DesiredConnectionSettings {
 }
 
 /**
- * A rollout's overlay of one group's config: while it holds, the agents it reached (by uid) get
- * `configs` instead of the group's own. Rollouts provide these (see src/rollouts).
+ * A rollout's overlay of one group's config and packages: while it holds, the agents it reached
+ * (by uid) get `configs` instead of the group's own (none: the group's configs), and `packages`
+ * in place of the group's packages of the same names. Rollouts provide these (see src/rollouts).
  */
 export interface ConfigOverlay {
   rollout: string;
   group: string;
   configs: { fileName: string; remoteConfig: string; revision?: number }[];
+  packages?: PackageRef[];
+  /**
+   * A rolled-back rollout of packages: its reached agents are offered the group's versions of
+   * these packages (`packages`: what the group named when the rollout started) forced, as an
+   * explicit downgrade where they run the newer version, for as long as the group still names
+   * exactly those versions. No configs then.
+   */
+  rolledBack?: boolean;
   reached: string[];
 }

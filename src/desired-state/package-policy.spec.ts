@@ -1,5 +1,5 @@
 import type { StoredPackageStatus } from '../agents/agent.schema';
-import { isOlderVersion, mergePackages, planPackages } from './package-policy';
+import { isOlderVersion, mergePackages, planPackages, withPackageVersions } from './package-policy';
 
 const runs = (name: string, version: string): StoredPackageStatus => ({
   name,
@@ -53,5 +53,26 @@ describe('package policy (forward-only offers)', () => {
     expect(planPackages(d('0.9.0', true), [runs('otelcol', '1.0.0')])[0]).toMatchObject({ action: 'install', version: '0.9.0', downgrade: true });
     // The same version is no downgrade; another package's version is no reason.
     expect(planPackages(d('1.0.0'), [runs('otelcol', '1.0.0'), runs('addon', '9.0.0')])[0]).toMatchObject({ action: 'install', version: '1.0.0' });
+  });
+});
+
+describe('withPackageVersions', () => {
+  it('puts other versions in place of those of the same name, keeping the group’s order, the others after', () => {
+    expect(
+      withPackageVersions(
+        [
+          { name: 'otelcol', version: '1.0.0' },
+          { name: 'addon', version: '0.1.0', force: true },
+        ],
+        [
+          { name: 'addon', version: '0.2.0' },
+          { name: 'extra', version: '3.0.0' },
+        ],
+      ),
+    ).toEqual([
+      { name: 'otelcol', version: '1.0.0' },
+      { name: 'addon', version: '0.2.0' },
+      { name: 'extra', version: '3.0.0' },
+    ]);
   });
 });

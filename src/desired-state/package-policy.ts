@@ -45,6 +45,16 @@ export function mergePackages(group: { name: string; packages: readonly PackageR
 }
 
 /**
+ * A group's packages with other versions in place of those of the same name, in the group's
+ * order, the others after (a rollout's versions over its group's).
+ */
+export function withPackageVersions(group: readonly PackageRef[], versions: readonly PackageRef[]): PackageRef[] {
+  const out = new Map(group.map((p) => [p.name, { ...p }]));
+  for (const p of versions) out.set(p.name, { ...p });
+  return [...out.values()];
+}
+
+/**
  * True when `a` is an older version than `b` in semantic-version order. Versions that are not
  * semver themselves (`v1.2`, `1.2`) are read as the nearest semver (`1.2.0`); one with no number
  * at all is never "older".

@@ -46,6 +46,7 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
     this.events.on('refreshed', () => this.schedulePushToConnected());
     this.events.on('changed', (c) => {
       if (c.forgetFailedHash) this.forgetFailed(c.agents ?? [], c.forgetFailedHash);
+      if (c.forgetFailedPackageOffers) this.forgetFailedPackages(c.agents ?? []);
       for (const uid of c.agents ?? []) void this.agentChanged(uid).catch((e) => this.logger.error(`update of ${uid} failed: ${e}`));
     });
     this.reconciler.start(this.config.opamp.reconcileIntervalSeconds * 1000);
@@ -94,6 +95,14 @@ export class AgentPusher implements OnApplicationBootstrap, BeforeApplicationShu
     for (const uid of uids) {
       const tracking = this.sessions.get(uid)?.holds.remoteConfig;
       if (tracking?.failedHashes?.includes(hashHex)) tracking.failedHashes = tracking.failedHashes.filter((h) => h !== hashHex);
+    }
+  }
+
+  /** A retried rollout of packages: the sessions held here stop remembering failed packages offers. */
+  private forgetFailedPackages(uids: string[]): void {
+    for (const uid of uids) {
+      const tracking = this.sessions.get(uid)?.holds.packageOffer;
+      if (tracking?.failedHashes) tracking.failedHashes = undefined;
     }
   }
 

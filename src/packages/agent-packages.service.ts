@@ -419,7 +419,7 @@ function checkUnique(files: StoredPackageFile[]): void {
 }
 
 function toCatalogued(p: AgentPackage): CataloguedPackage {
-  return { name: p.package, version: p.version, type: p.type };
+  return { name: p.package, version: p.version, type: p.type, fileHashes: p.files.map((f) => f.sha256) };
 }
 
 function invalid(field: string, message: string): InvalidError {

@@ -34,6 +34,8 @@ export interface CataloguedPackage {
   name: string;
   version: string;
   type: AgentPackageType;
+  /** SHA-256 (hex) of each of its files, one per platform: what identifies the version an agent reports it runs. */
+  fileHashes: string[];
 }
 
 export abstract class PackageCatalogue {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
 import { AgentsService } from '../agents/agents.service';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
@@ -8,13 +8,16 @@ import { governedQuery } from '../desired-state/config-precedence';
 import { DesiredStateService, isProblem } from '../desired-state/desired-state.service';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { progress, withCondition } from './rollout-progress';
+import { packagesText, packageTarget } from './package-progress';
+import { withPackageVersions } from '../desired-state/package-policy';
+import { PackageCatalogue } from '../packages/package-catalogue';
 import { isDataPlaneMetric } from './gate-evaluator';
 import { AgentStatusExtensions } from '../agents/agent-status-extensions';
 import type { RolloutAgentFacts } from '../agents/agents.service';
 
 /** How many agents outside the stage a data-plane gate with vsControl asks about (a sample of the control group). */
 const MAX_CONTROL_AGENTS = 200;
-import { Rollout } from './rollout.schema';
+import { PackageTarget, Rollout } from './rollout.schema';
 import { RolloutsService } from './rollouts.service';
 
 export const ROLLOUTS_JOB = 'rollouts';
@@ -47,6 +50,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
     private readonly remoteConfigs: RemoteConfigsService,
     private readonly events: DesiredStateEvents,
     private readonly extensions: AgentStatusExtensions,
+    /** The package catalogue (packages module); without it a rollout of packages cannot start. */
+    @Optional() private readonly catalogue?: PackageCatalogue,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -103,18 +108,45 @@ export class RolloutDriver implements OnApplicationBootstrap {
       // Revisions are pinned now: a config revised during the rollout does not slip into it.
       const latest = await this.remoteConfigs.latestRevisions(r.spec.configs.map((c) => c.remoteConfig));
       const pinned = r.spec.configs.map((c) => ({ ...c, revision: c.revision ?? latest.get(c.remoteConfig) }));
-      const map = await this.desired.mapOf(pinned, r.group, r._id);
-      if (isProblem(map)) {
-        await this.end(r, 'Aborted', 'ConfigUnavailable', map.error, now);
-        return;
+      let toHash: string | undefined;
+      if (pinned.length) {
+        const map = await this.desired.mapOf(pinned, r.group, r._id);
+        if (isProblem(map)) {
+          await this.end(r, 'Aborted', 'ConfigUnavailable', map.error, now);
+          return;
+        }
+        toHash = map.hashHex;
       }
+      // Package versions are looked up now: the hashes an agent running one of their files reports.
+      let packageTargets: PackageTarget[] | undefined;
+      if (r.spec.packages?.length) {
+        packageTargets = [];
+        for (const p of r.spec.packages) {
+          const found = await this.catalogue?.find(p.name, p.version);
+          if (!found) {
+            await this.end(r, 'Aborted', 'PackageUnavailable', `package "${p.name}" has no version ${p.version} in the catalogue`, now);
+            return;
+          }
+          packageTargets.push(packageTarget(p.name, p.version, found.fileHashes));
+        }
+      }
+      const what = [
+        ...(pinned.length ? [`${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${toHash!.slice(0, 12)})`] : []),
+        ...(r.spec.packages?.length ? [`packages ${packagesText(r.spec.packages)}`] : []),
+      ].join(' and ');
       const status = withCondition(
-        { ...r.status, phase: 'Progressing', stage: 0, pinned, from: group.configs, toHash: map.hashHex, stageStartedAt: undefined, bakeStartedAt: undefined },
         {
-          type: 'Progressing',
-          reason: 'Started',
-          message: `moving agentgroup ${r.group} to ${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${map.hashHex.slice(0, 12)})`,
+          ...r.status,
+          phase: 'Progressing',
+          stage: 0,
+          pinned,
+          from: group.configs,
+          toHash,
+          ...(packageTargets ? { packageTargets, fromPackages: group.packages.map((p) => ({ ...p })) } : {}),
+          stageStartedAt: undefined,
+          bakeStartedAt: undefined,
         },
+        { type: 'Progressing', reason: 'Started', message: `moving agentgroup ${r.group} to ${what}` },
         now,
       );
       if (!lease.signal.aborted) await this.rollouts.saveStep(r, status, r.reached, 'Started');
@@ -138,7 +170,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
       // The group now says what its agents run; then the overlay ends (both give the same map).
       // A rollout of the group's policy delivered the group's own configs (they stay as written); any other says what its agents run.
       if (r.spec.fromPolicy) await this.groups.settlePolicyRollout(r.group, step.status.pinned ?? r.spec.configs);
-      else await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
+      else if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
+      if (r.spec.packages?.length) await this.groups.replacePackages(r.group, withPackageVersions(group.packages, r.spec.packages));
     }
     if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
     const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';

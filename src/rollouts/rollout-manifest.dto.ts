@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   Allow,
   ArrayMaxSize,
-  ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
@@ -20,6 +19,7 @@ import {
 } from 'class-validator';
 import { IsLabelMap, IsLabelSelector } from '../agent-groups/agent-group-field-validators';
 import { GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
+import { MAX_PACKAGE_REFS, PackageRefDto } from '../agent-groups/package-refs';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 import type { LabelSelectorObject } from '../common/selectors';
 
@@ -52,7 +52,7 @@ export class RolloutMetadataDto {
 }
 
 export class RolloutTargetDto {
-  @IsResourceName('The agent group whose agents the rollout moves to its configs')
+  @IsResourceName('The agent group whose agents the rollout moves to its configs and packages')
   group: string;
 }
 
@@ -116,13 +116,28 @@ export class RolloutSpecDto extends RolloutPolicyDto {
   @Type(() => RolloutTargetDto)
   target: RolloutTargetDto;
 
-  @ApiProperty({ type: [GroupConfigRefDto], description: "The group's configs the rollout moves its agents to" })
+  @ApiPropertyOptional({
+    type: [GroupConfigRefDto],
+    description: "The group's configs the rollout moves its agents to (omitted or empty: it moves packages only; at least one of configs and packages)",
+  })
+  @IsOptional()
   @IsArray()
-  @ArrayMinSize(1)
   @ArrayMaxSize(64)
   @ValidateNested({ each: true })
   @Type(() => GroupConfigRefDto)
-  configs: GroupConfigRefDto[];
+  configs?: GroupConfigRefDto[];
+
+  @ApiPropertyOptional({
+    type: [PackageRefDto],
+    description:
+      "Package versions (catalogued) the rollout moves its agents to, in place of the group's versions of the same names. A stage's agent succeeds when it reports INSTALLED for each version and fails on INSTALL_FAILED. A rollback offers the group's previous versions again, forced (an explicit, audited downgrade).",
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_PACKAGE_REFS)
+  @ValidateNested({ each: true })
+  @Type(() => PackageRefDto)
+  packages?: PackageRefDto[];
 }
 
 /** A Rollout as sent to POST (create) and PUT (replace). */

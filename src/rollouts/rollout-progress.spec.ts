@@ -1,13 +1,15 @@
 import type { RolloutAgentFacts } from '../agents/agents.service';
 import { progress, ProgressInput } from './rollout-progress';
 import type { RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+import type { StoredPackageStatus } from '../agents/agent.schema';
+import { packageTarget } from './package-progress';
 
 const TO = 'aa'.repeat(32);
 const t0 = new Date('2026-12-02T10:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 
 const fleet = (n: number, f: (i: number) => Partial<RolloutAgentFacts> = () => ({})): RolloutAgentFacts[] =>
-  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, labels: {}, ...f(i) }));
+  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, acceptsPackages: true, labels: {}, ...f(i) }));
 const applied = (hash = TO): Partial<RolloutAgentFacts> => ({ reported: { hash, status: 'APPLIED' } });
 const failed: Partial<RolloutAgentFacts> = { reported: { hash: TO, status: 'FAILED', errorMessage: 'bad receiver' } };
 
@@ -160,5 +162,75 @@ describe('rollout progress (one step, pure)', () => {
     const b = progress(input({ spec: s, target: gone, status: a.status, reached: a.reached, now: at(1) }));
     expect(b.status.phase).toBe('RolledBack');
     expect(b.status.failedAgents).toEqual([{ uid: 'agent-3', error: 'disconnected after applying' }]);
+  });
+});
+
+describe('rollout progress of packages (one step, pure)', () => {
+  const target = packageTarget('otelcol', '1.1.0', ['cd'.repeat(32)]);
+  const HASH = target.hashes[0];
+  const pkg = (over: Partial<StoredPackageStatus>): Partial<RolloutAgentFacts> => ({
+    packages: [
+      {
+        name: 'otelcol',
+        agentHasVersion: '1.0.0',
+        agentHasHash: 'old',
+        serverOfferedVersion: '1.1.0',
+        serverOfferedHash: HASH,
+        status: 'INSTALLING',
+        errorMessage: '',
+        ...over,
+      },
+    ],
+  });
+  const installed = pkg({ agentHasVersion: '1.1.0', agentHasHash: HASH, status: 'INSTALLED' });
+  const pspec = spec({ configs: [], packages: [{ name: 'otelcol', version: '1.1.0' }], stages: [{ count: 1 }, { percent: 100 }] });
+  const pstatus = (over: Partial<RolloutStatus> = {}) => started({ toHash: undefined, packageTargets: [target], stageStartedAt: t0, ...over });
+
+  it('picks only agents that accept packages; the canary installing is pending, then installed passes the stage', () => {
+    const fleetOf = (f: Partial<RolloutAgentFacts>) =>
+      fleet(4, (i) => (i === 3 ? { acceptsPackages: false, acceptsRemoteConfig: false } : { acceptsRemoteConfig: false, ...f }));
+    const first = progress(input({ spec: pspec, status: pstatus(), target: fleetOf(pkg({})) }));
+    expect(first.status.targetAgents).toBe(3);
+    expect(first.reached).toHaveLength(1);
+    const waiting = progress(input({ spec: pspec, status: first.status, reached: first.reached, target: fleetOf(pkg({})), now: at(1) }));
+    expect(waiting.status.stages[0]).toEqual({
+      reached: 1,
+      applied: 0,
+      failed: 0,
+      pending: 1,
+      packages: { installed: 0, installing: 1, failed: 0, pending: 0 },
+    });
+    const passed = progress(input({ spec: pspec, status: waiting.status, reached: first.reached, target: fleetOf(installed), now: at(2) }));
+    expect(passed.status.stage).toBe(1);
+    expect(passed.status.stages[0]).toMatchObject({ applied: 1, packages: { installed: 1, installing: 0, failed: 0, pending: 0 } });
+  });
+
+  it('a canary reporting INSTALL_FAILED trips the failure gate: rolled back, with its install error', () => {
+    const target6 = fleet(3, () => pkg({ status: 'INSTALL_FAILED', errorMessage: 'content hash mismatch' }));
+    const first = progress(input({ spec: pspec, status: pstatus(), target: target6 }));
+    const step = progress(input({ spec: pspec, status: first.status, reached: first.reached, target: target6, now: at(1) }));
+    expect(step.outcome).toBe('rolledBack');
+    expect(step.status.phase).toBe('RolledBack');
+    expect(step.status.failedAgents).toEqual([{ uid: first.reached[0], error: 'otelcol 1.1.0: content hash mismatch' }]);
+    expect(step.status.stages[0].packages).toEqual({ installed: 0, installing: 0, failed: 1, pending: 0 });
+  });
+
+  it('configs and packages together: an agent is done when both are', () => {
+    const both = spec({ packages: [{ name: 'otelcol', version: '1.1.0' }], stages: [{ percent: 100 }] });
+    const st = started({ packageTargets: [target], stageStartedAt: t0 });
+    const onlyConfig = fleet(2, () => ({ ...applied(), ...pkg({}) }));
+    const first = progress(input({ spec: both, status: st, target: onlyConfig }));
+    const waiting = progress(input({ spec: both, status: first.status, reached: first.reached, target: onlyConfig, now: at(1) }));
+    expect(waiting.status.stages[0]).toMatchObject({ applied: 0, pending: 2 });
+    const done = fleet(2, () => ({ ...applied(), ...installed }));
+    expect(progress(input({ spec: both, status: waiting.status, reached: first.reached, target: done, now: at(2) })).outcome).toBe('succeeded');
+  });
+
+  it('out of time while installing: failed, said so', () => {
+    const slow = fleet(3, () => pkg({}));
+    const first = progress(input({ spec: pspec, status: pstatus(), target: slow }));
+    const late = progress(input({ spec: pspec, status: first.status, reached: first.reached, target: slow, now: at(61) }));
+    expect(late.status.phase).toBe('RolledBack');
+    expect(late.status.failedAgents[0].error).toBe('did not install the package in time');
   });
 });

@@ -1,7 +1,8 @@
 import type { RolloutAgentFacts } from '../agents/agents.service';
 import { matchesAgent } from '../common/selectors';
 import { AgentObservation, judgeStage } from './gate-evaluator';
-import type { RolloutCondition, RolloutStatus, StageCounts, StoredRolloutSpec, StoredStage } from './rollout.schema';
+import { combinedState, observePackages, packageCounts, PackageState } from './package-progress';
+import type { PackageTarget, RolloutCondition, RolloutStatus, StageCounts, StoredRolloutSpec, StoredStage } from './rollout.schema';
 import { geometricStages, planStages, StageSpec } from './stage-planner';
 
 /**
@@ -60,22 +61,34 @@ export function plannedStages(spec: StoredRolloutSpec, views: ReadonlyMap<string
   });
 }
 
-/** What a rollout sees of an agent it sent `toHash` to. */
+/** What the rollout moves: the config map of hash `toHash`, package versions, or both. */
+export interface RolloutTargets {
+  toHash?: string;
+  packages?: readonly PackageTarget[];
+}
+
+/** What a rollout sees of an agent it sent its targets to (its config, its packages: the worse of the two). */
 export function observe(
   f: RolloutAgentFacts,
-  toHash: string | undefined,
+  targets: RolloutTargets,
   effective?: ReadonlyMap<string, string>,
   conditions?: ReadonlyMap<string, Readonly<Record<string, string>>>,
-): AgentObservation {
+): AgentObservation & { packageState?: PackageState; packageError?: string } {
   const r = f.reported;
-  let state: AgentObservation['state'] = 'pending';
-  if (r && toHash && r.hash === toHash) {
-    state = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
+  const toHash = targets.toHash;
+  let config: AgentObservation['state'] | undefined;
+  if (toHash !== undefined || !targets.packages?.length) {
+    config = 'pending';
+    if (r && toHash && r.hash === toHash) {
+      config = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
+    }
   }
+  const pkg = targets.packages?.length ? observePackages(targets.packages, f.packages) : undefined;
   const eff = effective?.get(f.uid);
   return {
     uid: f.uid,
-    state,
+    state: combinedState(config, pkg?.state),
+    ...(pkg ? { packageState: pkg.state, packageError: pkg.error } : {}),
     connected: f.connected,
     healthy: f.healthy,
     effectiveMatches: eff === undefined ? undefined : eff === toHash,
@@ -87,9 +100,21 @@ export function withCondition(status: RolloutStatus, c: Omit<RolloutCondition, '
   return { ...status, conditions: [...status.conditions, { ...c, at }].slice(-MAX_CONDITIONS) };
 }
 
-function counts(obs: readonly AgentObservation[]): StageCounts {
-  const n = (s: AgentObservation['state']) => obs.filter((o) => o.state === s).length;
-  return { reached: obs.length, applied: n('applied'), failed: n('failed'), pending: n('pending') + n('applying') };
+function counts(obs: readonly (AgentObservation & { packageState?: PackageState })[], timedOut: boolean, packages: boolean): StageCounts {
+  const final = obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o));
+  const n = (s: AgentObservation['state']) => final.filter((o) => o.state === s).length;
+  const c: StageCounts = { reached: obs.length, applied: n('applied'), failed: n('failed'), pending: n('pending') + n('applying') };
+  if (packages)
+    c.packages = packageCounts(
+      obs.map((o) => o.packageState ?? 'pending'),
+      timedOut,
+    );
+  return c;
+}
+
+/** Whether an agent can take what the rollout moves: remote config for configs, packages for packages. */
+function canTake(f: RolloutAgentFacts, spec: StoredRolloutSpec): boolean {
+  return (spec.configs.length === 0 || f.acceptsRemoteConfig) && (!spec.packages?.length || f.acceptsPackages);
 }
 
 /** One step of a Progressing rollout (see the file comment). */
@@ -98,7 +123,7 @@ export function progress(input: ProgressInput): ProgressStep {
   let status: RolloutStatus = { ...input.status, stages: [...input.status.stages] };
   let reached = [...input.reached];
   const views = new Map(input.target.map((f) => [f.uid, f]));
-  const eligible = input.target.filter((f) => f.connected && f.acceptsRemoteConfig);
+  const eligible = input.target.filter((f) => f.connected && canTake(f, spec));
   const stages = plannedStages(spec, views, eligible.length);
   status.stageCount = stages.length;
   status.targetAgents = eligible.length;
@@ -135,11 +160,22 @@ export function progress(input: ProgressInput): ProgressStep {
         now,
       );
     }
+    const before = status.stages[i];
     status.stages[i] = {
       reached: want.length,
-      applied: status.stages[i]?.applied ?? 0,
-      failed: status.stages[i]?.failed ?? 0,
-      pending: newly.length + (status.stages[i]?.pending ?? 0),
+      applied: before?.applied ?? 0,
+      failed: before?.failed ?? 0,
+      pending: newly.length + (before?.pending ?? 0),
+      ...(spec.packages?.length
+        ? {
+            packages: {
+              installed: before?.packages?.installed ?? 0,
+              installing: before?.packages?.installing ?? 0,
+              failed: before?.packages?.failed ?? 0,
+              pending: newly.length + (before?.packages?.pending ?? 0),
+            },
+          }
+        : {}),
     };
     return { status, reached };
   }
@@ -154,11 +190,12 @@ export function progress(input: ProgressInput): ProgressStep {
 
   // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
   const reachedSet = new Set(reached);
-  const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, status.toHash, input.effective, input.conditions));
-  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, undefined, undefined, input.conditions));
+  const targets: RolloutTargets = { toHash: status.toHash, packages: status.packageTargets };
+  const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, targets, input.effective, input.conditions));
+  const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, {}, undefined, input.conditions));
   const timedOut = now.getTime() - new Date(status.stageStartedAt ?? now).getTime() >= spec.applyTimeoutSeconds * 1000;
   const verdict = judgeStage(obs, spec.gates, { timedOut, control });
-  status.stages[i] = counts(obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o)));
+  status.stages[i] = counts(obs, timedOut, !!spec.packages?.length);
   status.stages[i].reached = want.length;
   if (verdict.kind === 'waiting') return { status, reached };
 
@@ -201,7 +238,11 @@ export function progress(input: ProgressInput): ProgressStep {
   if (i >= last) {
     status = withCondition(
       { ...status, phase: 'Succeeded' },
-      { type: 'Succeeded', reason: 'AllStagesPassed', message: `${stages.length} stages passed; ${obs.length} agents run the new config` },
+      {
+        type: 'Succeeded',
+        reason: 'AllStagesPassed',
+        message: `${stages.length} stages passed; ${obs.length} agents run the new ${spec.configs.length ? (spec.packages?.length ? 'config and packages' : 'config') : 'packages'}`,
+      },
       now,
     );
     return { status, reached, outcome: 'succeeded' };
@@ -214,9 +255,13 @@ export function progress(input: ProgressInput): ProgressStep {
   return { status, reached };
 }
 
-function agentError(o: AgentObservation, f: RolloutAgentFacts, timedOut: boolean): string {
+function agentError(o: AgentObservation & { packageState?: PackageState; packageError?: string }, f: RolloutAgentFacts, timedOut: boolean): string {
+  if (o.packageState === 'failed') return o.packageError ?? 'reported INSTALL_FAILED';
   if (o.state === 'failed') return f.reported?.errorMessage || 'reported FAILED';
-  if (o.state !== 'applied') return timedOut ? 'did not apply the config in time' : `config ${o.state}`;
+  if (o.state !== 'applied') {
+    if (o.packageState !== undefined && o.packageState !== 'installed') return timedOut ? 'did not install the package in time' : `package ${o.packageState}`;
+    return timedOut ? 'did not apply the config in time' : `config ${o.state}`;
+  }
   if (!o.connected) return 'disconnected after applying';
   if (o.healthy === false) return 'unhealthy after applying';
   if (o.effectiveMatches === false) return 'effective config does not match the config sent';

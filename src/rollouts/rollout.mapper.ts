@@ -13,6 +13,7 @@ export function toRolloutResource(r: Rollout) {
     spec: {
       target: r.spec.target,
       configs: r.spec.configs,
+      ...(r.spec.packages?.length ? { packages: r.spec.packages } : {}),
       stages: stagesToApi(r.spec, (sel) => selectorFromStored(sel as StoredSelector)),
       applyTimeoutSeconds: r.spec.applyTimeoutSeconds,
       gates: r.spec.gates,
@@ -27,6 +28,7 @@ export function toRolloutResource(r: Rollout) {
       toHash: s.toHash,
       configs: s.pinned,
       previousConfigs: s.from,
+      ...(s.packageTargets ? { packages: s.packageTargets.map((t) => ({ name: t.name, version: t.version })), previousPackages: s.fromPackages } : {}),
       approvedStage: s.approvedStage,
       stageStartedAt: s.stageStartedAt,
       bakeStartedAt: s.bakeStartedAt,

@@ -1,6 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema } from 'mongoose';
 import type { StoredConfigRef, StoredEntry, StoredSelector } from '../agent-groups/agent-group.schema';
+import type { PackageRef } from '../agents/agent-package-assignment';
 import type { SelectorRequirement } from '../common/selectors';
 import type { GateResult, GateSpec } from './gate-evaluator';
 
@@ -8,6 +9,11 @@ export type RolloutPhase = 'Pending' | 'Progressing' | 'Paused' | 'Succeeded' | 
 
 /** Phases in which the rollout's configs reach agents (its overlay holds). */
 export const OVERLAY_PHASES: readonly RolloutPhase[] = ['Progressing', 'Paused', 'Aborted'];
+/**
+ * Phases in which a rollout of packages still says what its reached agents get: RolledBack too,
+ * where they are offered the group's previous versions forced (see ConfigOverlay.rolledBack).
+ */
+export const PACKAGE_OVERLAY_PHASES: readonly RolloutPhase[] = [...OVERLAY_PHASES, 'RolledBack'];
 /** Phases the controller still drives or waits in (one such rollout per group). */
 export const ACTIVE_PHASES: readonly RolloutPhase[] = ['Pending', 'Progressing', 'Paused'];
 
@@ -24,7 +30,10 @@ export interface StoredStage {
 
 export interface StoredRolloutSpec {
   target: { group: string };
+  /** The config files the rollout moves the group's agents to (empty: it moves packages only). */
   configs: StoredConfigRef[];
+  /** The package versions the rollout moves the group's agents to (absent or empty: configs only). */
+  packages?: PackageRef[];
   /** Explicit stages, or `geometric` (exactly one of the two). */
   stages?: StoredStage[];
   geometric?: { initial: number; multiplier: number; bakeSeconds?: number };
@@ -33,6 +42,11 @@ export interface StoredRolloutSpec {
   onGateTrip: 'rollback' | 'pause';
   /** Started by the group's rollout policy: at success the group's configs stay as written (unpinned). */
   fromPolicy?: boolean;
+}
+
+/** Whether the rollout has started (its targets are fixed): it knows its config hash or its package targets. */
+export function hasStarted(s: Pick<RolloutStatus, 'toHash' | 'packageTargets'>): boolean {
+  return !!s.toHash || !!s.packageTargets;
 }
 
 export interface RolloutCondition {
@@ -44,9 +58,30 @@ export interface RolloutCondition {
 
 export interface StageCounts {
   reached: number;
+  /** Agents done with everything the rollout moves (configs applied, packages installed). */
   applied: number;
   failed: number;
   pending: number;
+  /** For a rollout of packages: the stage's agents by how the target versions stand on them. */
+  packages?: PackageStageCounts;
+}
+
+/** How the stage's agents stand with the rollout's package versions (each agent counted once, by its worst package). */
+export interface PackageStageCounts {
+  installed: number;
+  /** Downloading or installing a target version. */
+  installing: number;
+  /** Reported INSTALL_FAILED for a target version (or did not install it in time). */
+  failed: number;
+  /** Not yet working on it (the offer is on its way). */
+  pending: number;
+}
+
+/** A package version a rollout moves agents to, and the package hashes (hex) an agent reports when it runs it (one per catalogued file). */
+export interface PackageTarget {
+  name: string;
+  version: string;
+  hashes: string[];
 }
 
 export interface RolloutStatus {
@@ -61,6 +96,10 @@ export interface RolloutStatus {
   from?: StoredConfigRef[];
   /** Hash (hex) of the config map the rollout delivers. */
   toHash?: string;
+  /** The package versions the rollout delivers, with their hashes (set when it starts). */
+  packageTargets?: PackageTarget[];
+  /** The group's packages when the rollout started (what a rollback offers again, forced). */
+  fromPackages?: PackageRef[];
   /** When the current stage first reached its agents. */
   stageStartedAt?: Date;
   /** When the current stage's gates first passed (its bake time runs from here). */

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { toEntries } from '../agent-groups/agent-group.mapper';
 import type { AgentGroup } from '../agent-groups/agent-group.schema';
 import { AgentGroupsService } from '../agent-groups/agent-groups.service';
@@ -15,7 +15,11 @@ import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { withCondition } from './rollout-progress';
 import type { RolloutManifestDto } from './rollout-manifest.dto';
 import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
-import { ACTIVE_PHASES, OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+import { ACTIVE_PHASES, hasStarted, OVERLAY_PHASES, PACKAGE_OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
+import { checkPackageRefs } from '../agent-groups/package-refs';
+import { PackageCatalogue } from '../packages/package-catalogue';
+import { packagesText } from './package-progress';
+import type { PackageRef } from '../agents/agent-package-assignment';
 import { RolloutsRepository } from './rollouts.repository';
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'undo' | 'approve' | 'retry';
@@ -42,6 +46,8 @@ export class RolloutsService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly agents: AgentsService,
     private readonly feed: ChangeFeed,
+    /** The package catalogue (packages module); without it a rollout of packages is refused. */
+    @Optional() private readonly catalogue?: PackageCatalogue,
   ) {}
 
   onModuleInit(): void {
@@ -60,12 +66,24 @@ export class RolloutsService implements OnModuleInit {
     return this.locks.run(name, work);
   }
 
-  /** The overlays desired state applies: rollouts whose reached agents get their configs. */
+  /**
+   * The overlays desired state applies: rollouts whose reached agents get their configs and
+   * packages, and rolled-back rollouts of packages, whose reached agents are offered the group's
+   * previous versions forced (forward-only would otherwise keep them on the new one).
+   */
   async overlays(): Promise<ConfigOverlay[]> {
-    const found = await this.rollouts.inPhases(OVERLAY_PHASES, { group: 1, status: 1, reached: 1, spec: 1 });
-    return found
-      .sort((a, b) => (a._id < b._id ? -1 : 1))
-      .map((r) => ({ rollout: r._id, group: r.group, configs: r.status.pinned ?? r.spec.configs, reached: r.reached ?? [] }));
+    const found = await this.rollouts.inPhases(PACKAGE_OVERLAY_PHASES, { group: 1, status: 1, reached: 1, spec: 1, phase: 1 });
+    const out: ConfigOverlay[] = [];
+    for (const r of found.sort((a, b) => (a._id < b._id ? -1 : 1))) {
+      const reached = r.reached ?? [];
+      const packages = r.spec.packages?.length ? r.spec.packages : undefined;
+      if (OVERLAY_PHASES.includes(r.phase)) {
+        out.push({ rollout: r._id, group: r.group, configs: r.status.pinned ?? r.spec.configs, ...(packages ? { packages } : {}), reached });
+      } else if (packages && reached.length) {
+        out.push({ rollout: r._id, group: r.group, configs: [], packages: rollbackPackages(r), rolledBack: true, reached });
+      }
+    }
+    return out;
   }
 
   /** Rollouts the driver works on now. */
@@ -161,8 +179,9 @@ export class RolloutsService implements OnModuleInit {
       }
       await this.rollouts.delete(name);
       this.feed.resourceChanged('rollouts', 'DELETED', name);
-      // An aborted rollout's reached agents go back to their group's config.
-      if (current.phase === 'Aborted') this.announce(current);
+      // An aborted rollout's reached agents go back to their group's config; a rolled-back one of
+      // packages no longer forces its previous versions on them.
+      if (current.phase === 'Aborted' || (current.phase === 'RolledBack' && current.spec.packages?.length)) this.announce(current);
       return current;
     });
   }
@@ -185,7 +204,7 @@ export class RolloutsService implements OnModuleInit {
           // Resuming a stage a gate paused goes on past that gate (else it would pause again at once).
           if (lastReason(status) === 'GateTripped') status = { ...status, overriddenStage: status.stage };
           status = withCondition(
-            { ...status, phase: status.toHash ? 'Progressing' : 'Pending' },
+            { ...status, phase: hasStarted(status) ? 'Progressing' : 'Pending' },
             { type: 'Progressing', reason: 'ResumedByUser', message: `resumed ${by}` },
             now,
           );
@@ -211,13 +230,19 @@ export class RolloutsService implements OnModuleInit {
         case 'undo':
           if (r.phase === 'RolledBack') throw refuse('it is already rolled back');
           if (r.phase === 'Succeeded') {
-            if (!status.from) throw refuse('it does not know the configs from before');
+            if (r.spec.configs.length && !status.from) throw refuse('it does not know the configs from before');
+            if (r.spec.packages?.length && !status.fromPackages) throw refuse('it does not know the packages from before');
             // The group said what the rollout delivered: it says again what it said before.
-            await this.groups.replaceConfigs(r.group, status.from);
+            if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, status.from!);
+            if (r.spec.packages?.length) await this.groups.replacePackages(r.group, status.fromPackages!);
           }
           status = withCondition(
             { ...status, phase: 'RolledBack' },
-            { type: 'RolledBack', reason: 'UndoneByUser', message: `rolled back ${by}: ${r.reached.length} agents get the group's previous config` },
+            {
+              type: 'RolledBack',
+              reason: 'UndoneByUser',
+              message: `rolled back ${by}: ${r.reached.length} agents get the group's previous ${whatMoves(r.spec)}${r.spec.packages?.length ? ' (packages forced: an explicit downgrade)' : ''}`,
+            },
             now,
           );
           break;
@@ -226,7 +251,24 @@ export class RolloutsService implements OnModuleInit {
       }
       const updated = await this.commit(r, { status, phase: status.phase });
       this.announce(updated);
+      if (action === 'undo') await this.auditPackageRollback(updated, actor);
       return updated;
+    });
+  }
+
+  /**
+   * A rollback of packages offers the reached agents the previous versions forced, an explicit
+   * downgrade where they run the new one (the policy is forward-only otherwise): audited as such,
+   * besides each agent's own `package-downgrade` entry when it is offered one.
+   */
+  private async auditPackageRollback(r: Rollout, actor: string): Promise<void> {
+    if (r.phase !== 'RolledBack' || !r.spec.packages?.length) return;
+    const back = rollbackPackages(r);
+    await this.audit.record({
+      actor: { username: actor },
+      action: 'package-rollback',
+      resource: { kind: 'rollouts', name: r._id },
+      summary: `${r.reached.length} agents reached are offered ${back.length ? `${packagesText(back)} again` : 'none of the rolled-out packages'} instead of ${packagesText(r.spec.packages)}, forced (an explicit downgrade where they installed it)`,
     });
   }
 
@@ -243,14 +285,17 @@ export class RolloutsService implements OnModuleInit {
     const s = r.status;
     const agents = [...new Set([...s.failedAgents.map((f) => f.uid), ...r.reached])];
     if (s.toHash && agents.length) await this.agents.forgetFailedHash(agents, s.toHash);
+    if (r.spec.packages?.length && agents.length) await this.agents.forgetFailedPackageOffers(agents);
     const status: RolloutStatus = withCondition(
       {
-        phase: s.toHash ? 'Progressing' : 'Pending',
+        phase: hasStarted(s) ? 'Progressing' : 'Pending',
         stage: 0,
         stageCount: s.stageCount,
         pinned: s.pinned,
         from: s.from,
         toHash: s.toHash,
+        packageTargets: s.packageTargets,
+        fromPackages: s.fromPackages,
         stages: [],
         gates: [],
         conditions: s.conditions,
@@ -258,7 +303,7 @@ export class RolloutsService implements OnModuleInit {
         targetAgents: s.targetAgents,
       },
       {
-        type: s.toHash ? 'Progressing' : 'Pending',
+        type: hasStarted(s) ? 'Progressing' : 'Pending',
         reason: 'RetriedByUser',
         message: `retried by ${actor} from stage 1: ${agents.length} agents that got it may get it again`,
       },
@@ -266,6 +311,7 @@ export class RolloutsService implements OnModuleInit {
     );
     const updated = await this.commit(r, { status, phase: status.phase, reached: [] });
     if (s.toHash && agents.length) this.events.publish({ reason: 'agent.retry', agents, forgetFailedHash: s.toHash });
+    if (r.spec.packages?.length && agents.length) this.events.publish({ reason: 'agent.retry', agents, forgetFailedPackageOffers: true });
     this.announce(updated);
     return updated;
   }
@@ -282,6 +328,7 @@ export class RolloutsService implements OnModuleInit {
         resource: { kind: 'rollouts', name: current._id },
         summary: reason,
       });
+      await this.auditPackageRollback(updated, 'system:rollouts');
     }
     return updated;
   }
@@ -329,15 +376,31 @@ export class RolloutsService implements OnModuleInit {
       if (!(e instanceof NotFoundError)) throw e;
       errors.push({ field: 'spec.target.group', message: `agentgroup "${s.target.group}" does not exist` });
     }
-    const { configs, problems } = await checkConfigRefs(s.configs, this.remoteConfigs);
+    const { configs, problems } = await checkConfigRefs(s.configs ?? [], this.remoteConfigs);
     errors.push(...problems);
+    const named = await checkPackageRefs(s.packages ?? [], this.catalogue, 'spec.packages');
+    errors.push(...named.problems);
+    if (!s.configs?.length && !s.packages?.length)
+      errors.push({ field: 'spec.configs', message: 'a rollout moves configs, packages or both: name at least one' });
     if (errors.length) throw new InvalidError(`Invalid rollout: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     return {
       target: { group: s.target.group },
       configs,
+      ...(named.packages.length ? { packages: named.packages } : {}),
       ...policy,
     };
   }
+}
+
+/** What a rollback of packages offers the reached agents again: the group's versions from before of the packages the rollout moved. */
+function rollbackPackages(r: Pick<Rollout, 'spec' | 'status'>): PackageRef[] {
+  const moved = new Set((r.spec.packages ?? []).map((p) => p.name));
+  return (r.status.fromPackages ?? []).filter((p) => moved.has(p.name)).map((p) => ({ name: p.name, version: p.version }));
+}
+
+/** `config`, `packages`, or `config and packages`. */
+function whatMoves(spec: StoredRolloutSpec): string {
+  return spec.configs.length ? (spec.packages?.length ? 'config and packages' : 'config') : 'packages';
 }
 
 function lastReason(s: RolloutStatus): string | undefined {
