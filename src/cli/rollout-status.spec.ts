@@ -47,4 +47,24 @@ describe('rollout status (opampctl)', () => {
     );
     expect(tty[2]).toBe('> stage 1: [##--] 2/4 applied, 0 failed, 2 pending');
   });
+
+  it('adds the package counts to each stage of a rollout of packages', () => {
+    const lines = rolloutStatusLines(
+      rollout({
+        phase: 'Progressing',
+        stage: 1,
+        stageCount: 2,
+        reached: 3,
+        targetAgents: 3,
+        stages: [
+          { reached: 1, applied: 1, failed: 0, pending: 0, packages: { installed: 1, installing: 0, failed: 0, pending: 0 } },
+          { reached: 2, applied: 0, failed: 0, pending: 2, packages: { installed: 0, installing: 1, failed: 0, pending: 1 } },
+        ],
+      }),
+    );
+    expect(lines.slice(1)).toEqual([
+      '  stage 1: 1/1 applied, 0 failed, 0 pending; packages 1 installed, 0 installing, 0 failed, 0 pending',
+      '> stage 2: 0/2 applied, 0 failed, 2 pending; packages 0 installed, 1 installing, 0 failed, 1 pending',
+    ]);
+  });
 });

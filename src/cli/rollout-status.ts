@@ -30,6 +30,12 @@ export function lastCondition(r: Resource): { type?: string; reason?: string; me
   return isObject(c) ? (c as { type?: string; reason?: string; message?: string }) : undefined;
 }
 
+/** `; packages 1 installed, 0 installing, 0 failed, 2 pending` for a stage of a rollout of packages, else nothing. */
+function packageCountsText(p: unknown): string {
+  if (!isObject(p)) return '';
+  return `; packages ${Number(p.installed ?? 0)} installed, ${Number(p.installing ?? 0)} installing, ${Number(p.failed ?? 0)} failed, ${Number(p.pending ?? 0)} pending`;
+}
+
 const pct = (x: unknown) => (typeof x === 'number' ? `${Math.round(x * 1000) / 10}%` : '?');
 
 /** The lines of `rollout status`: phase and why, one line per stage (with a bar on a terminal), the gate values, failed agents. */
@@ -51,7 +57,7 @@ export function rolloutStatusLines(r: Resource, opts: { tty?: boolean; barWidth?
       const applied = Number(s.applied ?? 0);
       const marker = i === current && !['Succeeded', 'RolledBack', 'Aborted'].includes(phase) ? '>' : ' ';
       lines.push(
-        `${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending`,
+        `${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending${packageCountsText(s.packages)}`,
       );
     });
   }

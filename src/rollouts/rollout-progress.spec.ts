@@ -184,7 +184,9 @@ describe('rollout progress of packages (one step, pure)', () => {
   });
   const installed = pkg({ agentHasVersion: '1.1.0', agentHasHash: HASH, status: 'INSTALLED' });
   const pspec = spec({ configs: [], packages: [{ name: 'otelcol', version: '1.1.0' }], stages: [{ count: 1 }, { percent: 100 }] });
-  const pstatus = (over: Partial<RolloutStatus> = {}) => started({ toHash: undefined, packageTargets: [target], stageStartedAt: t0, ...over });
+  // As read back from the database: a rollout of packages only has `toHash: null`.
+  const pstatus = (over: Partial<RolloutStatus> = {}) =>
+    started({ toHash: null as unknown as undefined, packageTargets: [target], stageStartedAt: t0, ...over });
 
   it('picks only agents that accept packages; the canary installing is pending, then installed passes the stage', () => {
     const fleetOf = (f: Partial<RolloutAgentFacts>) =>

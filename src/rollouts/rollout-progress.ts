@@ -77,7 +77,8 @@ export function observe(
   const r = f.reported;
   const toHash = targets.toHash;
   let config: AgentObservation['state'] | undefined;
-  if (toHash !== undefined || !targets.packages?.length) {
+  // A stored status keeps a rollout of packages only as `toHash: null`: no config to judge then.
+  if (toHash || !targets.packages?.length) {
     config = 'pending';
     if (r && toHash && r.hash === toHash) {
       config = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
