@@ -114,6 +114,7 @@ describe('rollouts of packages with real opamp-go agents', () => {
       (n) => n === 3,
       60_000,
     );
+    expect(await installedOn('1.0.0')).toBe(3);
   }, 600_000);
 
   afterAll(async () => {
@@ -165,7 +166,7 @@ describe('rollouts of packages with real opamp-go agents', () => {
     expect(status.stdout).toContain('stage 2: 3/3 applied, 0 failed, 0 pending; packages 3 installed, 0 installing, 0 failed, 0 pending');
   });
 
-  it('a version whose file fails its hash fails on the canary and is rolled back: the canary is offered 1.1.0 again, no other agent ever sees 1.2.0', async () => {
+  it('a version whose file fails its hash fails on the canary and is rolled back: the canary keeps and counts as running 1.1.0, no other agent ever sees 1.2.0', async () => {
     expect((await rollout('broken', { packages: [{ name: 'otelcol', version: '1.2.0' }], stages: ['1', '100%'] })).status).toBe(201);
     const rolled = await phaseOf('broken', 'RolledBack');
     expect(rolled.body.status.conditions[rolled.body.status.conditions.length - 1].reason).toBe('GateTripped');
@@ -174,20 +175,28 @@ describe('rollouts of packages with real opamp-go agents', () => {
     expect(rolled.body.status.failedAgents).toEqual([{ uid: expect.any(String), error: expect.stringMatching(/^otelcol 1\.2\.0: .*hash/i) }]);
     const canaryUid = rolled.body.status.failedAgents[0].uid as string;
     const canary = agents[uids.indexOf(canaryUid)];
-    // The rollback offers the canary the group's 1.1.0 again, which it still runs.
+    // The rollback is due to give the canary the group's 1.1.0 again, which it still runs: it has
+    // exactly that offer, so nothing is sent, and it counts as running it.
     await eventually(
-      async () => offered(canary),
-      (o) => o.length === 4 && o[3] === '1.1.0',
+      async () => (await api('GET', `/agents/${canaryUid}`)).body.status.packages,
+      (p) => p.offer?.state === 'installed',
       30_000,
     );
-    expect(offered(canary)).toEqual(['1.0.0', '1.1.0', '1.2.0', '1.1.0']);
+    const onCanary = (await api('GET', `/agents/${canaryUid}`)).body.status.packages;
+    expect(onCanary.offer).toMatchObject({ state: 'installed', origin: 'group/edge' });
+    expect(onCanary.installed).toEqual([expect.objectContaining({ name: 'otelcol', version: '1.1.0', status: 'INSTALLED' })]);
+    expect(offered(canary)).toEqual(['1.0.0', '1.1.0', '1.2.0']);
     for (const a of agents) if (a !== canary) expect(offered(a)).toEqual(['1.0.0', '1.1.0']);
     await eventually(
       () => installedOn('1.1.0'),
       (n) => n === 3,
       30_000,
     );
-    expect((await api('GET', '/agentgroups/edge')).body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+    expect(await installedOn('1.1.0')).toBe(3);
+    // The canary kept 1.1.0 through its failed install: it counts as current, not failed.
+    const group = await api('GET', '/agentgroups/edge');
+    expect(group.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+    expect(group.body.status.packages[0]).toMatchObject({ current: 3, failed: 0 });
     const audit = await api('GET', '/audit?kind=rollouts&name=broken&action=package-rollback');
     expect(audit.body.items).toHaveLength(1);
     expect(audit.body.items[0].summary).toMatch(/1 agents reached are offered otelcol 1\.1\.0 again instead of otelcol 1\.2\.0, forced/);
@@ -199,7 +208,7 @@ describe('rollouts of packages with real opamp-go agents', () => {
       (s) => s.received >= received + 3,
       15_000,
     );
-    expect(offered(canary)).toHaveLength(4);
+    expect(offered(canary)).toHaveLength(3);
   });
 
   it('undo after success puts the group back on 1.0.0 and its agents are offered 1.0.0 forced (an audited downgrade)', async () => {
@@ -215,6 +224,7 @@ describe('rollouts of packages with real opamp-go agents', () => {
       (n) => n === 3,
       60_000,
     );
+    expect(await installedOn('1.0.0')).toBe(3);
     const audit = await api('GET', '/audit?kind=rollouts&name=up&action=package-rollback');
     expect(audit.body.items).toHaveLength(1);
     const downgrades = await api(`GET`, `/audit?kind=agents&name=${uids[0]}`);

@@ -10,7 +10,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { DesiredStateService } from '../desired-state/desired-state.service';
 import type { AgentView, DesiredConfig, DesiredConfigProblem, DesiredConnectionSettings } from '../desired-state/desired-state.types';
 import { buildOffers } from './connection-settings-offers';
-import { ConnectionSettingsOffer, decideDelivery, decidePackages, OfferedPackage, PackagesOffer } from './delivery-policy';
+import { ConnectionSettingsOffer, decideDelivery, decidePackages, OfferedPackage, PackagesOffer, settledPackageStatuses } from './delivery-policy';
+import { packageTerms } from '../agents/agent-report.mapper';
 import { buildPackagesAvailable, buildRemoteConfig, OutgoingParts } from './protocol/server-to-agent.builder';
 import type { SessionState } from './session-store';
 import type { OwnMetricsDestination } from '../telemetry/own-metrics-offer';
@@ -97,9 +98,16 @@ export class AgentDelivery {
       store.connectionSettingsOffer = decision.offerSent;
       holds.connectionSettingsOffer = decision.offerSent;
     }
+    const offer = await this.packagesOffer(state, desired);
+    const settled = settledPackageStatuses(holds.packageStatuses, offer);
+    if (settled) {
+      store.packageStatuses = settled;
+      store.packageTerms = packageTerms(settled);
+      holds.packageStatuses = settled;
+    }
     const packages = decidePackages({
       capabilities: state.capabilities,
-      offer: await this.packagesOffer(state, desired),
+      offer,
       reported: holds.packageStatuses,
       tracking: holds.packageOffer,
       sentThisSession: state.sentPackagesHash,

@@ -1,4 +1,4 @@
-import type { PackageOfferTracking, PackageRefusal, RemoteConfigTracking, StoredPackageStatuses } from '../agents/agent.schema';
+import type { PackageOfferTracking, PackageRefusal, RemoteConfigTracking, StoredPackageStatus, StoredPackageStatuses } from '../agents/agent.schema';
 import type { AgentPackageType, PackageFileOffer } from '../packages/package-catalogue';
 import type { StoredAgentSummary } from '../agents/agents.service';
 import { originText } from '../desired-state/config-precedence';
@@ -309,6 +309,37 @@ export interface PackageDeliveryDecision {
   send?: PackagesOffer;
   /** New tracking, set only when it differs from what is held (null: no package is named any more). */
   tracking?: PackageOfferTracking | null;
+}
+
+/**
+ * What an agent reports of its packages, read against the offer due to it: an agent that has
+ * (`agent_has_hash`) exactly the offer's packages runs that offer, so it is on it and each of its
+ * packages is INSTALLED, whatever the last report says. opamp-go (v0.23.0) needs this after a
+ * failed upgrade is rolled back: offered again what it kept, it finds its packages up to date and
+ * reports nothing, so its last report still names the failed offer and its INSTALL_FAILED (and,
+ * offered a package it has under another offer, it keeps the old status). Read as said, that
+ * agent would count as failed, or installing, for good. Settled, such an agent is sent nothing:
+ * it runs what it is due. Undefined: nothing to settle.
+ */
+export function settledPackageStatuses(reported: StoredPackageStatuses | undefined, offer: PackagesOffer | undefined): StoredPackageStatuses | undefined {
+  if (!reported || !offer || offer.packages.length === 0) return undefined;
+  // While it downloads or installs, what it will run is not known yet.
+  if (reported.packages.some((s) => s.status === 'DOWNLOADING' || s.status === 'INSTALLING' || s.status === 'INSTALL_PENDING')) return undefined;
+  const had = reported.packages.filter((s) => s.agentHasHash);
+  const offered = new Map(offer.packages.map((p) => [p.name, p]));
+  const runsOffer = had.length === offered.size && had.every((s) => offered.get(s.name)?.hashHex === s.agentHasHash);
+  if (!runsOffer) return undefined;
+  const stale = (s: StoredPackageStatus) => s.status === 'INSTALL_FAILED' || (s.status === 'INSTALLED' && s.serverOfferedHash !== s.agentHasHash);
+  if (reported.serverProvidedAllPackagesHash === offer.hashHex && !had.some(stale)) return undefined;
+  return {
+    ...reported,
+    serverProvidedAllPackagesHash: offer.hashHex,
+    packages: reported.packages.map((s) =>
+      s.agentHasHash && stale(s)
+        ? { ...s, status: 'INSTALLED', errorMessage: '', serverOfferedVersion: s.agentHasVersion, serverOfferedHash: s.agentHasHash }
+        : s,
+    ),
+  };
 }
 
 /**

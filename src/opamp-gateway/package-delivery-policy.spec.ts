@@ -1,6 +1,6 @@
 import type { StoredPackageStatus, StoredPackageStatuses } from '../agents/agent.schema';
 import { AgentCapabilities as Cap } from '../gen/opamp/v1/opamp_pb';
-import { decidePackages, PackageDeliveryFacts, PackagesOffer } from './delivery-policy';
+import { decidePackages, PackageDeliveryFacts, PackagesOffer, settledPackageStatuses } from './delivery-policy';
 
 // Packages are hash-gated like configs (server-behaviour.md, "Packages"); a failed install does not loop.
 
@@ -89,5 +89,51 @@ describe('packages delivery policy', () => {
     expect(d.tracking).toMatchObject({ state: 'pending', refused: [{ name: 'x' }] });
     expect(decidePackages(facts({ offer: undefined, tracking: { state: 'installed' } })).tracking).toBeNull();
     expect(decidePackages(facts({ offer: undefined })).tracking).toBeUndefined();
+  });
+
+  it('an agent that has exactly the packages offered runs that offer: its stale report of a failed upgrade is settled', () => {
+    const FAILED_OFFER = 'ef'.repeat(32);
+    const UPGRADE = 'ab'.repeat(32);
+    // opamp-go, offered back what it kept after a failed upgrade, reports nothing: its last report is of the upgrade.
+    const stale = reported(
+      FAILED_OFFER,
+      status({
+        agentHasVersion: '1.1.0',
+        agentHasHash: PKG_HASH,
+        serverOfferedVersion: '1.2.0',
+        serverOfferedHash: UPGRADE,
+        status: 'INSTALL_FAILED',
+        errorMessage: 'hash mismatch',
+      }),
+    );
+    const settled = settledPackageStatuses(stale, offer);
+    expect(settled).toEqual(reported(OFFER_HASH, status({ agentHasVersion: '1.1.0', agentHasHash: PKG_HASH, status: 'INSTALLED' })));
+    expect(decidePackages(facts({ reported: settled })).tracking).toMatchObject({ state: 'installed' });
+    expect(decidePackages(facts({ reported: settled, sentThisSession: undefined })).send).toBeUndefined();
+    // Read as said, it is never installed.
+    expect(decidePackages(facts({ reported: stale, sentThisSession: OFFER_HASH })).tracking?.state).not.toBe('installed');
+    // On the offer already, a kept INSTALL_FAILED of the package it has is settled too.
+    expect(settledPackageStatuses({ ...stale, serverProvidedAllPackagesHash: OFFER_HASH }, offer)?.packages[0].status).toBe('INSTALLED');
+  });
+
+  it('settles nothing for an agent that does not have exactly the offer', () => {
+    const failedUpgrade = status({ agentHasVersion: '1.0.0', agentHasHash: 'ab'.repeat(32), status: 'INSTALL_FAILED' });
+    expect(settledPackageStatuses(reported(OFFER_HASH, failedUpgrade), offer)).toBeUndefined();
+    expect(settledPackageStatuses(reported(OFFER_HASH, status({ status: 'INSTALL_FAILED' })), offer)).toBeUndefined();
+    // It has the offered package and one more the offer would remove: not on the offer yet.
+    const extra = status({ name: 'addon', agentHasVersion: '0.1.0', agentHasHash: 'ac'.repeat(32) });
+    expect(settledPackageStatuses(reported('ef'.repeat(32), status({ agentHasVersion: '1.1.0', agentHasHash: PKG_HASH }), extra), offer)).toBeUndefined();
+    // Still downloading another version: what it will run is not known yet.
+    const downloading = status({
+      agentHasVersion: '1.1.0',
+      agentHasHash: PKG_HASH,
+      serverOfferedVersion: '1.2.0',
+      serverOfferedHash: 'ab'.repeat(32),
+      status: 'DOWNLOADING',
+    });
+    expect(settledPackageStatuses(reported('ef'.repeat(32), downloading), offer)).toBeUndefined();
+    // Already said right: nothing to write.
+    expect(settledPackageStatuses(reported(OFFER_HASH, status({ agentHasVersion: '1.1.0', agentHasHash: PKG_HASH })), offer)).toBeUndefined();
+    expect(settledPackageStatuses(undefined, offer)).toBeUndefined();
   });
 });
