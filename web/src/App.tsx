@@ -15,14 +15,17 @@ import { AuditPage } from './pages/AuditPage';
 import { RolloutsPage } from './pages/RolloutsPage';
 import { RolloutPage } from './pages/RolloutPage';
 import { RolloutFormPage } from './pages/RolloutFormPage';
+import { PackagesPage } from './pages/PackagesPage';
+import { PackagePage } from './pages/PackagePage';
 
-/** The navigation; later pages (packages, telemetry) add their entry here. */
+/** The navigation; later pages add their entry here. */
 const NAV: { to: string; label: string; end?: boolean; admin?: boolean }[] = [
   { to: '/', label: 'Overview', end: true },
   { to: '/agents', label: 'Agents' },
   { to: '/groups', label: 'Agent groups' },
   { to: '/configs', label: 'Remote configs' },
   { to: '/rollouts', label: 'Rollouts' },
+  { to: '/packages', label: 'Packages' },
   { to: '/tokens', label: 'Enrollment tokens', admin: true },
   { to: '/users', label: 'Users', admin: true },
   { to: '/audit', label: 'Audit log', admin: true },
@@ -95,6 +98,8 @@ function Shell() {
           <Route path="/rollouts" element={<RolloutsPage />} />
           <Route path="/rollouts/new" element={<RolloutFormPage />} />
           <Route path="/rollouts/:name" element={<RolloutPage />} />
+          <Route path="/packages" element={<PackagesPage />} />
+          <Route path="/packages/:name" element={<PackagePage />} />
           {isAdmin && <Route path="/tokens" element={<TokensPage />} />}
           {isAdmin && <Route path="/users" element={<UsersPage />} />}
           {isAdmin && <Route path="/audit" element={<AuditPage />} />}

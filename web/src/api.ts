@@ -94,12 +94,20 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return (await res.json()) as T;
 }
 
+/**
+ * Uploads bytes (a package file) as application/octet-stream with PUT; the answer is JSON. The
+ * server streams the body into storage and refuses it (413, 400) with a problem document.
+ */
+export async function apiUpload<T>(path: string, body: Blob, query: Query = {}): Promise<T> {
+  return (await (await call(path, { method: 'PUT', query, bytes: body })).json()) as T;
+}
+
 /** The same for an answer that is text (a diff). */
 export async function apiText(path: string, query: Query = {}): Promise<string> {
   return (await call(path, { query, accept: 'text/plain' })).text();
 }
 
-async function call(path: string, init: { method?: string; body?: unknown; query?: Query; accept?: string }): Promise<Response> {
+async function call(path: string, init: { method?: string; body?: unknown; bytes?: Blob; query?: Query; accept?: string }): Promise<Response> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
   const url = `/api/v1${path}${qs.size ? `?${qs}` : ''}`;
@@ -110,8 +118,9 @@ async function call(path: string, init: { method?: string; body?: unknown; query
         accept: init.accept ?? 'application/json',
         ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
         ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(init.bytes !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
       },
-      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+      body: init.bytes ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
     });
   let res = await send();
   if (res.status === 401) {

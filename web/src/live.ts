@@ -13,9 +13,13 @@ function staleKeys(c: Change): { one: unknown[]; lists: unknown[][] } {
   const name = c.object.metadata.name;
   switch (c.object.kind) {
     case 'Agent':
-      return { one: ['agent', name], lists: [['agents'], ['count', 'agents'], ['agentgroup-agents'], ['desired-config', name]] };
+      // An agent's change may move the counts of the fleet's packages and of the groups' status.
+      return {
+        one: ['agent', name],
+        lists: [['agents'], ['count', 'agents'], ['agentgroup-agents'], ['agentgroup-status'], ['fleet-packages'], ['desired-config', name]],
+      };
     case 'AgentGroup':
-      return { one: ['agentgroup', name], lists: [['agentgroups'], ['agentgroup-agents', name]] };
+      return { one: ['agentgroup', name], lists: [['agentgroups'], ['agentgroup-agents', name], ['agentgroup-status', name]] };
     case 'Rollout':
       return { one: ['rollout', name], lists: [['rollouts']] };
     default:

@@ -31,18 +31,34 @@ export interface Agent {
     connectionSettingsOffer?: { lastSentHash: string; lastSentAt?: string; origin?: string };
     connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage?: string; current?: boolean };
     packages?: AgentPackages;
+    conditions?: AgentCondition[];
   };
+}
+
+/** A Kubernetes-style condition of an agent (Idle, ExportFailing, Restarting, Stale, ConfigDrift). */
+export interface AgentCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  since?: string;
 }
 
 export interface AgentGroup {
   metadata: { name: string; resourceVersion: string; labels?: Record<string, string>; createdAt?: string };
-  spec: { selector: string | Record<string, unknown>; priority?: number; configs?: { fileName: string; remoteConfig: string; revision?: number }[] };
+  spec: {
+    selector: string | Record<string, unknown>;
+    priority?: number;
+    configs?: { fileName: string; remoteConfig: string; revision?: number }[];
+    packages?: PackageRef[];
+  };
   status?: {
     agents: number;
     connected: number;
     healthy: number;
     config: { applied: number; applying: number; failed: number; pending: number };
     matchedNotGoverned: number;
+    packages?: GroupPackageStatus[];
   };
 }
 
@@ -111,5 +127,90 @@ export interface AgentPackages {
     lastSentAt?: string;
     error?: string;
     refused?: { name: string; version: string; installedVersion?: string; reason: string }[];
+  };
+}
+
+/** A package a group (or an agent) names: offered forward-only unless forced. */
+export interface PackageRef {
+  name: string;
+  version: string;
+  force?: boolean;
+}
+
+/** One package a group names, counted over the agents it governs. */
+export interface GroupPackageStatus {
+  name: string;
+  version: string;
+  versions: { version: string; agents: number }[];
+  current: number;
+  behind: number;
+  ahead: number;
+  notReported: number;
+  failed: number;
+  installing: number;
+}
+
+/** A catalogued package version (GET /api/v1/packages), named NAME@VERSION. */
+export interface AgentPackage {
+  metadata: { name: string; createdAt?: string; updatedAt?: string; resourceVersion: string; deletedAt?: string };
+  spec: {
+    package: string;
+    version: string;
+    type: 'top-level' | 'addon';
+    description?: string;
+    files: { name: string; platform?: string; url?: string; sha256: string; size?: number; signature?: string }[];
+  };
+  status: {
+    fileCount: number;
+    files: { name: string; stored: boolean; downloadPath?: string; signed: boolean; signatureVerified?: boolean; addedAt?: string }[];
+  };
+}
+
+/** One package across the fleet (GET /api/v1/fleet/packages): agents per version and per status. */
+export interface FleetPackageCounts {
+  name: string;
+  agents: number;
+  versions: { version: string; agents: number }[];
+  statuses: Record<string, number>;
+  latest?: string;
+  behindLatest?: number;
+}
+
+/** One series of an agent's own-metrics window: items per second (counters) or values (gauges) per bucket. */
+export interface TelemetrySeries {
+  family: string;
+  kind: 'counter' | 'gauge';
+  component?: string;
+  signal?: string;
+  current: number | null;
+  points: (number | null)[];
+}
+
+/** GET /api/v1/agents/{id}/telemetry. */
+export interface AgentTelemetry {
+  metadata: { name: string };
+  status: {
+    held: boolean;
+    heldBy?: string;
+    lastReceivedAt?: string;
+    lastPointAt?: string;
+    reports?: number;
+    current?: Partial<
+      Record<
+        | 'acceptedPerSecond'
+        | 'refusedPerSecond'
+        | 'sentPerSecond'
+        | 'sendFailedPerSecond'
+        | 'exportFailureRatio'
+        | 'queueSize'
+        | 'queueCapacity'
+        | 'cpuSecondsPerSecond'
+        | 'rssBytes'
+        | 'uptimeSeconds',
+        number | null
+      >
+    >;
+    window?: { start: string; stepSeconds: number; buckets: number; series: TelemetrySeries[] };
+    conditions: AgentCondition[];
   };
 }

@@ -9,6 +9,7 @@ import { healthWord, originText, when } from '../format';
 import type { Agent, HealthView } from '../types';
 import { AgentCommands, DesiredConfigView, LabelsEditor } from './AgentActions';
 import { DesiredVsEffective } from './DesiredVsEffective';
+import { AgentTelemetrySection, ConditionBadges } from './AgentTelemetry';
 
 function Attributes({ title, values }: { title: string; values: Record<string, unknown> | undefined }) {
   const entries = Object.entries(values ?? {});
@@ -105,6 +106,7 @@ export function AgentPage() {
       <h1>
         {String(id?.['service.name'] ?? 'Agent')} <code className="uid">{a.metadata.name}</code>
       </h1>
+      <ConditionBadges agent={a} />
       <AgentCommands agent={a} />
       <div className="cards">
         <section aria-labelledby="h-conn">
@@ -169,6 +171,7 @@ export function AgentPage() {
           </ul>
         </section>
       </div>
+      <AgentTelemetrySection agent={a} />
       <Attributes title="Identifying attributes" values={id} />
       <Attributes title="Non-identifying attributes" values={a.status.description?.nonIdentifyingAttributes} />
       <LabelsEditor agent={a} />

@@ -5,8 +5,9 @@ import { api, countOf, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { attr } from '../format';
 import { useSession } from '../session';
-import type { Agent, AgentGroup, RemoteConfig } from '../types';
+import type { Agent, AgentGroup, AgentPackage, PackageRef, RemoteConfig } from '../types';
 import { selectorText } from './GroupsPage';
+import { GroupPackagesEditor, GroupPackagesStatus } from './GroupPackages';
 
 /** An agent group: create (no name in the path), or view and edit one (operators). */
 export function GroupFormPage() {
@@ -27,6 +28,7 @@ function GroupForm({ existing }: { existing?: string }) {
   const [selector, setSelector] = useState('');
   const [priority, setPriority] = useState('0');
   const [config, setConfig] = useState('');
+  const [packages, setPackages] = useState<PackageRef[]>([]);
   useEffect(() => {
     const g = current.data;
     if (!g) return;
@@ -34,8 +36,14 @@ function GroupForm({ existing }: { existing?: string }) {
     setSelector(selectorText(g.spec.selector));
     setPriority(String(g.spec.priority ?? 0));
     setConfig(g.spec.configs?.find((c) => c.fileName === '')?.remoteConfig ?? '');
+    setPackages(g.spec.packages ?? []);
   }, [current.data]);
   const configs = useQuery({ queryKey: ['remoteconfigs'], queryFn: () => api<ResourceList<RemoteConfig>>('/remoteconfigs', { query: { limit: 200 } }) });
+  const catalogue = useQuery({
+    queryKey: ['packages'],
+    queryFn: () => api<ResourceList<AgentPackage>>('/packages', { query: { limit: 1000 } }),
+    enabled: canWrite,
+  });
   const matching = useQuery({
     queryKey: ['count', 'agents', { selector }],
     queryFn: () => countOf('/agents', { selector }),
@@ -55,6 +63,8 @@ function GroupForm({ existing }: { existing?: string }) {
           selector,
           priority: Number(priority),
           configs: [...(config ? [{ fileName: '', remoteConfig: config }] : []), ...others],
+          // Rows left without a name or version are not meant yet.
+          packages: packages.filter((p) => p.name && p.version),
         },
       };
       return existing
@@ -64,6 +74,7 @@ function GroupForm({ existing }: { existing?: string }) {
     onSuccess: async (saved) => {
       client.setQueryData(['agentgroup', saved.metadata.name], saved);
       await client.invalidateQueries({ queryKey: ['agentgroups'] });
+      await client.invalidateQueries({ queryKey: ['agentgroup-status', saved.metadata.name] });
       if (!existing) navigate('/groups');
     },
   });
@@ -75,17 +86,10 @@ function GroupForm({ existing }: { existing?: string }) {
     e.preventDefault();
     save.mutate();
   };
-  const s = current.data?.status;
   return (
     <>
       <h1>{existing ? `Agent group ${existing}` : 'New agent group'}</h1>
-      {s && (
-        <p data-testid="group-status">
-          Governs <Link to={`/agents?group=${encodeURIComponent(existing!)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config{' '}
-          {s.config.applied} applied, {s.config.applying} applying, {s.config.failed} failed, {s.config.pending} pending.
-          {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
-        </p>
-      )}
+      {existing && <GroupStatus name={existing} />}
       <form className="form" onSubmit={submit}>
         {!existing && (
           <label>
@@ -130,6 +134,7 @@ function GroupForm({ existing }: { existing?: string }) {
             ))}
           </select>
         </label>
+        <GroupPackagesEditor packages={packages} onChange={setPackages} catalogue={catalogue.data?.items ?? []} canWrite={canWrite} />
         <ProblemMessage error={save.error} />
         {save.isSuccess && existing && <p role="status">Saved.</p>}
         {canWrite && (
@@ -139,6 +144,29 @@ function GroupForm({ existing }: { existing?: string }) {
         )}
       </form>
       {existing && <GovernedAgents group={existing} />}
+    </>
+  );
+}
+
+/**
+ * The group's status counts, read apart from the form (its own query, made stale by any agent's
+ * change) so that a live update never resets what the user is editing.
+ */
+function GroupStatus({ name }: { name: string }) {
+  const q = useQuery({
+    queryKey: ['agentgroup-status', name],
+    queryFn: () => api<AgentGroup>(`/agentgroups/${encodeURIComponent(name)}`),
+  });
+  const s = q.data?.status;
+  if (!s) return <ProblemMessage error={q.error} />;
+  return (
+    <>
+      <p data-testid="group-status">
+        Governs <Link to={`/agents?group=${encodeURIComponent(name)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config{' '}
+        {s.config.applied} applied, {s.config.applying} applying, {s.config.failed} failed, {s.config.pending} pending.
+        {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
+      </p>
+      {s.packages && s.packages.length > 0 && <GroupPackagesStatus packages={s.packages} />}
     </>
   );
 }
