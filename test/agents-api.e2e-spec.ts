@@ -4,7 +4,7 @@ import type { Model } from 'mongoose';
 import { Agent } from '../src/agents/agent.schema';
 import { AgentsService } from '../src/agents/agents.service';
 import { AnyValue, AnyValueSchema, KeyValueSchema } from '../src/gen/opamp/v1/anyvalue_pb';
-import { AgentConfigFileSchema, AgentConfigMapSchema, ComponentHealthSchema, EffectiveConfigSchema } from '../src/gen/opamp/v1/opamp_pb';
+import { AgentConfigFileSchema, AgentConfigMapSchema, ComponentHealthSchema, EffectiveConfigSchema, PackageStatusEnum } from '../src/gen/opamp/v1/opamp_pb';
 import { agentMessage, description, encodeAgentToServer, httpExchange, newUid, RawWsAgent } from './support/opamp-test-client';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
@@ -145,6 +145,34 @@ describe('agents API', () => {
     expect(refused.type).toMatch(/problem\+json/);
     expect((await api('DELETE', `/agents/${uids.gone}`)).status).toBe(204);
     expect((await api('GET', `/agents/${uids.gone}`)).status).toBe(404);
+  });
+
+  it('filters by a package the agents report (package=NAME) or a version they run (NAME@VERSION)', async () => {
+    // billing reports otelcol 1.0.0 installed and an addon it is still downloading (no version yet).
+    const billing = live[2];
+    await billing.exchange(
+      agentMessage({
+        instanceUid: Uint8Array.from(Buffer.from(uids.billing.replace(/-/g, ''), 'hex')),
+        sequenceNum: 1n,
+        capabilities: 1n | 0x10n, // ReportsStatus, ReportsPackageStatuses
+        agentDescription: description({ 'service.name': 'billing' }, { 'host.name': 'node-3' }),
+        packageStatuses: {
+          packages: {
+            otelcol: { name: 'otelcol', agentHasVersion: '1.0.0', status: PackageStatusEnum.PackageStatusEnum_Installed },
+            'geo-addon': { name: 'geo-addon', status: PackageStatusEnum.PackageStatusEnum_Downloading },
+          },
+        },
+      }),
+    );
+    expect(names((await api('GET', '/agents?package=otelcol')).body)).toEqual(['billing']);
+    expect(names((await api('GET', '/agents?package=otelcol%401.0.0')).body)).toEqual(['billing']);
+    expect(names((await api('GET', '/agents?package=geo-addon')).body)).toEqual(['billing']);
+    expect(names((await api('GET', '/agents?package=otelcol%402.0.0')).body)).toEqual([]);
+    expect(names((await api('GET', '/agents?package=otelcol&selector=service.name%3Dcheckout')).body)).toEqual([]);
+    const bad = await api('GET', '/agents?package=Not%20A%20Name');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/package must be NAME or NAME@VERSION/);
+    expect((await api('GET', '/agents?package=otelcol%40..%2F1')).status).toBe(400);
   });
 
   it('answers bad requests with 400 problem+json naming the problem', async () => {

@@ -10,6 +10,10 @@ export const STORED_CONDITIONS = ['ConfigDrift'] as const;
 export const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending', 'unsupported', 'none'] as const;
 import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 
+/** `package=NAME` or `NAME@VERSION` (the package catalogue's names: a DNS label, a version such as 1.2.3). */
+export const AGENT_PACKAGE_FILTER_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(@[0-9A-Za-z][0-9A-Za-z._+-]{0,63})?$/;
+export const AGENT_PACKAGE_FILTER_MAX_LENGTH = 63 + 1 + 64;
+
 export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen'] as const;
 
 /** The document field behind each sort key (always present on an agent). */
@@ -72,6 +76,19 @@ export class ListAgentsQuery extends PageQuery {
   @IsOptional()
   @Matches(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: 'group must be an agent group name (a DNS label)' })
   group?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Only agents that report this package (`NAME`) or run this version of it (`NAME@VERSION`), from their reported package statuses (an indexed term)',
+    maxLength: AGENT_PACKAGE_FILTER_MAX_LENGTH,
+    pattern: AGENT_PACKAGE_FILTER_PATTERN.source,
+    example: 'otelcol-contrib@0.149.0',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(AGENT_PACKAGE_FILTER_MAX_LENGTH)
+  @Matches(AGENT_PACKAGE_FILTER_PATTERN, { message: 'package must be NAME or NAME@VERSION: NAME a DNS label, VERSION such as 1.2.3' })
+  package?: string;
 
   @ApiPropertyOptional({ enum: AGENT_SORTS, default: 'uid', description: 'Order of the list; `-` for descending' })
   @IsOptional()

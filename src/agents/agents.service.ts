@@ -568,6 +568,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
     if (q.transport) and.push({ 'connection.transport': q.transport });
     if (q.condition === 'ConfigDrift') and.push({ 'configDrift.status': 'True' });
+    if (q.package) and.push({ packageTerms: `pkg:${q.package}` });
     if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
