@@ -1,4 +1,9 @@
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { eventually } from '../support/agents-api';
 import { FakeGithub } from '../support/fake-github';
 import { GoAgent, goAgentBinary } from '../support/go-agent';
 import { rawRequest } from '../support/rest-client';
@@ -6,6 +11,11 @@ import { startTestServer, TEST_ADMIN, TestServer } from '../support/test-server'
 import { launchChromium, screenshot, seriousA11yViolations } from './chromium';
 
 const VIEWER = { username: 'vera', password: 'viewer-passphrase-91c4' };
+/** Package uploads over this many bytes are refused (413), so the suite can show that refusal with a small file. */
+const PACKAGE_LIMIT = 100_000;
+const PACKAGE_CAPS = 'ReportsStatus,ReportsHeartbeat,ReportsHealth,AcceptsPackages,ReportsPackageStatuses';
+/** The key package signatures are checked against (PACKAGE_SIGNING_PUBLIC_KEY_FILE): ECDSA P-256, SHA-256 over the file. */
+const signingKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 /**
  * The web UI end to end in a real browser: the built UI served by the real server, a real
@@ -17,6 +27,7 @@ describe('web UI in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let agent: GoAgent | undefined;
+  let edge: GoAgent | undefined;
   let github: FakeGithub;
   let uid: string;
   const cspViolations: string[] = [];
@@ -65,7 +76,11 @@ describe('web UI in Chromium', () => {
     github = await FakeGithub.start();
     github.addUser({ id: 7, login: 'gina', name: 'Gina', orgs: ['acme'] });
     github.addUser({ id: 8, login: 'outsider', orgs: ['elsewhere'] });
+    const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'web-ui-signing-')), 'package-signing.pem');
+    fs.writeFileSync(keyFile, signingKeys.publicKey.export({ type: 'spki', format: 'pem' }));
     server = await startTestServer({
+      PACKAGE_MAX_FILE_BYTES: String(PACKAGE_LIMIT),
+      PACKAGE_SIGNING_PUBLIC_KEY_FILE: keyFile,
       GITHUB_CLIENT_ID: github.clientId,
       GITHUB_CLIENT_SECRET: github.clientSecret,
       GITHUB_BASE_URL: github.url,
@@ -85,6 +100,7 @@ describe('web UI in Chromium', () => {
   });
   afterAll(async () => {
     await agent?.stop();
+    await edge?.stop();
     await browser?.close();
     await server?.close();
     await github?.close();
@@ -462,6 +478,191 @@ describe('web UI in Chromium', () => {
     }
   });
 
+  const v1 = randomBytes(20_000);
+  const v2 = randomBytes(30_000);
+  const catalogue = async () =>
+    (await rawRequest(url('/api/v1/packages?package=otelcol'), { headers: server.authHeaders })).body.items as { metadata: { name: string } }[];
+
+  it('uploads package versions in the UI: the Packages list shows the package with its version count and the signature the API verified', async () => {
+    await page.getByRole('link', { name: 'Packages', exact: true }).click();
+    await page.getByRole('table', { name: 'Packages' }).getByText('No packages yet.').waitFor();
+    const form = page.getByRole('form', { name: 'Upload a package' });
+    await form.getByLabel('Package name').fill('otelcol');
+    await form.getByLabel('Version').fill('1.0.0');
+    await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: v1 });
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form.getByRole('status').filter({ hasText: 'Uploaded otelcol@1.0.0 (1 file).' }).waitFor();
+    await page.getByTestId('versions-otelcol').filter({ hasText: /^1$/ }).waitFor();
+
+    // A second version, signed with the key the server checks signatures against.
+    await form.getByLabel('Version').fill('1.1.0');
+    await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: v2 });
+    await form.getByLabel('Signature (base64, optional)').fill(sign('sha256', v2, signingKeys.privateKey).toString('base64'));
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form.getByRole('status').filter({ hasText: 'Uploaded otelcol@1.1.0 (1 file).' }).waitFor();
+    await page.getByTestId('versions-otelcol').filter({ hasText: /^2$/ }).waitFor();
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'otelcol' }) });
+    await row.getByText(/^1\.1\.0 \(29\.3 KB, signed: yes \(verified\), SHA-256/).waitFor();
+    await row.getByTitle(createHash('sha256').update(v2).digest('hex')).waitFor();
+    await expect(page.getByTestId('per-version-otelcol').textContent()).resolves.toBe('1.1.0: 0 · 1.0.0: 0');
+    await check(page, '19-packages');
+    expect((await catalogue()).map((p) => p.metadata.name)).toEqual(['otelcol@1.0.0', 'otelcol@1.1.0']);
+  });
+
+  it("shows the API's refusal of a bad upload inline (a broken signature, a file over the limit) and stores nothing", async () => {
+    const form = page.getByRole('form', { name: 'Upload a package' });
+    await form.getByLabel('Package name').fill('otelcol');
+    await form.getByLabel('Version').fill('1.2.0');
+    await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: randomBytes(10_000) });
+    await form.getByLabel('Signature (base64, optional)').fill(sign('sha256', v1, signingKeys.privateKey).toString('base64'));
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: /\(400\).*signature does not verify against the package signing key/ })
+      .waitFor();
+    await check(page, '20-package-upload-refused');
+
+    await form.getByLabel('Signature (base64, optional)').fill('');
+    await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: randomBytes(PACKAGE_LIMIT + 1) });
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form
+      .getByRole('alert')
+      .filter({ hasText: new RegExp(`\\(413\\).*at most ${PACKAGE_LIMIT} bytes`) })
+      .waitFor();
+    // Nothing of either is stored: the list and the API still hold two versions.
+    await page.reload();
+    await page.getByTestId('versions-otelcol').filter({ hasText: /^2$/ }).waitFor();
+    expect((await catalogue()).map((p) => p.metadata.name)).toEqual(['otelcol@1.0.0', 'otelcol@1.1.0']);
+    const missing = await rawRequest(url('/api/v1/packages/otelcol@1.2.0'), { headers: server.authHeaders });
+    expect(missing.status).toBe(404);
+  });
+
+  it("offers a version to a group on its page; a real agent installs it, and the package page's fleet view lists that agent under its version", async () => {
+    await page.goto(url('/groups'));
+    await page.getByRole('link', { name: 'New group' }).click();
+    await page.getByLabel('Name').fill('edge');
+    await page.getByLabel('Selector').fill('service.name=edge');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.waitForURL(/\/groups$/);
+    await page.getByRole('link', { name: 'edge', exact: true }).click();
+    await page.waitForURL(/\/groups\/edge$/);
+    await page.getByRole('button', { name: 'Add package' }).click();
+    await page.getByLabel(/^Package 1/).selectOption('otelcol');
+    // The newest version is proposed; the operator picks the older one.
+    await expect(page.getByLabel('Version of package 1').inputValue()).resolves.toBe('1.1.0');
+    await page.getByLabel('Version of package 1').selectOption('1.0.0');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Saved.').waitFor();
+    const stored = await rawRequest(url('/api/v1/agentgroups/edge'), { headers: server.authHeaders });
+    expect(stored.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.0.0' }]);
+
+    edge = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'edge', '--capabilities', PACKAGE_CAPS]);
+    const edgeUid = (await edge.event('started')).uid as string;
+    const offered = await edge.event('packages_available', 30_000);
+    expect(JSON.stringify(offered)).toContain(createHash('sha256').update(v1).digest('hex'));
+    await eventually(
+      () => rawRequest(url(`/api/v1/agents/${edgeUid}`), { headers: server.authHeaders }),
+      (r) => (r.body.status.packages?.installed ?? []).some((p: { name: string; status: string }) => p.name === 'otelcol' && p.status === 'INSTALLED'),
+      30_000,
+    );
+
+    // The group page counts it as current.
+    await page.reload();
+    await page
+      .getByTestId('group-package-otelcol')
+      .filter({ hasText: /otelcol 1\.0\.0: 1 current, 0 behind/ })
+      .waitFor();
+    await check(page, '21-group-packages');
+
+    // The package page: its versions with their facts, and which agents run which version.
+    await page.getByRole('link', { name: 'otelcol', exact: true }).click();
+    await page.waitForURL(/\/packages\/otelcol$/);
+    await page
+      .getByTestId('fleet-package-summary')
+      .filter({ hasText: '1 agent reports otelcol; newest catalogued version 1.1.0, 1 not running it.' })
+      .waitFor();
+    const running = page.getByRole('list', { name: 'Agents running otelcol 1.0.0' });
+    await running.getByRole('link', { name: edgeUid }).waitFor();
+    await page.getByRole('heading', { name: 'Agents running 1.1.0 (0)' }).waitFor({ state: 'detached' });
+    await page
+      .getByRole('table', { name: 'Agents per version of otelcol' })
+      .getByRole('row')
+      .filter({ hasText: '1.0.0' })
+      .getByText('1', { exact: true })
+      .waitFor();
+    const files = page.getByRole('table', { name: 'Files of otelcol@1.1.0' });
+    await files.getByRole('cell', { name: 'signed, verified' }).waitFor();
+    await files.getByRole('cell', { name: 'stored on the server' }).waitFor();
+    await page.getByRole('table', { name: 'Files of otelcol@1.0.0' }).getByRole('cell', { name: 'none', exact: true }).waitFor();
+    await check(page, '22-package');
+    // The agent's link leads to it; the Packages list counts it.
+    await running.getByRole('link', { name: edgeUid }).click();
+    await page.waitForURL(new RegExp(`/agents/${edgeUid}$`));
+    await page.goto(url('/packages'));
+    await page.getByTestId('per-version-otelcol').filter({ hasText: '1.1.0: 0 · 1.0.0: 1' }).waitFor();
+  });
+
+  it("draws the agent's own telemetry as SVG charts, each with a text alternative and a table of its values", async () => {
+    // The agent's Collector sends its own metrics (OTLP JSON) to the server: 600 spans accepted and sent in a minute.
+    const t0 = Date.now() - 5 * 60_000;
+    const point = (value: number, timeMs: number, attrs: Record<string, string>) => ({
+      attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: { stringValue: v } })),
+      startTimeUnixNano: String(BigInt(t0 - 3_600_000) * 1_000_000n),
+      timeUnixNano: String(BigInt(timeMs) * 1_000_000n),
+      asDouble: value,
+    });
+    const counter = (name: string, value: number, timeMs: number, attrs: Record<string, string>) => ({
+      name,
+      sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: [point(value, timeMs, attrs)] },
+    });
+    for (const [timeMs, items] of [
+      [t0, 1000],
+      [t0 + 60_000, 1600],
+    ]) {
+      const report = {
+        resourceMetrics: [
+          {
+            resource: { attributes: [{ key: 'service.instance.id', value: { stringValue: uid } }] },
+            scopeMetrics: [
+              {
+                scope: { name: 'go.opentelemetry.io/collector/receiver/receiverhelper' },
+                metrics: [
+                  counter('otelcol_receiver_accepted_spans', items, timeMs, { receiver: 'otlp', transport: 'grpc' }),
+                  counter('otelcol_exporter_sent_spans', items, timeMs, { exporter: 'otlp/backend' }),
+                  counter('otelcol_exporter_send_failed_spans', 0, timeMs, { exporter: 'otlp/backend' }),
+                  { name: 'otelcol_process_memory_rss', gauge: { dataPoints: [point(123_000_000, timeMs, {})] } },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      const sent = await fetch(`http://127.0.0.1:${server.opampPort}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(report),
+      });
+      expect(sent.status).toBe(200);
+    }
+    await page.goto(url(`/agents/${uid}`));
+    const section = page.getByRole('region', { name: 'Own telemetry' });
+    const accepted = section.getByRole('img', { name: /^Items accepted: latest 10\/s, highest 10\/s in the last 60 minutes$/ });
+    await accepted.waitFor({ timeout: 15_000 });
+    await expect(accepted.locator('title').textContent()).resolves.toBe('Items accepted: latest 10/s, highest 10/s in the last 60 minutes');
+    expect(await accepted.locator('path.chart-line').count()).toBe(1);
+    await section.getByRole('img', { name: /^Items sent: latest 10\/s/ }).waitFor();
+    await section.getByRole('img', { name: /^Memory \(RSS\): latest 117\.3 MB/ }).waitFor();
+    // The current values as a table, and each chart's values as a table one click away.
+    const current = section.getByRole('table', { name: 'Current own metrics' });
+    await current.getByRole('row', { name: 'Items accepted 10/s' }).waitFor();
+    await current.getByRole('row', { name: 'Memory (RSS) 117.3 MB' }).waitFor();
+    await section.getByText('Values of Items accepted').click();
+    const values = section.getByRole('table', { name: 'Items accepted, values' });
+    await values.getByRole('cell', { name: '10/s' }).first().waitFor();
+    expect(await values.getByRole('cell', { name: '10/s' }).count()).toBe(4);
+    await check(page, '23-agent-telemetry');
+  });
+
   it('signs out: the cookie is cleared and a reload stays signed out', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in$/);
@@ -524,6 +725,17 @@ describe('web UI in Chromium', () => {
     await v.goto(url('/rollouts'));
     await v.getByRole('table', { name: 'Rollouts' }).waitFor();
     expect(await v.getByRole('link', { name: 'New rollout' }).count()).toBe(0);
+    // Packages: the catalogue and the fleet view, but no upload form and no delete.
+    await v.goto(url('/packages'));
+    await v.getByTestId('versions-otelcol').filter({ hasText: /^2$/ }).waitFor();
+    await check(v, '24-viewer-packages-phone');
+    expect(await v.getByRole('form', { name: /^Upload/ }).count()).toBe(0);
+    await v.goto(url('/packages/otelcol'));
+    await v.getByTestId('fleet-package-summary').waitFor();
+    expect(await v.getByRole('button', { name: /Delete|Upload/ }).count()).toBe(0);
+    await v.goto(url('/groups/edge'));
+    await v.getByText('Packages: otelcol 1.0.0').waitFor();
+    expect(await v.getByRole('button', { name: /Add package|Save/ }).count()).toBe(0);
     await viewerContext.close();
   });
 

@@ -13,22 +13,32 @@ function roundUp(v: number): number {
   return 10 * p;
 }
 
+/** The start time of bucket i in the reader's locale (time of day; the window is the last hour). */
+function bucketTime(start: string, stepSeconds: number, i: number): string {
+  const t = new Date(new Date(start).getTime() + i * stepSeconds * 1000);
+  return Number.isNaN(t.getTime()) ? `bucket ${i + 1}` : t.toLocaleTimeString();
+}
+
 /**
  * A small time series as inline SVG: one value per bucket, oldest first, gaps where nothing was
  * reported (an isolated value is a dot). Drawn with attributes only (no style attributes: CSP).
  * The figure's caption says the latest value in words, and the picture has a text alternative
- * with the latest and highest values.
+ * with the latest and highest values; a table of every reported value is one click away (a
+ * details element), for readers who cannot see the picture.
  */
 export function TimeSeriesChart({
   title,
   points,
   stepSeconds,
+  start,
   latest,
   format,
 }: {
   title: string;
   points: (number | null)[];
   stepSeconds: number;
+  /** Start of the first bucket (ISO time): the table fallback names each bucket by its time. */
+  start: string;
   /** The value to call latest (the API's current rate); default: the last point. */
   latest?: number | null;
   format: (v: number) => string;
@@ -86,6 +96,33 @@ export function TimeSeriesChart({
           <circle key={i} cx={d.cx} cy={d.cy} r="3" className="chart-dot" />
         ))}
       </svg>
+      <details className="chart-values">
+        <summary>Values of {title}</summary>
+        {known.length === 0 ? (
+          <p>None reported.</p>
+        ) : (
+          <div className="table-wrap">
+            <table aria-label={`${title}, values`}>
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">{title}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {points.map((p, i) =>
+                  p === null ? null : (
+                    <tr key={i}>
+                      <th scope="row">{bucketTime(start, stepSeconds, i)}</th>
+                      <td>{format(p)}</td>
+                    </tr>
+                  ),
+                )}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </details>
     </figure>
   );
 }

@@ -126,6 +126,7 @@ export function AgentTelemetrySection({ agent }: { agent: Agent }) {
                   title={c.title}
                   points={c.points!}
                   stepSeconds={s.window!.stepSeconds}
+                  start={s.window!.start}
                   latest={c.current ? (cur?.[c.current] ?? null) : undefined}
                   format={c.format}
                 />

@@ -8,7 +8,7 @@ import type { Agent, AgentGroup } from '../types';
 import { useSelectorCompletions } from '../selector-completion';
 
 /** Query parameters of GET /api/v1/agents that the URL carries, so that a view can be shared. */
-const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'group', 'sort', 'continue'] as const;
+const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'group', 'package', 'sort', 'continue'] as const;
 const PAGE_SIZE = 50;
 
 /** The columns a user may show or hide (the uid always shows); `cols` in the URL lists the shown ones. */
@@ -159,6 +159,14 @@ export function AgentsPage() {
           Refresh
         </button>
       </div>
+      {query.package && (
+        <p data-testid="package-filter">
+          Agents reporting package <code>{query.package}</code>{' '}
+          <button type="button" className="secondary" onClick={() => update({ package: undefined })}>
+            Clear package filter
+          </button>
+        </p>
+      )}
       <ProblemMessage error={list.error} />
       {list.data && (
         <>

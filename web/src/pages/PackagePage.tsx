@@ -5,9 +5,9 @@ import { api, ApiError, type ResourceList } from '../api';
 import { CountBars } from '../components/CountBars';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { UploadPackageForm } from '../components/UploadPackageForm';
-import { bytes, newestFirst, shortHash, when } from '../format';
+import { attr, bytes, newestFirst, shortHash, when } from '../format';
 import { useSession } from '../session';
-import type { AgentPackage, FleetPackageCounts } from '../types';
+import type { Agent, AgentPackage, FleetPackageCounts } from '../types';
 import { PACKAGE_PAGE } from './PackagesPage';
 
 /** One package: its catalogued versions and files, what the fleet runs of it, upload of a new version and delete. */
@@ -62,16 +62,23 @@ function FleetView({ name }: { name: string }) {
               label={`Agents per version of ${name}`}
               head={['Version', 'Agents']}
               total={s.agents}
-              rows={s.versions.map((v) => ({
-                key: v.version,
-                label: v.version,
-                count: v.agents,
-                note: v.version === s.latest ? <span className="badge ok">newest</span> : undefined,
-              }))}
+              rows={[...s.versions]
+                .sort((a, b) => newestFirst(a.version, b.version))
+                .map((v) => ({
+                  key: v.version,
+                  label: v.version,
+                  count: v.agents,
+                  note: v.version === s.latest ? <span className="badge ok">newest</span> : undefined,
+                }))}
             />
           ) : (
             <p>No agent reports a version of it.</p>
           )}
+          {[...s.versions]
+            .sort((a, b) => newestFirst(a.version, b.version))
+            .map((v) => (
+              <VersionAgents key={v.version} name={name} version={v.version} count={v.agents} />
+            ))}
           {Object.keys(s.statuses).length > 0 && (
             <CountBars
               label={`Agents per status of ${name}`}
@@ -83,6 +90,44 @@ function FleetView({ name }: { name: string }) {
             />
           )}
         </>
+      )}
+    </section>
+  );
+}
+
+/** Agents shown per version in the fleet view; the rest are a link to the filtered agents list away. */
+const AGENTS_PER_VERSION = 20;
+
+/** Which agents run one version of the package (GET /agents?package=NAME@VERSION, its first page). */
+function VersionAgents({ name, version, count }: { name: string; version: string; count: number }) {
+  const filter = `${name}@${version}`;
+  const q = useQuery({
+    queryKey: ['agents', { package: filter, limit: AGENTS_PER_VERSION }],
+    queryFn: () => api<ResourceList<Agent>>('/agents', { query: { package: filter, limit: AGENTS_PER_VERSION } }),
+  });
+  const items = q.data?.items ?? [];
+  const more = q.data?.metadata.remainingItemCount ?? 0;
+  return (
+    <section className="version-agents" aria-labelledby={`h-run-${filter}`}>
+      <h3 id={`h-run-${filter}`}>
+        Agents running {version} ({count})
+      </h3>
+      <ProblemMessage error={q.error} />
+      {q.data && items.length === 0 && <p>None now.</p>}
+      {items.length > 0 && (
+        <ul className="agent-links" aria-label={`Agents running ${name} ${version}`}>
+          {items.map((a) => (
+            <li key={a.metadata.name}>
+              <Link to={`/agents/${a.metadata.name}`}>{a.metadata.name}</Link> {attr(a.status.description?.identifyingAttributes, 'service.name')}
+              {a.status.connected ? '' : ' (disconnected)'}
+            </li>
+          ))}
+        </ul>
+      )}
+      {more > 0 && (
+        <p>
+          <Link to={`/agents?package=${encodeURIComponent(filter)}`}>All {items.length + more} agents running it</Link>
+        </p>
       )}
     </section>
   );

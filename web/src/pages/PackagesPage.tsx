@@ -26,12 +26,35 @@ export function sizeOf(p: AgentPackage): number | undefined {
   return sizes.some((s) => s === undefined) ? undefined : sizes.reduce<number>((a, b) => a + (b ?? 0), 0);
 }
 
-/** The package catalogue: every version (newest first within a package), what the fleet runs, and an upload form for operators. */
+/** One package of the catalogue: its versions, newest first. */
+interface CataloguedPackage {
+  name: string;
+  type: string;
+  versions: AgentPackage[];
+}
+
+/** The catalogue's versions grouped by package (names in order, versions newest first). */
+export function byPackage(items: AgentPackage[]): CataloguedPackage[] {
+  const packages = new Map<string, CataloguedPackage>();
+  for (const p of items) {
+    const entry = packages.get(p.spec.package) ?? { name: p.spec.package, type: p.spec.type, versions: [] };
+    entry.versions.push(p);
+    packages.set(p.spec.package, entry);
+  }
+  const list = [...packages.values()].sort((a, b) => a.name.localeCompare(b.name));
+  for (const p of list) p.versions.sort((a, b) => newestFirst(a.spec.version, b.spec.version));
+  return list;
+}
+
+/**
+ * The package catalogue: one row per package with its versions and how many agents run each
+ * (from the fleet's indexed counts), and an upload form for operators.
+ */
 export function PackagesPage() {
   const { canWrite } = useSession();
   const list = useQuery({ queryKey: ['packages'], queryFn: () => api<ResourceList<AgentPackage>>('/packages', { query: { limit: PACKAGE_PAGE } }) });
   const fleet = useQuery({ queryKey: ['fleet-packages'], queryFn: () => api<{ items: FleetPackageCounts[] }>('/fleet/packages') });
-  const versions = [...(list.data?.items ?? [])].sort((a, b) => a.spec.package.localeCompare(b.spec.package) || newestFirst(a.spec.version, b.spec.version));
+  const packages = byPackage(list.data?.items ?? []);
   const running = new Map((fleet.data?.items ?? []).map((f) => [f.name, f]));
   return (
     <>
@@ -43,46 +66,45 @@ export function PackagesPage() {
             <thead>
               <tr>
                 <th scope="col">Package</th>
-                <th scope="col">Version</th>
                 <th scope="col">Type</th>
-                <th scope="col">Files</th>
-                <th scope="col">Size</th>
-                <th scope="col">SHA-256</th>
-                <th scope="col">Signed</th>
-                <th scope="col">Agents running it</th>
+                <th scope="col">Versions</th>
+                <th scope="col">Newest</th>
+                <th scope="col">Agents reporting it</th>
+                <th scope="col">Agents per version</th>
               </tr>
             </thead>
             <tbody>
-              {versions.map((p) => {
-                const runs = running.get(p.spec.package)?.versions.find((v) => v.version === p.spec.version)?.agents ?? 0;
-                const first = p.spec.files[0];
+              {packages.map((p) => {
+                const f = running.get(p.name);
+                const agentsOn = (v: string) => f?.versions.find((x) => x.version === v)?.agents ?? 0;
+                const newest = p.versions[0];
                 return (
-                  <tr key={p.metadata.name}>
+                  <tr key={p.name}>
                     <th scope="row">
-                      <Link to={`/packages/${encodeURIComponent(p.spec.package)}`}>{p.spec.package}</Link>
+                      <Link to={`/packages/${encodeURIComponent(p.name)}`}>{p.name}</Link>
                     </th>
-                    <td>{p.spec.version}</td>
-                    <td>{p.spec.type}</td>
-                    <td>{p.spec.files.map((f) => f.name).join(', ') || '—'}</td>
-                    <td>{bytes(sizeOf(p))}</td>
+                    <td>{p.type}</td>
+                    <td data-testid={`versions-${p.name}`}>{p.versions.length}</td>
                     <td>
-                      {first ? (
-                        <code title={first.sha256}>
-                          {shortHash(first.sha256)}
-                          {p.spec.files.length > 1 ? ' …' : ''}
-                        </code>
-                      ) : (
-                        '—'
-                      )}
+                      {newest.spec.version}{' '}
+                      <span className="hint-inline">
+                        ({bytes(sizeOf(newest))}, signed: {signedText(newest)}
+                        {newest.spec.files[0] ? (
+                          <>
+                            , SHA-256 <code title={newest.spec.files[0].sha256}>{shortHash(newest.spec.files[0].sha256)}</code>
+                          </>
+                        ) : null}
+                        )
+                      </span>
                     </td>
-                    <td>{signedText(p)}</td>
-                    <td>{runs}</td>
+                    <td data-testid={`agents-${p.name}`}>{f?.agents ?? 0}</td>
+                    <td data-testid={`per-version-${p.name}`}>{p.versions.map((v) => `${v.spec.version}: ${agentsOn(v.spec.version)}`).join(' · ')}</td>
                   </tr>
                 );
               })}
-              {versions.length === 0 && (
+              {packages.length === 0 && (
                 <tr>
-                  <td colSpan={8}>No packages yet.</td>
+                  <td colSpan={6}>No packages yet.</td>
                 </tr>
               )}
             </tbody>
@@ -90,7 +112,7 @@ export function PackagesPage() {
           {list.data.metadata.remainingItemCount > 0 && <p>{list.data.metadata.remainingItemCount} more versions are not shown.</p>}
         </div>
       )}
-      <FleetOnly catalogued={new Set(versions.map((v) => v.spec.package))} fleet={fleet.data?.items ?? []} />
+      <FleetOnly catalogued={new Set(packages.map((p) => p.name))} fleet={fleet.data?.items ?? []} />
       {canWrite && <UploadPackageForm />}
     </>
   );
