@@ -13,6 +13,12 @@ function roundUp(v: number): number {
   return 10 * p;
 }
 
+/** A time of day (hours and minutes) `seconds` after `start`: the ends of the time axis. */
+function clock(start: string, seconds: number): string {
+  const t = new Date(new Date(start).getTime() + seconds * 1000);
+  return Number.isNaN(t.getTime()) ? '' : t.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
 /** The start time of bucket i in the reader's locale (time of day; the window is the last hour). */
 function bucketTime(start: string, stepSeconds: number, i: number): string {
   const t = new Date(new Date(start).getTime() + i * stepSeconds * 1000);
@@ -84,10 +90,10 @@ export function TimeSeriesChart({
           {format(top)}
         </text>
         <text x="2" y={H - 2} className="chart-label">
-          −{minutes} min
+          {clock(start, 0)}
         </text>
         <text x={W - 2} y={H - 2} textAnchor="end" className="chart-label">
-          now
+          {clock(start, points.length * stepSeconds)}
         </text>
         {segments.map((d, i) => (
           <path key={i} d={d} className="chart-line" />

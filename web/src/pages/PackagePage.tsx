@@ -74,11 +74,6 @@ function FleetView({ name }: { name: string }) {
           ) : (
             <p>No agent reports a version of it.</p>
           )}
-          {[...s.versions]
-            .sort((a, b) => newestFirst(a.version, b.version))
-            .map((v) => (
-              <VersionAgents key={v.version} name={name} version={v.version} count={v.agents} />
-            ))}
           {Object.keys(s.statuses).length > 0 && (
             <CountBars
               label={`Agents per status of ${name}`}
@@ -89,6 +84,11 @@ function FleetView({ name }: { name: string }) {
                 .map(([status, n]) => ({ key: status, label: status, count: n }))}
             />
           )}
+          {[...s.versions]
+            .sort((a, b) => newestFirst(a.version, b.version))
+            .map((v) => (
+              <VersionAgents key={v.version} name={name} version={v.version} count={v.agents} />
+            ))}
         </>
       )}
     </section>
