@@ -166,7 +166,8 @@ describe('web UI in Chromium', () => {
     await expect(page.getByTestId('connection-state').textContent()).resolves.toBe('connected');
     // The effective config is shown highlighted as YAML (CodeMirror, loaded when the page needs it).
     const effective = page.getByRole('region', { name: 'Effective config' });
-    await effective.getByText('otlp: {}').waitFor();
+    // (The plain-text fallback shows until the editor is ready: wait for the editor's own line.)
+    await effective.locator('.cm-line', { hasText: 'otlp: {}' }).waitFor();
     await effective.locator('.tok-propertyName', { hasText: 'receivers' }).waitFor();
     await expect(effective.getByRole('textbox', { name: 'Effective config' }).getAttribute('aria-readonly')).resolves.toBe('true');
     await check(page, '03-agent');
@@ -600,6 +601,27 @@ describe('web UI in Chromium', () => {
     await page.waitForURL(new RegExp(`/agents/${edgeUid}$`));
     await page.goto(url('/packages'));
     await page.getByTestId('per-version-otelcol').filter({ hasText: '1.1.0: 0 · 1.0.0: 1' }).waitFor();
+  });
+
+  it("uploads a version from the package's own page and deletes it after a confirmation: never offered again, the catalogue as before", async () => {
+    await page.goto(url('/packages/otelcol'));
+    const form = page.getByRole('form', { name: 'Upload a version of otelcol' });
+    await form.getByLabel('Version').fill('2.0.0-rc.1');
+    await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1_000) });
+    await form.getByRole('button', { name: 'Upload' }).click();
+    await form.getByRole('status').filter({ hasText: 'Uploaded otelcol@2.0.0-rc.1 (1 file).' }).waitFor();
+    // Newest first: the pre-release sorts above 1.1.0 and below a 2.0.0 release.
+    const versions = page.getByRole('region', { name: 'Versions' }).getByRole('heading', { level: 3 });
+    await versions
+      .first()
+      .filter({ hasText: /^2\.0\.0-rc\.1/ })
+      .waitFor();
+    await expect(versions.allTextContents()).resolves.toEqual(['2.0.0-rc.1 top-level', '1.1.0 top-level', '1.0.0 top-level']);
+    await page.getByRole('button', { name: 'Delete otelcol@2.0.0-rc.1' }).click();
+    await page.getByRole('button', { name: 'Confirm delete of otelcol@2.0.0-rc.1' }).click();
+    await versions.filter({ hasText: /^2\.0\.0-rc\.1/ }).waitFor({ state: 'detached' });
+    expect((await catalogue()).map((p) => p.metadata.name)).toEqual(['otelcol@1.0.0', 'otelcol@1.1.0']);
+    expect((await rawRequest(url('/api/v1/packages/otelcol@2.0.0-rc.1'), { headers: server.authHeaders })).status).toBe(404);
   });
 
   it("draws the agent's own telemetry as SVG charts, each with a text alternative and a table of its values", async () => {

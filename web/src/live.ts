@@ -27,6 +27,9 @@ function staleKeys(c: Change): { one: unknown[]; lists: unknown[][] } {
   }
 }
 
+/** Query keys of counts that take long to read (see flushLists). */
+const SLOW_COUNTS = new Set(['agentgroup-status', 'fleet-packages']);
+
 /** Lists are read again at most this often however fast changes come (500 agent changes a second must not mean 500 list reads). */
 const LIST_REFRESH_MS = 500;
 
@@ -46,7 +49,9 @@ async function follow(queries: QueryClient, signal: AbortSignal): Promise<void> 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flushLists = () => {
     timer = undefined;
-    for (const key of pendingLists.values()) void queries.invalidateQueries({ queryKey: key });
+    // A slow count (a group's status, the fleet's packages: seconds on the local database) that is
+    // still being read is left to finish rather than restarted, or steady changes would starve it.
+    for (const key of pendingLists.values()) void queries.invalidateQueries({ queryKey: key }, { cancelRefetch: !SLOW_COUNTS.has(String(key[0])) });
     pendingLists.clear();
   };
   const onChange = (c: Change) => {
