@@ -230,4 +230,48 @@ describe('rollouts of packages with real opamp-go agents', () => {
     const downgrades = await api(`GET`, `/audit?kind=agents&name=${uids[0]}`);
     expect(JSON.stringify(downgrades.body)).toContain('otelcol 1.1.0 → 1.0.0');
   });
+
+  it("a group's rollout policy: a change of its package versions goes out as a rollout, the agents keep theirs until it reaches them", async () => {
+    // The undone rollout's forced 1.0.0 ends with it.
+    expect((await api('DELETE', '/rollouts/up')).status).toBe(200);
+    const current = await api('GET', '/agentgroups/edge');
+    const put = (packages: Json[], resourceVersion: string) =>
+      api('PUT', '/agentgroups/edge', {
+        kind: 'AgentGroup',
+        apiVersion: 'v1',
+        metadata: { name: 'edge', resourceVersion },
+        spec: { selector: 'tier=edge', packages, rolloutPolicy: { stages: ['1', { stage: '100%', approval: true }] } },
+      });
+    const changed = await put([{ name: 'otelcol', version: '1.1.0' }], current.body.metadata.resourceVersion);
+    expect(changed.status).toBe(200);
+    expect(changed.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+    expect(changed.body.status.deliveredPackages).toEqual([{ name: 'otelcol', version: '1.0.0' }]);
+    const name = `edge-v${changed.body.metadata.resourceVersion}`;
+    const paused = await eventually(
+      () => api('GET', `/rollouts/${name}`),
+      (r) => r.body.status?.phase === 'Paused',
+      60_000,
+    );
+    expect(paused.body.metadata.labels).toEqual({ 'opamp-commander/rollout-policy-of': 'edge' });
+    expect(paused.body.spec).toMatchObject({ configs: [], packages: [{ name: 'otelcol', version: '1.1.0' }] });
+    expect(paused.body.status.conditions[paused.body.status.conditions.length - 1].reason).toBe('AwaitingApproval');
+    // Stage 1 reached the canary only: one agent runs 1.1.0, the others keep 1.0.0.
+    expect(await installedOn('1.1.0')).toBe(1);
+    expect(await installedOn('1.0.0')).toBe(2);
+    // Another change of packages while it holds is refused, naming it.
+    const again = await put([{ name: 'otelcol', version: '1.0.0' }], changed.body.metadata.resourceVersion);
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toContain(name);
+    expect((await api('POST', `/rollouts/${name}/approve`)).status).toBe(200);
+    await phaseOf(name, 'Succeeded');
+    await eventually(
+      () => installedOn('1.1.0'),
+      (n) => n === 3,
+      60_000,
+    );
+    expect(await installedOn('1.1.0')).toBe(3);
+    const settled = await api('GET', '/agentgroups/edge');
+    expect(settled.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+    expect(settled.body.status.deliveredPackages).toBeUndefined();
+  });
 });

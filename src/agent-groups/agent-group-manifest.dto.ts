@@ -246,7 +246,7 @@ export class AgentGroupSpecDto {
   @ApiPropertyOptional({
     type: RolloutPolicyDto,
     description:
-      'When set, a change of `configs` goes out as a rollout of this shape (its stages, gates, apply timeout and what a tripped gate does): the agents keep the configs they run (`status.deliveredConfigs`) until the rollout reaches them. Unset: a change goes to every agent at once.',
+      'When set, a change of `configs` or of package versions (`packages`) goes out as a rollout of this shape (its stages, gates, apply timeout and what a tripped gate does): the agents keep the configs and packages they run (`status.deliveredConfigs`, `status.deliveredPackages`) until the rollout reaches them. Unset: a change goes to every agent at once.',
   })
   @IsOptional()
   @IsObject()

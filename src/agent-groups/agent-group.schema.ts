@@ -77,6 +77,13 @@ export class AgentGroup {
   @Prop({ type: MongooseSchema.Types.Mixed })
   deliveredConfigs?: StoredConfigRef[];
 
+  /**
+   * What the group's agents get while a rollout of a change of `packages` (by the rollout policy)
+   * has not reached them: the packages from before the change. Absent: `packages` themselves.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  deliveredPackages?: PackageRef[];
+
   @Prop({ type: Number, required: true })
   resourceVersion: number;
 

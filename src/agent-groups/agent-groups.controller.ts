@@ -29,7 +29,13 @@ export class AgentGroupsController {
     const r = toAgentGroupResource(g, await this.groups.status(g, active));
     // The rollout policy in the form it was written (stages as the Rollout resource shows them).
     const spec = g.rolloutPolicy ? { ...r.spec, rolloutPolicy: rolloutPolicyToApi(g.rolloutPolicy) } : r.spec;
-    const status = g.deliveredConfigs ? { ...r.status, deliveredConfigs: configRefsToApi(g.deliveredConfigs) } : r.status;
+    const status = {
+      ...r.status,
+      ...(g.deliveredConfigs ? { deliveredConfigs: configRefsToApi(g.deliveredConfigs) } : {}),
+      ...(g.deliveredPackages
+        ? { deliveredPackages: g.deliveredPackages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) })) }
+        : {}),
+    };
     return { ...r, spec, status };
   }
 

@@ -51,9 +51,16 @@ type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'p
 export interface PolicyRollouts {
   /** The group's rollout that holds (Pending, Progressing, Paused, or Aborted: its overlay holds), if any. */
   holding(group: string): Promise<{ name: string; phase: string; configs: StoredConfigRef[] } | undefined>;
-  /** Starts a rollout of the group to its `configs` under its policy; returns the rollout's name. */
+  /** Starts a rollout of the group to its `configs` and `packages` under its policy (what it holds back moves); returns the rollout's name. */
   start(group: AgentGroup): Promise<string>;
 }
+
+/** The packages of `after` that `before` does not name as they are (new names, other versions, force changed). */
+export function changedPackages(before: readonly PackageRef[], after: readonly PackageRef[]): PackageRef[] {
+  return after.filter((p) => !before.some((b) => b.name === p.name && b.version === p.version && !!b.force === !!p.force));
+}
+
+const samePackages = (a: readonly PackageRef[], b: readonly PackageRef[]) => changedPackages(a, b).length === 0 && changedPackages(b, a).length === 0;
 
 const sameConfigs = (a: readonly StoredConfigRef[], b: readonly StoredConfigRef[]) =>
   JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) ===
@@ -129,28 +136,35 @@ export class AgentGroupsService implements OnModuleInit {
   async startHeldBack(name: string): Promise<string | undefined> {
     const rollouts = this.policyRollouts;
     const g = await this.groups.findById(name);
-    if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || !g.deliveredConfigs) return undefined;
+    if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || (!g.deliveredConfigs && !g.deliveredPackages)) return undefined;
     if (await rollouts.holding(name)) return undefined;
     return rollouts.start(g);
   }
 
-  /** Groups with a rollout policy that hold configs back (the rollout controller starts what is missing). */
+  /** Groups with a rollout policy that hold configs or packages back (the rollout controller starts what is missing). */
   async heldBack(): Promise<string[]> {
     return this.groups.activeNamesHoldingBack();
   }
 
   /**
-   * A rollout of the group's policy succeeded, delivering `delivered` (revisions pinned at its
-   * start): when that is what the group's configs mean now, nothing is held back any more;
-   * when a newer revision came meanwhile, what was delivered is held and the next rollout follows.
+   * A rollout of the group's policy succeeded, delivering `moved.configs` (revisions pinned at its
+   * start) and, when it moved packages, the group's packages: when those configs are what the
+   * group's configs mean now, nothing is held back any more; when a newer revision came
+   * meanwhile, what was delivered is held and the next rollout follows. Packages cannot change
+   * while the rollout holds, so they are never held back after it.
    */
-  async settlePolicyRollout(name: string, delivered: StoredConfigRef[]): Promise<void> {
+  async settlePolicyRollout(name: string, moved: { configs?: StoredConfigRef[]; packages: boolean }): Promise<void> {
     await this.writes.run(name, async () => {
       const current = await this.get(name);
-      const wanted = await this.pinned(current.configs);
-      const deliveredConfigs = sameConfigs(wanted, delivered) ? undefined : delivered.map((c) => ({ ...c }));
-      if (JSON.stringify(current.deliveredConfigs ?? null) === JSON.stringify(deliveredConfigs ?? null)) return;
-      const updated = await this.commit(current, { deliveredConfigs, updatedAt: new Date() });
+      let deliveredConfigs = current.deliveredConfigs;
+      if (moved.configs) {
+        const wanted = await this.pinned(current.configs);
+        deliveredConfigs = sameConfigs(wanted, moved.configs) ? undefined : moved.configs.map((c) => ({ ...c }));
+      }
+      const deliveredPackages = moved.packages ? undefined : current.deliveredPackages;
+      const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+      if (same(current.deliveredConfigs, deliveredConfigs) && same(current.deliveredPackages, deliveredPackages)) return;
+      const updated = await this.commit(current, { deliveredConfigs, deliveredPackages, updatedAt: new Date() });
       if (!updated) throw this.stale(name);
       this.publish('agentgroup.replaced', updated, current);
     });
@@ -179,7 +193,7 @@ export class AgentGroupsService implements OnModuleInit {
       // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
       const revived = await this.commit(
         existing,
-        { ...content, deliveredConfigs: undefined, createdAt: now, updatedAt: now, deletedAt: null },
+        { ...content, deliveredConfigs: undefined, deliveredPackages: undefined, createdAt: now, updatedAt: now, deletedAt: null },
         { deletedAt: { $ne: null } },
       );
       if (!revived) throw new ConflictError(`agentgroup "${name}" was changed concurrently; retry`);
@@ -210,41 +224,52 @@ export class AgentGroupsService implements OnModuleInit {
     const current = await this.get(name);
     if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
     if (content.rolloutPolicy && this.policyRollouts) return this.replaceThroughRollout(current, content, this.policyRollouts);
-    // Without a policy a change goes to every agent at once, configs held back by one included.
-    if (sameContent(current, content) && !current.deliveredConfigs) return current;
-    const updated = await this.commit(current, { ...content, deliveredConfigs: undefined, updatedAt: new Date() });
+    // Without a policy a change goes to every agent at once, configs and packages held back by one included.
+    if (sameContent(current, content) && !current.deliveredConfigs && !current.deliveredPackages) return current;
+    const updated = await this.commit(current, { ...content, deliveredConfigs: undefined, deliveredPackages: undefined, updatedAt: new Date() });
     if (!updated) throw this.stale(name, resourceVersion);
     this.publish('agentgroup.replaced', updated, current);
     return updated;
   }
 
   /**
-   * A replace under a rollout policy: everything but a change of configs applies at once; the
-   * agents keep the configs they have (`deliveredConfigs`) and a rollout of the policy's shape
-   * moves them to the new ones (its success clears `deliveredConfigs`). Repeating the same
-   * replace changes nothing; another change of configs while a rollout holds is refused.
+   * A replace under a rollout policy: everything but a change of configs or package versions
+   * applies at once; the agents keep the configs and packages they have (`deliveredConfigs`,
+   * `deliveredPackages`) and a rollout of the policy's shape moves them to the new ones (its
+   * success clears what is held). A package the change only removes goes at once with the rest
+   * (or when the rollout ends, if something is held). Repeating the same replace changes nothing;
+   * another change of configs or packages while a rollout holds is refused.
    */
   private async replaceThroughRollout(current: AgentGroup, content: GroupContent, rollouts: PolicyRollouts): Promise<AgentGroup> {
     const name = current._id;
     // Compared and held back with revisions pinned: "the latest" must not move under a rollout.
     const delivered = current.deliveredConfigs ?? (await this.pinned(current.configs));
-    const changes = !sameConfigs(await this.pinned(content.configs), delivered);
+    const configsChange = !sameConfigs(await this.pinned(content.configs), delivered);
+    const deliveredPkgs = current.deliveredPackages ?? current.packages ?? [];
+    const packagesChange = changedPackages(deliveredPkgs, content.packages ?? []).length > 0;
     const holding = await rollouts.holding(name);
     if (holding && !sameConfigs(content.configs, current.configs) && !sameConfigs(content.configs, holding.configs)) {
       throw new ConflictError(
         `agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}) to other configs; wait for it, abort or undo it before changing configs again`,
       );
     }
-    const deliveredConfigs = changes ? delivered.map((c) => ({ ...c })) : undefined;
+    if (holding && !samePackages(content.packages ?? [], current.packages ?? [])) {
+      throw new ConflictError(
+        `agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}); wait for it, abort or undo it before changing packages again`,
+      );
+    }
+    const deliveredConfigs = configsChange ? delivered.map((c) => ({ ...c })) : undefined;
+    const deliveredPackages = packagesChange ? deliveredPkgs.map((p) => ({ ...p })) : undefined;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
     let updated = current;
-    if (!sameContent(current, content) || JSON.stringify(current.deliveredConfigs ?? null) !== JSON.stringify(deliveredConfigs ?? null)) {
-      const committed = await this.commit(current, { ...content, deliveredConfigs, updatedAt: new Date() });
+    if (!sameContent(current, content) || !same(current.deliveredConfigs, deliveredConfigs) || !same(current.deliveredPackages, deliveredPackages)) {
+      const committed = await this.commit(current, { ...content, deliveredConfigs, deliveredPackages, updatedAt: new Date() });
       if (!committed) throw this.stale(name);
       updated = committed;
       this.publish('agentgroup.replaced', updated, current);
     }
     // Also when a replace before committed the change but could not start its rollout.
-    if (changes && !holding) await rollouts.start(updated);
+    if ((configsChange || packagesChange) && !holding) await rollouts.start(updated);
     return updated;
   }
 
@@ -272,8 +297,9 @@ export class AgentGroupsService implements OnModuleInit {
     return this.writes.run(name, async () => {
       const current = await this.get(name);
       const next = packages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) }));
-      if (JSON.stringify(current.packages ?? []) === JSON.stringify(next)) return current;
-      const updated = await this.commit(current, { packages: next.length ? next : undefined, updatedAt: new Date() });
+      if (JSON.stringify(current.packages ?? []) === JSON.stringify(next) && !current.deliveredPackages) return current;
+      // What the rollout delivered is now what every agent gets: nothing is held back any more.
+      const updated = await this.commit(current, { packages: next.length ? next : undefined, deliveredPackages: undefined, updatedAt: new Date() });
       if (!updated) throw this.stale(name);
       this.publish('agentgroup.replaced', updated, current);
       return updated;
@@ -386,7 +412,8 @@ function toDefinition(g: AgentGroup): AgentGroupDefinition {
     // What the agents get: configs held back for a rollout under the group's policy, else its configs.
     configs: (g.deliveredConfigs ?? g.configs).map((c) => ({ ...c })),
     connectionSettings: connectionSettingsFromStored(g.connectionSettings),
-    packages: (g.packages ?? []).map((p) => ({ ...p })),
+    // Likewise packages held back for a rollout under the policy.
+    packages: (g.deliveredPackages ?? g.packages ?? []).map((p) => ({ ...p })),
     resourceVersion: g.resourceVersion,
     updatedAt: g.updatedAt,
   };

@@ -142,6 +142,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
           pinned,
           from: group.configs,
           toHash,
+          // What the group's agents get (under its policy: the versions held back).
           ...(packageTargets ? { packageTargets, fromPackages: group.packages.map((p) => ({ ...p })) } : {}),
           stageStartedAt: undefined,
           bakeStartedAt: undefined,
@@ -169,9 +170,15 @@ export class RolloutDriver implements OnApplicationBootstrap {
     if (step.outcome === 'succeeded') {
       // The group now says what its agents run; then the overlay ends (both give the same map).
       // A rollout of the group's policy delivered the group's own configs (they stay as written); any other says what its agents run.
-      if (r.spec.fromPolicy) await this.groups.settlePolicyRollout(r.group, step.status.pinned ?? r.spec.configs);
-      else if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
-      if (r.spec.packages?.length) await this.groups.replacePackages(r.group, withPackageVersions(group.packages, r.spec.packages));
+      if (r.spec.fromPolicy) {
+        await this.groups.settlePolicyRollout(r.group, {
+          configs: r.spec.configs.length ? (step.status.pinned ?? r.spec.configs) : undefined,
+          packages: !!r.spec.packages?.length,
+        });
+      } else {
+        if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
+        if (r.spec.packages?.length) await this.groups.replacePackages(r.group, withPackageVersions(group.packages, r.spec.packages));
+      }
     }
     if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
     const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { toEntries } from '../agent-groups/agent-group.mapper';
 import type { AgentGroup } from '../agent-groups/agent-group.schema';
-import { AgentGroupsService } from '../agent-groups/agent-groups.service';
+import { AgentGroupsService, changedPackages } from '../agent-groups/agent-groups.service';
 import { checkConfigRefs } from '../agent-groups/config-refs';
 import { AgentsService } from '../agents/agents.service';
 import { AuditService } from '../audit/audit.service';
@@ -97,8 +97,10 @@ export class RolloutsService implements OnModuleInit {
   }
 
   /**
-   * The rollout a change of a group's configs starts under the group's rollout policy: named
-   * after the group and the resourceVersion that made the change, to the group's configs.
+   * The rollout a change of a group's configs or packages starts under the group's rollout
+   * policy: named after the group and the resourceVersion that made the change, to the group's
+   * configs when it holds configs back, and to the package versions it changed when it holds
+   * packages back.
    */
   async startForPolicy(g: AgentGroup): Promise<string> {
     const suffix = `-v${g.resourceVersion}`;
@@ -106,9 +108,12 @@ export class RolloutsService implements OnModuleInit {
     // Once per change: a rollout of it that ended (rolled back, say) is not started again by the
     // same replace sent again; a new change (a new resourceVersion) is.
     if (await this.rollouts.exists(name)) return name;
+    const packages = g.deliveredPackages ? changedPackages(g.deliveredPackages, g.packages ?? []) : [];
     const spec: StoredRolloutSpec = {
       target: { group: g._id },
-      configs: g.configs.map((c) => ({ ...c })),
+      // Only packages held back: the configs do not move (they would gate on remote config).
+      configs: g.deliveredConfigs || !packages.length ? g.configs.map((c) => ({ ...c })) : [],
+      ...(packages.length ? { packages: packages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) })) } : {}),
       ...(g.rolloutPolicy as StoredPolicy),
       fromPolicy: true,
     };
