@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { FilterQuery } from 'mongoose';
 import { AgentGroupsRepository } from '../agent-groups/agent-groups.repository';
 import { DesiredStateEvents } from '../common/desired-state-events';
-import { ChangeFeed } from '../cluster/change-feed';
+import { ChangeFeed, MAX_EVENT_PACKAGES } from '../cluster/change-feed';
 import { FleetJobs } from '../cluster/fleet-jobs.service';
 import { PeriodicTask } from '../common/periodic-task';
 import { ConflictError, InvalidError, NotFoundError } from '../common/domain-errors';
@@ -379,6 +379,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       remoteConfigStatus: parts.remoteConfigStatus
         ? { status: parts.remoteConfigStatus.status, errorMessage: parts.remoteConfigStatus.errorMessage || undefined }
         : undefined,
+      packages: parts.packageStatuses?.packages.slice(0, MAX_EVENT_PACKAGES).map((p) => ({ name: p.name, version: p.agentHasVersion, status: p.status })),
     });
   }
 

@@ -32,6 +32,17 @@ describe('ChangeFeed', () => {
     ]);
   });
 
+  it("tells an agent's package changes (an install's status), not its download progress", () => {
+    const { f, heard } = feed();
+    const pkg = (status: string, version = '1.0.0') => [{ name: 'otelcol', version, status }];
+    f.agentStatus('a1', { connected: true, transport: 'websocket', packages: pkg('INSTALLED') });
+    f.agentStatus('a1', { connected: true, transport: 'websocket', healthy: true }); // no package statuses in this report: still as told
+    f.agentStatus('a1', { connected: true, transport: 'websocket', packages: pkg('DOWNLOADING') });
+    f.agentStatus('a1', { connected: true, transport: 'websocket', packages: pkg('DOWNLOADING') }); // progress only: the same facts
+    f.agentStatus('a1', { connected: true, transport: 'websocket', packages: pkg('INSTALLED', '1.1.0') });
+    expect(heard.map((c) => c.object.status?.packages)).toEqual([pkg('INSTALLED'), pkg('INSTALLED'), pkg('DOWNLOADING'), pkg('INSTALLED', '1.1.0')]);
+  });
+
   it('resumes after a known id, from the start of its series before any event, and not after one it has dropped', () => {
     const { f, events, heard } = feed(10);
     const start = f.latestId;

@@ -35,7 +35,16 @@ export interface AgentStatusFacts {
   healthy?: boolean;
   /** The agent's remote config status as it reported it (APPLIED, APPLYING, FAILED, UNSET) and its error. */
   remoteConfigStatus?: { status: string; errorMessage?: string };
+  /**
+   * The packages it runs and their status (INSTALLED, DOWNLOADING, INSTALL_FAILED, …), at most
+   * MAX_EVENT_PACKAGES: a live package view moves on an install. Download progress is left out
+   * (an event per percent of a download would flood the watchers): GET the agent for it.
+   */
+  packages?: { name: string; version: string; status: string }[];
 }
+
+/** How many packages an agent's status event names; GET the agent for all of them. */
+export const MAX_EVENT_PACKAGES = 32;
 
 /** One change as watchers get it. `id` is the resume token (SSE `id:`), minted by the replica where the change happened. */
 export interface ResourceChange {
