@@ -79,7 +79,10 @@ describe('opampctl against a real server', () => {
   let uid: string;
 
   /** Runs the built opampctl; `input` goes to its stdin. */
-  function run(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+  function run(
+    args: string[],
+    opts: { input?: string; env?: Record<string, string>; timeoutMs?: number; onStderr?: (stderr: string) => void } = {},
+  ): Promise<Run> {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('OPAMPCTL_') && k !== 'COLUMNS' && v !== undefined) env[k] = v;
     Object.assign(env, { OPAMPCTL_CONFIG: configFile, NO_COLOR: '1', HOME: dir }, opts.env ?? {});
@@ -88,7 +91,10 @@ describe('opampctl against a real server', () => {
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        opts.onStderr?.(stderr);
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
       child.on('error', reject);
       child.on('close', (code) => {
@@ -278,8 +284,13 @@ spec:
 
   it('watches an opamp-go agent connect and receive the config, then waits for APPLIED', async () => {
     // The watch starts before the agent exists and sees it appear and take its configuration.
-    const watching = run(['get', 'agents', '-w', '--watch-interval', '500ms', '--timeout', '8s']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The agent starts once the watch has listed nothing (a fixed pause lost that race on a loaded machine).
+    let listed!: () => void;
+    const emptyListed = new Promise<void>((r) => (listed = r));
+    const watching = run(['get', 'agents', '-w', '--watch-interval', '500ms', '--timeout', '8s'], {
+      onStderr: (e) => e.includes('No resources found; watching for changes.') && listed(),
+    });
+    await Promise.race([emptyListed, watching]);
     agent = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--service-name', 'checkout', '--heartbeat', '1']);
     agents.push(agent);
     uid = (await agent.event('started')).uid as string;

@@ -624,6 +624,34 @@ describe('web UI in Chromium', () => {
     expect((await rawRequest(url('/api/v1/packages/otelcol@2.0.0-rc.1'), { headers: server.authHeaders })).status).toBe(404);
   });
 
+  it('starts a rollout of a package version from the form; its page counts the installs per stage and the group then names the version', async () => {
+    await page.goto(url('/rollouts/new'));
+    await page.getByLabel('Group').selectOption('edge');
+    // The group assigns no config: only its package can move.
+    expect(await page.getByLabel("Move the group's configs").count()).toBe(0);
+    const version = page.getByLabel('Version of package otelcol (the group names 1.0.0)');
+    await expect(version.inputValue()).resolves.toBe('1.0.0');
+    await expect(page.getByRole('button', { name: 'Start rollout' }).isDisabled()).resolves.toBe(true);
+    await version.selectOption('1.1.0');
+    await page.getByLabel('Name').fill('edge-otelcol-1-1-0');
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.waitForURL(/\/rollouts\/edge-otelcol-1-1-0$/);
+    await page.getByTestId('rollout-packages').filter({ hasText: 'otelcol 1.1.0 (from 1.0.0)' }).waitFor();
+    await page.getByTestId('rollout-phase').filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60_000 });
+    const stages = page.getByRole('table', { name: 'Stages' });
+    await stages.getByRole('columnheader', { name: 'Packages installed / installing / failed / pending' }).waitFor();
+    await stages
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: '1' }) })
+      .getByRole('cell', { name: '1 / 0 / 0 / 0' })
+      .waitFor();
+    await check(page, '25-package-rollout');
+    const group = await rawRequest(url('/api/v1/agentgroups/edge'), { headers: server.authHeaders });
+    expect(group.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+    await page.goto(url('/rollouts'));
+    await page.getByRole('row').filter({ hasText: 'edge-otelcol-1-1-0' }).getByText('otelcol 1.1.0 (from 1.0.0)').waitFor();
+  });
+
   it("draws the agent's own telemetry as SVG charts, each with a text alternative and a table of its values", async () => {
     // The agent's Collector sends its own metrics (OTLP JSON) to the server: 600 spans accepted and sent in a minute.
     const t0 = Date.now() - 5 * 60_000;
@@ -756,7 +784,7 @@ describe('web UI in Chromium', () => {
     await v.getByTestId('fleet-package-summary').waitFor();
     expect(await v.getByRole('button', { name: /Delete|Upload/ }).count()).toBe(0);
     await v.goto(url('/groups/edge'));
-    await v.getByText('Packages: otelcol 1.0.0').waitFor();
+    await v.getByText('Packages: otelcol 1.1.0').waitFor();
     expect(await v.getByRole('button', { name: /Add package|Save/ }).count()).toBe(0);
     await viewerContext.close();
   });

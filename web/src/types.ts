@@ -59,6 +59,8 @@ export interface AgentGroup {
     config: { applied: number; applying: number; failed: number; pending: number };
     matchedNotGoverned: number;
     packages?: GroupPackageStatus[];
+    /** Under a rollout policy: the versions the agents keep until its rollout reaches them. */
+    deliveredPackages?: PackageRef[];
   };
 }
 
@@ -86,6 +88,8 @@ export interface Rollout {
   spec: {
     target: { group: string };
     configs: { fileName: string; remoteConfig: string; revision?: number }[];
+    /** Package versions the rollout moves the group's agents to (absent: it moves configs only). */
+    packages?: PackageRef[];
     stages: RolloutStageSpec[] | { initial: number; multiplier: number; bakeSeconds?: number };
     applyTimeoutSeconds?: number;
     gates: { metric: string; maxRatio: number; vsControl?: boolean }[];
@@ -101,7 +105,16 @@ export interface Rollout {
     approvedStage?: number;
     stageStartedAt?: string;
     bakeStartedAt?: string;
-    stages: { reached: number; applied: number; failed: number; pending: number }[];
+    stages: {
+      reached: number;
+      applied: number;
+      failed: number;
+      pending: number;
+      packages?: { installed: number; installing: number; failed: number; pending: number };
+    }[];
+    /** The versions moved to and from (a rollout of packages). */
+    packages?: PackageRef[];
+    previousPackages?: PackageRef[];
     gates: RolloutGateResult[];
     conditions: { type: string; reason: string; message: string; at: string }[];
     failedAgents: { uid: string; error: string }[];

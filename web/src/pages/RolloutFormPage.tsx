@@ -4,10 +4,11 @@ import { Navigate, useNavigate } from 'react-router';
 import { api, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { useSession } from '../session';
-import type { AgentGroup, RemoteConfig, Rollout } from '../types';
+import type { AgentGroup, AgentPackage, RemoteConfig, Rollout } from '../types';
+import { PACKAGE_PAGE } from './PackagesPage';
 
 const GATES = [
-  { metric: 'applyFailed', label: 'Config FAILED', ratio: '0' },
+  { metric: 'applyFailed', label: 'Config FAILED or package INSTALL_FAILED', ratio: '0' },
   { metric: 'unhealthy', label: 'Unhealthy', ratio: '0.1' },
   { metric: 'disconnected', label: 'Disconnected', ratio: '0.1' },
   { metric: 'effectiveMismatch', label: 'Effective config not the one sent', ratio: '0' },
@@ -18,8 +19,9 @@ const GATES = [
 ] as const;
 
 /**
- * A new rollout: a group's config files moved to chosen revisions, in stages ("1, 10%, 100%"),
- * with the gates that stop it. The API checks everything again and its problem detail is shown.
+ * A new rollout: a group's config files moved to chosen revisions and/or its packages to chosen
+ * catalogued versions, in stages ("1, 10%, 100%"), with the gates that stop it. The API checks
+ * everything again and its problem detail is shown.
  */
 export function RolloutFormPage() {
   const { canWrite } = useSession();
@@ -27,7 +29,10 @@ export function RolloutFormPage() {
   const client = useQueryClient();
   const groups = useQuery({ queryKey: ['agentgroups'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 200 } }) });
   const configs = useQuery({ queryKey: ['remoteconfigs'], queryFn: () => api<ResourceList<RemoteConfig>>('/remoteconfigs', { query: { limit: 200 } }) });
+  const catalogue = useQuery({ queryKey: ['packages'], queryFn: () => api<ResourceList<AgentPackage>>('/packages', { query: { limit: PACKAGE_PAGE } }) });
   const [name, setName] = useState('');
+  const [moveConfigs, setMoveConfigs] = useState(true);
+  const [versions, setVersions] = useState<Record<string, string>>({});
   const [group, setGroup] = useState('');
   const [revisions, setRevisions] = useState<Record<string, string>>({});
   const [stages, setStages] = useState('1, 100%');
@@ -38,10 +43,23 @@ export function RolloutFormPage() {
   );
   const chosen = groups.data?.items.find((g) => g.metadata.name === group);
   const files = chosen?.spec.configs ?? [];
+  const groupPackages = chosen?.spec.packages ?? [];
+  const versionsOf = (pkg: string) =>
+    (catalogue.data?.items ?? [])
+      .filter((v) => v.spec.package === pkg && !v.metadata.deletedAt)
+      .map((v) => v.spec.version)
+      .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  // Packages to move: those whose chosen version is not the group's.
+  const movedPackages = groupPackages
+    .filter((p) => versions[p.name] && versions[p.name] !== p.version)
+    .map((p) => ({ name: p.name, version: versions[p.name] }));
+  const configsMove = moveConfigs && files.length > 0;
   // Each file of the group starts at its config's latest revision (what a rollout usually moves to).
   useEffect(() => {
     const latest = (c: string) => configs.data?.items.find((x) => x.metadata.name === c)?.status.latestRevision;
     setRevisions(Object.fromEntries(files.map((f) => [f.fileName, String(latest(f.remoteConfig) ?? '')])));
+    setVersions(Object.fromEntries(groupPackages.map((p) => [p.name, p.version])));
+    setMoveConfigs(files.length > 0);
     if (!name && group) setName(`${group}-${new Date().toISOString().slice(0, 10)}`);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [group, configs.data]);
@@ -55,11 +73,14 @@ export function RolloutFormPage() {
           metadata: { name },
           spec: {
             target: { group },
-            configs: files.map((f) => ({
-              fileName: f.fileName,
-              remoteConfig: f.remoteConfig,
-              ...(revisions[f.fileName] ? { revision: Number(revisions[f.fileName]) } : {}),
-            })),
+            configs: configsMove
+              ? files.map((f) => ({
+                  fileName: f.fileName,
+                  remoteConfig: f.remoteConfig,
+                  ...(revisions[f.fileName] ? { revision: Number(revisions[f.fileName]) } : {}),
+                }))
+              : [],
+            ...(movedPackages.length ? { packages: movedPackages } : {}),
             stages: stages
               .split(',')
               .map((s) => s.trim())
@@ -83,7 +104,7 @@ export function RolloutFormPage() {
   return (
     <>
       <h1>New rollout</h1>
-      <ProblemMessage error={groups.error ?? configs.error} />
+      <ProblemMessage error={groups.error ?? configs.error ?? catalogue.error} />
       <form className="form" onSubmit={submit} aria-label="New rollout">
         <label>
           Group
@@ -100,12 +121,32 @@ export function RolloutFormPage() {
           Name
           <input required value={name} onChange={(e) => setName(e.target.value)} />
         </label>
-        {chosen && files.length === 0 && <p className="error-text">This group assigns no config: there is nothing to roll out.</p>}
-        {files.map((f) => (
-          <label key={f.fileName}>
-            Revision of {f.remoteConfig}
-            {f.fileName ? ` (file ${f.fileName})` : ''}
-            <input type="number" min={1} value={revisions[f.fileName] ?? ''} onChange={(e) => setRevisions({ ...revisions, [f.fileName]: e.target.value })} />
+        {chosen && files.length === 0 && groupPackages.length === 0 && (
+          <p className="error-text">This group assigns no config and names no package: there is nothing to roll out.</p>
+        )}
+        {files.length > 0 && (
+          <label>
+            <input type="checkbox" checked={moveConfigs} onChange={(e) => setMoveConfigs(e.target.checked)} /> Move the group's configs
+          </label>
+        )}
+        {configsMove &&
+          files.map((f) => (
+            <label key={f.fileName}>
+              Revision of {f.remoteConfig}
+              {f.fileName ? ` (file ${f.fileName})` : ''}
+              <input type="number" min={1} value={revisions[f.fileName] ?? ''} onChange={(e) => setRevisions({ ...revisions, [f.fileName]: e.target.value })} />
+            </label>
+          ))}
+        {groupPackages.map((p) => (
+          <label key={p.name}>
+            Version of package {p.name} (the group names {p.version})
+            <select value={versions[p.name] ?? p.version} onChange={(e) => setVersions({ ...versions, [p.name]: e.target.value })}>
+              {[...new Set([p.version, ...versionsOf(p.name)])].map((v) => (
+                <option key={v} value={v}>
+                  {v === p.version ? `${v} (keep)` : v}
+                </option>
+              ))}
+            </select>
           </label>
         ))}
         <label>
@@ -114,7 +155,7 @@ export function RolloutFormPage() {
         </label>
         <small id="stages-help">For example 1, 10%, 100%: one canary, then a tenth of the group, then everyone.</small>
         <label>
-          Seconds for a stage's agents to apply
+          Seconds for a stage's agents to apply and install
           <input type="number" min={1} value={timeout} onChange={(e) => setTimeoutSeconds(e.target.value)} />
         </label>
         <fieldset>
@@ -152,7 +193,7 @@ export function RolloutFormPage() {
           </select>
         </label>
         <ProblemMessage error={create.error} />
-        <button type="submit" disabled={create.isPending || files.length === 0}>
+        <button type="submit" disabled={create.isPending || (!configsMove && movedPackages.length === 0)}>
           Start rollout
         </button>
       </form>

@@ -5,7 +5,7 @@ import { ProblemMessage } from '../components/ProblemMessage';
 import { when } from '../format';
 import { useSession } from '../session';
 import type { Rollout, RolloutStageSpec } from '../types';
-import { configsText, stageText } from './RolloutsPage';
+import { configsText, packagesText, stageText } from './RolloutsPage';
 
 type Action = 'pause' | 'resume' | 'approve' | 'abort' | 'undo' | 'retry';
 
@@ -35,7 +35,7 @@ function stageSpecText(s: RolloutStageSpec): string {
 }
 
 const GATE_WORDS: Record<string, string> = {
-  applyFailed: 'config FAILED',
+  applyFailed: 'config FAILED or package INSTALL_FAILED',
   disconnected: 'disconnected',
   unhealthy: 'unhealthy',
   effectiveMismatch: 'effective config not the one sent',
@@ -63,6 +63,7 @@ export function RolloutPage() {
   const stages = Array.isArray(r.spec.stages) ? r.spec.stages : undefined;
   const geometric = Array.isArray(r.spec.stages) ? undefined : r.spec.stages;
   const rows = Math.max(stages?.length ?? 0, r.status.stages.length, r.status.stageCount ?? 0);
+  const movesPackages = (r.spec.packages?.length ?? 0) > 0;
   return (
     <>
       <p>
@@ -82,10 +83,18 @@ export function RolloutPage() {
             <Link to={`/groups/${encodeURIComponent(r.spec.target.group)}`}>{r.spec.target.group}</Link>
           </dd>
         </div>
-        <div>
-          <dt>Configs</dt>
-          <dd>{configsText(r)}</dd>
-        </div>
+        {r.spec.configs.length > 0 && (
+          <div>
+            <dt>Configs</dt>
+            <dd>{configsText(r)}</dd>
+          </div>
+        )}
+        {(r.spec.packages?.length ?? 0) > 0 && (
+          <div>
+            <dt>Packages</dt>
+            <dd data-testid="rollout-packages">{packagesText(r)}</dd>
+          </div>
+        )}
         <div>
           <dt>Stage</dt>
           <dd data-testid="rollout-stage">{stageText(r)}</dd>
@@ -135,6 +144,7 @@ export function RolloutPage() {
                 <th scope="col">Applied</th>
                 <th scope="col">Failed</th>
                 <th scope="col">Pending</th>
+                {movesPackages && <th scope="col">Packages installed / installing / failed / pending</th>}
               </tr>
             </thead>
             <tbody>
@@ -149,6 +159,13 @@ export function RolloutPage() {
                     <td>{counts?.applied ?? '—'}</td>
                     <td className={counts?.failed ? 'error-text' : undefined}>{counts?.failed ?? '—'}</td>
                     <td>{counts?.pending ?? '—'}</td>
+                    {movesPackages && (
+                      <td>
+                        {counts?.packages
+                          ? `${counts.packages.installed} / ${counts.packages.installing} / ${counts.packages.failed} / ${counts.packages.pending}`
+                          : '—'}
+                      </td>
+                    )}
                   </tr>
                 );
               })}
@@ -160,7 +177,7 @@ export function RolloutPage() {
       <section aria-labelledby="h-gates">
         <h2 id="h-gates">Gates</h2>
         {r.spec.gates.length === 0 ? (
-          <p>No gates: each stage goes on once its agents applied the config.</p>
+          <p>No gates: each stage goes on once its agents applied the config and installed the packages.</p>
         ) : (
           <ul data-testid="rollout-gates">
             {r.spec.gates.map((g) => {

@@ -16,6 +16,16 @@ export function configsText(r: Rollout): string {
   return r.spec.configs.map((c) => `${c.remoteConfig}${c.revision ? `@${c.revision}` : ''}${c.fileName ? ` as ${c.fileName}` : ''}`).join(', ');
 }
 
+/** `otelcol 1.1.0 (from 1.0.0)` for each package the rollout moves; empty when it moves none. */
+export function packagesText(r: Rollout): string {
+  return (r.spec.packages ?? [])
+    .map((p) => {
+      const from = r.status.previousPackages?.find((x) => x.name === p.name)?.version;
+      return `${p.name} ${p.version}${from && from !== p.version ? ` (from ${from})` : ''}`;
+    })
+    .join(', ');
+}
+
 export function RolloutsPage() {
   const { canWrite } = useSession();
   const q = useQuery({ queryKey: ['rollouts'], queryFn: () => api<ResourceList<Rollout>>('/rollouts', { query: { limit: 200 } }) });
@@ -38,7 +48,7 @@ export function RolloutsPage() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Group</th>
-                <th scope="col">Configs</th>
+                <th scope="col">Moves to</th>
                 <th scope="col">Phase</th>
                 <th scope="col">Stage</th>
                 <th scope="col">Reached</th>
@@ -54,7 +64,7 @@ export function RolloutsPage() {
                   <td>
                     <Link to={`/groups/${encodeURIComponent(r.spec.target.group)}`}>{r.spec.target.group}</Link>
                   </td>
-                  <td>{configsText(r)}</td>
+                  <td>{[configsText(r), packagesText(r)].filter(Boolean).join('; ')}</td>
                   <td>
                     <span className={`phase phase-${r.status.phase.toLowerCase()}`}>{r.status.phase}</span>
                   </td>
