@@ -1,5 +1,19 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
+/** Why a replica closes agent connections on purpose: its surplus over the fair share, or its shutdown. */
+export type ShedReason = 'rebalance' | 'shutdown';
+
+/** Whether a replica is asking agents to reconnect elsewhere: `draining` `shed` of `target` since `since`, or `idle` since `since`. */
+export interface RebalanceState {
+  state: 'idle' | 'draining';
+  reason?: ShedReason;
+  /** Connections closed so far by this drain. */
+  shed?: number;
+  /** Connections this drain closes. */
+  target?: number;
+  since: Date;
+}
+
 /**
  * One term of a named lease: `_id` is `<name>#<term>` with the term zero-padded, so taking the
  * lease over is an insert that only one replica can win (a unique `_id`), and renewing it is a
@@ -54,6 +68,18 @@ export class ReplicaRecord {
   /** Agents it served at its last heartbeat (live sockets and recently polling HTTP agents). */
   @Prop({ type: Number, required: true })
   agents: number;
+
+  /**
+   * Of those, the ones on a WebSocket or gRPC connection: the load share counts these only (an HTTP
+   * agent polls whichever replica its load balancer picks and cannot be moved). Absent in records of
+   * versions before it: a replica that sees such a record moves nothing.
+   */
+  @Prop({ type: Number })
+  movableAgents?: number;
+
+  /** Its drain state at its last heartbeat. */
+  @Prop({ type: Object })
+  rebalance?: RebalanceState;
 
   /** 'in-process' or 'nats', and whether it reached the bus at its last heartbeat. */
   @Prop({ type: Object, required: true })

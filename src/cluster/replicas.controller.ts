@@ -11,8 +11,9 @@ export class ReplicasController {
 
   @Get()
   @ApiOperation({
-    summary: 'The server replicas sharing this database: ports, version, agents served, event bus state, leases held, last heartbeat',
-    description: 'A replica silent for REPLICA_TIMEOUT_SECONDS shows `status.gone: true` until the holder of the replica-gc lease removes it.',
+    summary: 'The server replicas sharing this database: ports, version, agents served, event bus state, leases held, drain state, last heartbeat',
+    description:
+      'A replica silent for REPLICA_TIMEOUT_SECONDS shows `status.gone: true` until the holder of the replica-gc lease removes it. `status.rebalance` says whether it is asking agents to reconnect elsewhere (its surplus over the fair share, or its shutdown).',
   })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('ReplicaList', REPLICA_SCHEMA))
@@ -36,6 +37,8 @@ export class ReplicasController {
           silentSeconds: r.silentSeconds,
           gone: r.gone,
           agents: r.agents,
+          movableAgents: r.movableAgents ?? null,
+          rebalance: r.rebalance ?? null,
           bus: r.bus,
           leases: r.leases,
         },

@@ -152,6 +152,46 @@ export const SETTINGS = {
     description:
       'A replica silent this long is declared gone: the agents it held are marked disconnected, and the leases it held (fleet-wide jobs) pass to another replica. Must exceed REPLICA_HEARTBEAT_SECONDS.',
   },
+  REBALANCE_ENABLED: {
+    at: 'cluster.rebalance.enabled',
+    type: { kind: 'bool' },
+    default: true,
+    description:
+      "Whether a replica holding more than its fair share of WebSocket and gRPC agents (live replicas' counts from the registry) asks the surplus to reconnect, so that a new replica gets load. HTTP agents poll any replica and are never moved.",
+  },
+  REBALANCE_TOLERANCE_PERCENT: {
+    at: 'cluster.rebalance.tolerancePercent',
+    type: { kind: 'int', min: 0, max: 1000 },
+    default: 10,
+    description:
+      'How far above its fair share (in percent of the share) a replica may stay without shedding agents; the larger of this and REBALANCE_TOLERANCE_MIN_AGENTS.',
+  },
+  REBALANCE_TOLERANCE_MIN_AGENTS: {
+    at: 'cluster.rebalance.toleranceMinAgents',
+    type: { kind: 'int', min: 0, max: 1_000_000 },
+    default: 5,
+    description: 'Agents a replica may hold above its fair share without shedding any, whatever the percentage (so that small fleets do not churn).',
+  },
+  REBALANCE_WINDOW_SECONDS: {
+    at: 'cluster.rebalance.windowSeconds',
+    type: { kind: 'int', min: 0, max: 3600 },
+    default: 30,
+    description: 'A rebalance spreads its closes (WebSocket 1001, gRPC UNAVAILABLE) over this long, so that the agents do not all reconnect at once.',
+  },
+  REBALANCE_COOLDOWN_SECONDS: {
+    at: 'cluster.rebalance.cooldownSeconds',
+    type: { kind: 'int', min: 0, max: 86_400 },
+    default: 30,
+    description:
+      'After a rebalance a replica waits this long, and until every other replica has recorded itself since, before it judges its share again (no flapping on counts that predate the move).',
+  },
+  SHUTDOWN_DRAIN_SECONDS: {
+    at: 'shutdownDrainSeconds',
+    type: { kind: 'int', min: 0, max: 3600 },
+    default: 5,
+    description:
+      'At shutdown, agent connections (WebSocket, gRPC) are closed spread over this long, at most half of SHUTDOWN_GRACE_SECONDS, so that they reconnect to the other replicas gradually; all at once when no other replica is live.',
+  },
   WATCH_MAX_STREAMS: {
     at: 'watch.maxStreams',
     type: { kind: 'int', min: 1, max: 100_000 },

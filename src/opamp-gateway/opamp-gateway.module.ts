@@ -66,6 +66,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
   constructor(
     private readonly listener: OpampListener,
     private readonly sessions: SessionStore,
+    private readonly connections: ConnectionRegistry,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
     private readonly telemetry: TelemetryService,
@@ -78,7 +79,12 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.replicas.setLoadProbe(() => this.sessions.activeAgents);
+    const idleSince = new Date();
+    this.replicas.setLoadProbe(() => ({
+      agents: this.sessions.activeAgents,
+      movableAgents: this.connections.connections,
+      rebalance: { state: 'idle', since: idleSince },
+    }));
     this.telemetry.setConnectedProbe((uid) => this.sessions.isActive(uid));
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();

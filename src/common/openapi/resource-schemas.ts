@@ -331,7 +331,7 @@ export const AUDIT_EVENT_SCHEMA = resourceSchema('AuditEvent', {
 export const REPLICA_SCHEMA = resourceSchema('Replica', {
   status: {
     type: 'object',
-    required: ['host', 'ports', 'version', 'startedAt', 'heartbeatAt', 'silentSeconds', 'gone', 'agents', 'bus', 'leases'],
+    required: ['host', 'ports', 'version', 'startedAt', 'heartbeatAt', 'silentSeconds', 'gone', 'agents', 'movableAgents', 'rebalance', 'bus', 'leases'],
     properties: {
       host: { type: 'string' },
       ports: {
@@ -345,6 +345,25 @@ export const REPLICA_SCHEMA = resourceSchema('Replica', {
       silentSeconds: { type: 'integer', minimum: 0, description: 'Seconds since its last heartbeat' },
       gone: { type: 'boolean', description: 'Silent for REPLICA_TIMEOUT_SECONDS or longer' },
       agents: { type: 'integer', minimum: 0, description: 'Agents connected to it' },
+      movableAgents: {
+        type: 'integer',
+        minimum: 0,
+        nullable: true,
+        description: 'Of those, the ones on WebSocket or gRPC, which the load share counts (HTTP agents cannot be moved); null in records of older versions',
+      },
+      rebalance: {
+        type: 'object',
+        nullable: true,
+        required: ['state', 'since'],
+        description: 'Whether it is closing agent connections so that they reconnect elsewhere: `shed` of `target` since `since`, for `reason`',
+        properties: {
+          state: { type: 'string', enum: ['idle', 'draining'] },
+          reason: { type: 'string', enum: ['rebalance', 'shutdown'] },
+          shed: { type: 'integer', minimum: 0 },
+          target: { type: 'integer', minimum: 0 },
+          since: dateTime,
+        },
+      },
       bus: { type: 'object', required: ['kind', 'connected'], properties: { kind: { type: 'string' }, connected: { type: 'boolean' } } },
       leases: { type: 'array', items: { type: 'string' }, description: 'Names of the leases it holds' },
     },
