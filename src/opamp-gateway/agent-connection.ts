@@ -15,6 +15,11 @@ export interface AgentConnection {
   readonly connectedAt: Date;
   /** Sends a message at any time (not for HTTP, which cannot push). Sends are queued in order. */
   push?(msg: ServerToAgent): void;
+  /**
+   * Asks the agent to reconnect, through its load balancer to another replica, once the answers
+   * queued are written: WebSocket close 1001 (going away), gRPC status UNAVAILABLE. Not for HTTP.
+   */
+  goAway?(details: string): void;
   /** True once an answer on this connection carried the server's capabilities. */
   capabilitiesSent: boolean;
   /** The uid this connection speaks for, once known. */

@@ -16,6 +16,7 @@ import { AdmissionControl } from './admission-control';
 import { AgentCommandsController } from './agent-commands.controller';
 import { ConnectedAgentsMetrics } from './connected-agents.metrics';
 import { ConnectionRegistry } from './connection-registry';
+import { ConnectionDrainer } from './connection-drainer';
 import { OpampMetrics } from './opamp-metrics';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPusher } from './agent-pusher';
@@ -42,6 +43,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
     OpampMessageHandler,
     AgentPusher,
     AgentCommandRouter,
+    ConnectionDrainer,
     WebSocketTransport,
     HttpTransport,
     OpampListener,
@@ -66,7 +68,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
   constructor(
     private readonly listener: OpampListener,
     private readonly sessions: SessionStore,
-    private readonly connections: ConnectionRegistry,
+    private readonly drainer: ConnectionDrainer,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
     private readonly telemetry: TelemetryService,
@@ -79,11 +81,10 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const idleSince = new Date();
     this.replicas.setLoadProbe(() => ({
       agents: this.sessions.activeAgents,
-      movableAgents: this.connections.connections,
-      rebalance: { state: 'idle', since: idleSince },
+      movableAgents: this.drainer.movableConnections,
+      rebalance: this.drainer.state,
     }));
     this.telemetry.setConnectedProbe((uid) => this.sessions.isActive(uid));
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));

@@ -1,5 +1,5 @@
 import { configShape } from './config-drift';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Agent, PENDING_COMMAND_TTL_MS, StoredConnection } from '../agents/agent.schema';
 import { bigToPlain, descriptionToStored } from '../agents/agent-report.mapper';
 import { AgentsService } from '../agents/agents.service';
@@ -45,9 +45,9 @@ function uidOf(msg: AgentToServer): string | undefined {
  * the delivery policy's (delivery-policy.ts). Rules: shared/opamp/server-behaviour.md.
  */
 @Injectable()
-export class OpampMessageHandler implements BeforeApplicationShutdown {
+export class OpampMessageHandler {
   private readonly logger = new Logger('OpampSession');
-  /** Set when shutdown begins: sessions closed by it are recorded in one bulk write, not one each. */
+  /** Set late in a shutdown: sessions closed then are recorded in one bulk write, not one each. */
   private stopping = false;
 
   constructor(
@@ -59,7 +59,13 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     private readonly ownMetricsOffer: OwnMetricsOffer,
   ) {}
 
-  beforeApplicationShutdown(): void {
+  /**
+   * From now on closed sessions are not recorded one by one: OpampGatewayModule marks them all in
+   * one bulk write. Called by the shutdown drain (ConnectionDrainer) once the spread part is over:
+   * until then each close is recorded on its own, fenced by connection, as the agent may already
+   * be held by another replica.
+   */
+  recordClosesInBulk(): void {
     this.stopping = true;
   }
 
@@ -108,7 +114,7 @@ export class OpampMessageHandler implements BeforeApplicationShutdown {
     if (conn.transport === 'http') return;
     const released = this.registry.releaseAll(conn);
     for (const uid of released) this.sessions.forget(uid);
-    // At shutdown every connection closes at once; OpampGatewayModule records them in one bulk.
+    // At the end of a shutdown the rest close at once; OpampGatewayModule records them in one bulk.
     if (this.stopping) return;
     await Promise.all(released.map((uid) => this.agents.markDisconnected(uid, conn.id)));
   }

@@ -71,6 +71,15 @@ export class OpampMetrics {
     'opamp_agent_connections_closed_total',
     () => new Counter({ name: 'opamp_agent_connections_closed_total', help: 'Agent connections (WebSocket, gRPC streams) ended', labelNames: ['transport'] }),
   );
+  readonly connectionsShed = sharedMetric(
+    'opamp_agent_connections_shed_total',
+    () =>
+      new Counter({
+        name: 'opamp_agent_connections_shed_total',
+        help: 'Agent connections (WebSocket, gRPC) this replica asked to reconnect elsewhere, by reason (rebalance: its surplus over the fair share; shutdown)',
+        labelNames: ['reason'],
+      }),
+  );
   readonly malformed = sharedMetric(
     'opamp_malformed_messages_total',
     () => new Counter({ name: 'opamp_malformed_messages_total', help: 'Agent messages refused as malformed', labelNames: ['transport'] }),

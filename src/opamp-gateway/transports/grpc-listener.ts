@@ -12,6 +12,7 @@ import { OpampMetrics } from '../opamp-metrics';
 import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
 import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';
 import { GrpcTransport, OpampGrpcCall } from './grpc-transport';
+import { ConnectionDrainer } from '../connection-drainer';
 
 /** How long an unanswered HTTP/2 keepalive ping may stay unanswered before the connection is closed. */
 const KEEPALIVE_TIMEOUT_MS = 20_000;
@@ -68,6 +69,7 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly admission: AdmissionControl,
     private readonly metrics: OpampMetrics,
     private readonly listeners: ListenersHealthIndicator,
+    private readonly drainer: ConnectionDrainer,
   ) {
     this.server = new Server(grpcServerOptions(config));
     this.server.addService(OpampGrpcService, { Connect: (call: OpampGrpcCall) => void this.connect(call) });
@@ -150,8 +152,8 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /**
-   * NOT_SERVING first (probes and load balancers stop sending agents here), then every stream
-   * ends with UNAVAILABLE so agents reconnect elsewhere, and the server shuts down gracefully;
+   * NOT_SERVING first (probes and load balancers stop sending agents here), then the streams
+   * end with UNAVAILABLE, spread over the shutdown drain (ConnectionDrainer), so agents reconnect elsewhere, and the server shuts down gracefully;
    * whatever is still open when SHUTDOWN_GRACE_SECONDS have passed is closed by force.
    */
   beforeApplicationShutdown(): Promise<void> {
@@ -169,10 +171,13 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
     this.stopping = true;
     this.listeners.set('grpc', false);
     this.health.shutdown();
-    const streamsHandled = this.transport.endAll('server shutting down');
+    // No new calls, and GOAWAY on every connection: a stream ended below reconnects on a new
+    // connection, through the load balancer, to another replica.
     const serverClosed = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownGraceSeconds * 1000)));
+    // The agents' streams end gradually (the drain shared with the WebSocket listener), then whatever is left at once.
+    const streamsHandled = this.drainer.drainForShutdown().then(() => this.transport.endAll('server shutting down'));
     const outcome = await Promise.race([Promise.all([streamsHandled, serverClosed]), graceOver]);
     clearTimeout(timer);
     if (outcome === 'timeout') {

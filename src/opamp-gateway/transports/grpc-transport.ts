@@ -33,6 +33,21 @@ export function peerAddress(peer: string): string {
 }
 
 /**
+ * The HTTP/2 session a call runs on. grpc-js does not expose it: its server call wraps the
+ * intercepting calls, the innermost of which holds the HTTP/2 stream. Undefined when that shape
+ * changes (then a moved agent may open its next stream on the same connection, to this replica).
+ */
+export function http2SessionOf(call: unknown): { close(): void } | undefined {
+  let at = (call as { call?: unknown } | undefined)?.call as Record<string, unknown> | undefined;
+  for (let depth = 0; at && depth < 8; depth++) {
+    const stream = at.stream as { session?: { close(): void; closed?: boolean } } | undefined;
+    if (stream?.session && typeof stream.session.close === 'function') return stream.session.closed ? undefined : stream.session;
+    at = at.nextCall as Record<string, unknown> | undefined;
+  }
+  return undefined;
+}
+
+/**
  * OpAMP over gRPC, once a Connect stream has passed authentication and admission: each
  * stream message is one protobuf AgentToServer, every one answered in order, pushes at any
  * time. The same discipline as the WebSocket transport: one writer per stream (replies and
@@ -96,6 +111,12 @@ export class GrpcTransport {
       connectedAt: new Date(),
       capabilitiesSent: false,
       push: (msg) => send(msg),
+      goAway: (details) => {
+        // GOAWAY first, so that the agent's next stream opens a new connection (through the load
+        // balancer) instead of coming back to this replica on the same HTTP/2 connection.
+        http2SessionOf(call)?.close();
+        endWith({ code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
+      },
       labels,
       bearer,
       host: call.getHost(),

@@ -17,6 +17,7 @@ import { OTLP_METRICS_PATH, OtlpMetricsReceiver } from '../../telemetry/otlp-met
 import { PackageDownloads } from '../../packages/package-downloads';
 import { OPAMP_PATHS, pathOf, refuseUpgrade } from './http-answers';
 import { CLOSE_GOING_AWAY, WebSocketTransport } from './websocket-transport';
+import { ConnectionDrainer } from '../connection-drainer';
 
 /** The ping interval is divided into this many slices, each visiting a share of the sockets. */
 const PING_SLICES = 10;
@@ -44,6 +45,7 @@ export class OpampListener implements BeforeApplicationShutdown {
     private readonly webSockets: WebSocketTransport,
     private readonly ownMetrics: OtlpMetricsReceiver,
     private readonly downloads: PackageDownloads,
+    private readonly drainer: ConnectionDrainer,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -139,14 +141,16 @@ export class OpampListener implements BeforeApplicationShutdown {
   }
 
   /**
-   * Runs before Nest disposes anything: stop accepting, close every agent socket (1001), and
-   * wait until their sessions are wound down, while the database is still there to record it.
+   * Runs before Nest disposes anything: stop accepting, close the agent sockets (1001) spread over
+   * the shutdown drain (ConnectionDrainer) and then whatever is left, and wait until their sessions
+   * are wound down, while the database is still there to record it.
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.health.set('opamp', false);
-    await this.pinger?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    await this.drainer.drainForShutdown();
+    await this.pinger?.stop();
     for (const ws of this.wss.clients) ws.close(CLOSE_GOING_AWAY, 'server shutting down');
     // Agents normally answer the close at once; one that does not is cut off shortly after.
     const cutoff = setTimeout(() => {

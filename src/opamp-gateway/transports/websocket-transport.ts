@@ -85,6 +85,7 @@ export class WebSocketTransport {
       connectedAt: new Date(),
       capabilitiesSent: false,
       push: (msg) => send(msg),
+      goAway: (details) => void sending.then(() => ws.close(CLOSE_GOING_AWAY, closeReasonText(details))),
       labels: (req as AuthenticatedUpgrade).agentLabels,
       bearer: (req as AuthenticatedUpgrade).agentBearer,
       host: req.headers.host,
