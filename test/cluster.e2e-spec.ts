@@ -1,4 +1,6 @@
 import { FleetJobs } from '../src/cluster/fleet-jobs.service';
+import { ConnectionRegistry } from '../src/opamp-gateway/connection-registry';
+import { RoundRobinProxy } from './support/round-robin-proxy';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { NatsServer } from './support/nats-server';
@@ -262,4 +264,175 @@ describe('scale-out: replicas on a real NATS bus', () => {
     );
     expect(Object.keys(r)).toEqual([otherName]);
   });
+});
+
+/**
+ * Load spread (issue 17): replicas behind a round-robin load balancer (a TCP proxy on loopback).
+ * Agents all land on A while B is down; once B (its own process) is up, A sheds its surplus over
+ * the fair share (WebSocket close 1001) and the agents reconnect through the proxy until both hold
+ * about half. Then B is stopped with SIGTERM: it drains its agents gradually, and they reconnect to A.
+ */
+describe('load spread: replicas behind a round-robin load balancer', () => {
+  const AGENTS = 12;
+  // Fair share 6 each, tolerance 1: a replica holding more than 7 sheds.
+  const TOLERANCE = 1;
+  let nats: NatsServer;
+  let uri: string;
+  let a: TestServer;
+  let b: Proc | undefined;
+  let proxy: RoundRobinProxy;
+  const agents: GoAgent[] = [];
+  const uids: string[] = [];
+  const env = () => ({
+    NATS_URL: nats.url,
+    OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1',
+    REPLICA_HEARTBEAT_SECONDS: '1',
+    REPLICA_TIMEOUT_SECONDS: '4',
+    REBALANCE_TOLERANCE_PERCENT: '0',
+    REBALANCE_TOLERANCE_MIN_AGENTS: String(TOLERANCE),
+    REBALANCE_WINDOW_SECONDS: '2',
+    REBALANCE_COOLDOWN_SECONDS: '1',
+    SHUTDOWN_GRACE_SECONDS: '10',
+    SHUTDOWN_DRAIN_SECONDS: '4',
+  });
+  const held = () => a.app.get(ConnectionRegistry).connections;
+  type ReplicaStatus = { movableAgents: number | null; rebalance: { state: string; reason?: string; since: string } | null };
+  const records = async () =>
+    Object.fromEntries(
+      ((await restClient(a)('GET', '/replicas')).body.items as { metadata: { name: string }; status: ReplicaStatus }[]).map((r) => [r.metadata.name, r.status]),
+    );
+  /** Every agent connected, on one of `replicas`, running the group's config as the server wants it. */
+  const governed = async (replicas: string[]) => {
+    const views = await Promise.all(uids.map((uid) => getAgent(a, uid)));
+    return views.map((v) => ({
+      connected: v.body.status?.connected === true && replicas.includes(v.body.status.connection?.replica),
+      applied:
+        v.body.status?.remoteConfigStatus?.status === 'APPLIED' &&
+        v.body.status.remoteConfigStatus.lastRemoteConfigHash === v.body.status.remoteConfig?.desiredHash &&
+        v.body.status.remoteConfig?.state === 'applied',
+    }));
+  };
+  const shedTotal = async (reason: string) => {
+    const text = await (await fetch(`${a.baseUrl}/metrics`)).text();
+    return Number(new RegExp(`opamp_agent_connections_shed_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+
+  beforeAll(async () => {
+    goAgentBinary();
+    nats = await NatsServer.start();
+    uri = testDatabaseUri();
+    a = await startTestServer({ ...env(), REPLICA_ID: 'spread-a' }, uri);
+    proxy = await RoundRobinProxy.start([a.opampPort]);
+    const api = restClient(a);
+    expect(
+      (
+        await api('POST', '/remoteconfigs', {
+          metadata: { name: 'spread' },
+          spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n# spread\n' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name: 'spread' },
+          spec: { selector: 'service.name=spread', configs: [{ fileName: '', remoteConfig: 'spread' }] },
+        })
+      ).status,
+    ).toBe(201);
+  }, 600_000);
+  afterAll(async () => {
+    await Promise.all(agents.map((x) => x.kill()));
+    await proxy?.close();
+    b?.child.kill('SIGKILL');
+    await a?.close();
+    await nats?.stop();
+  });
+
+  it(`${AGENTS} agents all on A while B is down; once B is up both hold about half, and every agent stays connected and governed`, async () => {
+    for (let i = 0; i < AGENTS; i++) {
+      const agent = GoAgent.start(`ws://127.0.0.1:${proxy.port}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'spread', '--attr', `n=${i}`]);
+      agents.push(agent);
+      uids.push((await agent.event('started')).uid as string);
+    }
+    await Promise.all(agents.map((x) => x.waitFor((e) => e.event === 'remote_config' && JSON.stringify(e.config).includes('# spread'), 30_000)));
+    const before = await eventually(
+      () => governed(['spread-a']),
+      (g) => g.every((x) => x.connected && x.applied),
+      30_000,
+    );
+    expect(before.filter((x) => !x.connected || !x.applied)).toEqual([]);
+    expect(held()).toBe(AGENTS);
+    const recorded = await eventually(
+      () => records(),
+      (r) => r['spread-a']?.movableAgents === AGENTS,
+    );
+    expect(recorded['spread-a']).toMatchObject({ movableAgents: AGENTS, rebalance: { state: 'idle' } });
+    const shedBefore = await shedTotal('rebalance');
+
+    const replica = await startReplicaProcess('spread-b', uri, { ...env(), LOG_LEVEL: 'info' });
+    b = replica.proc;
+    proxy.backends = [a.opampPort, replica.opampPort];
+    const share = Math.ceil(AGENTS / 2);
+    // Even within the tolerance, as both replicas record it, and no drain under way.
+    const spread = await eventually(
+      async () => {
+        const r = await records();
+        return {
+          onA: held(),
+          onB: r['spread-b']?.movableAgents ?? 0,
+          recordedA: r['spread-a']?.movableAgents,
+          idle: r['spread-a']?.rebalance?.state === 'idle',
+        };
+      },
+      (x) => x.onA + x.onB === AGENTS && x.recordedA === x.onA && x.onA <= share + TOLERANCE && x.onB <= share + TOLERANCE && x.idle,
+      90_000,
+    );
+    expect(spread.onA + spread.onB).toBe(AGENTS);
+    expect(Math.max(spread.onA, spread.onB)).toBeLessThanOrEqual(share + TOLERANCE);
+    // Moved with close 1001 and reconnected on their own: no agent lost, each still running the group's config.
+    const after = await eventually(
+      () => governed(['spread-a', 'spread-b']),
+      (g) => g.every((x) => x.connected && x.applied),
+      30_000,
+    );
+    expect(after.filter((x) => !x.connected || !x.applied)).toEqual([]);
+    expect(agents.filter((x) => x.count((e) => e.event === 'disconnected') > 0).length).toBeGreaterThanOrEqual(spread.onB);
+    expect((await shedTotal('rebalance')) - shedBefore).toBeGreaterThanOrEqual(spread.onB);
+    expect((await records())['spread-b']?.rebalance).toMatchObject({ state: 'idle' });
+  }, 300_000);
+
+  it('a replica stopped with SIGTERM drains its agents gradually, and they reconnect to the other', async () => {
+    const onA = held();
+    const onB = (await records())['spread-b']?.movableAgents ?? 0;
+    expect(onB).toBeGreaterThan(0);
+    expect(onA + onB).toBe(AGENTS);
+    // While B stops, watch A: gradual means its count climbs in several steps before B is gone.
+    let exited = false;
+    void b!.exited.then(() => (exited = true));
+    b!.child.kill('SIGTERM');
+    const steps = new Set<number>([onA]);
+    let sawLeaving = false;
+    while (!exited) {
+      steps.add(held());
+      if (!sawLeaving) sawLeaving = (await records())['spread-b']?.rebalance?.reason === 'shutdown';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await b!.exited).toBe(0);
+    expect(b!.out).toMatch(new RegExp(`shutdown: ${onB} agent connections asked to reconnect elsewhere over 4000 ms`));
+    b = undefined;
+    expect(sawLeaving).toBe(true);
+    expect(steps.size).toBeGreaterThanOrEqual(3);
+    await eventually(
+      async () => held(),
+      (n) => n === AGENTS,
+      30_000,
+    );
+    const after = await eventually(
+      () => governed(['spread-a']),
+      (g) => g.every((x) => x.connected && x.applied),
+      30_000,
+    );
+    expect(after.filter((x) => !x.connected || !x.applied)).toEqual([]);
+  }, 120_000);
 });

@@ -437,15 +437,22 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     return { ...agent, connection };
   }
 
-  /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
-  async markDisconnected(uid: string, connectionId: string, at = new Date()): Promise<void> {
+  /**
+   * Forgets a closed connection's facts at once (nothing held of it is written any more) and
+   * returns what its close must store; markDisconnected does both unless given these.
+   */
+  forgetConnection(uid: string, connectionId: string): { sequenceNum?: unknown } {
     // The last sequence number taken goes with the close: the agent's next connection is judged by it.
-    let sequenceNum: unknown;
-    if (this.storedConnections.get(uid)?.connectionId === connectionId) {
-      sequenceNum = this.queue.held(uid)?.['connection.sequenceNum'];
-      this.storedConnections.delete(uid);
-      this.queue.release(uid);
-    }
+    if (this.storedConnections.get(uid)?.connectionId !== connectionId) return {};
+    const sequenceNum = this.queue.held(uid)?.['connection.sequenceNum'];
+    this.storedConnections.delete(uid);
+    this.queue.release(uid);
+    return { sequenceNum };
+  }
+
+  /** Marks the agent disconnected, unless a newer connection has taken it over meanwhile. */
+  async markDisconnected(uid: string, connectionId: string, at = new Date(), closing = this.forgetConnection(uid, connectionId)): Promise<void> {
+    const sequenceNum = closing.sequenceNum;
     // A newer connection of this agent to this replica has taken over: watchers hear nothing of the old one's close.
     const takenOver = this.storedConnections.has(uid);
     // Through the queue, so that thousands of sockets dropping at once (a network blip, a load

@@ -20,6 +20,8 @@ export interface AgentConnection {
    * queued are written: WebSocket close 1001 (going away), gRPC status UNAVAILABLE. Not for HTTP.
    */
   goAway?(details: string): void;
+  /** Set when this replica asked the agent to reconnect elsewhere (ConnectionDrainer). */
+  shed?: boolean;
   /** True once an answer on this connection carried the server's capabilities. */
   capabilitiesSent: boolean;
   /** The uid this connection speaks for, once known. */

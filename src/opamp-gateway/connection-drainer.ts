@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { AgentCapabilities } from '../gen/opamp/v1/opamp_pb';
 import type { AgentConnection } from './agent-connection';
 import { ConnectionRegistry } from './connection-registry';
-import { OpampMessageHandler } from './opamp-message-handler';
+import { HANDOVER_MS, OpampMessageHandler } from './opamp-message-handler';
 import { OpampMetrics } from './opamp-metrics';
 import { SessionState, SessionStore } from './session-store';
 
@@ -110,7 +110,8 @@ export class ConnectionDrainer {
   /**
    * How long the shutdown drain lasts: SHUTDOWN_DRAIN_SECONDS, at most half the shutdown grace
    * (the sessions' wind-down and the final writes need the rest); 0 when no other replica is live
-   * (as last read by the registry), since the agents then have nowhere to go.
+   * (as last read by the registry), since the agents then have nowhere to go. The handover wait
+   * (HANDOVER_MS) comes on top.
    */
   shutdownWindowMs(): number {
     const peers = this.replicas.livePeers().filter((r) => r.rebalance?.reason !== 'shutdown');
@@ -131,9 +132,12 @@ export class ConnectionDrainer {
       const shed = this.drain('shutdown', target, windowMs);
       // The other replicas learn at once that this one is leaving (its agents count for nobody's share).
       void this.replicas.tick();
-      await shed;
+      const closed = await shed;
+      // The agents closed last reconnect elsewhere now: the bulk write waits until the replicas
+      // they reached have recorded them (see OpampMessageHandler.connectionClosed).
+      if (closed > 0 && windowMs > 0) await new Promise((r) => setTimeout(r, HANDOVER_MS));
       this.handler.recordClosesInBulk();
-      if (target > 0) this.logger.log(`shutdown: ${await shed} agent connections asked to reconnect elsewhere over ${windowMs} ms`);
+      if (target > 0) this.logger.log(`shutdown: ${closed} agent connections asked to reconnect elsewhere over ${windowMs} ms`);
     })();
     return this.shutdown;
   }
@@ -158,6 +162,7 @@ export class ConnectionDrainer {
           later.push(conn);
           continue;
         }
+        conn.shed = true;
         conn.goAway!(DETAILS[d.reason]);
         d.shed++;
         this.metrics.connectionsShed.inc({ reason: d.reason });

@@ -17,6 +17,7 @@ import { AgentCommandsController } from './agent-commands.controller';
 import { ConnectedAgentsMetrics } from './connected-agents.metrics';
 import { ConnectionRegistry } from './connection-registry';
 import { ConnectionDrainer } from './connection-drainer';
+import { ConnectionRebalancer } from './connection-rebalancer';
 import { OpampMetrics } from './opamp-metrics';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPusher } from './agent-pusher';
@@ -44,6 +45,7 @@ import { WebSocketTransport } from './transports/websocket-transport';
     AgentPusher,
     AgentCommandRouter,
     ConnectionDrainer,
+    ConnectionRebalancer,
     WebSocketTransport,
     HttpTransport,
     OpampListener,
@@ -69,6 +71,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
     private readonly listener: OpampListener,
     private readonly sessions: SessionStore,
     private readonly drainer: ConnectionDrainer,
+    private readonly rebalancer: ConnectionRebalancer,
     private readonly agents: AgentsService,
     private readonly replicas: ReplicaRegistry,
     private readonly telemetry: TelemetryService,
@@ -87,6 +90,7 @@ export class OpampGatewayModule implements OnApplicationBootstrap, BeforeApplica
       rebalance: this.drainer.state,
     }));
     this.telemetry.setConnectedProbe((uid) => this.sessions.isActive(uid));
+    this.rebalancer.start();
     this.replicas.onReplicaGone((replicaId) => this.agents.markReplicaDisconnected(replicaId));
     await this.listener.listen();
     this.evictor.start(this.agents.liveness.sweepEveryMs);

@@ -23,6 +23,13 @@ import { unstorableReason } from './unstorable-report';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * How long after closing a connection it asked to reconnect elsewhere a replica waits before
+ * recording the close (the other replica records the agent first). Also how long the shutdown
+ * drain waits before its bulk write.
+ */
+export const HANDOVER_MS = 2000;
+
 function sameAttributes(a: { key: string; value: unknown }[] | undefined, b: { key: string; value: unknown }[]): boolean {
   if (!a) return true;
   const norm = (x: { key: string; value: unknown }[]) => JSON.stringify([...x].sort((p, q) => (p.key < q.key ? -1 : 1)).map((kv) => [kv.key, kv.value]));
@@ -49,6 +56,8 @@ export class OpampMessageHandler {
   private readonly logger = new Logger('OpampSession');
   /** Set late in a shutdown: sessions closed then are recorded in one bulk write, not one each. */
   private stopping = false;
+  /** Closes of shed connections waiting to be recorded (see connectionClosed). */
+  private readonly handovers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly agents: AgentsService,
@@ -67,6 +76,9 @@ export class OpampMessageHandler {
    */
   recordClosesInBulk(): void {
     this.stopping = true;
+    // Those still waiting are covered by the bulk write (every agent still recorded on this replica).
+    for (const t of this.handovers) clearTimeout(t);
+    this.handovers.clear();
   }
 
   /**
@@ -116,7 +128,27 @@ export class OpampMessageHandler {
     for (const uid of released) this.sessions.forget(uid);
     // At the end of a shutdown the rest close at once; OpampGatewayModule records them in one bulk.
     if (this.stopping) return;
+    if (conn.shed) {
+      // Asked to reconnect elsewhere: the replica it reaches next records it within milliseconds,
+      // and a write of ours to the same document at that moment could undo that one (updates of one
+      // document are not atomic on every database). The close is recorded a little later, fenced
+      // by connection as always, so it changes nothing once the agent is held again.
+      for (const uid of released) this.markLater(uid, conn.id);
+      return;
+    }
     await Promise.all(released.map((uid) => this.agents.markDisconnected(uid, conn.id)));
+  }
+
+  private markLater(uid: string, connectionId: string): void {
+    const at = new Date();
+    // Nothing held of this connection (a heartbeat's last seen) is written from now on.
+    const closing = this.agents.forgetConnection(uid, connectionId);
+    const timer = setTimeout(() => {
+      this.handovers.delete(timer);
+      this.agents.markDisconnected(uid, connectionId, at, closing).catch((err) => this.logger.warn(`recording the close of ${uid} failed: ${err}`));
+    }, HANDOVER_MS);
+    timer.unref();
+    this.handovers.add(timer);
   }
 
   private async answer(conn: AgentConnection, msg: AgentToServer): Promise<ServerToAgent> {

@@ -1,0 +1,60 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { fairShareSurplus } from '../cluster/fair-share';
+import { ReplicaRegistry, ReplicaView } from '../cluster/replica-registry.service';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ConnectionDrainer } from './connection-drainer';
+
+/**
+ * Spreads agents over the replicas on a scale-up: at each registry heartbeat this replica judges
+ * its fair share from the live replicas' movable counts (cluster/fair-share.ts) and hands its
+ * surplus to the drainer, which closes that many connections over REBALANCE_WINDOW_SECONDS so the
+ * agents reconnect through the load balancer. Not while a drain runs; after one, not before
+ * REBALANCE_COOLDOWN_SECONDS have passed and every other replica has recorded itself since (the
+ * counts must show where the moved agents went).
+ */
+@Injectable()
+export class ConnectionRebalancer {
+  private readonly logger = new Logger('ConnectionRebalancer');
+
+  constructor(
+    private readonly drainer: ConnectionDrainer,
+    private readonly replicas: ReplicaRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  start(): void {
+    this.replicas.onHeartbeat((seen) => this.judge(seen));
+  }
+
+  /** One judgement on the records just read; returns how many connections it set out to shed. */
+  judge(seen: ReplicaView[], now = Date.now()): number {
+    const settings = this.config.cluster.rebalance;
+    if (!settings.enabled || this.drainer.draining || this.drainer.shuttingDown) return 0;
+    const ended = this.drainer.lastEndedAt?.getTime();
+    if (ended !== undefined) {
+      if (now - ended < settings.cooldownSeconds * 1000) return 0;
+      if (seen.some((r) => r._id !== this.config.replicaId && !r.gone && r.heartbeatAt.getTime() <= ended)) return 0;
+    }
+    const heartbeatMs = this.config.cluster.heartbeatSeconds * 1000;
+    const verdict = fairShareSurplus(
+      this.config.replicaId,
+      this.drainer.movableConnections,
+      seen.map((r) => ({ id: r._id, movableAgents: r.movableAgents, heartbeatAt: r.heartbeatAt, leaving: r.rebalance?.reason === 'shutdown' })),
+      {
+        tolerancePercent: settings.tolerancePercent,
+        toleranceMinAgents: settings.toleranceMinAgents,
+        // Two beats and a second: a replica that missed a beat may hold counts that moved since.
+        staleAfterMs: 2 * heartbeatMs + 1000,
+        goneAfterMs: this.config.cluster.timeoutSeconds * 1000,
+      },
+      now,
+    );
+    if (verdict.shed <= 0) return 0;
+    this.logger.log(
+      `holding ${verdict.shed + verdict.share + verdict.tolerance} of ${verdict.total} movable agents on ${verdict.live} replicas (share ${verdict.share} + tolerance ${verdict.tolerance}): asking ${verdict.shed} to reconnect elsewhere over ${settings.windowSeconds} s`,
+    );
+    void this.drainer.drain('rebalance', verdict.shed, settings.windowSeconds * 1000).then(() => this.replicas.tick());
+    return verdict.shed;
+  }
+}
