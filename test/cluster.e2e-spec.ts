@@ -407,6 +407,7 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     const onB = (await records())['spread-b']?.movableAgents ?? 0;
     expect(onB).toBeGreaterThan(0);
     expect(onA + onB).toBe(AGENTS);
+    const rebalancedBefore = await shedTotal('rebalance');
     // While B stops, watch A: gradual means its count climbs in several steps before B is gone.
     let exited = false;
     void b!.exited.then(() => (exited = true));
@@ -434,5 +435,7 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
       30_000,
     );
     expect(after.filter((x) => !x.connected || !x.applied)).toEqual([]);
+    // A leaving replica counts for no share: A took B's agents without shedding any of them again.
+    expect(await shedTotal('rebalance')).toBe(rebalancedBefore);
   }, 120_000);
 });

@@ -55,6 +55,7 @@ export class ConnectionDrainer {
   private idleSince = new Date();
   private lastDrainEndedAt?: Date;
   private shutdown?: Promise<void>;
+  private shutdownDrain?: Drain;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -67,7 +68,8 @@ export class ConnectionDrainer {
 
   /** For the replica record: idle since when, or draining `shed` of `target`. */
   get state(): RebalanceState {
-    const d = this.current;
+    // Once shutting down, it stays so to the end (the other replicas leave its agents out of their shares).
+    const d = this.current ?? this.shutdownDrain;
     return d ? { state: 'draining', reason: d.reason, shed: d.shed, target: d.target, since: d.since } : { state: 'idle', since: this.idleSince };
   }
 
@@ -97,6 +99,7 @@ export class ConnectionDrainer {
     if (this.current) this.current.cancelled = true;
     const d: Drain = { reason, target: Math.max(0, count), shed: 0, since: new Date(), cancelled: false, done: Promise.resolve(0) };
     this.current = d;
+    if (reason === 'shutdown') this.shutdownDrain = d;
     d.done = this.run(d, windowMs).finally(() => {
       if (this.current === d) {
         this.current = undefined;
