@@ -1,6 +1,9 @@
 import { FleetJobs } from '../src/cluster/fleet-jobs.service';
 import { ConnectionRegistry } from '../src/opamp-gateway/connection-registry';
 import { RoundRobinProxy } from './support/round-robin-proxy';
+import * as grpc from '@grpc/grpc-js';
+import { ConnectionDrainer } from '../src/opamp-gateway/connection-drainer';
+import { attributes as grpcAttributes, GrpcTestAgent, newAgentUid } from './support/grpc-test-client';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, goAgentBinary } from './support/go-agent';
 import { NatsServer } from './support/nats-server';
@@ -10,6 +13,8 @@ import { restClient } from './support/rest-client';
 import { startReplicaProcess, startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 import { AgentCapabilities as Cap, CommandType } from '../src/gen/opamp/v1/opamp_pb';
 import { agentMessage, description, encodeAgentToServer, httpExchange, newUid } from './support/opamp-test-client';
+
+const GrpcClient = grpc.makeGenericClientConstructor({}, 'opampcommander.v1.OpAMPTransport');
 
 /**
  * Several replicas on one database and a real NATS server act as one server. The reconcile is set
@@ -438,4 +443,36 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     // A leaving replica counts for no share: A took B's agents without shedding any of them again.
     expect(await shedTotal('rebalance')).toBe(rebalancedBefore);
   }, 120_000);
+
+  it('a gRPC agent asked to move gets UNAVAILABLE and GOAWAY: its next stream opens a new connection through the load balancer', async () => {
+    await Promise.all(agents.map((x) => x.kill()));
+    await eventually(
+      async () => held(),
+      (n) => n === 0,
+    );
+    const grpcProxy = await RoundRobinProxy.start([a.grpcPort]);
+    const client = new GrpcClient(`127.0.0.1:${grpcProxy.port}`, grpc.credentials.createInsecure());
+    try {
+      const uid = newAgentUid();
+      const hello = (seq: number) => ({
+        instanceUid: uid.bytes,
+        sequenceNum: seq,
+        capabilities: 1,
+        agentDescription: { identifyingAttributes: grpcAttributes({ 'service.name': 'spread-grpc' }) },
+      });
+      const first = GrpcTestAgent.open(grpcProxy.port, { client });
+      await first.exchange(hello(0));
+      expect(grpcProxy.accepted).toBe(1);
+      expect(await a.app.get(ConnectionDrainer).drain('rebalance', 1, 0)).toBe(1);
+      expect(await first.ended()).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/rebalancing/) });
+      // The same client (channel) again: without the GOAWAY it would reuse the connection to this replica.
+      const second = GrpcTestAgent.open(grpcProxy.port, { client });
+      expect((await second.exchange(hello(1))).instanceUid).toBeDefined();
+      expect(grpcProxy.accepted).toBe(2);
+      second.call.end();
+    } finally {
+      client.close();
+      await grpcProxy.close();
+    }
+  });
 });

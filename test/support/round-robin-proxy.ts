@@ -8,6 +8,8 @@ import * as net from 'node:net';
 export class RoundRobinProxy {
   private next = 0;
   private readonly sockets = new Set<net.Socket>();
+  /** Client connections accepted so far. */
+  accepted = 0;
 
   private constructor(
     private readonly server: net.Server,
@@ -28,6 +30,7 @@ export class RoundRobinProxy {
   }
 
   private accept(client: net.Socket): void {
+    this.accepted++;
     this.sockets.add(client);
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => client.destroy());
