@@ -633,7 +633,7 @@ describe('web UI in Chromium', () => {
     await expect(version.inputValue()).resolves.toBe('1.0.0');
     await expect(page.getByRole('button', { name: 'Start rollout' }).isDisabled()).resolves.toBe(true);
     await version.selectOption('1.1.0');
-    await page.getByLabel('Name').fill('edge-otelcol-1-1-0');
+    await page.getByLabel('Name', { exact: true }).fill('edge-otelcol-1-1-0');
     await page.getByRole('button', { name: 'Start rollout' }).click();
     await page.waitForURL(/\/rollouts\/edge-otelcol-1-1-0$/);
     await page.getByTestId('rollout-packages').filter({ hasText: 'otelcol 1.1.0 (from 1.0.0)' }).waitFor();
