@@ -1,12 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, GoAgentEvent, goAgentBinary } from './support/go-agent';
-import { TEST_TLS_CERT, TEST_TLS_KEY } from './support/grpc-tls-fixture';
+import { PACKAGE_CAPS, sha256Hex as sha, startFileHost, uploadPackageFile } from './support/package-fixtures';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -17,9 +12,6 @@ import { startTestServer, TestServer } from './support/test-server';
  * refused unless forced, a bad hash reported INSTALL_FAILED and never offered again, and no
  * offer repeated on heartbeats (the PackagesAvailable messages are counted on the wire).
  */
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const PACKAGE_CAPS = 'ReportsStatus,ReportsHeartbeat,ReportsHealth,AcceptsPackages,ReportsPackageStatuses';
 
 beforeAll(() => {
   goAgentBinary();
@@ -32,7 +24,7 @@ describe.each([
   let server: TestServer;
   let api: ReturnType<typeof restClient>;
   let token: string;
-  let fileHost: https.Server;
+  let fileHost: Awaited<ReturnType<typeof startFileHost>>;
   let fileHostPort: number;
   let caFile: string;
   const agents: GoAgent[] = [];
@@ -40,14 +32,8 @@ describe.each([
   const v2 = randomBytes(300_000);
   const served = Buffer.from('the bytes the file host really serves\n');
 
-  const upload = async (id: string, file: string, body: Buffer) => {
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/packages/${encodeURIComponent(id)}/files/${file}?sha256=${sha(body)}`, {
-      method: 'PUT',
-      headers: { ...server.authHeaders, 'content-type': 'application/octet-stream' },
-      body,
-    });
-    expect(res.status).toBe(200);
-  };
+  const upload = async (id: string, file: string, body: Buffer) => expect(await uploadPackageFile(server, id, file, body)).toBe(200);
+
   const group = async (packages: Json[], create = false) => {
     const current = create ? undefined : await api('GET', '/agentgroups/edge');
     const manifest = {
@@ -62,16 +48,9 @@ describe.each([
   const statusOf = (body: Json, name: string) => (body.status.packages?.installed ?? []).find((p: Json) => p.name === name);
 
   beforeAll(async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-offers-'));
-    caFile = path.join(dir, 'ca.pem');
-    fs.writeFileSync(caFile, TEST_TLS_CERT);
     // An external file host (https, as the catalogue requires) that serves other bytes than the catalogue says.
-    fileHost = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': served.length });
-      res.end(served);
-    });
-    await new Promise<void>((r) => fileHost.listen(0, '127.0.0.1', r));
-    fileHostPort = (fileHost.address() as AddressInfo).port;
+    fileHost = await startFileHost(served);
+    ({ port: fileHostPort, caFile } = fileHost);
 
     server = await startTestServer({ OPAMP_AGENT_AUTH: 'token', OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
     api = restClient(server);
@@ -94,7 +73,7 @@ describe.each([
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
     await server?.close();
-    await new Promise((r) => fileHost?.close(r));
+    await fileHost?.close();
   });
 
   it('refuses packages that are not catalogued, named twice or not versions, naming the field, and stores nothing', async () => {

@@ -1,13 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { eventually } from './support/agents-api';
 import { GoAgent, GoAgentEvent, goAgentBinary } from './support/go-agent';
-import { TEST_TLS_CERT, TEST_TLS_KEY } from './support/grpc-tls-fixture';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
+import { PACKAGE_CAPS, sha256Hex as sha, startFileHost, uploadPackageFile } from './support/package-fixtures';
 import { Json, restClient } from './support/rest-client';
 import { startTestServer, TestServer } from './support/test-server';
 
@@ -21,26 +16,17 @@ import { startTestServer, TestServer } from './support/test-server';
  */
 jest.setTimeout(180_000);
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const PACKAGE_CAPS = 'ReportsStatus,ReportsHeartbeat,ReportsHealth,AcceptsPackages,ReportsPackageStatuses';
-
 describe('rollouts of packages with real opamp-go agents', () => {
   let server: TestServer;
   let api: ReturnType<typeof restClient>;
-  let fileHost: https.Server;
+  let fileHost: Awaited<ReturnType<typeof startFileHost>>;
   const agents: GoAgent[] = [];
   const uids: string[] = [];
   const v1 = randomBytes(100_000);
   const v2 = randomBytes(120_000);
 
-  const upload = async (id: string, file: string, body: Buffer) => {
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/packages/${encodeURIComponent(id)}/files/${file}?sha256=${sha(body)}`, {
-      method: 'PUT',
-      headers: { ...server.authHeaders, 'content-type': 'application/octet-stream' },
-      body,
-    });
-    expect(res.status).toBe(200);
-  };
+  const upload = async (id: string, file: string, body: Buffer) => expect(await uploadPackageFile(server, id, file, body)).toBe(200);
+
   const rollout = (name: string, spec: Json) =>
     api('POST', '/rollouts', { kind: 'Rollout', apiVersion: 'v1', metadata: { name }, spec: { target: { group: 'edge' }, ...spec } });
   const phaseOf = (name: string, phase: string) =>
@@ -63,13 +49,9 @@ describe('rollouts of packages with real opamp-go agents', () => {
   beforeAll(async () => {
     buildOpampctl();
     goAgentBinary();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-rollouts-'));
-    const caFile = path.join(dir, 'ca.pem');
-    fs.writeFileSync(caFile, TEST_TLS_CERT);
     // 1.2.0's file is hosted elsewhere and the host serves other bytes than its catalogued hash.
-    fileHost = https.createServer({ cert: TEST_TLS_CERT, key: TEST_TLS_KEY }, (_req, res) => res.end('not the catalogued bytes\n'));
-    await new Promise<void>((r) => fileHost.listen(0, '127.0.0.1', r));
-    const hostPort = (fileHost.address() as AddressInfo).port;
+    fileHost = await startFileHost(Buffer.from('not the catalogued bytes\n'));
+    const { port: hostPort, caFile } = fileHost;
 
     server = await startTestServer({ OPAMP_AGENT_AUTH: 'token', OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1' });
     api = restClient(server);
@@ -120,7 +102,7 @@ describe('rollouts of packages with real opamp-go agents', () => {
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
     await server?.close();
-    await new Promise((r) => fileHost?.close(r));
+    await fileHost?.close();
   });
 
   it('refuses a rollout of a version the catalogue lacks, or of nothing at all, naming the field, and stores nothing', async () => {
