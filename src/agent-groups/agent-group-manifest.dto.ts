@@ -22,7 +22,7 @@ import { labelMapSchema } from '../common/openapi/label-schemas';
 import { LabelSelectorObject, SELECTOR_OPERATORS } from '../common/selectors';
 import { RolloutPolicyDto } from '../rollouts/rollout-policy.dto';
 import { IsHeaderMap, IsLabelMap, IsLabelSelector } from './agent-group-field-validators';
-import { MAX_PACKAGE_REFS, PackageRefDto } from './package-refs';
+import { IsPackageRefList, PackageRefDto } from './package-refs';
 
 export const MAX_GROUP_CONFIGS = 64;
 export const MAX_PRIORITY = 1_000_000;
@@ -230,17 +230,10 @@ export class AgentGroupSpecDto {
   @Type(() => ConnectionSettingsDto)
   connectionSettings?: ConnectionSettingsDto;
 
-  @ApiPropertyOptional({
-    type: [PackageRefDto],
-    default: [],
-    description:
-      'Packages (catalogue name and version) the agents should run, offered to those that accept packages; forward-only unless `force`. An agent’s own packages override these by name.',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_PACKAGE_REFS)
-  @ValidateNested({ each: true })
-  @Type(() => PackageRefDto)
+  @IsPackageRefList(
+    'Packages (catalogue name and version) the agents should run, offered to those that accept packages; forward-only unless `force`. An agent’s own packages override these by name.',
+    { default: [] },
+  )
   packages?: PackageRefDto[];
 
   @ApiPropertyOptional({

@@ -1,5 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 import type { PackageRef } from '../agents/agent-package-assignment';
 import { IsResourceName } from '../common/resource-name';
 import type { PackageCatalogue } from '../packages/package-catalogue';
@@ -58,4 +60,16 @@ export async function checkPackageRefs(
     });
   }
   return { packages, problems };
+}
+
+/** An optional list of package refs in a manifest (a group's packages, a rollout's): documented, bounded, each checked. */
+export function IsPackageRefList(description: string, extra: { default?: unknown[] } = {}): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: [PackageRefDto], description, ...extra }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_PACKAGE_REFS),
+    ValidateNested({ each: true }),
+    Type(() => PackageRefDto),
+  );
 }

@@ -19,7 +19,7 @@ import {
 } from 'class-validator';
 import { IsLabelMap, IsLabelSelector } from '../agent-groups/agent-group-field-validators';
 import { GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
-import { MAX_PACKAGE_REFS, PackageRefDto } from '../agent-groups/package-refs';
+import { IsPackageRefList, PackageRefDto } from '../agent-groups/package-refs';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 import type { LabelSelectorObject } from '../common/selectors';
 
@@ -127,16 +127,9 @@ export class RolloutSpecDto extends RolloutPolicyDto {
   @Type(() => GroupConfigRefDto)
   configs?: GroupConfigRefDto[];
 
-  @ApiPropertyOptional({
-    type: [PackageRefDto],
-    description:
-      "Package versions (catalogued) the rollout moves its agents to, in place of the group's versions of the same names. A stage's agent succeeds when it reports INSTALLED for each version and fails on INSTALL_FAILED. A rollback offers the group's previous versions again, forced (an explicit, audited downgrade).",
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_PACKAGE_REFS)
-  @ValidateNested({ each: true })
-  @Type(() => PackageRefDto)
+  @IsPackageRefList(
+    "Package versions (catalogued) the rollout moves its agents to, in place of the group's versions of the same names. A stage's agent succeeds when it reports INSTALLED for each version and fails on INSTALL_FAILED. A rollback offers the group's previous versions again, forced (an explicit, audited downgrade).",
+  )
   packages?: PackageRefDto[];
 }
 
