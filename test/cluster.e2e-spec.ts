@@ -83,9 +83,9 @@ describe('scale-out: replicas on a real NATS bus', () => {
     const sweeps = [a, b].map((s) => s.app.get(FleetJobs).runs.get('http-agent-sweep') ?? 0);
     expect(sweeps.filter((x) => x > 0)).toHaveLength(1);
     const table = await runOpampctl(['get', 'replicas'], { env: { OPAMPCTL_SERVER: b.baseUrl, OPAMPCTL_TOKEN: b.token, HOME: '/nonexistent' } });
-    expect(table.stdout).toMatch(/^NAME\s+AGENTS\s+BUS\s+LEASES\s+GONE\s+LAST HEARTBEAT\s+AGE\n/);
-    expect(table.stdout).toMatch(/\nreplica-a\s+\d+\s+nats\s+\S+\s+false\s/);
-    expect(table.stdout).toMatch(/\nreplica-b\s+\d+\s+nats\s+\S+\s+false\s/);
+    expect(table.stdout).toMatch(/^NAME\s+AGENTS\s+BUS\s+REBALANCE\s+LEASES\s+GONE\s+LAST HEARTBEAT\s+AGE\n/);
+    expect(table.stdout).toMatch(/\nreplica-a\s+\d+\s+nats\s+idle\s+\S+\s+false\s/);
+    expect(table.stdout).toMatch(/\nreplica-b\s+\d+\s+nats\s+idle\s+\S+\s+false\s/);
   });
 
   it('an HTTP agent polling one replica stays connected while the other runs the fleet-wide sweep', async () => {

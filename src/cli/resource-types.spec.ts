@@ -27,4 +27,12 @@ describe('resource types', () => {
     expect(qualifiedName(resolveResourceType('agentgroups'), { metadata: { name: 'checkout' } })).toBe('agentgroup/checkout');
     expect(qualifiedName(resolveResourceType('history'), { metadata: { name: 'base', revision: 3 } })).toBe('revision/base@3');
   });
+
+  it("shows whether a replica is asking agents to reconnect elsewhere (get replicas' REBALANCE)", () => {
+    const column = findResourceType('replicas')!.columns.find((c) => c.header === 'REBALANCE')!;
+    const row = (rebalance: unknown) => column.value({ kind: 'Replica', metadata: { name: 'r1' }, status: { rebalance } }, Date.now());
+    expect(row({ state: 'idle', since: '2026-12-03T10:00:00Z' })).toBe('idle');
+    expect(row({ state: 'draining', reason: 'shutdown', shed: 3, target: 10, since: '2026-12-03T10:00:00Z' })).toBe('draining 3/10 (shutdown)');
+    expect(row(null)).toBe('<none>');
+  });
 });

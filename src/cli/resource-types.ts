@@ -306,6 +306,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
       name,
       { header: 'AGENTS', value: (r) => text(field(r, 'status.agents')) },
       { header: 'BUS', value: (r) => busText(field(r, 'status.bus')) },
+      { header: 'REBALANCE', value: (r) => rebalanceText(field(r, 'status.rebalance')) },
       {
         header: 'LEASES',
         truncate: true,
@@ -322,6 +323,13 @@ export const RESOURCE_TYPES: ResourceType[] = [
     ],
   },
 ];
+
+/** `idle`, or `draining 3/10 (shutdown)`: whether the replica is asking agents to reconnect elsewhere. */
+function rebalanceText(r: unknown): string {
+  if (!isObject(r)) return '<none>';
+  if (r.state !== 'draining') return text(r.state);
+  return `draining ${text(r.shed ?? 0)}/${text(r.target ?? '?')} (${text(r.reason)})`;
+}
 
 /** `nats` / `nats (down)` / `in-process`. */
 function busText(bus: unknown): string {
