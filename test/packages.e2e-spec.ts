@@ -347,7 +347,13 @@ describe('package downloads while the database is unreachable, and past the conc
     await link.up();
     direct.host = `127.0.0.1:${link.port}`;
     server = await startTestServer(
-      { DATA_DIR: dataDir, PACKAGE_MAX_CONCURRENT_DOWNLOADS: '1', DATABASE_TIMEOUT_MS: '1000', DATABASE_OPERATION_TIMEOUT_MS: '2000' },
+      {
+        DATA_DIR: dataDir,
+        PACKAGE_MAX_CONCURRENT_DOWNLOADS: '1',
+        PACKAGE_DOWNLOAD_QUEUE_LENGTH: '0',
+        DATABASE_TIMEOUT_MS: '1000',
+        DATABASE_OPERATION_TIMEOUT_MS: '2000',
+      },
       direct.toString(),
     );
     const up = await send(server.apiPort, 'PUT', `/api/v1/packages/outage@1.0.0/files/outage.bin?sha256=${sha(file)}`, {
@@ -382,5 +388,69 @@ describe('package downloads while the database is unreachable, and past the conc
       (r) => r.status === 200,
     );
     expect(sha(after.bytes)).toBe(sha(file));
+  });
+});
+
+describe('package downloads past the concurrency limit wait their turn in a bounded queue', () => {
+  let link: CuttableLink;
+  let server: TestServer;
+  let dataDir: string;
+  const file = randomBytes(300_000);
+  const where = '/v1/packages/queued/1.0.0/queued.bin';
+  const gauge = async (name: string) => (await register.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-queue-'));
+    const direct = new URL(testDatabaseUri());
+    link = new CuttableLink({ host: direct.hostname, port: Number(direct.port) });
+    await link.up();
+    direct.host = `127.0.0.1:${link.port}`;
+    server = await startTestServer(
+      {
+        DATA_DIR: dataDir,
+        PACKAGE_MAX_CONCURRENT_DOWNLOADS: '1',
+        PACKAGE_DOWNLOAD_QUEUE_LENGTH: '1',
+        DATABASE_TIMEOUT_MS: '20000',
+        DATABASE_OPERATION_TIMEOUT_MS: '30000',
+      },
+      direct.toString(),
+    );
+    const up = await send(server.apiPort, 'PUT', `/api/v1/packages/queued@1.0.0/files/queued.bin?sha256=${sha(file)}`, {
+      headers: { ...server.authHeaders, 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    expect(up.status).toBe(200);
+  });
+  afterAll(async () => {
+    await server?.close().catch(() => undefined);
+    await link?.down().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('holds a download beyond the limit until the one ahead ends, then serves its bytes; past the queue bound answers 503 + Retry-After', async () => {
+    // The first download holds the one place while it waits for the database; the second waits in the queue.
+    await link.down();
+    const first = send(server.opampPort, 'GET', where);
+    await eventually(
+      () => gauge('opamp_package_downloads_active'),
+      (n) => n === 1,
+    );
+    const second = send(server.opampPort, 'GET', where, { headers: { range: 'bytes=1000-' } });
+    await eventually(
+      () => gauge('opamp_package_downloads_queued'),
+      (n) => n === 1,
+    );
+    const third = await send(server.opampPort, 'GET', where);
+    expect(third.status).toBe(503);
+    expect(third.headers['retry-after']).toBeDefined();
+    expect(json(third.bytes).detail).toMatch(/queue is full/);
+
+    await link.up();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.status).toBe(200);
+    expect(sha(a.bytes)).toBe(sha(file));
+    expect(b.status).toBe(206);
+    expect(sha(b.bytes)).toBe(sha(file.subarray(1000)));
+    expect(await gauge('opamp_package_downloads_queued')).toBe(0);
   });
 });

@@ -432,7 +432,14 @@ export const SETTINGS = {
     type: { kind: 'int', min: 1, max: 100_000 },
     default: 200,
     description:
-      'Package downloads this replica serves at once on the OpAMP port; beyond, 503 + Retry-After, so a fleet upgrading at once does not starve heartbeats.',
+      'Package downloads this replica sends at once on the OpAMP port; beyond, a download waits its turn in a first-come queue (PACKAGE_DOWNLOAD_QUEUE_LENGTH), so a fleet upgrading at once does not starve heartbeats.',
+  },
+  PACKAGE_DOWNLOAD_QUEUE_LENGTH: {
+    at: 'packages.downloadQueueLength',
+    type: { kind: 'int', min: 0, max: 1_000_000 },
+    default: 5000,
+    description:
+      'Package downloads that may wait (first come, first served, holding no file bytes) for one of the PACKAGE_MAX_CONCURRENT_DOWNLOADS places; beyond, 503 + Retry-After. 0: no queue.',
   },
   OPAMP_RECONCILE_INTERVAL_SECONDS: {
     at: 'opamp.reconcileIntervalSeconds',

@@ -34,13 +34,17 @@ export function parseDownloadPath(urlPath: string): { name: string; version: str
  * like OpAMP (the same AgentAuthenticator: enrollment token as bearer, or the client certificate),
  * with `Range` (one range; 206, 416), `If-Range`, `ETag` (the SHA-256) and `If-None-Match`. Bytes
  * stream from this replica's copy of the file (PackageFileCache), never buffered whole. At most
- * PACKAGE_MAX_CONCURRENT_DOWNLOADS run at once; beyond, and when the database cannot be read,
- * the answer is 503 + Retry-After (agents' download loops retry).
+ * PACKAGE_MAX_CONCURRENT_DOWNLOADS run at once; beyond, a download waits in a first-come queue
+ * (opamp-go's downloader takes any non-200 as INSTALL_FAILED, so waiting beats refusing) of at most
+ * PACKAGE_DOWNLOAD_QUEUE_LENGTH; beyond that, and when the database cannot be read, the answer is
+ * 503 + Retry-After.
  */
 @Injectable()
 export class PackageDownloads {
   private readonly logger = new Logger('PackageDownloads');
   private active = 0;
+  /** Downloads waiting for a place, first come first served. */
+  private readonly waiting: Array<() => void> = [];
   private readonly answers = once(
     'opamp_package_downloads_total',
     () => new Counter({ name: 'opamp_package_downloads_total', help: 'Package download requests on the OpAMP port, by HTTP status', labelNames: ['status'] }),
@@ -48,6 +52,11 @@ export class PackageDownloads {
   private readonly inProgress = once(
     'opamp_package_downloads_active',
     () => new Gauge({ name: 'opamp_package_downloads_active', help: 'Package downloads being sent now' }),
+  );
+
+  private readonly queuedGauge = once(
+    'opamp_package_downloads_queued',
+    () => new Gauge({ name: 'opamp_package_downloads_queued', help: 'Package downloads waiting for a place (PACKAGE_MAX_CONCURRENT_DOWNLOADS)' }),
   );
 
   constructor(
@@ -66,17 +75,16 @@ export class PackageDownloads {
     const retry = { 'retry-after': String(this.config.opamp.retryAfterSeconds) };
     const fail = (status: number, detail: string, headers: Record<string, string> = {}) => this.problem(req, res, status, detail, headers);
     if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, 'Package files are read with GET or HEAD.', { allow: 'GET, HEAD' });
-    if (this.active >= this.config.packages.maxConcurrentDownloads) {
-      return fail(503, 'Too many package downloads at once; retry later.', retry);
-    }
-    this.active++;
+    const turn = this.takeTurn(res);
+    if (turn === 'refused') return fail(503, 'Too many package downloads at once and the queue is full; retry later.', retry);
+    if (!(await turn)) return; // the agent went away while it waited: nothing was sent, nothing to answer
     this.inProgress.inc();
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.active--;
       this.inProgress.dec();
+      this.passTurn();
     };
     res.once('close', release);
     try {
@@ -98,6 +106,40 @@ export class PackageDownloads {
     } finally {
       if (res.writableEnded || res.destroyed) release();
     }
+  }
+
+  /**
+   * A place among the PACKAGE_MAX_CONCURRENT_DOWNLOADS: now (true), after the downloads ahead in
+   * the queue (the promise), false when the agent left while it waited, or 'refused' when the
+   * queue is full. A waiting download holds no bytes, only its socket.
+   */
+  private takeTurn(res: ServerResponse): 'refused' | Promise<boolean> {
+    if (this.active < this.config.packages.maxConcurrentDownloads) {
+      this.active++;
+      return Promise.resolve(true);
+    }
+    if (this.waiting.length >= this.config.packages.downloadQueueLength) return 'refused';
+    this.queuedGauge.inc();
+    return new Promise<boolean>((resolve) => {
+      const go = () => {
+        res.off('close', gone);
+        resolve(true);
+      };
+      const gone = () => {
+        const at = this.waiting.indexOf(go);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve(false);
+      };
+      this.waiting.push(go);
+      res.once('close', gone);
+    }).finally(() => this.queuedGauge.dec());
+  }
+
+  /** A download ended: its place goes to the first one waiting, else it is free. */
+  private passTurn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 
   private async send(req: IncomingMessage, res: ServerResponse, file: ServableFile, retry: Record<string, string>): Promise<void> {
