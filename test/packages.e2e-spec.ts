@@ -454,3 +454,50 @@ describe('package downloads past the concurrency limit wait their turn in a boun
     expect(await gauge('opamp_package_downloads_queued')).toBe(0);
   });
 });
+
+describe('the local package cache stays within PACKAGE_CACHE_MAX_BYTES', () => {
+  let server: TestServer;
+  let dataDir: string;
+  const a = randomBytes(300_000);
+  const b = randomBytes(300_000);
+  const copy = (f: Buffer) => path.join(dataDir, 'package-cache', sha(f));
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pkg-evict-'));
+    server = await startTestServer({ DATA_DIR: dataDir, PACKAGE_CACHE_MAX_BYTES: '400000' });
+    for (const [name, f] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      const up = await send(server.apiPort, 'PUT', `/api/v1/packages/evict-${name}@1.0.0/files/${name}.bin?sha256=${sha(f)}`, {
+        headers: { ...server.authHeaders, 'content-type': 'application/octet-stream' },
+        body: f,
+      });
+      expect(up.status).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    await server?.close().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('evicts the least recently served copy when over the bound, and serves it again with the right bytes', async () => {
+    const first = await send(server.opampPort, 'GET', '/v1/packages/evict-a/1.0.0/a.bin');
+    expect(sha(first.bytes)).toBe(sha(a));
+    expect(fs.existsSync(copy(a))).toBe(true);
+    const second = await send(server.opampPort, 'GET', '/v1/packages/evict-b/1.0.0/b.bin');
+    expect(sha(second.bytes)).toBe(sha(b));
+    await eventually(
+      async () => fs.existsSync(copy(a)),
+      (there) => !there,
+    );
+    expect(fs.existsSync(copy(b))).toBe(true);
+    const again = await send(server.opampPort, 'GET', '/v1/packages/evict-a/1.0.0/a.bin');
+    expect(again.status).toBe(200);
+    expect(sha(again.bytes)).toBe(sha(a));
+    await eventually(
+      async () => fs.existsSync(copy(b)),
+      (there) => !there,
+    );
+  });
+});

@@ -434,6 +434,13 @@ export const SETTINGS = {
     description:
       'Package downloads this replica sends at once on the OpAMP port; beyond, a download waits its turn in a first-come queue (PACKAGE_DOWNLOAD_QUEUE_LENGTH), so a fleet upgrading at once does not starve heartbeats.',
   },
+  PACKAGE_CACHE_MAX_BYTES: {
+    at: 'packages.cacheMaxBytes',
+    type: { kind: 'int', min: 1, max: 1_099_511_627_776 },
+    default: 2_147_483_648,
+    description:
+      'Bytes of package files this replica keeps copied on local disk (DATA_DIR/package-cache); beyond, the least recently served copies that no download is reading are removed (copied from the database again when next asked for).',
+  },
   PACKAGE_DOWNLOAD_QUEUE_LENGTH: {
     at: 'packages.downloadQueueLength',
     type: { kind: 'int', min: 0, max: 1_000_000 },

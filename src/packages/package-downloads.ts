@@ -173,21 +173,23 @@ export class PackageDownloads {
       res.writeHead(status, headers).end();
       return;
     }
-    let local: string;
+    let local: { path: string; release: () => void };
     try {
-      local = await this.cache.local(file);
+      local = await this.cache.open(file);
     } catch (err) {
       this.logger.warn(`package file ${file.sha256} could not be read from the database: ${(err as Error).message}`);
       return this.problem(req, res, 503, 'The package file cannot be read from the database now; retry later.', retry);
     }
     this.answers.inc({ status: String(status) });
     res.writeHead(status, headers);
-    if (file.size === 0) return void res.end();
     try {
-      await pipeline(fs.createReadStream(local, { start, end }), res);
+      if (file.size === 0) return void res.end();
+      await pipeline(fs.createReadStream(local.path, { start, end }), res);
     } catch {
       // The agent went away mid-file (it resumes with Range) or the local copy vanished: nothing more to say on this response.
       res.destroy();
+    } finally {
+      local.release();
     }
   }
 

@@ -26,12 +26,51 @@ export class PackageFileCache {
   private readonly dir: string;
   /** Copies being made, by hash: concurrent downloads of one file wait for one copy. */
   private readonly filling = new Map<string, Promise<string>>();
+  /** Copies on disk, by hash, least recently served first (Map order): size and downloads reading it now. */
+  private readonly copies = new Map<string, { size: number; readers: number }>();
+  private readonly maxBytes: number;
 
   constructor(
     private readonly files: PackageFilesRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.dir = path.join(config.dataDir, 'package-cache');
+    this.maxBytes = config.packages.cacheMaxBytes;
+  }
+
+  /**
+   * The local copy of the file for one download: its path and a release to call when the download
+   * ends. A copy being read is never evicted; the others go, least recently served first, while
+   * the copies exceed PACKAGE_CACHE_MAX_BYTES.
+   */
+  async open(file: ServableFile): Promise<{ path: string; release: () => void }> {
+    const target = await this.local(file);
+    const entry = this.copies.get(file.sha256) ?? { size: file.size, readers: 0 };
+    this.copies.delete(file.sha256);
+    this.copies.set(file.sha256, entry); // most recently served last
+    entry.readers++;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      entry.readers--;
+      void this.evict();
+    };
+    await this.evict();
+    return { path: target, release };
+  }
+
+  private async evict(): Promise<void> {
+    let total = 0;
+    for (const c of this.copies.values()) total += c.size;
+    for (const [sha, c] of [...this.copies]) {
+      if (total <= this.maxBytes) return;
+      if (c.readers > 0) continue;
+      this.copies.delete(sha);
+      total -= c.size;
+      await fs.promises.rm(path.join(this.dir, sha), { force: true }).catch(() => undefined);
+      this.logger.log(`package file ${sha} (${c.size} bytes) evicted from this replica's cache`);
+    }
   }
 
   /** The local path of the file's bytes, copied from the database first when this replica has none. */
@@ -49,6 +88,7 @@ export class PackageFileCache {
 
   /** Forgets the local copy of a file (its version was deleted and no other names the same bytes). */
   async forget(sha256: string): Promise<void> {
+    this.copies.delete(sha256);
     await fs.promises.rm(path.join(this.dir, sha256), { force: true });
   }
 
