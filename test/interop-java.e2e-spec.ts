@@ -22,6 +22,15 @@ const results = new InteropResults('java opentelemetry-opamp-client', '1.53.0-al
 if (cp)
   for (const t of ['websocket', 'http'])
     results.record(t, 'connection settings', 'skip', 'not supported by the client: no capability for connection settings, nothing is offered');
+// Over HTTP nothing can give the client a new uid: it has no way to send RequestInstanceUid, and the server detects
+// clones only on a live connection (a WebSocket holds one; HTTP polls do not).
+if (cp)
+  results.record(
+    'http',
+    'new instance uid',
+    'skip',
+    'not reachable over HTTP: the client cannot request a uid, and clones are detected on live connections only',
+  );
 const sent = (a: JsonLineAgent, from = 0) => a.events.slice(from).filter((e) => e.event === 'sent');
 const FULL_STATE = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -238,6 +247,76 @@ describeIf.each([
     await sleep(2500);
     expect(agent.count((e) => e.event === 'remote_config')).toBe(1);
   });
+
+  scenario('rollback: a group config fails on a new revision, and rolling back delivers revision 1, APPLIED again', async () => {
+    const name = `java-rb-${transport}`;
+    expect(
+      (await api('POST', '/remoteconfigs', { metadata: { name }, spec: { contentType: 'application/json', body: '{"sampler": "always_on"}' } })).status,
+    ).toBe(201);
+    expect(
+      (
+        await api('POST', '/agentgroups', {
+          metadata: { name },
+          spec: { selector: `service.name=${name}`, configs: [{ fileName: 'agent.json', remoteConfig: name }] },
+        })
+      ).status,
+    ).toBe(201);
+    const agent = start('--service-name', name);
+    const uid = await agent.uid();
+    await discovered(agent, uid);
+    const first = await agent.event('config_applied', 10_000);
+
+    // Revision 2 is YAML, which this agent cannot apply: FAILED for revision 2's hash.
+    const cur = (await api('GET', `/remoteconfigs/${name}`)).body;
+    expect((await api('PUT', `/remoteconfigs/${name}`, { ...cur, spec: { contentType: 'application/yaml', body: 'sampler: always_off\n' } })).status).toBe(200);
+    const failed = await agent.event('config_failed', 10_000);
+    expect(failed.hash).not.toBe(first.hash);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === failed.hash,
+    );
+
+    const mark = agent.events.length;
+    expect((await api('POST', `/remoteconfigs/${name}/rollback`, { revision: 1 })).status).toBe(200);
+    const back = await agent.waitFor((e) => e.event === 'config_applied', 10_000, mark);
+    expect(back.hash).not.toBe(failed.hash);
+    const stored = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
+    );
+    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: back.hash });
+    expect((await api('GET', `/agents/${uid}/desired-config`)).body.hash).toBe(back.hash);
+    expect(JSON.parse(stored.body.status.effectiveConfig.configMap['agent.json'].body)).toEqual({ sampler: 'always_on' });
+  });
+
+  if (ws)
+    scenario('new instance uid: a clone (its uid, other identifying attributes) is given a uid of its own and moves to it', async () => {
+      const original = start('--service-name', 'java-original');
+      const uid = await original.uid();
+      await discovered(original, uid);
+      const clone = start('--service-name', 'java-clone', '--instance-uid', uid);
+      // Its first message carries no description (see discovery), so the server asks it for its full state before it
+      // may take the uid over. The client keeps the request for its next message, which a change of state sends; the
+      // description in it names another service: a clone, given a uid of its own.
+      await clone.waitFor((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, 15_000);
+      expect((await getAgent(server, uid)).body.status.description.identifyingAttributes['service.name']).toBe('java-original');
+      clone.command({ cmd: 'set_attribute', key: 'host.arch', value: 'amd64' });
+      const assigned = await clone.waitFor((e) => e.event === 'message' && typeof e.newInstanceUid === 'string', 15_000);
+      const fresh = assigned.newInstanceUid as string;
+      expect(fresh).not.toBe(uid);
+      expect(clone.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0)).toBe(1);
+      // It sends only on a change of state (no heartbeats): its next message speaks for the new uid.
+      clone.command({ cmd: 'set_attribute', key: 'host.arch', value: 'arm64' });
+      await clone.waitFor((e) => e.event === 'sent' && e.uid === fresh, 15_000);
+      const moved = await eventually(
+        () => getAgent(server, fresh),
+        (r) => r.status === 200 && !!r.body.status.description,
+      );
+      expect(moved.body.status.description.identifyingAttributes['service.name']).toBe('java-clone');
+      const kept = await getAgent(server, uid);
+      expect(kept.body.status.description.identifyingAttributes['service.name']).toBe('java-original');
+      expect(kept.body.status.connected).toBe(true);
+    });
 
   scenario(
     ws

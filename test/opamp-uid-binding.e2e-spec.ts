@@ -119,6 +119,47 @@ describe('instance uids bound to a connection', () => {
     expect(await connected(old.text)).toBe(false);
   });
 
+  it('WebSocket: a second connection for a held uid that sends no description is asked its full state first; a clone then gets a uid of its own, the same agent takes over', async () => {
+    const FULL_STATE = 1n;
+    const a = newUid();
+    const original = await ws();
+    expect((await original.exchange(hello(a.bytes))).errorResponse).toBeUndefined();
+    const bare = (seq: number) => agentMessage({ instanceUid: a.bytes, sequenceNum: BigInt(seq), capabilities: ReportsStatus });
+
+    // A clone that leaves its description out of its first message: asked, nothing taken over or stored.
+    const clone = await ws();
+    const asked = await clone.exchange(bare(0));
+    expect(asked.flags & FULL_STATE).toBe(FULL_STATE);
+    expect(asked.agentIdentification).toBeUndefined();
+    const full = agentMessage({
+      instanceUid: a.bytes,
+      sequenceNum: 1n,
+      capabilities: ReportsStatus,
+      agentDescription: description({ 'service.name': 'a-clone' }),
+    });
+    const assigned = (await clone.exchange(full)).agentIdentification?.newInstanceUid;
+    expect(assigned).toBeDefined();
+    expect(uidToText(assigned!)).not.toBe(a.text);
+    expect((await getAgent(server, a.text)).body.status.description.identifyingAttributes['service.name']).toBe('uid-test');
+    expect(await connected(a.text)).toBe(true);
+
+    // The same agent on a new connection (the old one half-open): asked once, then it takes the uid over.
+    const again = await ws();
+    expect((await again.exchange(bare(1))).flags & FULL_STATE).toBe(FULL_STATE);
+    expect((await again.exchange(hello(a.bytes, 2))).agentIdentification).toBeUndefined();
+    // The old connection's close no longer speaks for the uid: the agent stays online on the new one.
+    await original.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await connected(a.text)).toBe(true);
+    await again.close();
+    expect(
+      await eventually(
+        () => connected(a.text),
+        (c) => c === false,
+      ),
+    ).toBe(false);
+  });
+
   it('WebSocket: at most 4 uids per connection; the fifth is refused and the socket closed', async () => {
     const agent = await ws();
     let uid = newUid().bytes;

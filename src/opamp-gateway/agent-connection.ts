@@ -32,6 +32,11 @@ export interface AgentConnection {
    */
   assignedUid?: string;
   /**
+   * The uid, held by another live connection, for which this one was asked its full state before it may take
+   * that uid over (it said nothing of who it is). Asked once: a second silent message takes the uid over.
+   */
+  identityAskedFor?: string;
+  /**
    * Set by the session when the connection broke a protocol rule: the transport sends the answer
    * (an error_response) and then closes (WebSocket 1008, gRPC INVALID_ARGUMENT) with this reason.
    */

@@ -119,6 +119,13 @@ public final class JavaOpampAgent {
             .enableEffectiveConfigReporting()
             .setEffectiveConfigState(effective);
     identifying.forEach(builder::putIdentifyingAttribute);
+    // A uid of our choosing: two processes given one uid are a clone (a copied disk) to the server.
+    String fixedUid = args.get("instance-uid");
+    if (fixedUid != null) {
+      UUID u = UUID.fromString(fixedUid);
+      builder.setInstanceUid(
+          ByteBuffer.allocate(16).putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits()).array());
+    }
     String host = args.get("host-name");
     if (host != null) builder.putNonIdentifyingAttribute("host.name", host);
 
@@ -418,6 +425,8 @@ public final class JavaOpampAgent {
           offered,
           "errorResponse",
           m.error_response == null ? null : m.error_response.type.getValue(),
+          "newInstanceUid",
+          m.agent_identification == null ? null : uuid(m.agent_identification.new_instance_uid),
           "retryAfterNanos",
           m.error_response == null || m.error_response.retry_info == null
               ? null
