@@ -3,6 +3,7 @@ import { GoAgent, goAgentBinary } from './support/go-agent';
 import { freePort } from '../src/common/free-port';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 import { InteropResults } from './support/interop-results';
+import { restClient } from './support/rest-client';
 
 /** Interop with the opamp-go client library (the library inside the OpenTelemetry Collector). */
 
@@ -101,6 +102,58 @@ describe.each([
       const fullStateRequests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0);
       expect(fullStateRequests).toBe(0);
     }),
+  );
+
+  it(
+    'applies a group config, reports FAILED for a broken revision with its message, and APPLIED again after a rollback',
+    results.scenario(
+      transport,
+      'config apply',
+      results.scenario(
+        transport,
+        'failure',
+        results.scenario(transport, 'rollback', async () => {
+          const api = restClient(server);
+          const name = `go-rb-${transport}`;
+          expect(
+            (await api('POST', '/remoteconfigs', { metadata: { name }, spec: { contentType: 'application/yaml', body: 'receivers:\n  otlp: {}\n' } })).status,
+          ).toBe(201);
+          const group = await api('POST', '/agentgroups', {
+            metadata: { name },
+            spec: { selector: `service.name=${name}`, configs: [{ fileName: '', remoteConfig: name }] },
+          });
+          expect(group.status).toBe(201);
+          const agent = start('--service-name', name, '--fail-configs-containing', 'BROKEN');
+          const uid = (await agent.event('started')).uid as string;
+          const first = await agent.event('remote_config', 15_000);
+          await eventually(
+            () => getAgent(server, uid),
+            (r) => r.body.status?.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === first.hash,
+          );
+
+          const cur = (await api('GET', `/remoteconfigs/${name}`)).body;
+          expect((await api('PUT', `/remoteconfigs/${name}`, { ...cur, spec: { ...cur.spec, body: 'receivers:\n  otlp: {}\n# BROKEN\n' } })).status).toBe(200);
+          const broken = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== first.hash, 15_000);
+          const failed = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.body.status.remoteConfigStatus?.status === 'FAILED',
+          );
+          expect(failed.body.status.remoteConfigStatus).toMatchObject({ status: 'FAILED', lastRemoteConfigHash: broken.hash });
+          expect(failed.body.status.remoteConfigStatus.errorMessage).toMatch(/BROKEN/);
+
+          expect((await api('POST', `/remoteconfigs/${name}/rollback`, { revision: 1 })).status).toBe(200);
+          const back = await agent.waitFor((e) => e.event === 'remote_config' && e.hash !== broken.hash, 15_000);
+          const applied = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
+          );
+          expect(applied.body.status.remoteConfigStatus.lastRemoteConfigHash).toBe(back.hash);
+          // Each revision reached the agent once, however many polls or heartbeats went by.
+          await new Promise((r) => setTimeout(r, 2500));
+          expect(agent.count((e) => e.event === 'remote_config')).toBe(3);
+        }),
+      ),
+    ),
   );
 
   it(
