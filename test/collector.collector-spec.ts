@@ -253,6 +253,15 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
         const eff = await until('effective config with the receiver', (x) => mentions(effectiveBody(x), otlpPort) && x.status?.health?.healthy === true);
         expect(effectiveBody(eff)).toMatch(/receivers:[\s\S]*otlp/);
         expect(startTimeOf(eff)).toBeGreaterThan(before); // a new Collector process
+        // What the supervisor runs is its merge of our config with its own extensions and telemetry settings: judged
+        // by its pipelines, that is the config it was sent, so no ConfigDrift (issue 20).
+        const judged = await until('ConfigDrift judged on the merged effective config', (x) =>
+          (x.status?.conditions ?? []).some((c: { type: string }) => c.type === 'ConfigDrift'),
+        );
+        expect(judged.status.conditions.find((c: { type: string }) => c.type === 'ConfigDrift')).toMatchObject({
+          status: 'False',
+          reason: 'RunsDesiredConfig',
+        });
 
         expect(await otlpExport(otlpPort, 'json')).toBe(200);
         expect(await otlpExport(otlpPort, 'protobuf')).toBe(200);
