@@ -1,5 +1,6 @@
 import { eventually, getAgent } from './support/agents-api';
 import { InteropResults } from './support/interop-results';
+import { jsonConfigRollback } from './support/json-config-rollback';
 import { javaAgentClasspath, javaSkipReason, startJavaAgent } from './support/java-agent';
 import { AgentEvent, JsonLineAgent } from './support/python-agent';
 import { restClient } from './support/rest-client';
@@ -249,44 +250,21 @@ describeIf.each([
   });
 
   scenario('rollback: a group config fails on a new revision, and rolling back delivers revision 1, APPLIED again', async () => {
-    const name = `java-rb-${transport}`;
-    expect(
-      (await api('POST', '/remoteconfigs', { metadata: { name }, spec: { contentType: 'application/json', body: '{"sampler": "always_on"}' } })).status,
-    ).toBe(201);
-    expect(
-      (
-        await api('POST', '/agentgroups', {
-          metadata: { name },
-          spec: { selector: `service.name=${name}`, configs: [{ fileName: 'agent.json', remoteConfig: name }] },
-        })
-      ).status,
-    ).toBe(201);
-    const agent = start('--service-name', name);
-    const uid = await agent.uid();
-    await discovered(agent, uid);
-    const first = await agent.event('config_applied', 10_000);
-
-    // Revision 2 is YAML, which this agent cannot apply: FAILED for revision 2's hash.
-    const cur = (await api('GET', `/remoteconfigs/${name}`)).body;
-    expect((await api('PUT', `/remoteconfigs/${name}`, { ...cur, spec: { contentType: 'application/yaml', body: 'sampler: always_off\n' } })).status).toBe(200);
-    const failed = await agent.event('config_failed', 10_000);
-    expect(failed.hash).not.toBe(first.hash);
-    await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === failed.hash,
-    );
-
-    const mark = agent.events.length;
-    expect((await api('POST', `/remoteconfigs/${name}/rollback`, { revision: 1 })).status).toBe(200);
-    const back = await agent.waitFor((e) => e.event === 'config_applied', 10_000, mark);
-    expect(back.hash).not.toBe(failed.hash);
-    const stored = await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
-    );
-    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: back.hash });
-    expect((await api('GET', `/agents/${uid}/desired-config`)).body.hash).toBe(back.hash);
-    expect(JSON.parse(stored.body.status.effectiveConfig.configMap['agent.json'].body)).toEqual({ sampler: 'always_on' });
+    await jsonConfigRollback({
+      server,
+      api,
+      name: `java-rb-${transport}`,
+      serviceName: `java-rb-${transport}`,
+      fileName: 'agent.json',
+      revision1: '{"sampler": "always_on"}',
+      revision2Yaml: 'sampler: always_off\n',
+      startAgent: async (serviceName) => {
+        const agent = start('--service-name', serviceName);
+        const uid = await agent.uid();
+        await discovered(agent, uid);
+        return { agent, uid };
+      },
+    });
   });
 
   if (ws)

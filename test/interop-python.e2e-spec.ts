@@ -1,5 +1,6 @@
 import { eventually, getAgent } from './support/agents-api';
 import { InteropResults } from './support/interop-results';
+import { jsonConfigRollback } from './support/json-config-rollback';
 import { JsonLineAgent, pythonOpampInterpreter, pythonSkipReason, startPythonAgent } from './support/python-agent';
 import { restClient } from './support/rest-client';
 import { freePort } from '../src/common/free-port';
@@ -149,40 +150,21 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
   });
 
   scenario('rollback: a group config fails on a new revision, and rolling back delivers revision 1, APPLIED again', async () => {
-    expect(
-      (await api('POST', '/remoteconfigs', { metadata: { name: 'py-rb' }, spec: { contentType: 'application/json', body: '{"sampling": 1}' } })).status,
-    ).toBe(201);
-    const group = await api('POST', '/agentgroups', {
-      metadata: { name: 'py-rb' },
-      spec: { selector: 'service.name=py-rollback', configs: [{ fileName: 'settings.json', remoteConfig: 'py-rb' }] },
+    const { first, back } = await jsonConfigRollback({
+      server,
+      api,
+      name: 'py-rb',
+      serviceName: 'py-rollback',
+      fileName: 'settings.json',
+      revision1: '{"sampling": 1}',
+      revision2Yaml: 'sampling: 0.5\n',
+      startAgent: async (serviceName) => {
+        const agent = start('--service-name', serviceName);
+        return { agent, uid: await agent.uid() };
+      },
     });
-    expect(group.status).toBe(201);
-    const agent = start('--service-name', 'py-rollback');
-    const uid = await agent.uid();
-    const first = await agent.event('config_applied', 10_000);
     expect(first.config).toEqual({ 'settings.json': { sampling: 1 } });
-
-    // Revision 2 is YAML, which the client cannot parse: FAILED for revision 2's hash.
-    const cur = (await api('GET', '/remoteconfigs/py-rb')).body;
-    expect((await api('PUT', '/remoteconfigs/py-rb', { ...cur, spec: { contentType: 'application/yaml', body: 'sampling: 0.5\n' } })).status).toBe(200);
-    const failed = await agent.event('config_failed', 10_000);
-    expect(failed.hash).not.toBe(first.hash);
-    await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'FAILED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === failed.hash,
-    );
-
-    const mark = agent.events.length;
-    expect((await api('POST', '/remoteconfigs/py-rb/rollback', { revision: 1 })).status).toBe(200);
-    const back = await agent.waitFor((e) => e.event === 'config_applied', 10_000, mark);
     expect(back.config).toEqual({ 'settings.json': { sampling: 1 } });
-    const stored = await eventually(
-      () => getAgent(server, uid),
-      (r) => r.body.status.remoteConfigStatus?.status === 'APPLIED' && r.body.status.remoteConfigStatus.lastRemoteConfigHash === back.hash,
-    );
-    expect(stored.body.status.remoteConfigStatus).toMatchObject({ status: 'APPLIED', lastRemoteConfigHash: back.hash });
-    expect((await api('GET', `/agents/${uid}/desired-config`)).body.hash).toBe(back.hash);
-    expect(JSON.parse(stored.body.status.effectiveConfig.configMap['settings.json'].body)).toEqual({ sampling: 1 });
     expect((await api('GET', '/agentgroups/py-rb')).body.status.config).toMatchObject({ applied: 1, failed: 0 });
   });
 

@@ -181,14 +181,15 @@ export class OpampMessageHandler {
     // A second live connection presenting different identifying attributes under this uid is a
     // clone (a copied disk, a duplicated pod): it gets a uid of its own and nothing is stored.
     const holder = this.registry.get(uid);
-    if (holder && holder !== conn && holder.transport !== 'http' && !msg.agentDescription && conn.identityAskedFor !== uid) {
+    const contested = holder !== undefined && holder !== conn && holder.transport !== 'http';
+    if (contested && !msg.agentDescription && conn.identityAskedFor !== uid) {
       // ... and one that says nothing of who it is (a client may leave the description out of its first message)
       // is asked for its full state before it may take the uid over, so that a clone is still told apart.
       conn.identityAskedFor = uid;
       conn.capabilitiesSent = true;
       return buildServerToAgent({ instanceUid: msg.instanceUid, withCapabilities, flags: BigInt(ServerToAgentFlags.ServerToAgentFlags_ReportFullState) });
     }
-    if (holder && holder !== conn && holder.transport !== 'http' && msg.agentDescription) {
+    if (contested && msg.agentDescription) {
       const state = await this.sessions.peek(uid);
       const identifying = descriptionToStored(msg.agentDescription).identifying;
       if (state && !sameAttributes(state.holds.description?.identifying, identifying)) {
