@@ -36,8 +36,7 @@ export class AuthService {
   }
 
   async refresh(refreshToken: string, address: string): Promise<TokenPair> {
-    this.limiter.attempt(undefined, address);
-    return this.sessions.refresh(refreshToken);
+    return this.limiter.refresh(address, () => this.sessions.refresh(refreshToken));
   }
 
   /** A user proved who they are (password or GitHub): a new session, recorded. */

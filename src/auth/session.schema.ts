@@ -24,6 +24,17 @@ export class AuthSession {
   @Prop({ type: [String], default: [] })
   previousHashes: string[];
 
+  /**
+   * The replaced token that may still be exchanged until `graceUntil`
+   * (REFRESH_TOKEN_REUSE_GRACE_SECONDS): the one a browser keeps when the answer of its refresh
+   * was lost (a reload or a closed tab cut the request).
+   */
+  @Prop({ type: String })
+  graceHash?: string;
+
+  @Prop({ type: Date })
+  graceUntil?: Date;
+
   @Prop({ type: Date, required: true })
   createdAt: Date;
 

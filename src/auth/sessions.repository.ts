@@ -4,7 +4,7 @@ import type { Model } from 'mongoose';
 import { AuthSession } from './session.schema';
 
 /** What a refresh token's rotation writes. */
-export type SessionRotation = Pick<AuthSession, 'refreshHash' | 'previousHashes' | 'refreshedAt' | 'expiresAt'>;
+export type SessionRotation = Pick<AuthSession, 'refreshHash' | 'previousHashes' | 'refreshedAt' | 'expiresAt' | 'graceHash' | 'graceUntil'>;
 
 /** The one owner of the `sessions` collection (sign-in sessions and their refresh tokens). */
 export abstract class SessionsRepository {

@@ -49,7 +49,8 @@ const SIGN_IN_CACHE_MAX = 10_000;
 /**
  * Sign-in sessions: each is a refresh token family. A refresh rotates the token; presenting a
  * replaced one again means it was copied, so the whole family (and every access token of it)
- * is revoked.
+ * is revoked. Only the token of the last refresh, within REFRESH_TOKEN_REUSE_GRACE_SECONDS of
+ * it, is exchanged once more: its holder lost the answer.
  */
 @Injectable()
 export class SessionsService implements OnApplicationBootstrap {
@@ -101,7 +102,9 @@ export class SessionsService implements OnApplicationBootstrap {
       const session = await this.sessions.findById(id);
       const hash = sha256Hex(secret);
       if (!session) throw new UnauthorizedError('The refresh token is not valid.');
-      if (!safeEqual(hash, session.refreshHash)) {
+      // The token replaced last, shortly ago: its holder never got the answer with the next one.
+      const lostAnswer = !!session.graceHash && safeEqual(hash, session.graceHash) && (session.graceUntil?.getTime() ?? 0) > Date.now();
+      if (!lostAnswer && !safeEqual(hash, session.refreshHash)) {
         if (session.previousHashes.some((h) => safeEqual(hash, h))) {
           if (!session.revokedAt) {
             await this.revoke(id, 'refresh token reused');
@@ -126,11 +129,14 @@ export class SessionsService implements OnApplicationBootstrap {
       }
       const next = randomSecret();
       const now = new Date();
+      // The grace follows the token its holder presented: after a lost answer that is still the old one.
       const rotated = await this.sessions.rotate(id, session.refreshHash, {
         refreshHash: sha256Hex(next),
-        previousHashes: [...session.previousHashes, hash].slice(-KEEP_PREVIOUS),
+        previousHashes: [...session.previousHashes, session.refreshHash].slice(-KEEP_PREVIOUS),
         refreshedAt: now,
         expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000),
+        graceHash: hash,
+        graceUntil: new Date(now.getTime() + this.config.auth.refreshReuseGraceSeconds * 1000),
       });
       if (!rotated) throw new UnauthorizedError('The refresh token is not valid.');
       return this.issue(id, user, next);

@@ -500,17 +500,25 @@ export const SETTINGS = {
     default: 604_800,
     description: 'Lifetime of a refresh token; each refresh issues a new one with a fresh lifetime. A session unused this long ends.',
   },
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: {
+    at: 'auth.refreshReuseGraceSeconds',
+    type: { kind: 'int', min: 0, max: 300 },
+    default: 10,
+    description:
+      'For this long after a refresh, the token it replaced is still exchanged (for the next one) instead of counting as a replay that revokes the session: a browser that reloads or closes a tab while a refresh is under way never stores the rotated cookie. 0: every replay revokes.',
+  },
   LOGIN_RATE_LIMIT_PER_USER: {
     at: 'auth.loginRateLimitPerUser',
     type: { kind: 'int', min: 1, max: 100_000 },
     default: 10,
-    description: 'Login attempts (password, Basic, refresh) allowed per user name per minute, per replica (token bucket); beyond it, 429.',
+    description: 'Login attempts (password, Basic) allowed per user name per minute, per replica (token bucket); beyond it, 429.',
   },
   LOGIN_RATE_LIMIT_PER_ADDRESS: {
     at: 'auth.loginRateLimitPerAddress',
     type: { kind: 'int', min: 1, max: 100_000 },
     default: 30,
-    description: 'Login attempts (password, Basic, refresh) allowed per client address per minute, per replica (token bucket); beyond it, 429.',
+    description:
+      'Login attempts (password, Basic) and refused refresh tokens allowed per client address per minute, per replica (token bucket); beyond it, 429. A valid refresh (every page load of the web UI) is not counted.',
   },
   PUBLIC_URL: {
     at: 'auth.publicUrl',

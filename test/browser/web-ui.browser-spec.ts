@@ -30,6 +30,8 @@ describe('web UI in Chromium', () => {
   let edge: GoAgent | undefined;
   let github: FakeGithub;
   let uid: string;
+  /** The opamp-go agent of the group `edge`, which the package steps install on. */
+  let edgeUid: string;
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
   const a11y: Record<string, string[]> = {};
@@ -131,6 +133,31 @@ describe('web UI in Chromium', () => {
 
   it('survives a reload (the cookie gets a new access token)', async () => {
     await page.reload();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await expect(page.getByTestId('who').textContent()).resolves.toContain('admin (admin)');
+  });
+
+  it('stays signed in when a reload finds the server busy: the refresh waits out 503 and 429 (Retry-After), and fifty reloads in a row keep the session', async () => {
+    // The server answers the first two refreshes busy (as during a rolling update or under its rate limit).
+    const busy = [503, 429];
+    await page.route('**/api/v1/auth/session/refresh', (route) => {
+      const status = busy.shift();
+      if (status === undefined) return route.continue();
+      return route.fulfill({
+        status,
+        headers: { 'retry-after': '1', 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ status, title: 'busy' }),
+      });
+    });
+    try {
+      await page.reload();
+      await page.getByRole('button', { name: 'Sign out' }).waitFor();
+      expect(busy).toEqual([]);
+    } finally {
+      await page.unroute('**/api/v1/auth/session/refresh');
+    }
+    // Every page load refreshes; more than the per-address login limit (30 a minute) must not sign anyone out.
+    for (let i = 0; i < 50; i++) await page.reload();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await expect(page.getByTestId('who').textContent()).resolves.toContain('admin (admin)');
   });
@@ -558,7 +585,7 @@ describe('web UI in Chromium', () => {
     expect(stored.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.0.0' }]);
 
     edge = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'edge', '--capabilities', PACKAGE_CAPS]);
-    const edgeUid = (await edge.event('started')).uid as string;
+    edgeUid = (await edge.event('started')).uid as string;
     const offered = await edge.event('packages_available', 30_000);
     expect(JSON.stringify(offered)).toContain(createHash('sha256').update(v1).digest('hex'));
     await eventually(
@@ -650,6 +677,48 @@ describe('web UI in Chromium', () => {
     expect(group.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
     await page.goto(url('/rollouts'));
     await page.getByRole('row').filter({ hasText: 'edge-otelcol-1-1-0' }).getByText('otelcol 1.1.0 (from 1.0.0)').waitFor();
+  });
+
+  it("refuses a downgrade set on the group's page until Force is ticked; then the agent installs the older version", async () => {
+    const installed = async () => {
+      const r = await rawRequest(url(`/api/v1/agents/${edgeUid}`), { headers: server.authHeaders });
+      return (r.body.status.packages?.installed ?? []).find((p: { name: string }) => p.name === 'otelcol') as { version?: string; status?: string } | undefined;
+    };
+    await page.goto(url('/groups/edge'));
+    // After the rollout the group names 1.1.0, which the agent runs; the operator moves it back to 1.0.0.
+    await expect(page.getByLabel('Version of package 1').inputValue()).resolves.toBe('1.1.0');
+    await page.getByLabel('Version of package 1').selectOption('1.0.0');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await rawRequest(url('/api/v1/agentgroups/edge'), { headers: server.authHeaders })).body.spec.packages).toEqual([
+      { name: 'otelcol', version: '1.0.0' },
+    ]);
+    // The forward-only policy does not offer it, and the agent's page says why.
+    await page.goto(url(`/agents/${edgeUid}`));
+    await page
+      .getByText('Not offered: otelcol@1.0.0: 1.0.0 is older than the installed 1.1.0: not offered (forward-only; set force: true to downgrade)')
+      .waitFor({ timeout: 30_000 });
+    await expect(installed()).resolves.toMatchObject({ version: '1.1.0', status: 'INSTALLED' });
+    await check(page, '26-downgrade-refused');
+
+    // Ticking Force saves `force: true`, and the older version is offered and installed.
+    await page.goto(url('/groups/edge'));
+    await page.getByLabel('Force (allow a downgrade)').check();
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await rawRequest(url('/api/v1/agentgroups/edge'), { headers: server.authHeaders })).body.spec.packages).toEqual([
+      { name: 'otelcol', version: '1.0.0', force: true },
+    ]);
+    const last = await eventually(installed, (p) => p?.version === '1.0.0' && p.status === 'INSTALLED', 30_000);
+    expect(last).toMatchObject({ version: '1.0.0', status: 'INSTALLED' });
+    await page.goto(url(`/agents/${edgeUid}`));
+    const row = page
+      .getByRole('table', { name: 'Packages' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: 'otelcol' }) });
+    await row.getByRole('cell', { name: '1.0.0' }).first().waitFor();
+    await row.getByRole('cell', { name: 'INSTALLED' }).waitFor();
+    expect(await page.getByText(/^Not offered: otelcol@1\.0\.0/).count()).toBe(0);
   });
 
   it("draws the agent's own telemetry as SVG charts, each with a text alternative and a table of its values", async () => {
@@ -784,7 +853,7 @@ describe('web UI in Chromium', () => {
     await v.getByTestId('fleet-package-summary').waitFor();
     expect(await v.getByRole('button', { name: /Delete|Upload/ }).count()).toBe(0);
     await v.goto(url('/groups/edge'));
-    await v.getByText('Packages: otelcol 1.1.0').waitFor();
+    await v.getByText('Packages: otelcol 1.0.0 (forced)').waitFor();
     expect(await v.getByRole('button', { name: /Add package|Save/ }).count()).toBe(0);
     await viewerContext.close();
   });

@@ -17,7 +17,11 @@ export interface Problem {
 }
 
 export class ApiError extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** The answer's Retry-After, in seconds (429, 503). */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(problem.detail ?? problem.title ?? `HTTP ${problem.status}`);
   }
   get status(): number {
@@ -52,7 +56,7 @@ async function problemOf(res: Response): Promise<Problem> {
 
 async function sessionCall(path: string, init: RequestInit): Promise<BrowserSession> {
   const res = await fetch(`/api/v1/auth/session${path}`, { ...init, credentials: 'same-origin', headers: { ...CSRF, ...(init.headers ?? {}) } });
-  if (!res.ok) throw new ApiError(await problemOf(res));
+  if (!res.ok) throw new ApiError(await problemOf(res), Number(res.headers.get('retry-after')) || undefined);
   const session = (await res.json()) as BrowserSession;
   accessToken = session.accessToken;
   return session;
@@ -62,18 +66,37 @@ export function signIn(username: string, password: string): Promise<BrowserSessi
   return sessionCall('', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
 }
 
+/** Tries of a refresh that meets a busy or unreachable server before the page counts as signed out. */
+const REFRESH_TRIES = 4;
+
 /** A new access token from the session cookie; false when there is no (longer a) session. */
 export function refreshSession(): Promise<boolean> {
-  refreshing ??= sessionCall('/refresh', { method: 'POST' })
-    .then(() => true)
-    .catch(() => {
-      accessToken = undefined;
-      return false;
-    })
-    .finally(() => {
-      refreshing = undefined;
-    });
+  refreshing ??= refreshOrWait().finally(() => {
+    refreshing = undefined;
+  });
   return refreshing;
+}
+
+/**
+ * Only a refused token (401) ends the session at once. A 429 or 503 (Retry-After) or a server
+ * that cannot be reached (a restart, a rolling update) is waited out and tried again: signing
+ * the user out for the server's trouble would be a misleading answer.
+ */
+async function refreshOrWait(): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sessionCall('/refresh', { method: 'POST' });
+      return true;
+    } catch (err) {
+      const busy = err instanceof ApiError ? err.status === 429 || err.status === 503 : err instanceof TypeError;
+      if (!busy || attempt >= REFRESH_TRIES) {
+        accessToken = undefined;
+        return false;
+      }
+      const seconds = Math.min((err instanceof ApiError ? err.retryAfterSeconds : undefined) ?? attempt, 30);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    }
+  }
 }
 
 export async function signOut(): Promise<void> {
