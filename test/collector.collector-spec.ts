@@ -13,7 +13,7 @@ import { CollectorBinaries, collectorBinaries, freePort, SupervisedCollector } f
 
 /**
  * Interop tier: OpAMP Commander manages a real OpenTelemetry Collector (built with the
- * Collector builder: opamp + health_check extensions, OTLP receiver, debug exporter) through the
+ * Collector builder: opamp + health_check extensions, OTLP receiver, debug and OTLP/HTTP exporters) through the
  * contrib `opampsupervisor`, over WebSocket and then over plain HTTP. Versions:
  * test/interop/collector/versions.env. Run with `npm run test:collector`; docs/interop.md, "A real
  * OpenTelemetry Collector".
@@ -69,6 +69,65 @@ async function otlpExport(port: number, kind: 'json' | 'protobuf' = 'json'): Pro
   }
 }
 
+/** POSTs `points` gauge data points (OTLP JSON) to a receiver; resolves with the HTTP status (0: refused). */
+async function otlpPoints(port: number, points: number): Promise<number> {
+  const now = String(BigInt(Date.now()) * 1_000_000n);
+  const body = {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'interop-load' } }] },
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name: 'interop.load',
+                gauge: {
+                  dataPoints: Array.from({ length: points }, (_, i) => ({
+                    timeUnixNano: now,
+                    asInt: String(i),
+                    attributes: [{ key: 'i', value: { intValue: String(i) } }],
+                  })),
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sends `points` data points to the Collector's OTLP receiver every 250 ms until stopped. */
+function pumpTraffic(port: number, points = 20): { stop(): Promise<void>; statuses: number[] } {
+  const statuses: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      statuses.push(await otlpPoints(port, points));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    statuses,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
 async function httpStatus(url: string): Promise<number> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -77,6 +136,16 @@ async function httpStatus(url: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/**
+ * A Collector config whose only exporter sends to `closedPort`, where nothing listens: every send
+ * fails at once (no retries), while the receiver keeps accepting into the exporter's queue.
+ */
+function failingExportConfig(otlpPort: number, healthPort: number, closedPort: number): string {
+  return collectorConfig(otlpPort, healthPort)
+    .replace('  debug: {}\n', `  otlphttp:\n    endpoint: http://127.0.0.1:${closedPort}\n    retry_on_failure:\n      enabled: false\n`)
+    .replace('exporters: [debug]', 'exporters: [otlphttp]');
 }
 
 /** The Collector config the group delivers: an OTLP/HTTP receiver on a known port, a debug exporter, health_check. */
@@ -119,6 +188,9 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       // Heartbeats (and HTTP polls) every second, offered to every agent: the supervisor's own default is 30 s.
       OPAMP_OFFER_HEARTBEAT_INTERVAL_SECONDS: '1',
       OPAMP_HEARTBEAT_INTERVAL_SECONDS: '5',
+      // Conditions of the agents' own telemetry on a test's time scale (defaults: 600 s and 300 s).
+      TELEMETRY_IDLE_SECONDS: '10',
+      TELEMETRY_EXPORT_FAILING_SECONDS: '15',
     });
     api = restClient(server);
   }, 60 * 60_000);
@@ -140,6 +212,8 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
     let goodHash: string;
     let badHash: string;
     let crashHash: string;
+    /** The config whose exporter fails (4c, WebSocket only). */
+    let exportHash: string;
     const metrics = new OwnMetricsReceiver();
 
     const agent = async () => (await getAgent(server, sup.uid)).body;
@@ -378,6 +452,91 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
       }),
     );
 
+    // The agents' own telemetry does not depend on the OpAMP transport: proven over WebSocket only.
+    const overWebSocket = transport === 'websocket' ? it : it.skip;
+    const telemetry = async () => (await api('GET', `/agents/${sup.uid}/telemetry`)).body;
+    const condition = (conditions: { type: string; status: string; reason: string }[] | undefined, type: string) => conditions?.find((c) => c.type === type);
+
+    overWebSocket(
+      "4b. by the server's own offer the Collector sends its own metrics here: what its receiver accepts and its exporter sends appear as rates, and it turns Idle once the traffic stops",
+      results.scenario(transport, 'own telemetry', async () => {
+        const pump = pumpTraffic(otlpPort);
+        let busy: Json;
+        try {
+          busy = await eventually(telemetry, (t) => t.status?.current?.acceptedPerSecond > 0 && t.status.current.sentPerSecond > 0, 90_000);
+        } finally {
+          await pump.stop();
+        }
+        if (!(busy.status?.current?.acceptedPerSecond > 0))
+          throw new Error(`no rates from the Collector's own metrics: ${JSON.stringify(busy).slice(0, 3000)}\n${sup.tail()}`);
+        expect(pump.statuses.filter((st) => st !== 200)).toEqual([]);
+        expect(busy.status.held).not.toBe(false);
+        expect(busy.status.current).toMatchObject({ exportFailureRatio: 0 });
+        expect(busy.status.current.rssBytes).toBeGreaterThan(1_000_000);
+        expect(busy.status.current.uptimeSeconds).toBeGreaterThan(0);
+        // The series name the Collector's own receiver and exporter.
+        const series = (busy.status.window.series as { family: string; component?: string }[]).map((x) => `${x.family}:${x.component ?? ''}`);
+        expect(series).toEqual(expect.arrayContaining(['receiver_accepted:otlp', 'exporter_sent:debug']));
+        expect(condition(busy.status.conditions, 'Idle')).toMatchObject({ status: 'False', reason: 'ItemsAccepted' });
+
+        // No more traffic: after TELEMETRY_IDLE_SECONDS of reports with nothing accepted, Idle, on the agent resource too.
+        const idle = await eventually(telemetry, (t) => condition(t.status?.conditions, 'Idle')?.status === 'True', 90_000);
+        expect(condition(idle.status.conditions, 'Idle')).toMatchObject({ status: 'True' });
+        const a = await until('Idle on the agent resource', (x) => condition(x.status?.conditions, 'Idle')?.status === 'True');
+        expect(a.status.health.healthy).toBe(true);
+      }),
+    );
+
+    overWebSocket(
+      '4c. a config whose exporter points at a closed port turns ExportFailing on; rolling back to revision 1 turns it off',
+      results.scenario(transport, 'own telemetry', async () => {
+        const closedPort = await freePort();
+        const cur = (await api('GET', `/remoteconfigs/${configName}`)).body;
+        const res = await api('PUT', `/remoteconfigs/${configName}`, {
+          ...cur,
+          spec: { ...cur.spec, body: failingExportConfig(otlpPort, healthPort, closedPort) },
+        });
+        expect(res.status).toBe(200);
+        exportHash = (await desiredHash((h) => h !== goodHash && h !== badHash && h !== crashHash)) ?? '';
+        await until(
+          'APPLIED and healthy with the failing exporter',
+          (x) =>
+            x.status?.remoteConfigStatus?.status === 'APPLIED' &&
+            x.status.remoteConfigStatus.lastRemoteConfigHash === exportHash &&
+            x.status?.health?.healthy === true,
+        );
+        const pump = pumpTraffic(otlpPort);
+        let failing: Json;
+        try {
+          failing = await eventually(telemetry, (t) => condition(t.status?.conditions, 'ExportFailing')?.status === 'True', 90_000);
+        } finally {
+          await pump.stop();
+        }
+        if (condition(failing.status?.conditions, 'ExportFailing')?.status !== 'True')
+          throw new Error(`ExportFailing never turned on: ${JSON.stringify(failing).slice(0, 3000)}\n${sup.tail()}`);
+        expect(failing.status.current.sendFailedPerSecond).toBeGreaterThan(0);
+        expect(failing.status.current.exportFailureRatio).toBeGreaterThan(0.5);
+        await until('ExportFailing on the agent resource', (x) => condition(x.status?.conditions, 'ExportFailing')?.status === 'True');
+
+        const rolled = await api('POST', `/remoteconfigs/${configName}/rollback`, { revision: 1 });
+        expect(rolled.status).toBe(200);
+        await until(
+          'APPLIED and healthy after rolling back from the failing exporter',
+          (x) =>
+            x.status?.remoteConfigStatus?.status === 'APPLIED' &&
+            x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash &&
+            x.status?.health?.healthy === true,
+        );
+        const pump2 = pumpTraffic(otlpPort);
+        try {
+          const ok = await eventually(telemetry, (t) => condition(t.status?.conditions, 'ExportFailing')?.status === 'False', 90_000);
+          expect(condition(ok.status.conditions, 'ExportFailing')).toMatchObject({ status: 'False' });
+        } finally {
+          await pump2.stop();
+        }
+      }),
+    );
+
     it(
       '5. own-metrics connection settings make the Collector send its own metrics to an OTLP/HTTP receiver',
       results.scenario(transport, 'connection settings', async () => {
@@ -440,7 +599,7 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
         // rollback, the config that could not run, revision 1 again; heartbeats, polls, FAILED, the
         // Collector's crash loop, own-metrics settings and the restart resent nothing.
         const received = [...sup.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
-        expect(received).toEqual([goodHash, badHash, goodHash, crashHash, goodHash]);
+        expect(received).toEqual([goodHash, badHash, goodHash, crashHash, goodHash, ...(transport === 'websocket' ? [exportHash, goodHash] : [])]);
         // SIGINT: the supervisor stops the Collector (no Collector of this run outlives it) and leaves.
         expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
         // WebSocket: at once; HTTP (opamp-go sends no agent_disconnect): after 3 missed polls of OPAMP_HEARTBEAT_INTERVAL_SECONDS.
@@ -448,6 +607,51 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
         // A silent HTTP agent is disconnected by derivation (no write), so only WebSocket has disconnectedAt.
         if (transport === 'websocket') expect(a.status.connection.disconnectedAt).toBeTruthy();
         else expect(Date.parse(a.status.connection.lastSeenAt)).toBeLessThan(Date.now() - 10_000);
+      }),
+    );
+
+    overWebSocket(
+      "8. a supervisor whose local config file wins over the remote config's pipeline (the merge drops its receiver and exporter) is judged ConfigDrift True, and the group counts it drifted",
+      results.scenario(transport, 'config drift', async () => {
+        // An operator's local file, merged after the remote config: the metrics pipeline runs nop → nop.
+        const override = [
+          'receivers:',
+          '  nop: {}',
+          'exporters:',
+          '  nop: {}',
+          'service:',
+          '  pipelines:',
+          '    metrics:',
+          '      receivers: [nop]',
+          '      exporters: [nop]',
+          '',
+        ].join('\n');
+        sup = await new SupervisedCollector(bins, {
+          endpoint: `${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`,
+          nonIdentifyingAttributes: { 'interop.run': run },
+          localOverride: override,
+        }).start();
+        const a = await until(
+          'APPLIED of the group config, merged under the local file',
+          (x) =>
+            x.status?.remoteConfigStatus?.status === 'APPLIED' && x.status.remoteConfigStatus.lastRemoteConfigHash === goodHash && /nop/.test(effectiveBody(x)),
+          90_000,
+        );
+        expect(a.status.remoteConfigStatus.errorMessage ?? '').toBe('');
+        const drifted = await until('ConfigDrift True', (x) => condition(x.status?.conditions, 'ConfigDrift')?.status === 'True');
+        expect(condition(drifted.status.conditions, 'ConfigDrift')).toMatchObject({ status: 'True', reason: 'ComponentMissing' });
+        expect((drifted.status.conditions as { type: string; message: string }[]).find((c) => c.type === 'ConfigDrift')?.message).toMatch(
+          /receiver otlp of pipeline metrics is not in its effective config/,
+        );
+        // The group says so: APPLIED, yet drifted (the stopped supervisor of step 7 is no longer governed as connected).
+        const counts = await eventually(
+          () => api('GET', `/agentgroups/${groupName}`),
+          (r) => r.body.status?.config?.drifted === 1,
+        );
+        expect(counts.body.status.config).toMatchObject({ drifted: 1 });
+        const listed = await api('GET', `/agents?condition=ConfigDrift&selector=${encodeURIComponent(`interop.run=${run}`)}`);
+        expect(listed.body.items.map((x: { metadata: { name: string } }) => x.metadata.name)).toEqual([sup.uid]);
+        expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
       }),
     );
   });

@@ -13,7 +13,7 @@ src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$src/../../.." && pwd)"
 # shellcheck source=versions.env
 . "$src/versions.env"
-recipe=2 # bump when this script changes what it builds, to invalidate the cache
+recipe=3 # bump when this script changes what it builds, to invalidate the cache
 
 if ! command -v go >/dev/null 2>&1; then
   echo "collector-interop: no Go toolchain on PATH, cannot build the Collector and the supervisor" >&2
@@ -77,6 +77,7 @@ receivers:
 exporters:
   - gomod: go.opentelemetry.io/collector/exporter/debugexporter ${OTELCOL_CORE_VERSION}
   - gomod: go.opentelemetry.io/collector/exporter/nopexporter ${OTELCOL_CORE_VERSION}
+  - gomod: go.opentelemetry.io/collector/exporter/otlphttpexporter ${OTELCOL_CORE_VERSION}
 YAML
   run collector-build "$out/tools/builder" --config "$work/manifest.yaml"
   mv -f "$work/build/otelcol-interop" "$collector.tmp"

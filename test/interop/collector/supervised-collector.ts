@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   validateConfig?: boolean;
   /** Environment of the Collector (`agent.env`); default OTEL_METRIC_EXPORT_INTERVAL=1000. */
   env?: Record<string, string>;
+  /** A local config file merged after the remote config, so it wins over it (as an operator's local file would). */
+  localOverride?: string;
 }
 
 const yamlString = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML scalar
@@ -116,6 +118,7 @@ export class SupervisedCollector {
       '    - $OWN_TELEMETRY_CONFIG',
       '    - $OPAMP_EXTENSION_CONFIG',
       '    - $REMOTE_CONFIG',
+      ...(this.opts.localOverride !== undefined ? [`    - ${yamlString(path.join(this.dir, 'override.yaml'))}`] : []),
       '  env:',
       // The OTel SDK's periodic reader exports every 60 s unless told otherwise.
       ...Object.entries(this.opts.env ?? { OTEL_METRIC_EXPORT_INTERVAL: '1000' }).map(([k, v]) => `    ${yamlString(k)}: ${yamlString(v)}`),
@@ -140,6 +143,7 @@ export class SupervisedCollector {
       path.join(this.dir, 'base.yaml'),
       ['service:', '  telemetry:', '    metrics:', '      readers:', '        - pull:', '            exporter:', '              prometheus:', '                host: 127.0.0.1', `                port: ${this.telemetryPort}`, ''].join('\n'),
     );
+    if (this.opts.localOverride !== undefined) fs.writeFileSync(path.join(this.dir, 'override.yaml'), this.opts.localOverride);
     const cfg = path.join(this.dir, 'supervisor.yaml');
     fs.writeFileSync(cfg, this.configYaml());
     const child = spawn(this.bins.supervisor, ['--config', cfg], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
