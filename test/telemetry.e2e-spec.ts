@@ -10,6 +10,7 @@ import { NatsServer } from './support/nats-server';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+import { TelemetryService } from '../src/telemetry/telemetry.service';
 
 /** One OTLP JSON data point of a cumulative sum (the Collector's counters) or a gauge. */
 const num = (value: number, timeMs: number, attrs: Record<string, string>) => ({
@@ -205,6 +206,47 @@ describe("agents' own telemetry (issue 20)", () => {
     const ps = ((await partial.json()) as Json).partialSuccess;
     expect(ps).toMatchObject({ rejectedDataPoints: '8' });
     expect(ps.errorMessage).toMatch(/no known agent/);
+  });
+
+  it('writes the own-telemetry conditions and rates on the agent, only when they change, so lists filter on them (condition=Idle, ExportFailing)', async () => {
+    const agent = start('--service-name', 'listed', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsHealth,ReportsOwnMetrics');
+    const uid = (await agent.event('started')).uid as string;
+    await agent.event('own_metrics', 15_000);
+    const api = restClient(server);
+    const telemetry = server.app.get(TelemetryService);
+    const listed = async (condition: string) =>
+      ((await api('GET', `/agents?condition=${condition}&selector=service.name%3Dlisted`)).body.items as { metadata: { name: string } }[]).map(
+        (i) => i.metadata.name,
+      );
+
+    for (const [t, v] of [
+      [T0, { accepted: 1000, sent: 1000, failed: 0 }],
+      [T0 + min, { accepted: 1600, sent: 1600, failed: 0 }],
+    ] as const)
+      expect((await postJson(report(uid, t, v))).status).toBe(200);
+    await telemetry.publish();
+    const busy = (await getAgent(server, uid)).body.status.ownTelemetry;
+    expect(busy).toMatchObject({ conditions: [], acceptedPerSecond: 10, sentPerSecond: 10, exportFailureRatio: 0 });
+    expect(await listed('Idle')).toEqual([]);
+    // The same rates a little later, another report in the same band: nothing is written.
+    expect((await postJson(report(uid, T0 + 2 * min, { accepted: 2300, sent: 2300, failed: 0 }))).status).toBe(200);
+    await telemetry.publish();
+    expect((await getAgent(server, uid)).body.status.ownTelemetry).toEqual(busy);
+
+    // Nothing accepted for 11 minutes while every send fails: both conditions are stored, and the lists find the agent.
+    for (const [t, v] of [
+      [T0 + 7 * min, { accepted: 2300, sent: 2300, failed: 300 }],
+      [T0 + 13 * min, { accepted: 2300, sent: 2300, failed: 900 }],
+    ] as const)
+      expect((await postJson(report(uid, t, v))).status).toBe(200);
+    await telemetry.publish();
+    const failing = (await getAgent(server, uid)).body.status.ownTelemetry;
+    expect(failing).toMatchObject({ conditions: ['ExportFailing', 'Idle'], acceptedPerSecond: 0, sentPerSecond: 0, exportFailureRatio: 1 });
+    expect(Date.parse(failing.at)).toBeGreaterThan(Date.parse(busy.at));
+    expect(await listed('Idle')).toEqual([uid]);
+    expect(await listed('ExportFailing')).toEqual([uid]);
+    expect(await listed('Restarting')).toEqual([]);
+    expect((await api('GET', '/agents?condition=Busy')).status).toBe(400);
   });
 
   it("a rollout's data-plane gate (exportFailing) rolls back when the canary's own telemetry says its exporter fails after the change (issue 19)", async () => {

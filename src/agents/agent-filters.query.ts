@@ -5,7 +5,7 @@ import { labelMapSchema } from '../common/openapi/label-schemas';
 
 /** The states of `status.remoteConfig.state`, and `none` for an agent no config is assigned to. */
 /** Conditions stored on the agent document (and so filterable). */
-export const STORED_CONDITIONS = ['ConfigDrift'] as const;
+export const STORED_CONDITIONS = ['ConfigDrift', 'Idle', 'ExportFailing', 'Stale', 'Restarting'] as const;
 
 export const CONFIG_STATES = ['applied', 'applying', 'failed', 'pending', 'unsupported', 'none'] as const;
 import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
@@ -66,7 +66,7 @@ export class ListAgentsQuery extends PageQuery {
   @ApiPropertyOptional({
     enum: STORED_CONDITIONS,
     description:
-      'Only agents whose condition of this type is True. ConfigDrift is kept on the agent; the own-telemetry conditions (Idle, ExportFailing, …) live on the replica holding each agent and are not filterable.',
+      'Only agents whose condition of this type is True. ConfigDrift is kept on the agent by its OpAMP session; the own-telemetry conditions (Idle, ExportFailing, Stale, Restarting) as the replica holding its telemetry window last wrote them (`status.ownTelemetry`, checked every 15 s).',
   })
   @IsOptional()
   @IsIn(STORED_CONDITIONS)

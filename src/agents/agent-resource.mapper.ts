@@ -158,6 +158,7 @@ export function toAgentResource(agent: Agent, httpCutoff: Date, view: 'summary' 
       availableComponents: agent.availableComponentsHash ? { hash: agent.availableComponentsHash } : undefined,
       customCapabilities: agent.customCapabilities,
       connectionSettingsStatus: connectionSettingsStatusView(agent),
+      ownTelemetry: agent.ownTelemetry ?? undefined,
     },
   };
 }

@@ -101,6 +101,15 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed })
   configDrift?: StoredDriftCondition | null;
 
+  /**
+   * What the agent's own metrics show, as the replica holding its telemetry window last wrote it
+   * (src/telemetry/telemetry-summary.ts): the own-telemetry conditions that are True and its
+   * rates. Written only when a condition changes or a rate moves to another band, so lists can
+   * filter and sort on it without asking every replica, at a few writes per agent per hour.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  ownTelemetry?: StoredOwnTelemetry | null;
+
   /** The last connection settings offer sent, so that it is sent again only when it changes. */
   @Prop({ type: MongooseSchema.Types.Mixed })
   connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string } | null;
@@ -137,6 +146,17 @@ export interface StoredDriftCondition {
   reason: string;
   message: string;
   since: Date;
+}
+
+/** See Agent.ownTelemetry. Rates are items per second over the agent's latest report interval. */
+export interface StoredOwnTelemetry {
+  /** Types of the own-telemetry conditions that are True (Idle, ExportFailing, Stale, Restarting). */
+  conditions: string[];
+  acceptedPerSecond: number;
+  sentPerSecond: number;
+  /** failed / (sent + failed), 0–1. */
+  exportFailureRatio: number;
+  at: Date;
 }
 
 export interface RemoteConfigTracking {
@@ -251,6 +271,7 @@ export const AgentSchema = SchemaFactory.createForClass(Agent);
 AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
 AgentSchema.index({ 'remoteConfig.state': 1 });
+AgentSchema.index({ 'ownTelemetry.conditions': 1 });
 // Package counts per group and fleet-wide (equality on a term).
 AgentSchema.index({ packageTerms: 1 });
 // Selectors (equality on a term) with pages in uid order, and the exact remaining count after a page.

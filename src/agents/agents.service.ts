@@ -24,7 +24,7 @@ import {
 import { ContentStore } from '../database/content-store/content-store';
 import type { AgentConfigAssignment } from './agent-config-assignment';
 import type { AgentPackageAssignment } from './agent-package-assignment';
-import { Agent, PendingAgentCommand, StoredConnection, StoredPackageStatus } from './agent.schema';
+import { Agent, PendingAgentCommand, StoredConnection, StoredOwnTelemetry, StoredPackageStatus } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
 import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
 
@@ -405,6 +405,15 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     await this.queue.write(uid, parts);
   }
 
+  /**
+   * The own-telemetry summary of an agent (see Agent.ownTelemetry), from the replica holding its
+   * telemetry window. Stored only while the agent's stored connection is this replica's, so a
+   * replica the agent has left never overwrites what its new holder wrote.
+   */
+  recordOwnTelemetry(uid: string, summary: StoredOwnTelemetry): Promise<void> {
+    return this.queue.writeIf(uid, { 'connection.replicaId': this.config.replicaId }, { ownTelemetry: summary });
+  }
+
   /** The same for many agents: they share the queue's next bulk writes. */
   async applyTrackingMany(entries: [string, Partial<Agent>][]): Promise<void> {
     await Promise.all(entries.map(([uid, parts]) => this.applyTracking(uid, parts)));
@@ -576,6 +585,7 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.healthy !== undefined) and.push(q.healthy ? { 'health.healthy': true } : { 'health.healthy': { $ne: true } });
     if (q.transport) and.push({ 'connection.transport': q.transport });
     if (q.condition === 'ConfigDrift') and.push({ 'configDrift.status': 'True' });
+    else if (q.condition) and.push({ 'ownTelemetry.conditions': q.condition });
     if (q.package) and.push({ packageTerms: `pkg:${q.package}` });
     if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {

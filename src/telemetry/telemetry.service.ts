@@ -5,6 +5,7 @@ import { PeriodicTask } from '../common/periodic-task';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AgentCondition, ConditionThresholds, ConditionType, evaluateConditions } from './agent-conditions';
+import { OwnTelemetrySummary, ownTelemetrySummary, SummaryRates, summaryChanged } from './telemetry-summary';
 import { BUCKET_MS, BUCKETS, TelemetryWindow, WindowPoint } from './telemetry-window';
 
 /** Most agents with a window on one replica; metrics of further agents are refused (partial success). */
@@ -27,6 +28,8 @@ interface AgentTelemetry {
   healthy?: boolean;
   /** Last status of each condition and since when (the `since` of status.conditions). */
   conditions: Map<ConditionType, { status: string; sinceMs: number }>;
+  /** The summary last written to the agent's document (Agent.ownTelemetry), so only changes are written. */
+  published?: OwnTelemetrySummary;
 }
 
 /** Facts from the agent's stored document, which win over this replica's memory (the agent may be connected elsewhere). */
@@ -52,6 +55,10 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
     async () => this.sweep(),
     () => undefined,
   );
+  private readonly publisher = new PeriodicTask(
+    async () => void (await this.publish()),
+    () => undefined,
+  );
   readonly thresholds: ConditionThresholds;
   /** Set by the OpAMP gateway: whether this replica serves the agent now. */
   private connectedProbe: (uid: string) => boolean = () => false;
@@ -72,10 +79,13 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.sweeper.start(60_000);
+    // Once a bucket: conditions and rates cannot change faster than the window's resolution.
+    this.publisher.start(BUCKET_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.sweeper.stop();
+    await this.publisher.stop();
   }
 
   setConnectedProbe(probe: (uid: string) => boolean): void {
@@ -194,8 +204,6 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
     const w = a.window;
     const view = w.view();
     const rate = (f: Parameters<TelemetryWindow['rate']>[0]) => Math.round(w.rate(f) * 1000) / 1000;
-    const sent = w.rate('exporter_sent');
-    const failed = w.rate('exporter_send_failed');
     return {
       lastReceivedAt: a.lastReceivedMs === undefined ? undefined : new Date(a.lastReceivedMs).toISOString(),
       lastPointAt: w.lastPointMs === undefined ? undefined : new Date(w.lastPointMs).toISOString(),
@@ -206,7 +214,7 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
         refusedPerSecond: rate('receiver_refused'),
         sentPerSecond: rate('exporter_sent'),
         sendFailedPerSecond: rate('exporter_send_failed'),
-        exportFailureRatio: sent + failed > 0 ? Math.round((failed / (sent + failed)) * 10_000) / 10_000 : 0,
+        exportFailureRatio: Math.round(ratesOf(w).exportFailureRatio * 10_000) / 10_000,
         queueSize: nullIfNaN(w.gauge('exporter_queue_size')),
         queueCapacity: nullIfNaN(w.gauge('exporter_queue_capacity')),
         cpuSecondsPerSecond: rate('process_cpu_seconds'),
@@ -216,6 +224,28 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
       window: { start: new Date(view.startMs).toISOString(), stepSeconds: view.stepSeconds, buckets: BUCKETS, series: view.series },
       conditions: this.conditionsOf(uid, stored, nowMs),
     };
+  }
+
+  /**
+   * Writes the own-telemetry summary (conditions that are True, rates) of every agent known here
+   * whose summary changed materially since it was last written (telemetry-summary.ts), so lists
+   * can filter on it. The agents service stores it only while the agent is connected to this
+   * replica by its stored record. Returns how many were written.
+   */
+  async publish(nowMs = Date.now()): Promise<number> {
+    const writes: Promise<void>[] = [];
+    for (const [uid, a] of this.agents) {
+      const next = ownTelemetrySummary(this.conditionsOf(uid, undefined, nowMs), a.window ? ratesOf(a.window) : NO_RATES);
+      if (!summaryChanged(a.published, next)) continue;
+      a.published = next;
+      writes.push(
+        this.store.recordOwnTelemetry(uid, { ...next, at: new Date(nowMs) }).catch(() => {
+          a.published = undefined; // written again at the next round
+        }),
+      );
+    }
+    await Promise.all(writes);
+    return writes.length;
   }
 
   /** Agents with each condition True on this replica (Prometheus). */
@@ -238,6 +268,15 @@ export class TelemetryService implements OnModuleInit, OnApplicationShutdown {
       if ((a.opampSeenMs ?? -Infinity) < horizon && (a.lastReceivedMs ?? -Infinity) < horizon) this.agents.delete(uid);
     }
   }
+}
+
+const NO_RATES: SummaryRates = { acceptedPerSecond: 0, sentPerSecond: 0, exportFailureRatio: 0 };
+
+/** Items per second over the agent's latest report interval. */
+function ratesOf(w: TelemetryWindow): SummaryRates {
+  const sent = w.rate('exporter_sent');
+  const failed = w.rate('exporter_send_failed');
+  return { acceptedPerSecond: w.rate('receiver_accepted'), sentPerSecond: sent, exportFailureRatio: sent + failed > 0 ? failed / (sent + failed) : 0 };
 }
 
 function nullIfNaN(v: number): number | null {

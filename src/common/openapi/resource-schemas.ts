@@ -95,6 +95,23 @@ export const AGENT_SCHEMA = resourceSchema('Agent', {
       availableComponents: openObject,
       customCapabilities: { type: 'array', items: { type: 'string' } },
       connectionSettingsStatus: openObject,
+      ownTelemetry: {
+        type: 'object',
+        description:
+          "What the agent's own metrics showed when the replica holding its telemetry window last wrote it: written when an own-telemetry condition changes or a rate moves to another power-of-two band, checked every 15 s, so a rate here is within a factor of two of the current one (GET /agents/{id}/telemetry has the exact figures)",
+        required: ['conditions', 'acceptedPerSecond', 'sentPerSecond', 'exportFailureRatio', 'at'],
+        properties: {
+          conditions: {
+            type: 'array',
+            items: { type: 'string', enum: ['Idle', 'ExportFailing', 'Stale', 'Restarting'] },
+            description: 'The conditions that are True',
+          },
+          acceptedPerSecond: { type: 'number', minimum: 0, description: 'Items accepted by its receivers per second' },
+          sentPerSecond: { type: 'number', minimum: 0, description: 'Items sent by its exporters per second' },
+          exportFailureRatio: { type: 'number', minimum: 0, maximum: 1, description: 'failed / (sent + failed)' },
+          at: dateTime,
+        },
+      },
       conditions: {
         type: 'array',
         description: "Conditions derived from the agent's own metrics (Idle, ExportFailing, Stale, Restarting), Kubernetes-style; on GET /agents/{id}",
