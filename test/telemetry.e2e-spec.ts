@@ -233,6 +233,30 @@ describe("agents' own telemetry (issue 20)", () => {
     await telemetry.publish();
     expect((await getAgent(server, uid)).body.status.ownTelemetry).toEqual(busy);
 
+    // A busier agent, and one that sends no own metrics: sorted by rate, the busier comes first and the silent one is left out.
+    const busier = start('--service-name', 'listed', '--capabilities', 'ReportsStatus,ReportsHeartbeat,ReportsHealth,ReportsOwnMetrics');
+    const busierUid = (await busier.event('started')).uid as string;
+    const silent = start('--service-name', 'listed', '--capabilities', 'ReportsStatus,ReportsHeartbeat');
+    const silentUid = (await silent.event('started')).uid as string;
+    for (const [t, v] of [
+      [T0, { accepted: 0, sent: 0, failed: 0 }],
+      [T0 + min, { accepted: 2400, sent: 2400, failed: 0 }],
+    ] as const)
+      expect((await postJson(report(busierUid, t, v))).status).toBe(200);
+    await telemetry.publish();
+    const sorted = async (sort: string, extra = '') =>
+      (await api('GET', `/agents?selector=service.name%3Dlisted&sort=${sort}${extra}`)).body as {
+        items: { metadata: { name: string } }[];
+        metadata: { continue?: string };
+      };
+    expect((await sorted('-acceptedRate')).items.map((i) => i.metadata.name)).toEqual([busierUid, uid]);
+    expect((await sorted('acceptedRate')).items.map((i) => i.metadata.name)).toEqual([uid, busierUid]);
+    const first = await sorted('-acceptedRate', '&limit=1');
+    expect(first.items.map((i) => i.metadata.name)).toEqual([busierUid]);
+    const second = await sorted('-acceptedRate', `&limit=1&continue=${encodeURIComponent(first.metadata.continue ?? '')}`);
+    expect(second.items.map((i) => i.metadata.name)).toEqual([uid]);
+    expect((await sorted('uid')).items.map((i) => i.metadata.name)).toContain(silentUid);
+
     // Nothing accepted for 11 minutes while every send fails: both conditions are stored, and the lists find the agent.
     for (const [t, v] of [
       [T0 + 7 * min, { accepted: 2300, sent: 2300, failed: 300 }],

@@ -14,10 +14,33 @@ import { OPAQUE_CONTINUE, PageQuery, toBoolean } from '../common/resource-list';
 export const AGENT_PACKAGE_FILTER_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(@[0-9A-Za-z][0-9A-Za-z._+-]{0,63})?$/;
 export const AGENT_PACKAGE_FILTER_MAX_LENGTH = 63 + 1 + 64;
 
-export const AGENT_SORTS = ['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen'] as const;
+export const AGENT_SORTS = [
+  'uid',
+  '-uid',
+  'lastSeen',
+  '-lastSeen',
+  'firstSeen',
+  '-firstSeen',
+  'acceptedRate',
+  '-acceptedRate',
+  'sentRate',
+  '-sentRate',
+  'exportFailureRatio',
+  '-exportFailureRatio',
+] as const;
 
-/** The document field behind each sort key (always present on an agent). */
-export const AGENT_SORT_FIELDS: Record<string, string> = { uid: '_id', lastSeen: 'connection.lastSeenAt', firstSeen: 'firstSeenAt' };
+/** The document field behind each sort key (always present on an agent, except the rates: see RATE_SORT_FIELDS). */
+export const AGENT_SORT_FIELDS: Record<string, string> = {
+  uid: '_id',
+  lastSeen: 'connection.lastSeenAt',
+  firstSeen: 'firstSeenAt',
+  acceptedRate: 'ownTelemetry.acceptedPerSecond',
+  sentRate: 'ownTelemetry.sentPerSecond',
+  exportFailureRatio: 'ownTelemetry.exportFailureRatio',
+};
+
+/** Sort fields only agents with own telemetry have: a list sorted by one of them holds only those agents. */
+export const RATE_SORT_FIELDS = new Set(['ownTelemetry.acceptedPerSecond', 'ownTelemetry.sentPerSecond', 'ownTelemetry.exportFailureRatio']);
 
 export const AGENT_LIST_VIEWS = ['summary', 'full'] as const;
 export type AgentListView = (typeof AGENT_LIST_VIEWS)[number];
@@ -90,7 +113,12 @@ export class ListAgentsQuery extends PageQuery {
   @Matches(AGENT_PACKAGE_FILTER_PATTERN, { message: 'package must be NAME or NAME@VERSION: NAME a DNS label, VERSION such as 1.2.3' })
   package?: string;
 
-  @ApiPropertyOptional({ enum: AGENT_SORTS, default: 'uid', description: 'Order of the list; `-` for descending' })
+  @ApiPropertyOptional({
+    enum: AGENT_SORTS,
+    default: 'uid',
+    description:
+      'Order of the list; `-` for descending. The rates (`acceptedRate`, `sentRate`: items per second; `exportFailureRatio`) are those of `status.ownTelemetry`, and a list sorted by one of them holds only the agents that have one',
+  })
   @IsOptional()
   @IsIn(AGENT_SORTS)
   sort?: (typeof AGENT_SORTS)[number];

@@ -272,6 +272,10 @@ AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'conne
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
 AgentSchema.index({ 'remoteConfig.state': 1 });
 AgentSchema.index({ 'ownTelemetry.conditions': 1 });
+// The rate sorts of the agents list (sort=-acceptedRate, …): keyset pages in (rate, uid) order.
+AgentSchema.index({ 'ownTelemetry.acceptedPerSecond': 1, _id: 1 });
+AgentSchema.index({ 'ownTelemetry.sentPerSecond': 1, _id: 1 });
+AgentSchema.index({ 'ownTelemetry.exportFailureRatio': 1, _id: 1 });
 // Package counts per group and fleet-wide (equality on a term).
 AgentSchema.index({ packageTerms: 1 });
 // Selectors (equality on a term) with pages in uid order, and the exact remaining count after a page.

@@ -26,7 +26,7 @@ import type { AgentConfigAssignment } from './agent-config-assignment';
 import type { AgentPackageAssignment } from './agent-package-assignment';
 import { Agent, PendingAgentCommand, StoredConnection, StoredOwnTelemetry, StoredPackageStatus } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
-import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery } from './agent-filters.query';
+import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery, RATE_SORT_FIELDS } from './agent-filters.query';
 
 /** The order of an agent list from its `sort` parameter. */
 export function agentSort(sort: string | undefined): PageSort {
@@ -592,9 +592,12 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
       and.push({ $or: [{ _id: re }, { 'description.identifying.value': re }, { 'description.nonIdentifying.value': re }] });
     }
+    const sort = agentSort(q.sort);
+    // A page cursor needs the sort value on every item: agents without own telemetry have no rate to sort by.
+    if (RATE_SORT_FIELDS.has(sort.field)) and.push({ [sort.field]: { $exists: true } });
     const extra: FilterQuery<Agent> = and.length === 0 ? {} : and.length === 1 ? and[0] : { $and: and };
     const view = q.view ?? 'summary';
-    const page = await this.agents.pageSelected(requirements, limit, after, extra, agentSort(q.sort), AGENT_LIST_PROJECTIONS[view]);
+    const page = await this.agents.pageSelected(requirements, limit, after, extra, sort, AGENT_LIST_PROJECTIONS[view]);
     // The full view shows bodies: one read of the content store for the page. A summary needs none.
     const items = view === 'full' ? await this.bodies.join(page.items) : page.items;
     return { ...page, items: items.map((a) => this.withHeld(a)) };

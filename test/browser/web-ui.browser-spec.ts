@@ -9,6 +9,7 @@ import { GoAgent, goAgentBinary } from '../support/go-agent';
 import { rawRequest } from '../support/rest-client';
 import { startTestServer, TEST_ADMIN, TestServer } from '../support/test-server';
 import { launchChromium, screenshot, seriousA11yViolations } from './chromium';
+import { TelemetryService } from '../../src/telemetry/telemetry.service';
 
 const VIEWER = { username: 'vera', password: 'viewer-passphrase-91c4' };
 /** Package uploads over this many bytes are refused (413), so the suite can show that refusal with a small file. */
@@ -780,6 +781,21 @@ describe('web UI in Chromium', () => {
     await values.getByRole('cell', { name: '10/s' }).first().waitFor();
     expect(await values.getByRole('cell', { name: '10/s' }).count()).toBe(4);
     await check(page, '23-agent-telemetry');
+
+    // The agents list: its stored rates as columns, sorted by rate (only agents with own telemetry), filtered by condition.
+    await server.app.get(TelemetryService).publish();
+    await page.goto(url('/agents?sort=-acceptedRate&cols=service,accepted,sent,exportFailures,telemetry'));
+    const table = page.getByRole('table', { name: 'Agents' });
+    const row = table.getByRole('row').filter({ has: page.getByRole('link', { name: uid }) });
+    await row.getByRole('cell', { name: '10', exact: true }).first().waitFor();
+    await row.getByRole('cell', { name: '0 %' }).waitFor();
+    await row.getByRole('cell', { name: 'ok', exact: true }).waitFor();
+    // Busiest first: the agent sending 10 items/s heads the list.
+    await expect(table.getByRole('row').nth(1).textContent()).resolves.toContain(uid);
+    await check(page, '27-agents-rates');
+    await page.getByLabel('Condition').selectOption('Idle');
+    await page.waitForURL(/condition=Idle/);
+    await page.getByText('No agents match.').waitFor();
   });
 
   it('signs out: the cookie is cleared and a reload stays signed out', async () => {

@@ -32,6 +32,8 @@ export interface Agent {
     connectionSettingsStatus?: { lastConnectionSettingsHash: string; status: string; errorMessage?: string; current?: boolean };
     packages?: AgentPackages;
     conditions?: AgentCondition[];
+    /** The own-telemetry summary the server stores (conditions True, rates within a factor of two). */
+    ownTelemetry?: { conditions: string[]; acceptedPerSecond: number; sentPerSecond: number; exportFailureRatio: number; at: string };
   };
 }
 

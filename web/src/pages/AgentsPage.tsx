@@ -8,7 +8,7 @@ import type { Agent, AgentGroup } from '../types';
 import { useSelectorCompletions } from '../selector-completion';
 
 /** Query parameters of GET /api/v1/agents that the URL carries, so that a view can be shared. */
-const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'group', 'package', 'sort', 'continue'] as const;
+const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'condition', 'group', 'package', 'sort', 'continue'] as const;
 const PAGE_SIZE = 50;
 
 /** The columns a user may show or hide (the uid always shows); `cols` in the URL lists the shown ones. */
@@ -30,7 +30,21 @@ const COLUMNS: { id: string; label: string; cell: (a: Agent) => string }[] = [
         .join(', '),
   },
   { id: 'lastSeen', label: 'Last seen', cell: (a) => when(a.status.connection.lastSeenAt) },
+  { id: 'accepted', label: 'Accepted/s', cell: (a) => perSecond(a.status.ownTelemetry?.acceptedPerSecond) },
+  { id: 'sent', label: 'Sent/s', cell: (a) => perSecond(a.status.ownTelemetry?.sentPerSecond) },
+  {
+    id: 'exportFailures',
+    label: 'Export failures',
+    cell: (a) => (a.status.ownTelemetry ? `${Math.round(a.status.ownTelemetry.exportFailureRatio * 100)} %` : '—'),
+  },
+  { id: 'telemetry', label: 'Telemetry', cell: (a) => (a.status.ownTelemetry ? a.status.ownTelemetry.conditions.join(', ') || 'ok' : '—') },
 ];
+
+/** A stored rate (within a factor of two of the current one, see status.ownTelemetry). */
+function perSecond(rate: number | undefined): string {
+  if (rate === undefined) return '—';
+  return rate >= 100 ? String(Math.round(rate)) : String(Math.round(rate * 10) / 10);
+}
 const DEFAULT_COLUMNS = ['service', 'version', 'host', 'transport', 'connection', 'health', 'config', 'lastSeen'];
 
 export function AgentsPage() {
@@ -126,11 +140,21 @@ export function AgentsPage() {
           ['unsupported', 'not accepted'],
           ['none', 'none assigned'],
         ])}
+        {select('condition', 'Condition', [
+          ['ConfigDrift', 'config drift'],
+          ['Idle', 'idle'],
+          ['ExportFailing', 'export failing'],
+          ['Stale', 'no own metrics'],
+          ['Restarting', 'restarting'],
+        ])}
         {select('sort', 'Sort', [
           ['uid', 'uid'],
           ['-lastSeen', 'last seen, newest first'],
           ['lastSeen', 'last seen, oldest first'],
           ['-firstSeen', 'first seen, newest first'],
+          ['-acceptedRate', 'items accepted, most first'],
+          ['-sentRate', 'items sent, most first'],
+          ['-exportFailureRatio', 'export failures, most first'],
         ])}
         {select(
           'group',
