@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, GoAgentEvent, goAgentBinary } from './support/go-agent';
 import { PACKAGE_CAPS, sha256Hex as sha, startFileHost, uploadPackageFile } from './support/package-fixtures';
@@ -240,5 +244,56 @@ describe.each([
     const bad = await api('PUT', `/agents/${uid}/packages`, { packages: [{ name: 'badpkg', version: '7.0.0' }] });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('packages[0]');
+  }, 90_000);
+  it('opampctl sets the packages of one agent and of a group (update packages), and lists what runs where (get fleetpackages)', async () => {
+    const uid = agents[0].events.find((e) => e.event === 'started')!.uid as string;
+    buildOpampctl();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'opampctl-packages-'));
+    const env = { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, OPAMPCTL_CONFIG: path.join(home, 'config'), HOME: home };
+    const ctl = (...args: string[]) => runOpampctl(args, { env });
+
+    // The agent's own otelcol 1.1.0 beside its own badpkg (kept): it upgrades from the group's forced 1.0.0.
+    const set = await ctl('update', 'packages', '--agent', uid, 'otelcol@1.1.0');
+    expect([set.code, set.stdout.trim()]).toEqual([0, `agent/${uid} packages configured`]);
+    expect((await getAgent(server, uid)).body.spec.assignedPackages.packages).toEqual([
+      { name: 'badpkg', version: '1.0.0' },
+      { name: 'otelcol', version: '1.1.0' },
+    ]);
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => statusOf(r.body, 'otelcol')?.version === '1.1.0' && statusOf(r.body, 'otelcol')?.status === 'INSTALLED',
+      30_000,
+    );
+    const fleet = await ctl('get', 'fleetpackages');
+    expect(fleet.code).toBe(0);
+    const rows = fleet.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s{2,}/));
+    expect(rows[0]).toEqual(['NAME', 'AGENTS', 'VERSIONS', 'LATEST', 'BEHIND', 'FAILED']);
+    expect(rows.find((r) => r[0] === 'otelcol')).toEqual([
+      'otelcol',
+      expect.stringMatching(/^[1-9]/),
+      expect.stringContaining('1.1.0=1'),
+      '1.1.0',
+      expect.any(String),
+      '0',
+    ]);
+    expect(rows.find((r) => r[0] === 'badpkg')).toEqual(['badpkg', '1', '<none>', '1.0.0', expect.any(String), '1']);
+
+    // Cleared: the agent follows its group again. The group's entry is replaced by name, without force.
+    expect((await ctl('update', 'packages', '--agent', uid, '--clear')).code).toBe(0);
+    expect((await getAgent(server, uid)).body.spec.assignedPackages).toBeUndefined();
+    const grp = await ctl('update', 'packages', '--group', 'edge', 'otelcol@1.1.0');
+    expect([grp.code, grp.stdout.trim()]).toEqual([0, 'agentgroup/edge packages configured']);
+    expect((await api('GET', '/agentgroups/edge')).body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
+
+    // Usage errors exit 2 and change nothing; a version the catalogue lacks is the API's 400 (exit 1).
+    expect((await ctl('update', 'packages', '--group', 'edge', 'otelcol')).code).toBe(2);
+    expect((await ctl('update', 'packages', '--agent', uid)).code).toBe(2);
+    const unknown = await ctl('update', 'packages', '--group', 'edge', 'otelcol@9.9.9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/packages\[0\]/);
+    expect((await api('GET', '/agentgroups/edge')).body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
   }, 90_000);
 });

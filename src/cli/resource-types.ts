@@ -123,6 +123,9 @@ export const RESOURCE_TYPES: ResourceType[] = [
       { header: 'CONFIG HASH', wide: true, truncate: true, minWidth: 12, value: (r) => text(field(r, 'status.remoteConfigStatus.lastRemoteConfigHash')) },
       { header: 'ADDRESS', wide: true, truncate: true, value: (r) => text(field(r, 'status.connection.remoteAddress')) },
       { header: 'REPLICA', wide: true, truncate: true, value: (r) => text(field(r, 'status.connection.replica')) },
+      { header: 'ACCEPTED/S', wide: true, align: 'right', value: (r) => text(field(r, 'status.ownTelemetry.acceptedPerSecond')) },
+      { header: 'SENT/S', wide: true, align: 'right', value: (r) => text(field(r, 'status.ownTelemetry.sentPerSecond')) },
+      { header: 'TELEMETRY', wide: true, truncate: true, value: (r) => ownTelemetryText(field(r, 'status.ownTelemetry.conditions')) },
       age('status.connection.lastSeenAt', 'LAST SEEN'),
       age('metadata.createdAt'),
       labels,
@@ -295,6 +298,31 @@ export const RESOURCE_TYPES: ResourceType[] = [
     ],
   },
   {
+    // GET /fleet/packages: what runs where, per package (counts of indexed package terms).
+    plural: 'fleetpackages',
+    singular: 'fleetpackage',
+    kind: 'FleetPackage',
+    aliases: ['fleetpackage', 'fleetpkg', 'fp'],
+    path: '/fleet/packages',
+    update: 'none',
+    listOnly: true,
+    nameOf: (r) => text(field(r, 'name')),
+    columns: [
+      { header: 'NAME', value: (r) => text(field(r, 'name')) },
+      { header: 'AGENTS', align: 'right', value: (r) => text(field(r, 'agents')) },
+      { header: 'VERSIONS', truncate: true, value: (r) => packageVersionCounts(field(r, 'versions')) },
+      { header: 'LATEST', value: (r) => text(field(r, 'latest')) },
+      { header: 'BEHIND', align: 'right', value: (r) => text(field(r, 'behindLatest')) },
+      { header: 'FAILED', align: 'right', value: (r) => String(Number(field(r, 'statuses.INSTALL_FAILED') ?? 0)) },
+      {
+        header: 'INSTALLING',
+        align: 'right',
+        wide: true,
+        value: (r) => String(Number(field(r, 'statuses.INSTALLING') ?? 0) + Number(field(r, 'statuses.DOWNLOADING') ?? 0)),
+      },
+    ],
+  },
+  {
     plural: 'replicas',
     singular: 'replica',
     kind: 'Replica',
@@ -323,6 +351,18 @@ export const RESOURCE_TYPES: ResourceType[] = [
     ],
   },
 ];
+
+/** The own-telemetry conditions that are True (`Idle,ExportFailing`), `ok` when none, `<none>` without own telemetry. */
+function ownTelemetryText(v: unknown): string {
+  if (!Array.isArray(v)) return '<none>';
+  return v.length ? v.join(',') : 'ok';
+}
+
+/** `1.1.0=3,1.0.0=1`: agents per version of a package, newest first as the server lists them. */
+function packageVersionCounts(v: unknown): string {
+  if (!Array.isArray(v) || !v.length) return '<none>';
+  return v.map((x) => (isObject(x) ? `${text(x.version)}=${text(x.agents)}` : '')).join(',');
+}
 
 /** `idle`, or `draining 3/10 (shutdown)`: whether the replica is asking agents to reconnect elsewhere. */
 function rebalanceText(r: unknown): string {

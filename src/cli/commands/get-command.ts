@@ -36,7 +36,31 @@ export function addListOptions(cmd: Command): Command {
     .addOption(new Option('--transport <transport>', 'agents: only this transport').choices(['websocket', 'http', 'grpc']))
     .option('--group <name>', 'agents: only those the agent group selects')
     .option('--search <text>', 'agents: free text in uid and attribute values')
-    .addOption(new Option('--sort-by <key>', 'agents: order (- for descending)').choices(['uid', '-uid', 'lastSeen', '-lastSeen', 'firstSeen', '-firstSeen']))
+    .addOption(
+      new Option('--condition <type>', 'agents: only those whose condition of this type is True').choices([
+        'ConfigDrift',
+        'Idle',
+        'ExportFailing',
+        'Stale',
+        'Restarting',
+      ]),
+    )
+    .addOption(
+      new Option('--sort-by <key>', 'agents: order (- for descending)').choices([
+        'uid',
+        '-uid',
+        'lastSeen',
+        '-lastSeen',
+        'firstSeen',
+        '-firstSeen',
+        'acceptedRate',
+        '-acceptedRate',
+        'sentRate',
+        '-sentRate',
+        'exportFailureRatio',
+        '-exportFailureRatio',
+      ]),
+    )
     .option('--actor <user>', 'audit: only changes made by this user')
     .option('--action <action>', 'audit: create, replace, update, delete, login, logout, revoke, rollback, …')
     .option('--resource <type[/name]>', 'audit: only changes to this resource type (and name)')

@@ -20,6 +20,7 @@ export interface ListFilters {
   transport?: string;
   group?: string;
   search?: string;
+  condition?: string;
   sortBy?: string;
   actor?: string;
   action?: string;
@@ -70,6 +71,7 @@ export function listQuery(t: ResourceType, f: ListFilters): Record<string, strin
     ['transport', '--transport'],
     ['group', '--group'],
     ['search', '--search'],
+    ['condition', '--condition'],
     ['sortBy', '--sort-by'],
   ]);
   only('audit', [
@@ -93,6 +95,7 @@ export function listQuery(t: ResourceType, f: ListFilters): Record<string, strin
     transport: f.transport,
     group: f.group,
     search: f.search,
+    condition: f.condition,
     sort: f.sortBy,
     actor: f.actor,
     action: f.action,

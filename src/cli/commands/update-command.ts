@@ -6,6 +6,7 @@ import { contentTypeFor } from '../content-types';
 import { field, isObject, Resource } from '../resource-fields';
 import { action, configRef, ProgramContext } from './command-kit';
 import { readFile } from './write-kit';
+import { updatePackagesCommand } from './packages-command';
 
 interface UpdateConfigOptions {
   agent?: string;
@@ -100,7 +101,7 @@ async function updateGroup(rt: CliRuntime, o: UpdateConfigOptions, content: { bo
 }
 
 export function updateCommand(ctx: ProgramContext): Command {
-  const update = new Command('update').description('change the configuration of an agent or an agent group');
+  const update = new Command('update').description('change the configuration or the packages of an agent or an agent group');
   update
     .command('config')
     .description('set the configuration of one agent (--agent, its own, overriding groups) or of a group (--group, via its remote config)')
@@ -128,6 +129,7 @@ export function updateCommand(ctx: ProgramContext): Command {
         } else await updateGroup(rt, o, content);
       }),
     );
+  updatePackagesCommand(update, ctx);
   return update;
 }
 
