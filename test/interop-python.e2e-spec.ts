@@ -67,6 +67,41 @@ describeIf('Python opentelemetry-opamp-client over plain HTTP', () => {
     expect((first.capabilities as number) & 1).toBe(1);
   });
 
+  scenario('status: what it reports once (description, effective config) is kept across the polls that omit it, and a change is stored', async () => {
+    const agent = start('--service-name', 'py-status', '--effective-config', '{"a": 1}');
+    const uid = await agent.uid();
+    await eventually(
+      () => getAgent(server, uid),
+      (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
+    );
+    // Five more polls: the stored description and effective config stay whatever later polls carry.
+    const mark = agent.events.length;
+    await agent.waitFor(() => agent.count((e) => e.event === 'message', mark) >= 5, 15_000);
+    const polls = agent.events.slice(mark).filter((e) => e.event === 'sent');
+    const stored = await getAgent(server, uid);
+    expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-status');
+    expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ a: 1 });
+    expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(0);
+    // The client compresses: later polls omit the description and the effective config.
+    expect(polls.every((e) => e.hasDescription === false && e.hasEffectiveConfig === false)).toBe(true);
+    // A change it reports (a group config it applies becomes its effective config) replaces what was stored.
+    const rc = await api('POST', '/remoteconfigs', {
+      kind: 'RemoteConfig',
+      apiVersion: 'v1',
+      metadata: { name: 'py-status-config' },
+      spec: { contentType: 'application/json', body: '{"a": 2}' },
+    });
+    expect(rc.status).toBe(201);
+    expect((await api('PUT', `/agents/${uid}/update-agent-config`, { configs: [{ fileName: '', remoteConfig: 'py-status-config' }] })).status).toBe(200);
+    const changed = await eventually(
+      () => getAgent(server, uid),
+      (r) => r.body.status.effectiveConfig && JSON.parse(r.body.status.effectiveConfig.configMap[''].body).a === 2,
+      15_000,
+    );
+    expect(changed.body.status.description.identifyingAttributes['service.name']).toBe('py-status');
+    expect(changed.body.status.remoteConfigStatus.status).toBe('APPLIED');
+  });
+
   scenario('heartbeats: polls keep it connected, each answered, sequence numbers consecutive, no full-state requests', async () => {
     const agent = start();
     const uid = await agent.uid();
@@ -270,6 +305,60 @@ describeIf('Python opentelemetry-opamp-client across a server restart', () => {
         }
       },
       'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer',
+    ),
+    60_000,
+  );
+});
+
+describeIf('Python opentelemetry-opamp-client across a server restart that keeps the database', () => {
+  it(
+    'reconnect: polls resume against the restarted server, which knows the agent and asks for nothing it already has',
+    results.scenario(
+      'http',
+      'reconnect',
+      async () => {
+        const port = await freePort();
+        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
+        const db = testDatabaseUri('py-reconnect');
+        let server = await startTestServer(env, db);
+        const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, [
+          '--heartbeat',
+          '1',
+          '--service-name',
+          'py-reconnect',
+          '--effective-config',
+          '{"keep": 1}',
+        ]);
+        try {
+          const uid = await agent.uid();
+          await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && !!r.body.status.effectiveConfig,
+          );
+          await server.close();
+          const mark = agent.events.length;
+          await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
+          server = await startTestServer(env, db);
+          const back = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && r.body.status.connected === true && agent.count((e) => e.event === 'message', mark) >= 3,
+            20_000,
+          );
+          expect(back.body.status.connected).toBe(true);
+          expect(back.body.status.description.identifyingAttributes['service.name']).toBe('py-reconnect');
+          expect(JSON.parse(back.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: 1 });
+          // Its failed sends leave a gap in its sequence numbers, which costs at most one full-state request
+          // (the state was kept, so that is the only reason to ask); then polls go on undisturbed.
+          const settled = agent.events.length;
+          await new Promise((r) => setTimeout(r, 3000));
+          expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+        } finally {
+          await agent.stop();
+          await server.close();
+        }
+      },
+      'HTTP has no connection to restore: its polls fail while the server is down and resume when it is back',
     ),
     60_000,
   );
