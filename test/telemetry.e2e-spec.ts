@@ -271,6 +271,17 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(await listed('ExportFailing')).toEqual([uid]);
     expect(await listed('Restarting')).toEqual([]);
     expect((await api('GET', '/agents?condition=Busy')).status).toBe(400);
+    // A group of these agents counts them per condition, from the same stored summaries.
+    const created = await api('POST', '/agentgroups', {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'listed' },
+      spec: { selector: 'service.name=listed' },
+    });
+    expect(created.status).toBe(201);
+    const grp = await api('GET', '/agentgroups/listed');
+    expect(grp.body.status.agents).toBe(3);
+    expect(grp.body.status.ownTelemetry).toEqual({ conditions: { Idle: 1, ExportFailing: 1, Stale: 0, Restarting: 0 } });
   });
 
   it("a rollout's data-plane gate (exportFailing) rolls back when the canary's own telemetry says its exporter fails after the change (issue 19)", async () => {

@@ -48,7 +48,7 @@ export class AgentGroupStatusCounter {
     const governed = rule.extra as FilterQuery<Agent>;
     const connected = this.connected();
     const count = (extra: FilterQuery<Agent>) => this.agents.countSelected(requirements, extra);
-    const [matched, agents, connectedCount, healthy, states] = await Promise.all([
+    const [matched, agents, connectedCount, healthy, grouped] = await Promise.all([
       count({}),
       count(governed),
       count(both(governed, connected)),
@@ -57,7 +57,15 @@ export class AgentGroupStatusCounter {
     ]);
     const matchedNotGoverned = Math.max(0, matched - agents);
     const overriddenBy = matchedNotGoverned > 0 ? await this.overriders(name, active, matchedNotGoverned) : [];
-    const status: AgentGroupStatus = { agents, connected: connectedCount, healthy, config: states, matchedNotGoverned, overriddenBy };
+    const status: AgentGroupStatus = {
+      agents,
+      connected: connectedCount,
+      healthy,
+      config: grouped.config,
+      ownTelemetry: { conditions: grouped.conditions },
+      matchedNotGoverned,
+      overriddenBy,
+    };
     if (packages.length) status.packages = await Promise.all(packages.map((p) => this.packageStatus(name, active, p)));
     return status;
   }
@@ -105,12 +113,19 @@ export class AgentGroupStatusCounter {
   /**
    * Delivery states of the governed agents, counted in one grouped query by state and origin.
    * A state recorded for a config from elsewhere (before this group took the agent over) counts
-   * as pending: this group's config has not reached the agent yet.
+   * as pending: this group's config has not reached the agent yet. The same query counts the
+   * agents per own-telemetry condition (the summary stored on each agent), at no extra command.
    */
-  private async deliveryStates(requirements: SelectorRequirement[], governed: FilterQuery<Agent>, origin: string): Promise<AgentGroupStatus['config']> {
+  private async deliveryStates(
+    requirements: SelectorRequirement[],
+    governed: FilterQuery<Agent>,
+    origin: string,
+  ): Promise<{ config: AgentGroupStatus['config']; conditions: AgentGroupStatus['ownTelemetry']['conditions'] }> {
     const out = noConfigCounts();
-    const add = (rows: { _id: { state?: string; origin?: string; drift?: string }; n: number }[], sign: 1 | -1) => {
+    const conditions = noConditionCounts();
+    const add = (rows: { _id: { state?: string; origin?: string; drift?: string; tel?: unknown }; n: number }[], sign: 1 | -1) => {
       for (const r of rows) {
+        for (const c of Array.isArray(r._id.tel) ? r._id.tel : []) if (typeof c === 'string' && c in conditions) conditions[c as OwnCondition] += sign * r.n;
         const s = r._id.state as ConfigState;
         if (!CONFIG_STATES.includes(s)) continue;
         const ours = r._id.origin === origin;
@@ -120,10 +135,11 @@ export class AgentGroupStatusCounter {
       }
     };
     const group = (match: FilterQuery<Agent>) =>
-      this.agents.countGrouped<{ state?: string; origin?: string; drift?: string }>(match, {
+      this.agents.countGrouped<{ state?: string; origin?: string; drift?: string; tel?: unknown }>(match, {
         state: '$remoteConfig.state',
         origin: '$remoteConfig.origin',
         drift: '$configDrift.status',
+        tel: '$ownTelemetry.conditions',
       });
     // As AgentSelectorQuery.count: a selector of only negations is (all) − (holding an excluded term), two indexed reads.
     const excluded = excludedTermsOnly(requirements);
@@ -133,7 +149,7 @@ export class AgentGroupStatusCounter {
       add(all, 1);
       add(holding, -1);
     }
-    return out;
+    return { config: out, conditions };
   }
 
   /**
@@ -166,9 +182,16 @@ function emptyStatus(): AgentGroupStatus {
     connected: 0,
     healthy: 0,
     config: noConfigCounts(),
+    ownTelemetry: { conditions: noConditionCounts() },
     matchedNotGoverned: 0,
     overriddenBy: [],
   };
+}
+
+type OwnCondition = keyof AgentGroupStatus['ownTelemetry']['conditions'];
+
+function noConditionCounts(): AgentGroupStatus['ownTelemetry']['conditions'] {
+  return { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 };
 }
 
 function noConfigCounts(): AgentGroupStatus['config'] {
