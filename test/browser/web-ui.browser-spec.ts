@@ -796,6 +796,35 @@ describe('web UI in Chromium', () => {
     await page.getByLabel('Condition').selectOption('Idle');
     await page.waitForURL(/condition=Idle/);
     await page.getByText('No agents match.').waitFor();
+
+    // Its exporter starts failing: its group's page says so, and the count leads to the agent.
+    const failing = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.instance.id', value: { stringValue: uid } }] },
+          scopeMetrics: [
+            {
+              metrics: [
+                counter('otelcol_receiver_accepted_spans', 2200, t0 + 120_000, { receiver: 'otlp', transport: 'grpc' }),
+                counter('otelcol_exporter_sent_spans', 1600, t0 + 120_000, { exporter: 'otlp/backend' }),
+                counter('otelcol_exporter_send_failed_spans', 600, t0 + 120_000, { exporter: 'otlp/backend' }),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const posted = await fetch(`http://127.0.0.1:${server.opampPort}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(failing),
+    });
+    expect(posted.status).toBe(200);
+    await server.app.get(TelemetryService).publish();
+    await page.goto(url('/groups/checkout'));
+    await page.getByTestId('group-conditions').getByRole('link', { name: '1 export failing' }).click();
+    await page.waitForURL(/group=checkout&condition=ExportFailing/);
+    await page.getByRole('table', { name: 'Agents' }).getByRole('link', { name: uid }).waitFor();
   });
 
   it('signs out: the cookie is cleared and a reload stays signed out', async () => {

@@ -58,7 +58,9 @@ export interface AgentGroup {
     agents: number;
     connected: number;
     healthy: number;
-    config: { applied: number; applying: number; failed: number; pending: number };
+    config: { applied: number; applying: number; failed: number; pending: number; drifted?: number };
+    /** Governed agents per own-telemetry condition that is True. */
+    ownTelemetry?: { conditions: Record<string, number> };
     matchedNotGoverned: number;
     packages?: GroupPackageStatus[];
     /** Under a rollout policy: the versions the agents keep until its rollout reaches them. */

@@ -164,10 +164,39 @@ function GroupStatus({ name }: { name: string }) {
       <p data-testid="group-status">
         Governs <Link to={`/agents?group=${encodeURIComponent(name)}`}>{s.agents} agents</Link>: {s.connected} connected, {s.healthy} healthy; config{' '}
         {s.config.applied} applied, {s.config.applying} applying, {s.config.failed} failed, {s.config.pending} pending.
+        {s.config.drifted ? ` ${s.config.drifted} run something else than they were sent (config drift).` : ''}
         {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
       </p>
+      <GroupConditions name={name} counts={{ ConfigDrift: s.config.drifted ?? 0, ...(s.ownTelemetry?.conditions ?? {}) }} />
       {s.packages && s.packages.length > 0 && <GroupPackagesStatus packages={s.packages} />}
     </>
+  );
+}
+
+const CONDITION_WORDS: Record<string, string> = {
+  ConfigDrift: 'config drift',
+  Idle: 'idle',
+  ExportFailing: 'export failing',
+  Stale: 'no own metrics',
+  Restarting: 'restarting',
+};
+
+/** The governed agents with a condition True, each count a link to the filtered agents list; nothing when none has one. */
+function GroupConditions({ name, counts }: { name: string; counts: Record<string, number> }) {
+  const shown = Object.entries(counts).filter(([, n]) => n > 0);
+  if (!shown.length) return null;
+  return (
+    <p data-testid="group-conditions">
+      Needing attention:{' '}
+      {shown.map(([type, n], i) => (
+        <span key={type}>
+          {i > 0 ? ' · ' : ''}
+          <Link to={`/agents?group=${encodeURIComponent(name)}&condition=${type}`}>
+            {n} {CONDITION_WORDS[type] ?? type}
+          </Link>
+        </span>
+      ))}
+    </p>
   );
 }
 
