@@ -150,18 +150,23 @@ function failingExportConfig(otlpPort: number, healthPort: number, closedPort: n
 
 /** The Collector config the group delivers: an OTLP/HTTP receiver on a known port, a debug exporter, health_check. */
 function collectorConfig(otlpPort: number, healthPort: number, extraReceiver?: string): string {
+  return collectorConfigOn(`127.0.0.1:${otlpPort}`, `127.0.0.1:${healthPort}`, extraReceiver);
+}
+
+/** The same config with the receiver and health_check on the given addresses (`127.0.0.1:0`: a free port each). */
+function collectorConfigOn(otlpAddress: string, healthAddress: string, extraReceiver?: string): string {
   return [
     'receivers:',
     '  otlp:',
     '    protocols:',
     '      http:',
-    `        endpoint: 127.0.0.1:${otlpPort}`,
+    `        endpoint: ${otlpAddress}`,
     ...(extraReceiver ? [`  ${extraReceiver}: {}`] : []),
     'exporters:',
     '  debug: {}',
     'extensions:',
     '  health_check:',
-    `    endpoint: 127.0.0.1:${healthPort}`,
+    `    endpoint: ${healthAddress}`,
     'service:',
     '  extensions: [health_check]',
     '  pipelines:',
@@ -652,6 +657,110 @@ describe('a real OpenTelemetry Collector managed through the OpAMP supervisor', 
         const listed = await api('GET', `/agents?condition=ConfigDrift&selector=${encodeURIComponent(`interop.run=${run}`)}`);
         expect(listed.body.items.map((x: { metadata: { name: string } }) => x.metadata.name)).toEqual([sup.uid]);
         expect(await sup.stop(!!process.env.COLLECTOR_INTEROP_KEEP)).toEqual([]);
+      }),
+    );
+
+    overWebSocket(
+      '9. a rollout to two Collectors: a revision the Collector rejects fails on the canary and rolls back, the other never receives it; a good revision goes 1 → 100% and succeeds',
+      results.scenario(transport, 'rollout', async () => {
+        const fleet = `${run}-ro`;
+        const rcName = `collector-ro-${scheme}`;
+        const roGroup = `collectors-ro-${scheme}`;
+        // Ports 0: two Collectors on one machine, each binding ports of its own.
+        const body = (extra = '') => collectorConfigOn('127.0.0.1:0', '127.0.0.1:0', extra);
+        expect((await api('POST', '/remoteconfigs', { metadata: { name: rcName }, spec: { contentType: 'application/yaml', body: body() } })).status).toBe(201);
+        const created = await api('POST', '/agentgroups', {
+          kind: 'AgentGroup',
+          apiVersion: 'v1',
+          metadata: { name: roGroup },
+          spec: { selector: `interop.run=${fleet}`, configs: [{ fileName: '', remoteConfig: rcName, revision: 1 }] },
+        });
+        expect(created.status).toBe(201);
+        // One after the other: a supervisor's bootstrap run of the Collector binds the default telemetry port
+        // (localhost:8888), so two bootstrapping at once collide; once an agent is known its bootstrap is over.
+        const sups: SupervisedCollector[] = [];
+        for (const i of [0, 1]) {
+          const x = await new SupervisedCollector(bins, {
+            endpoint: `${scheme}://127.0.0.1:${server.opampPort}/v1/opamp`,
+            nonIdentifyingAttributes: { 'interop.run': fleet, 'interop.member': String(i) },
+          }).start();
+          sups.push(x);
+          await eventually(
+            () => getAgent(server, x.uid),
+            (r) => r.status === 200 && !!r.body.status?.description,
+            60_000,
+          );
+        }
+        const received = (x: SupervisedCollector) =>
+          [...x.log.matchAll(/"msg":"Received remote config from server"[^\n]*?"hash":"([0-9a-f]+)"/g)].map((m) => m[1]);
+        const stateOf = async (x: SupervisedCollector) => (await getAgent(server, x.uid)).body.status?.remoteConfigStatus;
+        const allApplied = async (hash: string) => {
+          const ok = (st: ({ status?: string; lastRemoteConfigHash?: string } | undefined)[]) =>
+            st.every((x) => x?.status === 'APPLIED' && x.lastRemoteConfigHash === hash);
+          const st = await eventually(async () => Promise.all(sups.map(stateOf)), ok, 90_000);
+          if (!ok(st)) throw new Error(`not all APPLIED ${hash.slice(0, 12)}: ${JSON.stringify(st)}\n${sups.map((x) => x.tail()).join('\n---\n')}`);
+          return st;
+        };
+        try {
+          const v1 = (await eventually(
+            async () => (await api('GET', `/agents/${sups[0].uid}/desired-config`)).body?.hash as string | undefined,
+            (h) => !!h,
+            30_000,
+          ))!;
+          expect((await allApplied(v1)).map((x) => x?.status)).toEqual(['APPLIED', 'APPLIED']);
+
+          // Revision 2 names a receiver this Collector does not have: the supervisor's validation rejects it.
+          const cur = (await api('GET', `/remoteconfigs/${rcName}`)).body;
+          expect((await api('PUT', `/remoteconfigs/${rcName}`, { ...cur, spec: { ...cur.spec, body: body('nosuchreceiver') } })).status).toBe(200);
+          const broken = await api('POST', '/rollouts', {
+            kind: 'Rollout',
+            apiVersion: 'v1',
+            metadata: { name: `collectors-broken-${scheme}` },
+            spec: { target: { group: roGroup }, configs: [{ fileName: '', remoteConfig: rcName, revision: 2 }], stages: ['1', '100%'] },
+          });
+          expect(broken.status).toBe(201);
+          const rolled = await eventually(
+            () => api('GET', `/rollouts/collectors-broken-${scheme}`),
+            (r) => ['RolledBack', 'Succeeded', 'Aborted'].includes(r.body.status?.phase),
+            120_000,
+          );
+          expect(rolled.body.status).toMatchObject({ phase: 'RolledBack', reached: 1 });
+          expect(rolled.body.status.failedAgents).toHaveLength(1);
+          expect(rolled.body.status.failedAgents[0].error).toMatch(/nosuchreceiver/);
+          const canary = sups.find((x) => x.uid === rolled.body.status.failedAgents[0].uid)!;
+          const other = sups.find((x) => x !== canary)!;
+          // The canary is back on revision 1 and never gets revision 2 again; the other never got it.
+          expect((await allApplied(v1)).length).toBe(2);
+          const v2 = received(canary).find((h) => h !== v1)!;
+          expect(v2).toMatch(/^[0-9a-f]{64}$/);
+          expect(received(canary).filter((h) => h === v2)).toHaveLength(1);
+          expect(received(other)).toEqual([v1]);
+
+          // Revision 3, a good change (the debug exporter's verbosity): 1 → 100%, Succeeded, both run it.
+          const cur2 = (await api('GET', `/remoteconfigs/${rcName}`)).body;
+          const good = body().replace('  debug: {}\n', '  debug:\n    verbosity: detailed\n');
+          expect((await api('PUT', `/remoteconfigs/${rcName}`, { ...cur2, spec: { ...cur2.spec, body: good } })).status).toBe(200);
+          const started = await api('POST', '/rollouts', {
+            kind: 'Rollout',
+            apiVersion: 'v1',
+            metadata: { name: `collectors-good-${scheme}` },
+            spec: { target: { group: roGroup }, configs: [{ fileName: '', remoteConfig: rcName, revision: 3 }], stages: ['1', '100%'] },
+          });
+          expect(started.status).toBe(201);
+          const done = await eventually(
+            () => api('GET', `/rollouts/collectors-good-${scheme}`),
+            (r) => ['RolledBack', 'Succeeded', 'Aborted'].includes(r.body.status?.phase),
+            120_000,
+          );
+          expect(done.body.status).toMatchObject({ phase: 'Succeeded', reached: 2 });
+          expect(done.body.status.stages.map((x: { reached: number }) => x.reached)).toEqual([1, 2]);
+          const v3 = done.body.status.toHash as string;
+          expect((await allApplied(v3)).length).toBe(2);
+          expect((await api('GET', `/agentgroups/${roGroup}`)).body.spec.configs).toEqual([{ fileName: '', remoteConfig: rcName, revision: 3 }]);
+          for (const x of sups) expect(received(x).filter((h) => h === v3)).toHaveLength(1);
+        } finally {
+          for (const x of sups) await x.stop(!!process.env.COLLECTOR_INTEROP_KEEP);
+        }
       }),
     );
   });
