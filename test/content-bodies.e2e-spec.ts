@@ -138,11 +138,19 @@ describe('content-addressed bodies of agents', () => {
 
   it('writes only the small update when an agent reports an effective config already stored', async () => {
     const a = fleet[1];
-    const before = work.snapshot();
-    await a.ws.exchange(
-      agentMessage({ instanceUid: a.uid.bytes, sequenceNum: ++a.seq, capabilities: a.first.capabilities, effectiveConfig: effectiveConfig(shared) }),
-    );
-    const d = workDelta(before, work.snapshot());
+    // The least of three reports: the server's own timers (leases, sweeps) may land a command inside one
+    // window on a busy machine, while the report's own cost is the same every time (as in database-budget).
+    let d: ReturnType<typeof workDelta> | undefined;
+    for (let i = 0; i < 3; i++) {
+      const before = work.snapshot();
+      await a.ws.exchange(
+        agentMessage({ instanceUid: a.uid.bytes, sequenceNum: ++a.seq, capabilities: a.first.capabilities, effectiveConfig: effectiveConfig(shared) }),
+      );
+      const run = workDelta(before, work.snapshot());
+      const total = (x: typeof run) => Object.values(x.commands).reduce((n, c) => n + c, 0);
+      if (!d || total(run) < total(d)) d = run;
+    }
+    d = d!;
     console.log(`a report of an already-stored ${Buffer.byteLength(shared)} B effective config → ${JSON.stringify(d)}`);
     expect(d.commands).toEqual({ update: 1 });
     expect(d.writtenBytes).toBeLessThan(600);
@@ -152,7 +160,7 @@ describe('content-addressed bodies of agents', () => {
     const puts = (outcome: string) =>
       Number(new RegExp(`^content_store_puts_total\\{kind="effective-config",outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
     expect(puts('inserted')).toBe(1);
-    expect(puts('known')).toBe(AGENTS);
+    expect(puts('known')).toBe(AGENTS + 2);
   });
 
   it('shows every REST view of an agent exactly as when its bodies were stored in the agent document', async () => {
