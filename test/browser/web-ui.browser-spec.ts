@@ -507,7 +507,8 @@ describe('web UI in Chromium', () => {
     }
   });
 
-  const v1 = randomBytes(20_000);
+  /** Over one 64 KiB hashing slice of the upload form (web/src/sha256.ts), so the browser hashes it in pieces. */
+  const v1 = randomBytes(90_000);
   const v2 = randomBytes(30_000);
   const catalogue = async () =>
     (await rawRequest(url('/api/v1/packages?package=otelcol'), { headers: server.authHeaders })).body.items as { metadata: { name: string } }[];
@@ -519,7 +520,10 @@ describe('web UI in Chromium', () => {
     await form.getByLabel('Package name').fill('otelcol');
     await form.getByLabel('Version').fill('1.0.0');
     await form.getByLabel('File').setInputFiles({ name: 'otelcol.bin', mimeType: 'application/octet-stream', buffer: v1 });
+    // The browser hashes the file a slice at a time and sends the SHA-256, which the server checks against the bytes.
+    const put = page.waitForRequest((r) => r.method() === 'PUT' && r.url().includes('/api/v1/packages/otelcol%401.0.0/files/'));
     await form.getByRole('button', { name: 'Upload' }).click();
+    expect(new URL((await put).url()).searchParams.get('sha256')).toBe(createHash('sha256').update(v1).digest('hex'));
     await form.getByRole('status').filter({ hasText: 'Uploaded otelcol@1.0.0 (1 file).' }).waitFor();
     await page.getByTestId('versions-otelcol').filter({ hasText: /^1$/ }).waitFor();
 

@@ -2,14 +2,8 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { apiUpload } from '../api';
 import type { AgentPackage } from '../types';
+import { sha256OfFile } from '../sha256';
 import { ProblemMessage } from './ProblemMessage';
-
-/** SHA-256 of the file in hex, where the browser can compute it (a secure context); the server then checks the bytes against it. */
-async function sha256Of(file: File): Promise<string | undefined> {
-  if (!globalThis.crypto?.subtle) return undefined;
-  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /**
  * Uploads a file of a package version (PUT /packages/NAME@VERSION/files/FILE), creating the
@@ -28,7 +22,8 @@ export function UploadPackageForm({ fixedName, onUploaded }: { fixedName?: strin
   const upload = useMutation({
     mutationFn: async () => {
       const id = `${name.trim()}@${version.trim()}`;
-      const sha256 = await sha256Of(file!);
+      // Hashed a slice at a time (never the whole file in memory); the server checks the bytes it stores against it.
+      const sha256 = await sha256OfFile(file!);
       return apiUpload<AgentPackage>(`/packages/${encodeURIComponent(id)}/files/${encodeURIComponent(file!.name)}`, file!, {
         sha256,
         signature: signature.trim() || undefined,
