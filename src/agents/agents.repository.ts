@@ -110,7 +110,11 @@ export class MongooseAgentsRepository extends AgentsRepository {
     if (profile.countsReadEverything) {
       const projection = Object.fromEntries(COUNTED_FIELDS.map((f) => [f, 1]));
       // One unfiltered, unsorted read: on FerretDB any filter or sort reads every document anyway.
-      this.snapshot = new CountSnapshot<Agent>(COUNTED_FIELDS, () => agents.find({}, projection).lean<Agent[]>().batchSize(5000).exec(), config.database.countSnapshotMaxAgeMs);
+      this.snapshot = new CountSnapshot<Agent>(
+        COUNTED_FIELDS,
+        () => agents.find({}, projection).lean<Agent[]>().batchSize(5000).exec(),
+        config.database.countSnapshotMaxAgeMs,
+      );
       new Logger('AgentsRepository').log(`agent counts from a shared read of the counted fields, at most ${config.database.countSnapshotMaxAgeMs} ms old`);
     }
     this.selected = new AgentSelectorQuery(agents, (filter) => this.countWhere(filter));

@@ -37,8 +37,18 @@ describe('CountSnapshot', () => {
   it('counts with MongoDB matching rules: array terms, $nin, $nor, null for missing, $and of parts, dates', async () => {
     const { state, snapshot } = fixture(10_000);
     state.docs = [
-      { _id: 'a', selectorTerms: ['team', 'team=pay'], remoteConfig: { state: 'applied', origin: 'group/g' }, connection: { connected: true, lastSeenAt: new Date(5000) } },
-      { _id: 'b', selectorTerms: ['team', 'team=search'], remoteConfig: { state: 'failed', origin: 'group/g' }, connection: { connected: true, lastSeenAt: new Date(1000) } },
+      {
+        _id: 'a',
+        selectorTerms: ['team', 'team=pay'],
+        remoteConfig: { state: 'applied', origin: 'group/g' },
+        connection: { connected: true, lastSeenAt: new Date(5000) },
+      },
+      {
+        _id: 'b',
+        selectorTerms: ['team', 'team=search'],
+        remoteConfig: { state: 'failed', origin: 'group/g' },
+        connection: { connected: true, lastSeenAt: new Date(1000) },
+      },
       { _id: 'c', selectorTerms: [] },
     ];
     expect(await snapshot.count()).toBe(3);
@@ -46,7 +56,11 @@ describe('CountSnapshot', () => {
     expect(await snapshot.count({ selectorTerms: { $nin: ['team=pay'] } })).toBe(2);
     expect(await snapshot.count({ 'remoteConfig.state': null })).toBe(1);
     expect(await snapshot.count({ $nor: [{ selectorTerms: { $in: ['team=pay', 'team=search'] } }] })).toBe(1);
-    expect(await snapshot.count({ $and: [{ selectorTerms: 'team' }, { $and: [{ 'connection.connected': true }, { 'connection.lastSeenAt': { $gte: new Date(2000) } }] }] })).toBe(1);
+    expect(
+      await snapshot.count({
+        $and: [{ selectorTerms: 'team' }, { $and: [{ 'connection.connected': true }, { 'connection.lastSeenAt': { $gte: new Date(2000) } }] }],
+      }),
+    ).toBe(1);
     // A later date in the same shape is a different filter (not the remembered match of the first).
     expect(await snapshot.count({ $and: [{ selectorTerms: 'team' }, { 'connection.lastSeenAt': { $gte: new Date(500) } }] })).toBe(2);
     expect(await snapshot.count({ _id: /^[ab]$/ })).toBe(2);
@@ -75,7 +89,9 @@ describe('CountSnapshot', () => {
   it('covers only filters on the fields it read', () => {
     const { snapshot } = fixture(10_000);
     expect(snapshot.covers({})).toBe(true);
-    expect(snapshot.covers({ $and: [{ selectorTerms: 'a' }, { $or: [{ 'connection.connected': true }, { 'remoteConfig.state': { $in: ['x'] } }] }] })).toBe(true);
+    expect(snapshot.covers({ $and: [{ selectorTerms: 'a' }, { $or: [{ 'connection.connected': true }, { 'remoteConfig.state': { $in: ['x'] } }] }] })).toBe(
+      true,
+    );
     expect(snapshot.covers({ 'remoteConfig.state.sub': 1 })).toBe(true);
     // Not read: a field elsewhere, a whole sub-document of which only some fields are read, operators evaluated by the server only.
     expect(snapshot.covers({ $or: [{ _id: /x/ }, { 'description.identifying.value': /x/ }] })).toBe(false);
@@ -143,11 +159,15 @@ describe('CountSnapshot', () => {
   it('a failed read fails its callers and the next caller reads again', async () => {
     let fail = true;
     let reads = 0;
-    const snapshot = new CountSnapshot<{ _id: string }>(['_id'], async () => {
-      reads++;
-      if (fail) throw new Error('database down');
-      return [{ _id: 'a' }];
-    }, 10_000);
+    const snapshot = new CountSnapshot<{ _id: string }>(
+      ['_id'],
+      async () => {
+        reads++;
+        if (fail) throw new Error('database down');
+        return [{ _id: 'a' }];
+      },
+      10_000,
+    );
     await expect(snapshot.count()).rejects.toThrow('database down');
     fail = false;
     expect(await snapshot.count()).toBe(1);

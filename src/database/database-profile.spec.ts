@@ -22,7 +22,14 @@ describe('database profile', () => {
 
   it('gives MongoDB large bulks, atomic updates and TTL indexes', () => {
     const p = profileFromBuildInfo(MONGODB_BUILD_INFO);
-    expect(p).toMatchObject({ engine: 'mongodb', version: '7.0.14', maxBulkStatements: 1000, atomicUpdates: true, ttlIndexes: true, countsReadEverything: false });
+    expect(p).toMatchObject({
+      engine: 'mongodb',
+      version: '7.0.14',
+      maxBulkStatements: 1000,
+      atomicUpdates: true,
+      ttlIndexes: true,
+      countsReadEverything: false,
+    });
     expect(p.keyedWrites()).not.toBeInstanceOf(KeyedMutex);
     expect(describeProfile(p)).toBe('database: mongodb 7.0.14; bulks of 1000; atomic updates; TTL indexes; counts on indexes');
   });
