@@ -107,8 +107,8 @@ export class CountSnapshot<T extends object> {
   }
 }
 
-/** How many filters' matches one read remembers (the parts of a group's counts repeat across requests). */
-const MAX_REMEMBERED = 1000;
+/** Bytes of remembered matches one read keeps (one byte per document per filter part; the parts of a group's counts repeat across requests). */
+const MAX_REMEMBERED_BYTES = 16 * 1024 * 1024;
 
 /** One read, and the matches of the filter parts asked of it so far. */
 class Snapshot<T extends object> {
@@ -141,7 +141,7 @@ class Snapshot<T extends object> {
     const test = sift(filter as never) as (doc: T) => boolean;
     const m = new Uint8Array(this.docs.length);
     for (let i = 0; i < m.length; i++) m[i] = test(this.docs[i]) ? 1 : 0;
-    if (this.matches.size >= MAX_REMEMBERED) this.matches.clear();
+    if ((this.matches.size + 1) * m.length > MAX_REMEMBERED_BYTES) this.matches.clear();
     this.matches.set(text, m);
     return m;
   }
