@@ -103,7 +103,17 @@ export async function fleetCounts(env: RunEnv): Promise<Outcome> {
     const gone = await connect(env, target, stored - connected);
     env.log(`${num(gone.ramp.established)} agents stored; disconnecting them...`);
     await gone.gen.stop();
-    await sleep(5000);
+    // Until their disconnections are stored (on FerretDB a thousand updates take a while, and new
+    // agents' first writes would queue behind them): no agent left connected.
+    const d0 = Date.now();
+    for (;;) {
+      await sleep(5000);
+      const r = await api.request('GET', '/api/v1/agents?connected=true&limit=1').catch(() => undefined);
+      const left = r?.status === 200 ? (JSON.parse(r.text) as { items: unknown[]; metadata: { remainingItemCount: number } }) : undefined;
+      const n = left ? left.items.length + left.metadata.remainingItemCount : NaN;
+      env.log(`  ${Number.isNaN(n) ? 'no answer' : `${num(n)} still connected`} after ${((Date.now() - d0) / 1000).toFixed(0)} s`);
+      if (n === 0 || Date.now() - d0 > 300_000) break;
+    }
   }
   const held = await connect(env, target, connected);
   // Let the ramp's writes drain (on FerretDB they lag the answers), so that the reads below meet a
