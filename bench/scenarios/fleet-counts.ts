@@ -1,3 +1,7 @@
+import mongoose from 'mongoose';
+import { agentSelectorTerms } from '../../src/common/selectors/selector-terms';
+import { newUuidV7 } from '../../src/protocol/instance-uid';
+import { uuidText } from '../fleet-messages';
 import { newGenerator, rampUp, RunEnv, sleep, startTarget, Target } from '../fleet-run';
 import { Histogram, LatencySummary } from '../histogram';
 import { cpuPercent } from '../proc-stats';
@@ -10,8 +14,8 @@ export const FLEET_COUNTS: ResultsSection = {
   id: 'fleet-counts',
   title: 'fleet-counts',
   about:
-    'STORED agents stored by the server itself (the first half connected over WebSocket and closed again, as the OpAMP path ' +
-    'stores them), then N agents connected and heartbeating, and 20 groups selecting them (19 by namespace, one over all of ' +
+    'N agents connected over WebSocket and heartbeating, STORED − N more stored disconnected (copies of a document the server ' +
+    'stored for a connected agent, each with its own uid, host and namespace), and 20 groups selecting them (19 by namespace, one over all of ' +
     'them at a lower priority, so its status also counts who overrides it; no configs, so nothing is pushed during the run). ' +
     'Then REST reads one at a time while the agents heartbeat: `GET /api/v1/agentgroups/NAME` (NAME cycling), `GET ' +
     '/api/v1/agentgroups` (all 20 with status), `GET /api/v1/agents?limit=100`, each series in turn. DB cmds / request = ' +
@@ -68,6 +72,47 @@ async function series(api: ApiClient, n: number, path: (i: number) => string): P
   return { latency: h.summary(), requests: i, seconds, failure, commandsPerRequest: w?.dbCommands === undefined ? undefined : w.dbCommands / Math.max(1, i) };
 }
 
+/** Stores `n` disconnected agents shaped exactly as a document the server wrote, numbered from `first`. */
+async function insertDisconnected(env: RunEnv, uri: string, n: number, first: number): Promise<void> {
+  const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  try {
+    const agents = conn.collection('agents');
+    const model = await agents.findOne({ 'connection.connected': true });
+    if (!model) throw new Error('no stored agent to copy');
+    const t0 = Date.now();
+    const docs = [];
+    for (let i = 0; i < n; i++) {
+      const index = first + i;
+      const uid = uuidText(newUuidV7());
+      const attr = (kvs: { key: string; value: unknown }[]) =>
+        kvs.map((kv) =>
+          kv.key === 'service.instance.id'
+            ? { ...kv, value: uid }
+            : kv.key === 'host.name'
+              ? { ...kv, value: `bench-node-${index}` }
+              : kv.key === 'k8s.namespace.name'
+                ? { ...kv, value: `ns-${index % 50}` }
+                : kv,
+        );
+      const description = { identifying: attr(model.description.identifying), nonIdentifying: attr(model.description.nonIdentifying) };
+      const now = new Date();
+      docs.push({
+        ...model,
+        _id: uid,
+        description,
+        selectorTerms: agentSelectorTerms({ labels: model.labels, description }),
+        connection: { ...model.connection, connected: false, connectionId: `gone-${index}`, disconnectedAt: now, lastSeenAt: now },
+        firstSeenAt: now,
+        updatedAt: now,
+      });
+    }
+    for (let i = 0; i < docs.length; i += 500) await agents.insertMany(docs.slice(i, i + 500) as never[], { ordered: false });
+    env.log(`stored ${num(n)} disconnected agents (copies of a stored one) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await conn.close();
+  }
+}
+
 /** Connects `agents` WebSocket agents with the bench's load generator and waits for every first answer. */
 async function connect(env: RunEnv, target: Target, agents: number) {
   const gen = newGenerator(env, target, agents);
@@ -98,27 +143,15 @@ export async function fleetCounts(env: RunEnv): Promise<Outcome> {
   });
   if (all.status !== 201) throw new Error(`POST /agentgroups answered ${all.status}: ${all.text.slice(0, 300)}`);
 
-  // The disconnected part of the fleet: stored by the server as it stores any agent, then gone.
-  if (stored > connected) {
-    const gone = await connect(env, target, stored - connected);
-    env.log(`${num(gone.ramp.established)} agents stored; disconnecting them...`);
-    await gone.gen.stop();
-    // Until their disconnections are stored (on FerretDB a thousand updates take a while, and new
-    // agents' first writes would queue behind them): no agent left connected.
-    const d0 = Date.now();
-    for (;;) {
-      await sleep(5000);
-      const r = await api.request('GET', '/api/v1/agents?connected=true&limit=1').catch(() => undefined);
-      const left = r?.status === 200 ? (JSON.parse(r.text) as { items: unknown[]; metadata: { remainingItemCount: number } }) : undefined;
-      const n = left ? left.items.length + left.metadata.remainingItemCount : NaN;
-      env.log(`  ${Number.isNaN(n) ? 'no answer' : `${num(n)} still connected`} after ${((Date.now() - d0) / 1000).toFixed(0)} s`);
-      if (n === 0 || Date.now() - d0 > 300_000) break;
-    }
-  }
   const held = await connect(env, target, connected);
-  // Let the ramp's writes drain (on FerretDB they lag the answers), so that the reads below meet a
-  // fleet that only heartbeats.
-  env.log(`${num(held.ramp.established)} agents connected (first answer p99 ${ms(held.ramp.firstAnswer.p99)}); settling 30 s...`);
+  env.log(`${num(held.ramp.established)} agents connected (first answer p99 ${ms(held.ramp.firstAnswer.p99)}); settling 20 s...`);
+  await sleep(20_000);
+  // The disconnected part of the fleet: copies of a document the server stored for a connected
+  // agent (its exact shape), each with a uid, host and namespace of its own and disconnected.
+  // Inserted rather than connected and dropped: on FerretDB a thousand disconnections at once
+  // are a thousand guarded updates (uid and connection id), each of which reads the whole collection.
+  if (stored > connected) await insertDisconnected(env, target.db!.uri, stored - connected, connected);
+  env.log('settling 30 s...');
   await sleep(30_000);
 
   const p0 = target.sampler.sample();
