@@ -99,19 +99,41 @@ describe('CountSnapshot', () => {
     expect(snapshot.covers({ $where: 'true' })).toBe(false);
   });
 
-  it('reads again only when its read is older than the max age: a change shows within it, not before', async () => {
+  it('answers from a read up to the max age old, reading again in the background past half of it: a change shows within the max age', async () => {
     const { state, snapshot } = fixture(10_000);
     state.docs = [{ _id: 'a', remoteConfig: { state: 'applying' } }];
     expect(await snapshot.count({ 'remoteConfig.state': 'applied' })).toBe(0);
     state.docs = [{ _id: 'a', remoteConfig: { state: 'applied' } }, { _id: 'b' }];
-    state.now += 10_000;
-    // Exactly max age old: still served, the change not yet seen.
+    // Younger than half the max age: the read is used as it is, nothing read again.
+    state.now += 5_000;
     expect(await snapshot.count({ 'remoteConfig.state': 'applied' })).toBe(0);
-    expect(await snapshot.count()).toBe(1);
+    expect(state.reads).toBe(1);
+    // Past half: answered from the read (still within the max age), the next read started meanwhile.
     state.now += 1;
+    expect(await snapshot.count({ 'remoteConfig.state': 'applied' })).toBe(0);
+    expect(state.reads).toBe(2);
+    await new Promise((r) => setImmediate(r));
     expect(await snapshot.count({ 'remoteConfig.state': 'applied' })).toBe(1);
     expect(await snapshot.count()).toBe(2);
     expect(state.reads).toBe(2);
+  });
+
+  it('never answers from a read older than the max age: a caller after a quiet spell waits for a new read', async () => {
+    const { state, snapshot } = fixture(10_000);
+    state.docs = [{ _id: 'a' }];
+    expect(await snapshot.count()).toBe(1);
+    state.docs = [{ _id: 'a' }, { _id: 'b' }];
+    state.now += 10_000;
+    // Exactly the max age old: still served (and the next read started in the background).
+    expect(await snapshot.count()).toBe(1);
+    state.now += 1;
+    state.docs = [{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }];
+    await new Promise((r) => setImmediate(r));
+    // The background read started at the previous call (10,000 ms after the first) is young enough.
+    expect(await snapshot.count()).toBe(2);
+    state.now += 10_001;
+    expect(await snapshot.count()).toBe(3);
+    expect(state.reads).toBe(3);
   });
 
   it('shares one read in flight among all callers, whatever they count', async () => {

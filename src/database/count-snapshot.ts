@@ -10,7 +10,10 @@ import sift from 'sift';
  * t − maxAgeMs, so it includes every write acknowledged before t − maxAgeMs (and maybe later
  * ones). One read is in flight at a time: callers that arrive during a read started recently
  * enough share it; a caller for whom the read in flight is too old waits for it to end and then
- * starts (or shares) the next one. maxAgeMs 0 gives every request a read started after it arrived.
+ * starts (or shares) the next one. A caller that finds the read older than half the max age is
+ * answered from it and starts the next read in the background, so a steady stream of requests
+ * costs one read per half max age and never waits for one. maxAgeMs 0 gives every request a read
+ * started after it arrived.
  *
  * Filters are MongoDB query documents, evaluated with MongoDB's matching rules (sift). A filter
  * naming a field the read does not hold is not `covers`ed: its caller asks the database instead.
@@ -77,9 +80,16 @@ export class CountSnapshot<T extends object> {
   }
 
   private async snapshot(): Promise<Snapshot<T>> {
-    const oldest = this.now() - this.maxAgeMs;
+    const now = this.now();
+    const oldest = now - this.maxAgeMs;
     for (;;) {
-      if (this.current && this.current.at >= oldest) return this.current;
+      const current = this.current;
+      if (current && current.at >= oldest) {
+        // Past half its age the next read starts in the background, so that while requests keep
+        // coming none waits for a read (the one answered now is still within the max age).
+        if (!this.pending && now - current.at > this.maxAgeMs / 2) this.start().catch(() => undefined);
+        return current;
+      }
       if (!this.pending) return this.start();
       if (this.pending.at >= oldest) return this.pending.done;
       // Started before what this caller may accept: let it end (one read at a time), then look again.
