@@ -1,6 +1,6 @@
 import type { Transport } from './load-protocol';
 
-export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download'] as const;
+export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download', 'fleet-counts'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -37,6 +37,8 @@ export interface BenchArgs {
   deadlineMs: number;
   downloads: number;
   packageMb: number;
+  /** fleet-counts: agents stored in all (the connected ones included). */
+  stored?: number;
 }
 
 export class UsageError extends Error {}
@@ -50,6 +52,7 @@ Scenarios:
   reconnect-storm  ramp to --agents, drop every connection at once, time until all are back and answered
   api-list         store --agents agents, then time REST list pages (GET /api/v1/agents?limit=&continue=)
   package-download upload a --package-mb package, then --downloads agents download it at once while --agents heartbeat
+  fleet-counts     --stored agents stored, --agents of them connected over ws, 20 groups; time group status and list reads
 
 Options (defaults in brackets):
   --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000]
@@ -84,6 +87,7 @@ Options (defaults in brackets):
   --deadline-ms MS        an answer slower than this is late                 [1000]
   --downloads D           package-download: agents downloading at once       [200]
   --package-mb M          package-download: size of the package file in MiB  [20]
+  --stored S              fleet-counts: agents stored in all, connected ones included [2 x --agents]
   --ws-deflate            offer permessage-deflate
   --keep-data             keep the run's temporary data directory
 `;
@@ -143,6 +147,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     'deadline-ms',
     'downloads',
     'package-mb',
+    'stored',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -202,5 +207,6 @@ export function parseArgs(argv: string[]): BenchArgs {
     deadlineMs: int('deadline-ms', 1000, 1, 600_000)!,
     downloads: int('downloads', 200, 1, 100_000)!,
     packageMb: int('package-mb', 20, 0.001, 4096)!,
+    stored: int('stored', undefined, 1, 1_000_000),
   };
 }

@@ -15,6 +15,7 @@ import { printTable, upsertResultsRow } from './report';
 import { apiList } from './scenarios/api-list';
 import { CONFIG_ROLLOUT, configRollout } from './scenarios/config-rollout';
 import { connectHold } from './scenarios/connect-hold';
+import { fleetCounts } from './scenarios/fleet-counts';
 import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { packageDownload } from './scenarios/package-download';
@@ -28,6 +29,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'reconnect-storm': reconnectStorm,
   'api-list': apiList,
   'package-download': packageDownload,
+  'fleet-counts': fleetCounts,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -46,6 +48,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return 180 + a.insertTimeout + 600 + 300;
     case 'package-download':
       return perTarget + 120;
+    case 'fleet-counts':
+      return 60 + 2 * ramp + 60 + 3 * 150 + 120;
   }
 }
 

@@ -44,7 +44,8 @@ export class AgentsController {
     description:
       'Items are summaries by default (`view=summary`): effective config files without their bodies (content type and size) and ' +
       'health without the component tree (componentCount, unhealthyComponentCount); `view=full` gives items exactly as `GET /agents/{id}`. ' +
-      '`metadata.remainingItemCount` is exact.',
+      '`metadata.remainingItemCount` is exact on MongoDB; where counts read every agent (the local FerretDB default) it is counted from a ' +
+      'read at most `COUNT_SNAPSHOT_MAX_AGE_MS` old (default 10 s), so it may miss agents added or changed that recently.',
   })
   @ApiSignedIn('viewer')
   @ApiJsonResponse(200, listSchema('AgentList', AGENT_SCHEMA))

@@ -1,5 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { CountSnapshot } from '../database/count-snapshot';
+import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
 import type { FilterQuery, Model, mongo, PipelineStage, ProjectionType, UpdateQuery } from 'mongoose';
 import { AgentSelectorQuery, PageCursor, PageSort, SelectorRequirement } from '../common/selectors';
 import { Page, pageByKey } from '../database/key-page';
@@ -65,17 +69,61 @@ export abstract class AgentsRepository {
   abstract catalog(hashHex: string): Promise<unknown[] | undefined>;
 }
 
+/**
+ * The fields agent counts filter and group on (selector and package terms, delivery state and
+ * origin, drift, connection facts, health, own config, the sort keys of list cursors): what the
+ * count snapshot reads of every agent, a few hundred bytes each.
+ */
+const COUNTED_FIELDS = [
+  '_id',
+  'selectorTerms',
+  'packageTerms',
+  'remoteConfig.state',
+  'remoteConfig.origin',
+  'configDrift.status',
+  'connection.connected',
+  'connection.transport',
+  'connection.lastSeenAt',
+  'health.healthy',
+  'assignedConfig.configs',
+  'assignedConfig.files',
+  'firstSeenAt',
+] as const;
+
 @Injectable()
 export class MongooseAgentsRepository extends AgentsRepository {
   private readonly selected: AgentSelectorQuery<Agent>;
+  /**
+   * Where the database reads every agent for any count (FerretDB), counts come from one shared
+   * read of COUNTED_FIELDS at most COUNT_SNAPSHOT_MAX_AGE_MS old; elsewhere from indexed counts.
+   */
+  private readonly snapshot?: CountSnapshot<Agent>;
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
     @InjectModel(ComponentCatalog.name) private readonly catalogs: Model<ComponentCatalog>,
     @InjectModel(PackageTerm.name) private readonly packageTerms: Model<PackageTerm>,
+    @Inject(DATABASE_PROFILE) profile: DatabaseProfile,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
     super();
-    this.selected = new AgentSelectorQuery(agents);
+    if (profile.countsReadEverything) {
+      const projection = Object.fromEntries(COUNTED_FIELDS.map((f) => [f, 1]));
+      // One unfiltered, unsorted read: on FerretDB any filter or sort reads every document anyway.
+      this.snapshot = new CountSnapshot<Agent>(
+        COUNTED_FIELDS,
+        () => agents.find({}, projection).lean<Agent[]>().batchSize(5000).exec(),
+        config.database.countSnapshotMaxAgeMs,
+      );
+      new Logger('AgentsRepository').log(`agent counts from a shared read of the counted fields, at most ${config.database.countSnapshotMaxAgeMs} ms old`);
+    }
+    this.selected = new AgentSelectorQuery(agents, (filter) => this.countWhere(filter));
+  }
+
+  /** Agents matching a filter: from the count snapshot when there is one and it holds every field the filter names, else countDocuments. */
+  private countWhere(filter: FilterQuery<Agent>): Promise<number> {
+    if (this.snapshot?.covers(filter)) return this.snapshot.count(filter);
+    return this.agents.countDocuments(filter).exec();
   }
 
   writeCollection(): mongo.Collection<mongo.Document> {
@@ -111,7 +159,7 @@ export class MongooseAgentsRepository extends AgentsRepository {
   }
 
   page(limit: number, after?: string): Promise<Page<Agent>> {
-    return pageByKey(this.agents, { limit, after });
+    return pageByKey(this.agents, { limit, after, count: (filter) => this.countWhere(filter) });
   }
 
   withoutSelectorTerms(limit: number, after?: string): Promise<Pick<Agent, '_id' | 'labels' | 'description'>[]> {
@@ -132,6 +180,11 @@ export class MongooseAgentsRepository extends AgentsRepository {
   }
 
   async distinctSelectorTerms(): Promise<string[]> {
+    if (this.snapshot) {
+      const terms = new Set<string>();
+      for (const doc of await this.snapshot.documents()) for (const t of doc.selectorTerms ?? []) if (typeof t === 'string') terms.add(t);
+      return [...terms];
+    }
     // Read through rather than `distinct` or `$unwind`: FerretDB 1.24 refuses maxTimeMS on distinct,
     // and an $unwind + $group over the terms brought its SQLite backend down. Callers cache the result.
     const terms = new Set<string>();
@@ -152,6 +205,8 @@ export class MongooseAgentsRepository extends AgentsRepository {
   }
 
   countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]> {
+    const held = this.snapshot && Object.values(key).every((p) => this.snapshot!.covers({ [p.replace(/^\$/, '')]: 1 }));
+    if (held && this.snapshot!.covers(match ?? {})) return this.snapshot!.countGrouped<K>(match, key);
     const pipeline: PipelineStage[] = [];
     if (match) pipeline.push({ $match: match });
     pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });

@@ -748,17 +748,19 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (deleted) this.feed.agentDeleted(uid);
   }
 
-  /** Counts for the fleet gauges: delivery states over all agents, health over connected ones. */
   /**
-   * Two commands whatever the fleet's size: one pass grouping every agent by delivery state,
+   * Counts for the fleet gauges: delivery states over all agents, health over connected ones.
+   * Three counts whatever the fleet's size: one grouping every agent by delivery state,
    * connection and health (a database that scans for a count scans once, not once per figure),
-   * and the connected HTTP agents (an equality filter), whose liveness depends on their last poll.
+   * and the connected HTTP agents, all and healthy (their liveness depends on their last poll,
+   * so they are counted by it: an indexed range, or the repository's shared read of counted fields).
    */
   async fleetCounts(): Promise<{ configStates: Record<string, number>; healthy: number; unhealthy: number; configDrift: number }> {
     const states = ['applied', 'applying', 'failed', 'pending', 'unsupported'];
     const cutoff = this.httpSilenceCutoff();
     type Group = { _id: { s?: string; c?: boolean; t?: string; h?: boolean; d?: string }; n: number };
-    const [groups, http] = await Promise.all([
+    const liveHttp: FilterQuery<Agent> = { 'connection.connected': true, 'connection.transport': 'http', 'connection.lastSeenAt': { $gte: cutoff } };
+    const [groups, httpConnected, httpHealthy] = await Promise.all([
       this.agents.countGrouped<Group['_id']>(undefined, {
         s: '$remoteConfig.state',
         c: '$connection.connected',
@@ -768,7 +770,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         // in the same grouped read, connected or not.
         d: '$configDrift.status',
       }),
-      this.agents.findWhere({ 'connection.connected': true, 'connection.transport': 'http' }, { 'connection.lastSeenAt': 1, 'health.healthy': 1 }),
+      this.agents.countSelected([], liveHttp),
+      this.agents.countSelected([], { ...liveHttp, 'health.healthy': true }),
     ]);
     const configStates: Record<string, number> = Object.fromEntries(states.map((s) => [s, 0]));
     let connected = 0;
@@ -783,11 +786,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         if (g.h === true) healthy += n;
       }
     }
-    for (const a of http) {
-      if (!connectedAt(a.connection, cutoff)) continue;
-      connected++;
-      if (a.health?.healthy === true) healthy++;
-    }
+    connected += httpConnected;
+    healthy += httpHealthy;
     return { configStates, healthy, unhealthy: connected - healthy, configDrift };
   }
 }

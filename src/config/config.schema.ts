@@ -76,6 +76,13 @@ export const SETTINGS = {
     default: 3600,
     description: 'How often one replica (the fleet-jobs lease holder) deletes content store bodies nothing refers to any more (past CONTENT_GC_GRACE_SECONDS).',
   },
+  COUNT_SNAPSHOT_MAX_AGE_MS: {
+    at: 'database.countSnapshotMaxAgeMs',
+    type: { kind: 'int', min: 0, max: 600_000 },
+    default: 10_000,
+    description:
+      'On a database whose counts read every document (FerretDB, the local default), agent counts (group status, fleet gauges, facets, remainingItemCount) come from one shared read of the counted fields, read again when older than this; a count then lags the agents by at most this long (0: a fresh read for every request). Unused on MongoDB, whose indexes answer counts.',
+  },
   API_PORT: { at: 'apiPort', type: { kind: 'port' }, default: 8080, description: 'Port of the REST API, /healthz, /readyz and /api/docs.' },
   OPAMP_PORT: { at: 'opampPort', type: { kind: 'port' }, default: 4320, description: 'Port of OpAMP over WebSocket and plain HTTP (path /v1/opamp).' },
   GRPC_PORT: { at: 'grpcPort', type: { kind: 'port' }, default: 4321, description: 'Port of OpAMP over gRPC.' },

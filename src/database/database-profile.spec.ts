@@ -14,7 +14,7 @@ const MONGODB_BUILD_INFO = { version: '7.0.14', versionArray: [7, 0, 14, 0], git
 describe('database profile', () => {
   it('recognises FerretDB by the fields only it reports, and works around its limits', () => {
     const p = profileFromBuildInfo(FERRETDB_BUILD_INFO);
-    expect(p).toMatchObject({ engine: 'ferretdb', maxBulkStatements: 90, atomicUpdates: false, ttlIndexes: false });
+    expect(p).toMatchObject({ engine: 'ferretdb', maxBulkStatements: 90, atomicUpdates: false, ttlIndexes: false, countsReadEverything: true });
     expect(p.version).toBe('compatible with MongoDB 7.0.42');
     expect(profileFromBuildInfo({ ...FERRETDB_BUILD_INFO, ferretdbVersion: 'v1.24.2' }).version).toBe('v1.24.2');
     expect(p.keyedWrites()).toBeInstanceOf(KeyedMutex);
@@ -22,9 +22,16 @@ describe('database profile', () => {
 
   it('gives MongoDB large bulks, atomic updates and TTL indexes', () => {
     const p = profileFromBuildInfo(MONGODB_BUILD_INFO);
-    expect(p).toMatchObject({ engine: 'mongodb', version: '7.0.14', maxBulkStatements: 1000, atomicUpdates: true, ttlIndexes: true });
+    expect(p).toMatchObject({
+      engine: 'mongodb',
+      version: '7.0.14',
+      maxBulkStatements: 1000,
+      atomicUpdates: true,
+      ttlIndexes: true,
+      countsReadEverything: false,
+    });
     expect(p.keyedWrites()).not.toBeInstanceOf(KeyedMutex);
-    expect(describeProfile(p)).toBe('database: mongodb 7.0.14; bulks of 1000; atomic updates; TTL indexes');
+    expect(describeProfile(p)).toBe('database: mongodb 7.0.14; bulks of 1000; atomic updates; TTL indexes; counts on indexes');
   });
 
   it('serialises writes of one key on FerretDB, and runs them as they come on MongoDB', async () => {

@@ -16,6 +16,13 @@ export interface DatabaseProfile {
   readonly atomicUpdates: boolean;
   /** True when the database deletes expired documents by a TTL index itself. */
   readonly ttlIndexes: boolean;
+  /**
+   * True when every count or aggregate reads the whole collection whatever the indexes (FerretDB
+   * 1.x decodes every document in Go for anything but `_id` equality): counts are then answered
+   * from one shared, bounded-age read of the counted fields (count-snapshot.ts) instead of one
+   * scan per count. False where indexes answer counts (MongoDB).
+   */
+  readonly countsReadEverything: boolean;
   /** A guard for writes of one document by key: serialises them where updates are not atomic, else runs them as they come. */
   keyedWrites(): KeyedWrites;
 }
@@ -53,6 +60,7 @@ class Profile implements DatabaseProfile {
     readonly maxBulkStatements: number,
     readonly atomicUpdates: boolean,
     readonly ttlIndexes: boolean,
+    readonly countsReadEverything: boolean,
   ) {}
 
   keyedWrites(): KeyedWrites {
@@ -68,9 +76,9 @@ export function profileFromBuildInfo(info: Record<string, unknown>): DatabasePro
   const mongoVersion = typeof info.version === 'string' ? info.version : 'unknown';
   if ('ferretdbVersion' in info || 'ferretdbFeatures' in info || 'ferretdb' in info) {
     const own = typeof info.ferretdbVersion === 'string' && info.ferretdbVersion !== 'unknown' ? info.ferretdbVersion : undefined;
-    return new Profile('ferretdb', own ?? `compatible with MongoDB ${mongoVersion}`, FERRETDB_MAX_BULK, false, false);
+    return new Profile('ferretdb', own ?? `compatible with MongoDB ${mongoVersion}`, FERRETDB_MAX_BULK, false, false, true);
   }
-  return new Profile('mongodb', mongoVersion, MONGODB_MAX_BULK, true, true);
+  return new Profile('mongodb', mongoVersion, MONGODB_MAX_BULK, true, true, false);
 }
 
 /** What a database can answer to `buildInfo`: a command runner (the driver's `Db`). */
@@ -88,6 +96,7 @@ export function describeProfile(p: DatabaseProfile): string {
   return (
     `database: ${p.engine} ${p.version}; bulks of ${p.maxBulkStatements}; ` +
     `${p.atomicUpdates ? 'atomic updates' : 'updates serialised per document in this process'}; ` +
-    `${p.ttlIndexes ? 'TTL indexes' : 'expiry by periodic delete'}`
+    `${p.ttlIndexes ? 'TTL indexes' : 'expiry by periodic delete'}; ` +
+    `${p.countsReadEverything ? 'counts from a shared read of the counted fields (COUNT_SNAPSHOT_MAX_AGE_MS)' : 'counts on indexes'}`
   );
 }

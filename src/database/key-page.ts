@@ -18,6 +18,8 @@ export interface KeyPageRequest<T> {
   /** The key of the last item of the previous page; undefined for the first page. */
   after?: string | number;
   projection?: ProjectionType<T>;
+  /** How the items after the page are counted (default: the database's countDocuments); see AgentsRepository's counts. */
+  count?: (filter: FilterQuery<T>) => Promise<number>;
 }
 
 /**
@@ -37,7 +39,8 @@ export async function pageByKey<T>(model: Model<T>, req: KeyPageRequest<T>): Pro
     .lean<T[]>();
   if (items.length < req.limit) return { items, remaining: 0 };
   const last = (items[items.length - 1] as Record<string, unknown>)[key] as string | number;
-  const remaining = await model.countDocuments(beyond(filter, key, direction, last));
+  const rest = beyond(filter, key, direction, last);
+  const remaining = await (req.count ? req.count(rest) : model.countDocuments(rest).exec());
   return { items, remaining };
 }
 

@@ -55,6 +55,9 @@ export async function startTestServer(env: Record<string, string> = {}, mongodbU
       ADMIN_PASSWORD: TEST_ADMIN.password,
       JWT_SECRET: TEST_JWT_SECRET,
       OPAMP_AGENT_AUTH: 'none',
+      // Counts read fresh for every request, so a test may assert a count right after a change;
+      // the bounded lag of the default (10 s) has its own tests (database-budget, count-freshness).
+      COUNT_SNAPSHOT_MAX_AGE_MS: '0',
       ...env,
     },
     [],
@@ -84,6 +87,7 @@ export async function startTestServer(env: Record<string, string> = {}, mongodbU
 export async function startReplicaProcess(replicaId: string, mongodbUri: string, env: Record<string, string> = {}): Promise<{ proc: Proc; opampPort: number }> {
   const [api, opamp, grpc] = [await freePort(), await freePort(), await freePort()];
   const proc = startServerProcess({
+    COUNT_SNAPSHOT_MAX_AGE_MS: '0',
     ...env,
     MONGODB_URI: mongodbUri,
     REPLICA_ID: replicaId,

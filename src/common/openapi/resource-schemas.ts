@@ -55,7 +55,12 @@ export function listSchema(kind: string, item: SchemaObject): SchemaObject {
         required: ['remainingItemCount'],
         properties: {
           continue: { type: 'string', description: 'Pass as `continue` to get the next page' },
-          remainingItemCount: { type: 'integer', minimum: 0 },
+          remainingItemCount: {
+            type: 'integer',
+            minimum: 0,
+            description:
+              'How many items follow this page. Of agents, on a database whose counts read every document (the local FerretDB default), counted from a read at most COUNT_SNAPSHOT_MAX_AGE_MS old',
+          },
         },
       },
       items: { type: 'array', items: item },

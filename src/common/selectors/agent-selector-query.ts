@@ -8,7 +8,14 @@ import { excludedTermsOnly, SELECTOR_TERMS_FIELD, selectorToTermsFilter } from '
  * (see selector-terms.ts), answered from the index `{selectorTerms: 1, _id: 1}` where it helps.
  */
 export class AgentSelectorQuery<T extends { _id: string }> {
-  constructor(private readonly agents: Model<T>) {}
+  /**
+   * `countWhere` counts agents matching a filter: the database's countDocuments unless the
+   * repository answers counts another way (from a shared read where counts scan anyway).
+   */
+  constructor(
+    private readonly agents: Model<T>,
+    private readonly countWhere: (filter: FilterQuery<T>) => Promise<number> = (filter) => agents.countDocuments(filter).exec(),
+  ) {}
 
   /**
    * Agents matching the requirements and `extra` (a filter on other fields). A selector of only
@@ -17,10 +24,10 @@ export class AgentSelectorQuery<T extends { _id: string }> {
    */
   async count(requirements: SelectorRequirement[], extra: FilterQuery<T> = {}): Promise<number> {
     const excluded = excludedTermsOnly(requirements);
-    if (!excluded) return this.agents.countDocuments(both(selectorToTermsFilter(requirements) as FilterQuery<T>, extra)).exec();
+    if (!excluded) return this.countWhere(both(selectorToTermsFilter(requirements) as FilterQuery<T>, extra));
     const [all, holding] = await Promise.all([
-      this.agents.countDocuments(extra).exec(),
-      this.agents.countDocuments(both({ [SELECTOR_TERMS_FIELD]: { $in: excluded } } as FilterQuery<T>, extra)).exec(),
+      this.countWhere(extra),
+      this.countWhere(both({ [SELECTOR_TERMS_FIELD]: { $in: excluded } } as FilterQuery<T>, extra)),
     ]);
     return all - holding;
   }
