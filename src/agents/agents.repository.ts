@@ -88,6 +88,11 @@ const COUNTED_FIELDS = [
   'assignedConfig.configs',
   'assignedConfig.files',
   'firstSeenAt',
+  // The own-telemetry summary: condition filters, group condition counts and the rate sorts' cursors.
+  'ownTelemetry.conditions',
+  'ownTelemetry.acceptedPerSecond',
+  'ownTelemetry.sentPerSecond',
+  'ownTelemetry.exportFailureRatio',
 ] as const;
 
 @Injectable()
