@@ -13,7 +13,7 @@ export const PACKAGE_DOWNLOAD: ResultsSection = {
     '(`GET /v1/packages/NAME/VERSION/FILE`) while N other agents heartbeat over WebSocket. A download answered 503 waits its ' +
     'Retry-After (±10 %) and asks again; one cut off resumes with Range. "All downloaded" = every download complete, each ' +
     "with the file's length (the first one also checked against its SHA-256). Server RSS and heartbeat latency cover the " +
-    'hold window, which starts with the downloads.',
+    'window from the start of the downloads until the last one is done (at most `--duration` s).',
   columns: [
     'Run',
     'All downloaded in',
@@ -147,7 +147,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
       downloadOnce(target.port, urlPath, size, stats, i === 0 ? sha : undefined, deadline).catch((e) => void (stats.lastError = String(e))),
     ),
   ).then(() => (finishedAt = Date.now()));
-  const h = await hold(env, target, gen, args.duration);
+  const h = await hold(env, target, gen, args.duration, 0, downloads);
   await Promise.race([downloads, sleep(5000)]);
   await gen.stop();
   const allDone = stats.done === args.downloads;
@@ -155,7 +155,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   const settings =
     Object.entries(args.serverEnv)
       .map(([k, v]) => `${k}=${v}`)
-      .join(' ') || 'defaults (200 downloads at once, Retry-After 30 s)';
+      .join(' ') || 'defaults (200 downloads at once, 5,000 queued)';
   const summary: [string, string][] = [
     ['heartbeating agents', num(args.agents)],
     ['downloading agents', num(args.downloads)],
@@ -175,6 +175,8 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
       'every heartbeat answered within the deadline',
       h.allAnsweredInTime ? 'yes' : `no (late ${num(h.late)}, unanswered ${num(h.lostPending + h.pendingLate)})`,
     ],
+    ['server event-loop lag p99 / max', `${ms(h.serverMetrics?.eventLoopLagP99Ms ?? NaN)} / ${ms(h.serverMetrics?.eventLoopLagMaxMs ?? NaN)}`],
+    ['download client CPU (the bench process)', pct(h.benchCpuPct)],
     ["other processes' CPU (noise)", pct(h.otherCpuPct)],
     ['server settings', settings],
   ];
