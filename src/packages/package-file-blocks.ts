@@ -28,8 +28,8 @@ interface Block {
  * the heartbeats waited behind it. A block here is read from disk once and sent to every agent
  * as slices of the same memory. Memory stays bounded whatever the number of downloads: at most
  * the bound, plus at most one block per download still being written to its socket after it
- * left. A bound of 0 keeps
- * nothing: a block is read once for the downloads that ask for it at the same moment.
+ * left. A bound of 0 keeps nothing: a block is read once for the downloads that ask for it at
+ * the same moment.
  * Copies are named by content (SHA-256) and never change, so a block is never stale.
  */
 export class PackageFileBlocks {
