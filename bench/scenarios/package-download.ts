@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { hold, newGenerator, rampUp, RunEnv, sleep, startTarget, Target } from '../fleet-run';
 import { mib, ms, num, pct, ResultsSection, secs } from '../report';
+import { readSchedstat } from '../proc-stats';
 import { dbWorkCell } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
@@ -139,6 +140,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   const stats: DownloadStats = { done: 0, retried503: 0, resumed: 0, errors: 0, durationsMs: [] };
   const urlPath = '/v1/packages/bench-agent/1.0.0/bench-agent.bin';
   const deadline = Date.now() + args.duration * 1000;
+  const sched0 = readSchedstat(target.server.pid);
   const t0 = Date.now();
   env.log(`${num(args.downloads)} agents download it at once while ${num(args.agents)} heartbeat...`);
   let finishedAt = NaN;
@@ -148,6 +150,17 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
     ),
   ).then(() => (finishedAt = Date.now()));
   const h = await hold(env, target, gen, args.duration, 0, downloads);
+  const sched1 = readSchedstat(target.server.pid);
+  // Where the server's event loop went in the window: running, or runnable and waiting for a CPU
+  // that other processes held (on a shared machine, the part of the lag the server cannot help).
+  const loop =
+    sched0 && sched1
+      ? {
+          runS: (sched1.runNs - sched0.runNs) / 1e9,
+          waitS: (sched1.waitNs - sched0.waitNs) / 1e9,
+          slices: sched1.slices - sched0.slices,
+        }
+      : undefined;
   await Promise.race([downloads, sleep(5000)]);
   await gen.stop();
   const allDone = stats.done === args.downloads;
@@ -176,6 +189,12 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
       h.allAnsweredInTime ? 'yes' : `no (late ${num(h.late)}, unanswered ${num(h.lostPending + h.pendingLate)})`,
     ],
     ['server event-loop lag p99 / max', `${ms(h.serverMetrics?.eventLoopLagP99Ms ?? NaN)} / ${ms(h.serverMetrics?.eventLoopLagMaxMs ?? NaN)}`],
+    [
+      'server main thread: on a CPU / waiting for one',
+      loop
+        ? `${secs(loop.runS)} / ${secs(loop.waitS)} of ${secs(h.seconds)} (${num(loop.slices)} timeslices, mean wait ${ms((loop.waitS * 1000) / Math.max(1, loop.slices))})`
+        : 'n/a',
+    ],
     ['download client CPU (the bench process)', pct(h.benchCpuPct)],
     ["other processes' CPU (noise)", pct(h.otherCpuPct)],
     ['server settings', settings],
@@ -196,7 +215,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   return {
     exitCode: allDone && stats.firstHashOk ? 0 : 1,
     summary,
-    json: { stats: { ...stats, durationsMs: undefined }, hold: h, idleRss, size, sha },
+    json: { stats: { ...stats, durationsMs: undefined }, hold: h, idleRss, size, sha, serverMainThread: loop },
     rows: [{ section: PACKAGE_DOWNLOAD, key, cells }],
   };
 }
