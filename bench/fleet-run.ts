@@ -239,6 +239,8 @@ export interface HoldResult {
   server: { rssBytes: number; peakRssBytes: number; hwmBytes: number; cpuPct: number; fds?: number; threads: number };
   db?: { rssBytes: number; cpuPct: number };
   generator: { cpuPct: number; rssBytes: number };
+  /** CPU of the bench's own main process in the window (package-download's downloads run there). */
+  benchCpuPct: number;
   /** CPU used by every other process of the machine during the window (in % of one CPU): noise to know about. */
   otherCpuPct: number;
   sent: number;
@@ -263,20 +265,30 @@ export interface HoldResult {
   serverMetrics?: ServerMetrics;
 }
 
-/** Keeps the fleet connected for `seconds` (optionally with status changes) and measures the window. */
-export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seconds: number, ingestRate = 0): Promise<HoldResult> {
+/**
+ * Keeps the fleet connected for `seconds` (optionally with status changes) and measures the window.
+ * `until`: the window ends early when it settles (package-download: the downloads are done), so
+ * the figures describe the load itself, not the quiet after it.
+ */
+export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seconds: number, ingestRate = 0, until?: Promise<unknown>): Promise<HoldResult> {
   gen.reset();
   const before = await gen.stats();
   // A first scrape also resets the server's event-loop-lag histogram: the second one covers the window.
   const sm0 = target.api ? await scrapeMetrics(target.api) : undefined;
   const p0 = target.sampler.sample();
   const m0 = machineCpuSeconds();
+  const c0 = process.cpuUsage();
   const t0 = Date.now();
   if (ingestRate > 0) gen.ingest(ingestRate);
   let lastLog = t0;
-  while (Date.now() - t0 < seconds * 1000) {
+  let settled = false;
+  void until?.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  while (Date.now() - t0 < seconds * 1000 && !settled) {
     if (target.dead) throw new Error(`${target.kind} died during the hold`);
-    await Promise.race([sleep(Math.min(1000, seconds * 1000 - (Date.now() - t0))), gen.failed()]);
+    await Promise.race([sleep(Math.min(1000, seconds * 1000 - (Date.now() - t0))), gen.failed(), ...(until ? [until] : [])]);
     if (Date.now() - lastLog >= 10_000) {
       lastLog = Date.now();
       const s = await gen.stats();
@@ -287,6 +299,7 @@ export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seco
   if (ingestRate > 0) gen.ingest(0);
   const p1 = target.sampler.sample();
   const m1 = machineCpuSeconds();
+  const c1 = process.cpuUsage(c0);
   const elapsed = (Date.now() - t0) / 1000;
   // Messages sent in the last moments are still in flight: give them the deadline to arrive.
   await sleep(Math.min(env.args.deadlineMs + 200, 3000));
@@ -310,6 +323,7 @@ export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seco
     },
     db: p1.db ? { rssBytes: p1.db.rssBytes, cpuPct: cpuPercent(p0.db, p1.db) } : undefined,
     generator: { cpuPct: ((s.workerCpuMs - before.workerCpuMs) / (elapsed * 1000)) * 100, rssBytes: s.workerRssBytes },
+    benchCpuPct: ((c1.user + c1.system) / 1000 / (elapsed * 1000)) * 100,
     otherCpuPct: NaN,
     sent,
     sentPerSec: sent / elapsed,
@@ -329,7 +343,7 @@ export async function hold(env: RunEnv, target: Target, gen: LoadGenerator, seco
     allAnsweredInTime: s.answers > 0 && s.late === 0 && s.lostPending === 0 && s.pendingLate === 0,
     serverMetrics: metricsWindow(sm0, sm1),
   };
-  const ours = [cpuPercent(p0.server, p1.server), p1.db ? cpuPercent(p0.db, p1.db) : 0, result.generator.cpuPct].reduce(
+  const ours = [cpuPercent(p0.server, p1.server), p1.db ? cpuPercent(p0.db, p1.db) : 0, result.generator.cpuPct, result.benchCpuPct].reduce(
     (a, b) => a + (Number.isFinite(b) ? b : 0),
     0,
   );

@@ -54,6 +54,16 @@ export function machineCpuSeconds(): number {
 }
 
 /** Open file descriptors of a process (sockets included). */
+/** Of one thread (the main thread by default): nanoseconds on a CPU, nanoseconds runnable but waiting for one, timeslices. */
+export function readSchedstat(pid: number, tid = pid): { runNs: number; waitNs: number; slices: number } | undefined {
+  try {
+    const [runNs, waitNs, slices] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { runNs, waitNs, slices };
+  } catch {
+    return undefined;
+  }
+}
+
 export function countFds(pid: number): number | undefined {
   try {
     return fs.readdirSync(`/proc/${pid}/fd`).length;

@@ -181,6 +181,36 @@ describe('package catalogue and downloads (issue 21)', () => {
     expect((await download('/v1/packages/otelcol/9.9.9/otelcol_linux_amd64.tar.gz')).status).toBe(404);
   });
 
+  it('reads the file from its local copy once for many agents downloading it at once, each getting every byte', async () => {
+    const where = '/v1/packages/otelcol/1.2.0/otelcol_linux_amd64.tar.gz';
+    const blockReads = async () => (await register.getSingleMetric('opamp_package_block_reads_total')?.get())?.values[0]?.value ?? 0;
+    const before = await blockReads();
+    expect(before).toBeGreaterThan(0); // the downloads above read its blocks
+    const answers = await Promise.all(Array.from({ length: 20 }, () => download(where)));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(sha(a.bytes)).toBe(sha(file));
+    }
+    // 256 KiB blocks: at most one read of each, not one per agent (20 × 9 with a stream per download).
+    expect((await blockReads()) - before).toBeLessThanOrEqual(Math.ceil(file.length / (256 * 1024)));
+  });
+
+  it('refuses the next download of a revoked enrollment token at once, though its check was just remembered', async () => {
+    const where = '/v1/packages/otelcol/1.2.0/otelcol_linux_amd64.tar.gz';
+    const created = await admin('POST', '/enrollment-tokens', { spec: { description: 'revoked while downloading' } });
+    const token = created.body.token as string;
+    const withToken = (headers: Record<string, string> = {}) => download(where, { authorization: `Bearer ${token}`, ...headers });
+    const served = await withToken({ range: 'bytes=0-99' });
+    expect(served.status).toBe(206);
+    expect(served.bytes.equals(file.subarray(0, 100))).toBe(true);
+
+    expect((await admin('DELETE', `/enrollment-tokens/${created.body.metadata.name}`)).body.status.state).toBe('revoked');
+    const refused = await withToken({ range: 'bytes=100-199' });
+    expect(refused.status).toBe(401);
+    expect(json(refused.bytes).detail).toBe('The enrollment token has been revoked.');
+    expect((await download(where, { range: 'bytes=100-199' })).status).toBe(206); // another token still downloads
+  });
+
   it('refuses an upload over the limit with 413 and keeps no chunk of it, whether its length was declared or not', async () => {
     const before = { chunks: await chunkCount(), files: await fileCount() };
     const big = randomBytes(MAX + 1);

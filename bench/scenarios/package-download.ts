@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { hold, newGenerator, rampUp, RunEnv, sleep, startTarget, Target } from '../fleet-run';
 import { mib, ms, num, pct, ResultsSection, secs } from '../report';
+import { readSchedstat } from '../proc-stats';
 import { dbWorkCell } from '../server-metrics';
 import { Outcome, runName } from './outcome';
 
@@ -13,7 +14,7 @@ export const PACKAGE_DOWNLOAD: ResultsSection = {
     '(`GET /v1/packages/NAME/VERSION/FILE`) while N other agents heartbeat over WebSocket. A download answered 503 waits its ' +
     'Retry-After (±10 %) and asks again; one cut off resumes with Range. "All downloaded" = every download complete, each ' +
     "with the file's length (the first one also checked against its SHA-256). Server RSS and heartbeat latency cover the " +
-    'hold window, which starts with the downloads.',
+    'window from the start of the downloads until the last one is done (at most `--duration` s).',
   columns: [
     'Run',
     'All downloaded in',
@@ -139,6 +140,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   const stats: DownloadStats = { done: 0, retried503: 0, resumed: 0, errors: 0, durationsMs: [] };
   const urlPath = '/v1/packages/bench-agent/1.0.0/bench-agent.bin';
   const deadline = Date.now() + args.duration * 1000;
+  const sched0 = readSchedstat(target.server.pid);
   const t0 = Date.now();
   env.log(`${num(args.downloads)} agents download it at once while ${num(args.agents)} heartbeat...`);
   let finishedAt = NaN;
@@ -147,7 +149,18 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
       downloadOnce(target.port, urlPath, size, stats, i === 0 ? sha : undefined, deadline).catch((e) => void (stats.lastError = String(e))),
     ),
   ).then(() => (finishedAt = Date.now()));
-  const h = await hold(env, target, gen, args.duration);
+  const h = await hold(env, target, gen, args.duration, 0, downloads);
+  const sched1 = readSchedstat(target.server.pid);
+  // Where the server's event loop went in the window: running, or runnable and waiting for a CPU
+  // that other processes held (on a shared machine, the part of the lag the server cannot help).
+  const loop =
+    sched0 && sched1
+      ? {
+          runS: (sched1.runNs - sched0.runNs) / 1e9,
+          waitS: (sched1.waitNs - sched0.waitNs) / 1e9,
+          slices: sched1.slices - sched0.slices,
+        }
+      : undefined;
   await Promise.race([downloads, sleep(5000)]);
   await gen.stop();
   const allDone = stats.done === args.downloads;
@@ -155,7 +168,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   const settings =
     Object.entries(args.serverEnv)
       .map(([k, v]) => `${k}=${v}`)
-      .join(' ') || 'defaults (200 downloads at once, Retry-After 30 s)';
+      .join(' ') || 'defaults (200 downloads at once, 5,000 queued)';
   const summary: [string, string][] = [
     ['heartbeating agents', num(args.agents)],
     ['downloading agents', num(args.downloads)],
@@ -175,6 +188,14 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
       'every heartbeat answered within the deadline',
       h.allAnsweredInTime ? 'yes' : `no (late ${num(h.late)}, unanswered ${num(h.lostPending + h.pendingLate)})`,
     ],
+    ['server event-loop lag p99 / max', `${ms(h.serverMetrics?.eventLoopLagP99Ms ?? NaN)} / ${ms(h.serverMetrics?.eventLoopLagMaxMs ?? NaN)}`],
+    [
+      'server main thread: on a CPU / waiting for one',
+      loop
+        ? `${secs(loop.runS)} / ${secs(loop.waitS)} of ${secs(h.seconds)} (${num(loop.slices)} timeslices, mean wait ${ms((loop.waitS * 1000) / Math.max(1, loop.slices))})`
+        : 'n/a',
+    ],
+    ['download client CPU (the bench process)', pct(h.benchCpuPct)],
     ["other processes' CPU (noise)", pct(h.otherCpuPct)],
     ['server settings', settings],
   ];
@@ -194,7 +215,7 @@ export async function packageDownload(env: RunEnv): Promise<Outcome> {
   return {
     exitCode: allDone && stats.firstHashOk ? 0 : 1,
     summary,
-    json: { stats: { ...stats, durationsMs: undefined }, hold: h, idleRss, size, sha },
+    json: { stats: { ...stats, durationsMs: undefined }, hold: h, idleRss, size, sha, serverMainThread: loop },
     rows: [{ section: PACKAGE_DOWNLOAD, key, cells }],
   };
 }

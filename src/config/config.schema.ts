@@ -448,6 +448,13 @@ export const SETTINGS = {
     description:
       'Bytes of package files this replica keeps copied on local disk (DATA_DIR/package-cache); beyond, the least recently served copies that no download is reading are removed (copied from the database again when next asked for).',
   },
+  PACKAGE_MEMORY_CACHE_BYTES: {
+    at: 'packages.memoryCacheBytes',
+    type: { kind: 'int', min: 0, max: 1_099_511_627_776 },
+    default: 67_108_864,
+    description:
+      'Bytes of package files this replica holds in memory for downloads (read from the local copy once in 256 KiB blocks and sent to every agent downloading the same file; least recently used blocks leave first). 0: each block is read from disk again for each download that is not asking for it at the same moment.',
+  },
   PACKAGE_DOWNLOAD_QUEUE_LENGTH: {
     at: 'packages.downloadQueueLength',
     type: { kind: 'int', min: 0, max: 1_000_000 },

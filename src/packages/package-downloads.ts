@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import * as fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, register } from 'prom-client';
 import { AppConfig } from '../config/app-config';
@@ -9,8 +7,15 @@ import { makeProblem, PROBLEM_CONTENT_TYPE } from '../common/problem-details';
 import { peerCertificateOf } from '../common/tls-files';
 import { AgentAuthenticator, credentialsUncheckable, refusalHeaders } from '../protocol/agent-authenticator';
 import { AgentPackagesService, PACKAGE_DOWNLOAD_PREFIX, ServableFile } from './agent-packages.service';
-import { PackageFileCache } from './package-file-cache';
+import { OpenCopy, PackageFileCache } from './package-file-cache';
 import { parseRange, rangeStillValid } from './package-range';
+
+/**
+ * Bytes one download writes per turn of the event loop. After each piece a download waits for the
+ * next turn, so a turn carries at most one piece per download and the heartbeats of the other
+ * agents, read in the same turn, are answered between the pieces, however many downloads run.
+ */
+const WRITE_BYTES = 64 * 1024;
 
 function once<T>(name: string, make: () => T): T {
   return (register.getSingleMetric(name) as T | undefined) ?? make();
@@ -33,7 +38,8 @@ export function parseDownloadPath(urlPath: string): { name: string; version: str
  * GET and HEAD of uploaded package files on the OpAMP port, for agents: authenticated exactly
  * like OpAMP (the same AgentAuthenticator: enrollment token as bearer, or the client certificate),
  * with `Range` (one range; 206, 416), `If-Range`, `ETag` (the SHA-256) and `If-None-Match`. Bytes
- * stream from this replica's copy of the file (PackageFileCache), never buffered whole. At most
+ * stream from this replica's copy of the file (PackageFileCache, through its blocks in memory
+ * shared by every download of the file), never buffered whole per download. At most
  * PACKAGE_MAX_CONCURRENT_DOWNLOADS run at once; beyond, a download waits in a first-come queue
  * (opamp-go's downloader takes any non-200 as INSTALL_FAILED, so waiting beats refusing) of at most
  * PACKAGE_DOWNLOAD_QUEUE_LENGTH; beyond that, and when the database cannot be read, the answer is
@@ -173,7 +179,7 @@ export class PackageDownloads {
       res.writeHead(status, headers).end();
       return;
     }
-    let local: { path: string; release: () => void };
+    let local: OpenCopy;
     try {
       local = await this.cache.open(file);
     } catch (err) {
@@ -184,12 +190,40 @@ export class PackageDownloads {
     res.writeHead(status, headers);
     try {
       if (file.size === 0) return void res.end();
-      await pipeline(fs.createReadStream(local.path, { start, end }), res);
+      await this.stream(res, local, start, end);
     } catch {
-      // The agent went away mid-file (it resumes with Range) or the local copy vanished: nothing more to say on this response.
+      // The local copy could not be read: nothing more to say on this response (the agent resumes with Range).
       res.destroy();
     } finally {
       local.release();
+    }
+  }
+
+  /**
+   * Writes bytes start..end of the copy to the response, one WRITE_BYTES piece per turn of the
+   * event loop, waiting for the socket to drain; ends early when the agent goes away (it resumes
+   * with Range). The bytes written are shared memory, so nothing is left to release when the
+   * response is ended but still flushing.
+   */
+  private async stream(res: ServerResponse, copy: OpenCopy, start: number, end: number): Promise<void> {
+    let gone = false;
+    const leave = () => void (gone = true);
+    res.on('error', leave);
+    res.once('close', leave);
+    try {
+      for (let at = start; at <= end;) {
+        const piece = await copy.slice(at, Math.min(WRITE_BYTES, end + 1 - at));
+        if (gone || res.destroyed) return;
+        at += piece.length;
+        if (!res.write(piece) && !(await drained(res))) return;
+        await nextTurn();
+      }
+      if (!gone) res.end();
+    } finally {
+      res.off('error', leave);
+      res.off('close', leave);
+      // An error after this point (the agent left while the last bytes flush) must not go unheard.
+      if (!res.writableFinished) res.on('error', () => undefined);
     }
   }
 
@@ -201,6 +235,27 @@ export class PackageDownloads {
     res.writeHead(status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...headers });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
+}
+
+/** True when the response can take more, false when it closed first. */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Resolves in the next turn of the event loop, after the I/O that is ready now has been handled. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {
