@@ -19,6 +19,7 @@ import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { packageDownload } from './scenarios/package-download';
 import { reconnectStorm } from './scenarios/reconnect-storm';
+import { replicas } from './scenarios/replicas';
 import { ROOT } from './server-process';
 
 const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
@@ -28,6 +29,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'reconnect-storm': reconnectStorm,
   'api-list': apiList,
   'package-download': packageDownload,
+  replicas,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -46,6 +48,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return 180 + a.insertTimeout + 600 + 300;
     case 'package-download':
       return perTarget + 120;
+    case 'replicas':
+      return perTarget + a.settleTimeout + 2 * a.configTimeout + 300;
   }
 }
 
