@@ -75,7 +75,9 @@ async function movement(r: Replica): Promise<{ shed: number; refused: number }> 
 async function records(api: ApiClient): Promise<Record<string, ReplicaRow>> {
   const res = await api.request('GET', '/api/v1/replicas');
   if (res.status !== 200) throw new Error(`GET /api/v1/replicas answered ${res.status}: ${res.text.slice(0, 200)}`);
-  const body = JSON.parse(res.text) as { items: { metadata: { name: string }; status: { movableAgents?: number | null; rebalance?: { state?: string } | null } }[] };
+  const body = JSON.parse(res.text) as {
+    items: { metadata: { name: string }; status: { movableAgents?: number | null; rebalance?: { state?: string } | null } }[];
+  };
   return Object.fromEntries(body.items.map((i) => [i.metadata.name, { movable: i.status.movableAgents ?? undefined, state: i.status.rebalance?.state }]));
 }
 
@@ -86,7 +88,10 @@ async function holders(api: ApiClient): Promise<Map<string, string>> {
   for (let page = 0; page < 10_000; page++) {
     const res = await api.request('GET', `/api/v1/agents?limit=1000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
     if (res.status !== 200) throw new Error(`GET /api/v1/agents answered ${res.status}: ${res.text.slice(0, 200)}`);
-    const body = JSON.parse(res.text) as { items: { metadata: { name: string }; status?: { connection?: { replica?: string } } }[]; metadata?: { continue?: string } };
+    const body = JSON.parse(res.text) as {
+      items: { metadata: { name: string }; status?: { connection?: { replica?: string } } }[];
+      metadata?: { continue?: string };
+    };
     for (const i of body.items) if (i.status?.connection?.replica) out.set(i.metadata.name.toLowerCase(), i.status.connection.replica);
     cont = body.metadata?.continue;
     if (!cont) break;
@@ -294,10 +299,16 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
     ['during the ramp: shed / refused over-share / 503s seen by agents', `${num(rampShed)} / ${num(rampRefused)} / ${num(ramp.rejected)}`],
     ['scale-out 2 -> 3: even after', Number.isFinite(evenAfter) ? secs(evenAfter) : `not within ${args.settleTimeout} s`],
     ['held A / B / C after settling', `${heldBy.map((n) => num(n)).join(' / ')} (share ${share} + tolerance ${tolerance})`],
-    ['connections shed (one round: surplus) / refused over-share / 503s seen by agents', `${num(shed)} (${num(surplus)}) / ${num(refused)} / ${num(during.rejected)}`],
+    [
+      'connections shed (one round: surplus) / refused over-share / 503s seen by agents',
+      `${num(shed)} (${num(surplus)}) / ${num(refused)} / ${num(during.rejected)}`,
+    ],
     ['answers during the scale-out p50 / p99 / max', `${ms(duringAll.p50)} / ${ms(duringAll.p99)} / ${ms(duringAll.max)}`],
     ['revision 1 (initial assignment): all reported after', initialDone ? secs(initialS) : configProblem],
-    ['config via A -> agents on B, C: received', `${num(onOthers.length)}, p50 ${ms(quantile(onOthers, 0.5))} / p99 ${ms(quantile(onOthers, 0.99))} / max ${ms(Math.max(...onOthers))}`],
+    [
+      'config via A -> agents on B, C: received',
+      `${num(onOthers.length)}, p50 ${ms(quantile(onOthers, 0.5))} / p99 ${ms(quantile(onOthers, 0.99))} / max ${ms(Math.max(...onOthers))}`,
+    ],
     ['config via A -> agents on B, C within 1 s', `${num(within1s)} of ${num(onOthers.length)}`],
     ['config via A -> agents on A: received', `${num(onA.length)}, p50 ${ms(quantile(onA, 0.5))} / p99 ${ms(quantile(onA, 0.99))}`],
     ['agents whose holder the REST list did not name', num(unplaced)],

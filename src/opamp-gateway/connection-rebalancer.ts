@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { fairShareSurplus } from '../cluster/fair-share';
+import { comparableOwnCount, fairShareSurplus, OwnCount } from '../cluster/fair-share';
 import { ReplicaRegistry, ReplicaView } from '../cluster/replica-registry.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -27,6 +27,8 @@ export function shareRecordAges(config: AppConfig): OverShareGateSettings {
 @Injectable()
 export class ConnectionRebalancer {
   private readonly logger = new Logger('ConnectionRebalancer');
+  /** Its own movable count at each beat, kept for REPLICA_TIMEOUT_SECONDS (see comparableOwnCount). */
+  private readings: OwnCount[] = [];
 
   constructor(
     private readonly drainer: ConnectionDrainer,
@@ -45,6 +47,12 @@ export class ConnectionRebalancer {
     const views = seen.map((r) => ({ id: r._id, movableAgents: r.movableAgents, heartbeatAt: r.heartbeatAt, leaving: r.rebalance?.reason === 'shutdown' }));
     // Every beat, drain or not: the gate's off conditions (alone, stale, no room) follow the latest records.
     this.gate.observe(views);
+    const { goneAfterMs } = shareRecordAges(this.config);
+    const current = this.drainer.movableConnections;
+    this.readings = [...this.readings.filter((r) => now - r.at < goneAfterMs), { at: now, n: current }];
+    const peers = seen.filter((r) => r._id !== this.config.replicaId && !r.gone && r.rebalance?.reason !== 'shutdown');
+    const peersRecordedAt = peers.length ? Math.min(...peers.map((r) => r.heartbeatAt.getTime())) : undefined;
+    const mine = comparableOwnCount(current, this.readings, peersRecordedAt);
     if (!settings.enabled || this.drainer.shuttingDown) this.gate.close();
     if (!settings.enabled || this.drainer.draining || this.drainer.shuttingDown) return 0;
     const ended = this.drainer.lastEndedAt?.getTime();
@@ -54,7 +62,7 @@ export class ConnectionRebalancer {
     }
     const verdict = fairShareSurplus(
       this.config.replicaId,
-      this.drainer.movableConnections,
+      mine,
       views,
       { tolerancePercent: settings.tolerancePercent, toleranceMinAgents: settings.toleranceMinAgents, ...shareRecordAges(this.config) },
       now,
