@@ -1,6 +1,6 @@
 import type { Transport } from './load-protocol';
 
-export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download', 'fleet-counts'] as const;
+export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download', 'fleet-counts', 'replicas'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -24,6 +24,7 @@ export interface BenchArgs {
   insertTimeout: number;
   stormTimeout: number;
   configTimeout: number;
+  settleTimeout: number;
   serverEnv: Record<string, string>;
   mongodbUri?: string;
   db: 'embedded' | 'memory';
@@ -53,6 +54,9 @@ Scenarios:
   api-list         store --agents agents, then time REST list pages (GET /api/v1/agents?limit=&continue=)
   package-download upload a --package-mb package, then --downloads agents download it at once while --agents heartbeat
   fleet-counts     --stored agents stored, --agents of them connected over ws, 20 groups; time group status and list reads
+  replicas         nats-server + 2 replicas on one database behind a round-robin proxy; --agents ws agents; a 3rd
+                   replica joins (time until the load is even); a config change through the 1st reaches the agents
+                   on the others (p50/p99); then heartbeats held --duration s (p99)
 
 Options (defaults in brackets):
   --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000]
@@ -73,7 +77,8 @@ Options (defaults in brackets):
   --insert-via mongo|opamp  api-list: write agents straight to the database or as OpAMP HTTP agents [mongo]
   --insert-timeout S      api-list: stop inserting after S seconds and use what is stored [1200]
   --storm-timeout S       reconnect-storm: give up after S seconds           [300]
-  --config-timeout S      config-rollout: give up after S seconds            [120]
+  --config-timeout S      config-rollout, replicas: give up after S seconds  [120]
+  --settle-timeout S      replicas: give up waiting for an even load after S seconds [300]
   --server-env K=V        extra server setting (repeatable), e.g. OPAMP_MAX_NEW_CONNECTIONS_PER_SECOND=5000
   --mongodb-uri URI       use this MongoDB instead of the embedded database
   --db embedded|memory    embedded: the project's embedded database (FerretDB here); memory: the bench's
@@ -134,6 +139,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     'insert-timeout',
     'storm-timeout',
     'config-timeout',
+    'settle-timeout',
     'server-env',
     'mongodb-uri',
     'db',
@@ -194,6 +200,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     insertTimeout: int('insert-timeout', 1200, 1, 86_400)!,
     stormTimeout: int('storm-timeout', 300, 1, 86_400)!,
     configTimeout: int('config-timeout', 120, 1, 86_400)!,
+    settleTimeout: int('settle-timeout', 300, 1, 86_400)!,
     serverEnv,
     mongodbUri: str('mongodb-uri'),
     db: db as 'embedded' | 'memory',

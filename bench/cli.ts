@@ -20,6 +20,7 @@ import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { packageDownload } from './scenarios/package-download';
 import { reconnectStorm } from './scenarios/reconnect-storm';
+import { replicas } from './scenarios/replicas';
 import { ROOT } from './server-process';
 
 const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
@@ -30,6 +31,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'api-list': apiList,
   'package-download': packageDownload,
   'fleet-counts': fleetCounts,
+  replicas,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -50,6 +52,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + 120;
     case 'fleet-counts':
       return 60 + 2 * ramp + 60 + 3 * 150 + 120;
+    case 'replicas':
+      return perTarget + a.settleTimeout + 2 * a.configTimeout + 300;
   }
 }
 

@@ -94,7 +94,7 @@ export async function startTarget(env: RunEnv, kind: TargetKind): Promise<Target
   return target;
 }
 
-export function newGenerator(env: RunEnv, target: Target, agents: number): LoadGenerator {
+export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>, agents: number): LoadGenerator {
   const { args } = env;
   const gen = new LoadGenerator({
     agents,

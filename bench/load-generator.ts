@@ -94,6 +94,7 @@ export class LoadGenerator {
               reject(err);
               this.fail(err);
             } else if (m.t === 'stats') this.gotStats(m.id, m.stats);
+            else if (m.t === 'configTimes') this.gotConfigTimes(m.id, m.times);
           });
           proc.on('exit', (code, signal) => {
             const err = new Error(`load worker ${w} exited (${signal ?? code})`);
@@ -160,6 +161,30 @@ export class LoadGenerator {
       this.failed(),
     ]);
     return aggregate(all, histograms);
+  }
+
+  private readonly timeWaiters = new Map<number, { got: [string, number][][]; resolve: (t: Map<string, number>) => void }>();
+
+  private gotConfigTimes(id: number, times: [string, number][]): void {
+    const w = this.timeWaiters.get(id);
+    if (!w) return;
+    w.got.push(times);
+    if (w.got.length === this.procs.length) {
+      this.timeWaiters.delete(id);
+      w.resolve(new Map(w.got.flat()));
+    }
+  }
+
+  /** When each agent (by instance uid) received the config it holds now, epoch ms; agents without one are absent. */
+  configTimes(): Promise<Map<string, number>> {
+    const id = this.nextId++;
+    return Promise.race([
+      new Promise<Map<string, number>>((resolve) => {
+        this.timeWaiters.set(id, { got: [], resolve });
+        this.broadcast({ t: 'configTimes', id });
+      }),
+      this.failed(),
+    ]);
   }
 
   async stop(): Promise<void> {

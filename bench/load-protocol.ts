@@ -47,9 +47,17 @@ export type ToWorker =
   | { t: 'drop' }
   | { t: 'reset' }
   | { t: 'stats'; id: number; histograms: boolean }
+  /** When each agent last received a config it did not have, by instance uid (text form). */
+  | { t: 'configTimes'; id: number }
   | { t: 'stop' };
 
-export type FromWorker = { t: 'ready' } | { t: 'stats'; id: number; stats: WorkerStats } | { t: 'stopped' } | { t: 'fatal'; message: string };
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'stats'; id: number; stats: WorkerStats }
+  /** [instance uid, epoch ms] of every agent that has received a config. */
+  | { t: 'configTimes'; id: number; times: [string, number][] }
+  | { t: 'stopped' }
+  | { t: 'fatal'; message: string };
 
 /**
  * Counters are events since the last reset; gauges (open, established, pending, ...) are the

@@ -10,7 +10,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { RemoteConfigStatuses, ServerToAgentSchema } from '../src/gen/opamp/v1/opamp_pb';
-import { newUuidV7 } from '../src/protocol/instance-uid';
+import { newUuidV7, uidToText } from '../src/protocol/instance-uid';
 import {
   buildSharedParts,
   descriptionField,
@@ -49,6 +49,8 @@ interface SimAgent {
   /** The generator closed this connection on purpose (drop, stop). */
   closingOnPurpose: boolean;
   configHash?: Buffer;
+  /** When (epoch ms) the config it holds arrived. */
+  configAt?: number;
   configStatus: RemoteConfigStatuses;
   rcsPart?: Buffer;
   effPart?: Buffer;
@@ -244,6 +246,9 @@ class Worker {
         break;
       case 'stats':
         send({ t: 'stats', id: m.id, stats: this.snapshot(m.histograms) });
+        break;
+      case 'configTimes':
+        send({ t: 'configTimes', id: m.id, times: this.agents.filter((a) => a.configAt !== undefined).map((a) => [uidToText(a.uid), a.configAt!]) });
         break;
       case 'stop':
         this.stop();
@@ -622,7 +627,8 @@ class Worker {
       return;
     }
     a.configHash = hash;
-    this.stats.lastConfigAt = Date.now();
+    a.configAt = Date.now();
+    this.stats.lastConfigAt = a.configAt;
     a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLYING;
     a.rcsPart = remoteConfigStatusField(hash, a.configStatus);
     this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configApplying);

@@ -115,6 +115,11 @@ export class ProcSampler {
 
   constructor(private readonly pids: Record<string, number | undefined>) {}
 
+  /** Measures one more process from now on (a replica started later). */
+  add(name: string, pid: number | undefined): void {
+    this.pids[name] = pid;
+  }
+
   start(intervalMs = 1000): void {
     this.record();
     this.timer = setInterval(() => this.record(), intervalMs);

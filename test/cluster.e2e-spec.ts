@@ -296,7 +296,9 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     REBALANCE_TOLERANCE_PERCENT: '0',
     REBALANCE_TOLERANCE_MIN_AGENTS: String(TOLERANCE),
     REBALANCE_WINDOW_SECONDS: '2',
-    REBALANCE_COOLDOWN_SECONDS: '1',
+    // The over-share gate stays closed for the window plus the cooldown: long enough for a shed agent
+    // refused once (Retry-After 1-2 s) to try again while it is, whatever the order of its attempts.
+    REBALANCE_COOLDOWN_SECONDS: '4',
     SHUTDOWN_GRACE_SECONDS: '10',
     SHUTDOWN_DRAIN_SECONDS: '4',
   });
@@ -320,6 +322,14 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
   const shedTotal = async (reason: string) => {
     const text = await (await fetch(`${a.baseUrl}/metrics`)).text();
     return Number(new RegExp(`opamp_agent_connections_shed_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+  /** New WebSocket agents A refused because it was over its share (admission control's counter, reason over-share). */
+  const refusedOverShare = async () => {
+    const text = await (await fetch(`${a.baseUrl}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('opamp_admission_rejections_total{') && l.includes('reason="over-share"') && l.includes('transport="websocket"'));
+    return Number(line?.split(' ').at(-1) ?? 0);
   };
 
   beforeAll(async () => {
@@ -354,7 +364,7 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     await nats?.stop();
   });
 
-  it(`${AGENTS} agents all on A while B is down; once B is up both hold about half, and every agent stays connected and governed`, async () => {
+  it(`${AGENTS} agents all on A while B is down; once B is up one round evens the load (A refuses the shed agents that come back), and every agent stays connected and governed`, async () => {
     for (let i = 0; i < AGENTS; i++) {
       const agent = GoAgent.start(`ws://127.0.0.1:${proxy.port}/v1/opamp`, ['--heartbeat', '1', '--service-name', 'spread', '--attr', `n=${i}`]);
       agents.push(agent);
@@ -374,6 +384,7 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     );
     expect(recorded['spread-a']).toMatchObject({ movableAgents: AGENTS, rebalance: { state: 'idle' } });
     const shedBefore = await shedTotal('rebalance');
+    const refusedBefore = await refusedOverShare();
 
     const replica = await startReplicaProcess('spread-b', uri, { ...env(), LOG_LEVEL: 'info' });
     b = replica.proc;
@@ -403,7 +414,13 @@ describe('load spread: replicas behind a round-robin load balancer', () => {
     );
     expect(after.filter((x) => !x.connected || !x.applied)).toEqual([]);
     expect(agents.filter((x) => x.count((e) => e.event === 'disconnected') > 0).length).toBeGreaterThanOrEqual(spread.onB);
-    expect((await shedTotal('rebalance')) - shedBefore).toBeGreaterThanOrEqual(spread.onB);
+    // One round: A shed exactly its surplus over the share plus the tolerance, and every shed agent
+    // stayed on B: those that came back through the round-robin proxy were refused (503 + Retry-After)
+    // and reached B on their next attempt. Without the gate about half come back and it takes rounds.
+    const surplus = AGENTS - share - TOLERANCE;
+    expect((await shedTotal('rebalance')) - shedBefore).toBe(surplus);
+    expect(spread).toMatchObject({ onA: share + TOLERANCE, onB: surplus });
+    expect((await refusedOverShare()) - refusedBefore).toBeGreaterThan(0);
     expect((await records())['spread-b']?.rebalance).toMatchObject({ state: 'idle' });
   }, 300_000);
 

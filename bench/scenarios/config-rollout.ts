@@ -105,7 +105,14 @@ export async function triggerConfigChange(ctx: TriggerContext): Promise<void> {
 }
 
 /** Waits until `expected` final reports (APPLIED/FAILED) have been answered, or the timeout. */
-async function waitForReports(env: RunEnv, target: Target, gen: LoadGenerator, phase: string, expected: number, t0: number): Promise<FleetStats> {
+export async function waitForReports(
+  env: RunEnv,
+  target: Pick<Target, 'dead'>,
+  gen: LoadGenerator,
+  phase: string,
+  expected: number,
+  t0: number,
+): Promise<FleetStats> {
   let s = await gen.stats();
   let lastLog = t0;
   while (s.configAcked < expected && Date.now() - t0 < env.args.configTimeout * 1000) {

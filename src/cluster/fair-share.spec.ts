@@ -1,4 +1,4 @@
-import { fairShareSurplus, FairShareSettings, ReplicaShareView } from './fair-share';
+import { comparableOwnCount, fairShareSurplus, FairShareSettings, ReplicaShareView } from './fair-share';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const settings: FairShareSettings = { tolerancePercent: 10, toleranceMinAgents: 5, staleAfterMs: 3000, goneAfterMs: 20_000 };
@@ -58,5 +58,40 @@ describe('fairShareSurplus', () => {
     const strict = { ...settings, tolerancePercent: 0, toleranceMinAgents: 0 };
     expect(fairShareSurplus('a', 7, [rec('a', 7), rec('b', 0)], strict, NOW).shed).toBe(3);
     expect(fairShareSurplus('a', 4, [rec('a', 4), rec('b', 3)], strict, NOW).shed).toBe(0);
+  });
+});
+
+describe('comparableOwnCount (like with like: its own count as of the others’ records)', () => {
+  const readings = [
+    { at: NOW - 4000, n: 10 },
+    { at: NOW - 2000, n: 60 },
+    { at: NOW, n: 120 },
+  ];
+
+  it('during a ramp it takes its count from when the oldest peer record was written', () => {
+    expect(comparableOwnCount(120, readings, NOW - 1500)).toBe(60);
+    expect(comparableOwnCount(120, readings, NOW - 3000)).toBe(10);
+    // Older than every reading: the oldest reading kept.
+    expect(comparableOwnCount(120, readings, NOW - 60_000)).toBe(10);
+  });
+
+  it('never more than its count now, and its count now without readings or peers', () => {
+    expect(comparableOwnCount(5, readings, NOW - 1500)).toBe(5);
+    expect(comparableOwnCount(120, [], NOW - 1500)).toBe(120);
+    expect(comparableOwnCount(120, readings, undefined)).toBe(120);
+  });
+
+  it('a ramp through a round-robin balancer leaves no surplus to shed; a real one still shows', () => {
+    // Both gain agents alike; b recorded 1.5 s ago (75), a holds 150 now and held 50 at its reading 2 s ago.
+    const mine = comparableOwnCount(
+      150,
+      [
+        { at: NOW - 2000, n: 50 },
+        { at: NOW, n: 150 },
+      ],
+      NOW - 1500,
+    );
+    expect(fairShareSurplus('a', mine, [rec('a', 150, 0), rec('b', 75, 1500)], settings, NOW).shed).toBe(0);
+    expect(fairShareSurplus('a', 150, [rec('a', 150, 0), rec('b', 75, 1500)], settings, NOW).shed).toBeGreaterThan(0);
   });
 });

@@ -69,3 +69,23 @@ export function fairShareSurplus(
   const shed = Math.max(0, mine - share - tolerance);
   return shed > 0 ? { shed, share, total, live, tolerance } : verdict('within-tolerance', total, share, tolerance);
 }
+
+/** One reading of this replica's own movable count (ms since the epoch). */
+export interface OwnCount {
+  at: number;
+  n: number;
+}
+
+/**
+ * This replica's count to weigh against the others' records: the lower of its count now and its
+ * count as of the oldest of those records (the latest reading taken at or before it, else the
+ * oldest reading kept). While agents arrive everywhere at once (a ramp, a reconnect storm), a
+ * count taken now against records up to a beat old shows a surplus that is only that beat's
+ * growth; a replica that did gain agents since still sheds them at a later beat.
+ */
+export function comparableOwnCount(current: number, readings: readonly OwnCount[], peersRecordedAt: number | undefined): number {
+  if (peersRecordedAt === undefined || readings.length === 0) return current;
+  let then = readings[0];
+  for (const r of readings) if (r.at <= peersRecordedAt && r.at >= then.at) then = r;
+  return Math.min(current, then.n);
+}

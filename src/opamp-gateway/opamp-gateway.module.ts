@@ -17,7 +17,8 @@ import { AgentCommandsController } from './agent-commands.controller';
 import { ConnectedAgentsMetrics } from './connected-agents.metrics';
 import { ConnectionRegistry } from './connection-registry';
 import { ConnectionDrainer } from './connection-drainer';
-import { ConnectionRebalancer } from './connection-rebalancer';
+import { ConnectionRebalancer, shareRecordAges } from './connection-rebalancer';
+import { OverShareGate } from './over-share-gate';
 import { OpampMetrics } from './opamp-metrics';
 import { AgentDelivery } from './agent-delivery';
 import { AgentPusher } from './agent-pusher';
@@ -53,11 +54,24 @@ import { WebSocketTransport } from './transports/websocket-transport';
     GrpcTransport,
     GrpcListener, // binds GRPC_PORT in its own onApplicationBootstrap, stops in onApplicationShutdown
     {
+      provide: OverShareGate,
+      inject: [APP_CONFIG, ConnectionRegistry],
+      // The movable agents held, as the drainer and the rebalancer count them.
+      useFactory: (config: AppConfig, registry: ConnectionRegistry) => new OverShareGate(config.replicaId, () => registry.connections, shareRecordAges(config)),
+    },
+    {
       provide: AdmissionControl,
-      inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, SessionStore],
-      useFactory: (config: AppConfig, ws: WebSocketTransport, grpc: GrpcTransport, sessions: SessionStore) =>
-        new AdmissionControl(config.opamp.maxConnections, config.opamp.maxNewConnectionsPerSecond, () =>
-          Math.max(ws.openConnections + grpc.openStreams, sessions.activeAgents),
+      inject: [APP_CONFIG, WebSocketTransport, GrpcTransport, SessionStore, OverShareGate, OpampMetrics],
+      useFactory: (config: AppConfig, ws: WebSocketTransport, grpc: GrpcTransport, sessions: SessionStore, gate: OverShareGate, metrics: OpampMetrics) =>
+        new AdmissionControl(
+          {
+            maxConnections: config.opamp.maxConnections,
+            perSecond: config.opamp.maxNewConnectionsPerSecond,
+            retryAfterSeconds: config.opamp.retryAfterSeconds,
+          },
+          () => Math.max(ws.openConnections + grpc.openStreams, sessions.activeAgents),
+          gate,
+          (transport, reason) => metrics.rejected(transport, reason),
         ),
     },
   ],

@@ -3,6 +3,7 @@ import { Counter, Histogram } from 'prom-client';
 import { sharedMetric } from '../metrics/registry';
 import type { AgentToServer } from '../gen/opamp/v1/opamp_pb';
 import type { TransportKind } from './agent-connection';
+import type { AdmissionRefusalReason } from './admission-control';
 
 /** What an AgentToServer carries, for the `kind` label: a heartbeat, a status report or a goodbye. */
 export function agentMessageKind(msg: AgentToServer | undefined): 'heartbeat' | 'report' | 'disconnect' | 'malformed' {
@@ -60,7 +61,12 @@ export class OpampMetrics {
   );
   readonly admissionRejections = sharedMetric(
     'opamp_admission_rejections_total',
-    () => new Counter({ name: 'opamp_admission_rejections_total', help: 'Agent connections refused by admission control', labelNames: ['transport'] }),
+    () =>
+      new Counter({
+        name: 'opamp_admission_rejections_total',
+        help: 'New agent connections refused by admission control, by transport and reason (capacity: OPAMP_MAX_CONNECTIONS; rate: OPAMP_MAX_NEW_CONNECTIONS_PER_SECOND; over-share: this replica is shedding its surplus over the fair share)',
+        labelNames: ['transport', 'reason'],
+      }),
   );
   readonly connectionsOpened = sharedMetric(
     'opamp_agent_connections_opened_total',
@@ -98,7 +104,7 @@ export class OpampMetrics {
     if (answerSeconds !== undefined) this.answerSeconds.observe({ transport }, answerSeconds);
   }
 
-  rejected(transport: TransportKind): void {
-    this.admissionRejections.inc({ transport });
+  rejected(transport: TransportKind, reason: AdmissionRefusalReason): void {
+    this.admissionRejections.inc({ transport, reason });
   }
 }

@@ -5,10 +5,9 @@ import type { ServerOptions } from '@grpc/grpc-js';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
-import { AdmissionControl } from '../admission-control';
+import { AdmissionControl, retryAfterSeconds } from '../admission-control';
 import { readTlsFile } from '../../common/tls-files';
 import { AgentAuthenticator, AgentPeer, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
-import { OpampMetrics } from '../opamp-metrics';
 import { GrpcHealthService, HealthGrpcService, ServingStatus } from './grpc-health';
 import { OPAMP_GRPC_SERVICE, OpampGrpcService } from './grpc-opamp-service';
 import { GrpcTransport, OpampGrpcCall } from './grpc-transport';
@@ -67,7 +66,6 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly transport: GrpcTransport,
     private readonly authenticator: AgentAuthenticator,
     private readonly admission: AdmissionControl,
-    private readonly metrics: OpampMetrics,
     private readonly listeners: ListenersHealthIndicator,
     private readonly drainer: ConnectionDrainer,
   ) {
@@ -140,12 +138,11 @@ export class GrpcListener implements OnApplicationBootstrap, BeforeApplicationSh
       const code = auth.status === 403 ? GrpcStatus.PERMISSION_DENIED : GrpcStatus.UNAUTHENTICATED;
       return refuse(call, code, auth.message, refusalHeaders(auth));
     }
-    if (!this.admission.admitNew()) {
-      this.metrics.rejected('grpc');
-      const seconds = this.config.opamp.retryAfterSeconds;
-      return refuse(call, GrpcStatus.UNAVAILABLE, 'Too many agent connections; retry later.', {
-        'retry-after': String(seconds),
-        'grpc-retry-pushback-ms': String(seconds * 1000),
+    const refusal = this.admission.admit('grpc');
+    if (refusal) {
+      return refuse(call, GrpcStatus.UNAVAILABLE, refusal.message, {
+        'retry-after': String(retryAfterSeconds(refusal)),
+        'grpc-retry-pushback-ms': String(refusal.retryAfterMs),
       });
     }
     this.transport.accept(call, auth.labels, auth.bearer);

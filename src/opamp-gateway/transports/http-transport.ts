@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { AgentConnection } from '../agent-connection';
 import { peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator, refusalHeaders } from '../../protocol/agent-authenticator';
-import { AdmissionControl } from '../admission-control';
+import { AdmissionControl, AdmissionRefusal, retryAfterSeconds } from '../admission-control';
 import { OpampMessageHandler } from '../opamp-message-handler';
 import { SessionStore } from '../session-store';
 import { ServerErrorResponseType, ServerToAgent } from '../../gen/opamp/v1/opamp_pb';
@@ -109,14 +109,12 @@ export class HttpTransport {
     // The spec's optional OpAMP-Instance-UID header names the agent before its body is read, so a
     // new agent that admission refuses costs no decoding; the body stays the authority (below).
     const claimed = instanceUidHeader(req.headers[INSTANCE_UID_HEADER]);
-    const refuseNew = () => {
-      this.metrics.rejected('http');
-      answerHttpError(res, 503, 'Too many agents; retry later.', { 'retry-after': String(this.config.opamp.retryAfterSeconds) });
-    };
-    const admittedEarly = claimed !== undefined && (this.sessions.isActive(claimed) || this.admission.admitNew());
-    if (claimed !== undefined && !admittedEarly) {
+    const refuseNew = (refusal: AdmissionRefusal) => answerHttpError(res, 503, refusal.message, { 'retry-after': String(retryAfterSeconds(refusal)) });
+    const earlyRefusal = claimed !== undefined && !this.sessions.isActive(claimed) ? this.admission.admit('http') : undefined;
+    const admittedEarly = claimed !== undefined && !earlyRefusal;
+    if (earlyRefusal) {
       req.resume();
-      return refuseNew();
+      return refuseNew(earlyRefusal);
     }
     const body = await this.readBody(req);
     if (body.length === 0) throw new MalformedMessageError('empty body: an AgentToServer message is required');
@@ -138,7 +136,8 @@ export class HttpTransport {
       );
       return this.answer(req, res, reply, process.hrtime.bigint());
     }
-    if (!admittedEarly && uid && !this.sessions.isActive(uid) && !this.admission.admitNew()) return refuseNew();
+    const refusal = !admittedEarly && uid && !this.sessions.isActive(uid) ? this.admission.admit('http') : undefined;
+    if (refusal) return refuseNew(refusal);
 
     const conn: AgentConnection = {
       id: randomUUID(),

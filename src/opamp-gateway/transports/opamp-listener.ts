@@ -8,10 +8,9 @@ import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { PeriodicTask } from '../../common/periodic-task';
 import { ListenersHealthIndicator } from '../../health/listeners.health';
-import { AdmissionControl } from '../admission-control';
+import { AdmissionControl, retryAfterSeconds } from '../admission-control';
 import { agentListenerTls, peerCertificateOf } from '../../common/tls-files';
 import { AgentAuthenticator, AuthenticatedUpgrade, credentialsUncheckable, refusalHeaders } from '../../protocol/agent-authenticator';
-import { OpampMetrics } from '../opamp-metrics';
 import { HttpTransport } from './http-transport';
 import { OTLP_METRICS_PATH, OtlpMetricsReceiver } from '../../telemetry/otlp-metrics.receiver';
 import { PackageDownloads } from '../../packages/package-downloads';
@@ -40,7 +39,6 @@ export class OpampListener implements BeforeApplicationShutdown {
     private readonly http: HttpTransport,
     private readonly authenticator: AgentAuthenticator,
     private readonly admission: AdmissionControl,
-    private readonly metrics: OpampMetrics,
     private readonly health: ListenersHealthIndicator,
     private readonly webSockets: WebSocketTransport,
     private readonly ownMetrics: OtlpMetricsReceiver,
@@ -102,10 +100,8 @@ export class OpampListener implements BeforeApplicationShutdown {
       .authenticate(req.headers, 'websocket', peerCertificateOf(req.socket))
       .catch(() => credentialsUncheckable(this.config.opamp.retryAfterSeconds));
     if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.message, refusalHeaders(auth));
-    if (!this.admission.admitNew()) {
-      this.metrics.rejected('websocket');
-      return refuseUpgrade(socket, 503, 'Too many agent connections; retry later.', { 'Retry-After': String(this.config.opamp.retryAfterSeconds) });
-    }
+    const refusal = this.admission.admit('websocket');
+    if (refusal) return refuseUpgrade(socket, 503, refusal.message, { 'Retry-After': String(retryAfterSeconds(refusal)) });
     (req as AuthenticatedUpgrade).agentLabels = auth.labels;
     (req as AuthenticatedUpgrade).agentBearer = auth.bearer;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
