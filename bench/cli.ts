@@ -19,6 +19,7 @@ import { fleetCounts } from './scenarios/fleet-counts';
 import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { packageDownload } from './scenarios/package-download';
+import { ownTelemetry } from './scenarios/own-telemetry';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { ROOT } from './server-process';
 
@@ -30,6 +31,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'api-list': apiList,
   'package-download': packageDownload,
   'fleet-counts': fleetCounts,
+  'own-telemetry': ownTelemetry,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -50,6 +52,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + 120;
     case 'fleet-counts':
       return 60 + 2 * ramp + 60 + 3 * 150 + 120;
+    case 'own-telemetry':
+      return perTarget + a.duration + 2 * a.metricsInterval + 120;
   }
 }
 
