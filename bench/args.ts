@@ -1,6 +1,16 @@
 import type { Transport } from './load-protocol';
 
-export const SCENARIOS = ['connect-hold', 'ingest', 'config-rollout', 'reconnect-storm', 'api-list', 'package-download', 'fleet-counts', 'replicas'] as const;
+export const SCENARIOS = [
+  'connect-hold',
+  'ingest',
+  'config-rollout',
+  'reconnect-storm',
+  'api-list',
+  'package-download',
+  'fleet-counts',
+  'own-telemetry',
+  'replicas',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {
@@ -40,6 +50,8 @@ export interface BenchArgs {
   packageMb: number;
   /** fleet-counts: agents stored in all (the connected ones included). */
   stored?: number;
+  metricsInterval: number;
+  otlpEncoding: 'json' | 'protobuf';
 }
 
 export class UsageError extends Error {}
@@ -57,6 +69,8 @@ Scenarios:
   replicas         nats-server + 2 replicas on one database behind a round-robin proxy; --agents ws agents; a 3rd
                    replica joins (time until the load is even); a config change through the 1st reaches the agents
                    on the others (p50/p99); then heartbeats held --duration s (p99)
+  own-telemetry    --agents heartbeating; a --duration s window without, then one with every agent POSTing its own
+                   metrics (OTLP/HTTP, 19 data points) every --metrics-interval s; CPU, RSS, windows, answer latency
 
 Options (defaults in brackets):
   --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000]
@@ -93,6 +107,8 @@ Options (defaults in brackets):
   --downloads D           package-download: agents downloading at once       [200]
   --package-mb M          package-download: size of the package file in MiB  [20]
   --stored S              fleet-counts: agents stored in all, connected ones included [2 x --agents]
+  --metrics-interval S    own-telemetry: own-metrics export interval         [15]
+  --otlp-encoding protobuf|json  own-telemetry: body of the exports          [protobuf]
   --ws-deflate            offer permessage-deflate
   --keep-data             keep the run's temporary data directory
 `;
@@ -154,6 +170,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     'downloads',
     'package-mb',
     'stored',
+    'metrics-interval',
+    'otlp-encoding',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -173,6 +191,8 @@ export function parseArgs(argv: string[]): BenchArgs {
   if (!['mongo', 'opamp'].includes(insertVia)) throw new UsageError('--insert-via must be mongo or opamp');
   const db = str('db') ?? 'embedded';
   if (!['embedded', 'memory'].includes(db)) throw new UsageError('--db must be embedded or memory');
+  const otlpEncoding = str('otlp-encoding') ?? 'protobuf';
+  if (!['protobuf', 'json'].includes(otlpEncoding)) throw new UsageError('--otlp-encoding must be protobuf or json');
   const serverEnv: Record<string, string> = {};
   for (const kv of raw.get('server-env') ?? []) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
@@ -215,5 +235,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     downloads: int('downloads', 200, 1, 100_000)!,
     packageMb: int('package-mb', 20, 0.001, 4096)!,
     stored: int('stored', undefined, 1, 1_000_000),
+    metricsInterval: int('metrics-interval', 15, 1, 3600)!,
+    otlpEncoding: otlpEncoding as 'json' | 'protobuf',
   };
 }

@@ -19,6 +19,7 @@ import { fleetCounts } from './scenarios/fleet-counts';
 import { ingest } from './scenarios/ingest';
 import { Outcome, runName, sectionFor, today } from './scenarios/outcome';
 import { packageDownload } from './scenarios/package-download';
+import { ownTelemetry } from './scenarios/own-telemetry';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replicas } from './scenarios/replicas';
 import { ROOT } from './server-process';
@@ -32,6 +33,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'package-download': packageDownload,
   'fleet-counts': fleetCounts,
   replicas,
+  'own-telemetry': ownTelemetry,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -54,6 +56,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return 60 + 2 * ramp + 60 + 3 * 150 + 120;
     case 'replicas':
       return perTarget + a.settleTimeout + 2 * a.configTimeout + 300;
+    case 'own-telemetry':
+      return perTarget + a.duration + 2 * a.metricsInterval + 120;
   }
 }
 

@@ -113,6 +113,8 @@ export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>,
     maxInflightConnects: args.maxInflight,
     answerDeadlineMs: args.deadlineMs,
     maxBackoffMs: 30_000,
+    ownMetricsMs: args.scenario === 'own-telemetry' ? args.metricsInterval * 1000 : 0,
+    ownMetricsEncoding: args.otlpEncoding,
   });
   env.onCleanup(() => gen.stop());
   return gen;

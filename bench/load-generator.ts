@@ -20,15 +20,19 @@ export interface GeneratorConfig {
   maxInflightConnects: number;
   answerDeadlineMs: number;
   maxBackoffMs: number;
+  /** Own metrics every this many ms once turned on (ownMetrics(true)); 0: the agents never export them. */
+  ownMetricsMs: number;
+  ownMetricsEncoding: 'json' | 'protobuf';
 }
 
 /** Stats of all workers added up; histograms merged when asked for. */
-export interface FleetStats extends Omit<WorkerStats, 'latency' | 'firstAnswer'> {
+export interface FleetStats extends Omit<WorkerStats, 'latency' | 'firstAnswer' | 'otlpLatency'> {
   at: number;
   latency?: Histogram[];
   /** Every answered message, whatever its kind. */
   latencyAll?: Histogram;
   firstAnswer?: Histogram;
+  otlpLatency?: Histogram;
 }
 
 const MAX_OF = new Set(['oldestPendingMs', 'lastOpenAt', 'lastEstablishedAt', 'lastConfigAckAt', 'lastConfigAt']);
@@ -81,6 +85,9 @@ export class LoadGenerator {
         maxInflightConnects: this.cfg.maxInflightConnects,
         answerDeadlineMs: this.cfg.answerDeadlineMs,
         maxBackoffMs: this.cfg.maxBackoffMs,
+        ownMetricsMs: this.cfg.ownMetricsMs,
+        ownMetricsPath: '/v1/metrics',
+        ownMetricsEncoding: this.cfg.ownMetricsEncoding,
       };
       first += count;
       const proc = fork(path.join(__dirname, 'load-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
@@ -129,6 +136,11 @@ export class LoadGenerator {
   /** Status changes (health flips) per second across the fleet; 0 stops them. */
   ingest(perSecond: number): void {
     this.broadcast({ t: 'ingest', perSecond: perSecond / this.procs.length });
+  }
+
+  /** Starts (true) or stops the agents' own-metrics exports, spread evenly over the interval. */
+  ownMetrics(on: boolean): void {
+    this.broadcast({ t: 'ownMetrics', on });
   }
 
   /** Drops every connection at once; the agents reconnect by their back-off rules. */
@@ -212,7 +224,7 @@ export function aggregate(all: WorkerStats[], histograms: boolean): FleetStats {
   const o = out as unknown as Record<string, unknown>;
   for (const s of all) {
     for (const [k, v] of Object.entries(s)) {
-      if (k === 'latency' || k === 'firstAnswer') continue;
+      if (k === 'latency' || k === 'firstAnswer' || k === 'otlpLatency') continue;
       if (typeof v === 'number') {
         if (k === 'serverCapabilities') o[k] = ((o[k] as number) ?? 0) | v;
         else if (k === 'firstConfigAt') o[k] = v && (!o[k] || v < (o[k] as number)) ? v : (o[k] ?? 0);
@@ -229,6 +241,7 @@ export function aggregate(all: WorkerStats[], histograms: boolean): FleetStats {
     out.latency = KIND_NAMES.map((_, i) => Histogram.from(all.map((s) => s.latency![i])));
     out.latencyAll = Histogram.from(all.flatMap((s) => s.latency!));
     out.firstAnswer = Histogram.from(all.map((s) => s.firstAnswer!));
+    out.otlpLatency = Histogram.from(all.flatMap((s) => (s.otlpLatency ? [s.otlpLatency] : [])));
   }
   return out;
 }

@@ -38,12 +38,20 @@ export interface WorkerOptions {
   answerDeadlineMs: number;
   /** Cap for exponential reconnect back-off (Retry-After, when given, wins). */
   maxBackoffMs: number;
+  /** Own metrics (OTLP/HTTP POST to `ownMetricsPath` on the OpAMP port) every this many ms once turned on; 0: never. */
+  ownMetricsMs: number;
+  ownMetricsPath: string;
+  ownMetricsEncoding: 'json' | 'protobuf';
 }
+
+/** What the own-metrics POSTs were answered with, by position in WorkerStats.otlpByStatus. */
+export const OTLP_STATUS_NAMES = ['200', '400', '401', '404', '413', '415', '429', '503', 'other', 'network error'] as const;
 
 export type ToWorker =
   | { t: 'init'; opts: WorkerOptions }
   | { t: 'ramp'; perSecond: number }
   | { t: 'ingest'; perSecond: number }
+  | { t: 'ownMetrics'; on: boolean }
   | { t: 'drop' }
   | { t: 'reset' }
   | { t: 'stats'; id: number; histograms: boolean }
@@ -117,10 +125,19 @@ export interface WorkerStats {
   /** gRPC streams that ended UNIMPLEMENTED (the server does not serve the method). */
   unimplemented: number;
   lastError: string;
+  /** Own-metrics POSTs sent, answered (any status), answered by status (OTLP_STATUS_NAMES), data points sent, data points the server refused (partial_success). */
+  otlpSent: number;
+  otlpAnswered: number;
+  otlpByStatus: number[];
+  otlpPoints: number;
+  otlpRejectedPoints: number;
+  otlpBytes: number;
   workerCpuMs: number;
   workerRssBytes: number;
   latency?: HistogramSnapshot[];
   firstAnswer?: HistogramSnapshot;
+  /** From sending an own-metrics POST to the end of its answer. */
+  otlpLatency?: HistogramSnapshot;
 }
 
 /** Parses Retry-After: delta seconds or an HTTP date; undefined when absent or unreadable. */

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { RemoteConfigStatuses, ServerToAgentSchema } from '../src/gen/opamp/v1/opamp_pb';
 import { newUuidV7, uidToText } from '../src/protocol/instance-uid';
+import { OWN_METRICS_POINTS, ownMetricsBody } from './own-metrics';
 import {
   buildSharedParts,
   descriptionField,
@@ -21,7 +22,7 @@ import {
   uidField,
 } from './fleet-messages';
 import { Histogram } from './histogram';
-import { FromWorker, GRPC_METHOD, KIND, KIND_NAMES, retryAfterMs, ToWorker, WorkerOptions, WorkerStats } from './load-protocol';
+import { FromWorker, GRPC_METHOD, KIND, KIND_NAMES, OTLP_STATUS_NAMES, retryAfterMs, ToWorker, WorkerOptions, WorkerStats } from './load-protocol';
 import { assemble, scanServerToAgent } from './wire';
 
 const IDLE = 0;
@@ -59,6 +60,10 @@ interface SimAgent {
   client?: grpc.Client;
   httpBusy: boolean;
   httpQueue: { parts: Buffer[]; kind: number }[];
+  /** Epoch ms the simulated Collector process started (its cumulative counters count from there). */
+  processStartMs: number;
+  /** An own-metrics POST of this agent is in flight (the Collector's periodic reader exports one at a time). */
+  otlpBusy: boolean;
 }
 
 class MinHeap {
@@ -157,6 +162,12 @@ function emptyStats(count: number): WorkerStats {
     httpBusySkips: 0,
     unimplemented: 0,
     lastError: '',
+    otlpSent: 0,
+    otlpAnswered: 0,
+    otlpByStatus: OTLP_STATUS_NAMES.map(() => 0),
+    otlpPoints: 0,
+    otlpRejectedPoints: 0,
+    otlpBytes: 0,
     workerCpuMs: 0,
     workerRssBytes: 0,
   };
@@ -168,6 +179,13 @@ class Worker {
   private readonly stats: WorkerStats;
   private readonly latency = KIND_NAMES.map(() => new Histogram());
   private readonly firstAnswer = new Histogram();
+  private readonly otlpLatency = new Histogram();
+  /** Own-metrics exports: a second wheel, one slot per tick over the export interval, agents spread evenly. */
+  private readonly metricsWheel: SimAgent[][];
+  private readonly metricsSlots: number;
+  private lastMetricsSlot = -1;
+  private ownMetricsOn = false;
+  private otlpAgent?: http.Agent;
   private readonly heap = new MinHeap();
   private readonly wheel: SimAgent[][];
   private readonly slots: number;
@@ -192,6 +210,9 @@ class Worker {
     this.slots = Math.max(1, Math.round(o.heartbeatMs / o.tickMs));
     this.wheel = Array.from({ length: this.slots }, () => []);
     this.url = `ws://${o.host}:${o.port}${o.path}`;
+    this.metricsSlots = Math.max(1, Math.round(o.ownMetricsMs / o.tickMs));
+    this.metricsWheel = Array.from({ length: o.ownMetricsMs > 0 ? this.metricsSlots : 0 }, () => []);
+    const now = Date.now();
     for (let i = 0; i < o.count; i++) {
       const uid = newUuidV7();
       const a: SimAgent = {
@@ -213,16 +234,28 @@ class Worker {
         configStatus: RemoteConfigStatuses.RemoteConfigStatuses_UNSET,
         httpBusy: false,
         httpQueue: [],
+        // Collectors that have run for a while already (up to a day): counters do not start at zero.
+        processStartMs: now - 60_000 - ((Math.imul(o.firstIndex + i + 1, 2654435761) >>> 0) % 86_400_000),
+        otlpBusy: false,
       };
       this.agents.push(a);
       // Spread heartbeats evenly over the interval.
       this.wheel[Math.floor((i * this.slots) / Math.max(1, o.count)) % this.slots].push(a);
+      // Own metrics too, offset by half a slot of the fleet so that they do not coincide with the heartbeats.
+      if (this.metricsWheel.length) {
+        this.metricsWheel[
+          (Math.floor(((i + 0.5) * this.metricsSlots) / Math.max(1, o.count)) + ((o.workerId * 7919) % this.metricsSlots)) % this.metricsSlots
+        ].push(a);
+      }
     }
     if (o.transport === 'http') {
       for (const addr of o.sourceAddrs.length ? o.sourceAddrs : [undefined]) {
         this.httpAgents.push(new http.Agent({ keepAlive: true, maxSockets: o.httpMaxSockets, localAddress: addr }));
       }
     }
+    // Each Collector keeps its own keep-alive connection to the receiver; a pool this size lets every
+    // export of a tick go out at once without one socket per agent in the generator.
+    if (o.ownMetricsMs > 0) this.otlpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   }
 
   start(): void {
@@ -237,6 +270,10 @@ class Worker {
       case 'ingest':
         this.ingestRate = m.perSecond;
         this.ingestAllowance = 0;
+        break;
+      case 'ownMetrics':
+        this.ownMetricsOn = m.on;
+        this.lastMetricsSlot = -1;
         break;
       case 'drop':
         this.dropAll();
@@ -282,6 +319,16 @@ class Worker {
       for (const a of this.wheel[s % this.slots]) if (a.established) this.heartbeat(a);
     }
     this.lastSlot = slot;
+
+    if (this.ownMetricsOn && this.metricsWheel.length) {
+      const ms = Math.floor((now - this.t0) / this.o.tickMs);
+      let mf = this.lastMetricsSlot < 0 ? ms : this.lastMetricsSlot + 1;
+      if (ms - mf >= this.metricsSlots) mf = ms - this.metricsSlots + 1;
+      for (let s = mf; s <= ms; s++) {
+        for (const a of this.metricsWheel[s % this.metricsSlots]) if (a.established) this.exportOwnMetrics(a);
+      }
+      this.lastMetricsSlot = ms;
+    }
 
     if (this.ingestRate > 0) {
       this.ingestAllowance = Math.min(this.ingestAllowance + (this.ingestRate * dt) / 1000, Math.max(1, (this.ingestRate * this.o.tickMs * 4) / 1000));
@@ -575,6 +622,51 @@ class Worker {
     if (next) this.sendMsg(a, next.parts, next.kind);
   }
 
+  // --- own metrics (OTLP/HTTP) -------------------------------------------------------------
+
+  private exportOwnMetrics(a: SimAgent): void {
+    if (a.otlpBusy || this.stopping) return;
+    a.otlpBusy = true;
+    const { body, contentType } = ownMetricsBody(
+      { uidText: uidToText(a.uid), index: a.index, processStartMs: a.processStartMs },
+      Date.now(),
+      this.o.ownMetricsEncoding,
+    );
+    const sentAt = performance.now();
+    this.stats.otlpSent++;
+    this.stats.otlpPoints += OWN_METRICS_POINTS;
+    this.stats.otlpBytes += body.length;
+    const done = (status: number, answer?: Buffer) => {
+      if (!a.otlpBusy) return;
+      a.otlpBusy = false;
+      this.otlpLatency.record(performance.now() - sentAt);
+      this.stats.otlpAnswered++;
+      const i = status < 0 ? OTLP_STATUS_NAMES.length - 1 : (OTLP_STATUS_NAMES as readonly string[]).indexOf(String(status));
+      this.stats.otlpByStatus[i >= 0 ? i : OTLP_STATUS_NAMES.length - 2]++;
+      if (status === 200 && answer && answer.length > 2) this.stats.otlpRejectedPoints += rejectedPoints(answer, contentType);
+      if (status < 0 && !this.stats.lastError) this.stats.lastError = 'own metrics: network error';
+    };
+    const req = http.request(
+      {
+        host: this.o.host,
+        port: this.o.port,
+        path: this.o.ownMetricsPath,
+        method: 'POST',
+        agent: this.otlpAgent,
+        headers: { 'content-type': contentType, 'content-length': body.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(res.statusCode ?? 0, Buffer.concat(chunks)));
+        res.on('error', () => done(-1));
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy());
+    req.on('error', () => done(-1));
+    req.end(body);
+  }
+
   // --- answers ----------------------------------------------------------------------------
 
   private onAnswer(a: SimAgent, buf: Buffer, offset: number): void {
@@ -665,6 +757,7 @@ class Worker {
     Object.assign(this.stats, fresh);
     for (const h of this.latency) h.reset();
     this.firstAnswer.reset();
+    this.otlpLatency.reset();
   }
 
   private snapshot(histograms: boolean): WorkerStats {
@@ -682,6 +775,7 @@ class Worker {
       ...this.stats,
       sent: [...this.stats.sent],
       answersByKind: [...this.stats.answersByKind],
+      otlpByStatus: [...this.stats.otlpByStatus],
       pending,
       pendingLate,
       oldestPendingMs: oldest,
@@ -691,6 +785,7 @@ class Worker {
     if (histograms) {
       out.latency = this.latency.map((h) => h.snapshot());
       out.firstAnswer = this.firstAnswer.snapshot();
+      out.otlpLatency = this.otlpLatency.snapshot();
     }
     return out;
   }
@@ -705,9 +800,41 @@ class Worker {
       a.client?.close();
     }
     for (const h of this.httpAgents) h.destroy();
+    this.otlpAgent?.destroy();
     send({ t: 'stopped' });
     setTimeout(() => process.exit(0), 200).unref();
   }
+}
+
+/** Data points the server refused in a 200 answer (OTLP partial_success.rejected_data_points, field 1 of field 1). */
+function rejectedPoints(answer: Buffer, contentType: string): number {
+  if (contentType === 'application/json') {
+    try {
+      return (
+        Number(
+          (JSON.parse(answer.toString('utf8')) as { partialSuccess?: { rejectedDataPoints?: string | number } }).partialSuccess?.rejectedDataPoints ?? 0,
+        ) || 0
+      );
+    } catch {
+      return 0;
+    }
+  }
+  // ExportMetricsServiceResponse { partial_success (1) { rejected_data_points (1, int64) } }: small enough to scan by hand.
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    let mul = 1;
+    while (i < answer.length) {
+      const byte = answer[i++];
+      v += (byte & 0x7f) * mul;
+      if (!(byte & 0x80)) break;
+      mul *= 128;
+    }
+    return v;
+  };
+  if (answer[i++] !== 0x0a) return 0;
+  varint(); // length of partial_success
+  return answer[i++] === 0x08 ? varint() : 0;
 }
 
 function send(m: FromWorker): void {

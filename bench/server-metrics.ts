@@ -20,7 +20,7 @@ export interface ServerMetrics {
 
 type Samples = { name: string; labels: string; value: number }[];
 
-function parse(text: string): Samples {
+export function parseMetrics(text: string): Samples {
   const out: Samples = [];
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
@@ -44,7 +44,7 @@ export async function scrapeMetrics(api: ApiClient): Promise<ServerMetrics | und
     return undefined;
   }
   if (r.status !== 200) return undefined;
-  const s = parse(r.text);
+  const s = parseMetrics(r.text);
   const sec = (name: string) => {
     const v = sum(s, name);
     return v === undefined ? undefined : v * 1000;
