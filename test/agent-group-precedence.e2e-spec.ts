@@ -68,7 +68,7 @@ describe('group status counts the agents the group governs', () => {
       config: { applied: 1, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 0,
       overriddenBy: [],
-      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 } },
+      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 },
     });
     // fleet-base reached no agent: edge-agents governs none, and says who governs the one it matches.
     expect(await status('edge-agents')).toEqual({
@@ -78,7 +78,7 @@ describe('group status counts the agents the group governs', () => {
       config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 1,
       overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }],
-      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 } },
+      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 },
     });
     const listed = (await api('GET', '/agentgroups')).body.items.find((g: { metadata: { name: string } }) => g.metadata.name === 'edge-agents');
     expect(listed.status).toEqual(await status('edge-agents'));
@@ -108,7 +108,7 @@ describe('group status counts the agents the group governs', () => {
       config: { applied: 1, applying: 0, failed: 0, pending: 0, drifted: 0 },
       matchedNotGoverned: 1,
       overriddenBy: [{ kind: 'group', group: 'checkout', agents: 1 }],
-      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 } },
+      ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 },
     });
     const wait = await runOpampctl(['wait', 'agentgroup', 'edge-agents', '--for', 'applied', '--timeout', '20s'], { env });
     expect(wait.stdout).toBe('agentgroup/edge-agents condition met: 1/1 applied (1 matched but governed by another group or their own config)\n');

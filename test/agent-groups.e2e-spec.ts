@@ -95,7 +95,7 @@ describe('agent groups: /api/v1/agentgroups', () => {
         config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
         matchedNotGoverned: 0,
         overriddenBy: [],
-        ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 } },
+        ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 },
       },
     });
     expect(events).toEqual([{ reason: 'agentgroup.created', groups: ['checkout-prod'], configs: ['otel-base', 'otel-extra'] }]);
@@ -337,7 +337,7 @@ describe('agent groups: /api/v1/agentgroups', () => {
         config: { applied: 0, applying: 0, failed: 0, pending: 0, drifted: 0 },
         matchedNotGoverned: 0,
         overriddenBy: [],
-        ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 } },
+        ownTelemetry: { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 },
       });
 
       // The OpAMP session keeps remoteConfig (state, and the origin of the config it is about) on the agent; the counts follow it.

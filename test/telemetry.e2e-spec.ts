@@ -281,7 +281,12 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(created.status).toBe(201);
     const grp = await api('GET', '/agentgroups/listed');
     expect(grp.body.status.agents).toBe(3);
-    expect(grp.body.status.ownTelemetry).toEqual({ conditions: { Idle: 1, ExportFailing: 1, Stale: 0, Restarting: 0 } });
+    // Its totals: the busier agent's 40 items/s in and out; the failing one accepts and sends nothing now.
+    expect(grp.body.status.ownTelemetry).toEqual({
+      conditions: { Idle: 1, ExportFailing: 1, Stale: 0, Restarting: 0 },
+      acceptedPerSecond: 40,
+      sentPerSecond: 40,
+    });
   });
 
   it("a rollout's data-plane gate (exportFailing) rolls back when the canary's own telemetry says its exporter fails after the change (issue 19)", async () => {

@@ -62,7 +62,7 @@ export class AgentGroupStatusCounter {
       connected: connectedCount,
       healthy,
       config: grouped.config,
-      ownTelemetry: { conditions: grouped.conditions },
+      ownTelemetry: grouped.ownTelemetry,
       matchedNotGoverned,
       overriddenBy,
     };
@@ -120,11 +120,17 @@ export class AgentGroupStatusCounter {
     requirements: SelectorRequirement[],
     governed: FilterQuery<Agent>,
     origin: string,
-  ): Promise<{ config: AgentGroupStatus['config']; conditions: AgentGroupStatus['ownTelemetry']['conditions'] }> {
+  ): Promise<{ config: AgentGroupStatus['config']; ownTelemetry: AgentGroupStatus['ownTelemetry'] }> {
     const out = noConfigCounts();
-    const conditions = noConditionCounts();
-    const add = (rows: { _id: { state?: string; origin?: string; drift?: string; tel?: unknown }; n: number }[], sign: 1 | -1) => {
+    const tel = noOwnTelemetry();
+    const conditions = tel.conditions;
+    const add = (
+      rows: { _id: { state?: string; origin?: string; drift?: string; tel?: unknown }; n: number; sums?: Record<string, number> }[],
+      sign: 1 | -1,
+    ) => {
       for (const r of rows) {
+        tel.acceptedPerSecond += sign * (r.sums?.accepted ?? 0);
+        tel.sentPerSecond += sign * (r.sums?.sent ?? 0);
         for (const c of Array.isArray(r._id.tel) ? r._id.tel : []) if (typeof c === 'string' && c in conditions) conditions[c as OwnCondition] += sign * r.n;
         const s = r._id.state as ConfigState;
         if (!CONFIG_STATES.includes(s)) continue;
@@ -135,12 +141,17 @@ export class AgentGroupStatusCounter {
       }
     };
     const group = (match: FilterQuery<Agent>) =>
-      this.agents.countGrouped<{ state?: string; origin?: string; drift?: string; tel?: unknown }>(match, {
-        state: '$remoteConfig.state',
-        origin: '$remoteConfig.origin',
-        drift: '$configDrift.status',
-        tel: '$ownTelemetry.conditions',
-      });
+      this.agents.countGrouped<{ state?: string; origin?: string; drift?: string; tel?: unknown }>(
+        match,
+        {
+          state: '$remoteConfig.state',
+          origin: '$remoteConfig.origin',
+          drift: '$configDrift.status',
+          tel: '$ownTelemetry.conditions',
+        },
+        // The group's totals of the rates its agents stored (each within a factor of two of its current rate).
+        { accepted: '$ownTelemetry.acceptedPerSecond', sent: '$ownTelemetry.sentPerSecond' },
+      );
     // As AgentSelectorQuery.count: a selector of only negations is (all) − (holding an excluded term), two indexed reads.
     const excluded = excludedTermsOnly(requirements);
     if (!excluded) add(await group(both(selectorToTermsFilter(requirements) as FilterQuery<Agent>, governed)), 1);
@@ -149,7 +160,9 @@ export class AgentGroupStatusCounter {
       add(all, 1);
       add(holding, -1);
     }
-    return { config: out, conditions };
+    tel.acceptedPerSecond = Math.max(0, Math.round(tel.acceptedPerSecond * 1000) / 1000);
+    tel.sentPerSecond = Math.max(0, Math.round(tel.sentPerSecond * 1000) / 1000);
+    return { config: out, ownTelemetry: tel };
   }
 
   /**
@@ -182,7 +195,7 @@ function emptyStatus(): AgentGroupStatus {
     connected: 0,
     healthy: 0,
     config: noConfigCounts(),
-    ownTelemetry: { conditions: noConditionCounts() },
+    ownTelemetry: noOwnTelemetry(),
     matchedNotGoverned: 0,
     overriddenBy: [],
   };
@@ -190,8 +203,8 @@ function emptyStatus(): AgentGroupStatus {
 
 type OwnCondition = keyof AgentGroupStatus['ownTelemetry']['conditions'];
 
-function noConditionCounts(): AgentGroupStatus['ownTelemetry']['conditions'] {
-  return { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 };
+function noOwnTelemetry(): AgentGroupStatus['ownTelemetry'] {
+  return { conditions: { Idle: 0, ExportFailing: 0, Stale: 0, Restarting: 0 }, acceptedPerSecond: 0, sentPerSecond: 0 };
 }
 
 function noConfigCounts(): AgentGroupStatus['config'] {

@@ -106,8 +106,11 @@ export interface AgentGroupStatus {
    * what they run is not what they were sent).
    */
   config: { applied: number; applying: number; failed: number; pending: number; drifted: number };
-  /** Governed agents per own-telemetry condition that is True, from the summary each agent has stored (Agent.ownTelemetry). */
-  ownTelemetry: { conditions: { Idle: number; ExportFailing: number; Stale: number; Restarting: number } };
+  /**
+   * From the summary each governed agent has stored (Agent.ownTelemetry): agents per own-telemetry
+   * condition that is True, and the group's total items accepted and sent per second.
+   */
+  ownTelemetry: { conditions: { Idle: number; ExportFailing: number; Stale: number; Restarting: number }; acceptedPerSecond: number; sentPerSecond: number };
   /** Agents the selector matches whose config comes from elsewhere (not in the counts above). */
   matchedNotGoverned: number;
   overriddenBy: OverriddenBy[];

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { CountSnapshot } from '../database/count-snapshot';
+import { CountSnapshot, groupInMemory } from '../database/count-snapshot';
 import { DATABASE_PROFILE, DatabaseProfile } from '../database/database-profile';
 import type { FilterQuery, Model, mongo, PipelineStage, ProjectionType, UpdateQuery } from 'mongoose';
 import { AgentSelectorQuery, PageCursor, PageSort, SelectorRequirement } from '../common/selectors';
@@ -14,6 +14,8 @@ import { isDuplicateKey } from '../database/duplicate-key';
 export interface AgentCountRow<K> {
   _id: K;
   n: number;
+  /** The sums asked for, by name (a missing or non-numeric field adds 0). */
+  sums?: Record<string, number>;
 }
 
 /**
@@ -55,8 +57,11 @@ export abstract class AgentsRepository {
     sort: PageSort,
     projection?: ProjectionType<Agent>,
   ): Promise<Page<Agent>>;
-  /** A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent document). */
-  abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]>;
+  /**
+   * A grouped count: `$match` (when given) then `$group` by `key` (field paths of the Agent
+   * document), with the `sums` of numeric fields (name → `$field.path`) of each group.
+   */
+  abstract countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>, sums?: Record<string, string>): Promise<AgentCountRow<K>[]>;
   /** Records package terms agents reported (each once; a concurrent second record changes nothing). */
   abstract recordPackageTerms(terms: string[]): Promise<void>;
   /** Every package term ever recorded, sorted. */
@@ -209,13 +214,30 @@ export class MongooseAgentsRepository extends AgentsRepository {
     return this.selected.page(requirements, limit, after, extra, sort, projection);
   }
 
-  countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>): Promise<AgentCountRow<K>[]> {
-    const held = this.snapshot && Object.values(key).every((p) => this.snapshot!.covers({ [p.replace(/^\$/, '')]: 1 }));
-    if (held && this.snapshot!.covers(match ?? {})) return this.snapshot!.countGrouped<K>(match, key);
+  async countGrouped<K>(match: FilterQuery<Agent> | undefined, key: Record<string, string>, sums: Record<string, string> = {}): Promise<AgentCountRow<K>[]> {
+    const paths = [...Object.values(key), ...Object.values(sums)];
+    const held = this.snapshot && paths.every((p) => this.snapshot!.covers({ [p.replace(/^\$/, '')]: 1 }));
+    if (held && this.snapshot!.covers(match ?? {})) return this.snapshot!.countGrouped<K>(match, key, sums);
+    if (this.snapshot && Object.keys(sums).length) {
+      // FerretDB 1.24 answers `$sum` of a nested field ('$ownTelemetry.acceptedPerSecond') with 0: read the
+      // matched documents' fields instead (as slow as any count there, which reads every agent anyway).
+      const projection = Object.fromEntries(paths.map((p) => [p.replace(/^\$/, ''), 1]));
+      return groupInMemory<K>(
+        await this.agents
+          .find(match ?? {}, projection)
+          .lean()
+          .exec(),
+        key,
+        sums,
+      );
+    }
     const pipeline: PipelineStage[] = [];
     if (match) pipeline.push({ $match: match });
-    pipeline.push({ $group: { _id: key, n: { $sum: 1 } } });
-    return this.agents.aggregate<AgentCountRow<K>>(pipeline);
+    const accumulators = Object.fromEntries(Object.entries(sums).map(([name, path]) => [`s_${name}`, { $sum: path }]));
+    pipeline.push({ $group: { _id: key, n: { $sum: 1 }, ...accumulators } });
+    const rows = await this.agents.aggregate<{ _id: K; n: number } & Record<string, unknown>>(pipeline);
+    if (!Object.keys(sums).length) return rows;
+    return rows.map((r) => ({ _id: r._id, n: r.n, sums: Object.fromEntries(Object.keys(sums).map((name) => [name, Number(r[`s_${name}`]) || 0])) }));
   }
 
   async recordPackageTerms(terms: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { CountSnapshot } from './count-snapshot';
+import { CountSnapshot, groupInMemory } from './count-snapshot';
 
 interface Doc {
   _id: string;
@@ -194,5 +194,27 @@ describe('CountSnapshot', () => {
     fail = false;
     expect(await snapshot.count()).toBe(1);
     expect(reads).toBe(2);
+  });
+});
+
+describe('groupInMemory (the grouped counts and sums of the snapshot)', () => {
+  it('groups by the key (arrays as whole values), counts, and sums only finite numbers, as $group with $sum does', () => {
+    const docs = [
+      { g: 'a', t: { r: 1.5, c: ['Idle'] } },
+      { g: 'a', t: { r: 2, c: ['Idle'] } },
+      { g: 'a', t: { r: 'x' } },
+      { g: 'a' },
+      { g: 'b', t: { r: Infinity, c: [] } },
+    ];
+    const rows = groupInMemory<{ g: string; c?: string[] }>(docs, { g: '$g', c: '$t.c' }, { r: '$t.r' });
+    expect(rows).toEqual([
+      { _id: { g: 'a', c: ['Idle'] }, n: 2, sums: { r: 3.5 } },
+      { _id: { g: 'a' }, n: 2, sums: { r: 0 } },
+      { _id: { g: 'b', c: [] }, n: 1, sums: { r: 0 } },
+    ]);
+    expect(groupInMemory(docs, { g: '$g' })).toEqual([
+      { _id: { g: 'a' }, n: 4 },
+      { _id: { g: 'b' }, n: 1 },
+    ]);
   });
 });

@@ -54,24 +54,14 @@ export class CountSnapshot<T extends object> {
   }
 
   /** A grouped count: matching documents by the values of `key`'s paths (`{state: '$remoteConfig.state'}`), as `$group` would. */
-  async countGrouped<K>(match: object | undefined, key: Record<string, string>): Promise<{ _id: K; n: number }[]> {
+  async countGrouped<K>(match: object | undefined, key: Record<string, string>, sums: Record<string, string> = {}): Promise<GroupedCount<K>[]> {
     const s = await this.snapshot();
     const mask = s.match(match ?? {});
-    const paths = Object.entries(key).map(([k, p]) => [k, p.replace(/^\$/, '').split('.')] as const);
-    const groups = new Map<string, { _id: K; n: number }>();
-    for (let i = 0; i < mask.length; i++) {
-      if (!mask[i]) continue;
-      const id: Record<string, unknown> = {};
-      for (const [k, path] of paths) {
-        const v = valueAt(s.docs[i], path);
-        if (v !== undefined) id[k] = v;
-      }
-      const text = keyText(id);
-      const g = groups.get(text);
-      if (g) g.n++;
-      else groups.set(text, { _id: id as K, n: 1 });
-    }
-    return [...groups.values()];
+    return groupInMemory<K>(
+      s.docs.filter((_, i) => mask[i]),
+      key,
+      sums,
+    );
   }
 
   /** Every document of the read (at most maxAgeMs old), for callers that derive something else from the same fields. */
@@ -181,6 +171,39 @@ function namesOnly(filter: unknown, ok: (path: string) => boolean): boolean {
     }
   }
   return true;
+}
+
+/** One group of a grouped count: its key, how many documents, and the sums asked for. */
+export interface GroupedCount<K> {
+  _id: K;
+  n: number;
+  sums?: Record<string, number>;
+}
+
+/**
+ * `$group` by `key` with a count and `sums` (name → `$field.path`), done in memory over documents
+ * already read. Sums add only finite numbers, as `$sum` does.
+ */
+export function groupInMemory<K>(docs: readonly unknown[], key: Record<string, string>, sums: Record<string, string> = {}): GroupedCount<K>[] {
+  const paths = Object.entries(key).map(([k, p]) => [k, p.replace(/^\$/, '').split('.')] as const);
+  const sumPaths = Object.entries(sums).map(([k, p]) => [k, p.replace(/^\$/, '').split('.')] as const);
+  const groups = new Map<string, GroupedCount<K>>();
+  for (const doc of docs) {
+    const id: Record<string, unknown> = {};
+    for (const [k, path] of paths) {
+      const v = valueAt(doc, path);
+      if (v !== undefined) id[k] = v;
+    }
+    const text = keyText(id);
+    let g = groups.get(text);
+    if (g) g.n++;
+    else groups.set(text, (g = { _id: id as K, n: 1, ...(sumPaths.length ? { sums: Object.fromEntries(sumPaths.map(([k]) => [k, 0])) } : {}) }));
+    for (const [k, path] of sumPaths) {
+      const v = valueAt(doc, path);
+      if (typeof v === 'number' && Number.isFinite(v)) g.sums![k] += v;
+    }
+  }
+  return [...groups.values()];
 }
 
 function valueAt(doc: unknown, path: readonly string[]): unknown {

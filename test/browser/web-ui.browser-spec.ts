@@ -826,6 +826,8 @@ describe('web UI in Chromium', () => {
     expect(posted.status).toBe(200);
     await server.app.get(TelemetryService).publish();
     await page.goto(url('/groups/checkout'));
+    // Its totals, from the summary stored with the failures: 10 items/s in, none sent.
+    await page.getByTestId('group-rates').filter({ hasText: 'take in 10 items/s and send 0 items/s' }).waitFor();
     await page.getByTestId('group-conditions').getByRole('link', { name: '1 export failing' }).click();
     await page.waitForURL(/group=checkout&condition=ExportFailing/);
     await page.getByRole('table', { name: 'Agents' }).getByRole('link', { name: uid }).waitFor();

@@ -60,7 +60,7 @@ export interface AgentGroup {
     healthy: number;
     config: { applied: number; applying: number; failed: number; pending: number; drifted?: number };
     /** Governed agents per own-telemetry condition that is True. */
-    ownTelemetry?: { conditions: Record<string, number> };
+    ownTelemetry?: { conditions: Record<string, number>; acceptedPerSecond: number; sentPerSecond: number };
     matchedNotGoverned: number;
     packages?: GroupPackageStatus[];
     /** Under a rollout policy: the versions the agents keep until its rollout reaches them. */

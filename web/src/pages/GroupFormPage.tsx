@@ -167,11 +167,19 @@ function GroupStatus({ name }: { name: string }) {
         {s.config.drifted ? ` ${s.config.drifted} run something else than they were sent (config drift).` : ''}
         {s.matchedNotGoverned ? ` ${s.matchedNotGoverned} more match but are governed elsewhere.` : ''}
       </p>
+      {s.ownTelemetry && (s.ownTelemetry.acceptedPerSecond > 0 || s.ownTelemetry.sentPerSecond > 0) && (
+        <p data-testid="group-rates">
+          Its agents take in {rate(s.ownTelemetry.acceptedPerSecond)} items/s and send {rate(s.ownTelemetry.sentPerSecond)} items/s (their own metrics, each
+          within a factor of two).
+        </p>
+      )}
       <GroupConditions name={name} counts={{ ConfigDrift: s.config.drifted ?? 0, ...(s.ownTelemetry?.conditions ?? {}) }} />
       {s.packages && s.packages.length > 0 && <GroupPackagesStatus packages={s.packages} />}
     </>
   );
 }
+
+const rate = (x: number) => (x >= 100 ? String(Math.round(x)) : String(Math.round(x * 10) / 10));
 
 const CONDITION_WORDS: Record<string, string> = {
   ConfigDrift: 'config drift',
