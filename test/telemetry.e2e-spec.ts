@@ -256,6 +256,12 @@ describe("agents' own telemetry (issue 20)", () => {
     const second = await sorted('-acceptedRate', `&limit=1&continue=${encodeURIComponent(first.metadata.continue ?? '')}`);
     expect(second.items.map((i) => i.metadata.name)).toEqual([uid]);
     expect((await sorted('uid')).items.map((i) => i.metadata.name)).toContain(silentUid);
+    // Filtered by rate: bounds on the stored rates; the silent agent has none, so no bound holds for it.
+    expect((await sorted('uid', '&minAcceptedRate=20')).items.map((i) => i.metadata.name)).toEqual([busierUid]);
+    expect((await sorted('uid', '&maxAcceptedRate=15')).items.map((i) => i.metadata.name)).toEqual([uid]);
+    expect((await sorted('uid', '&minSentRate=5&maxSentRate=50')).items.map((i) => i.metadata.name).sort()).toEqual([busierUid, uid].sort());
+    expect((await sorted('uid', '&minExportFailureRatio=0.5')).items).toEqual([]);
+    for (const bad of ['minAcceptedRate=abc', 'maxExportFailureRatio=2', 'minSentRate=-1']) expect((await api('GET', `/agents?${bad}`)).status).toBe(400);
 
     // Nothing accepted for 11 minutes while every send fails: both conditions are stored, and the lists find the agent.
     for (const [t, v] of [
@@ -270,6 +276,7 @@ describe("agents' own telemetry (issue 20)", () => {
     expect(await listed('Idle')).toEqual([uid]);
     expect(await listed('ExportFailing')).toEqual([uid]);
     expect(await listed('Restarting')).toEqual([]);
+    expect((await sorted('-exportFailureRatio', '&minExportFailureRatio=0.5')).items.map((i) => i.metadata.name)).toEqual([uid]);
     expect((await api('GET', '/agents?condition=Busy')).status).toBe(400);
     // A group of these agents counts them per condition, from the same stored summaries.
     const created = await api('POST', '/agentgroups', {

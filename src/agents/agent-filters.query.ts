@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { labelMapSchema } from '../common/openapi/label-schemas';
 
 /** The states of `status.remoteConfig.state`, and `none` for an agent no config is assigned to. */
@@ -38,6 +38,16 @@ export const AGENT_SORT_FIELDS: Record<string, string> = {
   sentRate: 'ownTelemetry.sentPerSecond',
   exportFailureRatio: 'ownTelemetry.exportFailureRatio',
 };
+
+/** The rate filters of the agents list: query parameter → the stored field and the bound it sets. */
+export const RATE_FILTERS = [
+  ['minAcceptedRate', 'ownTelemetry.acceptedPerSecond', '$gte'],
+  ['maxAcceptedRate', 'ownTelemetry.acceptedPerSecond', '$lte'],
+  ['minSentRate', 'ownTelemetry.sentPerSecond', '$gte'],
+  ['maxSentRate', 'ownTelemetry.sentPerSecond', '$lte'],
+  ['minExportFailureRatio', 'ownTelemetry.exportFailureRatio', '$gte'],
+  ['maxExportFailureRatio', 'ownTelemetry.exportFailureRatio', '$lte'],
+] as const;
 
 /** Sort fields only agents with own telemetry have: a list sorted by one of them holds only those agents. */
 export const RATE_SORT_FIELDS = new Set(['ownTelemetry.acceptedPerSecond', 'ownTelemetry.sentPerSecond', 'ownTelemetry.exportFailureRatio']);
@@ -112,6 +122,72 @@ export class ListAgentsQuery extends PageQuery {
   @MaxLength(AGENT_PACKAGE_FILTER_MAX_LENGTH)
   @Matches(AGENT_PACKAGE_FILTER_PATTERN, { message: 'package must be NAME or NAME@VERSION: NAME a DNS label, VERSION such as 1.2.3' })
   package?: string;
+
+  @ApiPropertyOptional({
+    type: 'number',
+    minimum: 0,
+    description: 'Only agents whose stored items accepted per second (`status.ownTelemetry`) are at least this',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  minAcceptedRate?: number;
+
+  @ApiPropertyOptional({
+    type: 'number',
+    minimum: 0,
+    description: 'Only agents whose stored items accepted per second are at most this (agents without own telemetry are left out)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  maxAcceptedRate?: number;
+
+  @ApiPropertyOptional({ type: 'number', minimum: 0, description: 'Only agents whose stored items sent per second are at least this' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  minSentRate?: number;
+
+  @ApiPropertyOptional({
+    type: 'number',
+    minimum: 0,
+    description: 'Only agents whose stored items sent per second are at most this (agents without own telemetry are left out)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  maxSentRate?: number;
+
+  @ApiPropertyOptional({
+    type: 'number',
+    minimum: 0,
+    maximum: 1,
+    description: 'Only agents whose stored export failure ratio (failed / (sent + failed)) is at least this',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  minExportFailureRatio?: number;
+
+  @ApiPropertyOptional({
+    type: 'number',
+    minimum: 0,
+    maximum: 1,
+    description: 'Only agents whose stored export failure ratio is at most this (agents without own telemetry are left out)',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  maxExportFailureRatio?: number;
 
   @ApiPropertyOptional({
     enum: AGENT_SORTS,

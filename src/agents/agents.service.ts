@@ -26,7 +26,7 @@ import type { AgentConfigAssignment } from './agent-config-assignment';
 import type { AgentPackageAssignment } from './agent-package-assignment';
 import { Agent, PendingAgentCommand, StoredConnection, StoredOwnTelemetry, StoredPackageStatus } from './agent.schema';
 import { AgentsRepository } from './agents.repository';
-import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery, RATE_SORT_FIELDS } from './agent-filters.query';
+import { AGENT_SORT_FIELDS, AgentListView, ListAgentsQuery, RATE_FILTERS, RATE_SORT_FIELDS } from './agent-filters.query';
 
 /** The order of an agent list from its `sort` parameter. */
 export function agentSort(sort: string | undefined): PageSort {
@@ -587,6 +587,8 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
     if (q.condition === 'ConfigDrift') and.push({ 'configDrift.status': 'True' });
     else if (q.condition) and.push({ 'ownTelemetry.conditions': q.condition });
     if (q.package) and.push({ packageTerms: `pkg:${q.package}` });
+    // Each a bound on a number: an agent without own telemetry has none, and no bound holds for it.
+    for (const [param, field, op] of RATE_FILTERS) if (q[param] !== undefined) and.push({ [field]: { [op]: q[param] } });
     if (q.configState) and.push(q.configState === 'none' ? { 'remoteConfig.state': null } : { 'remoteConfig.state': q.configState });
     if (q.search) {
       const re = new RegExp(q.search.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
