@@ -40,6 +40,16 @@ const COLUMNS: { id: string; label: string; cell: (a: Agent) => string }[] = [
   { id: 'telemetry', label: 'Telemetry', cell: (a) => (a.status.ownTelemetry ? a.status.ownTelemetry.conditions.join(', ') || 'ok' : '—') },
 ];
 
+/** The columns the URL shows (`cols`), or the default ones. */
+function shownColumns(params: URLSearchParams): string[] {
+  return (
+    params
+      .get('cols')
+      ?.split(',')
+      .filter((c) => COLUMNS.some((x) => x.id === c)) ?? DEFAULT_COLUMNS
+  );
+}
+
 /** A stored rate (within a factor of two of the current one, see status.ownTelemetry). */
 function perSecond(rate: number | undefined): string {
   if (rate === undefined) return '—';
@@ -52,11 +62,7 @@ export function AgentsPage() {
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
   const [selector, setSelector] = useState(query.selector ?? '');
   const completions = useSelectorCompletions(selector);
-  const shown =
-    params
-      .get('cols')
-      ?.split(',')
-      .filter((c) => COLUMNS.some((x) => x.id === c)) ?? DEFAULT_COLUMNS;
+  const shown = shownColumns(params);
   const columns = COLUMNS.filter((c) => shown.includes(c.id));
   const groups = useQuery({ queryKey: ['agentgroups'], queryFn: () => api<ResourceList<AgentGroup>>('/agentgroups', { query: { limit: 200 } }) });
   const list = useQuery({
@@ -65,15 +71,19 @@ export function AgentsPage() {
     placeholderData: (prev) => prev,
   });
 
-  const update = (changes: Record<string, string | undefined>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(changes)) {
-      if (v) next.set(k, v);
-      else next.delete(k);
-    }
-    if (!('continue' in changes) && !('cols' in changes)) next.delete('continue');
-    setParams(next);
-  };
+  // Changes apply to the URL as it is when they land, not as this render saw it: two quick clicks
+  // (show one column, hide another) must both count.
+  const update = (changes: Record<string, string | undefined> | ((current: URLSearchParams) => Record<string, string | undefined>)) =>
+    setParams((current) => {
+      const wanted = typeof changes === 'function' ? changes(current) : changes;
+      const next = new URLSearchParams(current);
+      for (const [k, v] of Object.entries(wanted)) {
+        if (v) next.set(k, v);
+        else next.delete(k);
+      }
+      if (!('continue' in wanted) && !('cols' in wanted)) next.delete('continue');
+      return next;
+    });
 
   const search = (e: FormEvent) => {
     e.preventDefault();
@@ -172,7 +182,13 @@ export function AgentsPage() {
                 <input
                   type="checkbox"
                   checked={shown.includes(c.id)}
-                  onChange={(e) => update({ cols: (e.target.checked ? [...shown, c.id] : shown.filter((x) => x !== c.id)).join(',') || 'none' })}
+                  onChange={(e) => {
+                    const on = e.target.checked;
+                    update((current) => {
+                      const now = shownColumns(current);
+                      return { cols: (on ? [...now.filter((x) => x !== c.id), c.id] : now.filter((x) => x !== c.id)).join(',') || 'none' };
+                    });
+                  }}
                 />
                 {c.label}
               </label>
