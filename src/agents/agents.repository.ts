@@ -108,6 +108,7 @@ export class MongooseAgentsRepository extends AgentsRepository {
    * read of COUNTED_FIELDS at most COUNT_SNAPSHOT_MAX_AGE_MS old; elsewhere from indexed counts.
    */
   private readonly snapshot?: CountSnapshot<Agent>;
+  private readonly sumsNestedFields: boolean;
 
   constructor(
     @InjectModel(Agent.name) private readonly agents: Model<Agent>,
@@ -117,6 +118,7 @@ export class MongooseAgentsRepository extends AgentsRepository {
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     super();
+    this.sumsNestedFields = profile.sumsNestedFields;
     if (profile.countsReadEverything) {
       const projection = Object.fromEntries(COUNTED_FIELDS.map((f) => [f, 1]));
       // One unfiltered, unsorted read: on FerretDB any filter or sort reads every document anyway.
@@ -218,9 +220,9 @@ export class MongooseAgentsRepository extends AgentsRepository {
     const paths = [...Object.values(key), ...Object.values(sums)];
     const held = this.snapshot && paths.every((p) => this.snapshot!.covers({ [p.replace(/^\$/, '')]: 1 }));
     if (held && this.snapshot!.covers(match ?? {})) return this.snapshot!.countGrouped<K>(match, key, sums);
-    if (this.snapshot && Object.keys(sums).length) {
-      // FerretDB 1.24 answers `$sum` of a nested field ('$ownTelemetry.acceptedPerSecond') with 0: read the
-      // matched documents' fields instead (as slow as any count there, which reads every agent anyway).
+    if (!this.sumsNestedFields && Object.keys(sums).length) {
+      // The database cannot `$sum` nested fields (DatabaseProfile.sumsNestedFields): read the matched
+      // documents' fields and sum in memory (where that is so, every count reads every agent anyway).
       const projection = Object.fromEntries(paths.map((p) => [p.replace(/^\$/, ''), 1]));
       return groupInMemory<K>(
         await this.agents

@@ -14,7 +14,14 @@ const MONGODB_BUILD_INFO = { version: '7.0.14', versionArray: [7, 0, 14, 0], git
 describe('database profile', () => {
   it('recognises FerretDB by the fields only it reports, and works around its limits', () => {
     const p = profileFromBuildInfo(FERRETDB_BUILD_INFO);
-    expect(p).toMatchObject({ engine: 'ferretdb', maxBulkStatements: 90, atomicUpdates: false, ttlIndexes: false, countsReadEverything: true });
+    expect(p).toMatchObject({
+      engine: 'ferretdb',
+      maxBulkStatements: 90,
+      atomicUpdates: false,
+      ttlIndexes: false,
+      countsReadEverything: true,
+      sumsNestedFields: false,
+    });
     expect(p.version).toBe('compatible with MongoDB 7.0.42');
     expect(profileFromBuildInfo({ ...FERRETDB_BUILD_INFO, ferretdbVersion: 'v1.24.2' }).version).toBe('v1.24.2');
     expect(p.keyedWrites()).toBeInstanceOf(KeyedMutex);
@@ -29,6 +36,7 @@ describe('database profile', () => {
       atomicUpdates: true,
       ttlIndexes: true,
       countsReadEverything: false,
+      sumsNestedFields: true,
     });
     expect(p.keyedWrites()).not.toBeInstanceOf(KeyedMutex);
     expect(describeProfile(p)).toBe('database: mongodb 7.0.14; bulks of 1000; atomic updates; TTL indexes; counts on indexes');

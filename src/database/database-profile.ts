@@ -23,6 +23,11 @@ export interface DatabaseProfile {
    * scan per count. False where indexes answer counts (MongoDB).
    */
   readonly countsReadEverything: boolean;
+  /**
+   * True when `$group`'s `$sum` of a nested field (`'$ownTelemetry.acceptedPerSecond'`) adds its
+   * values. FerretDB 1.24 answers 0 for it (measured): sums are then made in memory.
+   */
+  readonly sumsNestedFields: boolean;
   /** A guard for writes of one document by key: serialises them where updates are not atomic, else runs them as they come. */
   keyedWrites(): KeyedWrites;
 }
@@ -61,6 +66,7 @@ class Profile implements DatabaseProfile {
     readonly atomicUpdates: boolean,
     readonly ttlIndexes: boolean,
     readonly countsReadEverything: boolean,
+    readonly sumsNestedFields: boolean,
   ) {}
 
   keyedWrites(): KeyedWrites {
@@ -76,9 +82,9 @@ export function profileFromBuildInfo(info: Record<string, unknown>): DatabasePro
   const mongoVersion = typeof info.version === 'string' ? info.version : 'unknown';
   if ('ferretdbVersion' in info || 'ferretdbFeatures' in info || 'ferretdb' in info) {
     const own = typeof info.ferretdbVersion === 'string' && info.ferretdbVersion !== 'unknown' ? info.ferretdbVersion : undefined;
-    return new Profile('ferretdb', own ?? `compatible with MongoDB ${mongoVersion}`, FERRETDB_MAX_BULK, false, false, true);
+    return new Profile('ferretdb', own ?? `compatible with MongoDB ${mongoVersion}`, FERRETDB_MAX_BULK, false, false, true, false);
   }
-  return new Profile('mongodb', mongoVersion, MONGODB_MAX_BULK, true, true, false);
+  return new Profile('mongodb', mongoVersion, MONGODB_MAX_BULK, true, true, false, true);
 }
 
 /** What a database can answer to `buildInfo`: a command runner (the driver's `Db`). */
