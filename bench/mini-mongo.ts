@@ -462,7 +462,10 @@ function exclude(doc: Doc, tree: Doc): Doc {
 function project(doc: Doc, projection: Doc | undefined): Doc {
   if (!projection || Object.keys(projection).length === 0) return doc;
   const entries = Object.entries(projection);
-  const inclusive = entries.some(([k, v]) => k !== '_id' && !!v);
+  // As MongoDB: inclusive when a field other than _id is included, or when _id is all it names
+  // ({ _id: 1 } answers only the ids); _id may be turned on or off in either kind.
+  const others = entries.filter(([k]) => k !== '_id');
+  const inclusive = others.length ? others.some(([, v]) => !!v) : !!projection._id;
   if (inclusive) {
     const out: Doc = {};
     if (projection._id !== 0 && projection._id !== false) out._id = doc._id;
@@ -474,7 +477,7 @@ function project(doc: Doc, projection: Doc | undefined): Doc {
     return out;
   }
   const tree: Doc = {};
-  for (const [k] of entries) {
+  for (const [k] of entries.filter(([, v]) => !v)) {
     const parts = k.split('.');
     let t = tree;
     parts.forEach((part, i) => {
