@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NatsServer, natsServerBinary } from '../../test/support/nats-server';
 import { RoundRobinProxy } from '../../test/support/round-robin-proxy';
 import { hold, newGenerator, rampUp, RunEnv, sleep, Target, Unsupported } from '../fleet-run';
-import { natsServerBinary, startNats } from '../nats-process';
 import { cpuPercent, ProcSampler } from '../proc-stats';
 import { mib, ms, num, pct, ResultsSection, secs } from '../report';
 import { ApiClient, ServerHandle, startDatabase, startOpampServer } from '../server-process';
@@ -102,10 +102,9 @@ async function holders(api: ApiClient): Promise<Map<string, string>> {
 export async function replicas(env: RunEnv): Promise<Outcome> {
   const { args } = env;
   if (args.transport !== 'ws') throw new Unsupported('the replicas scenario runs WebSocket agents only (--transport ws)');
-  const bin = natsServerBinary();
-  if (!bin) throw new Unsupported('nats-server is not installed (scripts/install-nats.sh installs it)');
+  if (!natsServerBinary()) throw new Unsupported('nats-server is not installed (scripts/install-nats.sh installs it)');
   env.log('starting nats-server...');
-  const nats = await startNats(bin);
+  const nats = await NatsServer.start();
   env.onCleanup(() => nats.stop());
   env.log(`starting the database (${args.mongodbUri ? 'external' : args.db})...`);
   const db = await startDatabase(env.dataDir, args.mongodbUri, args.db);
@@ -163,7 +162,7 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
   const proxy = await RoundRobinProxy.start([a.server.opampPort, b.server.opampPort]);
   env.onCleanup(() => proxy.close());
 
-  const sampler = new ProcSampler({ server: a.server.pid, b: b.server.pid, db: db.pid, nats: nats.pid });
+  const sampler = new ProcSampler({ server: a.server.pid, b: b.server.pid, db: db.pid, nats: nats.pid! });
   sampler.start();
   env.onCleanup(async () => sampler.stop());
   // The front the fleet code sees: agents reach the proxy; A answers the REST calls and is measured as "server".

@@ -12,7 +12,7 @@ export function natsServerBinary(): string | undefined {
   return undefined;
 }
 
-/** A real NATS server on a loopback port, which a test can stop and start again on the same port. */
+/** A real NATS server on a loopback port, which a test (or a bench scenario) can stop and start again on the same port. */
 export class NatsServer {
   private proc?: Proc;
 
@@ -36,6 +36,11 @@ export class NatsServer {
     const s = new NatsServer(bin, await freePort());
     await s.resume();
     return s;
+  }
+
+  /** The running server's process id (the replicas bench samples its CPU). */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
   }
 
   get url(): string {
