@@ -23,13 +23,14 @@ describe('a rollout over several replicas', () => {
   let b: TestServer;
   let c: Proc | undefined;
   const agents: GoAgent[] = [];
+  const uids: string[] = [];
   const env = () => ({
     NATS_URL: nats.url,
     OPAMP_HEARTBEAT_INTERVAL_SECONDS: '1',
     REPLICA_HEARTBEAT_SECONDS: '1',
     REPLICA_TIMEOUT_SECONDS: '4',
   });
-  const bodies = { v1: 'receivers:\n  otlp: {}\n', v2: 'receivers:\n  otlp: {}\n# v2\n' };
+  const bodies = { v1: 'receivers:\n  otlp: {}\n', v2: 'receivers:\n  otlp: {}\n# v2\n', broken: 'receivers:\n  otlp: {}\n# BROKEN\n' };
   const received = (agent: GoAgent, body: string) =>
     (agent.events.filter((e) => e.event === 'remote_config') as unknown as { config: Record<string, { body: string }> }[]).filter(
       (e) => e.config['']?.body === body,
@@ -75,9 +76,9 @@ describe('a rollout over several replicas', () => {
       `http://127.0.0.1:${b.opampPort}/v1/opamp`,
       `http://127.0.0.1:${b.opampPort}/v1/opamp`,
     ]) {
-      const agent = GoAgent.start(url, ['--heartbeat', '1', '--service-name', 'web']);
+      const agent = GoAgent.start(url, ['--heartbeat', '1', '--service-name', 'web', '--fail-configs-containing', 'BROKEN']);
       agents.push(agent);
-      await agent.event('started');
+      uids.push((await agent.event('started')).uid as string);
     }
     await eventually(
       () => api1('GET', '/agentgroups/web'),
@@ -158,5 +159,39 @@ describe('a rollout over several replicas', () => {
       30_000,
     );
     expect(group.body.spec.configs).toEqual([expect.objectContaining({ remoteConfig: 'web-v2' })]);
+  });
+  it('a retry asked of a replica that does not hold the canary reaches it: the canary gets the config again and fails it again', async () => {
+    const viaA = restClient(a);
+    const created = await viaA('POST', '/rollouts', {
+      kind: 'Rollout',
+      apiVersion: 'v1',
+      metadata: { name: 'broken' },
+      spec: { target: { group: 'web' }, configs: [{ fileName: '', remoteConfig: 'web-broken' }], stages: ['1', '100%'] },
+    });
+    expect(created.status).toBe(201);
+    const rolledBack = (n: number) =>
+      eventually(
+        () => viaA('GET', '/rollouts/broken'),
+        (r) => r.body.status?.phase === 'RolledBack' && (r.body.status.conditions as Json[]).filter((x) => x.reason === 'GateTripped').length === n,
+        60_000,
+      );
+    const first = await rolledBack(1);
+    expect(first.body.status.failedAgents).toHaveLength(1);
+    const canaryUid = first.body.status.failedAgents[0].uid as string;
+    const canary = agents[uids.indexOf(canaryUid)];
+    expect(received(canary, bodies.broken)).toHaveLength(1);
+    // The retry goes through the replica that does not hold the canary: only the bus tells the
+    // holder to forget that the canary failed this config.
+    const holder = (await viaA('GET', `/agents/${canaryUid}`)).body.status.connection.replicaId as string;
+    const other = holder === 'replica-a' ? b : a;
+    expect((await restClient(other)('POST', '/rollouts/broken/retry')).status).toBe(200);
+    const again = await rolledBack(2);
+    expect(again.body.status.failedAgents.map((f: Json) => f.uid)).toEqual([canaryUid]);
+    await eventually(
+      async () => received(canary, bodies.broken).length,
+      (n) => n >= 2,
+      20_000,
+    );
+    for (const x of agents) if (x !== canary) expect(received(x, bodies.broken)).toHaveLength(0);
   });
 });
