@@ -39,7 +39,8 @@ export interface TriggerContext {
   log(line: string): void;
 }
 
-const groupName = (runId: string) =>
+/** The remote config and agent group of a run (both have this name). */
+export const groupName = (runId: string) =>
   `bench-${runId}`
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, '-')

@@ -7,7 +7,7 @@ import { hold, newGenerator, rampUp, RunEnv, sleep, Target, Unsupported } from '
 import { cpuPercent, ProcSampler } from '../proc-stats';
 import { mib, ms, num, pct, ResultsSection, secs } from '../report';
 import { ApiClient, ServerHandle, startDatabase, startOpampServer } from '../server-process';
-import { prepareConfigGroup, TriggerContext, triggerConfigChange, waitForReports } from './config-rollout';
+import { groupName, prepareConfigGroup, TriggerContext, triggerConfigChange, waitForReports } from './config-rollout';
 import { Outcome, runName } from './outcome';
 
 export const REPLICAS: ResultsSection = {
@@ -19,7 +19,9 @@ export const REPLICAS: ResultsSection = {
     '(as their records say, no drain running), connections shed and refused (over-share) meanwhile, the answer p99 / max during it. ' +
     'Then a new revision of the config of the group of all agents is written through A: time from just before the REST write until each agent ' +
     'received the new remote config (agents held by B and C, which learn it over NATS, apart from those on A), and until all reported APPLIED. ' +
-    'Last, the fleet heartbeats for --duration s: heartbeat answer p50 / p99 and the CPU of each process.',
+    'Then the fleet heartbeats for --duration s: heartbeat answer p50 / p99 and the CPU of each process. ' +
+    'Last, another revision through A, and C killed with SIGKILL as soon as the write is answered: time until every agent (those of C ' +
+    'reconnected through the proxy to A or B) received it, until the server counts every agent APPLIED/FAILED on it, and how many agents got it twice.',
   columns: [
     'Run',
     'Held A / B / C after settling',
@@ -30,6 +32,7 @@ export const REPLICAS: ResultsSection = {
     'All APPLIED after',
     'Heartbeat p50 / p99 / max',
     'CPU A / B / C, DB, NATS (heartbeat window)',
+    'C killed after a change via A: agents on C; all received / all APPLIED after; received twice',
   ],
 };
 
@@ -39,6 +42,8 @@ interface Replica {
   name: string;
   server: ServerHandle;
   api: ApiClient;
+  /** SIGKILL, as a crash: no drain, no goodbye to the registry or the agents. */
+  kill(): Promise<void>;
 }
 
 interface ReplicaRow {
@@ -141,8 +146,17 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
       nodeArgs: [],
       logFile,
     });
-    const r: Replica = { name, server, api: new ApiClient(server.apiPort!, 'admin', server.adminPassword) };
     let stopping = false;
+    const r: Replica = {
+      name,
+      server,
+      api: new ApiClient(server.apiPort!, 'admin', server.adminPassword),
+      kill: async () => {
+        stopping = true;
+        process.kill(server.pid, 'SIGKILL');
+        await server.exited;
+      },
+    };
     void server.exited.then(({ code, signal }) => {
       if (stopping) return;
       dead = `${name} exited (${signal ?? code})`;
@@ -289,8 +303,12 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
   const p1 = sampler.sample();
   const cpuOf = (n: string) => cpuPercent(p0[n], p1[n]);
   const cpuWindow = { a: cpuOf('server'), b: cpuOf('b'), c: cpuOf('c'), db: cpuOf('db'), nats: cpuOf('nats') };
-  await gen.stop();
   const hb = h.latency.heartbeat;
+
+  // (d) Another change through A, and C killed (SIGKILL) as soon as the write is answered: C's agents
+  // lose their connection, reconnect through the proxy to A or B and must end on the new revision.
+  const killed = allApplied && !dead ? await changeWithReplicaKilled(env, { a, c, proxy, gen, ctx, held, backends: [a, b] }) : undefined;
+  await gen.stop();
 
   const summary: [string, string][] = [
     ['agents held / target', `${num(held)} / ${num(args.agents)}`],
@@ -313,6 +331,12 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
     ['agents whose holder the REST list did not name', num(unplaced)],
     ['config via A: all APPLIED after', allApplied ? secs(allAppliedS) : configProblem],
     ['heartbeat answer p50 / p99 / max', `${ms(hb.p50)} / ${ms(hb.p99)} / ${ms(hb.max)}`],
+    ['C killed after a change via A: agents C held', killed ? num(killed.onC) : 'not run (the change before it did not complete)'],
+    [
+      '… every agent received it / all APPLIED (server count) after',
+      killed ? `${secs(killed.allReceivedS)} / ${killed.problem || secs(killed.allAppliedS)}` : '—',
+    ],
+    ['… agents reconnected / received the config twice', killed ? `${num(killed.reconnected)} / ${num(killed.twice)}` : '—'],
     ['heartbeats late (> deadline) / unanswered', `${num(h.late)} / ${num(h.lostPending + h.pendingLate)}`],
     ['CPU A / B / C / DB / NATS (heartbeat window)', [cpuWindow.a, cpuWindow.b, cpuWindow.c, cpuWindow.db, cpuWindow.nats].map(pct).join(' / ')],
     ['RSS A / B / C / DB (end)', ['server', 'b', 'c', 'db'].map((n) => mib(sampler.sample()[n]?.rssBytes)).join(' / ')],
@@ -321,7 +345,7 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
       pct(Math.max(0, h.otherCpuPct - [cpuWindow.b, cpuWindow.c, cpuWindow.nats].reduce((x, y) => x + (Number.isFinite(y) ? y : 0), 0))),
     ],
   ];
-  const ok = ramp.complete && Number.isFinite(evenAfter) && allApplied && received >= held;
+  const ok = ramp.complete && Number.isFinite(evenAfter) && allApplied && received >= held && !!killed && !killed.problem;
   return {
     exitCode: ok ? 0 : 1,
     summary,
@@ -337,6 +361,7 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
         unplaced,
       },
       heartbeat: { latency: hb, late: h.late, cpu: cpuWindow, otherCpuPct: h.otherCpuPct },
+      replicaKilled: killed,
     },
     rows: [
       {
@@ -350,9 +375,85 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
           `${ms(quantile(onA, 0.5))} / ${ms(quantile(onA, 0.99))}`,
           allApplied ? secs(allAppliedS) : `not measured: ${configProblem}`,
           `${ms(hb.p50)} / ${ms(hb.p99)} / ${ms(hb.max)}`,
+          killed
+            ? `${num(killed.onC)} on C: all had it ${secs(killed.allReceivedS)}, all APPLIED ${killed.problem || secs(killed.allAppliedS)}; ${num(killed.twice)} got it twice`
+            : 'not run',
           `${[cpuWindow.a, cpuWindow.b, cpuWindow.c].map(pct).join(' / ')}, ${pct(cpuWindow.db)}, ${pct(cpuWindow.nats)}`,
         ],
       },
     ],
   };
+}
+
+interface KilledRun {
+  /** Agents C held when the change was written. */
+  onC: number;
+  allReceivedS: number;
+  allAppliedS: number;
+  /** Agents that lost their connection and came back. */
+  reconnected: number;
+  /** Agents that received the new revision more than once (once from C, again after reconnecting). */
+  twice: number;
+  problem: string;
+}
+
+/** Agents of the group counted APPLIED or FAILED on its current revision, by the server (GET /api/v1/agentgroups/NAME). */
+async function settled(api: ApiClient, group: string): Promise<number> {
+  const res = await api.request('GET', `/api/v1/agentgroups/${group}`);
+  if (res.status !== 200) return 0;
+  const status = (JSON.parse(res.text) as { status?: { config?: { applied?: number; failed?: number } } }).status;
+  return (status?.config?.applied ?? 0) + (status?.config?.failed ?? 0);
+}
+
+async function changeWithReplicaKilled(
+  env: RunEnv,
+  p: { a: Replica; c: Replica; proxy: RoundRobinProxy; gen: ReturnType<typeof newGenerator>; ctx: TriggerContext; held: number; backends: Replica[] },
+): Promise<KilledRun> {
+  const { a, c, gen, ctx, held } = p;
+  const onC = [...(await holders(a.api)).values()].filter((r) => r === c.name).length;
+  const group = groupName(ctx.runId);
+  gen.reset();
+  const before = await gen.stats();
+  ctx.revision = 3;
+  const t0 = Date.now();
+  env.log(`changing the config through A (revision 3) and killing ${c.name}, which holds ${num(onC)} agents...`);
+  await triggerConfigChange(ctx);
+  p.proxy.backends = p.backends.map((r) => r.server.opampPort);
+  await c.kill();
+  let allReceivedS = NaN;
+  let allAppliedS = NaN;
+  let lastLog = t0;
+  while (Date.now() - t0 < env.args.configTimeout * 1000) {
+    if (!Number.isFinite(allReceivedS)) {
+      const got = [...(await gen.configTimes()).values()].filter((at) => at >= t0).length;
+      if (got >= held) allReceivedS = (Date.now() - t0) / 1000;
+    }
+    if (Number.isFinite(allReceivedS) && (await settled(a.api, group)) >= held) {
+      allAppliedS = (Date.now() - t0) / 1000;
+      break;
+    }
+    if (Date.now() - lastLog >= 5000) {
+      lastLog = Date.now();
+      const s = await gen.stats();
+      env.log(
+        `[replica killed ${((Date.now() - t0) / 1000).toFixed(0)}s] config received ${num(s.configReceived)}, connected ${num(s.established)}, settled ${num(await settled(a.api, group))}/${num(held)}`,
+      );
+    }
+    await sleep(200);
+  }
+  const s = await gen.stats();
+  const unique = [...(await gen.configTimes()).values()].filter((at) => at >= t0).length;
+  const problem = Number.isFinite(allAppliedS)
+    ? ''
+    : `${num(unique)} of ${num(held)} received it, ${num(await settled(a.api, group))} settled within ${env.args.configTimeout} s`;
+  const run: KilledRun = {
+    onC,
+    allReceivedS,
+    allAppliedS,
+    reconnected: s.establishments - before.establishments,
+    twice: Math.max(0, s.configReceived - unique),
+    problem,
+  };
+  env.log(`replica killed: ${JSON.stringify(run)}`);
+  return run;
 }
