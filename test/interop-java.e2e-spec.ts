@@ -4,6 +4,7 @@ import { jsonConfigRollback } from './support/json-config-rollback';
 import { javaAgentClasspath, javaSkipReason, startJavaAgent } from './support/java-agent';
 import { AgentEvent, JsonLineAgent } from './support/python-agent';
 import { restClient } from './support/rest-client';
+import { acrossServerRestart } from './support/server-restart';
 import { freePort } from '../src/common/free-port';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
@@ -438,44 +439,26 @@ describeIf('Java opentelemetry-opamp-client against admission control (503 + Ret
 describeIf('Java opentelemetry-opamp-client across a server restart', () => {
   it(
     'restart over HTTP: polls resume; with the database lost, full state is requested once and everything is stored again',
-    results.scenario('http', 'restart (state lost)', async () => {
-      const port = await freePort();
-      const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-      let server = await startTestServer(env, testDatabaseUri('java-restart'));
-      const agent = startJavaAgent(`http://127.0.0.1:${port}/v1/opamp`, [
-        '--heartbeat',
-        '1',
-        '--retry-initial-ms',
-        '300',
-        '--service-name',
-        'java-survivor',
-        '--effective-config',
-        '{"keep": true}',
-      ]);
-      try {
-        const uid = await agent.uid();
-        await eventually(
-          () => getAgent(server, uid),
-          (r) => r.status === 200 && !!r.body.status.effectiveConfig,
-        );
-        await server.close();
-        const mark = agent.events.length;
-        await agent.event('connect_failed', 10_000, mark);
-        server = await startTestServer(env, testDatabaseUri('java-restart-empty'));
-        const stored = await eventually(
-          () => getAgent(server, uid),
-          (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
-          20_000,
-        );
-        expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-survivor');
-        expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
-        await sleep(2500);
-        expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(1);
-      } finally {
-        await agent.stop();
-        await server.close();
-      }
-    }),
+    results.scenario('http', 'restart (state lost)', () =>
+      acrossServerRestart({
+        name: 'java-restart',
+        keepDatabase: false,
+        noticed: 'connect_failed',
+        start: (url) =>
+          startJavaAgent(url, ['--heartbeat', '1', '--retry-initial-ms', '300', '--service-name', 'java-survivor', '--effective-config', '{"keep": true}']),
+        check: async (agent, { server, uid, mark }) => {
+          const stored = await eventually(
+            () => getAgent(server, uid),
+            (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
+            20_000,
+          );
+          expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('java-survivor');
+          expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
+          await sleep(2500);
+          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(1);
+        },
+      }),
+    ),
     60_000,
   );
 
@@ -484,52 +467,41 @@ describeIf('Java opentelemetry-opamp-client across a server restart', () => {
     results.scenario(
       'http',
       'reconnect',
-      async () => {
-        const port = await freePort();
-        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-        const db = testDatabaseUri('java-reconnect-http');
-        let server = await startTestServer(env, db);
-        const agent = startJavaAgent(`http://127.0.0.1:${port}/v1/opamp`, [
-          '--heartbeat',
-          '1',
-          '--retry-initial-ms',
-          '300',
-          '--service-name',
-          'java-reconnect-http',
-          '--effective-config',
-          '{"keep": 1}',
-        ]);
-        try {
-          const uid = await agent.uid();
-          await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && !!r.body.status.effectiveConfig,
-          );
-          await server.close();
-          const mark = agent.events.length;
-          await agent.event('connect_failed', 10_000, mark);
-          server = await startTestServer(env, db);
-          const back = await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && r.body.status.connected === true && agent.count((e) => e.event === 'message', mark) >= 3,
-            20_000,
-          );
-          expect(back.body.status.description.identifyingAttributes['service.name']).toBe('java-reconnect-http');
-          expect(JSON.parse(back.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: 1 });
-          // The state was kept. A poll sent while the server was down is lost with its sequence number, and the next
-          // one that arrives shows the gap: that costs one full-state request (the spec's rule), and then none.
-          const lost = agent.count((e) => e.event === 'transport_error', mark);
-          expect(lost).toBeGreaterThanOrEqual(1);
-          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(1);
-          const settled = agent.events.length;
-          await sleep(3000);
-          expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
-          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
-        } finally {
-          await agent.stop();
-          await server.close();
-        }
-      },
+      () =>
+        acrossServerRestart({
+          name: 'java-reconnect-http',
+          keepDatabase: true,
+          noticed: 'connect_failed',
+          start: (url) =>
+            startJavaAgent(url, [
+              '--heartbeat',
+              '1',
+              '--retry-initial-ms',
+              '300',
+              '--service-name',
+              'java-reconnect-http',
+              '--effective-config',
+              '{"keep": 1}',
+            ]),
+          check: async (agent, { server, uid, mark }) => {
+            const back = await eventually(
+              () => getAgent(server, uid),
+              (r) => r.status === 200 && r.body.status.connected === true && agent.count((e) => e.event === 'message', mark) >= 3,
+              20_000,
+            );
+            expect(back.body.status.description.identifyingAttributes['service.name']).toBe('java-reconnect-http');
+            expect(JSON.parse(back.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: 1 });
+            // The state was kept. A poll sent while the server was down is lost with its sequence number, and the next
+            // one that arrives shows the gap: that costs one full-state request (the spec's rule), and then none.
+            const lost = agent.count((e) => e.event === 'transport_error', mark);
+            expect(lost).toBeGreaterThanOrEqual(1);
+            expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark)).toBe(1);
+            const settled = agent.events.length;
+            await sleep(3000);
+            expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+            expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+          },
+        }),
       'HTTP has no connection to restore: polls fail while the server is down and resume; a gap in its sequence numbers costs one full-state request',
     ),
     60_000,

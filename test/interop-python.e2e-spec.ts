@@ -3,8 +3,8 @@ import { InteropResults } from './support/interop-results';
 import { jsonConfigRollback } from './support/json-config-rollback';
 import { JsonLineAgent, pythonOpampInterpreter, pythonSkipReason, startPythonAgent } from './support/python-agent';
 import { restClient } from './support/rest-client';
-import { freePort } from '../src/common/free-port';
-import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
+import { acrossServerRestart } from './support/server-restart';
+import { startTestServer, TestServer } from './support/test-server';
 
 /**
  * Interop with the Python OpAMP client (`opentelemetry-opamp-client` from PyPI, plain HTTP only),
@@ -257,53 +257,35 @@ describeIf('Python opentelemetry-opamp-client across a server restart', () => {
     results.scenario(
       'http',
       'restart (state lost)',
-      async () => {
-        const port = await freePort();
-        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-        let server = await startTestServer(env, testDatabaseUri('py-restart'));
-        const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, [
-          '--heartbeat',
-          '1',
-          '--service-name',
-          'py-survivor',
-          '--effective-config',
-          '{"keep": true}',
-        ]);
-        try {
-          const uid = await agent.uid();
-          await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && !!r.body.status.effectiveConfig,
-          );
-          await server.close();
-          const mark = agent.events.length;
+      () =>
+        acrossServerRestart({
+          name: 'py-restart',
+          keepDatabase: false,
           // Polls fail while the server is down (each heartbeat is retried once, then dropped).
-          await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
-          server = await startTestServer(env, testDatabaseUri('py-restart-empty'));
-          const stored = await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
-            20_000,
-          );
-          expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-survivor');
-          expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
-          // Asked at least once. It can be asked again: the client numbers a failed send too (a retried
-          // heartbeat repeats its number, the next message skips one), and its full-state answer has no
-          // remote config status (it never had a config) although ReportsRemoteConfig promises one, so a
-          // gap plus that "missing" field asks again, until the numbers run consecutively. Then never.
-          await new Promise((r) => setTimeout(r, 3000));
-          const requests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark);
-          expect(requests).toBeGreaterThanOrEqual(1);
-          expect(requests).toBeLessThanOrEqual(3);
-          const settled = agent.events.length;
-          await new Promise((r) => setTimeout(r, 3000));
-          expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
-          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
-        } finally {
-          await agent.stop();
-          await server.close();
-        }
-      },
+          noticed: 'send_failed',
+          start: (url) => startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-survivor', '--effective-config', '{"keep": true}']),
+          check: async (agent, { server, uid, mark }) => {
+            const stored = await eventually(
+              () => getAgent(server, uid),
+              (r) => r.status === 200 && !!r.body.status.effectiveConfig && !!r.body.status.description,
+              20_000,
+            );
+            expect(stored.body.status.description.identifyingAttributes['service.name']).toBe('py-survivor');
+            expect(JSON.parse(stored.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: true });
+            // Asked at least once. It can be asked again: the client numbers a failed send too (a retried
+            // heartbeat repeats its number, the next message skips one), and its full-state answer has no
+            // remote config status (it never had a config) although ReportsRemoteConfig promises one, so a
+            // gap plus that "missing" field asks again, until the numbers run consecutively. Then never.
+            await new Promise((r) => setTimeout(r, 3000));
+            const requests = agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, mark);
+            expect(requests).toBeGreaterThanOrEqual(1);
+            expect(requests).toBeLessThanOrEqual(3);
+            const settled = agent.events.length;
+            await new Promise((r) => setTimeout(r, 3000));
+            expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+            expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+          },
+        }),
       'full state may be requested up to 3 times: seq gaps from failed sends + no remote config status in the answer',
     ),
     60_000,
@@ -316,48 +298,29 @@ describeIf('Python opentelemetry-opamp-client across a server restart that keeps
     results.scenario(
       'http',
       'reconnect',
-      async () => {
-        const port = await freePort();
-        const env = { OPAMP_PORT: String(port), OPAMP_HEARTBEAT_INTERVAL_SECONDS: '2' };
-        const db = testDatabaseUri('py-reconnect');
-        let server = await startTestServer(env, db);
-        const agent = startPythonAgent(`http://127.0.0.1:${port}/v1/opamp`, [
-          '--heartbeat',
-          '1',
-          '--service-name',
-          'py-reconnect',
-          '--effective-config',
-          '{"keep": 1}',
-        ]);
-        try {
-          const uid = await agent.uid();
-          await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && !!r.body.status.effectiveConfig,
-          );
-          await server.close();
-          const mark = agent.events.length;
-          await agent.waitFor((e) => e.event === 'send_failed', 10_000, mark);
-          server = await startTestServer(env, db);
-          const back = await eventually(
-            () => getAgent(server, uid),
-            (r) => r.status === 200 && r.body.status.connected === true && agent.count((e) => e.event === 'message', mark) >= 3,
-            20_000,
-          );
-          expect(back.body.status.connected).toBe(true);
-          expect(back.body.status.description.identifyingAttributes['service.name']).toBe('py-reconnect');
-          expect(JSON.parse(back.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: 1 });
-          // Its failed sends leave a gap in its sequence numbers, which costs at most one full-state request
-          // (the state was kept, so that is the only reason to ask); then polls go on undisturbed.
-          const settled = agent.events.length;
-          await new Promise((r) => setTimeout(r, 3000));
-          expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
-          expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
-        } finally {
-          await agent.stop();
-          await server.close();
-        }
-      },
+      () =>
+        acrossServerRestart({
+          name: 'py-reconnect',
+          keepDatabase: true,
+          noticed: 'send_failed',
+          start: (url) => startPythonAgent(url, ['--heartbeat', '1', '--service-name', 'py-reconnect', '--effective-config', '{"keep": 1}']),
+          check: async (agent, { server, uid, mark }) => {
+            const back = await eventually(
+              () => getAgent(server, uid),
+              (r) => r.status === 200 && r.body.status.connected === true && agent.count((e) => e.event === 'message', mark) >= 3,
+              20_000,
+            );
+            expect(back.body.status.connected).toBe(true);
+            expect(back.body.status.description.identifyingAttributes['service.name']).toBe('py-reconnect');
+            expect(JSON.parse(back.body.status.effectiveConfig.configMap[''].body)).toEqual({ keep: 1 });
+            // Its failed sends leave a gap in its sequence numbers, which costs at most one full-state request
+            // (the state was kept, so that is the only reason to ask); then polls go on undisturbed.
+            const settled = agent.events.length;
+            await new Promise((r) => setTimeout(r, 3000));
+            expect(agent.count((e) => e.event === 'message', settled)).toBeGreaterThanOrEqual(2);
+            expect(agent.count((e) => e.event === 'message' && ((e.flags as number) & FULL_STATE) !== 0, settled)).toBe(0);
+          },
+        }),
       'HTTP has no connection to restore: its polls fail while the server is down and resume when it is back',
     ),
     60_000,
