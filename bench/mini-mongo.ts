@@ -488,6 +488,35 @@ function project(doc: Doc, projection: Doc | undefined): Doc {
   return exclude(doc, tree);
 }
 
+/** The value of a $group key expression for one document: "$path", an object of them, or a constant. */
+function keyOf(doc: Doc, expr: unknown): unknown {
+  if (typeof expr === 'string' && expr.startsWith('$')) return getPath(doc, expr.slice(1)) ?? null;
+  if (isPlainDoc(expr)) return Object.fromEntries(Object.entries(expr).map(([k, v]) => [k, keyOf(doc, v)]));
+  return expr;
+}
+
+/** $group with $sum accumulators (a number, or "$path"): one row per distinct key, as MongoDB groups. */
+function group(docs: Doc[], g: Doc): Doc[] {
+  const rows = new Map<string, Doc>();
+  for (const d of docs) {
+    const key = keyOf(d, g._id);
+    const id = JSON.stringify(key);
+    let row = rows.get(id);
+    if (!row) {
+      row = { _id: key };
+      for (const field of Object.keys(g)) if (field !== '_id') row[field] = 0;
+      rows.set(id, row);
+    }
+    for (const [field, acc] of Object.entries(g)) {
+      if (field === '_id') continue;
+      const sum = (acc as Doc).$sum;
+      const add = typeof sum === 'number' ? sum : Number(getPath(d, String(sum).slice(1)));
+      row[field] = (row[field] as number) + (Number.isFinite(add) ? add : 0);
+    }
+  }
+  return [...rows.values()];
+}
+
 function applyUpdate(doc: Doc, u: Doc, inserting: boolean): void {
   if (!Object.keys(u).some((k) => k.startsWith('$'))) {
     for (const k of Object.keys(doc)) if (k !== '_id') delete doc[k];
@@ -731,7 +760,10 @@ class MiniMongo {
       else rest.push(stage);
     }
     const onlyCount = rest.length === 1 && Object.keys(rest[0])[0] === '$group' && !sort && !skip && !limit;
-    if (onlyCount && Object.values(rest[0].$group as Doc).every((acc) => acc === 1 || typeof (acc as Doc).$sum === 'number')) {
+    const g0 = onlyCount ? (rest[0].$group as Doc) : undefined;
+    // A key naming no field (countDocuments groups by null) is one row: counted, not collected.
+    const constantKey = g0 !== undefined && !JSON.stringify(g0._id ?? null).includes('"$');
+    if (g0 && constantKey && Object.entries(g0).every(([f, acc]) => f === '_id' || acc === 1 || typeof (acc as Doc).$sum === 'number')) {
       // countDocuments: counted, not collected.
       const g = rest[0].$group as Doc;
       const n = this.count(c, filter);
@@ -743,14 +775,7 @@ class MiniMongo {
     for (const stage of rest) {
       const [op, arg] = Object.entries(stage)[0];
       if (op === '$group') {
-        const g = arg as Doc;
-        const out: Doc = { _id: g._id };
-        for (const [field, acc] of Object.entries(g)) {
-          if (field === '_id') continue;
-          const sum = (acc as Doc).$sum;
-          out[field] = typeof sum === 'number' ? docs.length * sum : docs.reduce((a, d) => a + Number(getPath(d, String(sum).slice(1)) ?? 0), 0);
-        }
-        docs = docs.length ? [out] : [];
+        docs = group(docs, arg as Doc);
       } else if (op === '$count') {
         docs = [{ [String(arg)]: docs.length }];
       } else if (op === '$project') {
