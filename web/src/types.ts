@@ -115,6 +115,7 @@ export interface Rollout {
       failed: number;
       pending: number;
       packages?: { installed: number; installing: number; failed: number; pending: number };
+      connectionSettings?: { applied: number; applying: number; failed: number; pending: number };
     }[];
     /** The versions moved to and from (a rollout of packages). */
     packages?: PackageRef[];

@@ -64,6 +64,7 @@ export function RolloutPage() {
   const geometric = Array.isArray(r.spec.stages) ? undefined : r.spec.stages;
   const rows = Math.max(stages?.length ?? 0, r.status.stages.length, r.status.stageCount ?? 0);
   const movesPackages = (r.spec.packages?.length ?? 0) > 0;
+  const movesSettings = r.status.stages.some((s) => s.connectionSettings);
   return (
     <>
       <p>
@@ -145,6 +146,7 @@ export function RolloutPage() {
                 <th scope="col">Failed</th>
                 <th scope="col">Pending</th>
                 {movesPackages && <th scope="col">Packages installed / installing / failed / pending</th>}
+                {movesSettings && <th scope="col">Connection settings applied / applying / failed / pending</th>}
               </tr>
             </thead>
             <tbody>
@@ -163,6 +165,13 @@ export function RolloutPage() {
                       <td>
                         {counts?.packages
                           ? `${counts.packages.installed} / ${counts.packages.installing} / ${counts.packages.failed} / ${counts.packages.pending}`
+                          : '—'}
+                      </td>
+                    )}
+                    {movesSettings && (
+                      <td>
+                        {counts?.connectionSettings
+                          ? `${counts.connectionSettings.applied} / ${counts.connectionSettings.applying} / ${counts.connectionSettings.failed} / ${counts.connectionSettings.pending}`
                           : '—'}
                       </td>
                     )}
