@@ -79,7 +79,13 @@ export class MongooseAgentGroupsRepository extends AgentGroupsRepository {
 
   async activeNamesHoldingBack(): Promise<string[]> {
     const found = await this.groups
-      .find({ deletedAt: null, $or: [{ deliveredConfigs: { $exists: true } }, { deliveredPackages: { $exists: true } }, { deliveredConnectionSettings: { $exists: true } }] }, { _id: 1 })
+      .find(
+        {
+          deletedAt: null,
+          $or: [{ deliveredConfigs: { $exists: true } }, { deliveredPackages: { $exists: true } }, { deliveredConnectionSettings: { $exists: true } }],
+        },
+        { _id: 1 },
+      )
       .lean<{ _id: string }[]>();
     return found.map((g) => g._id);
   }

@@ -9,7 +9,15 @@ const t0 = new Date('2026-12-02T10:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 
 const fleet = (n: number, f: (i: number) => Partial<RolloutAgentFacts> = () => ({})): RolloutAgentFacts[] =>
-  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, acceptsPackages: true, capabilities: 0, labels: {}, ...f(i) }));
+  Array.from({ length: n }, (_, i) => ({
+    uid: `agent-${i}`,
+    connected: true,
+    acceptsRemoteConfig: true,
+    acceptsPackages: true,
+    capabilities: 0,
+    labels: {},
+    ...f(i),
+  }));
 const applied = (hash = TO): Partial<RolloutAgentFacts> => ({ reported: { hash, status: 'APPLIED' } });
 const failed: Partial<RolloutAgentFacts> = { reported: { hash: TO, status: 'FAILED', errorMessage: 'bad receiver' } };
 

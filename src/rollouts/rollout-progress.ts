@@ -148,7 +148,11 @@ function canTake(f: RolloutAgentFacts, spec: StoredRolloutSpec, status: RolloutS
 
 /** `config`, `packages`, `connection settings`, or several joined by "and" (what the rollout moves). */
 export function whatMoves(spec: Pick<StoredRolloutSpec, 'configs' | 'packages' | 'connectionSettings'>): string {
-  const parts = [...(spec.configs.length ? ['config'] : []), ...(spec.packages?.length ? ['packages'] : []), ...(spec.connectionSettings ? ['connection settings'] : [])];
+  const parts = [
+    ...(spec.configs.length ? ['config'] : []),
+    ...(spec.packages?.length ? ['packages'] : []),
+    ...(spec.connectionSettings ? ['connection settings'] : []),
+  ];
   return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : (parts[0] ?? 'config');
 }
 
@@ -158,7 +162,12 @@ export function progress(input: ProgressInput): ProgressStep {
   let status: RolloutStatus = { ...input.status, stages: [...input.status.stages] };
   let reached = [...input.reached];
   const views = new Map(input.target.map((f) => [f.uid, f]));
-  const eligible = input.target.filter((f) => f.connected && canTake(f, spec, input.status));
+  // Stages pick among the agents connected now, and the agents already reached keep their place
+  // even when they are gone: a stage never reaches another agent in the stead of one that
+  // disconnected (else a change that makes agents disconnect, a bad OpAMP endpoint, would be sent
+  // to one agent after another before any gate could judge it).
+  const wasReached = new Set(input.reached);
+  const eligible = input.target.filter((f) => (f.connected || wasReached.has(f.uid)) && canTake(f, spec, input.status));
   const stages = plannedStages(spec, views, eligible.length);
   status.stageCount = stages.length;
   status.targetAgents = eligible.length;

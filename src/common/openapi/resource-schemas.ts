@@ -420,10 +420,13 @@ const rolloutStageCounts: SchemaObject = {
     applied: { type: 'integer', minimum: 0, description: 'Agents done with everything the rollout moves' },
     failed: { type: 'integer', minimum: 0 },
     pending: { type: 'integer', minimum: 0 },
-    packages: fourCounts(['installed', 'installing', 'failed', 'pending'], 'A rollout of packages: the stage\'s agents by how the target versions stand on them'),
+    packages: fourCounts(
+      ['installed', 'installing', 'failed', 'pending'],
+      "A rollout of packages: the stage's agents by how the target versions stand on them",
+    ),
     connectionSettings: fourCounts(
       ['applied', 'applying', 'failed', 'pending'],
-      'A rollout of connection settings: the stage\'s agents by the ConnectionSettingsStatus they report for the offer made from the new settings (applied: APPLIED, or sent to an agent without ReportsConnectionSettingsStatus; applying: sent, no final status; failed: FAILED or not in time; pending: not offered yet)',
+      "A rollout of connection settings: the stage's agents by the ConnectionSettingsStatus they report for the offer made from the new settings (applied: APPLIED, or sent to an agent without ReportsConnectionSettingsStatus; applying: sent, no final status; failed: FAILED or not in time; pending: not offered yet)",
     ),
   },
 };
