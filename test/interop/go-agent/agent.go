@@ -74,8 +74,8 @@ type agent struct {
 	health       *protobufs.ComponentHealth
 	effective    map[string]*protobufs.AgentConfigFile
 	remoteStatus *protobufs.RemoteConfigStatus
-	// settingsHash is the last connection settings offer taken; opamp-go v0.23 can report a
-	// ConnectionSettingsStatus only at Start, so it goes out with the next (re)start.
+	// settingsHash is the last connection settings offer taken. opamp-go reports the status of an
+	// offer as it takes it; a new client (restart, move) starts with it as its last status.
 	settingsHash []byte
 	// settingsErr is why the agent refused the offer of settingsHash ("" when it took it).
 	settingsErr string
