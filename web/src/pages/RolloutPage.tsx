@@ -5,7 +5,7 @@ import { ProblemMessage } from '../components/ProblemMessage';
 import { when } from '../format';
 import { useSession } from '../session';
 import type { Rollout, RolloutStageSpec } from '../types';
-import { configsText, packagesText, stageText } from './RolloutsPage';
+import { configsText, connectionSettingsText, packagesText, stageText } from './RolloutsPage';
 
 type Action = 'pause' | 'resume' | 'approve' | 'abort' | 'undo' | 'retry';
 
@@ -64,7 +64,7 @@ export function RolloutPage() {
   const geometric = Array.isArray(r.spec.stages) ? undefined : r.spec.stages;
   const rows = Math.max(stages?.length ?? 0, r.status.stages.length, r.status.stageCount ?? 0);
   const movesPackages = (r.spec.packages?.length ?? 0) > 0;
-  const movesSettings = r.status.stages.some((s) => s.connectionSettings);
+  const movesSettings = !!r.spec.connectionSettings;
   return (
     <>
       <p>
@@ -94,6 +94,12 @@ export function RolloutPage() {
           <div>
             <dt>Packages</dt>
             <dd data-testid="rollout-packages">{packagesText(r)}</dd>
+          </div>
+        )}
+        {movesSettings && (
+          <div>
+            <dt>Connection settings</dt>
+            <dd data-testid="rollout-connection-settings">{connectionSettingsText(r)}</dd>
           </div>
         )}
         <div>
