@@ -50,7 +50,7 @@ type GroupContent = Pick<AgentGroup, 'labels' | 'selector' | 'requirements' | 'p
  */
 export interface PolicyRollouts {
   /** The group's rollout that holds (Pending, Progressing, Paused, or Aborted: its overlay holds), if any. */
-  holding(group: string): Promise<{ name: string; phase: string; configs: StoredConfigRef[]; connectionSettings?: StoredConnectionSettings } | undefined>;
+  holding(group: string): Promise<{ name: string; phase: string; configs: StoredConfigRef[] } | undefined>;
   /** Starts a rollout of the group to its `configs` and `packages` under its policy (what it holds back moves); returns the rollout's name. */
   start(group: AgentGroup): Promise<string>;
 }

@@ -56,7 +56,7 @@ export class RolloutsService implements OnModuleInit {
     this.groups.setPolicyRollouts({
       holding: async (group) => {
         const r = await this.holdingRollout(group);
-        return r && { name: r._id, phase: r.phase, configs: r.spec.configs, connectionSettings: r.spec.connectionSettings };
+        return r && { name: r._id, phase: r.phase, configs: r.spec.configs };
       },
       start: (group) => this.startForPolicy(group),
     });
