@@ -84,6 +84,14 @@ export class AgentGroup {
   @Prop({ type: MongooseSchema.Types.Mixed })
   deliveredPackages?: PackageRef[];
 
+  /**
+   * What the group's agents get while a rollout of a change of `connectionSettings` (by the
+   * rollout policy) has not reached them: the settings from before the change (`{}`: none).
+   * Absent: `connectionSettings` themselves.
+   */
+  @Prop({ type: MongooseSchema.Types.Mixed })
+  deliveredConnectionSettings?: StoredConnectionSettings;
+
   @Prop({ type: Number, required: true })
   resourceVersion: number;
 

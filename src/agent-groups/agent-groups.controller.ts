@@ -9,7 +9,7 @@ import { governedQuery, governingGroup, hasOwnConfig } from '../desired-state/co
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, ResourcePageQuery, resourceList } from '../common/resource-list';
 import { AgentGroup } from './agent-group.schema';
 import { AgentGroupManifestDto, AgentGroupNameParam } from './agent-group-manifest.dto';
-import { configRefsToApi, toAgentGroupResource } from './agent-group.mapper';
+import { configRefsToApi, connectionSettingsFromStored, toAgentGroupResource } from './agent-group.mapper';
 import { rolloutPolicyToApi } from '../rollouts/rollout-policy';
 import { AgentGroupDefinition, AgentGroupsService } from './agent-groups.service';
 import { GroupAgentsQuery, IncludeDeletedGroupQuery } from './agent-group-queries.dto';
@@ -35,6 +35,7 @@ export class AgentGroupsController {
       ...(g.deliveredPackages
         ? { deliveredPackages: g.deliveredPackages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) })) }
         : {}),
+      ...(g.deliveredConnectionSettings ? { deliveredConnectionSettings: connectionSettingsFromStored(g.deliveredConnectionSettings) ?? {} } : {}),
     };
     return { ...r, spec, status };
   }

@@ -27,7 +27,7 @@ export abstract class AgentGroupsRepository {
   abstract activeNamesUsingConfig(config: string): Promise<string[]>;
   /** Names of the active groups with a rollout policy that assign the remote config. */
   abstract activeNamesWithPolicyUsingConfig(config: string): Promise<string[]>;
-  /** Names of the active groups that hold configs or packages back for a rollout (`deliveredConfigs` or `deliveredPackages` set). */
+  /** Names of the active groups that hold configs, packages or connection settings back for a rollout (`deliveredConfigs`, `deliveredPackages` or `deliveredConnectionSettings` set). */
   abstract activeNamesHoldingBack(): Promise<string[]>;
   /** The parsed selector of an active group (undefined when there is no such group). */
   abstract activeRequirements(name: string): Promise<SelectorRequirement[] | undefined>;
@@ -79,7 +79,13 @@ export class MongooseAgentGroupsRepository extends AgentGroupsRepository {
 
   async activeNamesHoldingBack(): Promise<string[]> {
     const found = await this.groups
-      .find({ deletedAt: null, $or: [{ deliveredConfigs: { $exists: true } }, { deliveredPackages: { $exists: true } }] }, { _id: 1 })
+      .find(
+        {
+          deletedAt: null,
+          $or: [{ deliveredConfigs: { $exists: true } }, { deliveredPackages: { $exists: true } }, { deliveredConnectionSettings: { $exists: true } }],
+        },
+        { _id: 1 },
+      )
       .lean<{ _id: string }[]>();
     return found.map((g) => g._id);
   }

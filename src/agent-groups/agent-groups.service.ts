@@ -13,7 +13,7 @@ import { SelectorError, SelectorRequirement, selectorRequirements } from '../com
 import { byPrecedence } from '../desired-state/config-precedence';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { storedRolloutPolicy } from '../rollouts/rollout-policy';
-import { AgentGroup, StoredConfigRef, StoredRolloutPolicy } from './agent-group.schema';
+import { AgentGroup, StoredConfigRef, StoredConnectionSettings, StoredRolloutPolicy } from './agent-group.schema';
 import { AgentGroupsRepository } from './agent-groups.repository';
 import { checkConfigRefs, FieldProblem } from './config-refs';
 import { AgentGroupStatusCounter } from './agent-group-status';
@@ -61,6 +61,10 @@ export function changedPackages(before: readonly PackageRef[], after: readonly P
 }
 
 const samePackages = (a: readonly PackageRef[], b: readonly PackageRef[]) => changedPackages(a, b).length === 0 && changedPackages(b, a).length === 0;
+
+/** Connection settings as compared: absent and `{}` both mean none. */
+const settingsKey = (s: StoredConnectionSettings | undefined) => JSON.stringify(s && Object.values(s).some((v) => v !== undefined) ? s : null);
+const sameSettings = (a: StoredConnectionSettings | undefined, b: StoredConnectionSettings | undefined) => settingsKey(a) === settingsKey(b);
 
 const sameConfigs = (a: readonly StoredConfigRef[], b: readonly StoredConfigRef[]) =>
   JSON.stringify(a.map((c) => [c.fileName, c.remoteConfig, c.revision ?? null])) ===
@@ -136,7 +140,7 @@ export class AgentGroupsService implements OnModuleInit {
   async startHeldBack(name: string): Promise<string | undefined> {
     const rollouts = this.policyRollouts;
     const g = await this.groups.findById(name);
-    if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || (!g.deliveredConfigs && !g.deliveredPackages)) return undefined;
+    if (!rollouts || !g || g.deletedAt || !g.rolloutPolicy || (!g.deliveredConfigs && !g.deliveredPackages && !g.deliveredConnectionSettings)) return undefined;
     if (await rollouts.holding(name)) return undefined;
     return rollouts.start(g);
   }
@@ -153,7 +157,7 @@ export class AgentGroupsService implements OnModuleInit {
    * meanwhile, what was delivered is held and the next rollout follows. Packages cannot change
    * while the rollout holds, so they are never held back after it.
    */
-  async settlePolicyRollout(name: string, moved: { configs?: StoredConfigRef[]; packages: boolean }): Promise<void> {
+  async settlePolicyRollout(name: string, moved: { configs?: StoredConfigRef[]; packages: boolean; connectionSettings?: boolean }): Promise<void> {
     await this.writes.run(name, async () => {
       const current = await this.get(name);
       let deliveredConfigs = current.deliveredConfigs;
@@ -162,9 +166,16 @@ export class AgentGroupsService implements OnModuleInit {
         deliveredConfigs = sameConfigs(wanted, moved.configs) ? undefined : moved.configs.map((c) => ({ ...c }));
       }
       const deliveredPackages = moved.packages ? undefined : current.deliveredPackages;
+      // Like packages, settings cannot change while the rollout holds: never held back after it.
+      const deliveredConnectionSettings = moved.connectionSettings ? undefined : current.deliveredConnectionSettings;
       const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-      if (same(current.deliveredConfigs, deliveredConfigs) && same(current.deliveredPackages, deliveredPackages)) return;
-      const updated = await this.commit(current, { deliveredConfigs, deliveredPackages, updatedAt: new Date() });
+      if (
+        same(current.deliveredConfigs, deliveredConfigs) &&
+        same(current.deliveredPackages, deliveredPackages) &&
+        same(current.deliveredConnectionSettings, deliveredConnectionSettings)
+      )
+        return;
+      const updated = await this.commit(current, { deliveredConfigs, deliveredPackages, deliveredConnectionSettings, updatedAt: new Date() });
       if (!updated) throw this.stale(name);
       this.publish('agentgroup.replaced', updated, current);
     });
@@ -193,7 +204,15 @@ export class AgentGroupsService implements OnModuleInit {
       // Re-creating a soft-deleted name makes a new group in its place; resourceVersions carry on.
       const revived = await this.commit(
         existing,
-        { ...content, deliveredConfigs: undefined, deliveredPackages: undefined, createdAt: now, updatedAt: now, deletedAt: null },
+        {
+          ...content,
+          deliveredConfigs: undefined,
+          deliveredPackages: undefined,
+          deliveredConnectionSettings: undefined,
+          createdAt: now,
+          updatedAt: now,
+          deletedAt: null,
+        },
         { deletedAt: { $ne: null } },
       );
       if (!revived) throw new ConflictError(`agentgroup "${name}" was changed concurrently; retry`);
@@ -224,9 +243,15 @@ export class AgentGroupsService implements OnModuleInit {
     const current = await this.get(name);
     if (String(current.resourceVersion) !== resourceVersion) throw this.stale(name, resourceVersion);
     if (content.rolloutPolicy && this.policyRollouts) return this.replaceThroughRollout(current, content, this.policyRollouts);
-    // Without a policy a change goes to every agent at once, configs and packages held back by one included.
-    if (sameContent(current, content) && !current.deliveredConfigs && !current.deliveredPackages) return current;
-    const updated = await this.commit(current, { ...content, deliveredConfigs: undefined, deliveredPackages: undefined, updatedAt: new Date() });
+    // Without a policy a change goes to every agent at once, configs, packages and settings held back by one included.
+    if (sameContent(current, content) && !current.deliveredConfigs && !current.deliveredPackages && !current.deliveredConnectionSettings) return current;
+    const updated = await this.commit(current, {
+      ...content,
+      deliveredConfigs: undefined,
+      deliveredPackages: undefined,
+      deliveredConnectionSettings: undefined,
+      updatedAt: new Date(),
+    });
     if (!updated) throw this.stale(name, resourceVersion);
     this.publish('agentgroup.replaced', updated, current);
     return updated;
@@ -247,6 +272,11 @@ export class AgentGroupsService implements OnModuleInit {
     const configsChange = !sameConfigs(await this.pinned(content.configs), delivered);
     const deliveredPkgs = current.deliveredPackages ?? current.packages ?? [];
     const packagesChange = changedPackages(deliveredPkgs, content.packages ?? []).length > 0;
+    // Connection settings move as a whole. A change to none applies at once: OpAMP cannot take
+    // settings away from an agent, so there is nothing to roll out (the defaults, or a lower
+    // group's settings, reach the agents the usual way).
+    const deliveredSettings = current.deliveredConnectionSettings ?? current.connectionSettings;
+    const settingsChange = !sameSettings(content.connectionSettings, deliveredSettings) && settingsKey(content.connectionSettings) !== 'null';
     const holding = await rollouts.holding(name);
     if (holding && !sameConfigs(content.configs, current.configs) && !sameConfigs(content.configs, holding.configs)) {
       throw new ConflictError(
@@ -258,18 +288,29 @@ export class AgentGroupsService implements OnModuleInit {
         `agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}); wait for it, abort or undo it before changing packages again`,
       );
     }
+    if (holding && !sameSettings(content.connectionSettings, current.connectionSettings)) {
+      throw new ConflictError(
+        `agentgroup "${name}" has rollout "${holding.name}" (${holding.phase}); wait for it, abort or undo it before changing connection settings again`,
+      );
+    }
     const deliveredConfigs = configsChange ? delivered.map((c) => ({ ...c })) : undefined;
     const deliveredPackages = packagesChange ? deliveredPkgs.map((p) => ({ ...p })) : undefined;
+    const deliveredConnectionSettings = settingsChange ? (deliveredSettings ?? {}) : undefined;
     const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
     let updated = current;
-    if (!sameContent(current, content) || !same(current.deliveredConfigs, deliveredConfigs) || !same(current.deliveredPackages, deliveredPackages)) {
-      const committed = await this.commit(current, { ...content, deliveredConfigs, deliveredPackages, updatedAt: new Date() });
+    if (
+      !sameContent(current, content) ||
+      !same(current.deliveredConfigs, deliveredConfigs) ||
+      !same(current.deliveredPackages, deliveredPackages) ||
+      !same(current.deliveredConnectionSettings, deliveredConnectionSettings)
+    ) {
+      const committed = await this.commit(current, { ...content, deliveredConfigs, deliveredPackages, deliveredConnectionSettings, updatedAt: new Date() });
       if (!committed) throw this.stale(name);
       updated = committed;
       this.publish('agentgroup.replaced', updated, current);
     }
     // Also when a replace before committed the change but could not start its rollout.
-    if ((configsChange || packagesChange) && !holding) await rollouts.start(updated);
+    if ((configsChange || packagesChange || settingsChange) && !holding) await rollouts.start(updated);
     return updated;
   }
 
@@ -300,6 +341,24 @@ export class AgentGroupsService implements OnModuleInit {
       if (JSON.stringify(current.packages ?? []) === JSON.stringify(next) && !current.deliveredPackages) return current;
       // What the rollout delivered is now what every agent gets: nothing is held back any more.
       const updated = await this.commit(current, { packages: next.length ? next : undefined, deliveredPackages: undefined, updatedAt: new Date() });
+      if (!updated) throw this.stale(name);
+      this.publish('agentgroup.replaced', updated, current);
+      return updated;
+    });
+  }
+
+  /**
+   * Sets only the group's connection settings (a rollout of them that succeeded writes what its
+   * agents now get; one undone writes back those from before, `{}` for none). Unchanged settings
+   * change nothing.
+   */
+  async replaceConnectionSettings(name: string, settings: StoredConnectionSettings): Promise<AgentGroup> {
+    return this.writes.run(name, async () => {
+      const current = await this.get(name);
+      const next = settingsKey(settings) === 'null' ? undefined : settings;
+      if (settingsKey(current.connectionSettings) === settingsKey(next) && !current.deliveredConnectionSettings) return current;
+      // What the rollout delivered is now what every agent gets: nothing is held back any more.
+      const updated = await this.commit(current, { connectionSettings: next, deliveredConnectionSettings: undefined, updatedAt: new Date() });
       if (!updated) throw this.stale(name);
       this.publish('agentgroup.replaced', updated, current);
       return updated;
@@ -411,8 +470,8 @@ function toDefinition(g: AgentGroup): AgentGroupDefinition {
     requirements: g.requirements,
     // What the agents get: configs held back for a rollout under the group's policy, else its configs.
     configs: (g.deliveredConfigs ?? g.configs).map((c) => ({ ...c })),
-    connectionSettings: connectionSettingsFromStored(g.connectionSettings),
-    // Likewise packages held back for a rollout under the policy.
+    // Likewise connection settings and packages held back for a rollout under the policy.
+    connectionSettings: connectionSettingsFromStored(g.deliveredConnectionSettings ?? g.connectionSettings),
     packages: (g.deliveredPackages ?? g.packages ?? []).map((p) => ({ ...p })),
     resourceVersion: g.resourceVersion,
     updatedAt: g.updatedAt,

@@ -110,9 +110,13 @@ export class Agent {
   @Prop({ type: MongooseSchema.Types.Mixed })
   ownTelemetry?: StoredOwnTelemetry | null;
 
-  /** The last connection settings offer sent, so that it is sent again only when it changes. */
+  /**
+   * The last connection settings offer sent, so that it is sent again only when it changes;
+   * `rollout`: the rollout whose connection settings it was made from (recorded also when that
+   * rollout's settings give the agent the offer it already has, so nothing is sent).
+   */
   @Prop({ type: MongooseSchema.Types.Mixed })
-  connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string } | null;
+  connectionSettingsOffer?: { lastSentHash: string; lastSentAt: Date; origin: string; rollout?: string } | null;
 
   /**
    * A command waiting for an HTTP agent's next poll (it cannot be pushed), stored so that the

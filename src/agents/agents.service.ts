@@ -95,6 +95,12 @@ export interface RolloutAgentFacts {
   packages?: readonly StoredPackageStatus[];
   /** The replica holding its connection, when connected (where its own telemetry is kept). */
   replicaId?: string;
+  /** Its capabilities (AgentCapabilities bits): which connection settings it takes and whether it reports their status. */
+  capabilities: number;
+  /** The connection settings offer last recorded for it (hash as hex; `rollout`: the rollout whose settings it was made from). */
+  connectionSettingsOffer?: Agent['connectionSettingsOffer'];
+  /** The ConnectionSettingsStatus it last reported (hash as hex). */
+  connectionSettingsStatus?: Agent['connectionSettingsStatus'];
 }
 
 /** The Agent aggregate's persistence: status ingest from the protocol, reads for the API. */
@@ -612,7 +618,17 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
   async rolloutFacts(requirements: SelectorRequirement[], extra: FilterQuery<unknown>): Promise<RolloutAgentFacts[]> {
     await this.queue.flush();
     const cutoff = this.httpSilenceCutoff();
-    const projection = { labels: 1, description: 1, connection: 1, capabilities: 1, 'health.healthy': 1, remoteConfigStatus: 1, packageStatuses: 1 };
+    const projection = {
+      labels: 1,
+      description: 1,
+      connection: 1,
+      capabilities: 1,
+      'health.healthy': 1,
+      remoteConfigStatus: 1,
+      packageStatuses: 1,
+      connectionSettingsOffer: 1,
+      connectionSettingsStatus: 1,
+    };
     // One query, unsorted and unpaged: on FerretDB such a filter reads the collection once, where
     // pages in uid order would read it once per page and again for each page's remaining count.
     const terms = selectorToTermsFilter(requirements) as FilterQuery<Agent>;
@@ -631,6 +647,9 @@ export class AgentsService implements OnApplicationBootstrap, OnApplicationShutd
         acceptsRemoteConfig: ((a.capabilities ?? 0) & 0x2) !== 0,
         acceptsPackages: ((a.capabilities ?? 0) & 0x8) !== 0,
         packages: a.packageStatuses?.packages,
+        capabilities: a.capabilities ?? 0,
+        connectionSettingsOffer: a.connectionSettingsOffer,
+        connectionSettingsStatus: a.connectionSettingsStatus,
         reported: a.remoteConfigStatus
           ? { hash: a.remoteConfigStatus.lastRemoteConfigHash, status: a.remoteConfigStatus.status, errorMessage: a.remoteConfigStatus.errorMessage }
           : undefined,

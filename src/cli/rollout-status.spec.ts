@@ -67,4 +67,18 @@ describe('rollout status (opampctl)', () => {
       '> stage 2: 0/2 applied, 0 failed, 2 pending; packages 0 installed, 1 installing, 0 failed, 1 pending',
     ]);
   });
+
+  it('adds the connection-settings counts to each stage of a rollout of connection settings', () => {
+    const lines = rolloutStatusLines(
+      rollout({
+        phase: 'RolledBack',
+        stage: 0,
+        stageCount: 2,
+        reached: 1,
+        targetAgents: 3,
+        stages: [{ reached: 1, applied: 0, failed: 1, pending: 0, connectionSettings: { applied: 0, applying: 0, failed: 1, pending: 0 } }],
+      }),
+    );
+    expect(lines[1]).toBe('  stage 1: 0/1 applied, 1 failed, 0 pending; connection settings 0 applied, 0 applying, 1 failed, 0 pending');
+  });
 });

@@ -36,6 +36,12 @@ function packageCountsText(p: unknown): string {
   return `; packages ${Number(p.installed ?? 0)} installed, ${Number(p.installing ?? 0)} installing, ${Number(p.failed ?? 0)} failed, ${Number(p.pending ?? 0)} pending`;
 }
 
+/** `; connection settings 1 applied, 0 applying, 0 failed, 2 pending` for a stage of a rollout of connection settings, else nothing. */
+function settingsCountsText(c: unknown): string {
+  if (!isObject(c)) return '';
+  return `; connection settings ${Number(c.applied ?? 0)} applied, ${Number(c.applying ?? 0)} applying, ${Number(c.failed ?? 0)} failed, ${Number(c.pending ?? 0)} pending`;
+}
+
 const pct = (x: unknown) => (typeof x === 'number' ? `${Math.round(x * 1000) / 10}%` : '?');
 
 /** The lines of `rollout status`: phase and why, one line per stage (with a bar on a terminal), the gate values, failed agents. */
@@ -57,7 +63,7 @@ export function rolloutStatusLines(r: Resource, opts: { tty?: boolean; barWidth?
       const applied = Number(s.applied ?? 0);
       const marker = i === current && !['Succeeded', 'RolledBack', 'Aborted'].includes(phase) ? '>' : ' ';
       lines.push(
-        `${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending${packageCountsText(s.packages)}`,
+        `${marker} stage ${i + 1}: ${opts.tty ? `${progressBar(applied, reached, width)} ` : ''}${applied}/${reached} applied, ${s.failed ?? 0} failed, ${s.pending ?? 0} pending${packageCountsText(s.packages)}${settingsCountsText(s.connectionSettings)}`,
       );
     });
   }

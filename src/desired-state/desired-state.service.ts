@@ -283,10 +283,21 @@ export class DesiredStateService implements OnModuleInit, BeforeApplicationShutd
     if (o.ownMetricsEndpoint) settings.ownMetrics = { endpoint: o.ownMetricsEndpoint };
     if (o.ownTracesEndpoint) settings.ownTraces = { endpoint: o.ownTracesEndpoint };
     if (o.ownLogsEndpoint) settings.ownLogs = { endpoint: o.ownLogsEndpoint };
-    const group = (await this.groupsOf(agent)).find((g) => g.connectionSettings && Object.keys(g.connectionSettings).length > 0);
-    if (group?.connectionSettings) Object.assign(settings, group.connectionSettings);
+    const groups = await this.groupsOf(agent);
+    // A rollout of the governing group's connection settings that reached the agent gives it the
+    // rollout's settings in place of the group's (the others keep the group's, the previous ones).
+    const held = groups[0] && this.overlays.get(groups[0].name);
+    const overlaid = held?.overlay.connectionSettings && agent._id !== undefined && held.reached.has(agent._id) ? held.overlay : undefined;
+    const own = (g: AgentGroupDefinition) => (overlaid && g === groups[0] ? overlaid.connectionSettings : g.connectionSettings);
+    const group = groups.find((g) => {
+      const s = own(g);
+      return s && Object.keys(s).length > 0;
+    });
+    const chosen = group && own(group);
+    if (chosen) Object.assign(settings, chosen);
     if (Object.keys(settings).length === 0) return undefined;
-    return { settings, origin: group ? { kind: 'group', group: group.name } : { kind: 'default' } };
+    if (!group) return { settings, origin: { kind: 'default' } };
+    return { settings, origin: { kind: 'group', group: group.name, ...(overlaid && group === groups[0] ? { rollout: overlaid.rollout } : {}) } };
   }
 
   private content(name: string, revision?: number): Promise<RemoteConfigContent> {

@@ -45,7 +45,8 @@ export interface DesiredConfigProblem {
 /** Connection settings to offer, merged from the server default and the agent's group. */
 export interface DesiredConnectionSettings {
   settings: ConnectionSettings;
-  origin: { kind: 'default' } | { kind: 'group'; group: string };
+  /** `rollout`: the group's settings here are a rollout's (its overlay reached the agent). */
+  origin: { kind: 'default' } | { kind: 'group'; group: string; rollout?: string };
 }
 
 /**
@@ -58,6 +59,11 @@ export interface ConfigOverlay {
   group: string;
   configs: { fileName: string; remoteConfig: string; revision?: number }[];
   packages?: PackageRef[];
+  /**
+   * Connection settings the reached agents get in place of the group's (the whole of them, as
+   * the group would say them); absent: the group's own.
+   */
+  connectionSettings?: ConnectionSettings;
   /**
    * A rolled-back rollout of packages: its reached agents are offered the group's versions of
    * these packages (`packages`: what the group named when the rollout started) forced, as an

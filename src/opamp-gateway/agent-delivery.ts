@@ -74,6 +74,8 @@ export class AgentDelivery {
       reported: holds.remoteConfigStatus,
       tracking: holds.remoteConfig,
       lastOfferHash: holds.connectionSettingsOffer?.lastSentHash,
+      lastOfferAt: holds.connectionSettingsOffer?.lastSentAt,
+      lastOfferRollout: holds.connectionSettingsOffer?.rollout,
       sentThisSession: state.sentConfigHash,
       desired,
       now: new Date(),

@@ -267,6 +267,41 @@ describe('delivery policy: connection settings', () => {
     expect(d.connectionSettings).toBe(offer.offers);
     expect(d.offerSent).toEqual({ lastSentHash: OFFER_HASH, lastSentAt: NOW, origin: 'group/edge' });
   });
+
+  // A rollout of connection settings judges an agent by the offer recorded for it and the rollout it was made from.
+  const fromRollout: DesiredConnectionSettings = { settings: groupSettings.settings, origin: { kind: 'group', group: 'edge', rollout: 'cs' } };
+  const SENT_AT = new Date('2026-12-01T00:00:00Z');
+  const rolloutRows: [string, Partial<DeliveryFacts>, { sends: boolean; recorded?: DeliveryDecision['offerSent'] }][] = [
+    [
+      "a rollout's new offer: sent, recorded with the rollout",
+      { desired: { settings: fromRollout, offer }, lastOfferHash: 'dd'.repeat(32) },
+      { sends: true, recorded: { lastSentHash: OFFER_HASH, lastSentAt: NOW, origin: 'group/edge', rollout: 'cs' } },
+    ],
+    [
+      "a rollout's settings give the offer the agent has: nothing sent, the record names the rollout (sent time kept)",
+      { desired: { settings: fromRollout, offer }, lastOfferHash: OFFER_HASH, lastOfferAt: SENT_AT },
+      { sends: false, recorded: { lastSentHash: OFFER_HASH, lastSentAt: SENT_AT, origin: 'group/edge', rollout: 'cs' } },
+    ],
+    [
+      'the same offer from the same rollout again: nothing sent, nothing recorded',
+      { desired: { settings: fromRollout, offer }, lastOfferHash: OFFER_HASH, lastOfferRollout: 'cs' },
+      { sends: false },
+    ],
+    [
+      "the rollout's overlay ended on the same offer (rolled back, succeeded): nothing sent, the record drops the rollout",
+      { desired: { settings: groupSettings, offer }, lastOfferHash: OFFER_HASH, lastOfferAt: SENT_AT, lastOfferRollout: 'cs' },
+      { sends: false, recorded: { lastSentHash: OFFER_HASH, lastSentAt: SENT_AT, origin: 'group/edge' } },
+    ],
+    [
+      "rolled back to other settings: the group's offer is sent again, without the rollout",
+      { desired: { settings: groupSettings, offer }, lastOfferHash: 'dd'.repeat(32), lastOfferRollout: 'cs' },
+      { sends: true, recorded: { lastSentHash: OFFER_HASH, lastSentAt: NOW, origin: 'group/edge' } },
+    ],
+  ];
+  it.each(rolloutRows)('%s', (_name, f, expected) => {
+    const d = decideDelivery(facts(f));
+    expect({ sends: d.connectionSettings !== undefined, recorded: d.offerSent }).toEqual(expected);
+  });
 });
 
 describe('delivery policy: ReportFullState', () => {

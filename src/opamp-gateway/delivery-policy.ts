@@ -126,6 +126,9 @@ export interface DeliveryFacts {
   tracking?: RemoteConfigTracking | null;
   /** The hash of the connection settings offer last sent. */
   lastOfferHash?: string;
+  /** When it was sent, and the rollout whose settings it was made from (if any). */
+  lastOfferAt?: Date;
+  lastOfferRollout?: string;
   /** The config hash sent during this session. */
   sentThisSession?: string;
   /** What the agent should have. */
@@ -144,8 +147,8 @@ export interface DeliveryDecision {
   connectionSettings?: ConnectionSettingsOffers;
   /** New delivery tracking, set only when it differs from what is held (null: no config is desired any more). */
   tracking?: RemoteConfigTracking | null;
-  /** The offer sent, to record so that it is sent again only when it changes. */
-  offerSent?: { lastSentHash: string; lastSentAt: Date; origin: string };
+  /** The offer sent (or the rollout it now comes from), to record so that it is sent again only when it changes. */
+  offerSent?: { lastSentHash: string; lastSentAt: Date; origin: string; rollout?: string };
 }
 
 /**
@@ -196,12 +199,23 @@ export function decideDelivery(f: DeliveryFacts): DeliveryDecision {
   if (!sameFields(tracking, f.tracking ?? null)) decision.tracking = tracking;
 
   const { settings, offer } = f.desired;
+  const rollout = settings?.origin.kind === 'group' ? settings.origin.rollout : undefined;
   if (settings && offer && offer.hashHex !== f.lastOfferHash) {
     decision.connectionSettings = offer.offers;
     decision.offerSent = {
       lastSentHash: offer.hashHex,
       lastSentAt: f.now,
       origin: settings.origin.kind === 'group' ? `group/${settings.origin.group}` : 'default',
+      ...(rollout ? { rollout } : {}),
+    };
+  } else if (settings && offer && rollout !== f.lastOfferRollout) {
+    // The same offer, now made from (or no longer from) a rollout's settings: nothing to send, but
+    // the rollout judges the agent by the offer it holds, so the record says where it comes from.
+    decision.offerSent = {
+      lastSentHash: offer.hashHex,
+      lastSentAt: f.lastOfferAt ?? f.now,
+      origin: settings.origin.kind === 'group' ? `group/${settings.origin.group}` : 'default',
+      ...(rollout ? { rollout } : {}),
     };
   }
   return decision;

@@ -54,11 +54,18 @@ export function observePackages(targets: readonly PackageTarget[], reported: rea
   return worst;
 }
 
-/** The rollout's view of an agent from its config state and its package state (either may be absent: not moved). */
-export function combinedState(config: AgentObservation['state'] | undefined, packages: PackageState | undefined): AgentObservation['state'] {
+/**
+ * The rollout's view of an agent from its config state, its package state and its connection
+ * settings state (each may be absent: not moved): the worst of them.
+ */
+export function combinedState(
+  config: AgentObservation['state'] | undefined,
+  packages: PackageState | undefined,
+  settings?: AgentObservation['state'],
+): AgentObservation['state'] {
   const pkg: AgentObservation['state'] | undefined =
     packages === undefined ? undefined : packages === 'installed' ? 'applied' : packages === 'installing' ? 'applying' : packages;
-  const states = [config, pkg].filter((s): s is AgentObservation['state'] => s !== undefined);
+  const states = [config, pkg, settings].filter((s): s is AgentObservation['state'] => s !== undefined);
   if (states.includes('failed')) return 'failed';
   if (states.includes('pending')) return 'pending';
   if (states.includes('applying')) return 'applying';

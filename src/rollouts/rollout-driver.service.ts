@@ -9,6 +9,8 @@ import { DesiredStateService, isProblem } from '../desired-state/desired-state.s
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
 import { progress, withCondition } from './rollout-progress';
 import { packagesText, packageTarget } from './package-progress';
+import { settingsText } from './connection-settings-progress';
+import { connectionSettingsToStored } from '../agent-groups/agent-group.mapper';
 import { withPackageVersions } from '../desired-state/package-policy';
 import { PackageCatalogue } from '../packages/package-catalogue';
 import { isDataPlaneMetric } from './gate-evaluator';
@@ -133,6 +135,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
       const what = [
         ...(pinned.length ? [`${pinned.map((c) => `${c.remoteConfig}@${c.revision}`).join(', ')} (hash ${toHash!.slice(0, 12)})`] : []),
         ...(r.spec.packages?.length ? [`packages ${packagesText(r.spec.packages)}`] : []),
+        ...(r.spec.connectionSettings ? [`connection settings (${settingsText(r.spec.connectionSettings)})`] : []),
       ].join(' and ');
       const status = withCondition(
         {
@@ -144,6 +147,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
           toHash,
           // What the group's agents get (under its policy: the versions held back).
           ...(packageTargets ? { packageTargets, fromPackages: group.packages.map((p) => ({ ...p })) } : {}),
+          // What the group's agents get now (under its policy: the settings held back); `{}` for none.
+          ...(r.spec.connectionSettings ? { fromConnectionSettings: connectionSettingsToStored(group.connectionSettings ?? {}) } : {}),
           stageStartedAt: undefined,
           bakeStartedAt: undefined,
         },
@@ -174,10 +179,12 @@ export class RolloutDriver implements OnApplicationBootstrap {
         await this.groups.settlePolicyRollout(r.group, {
           configs: r.spec.configs.length ? (step.status.pinned ?? r.spec.configs) : undefined,
           packages: !!r.spec.packages?.length,
+          connectionSettings: !!r.spec.connectionSettings,
         });
       } else {
         if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, step.status.pinned ?? r.spec.configs);
         if (r.spec.packages?.length) await this.groups.replacePackages(r.group, withPackageVersions(group.packages, r.spec.packages));
+        if (r.spec.connectionSettings) await this.groups.replaceConnectionSettings(r.group, r.spec.connectionSettings);
       }
     }
     if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;

@@ -18,7 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsLabelMap, IsLabelSelector } from '../agent-groups/agent-group-field-validators';
-import { GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
+import { ConnectionSettingsDto, GroupConfigRefDto } from '../agent-groups/agent-group-manifest.dto';
 import { IsPackageRefList, PackageRefDto } from '../agent-groups/package-refs';
 import { IsResourceName, RESOURCE_VERSION_PATTERN } from '../common/resource-name';
 import type { LabelSelectorObject } from '../common/selectors';
@@ -131,6 +131,17 @@ export class RolloutSpecDto extends RolloutPolicyDto {
     "Package versions (catalogued) the rollout moves its agents to, in place of the group's versions of the same names. A stage's agent succeeds when it reports INSTALLED for each version and fails on INSTALL_FAILED. A rollback offers the group's previous versions again, forced (an explicit, audited downgrade).",
   )
   packages?: PackageRefDto[];
+
+  @ApiPropertyOptional({
+    type: ConnectionSettingsDto,
+    description:
+      "Connection settings (as a group's spec.connectionSettings: heartbeat, OpAMP server endpoint/headers/proxy, own-telemetry destinations) the rollout moves its agents to, in place of the group's whole connectionSettings. A stage's agent succeeds when it reports ConnectionSettingsStatus APPLIED for the offer made from them (an agent without ReportsConnectionSettingsStatus: when it was sent it) and fails on FAILED. A rollback gives the reached agents the group's previous settings again.",
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ConnectionSettingsDto)
+  connectionSettings?: ConnectionSettingsDto;
 }
 
 /** A Rollout as sent to POST (create) and PUT (replace). */

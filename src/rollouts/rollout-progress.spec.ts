@@ -9,7 +9,15 @@ const t0 = new Date('2026-12-02T10:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 
 const fleet = (n: number, f: (i: number) => Partial<RolloutAgentFacts> = () => ({})): RolloutAgentFacts[] =>
-  Array.from({ length: n }, (_, i) => ({ uid: `agent-${i}`, connected: true, acceptsRemoteConfig: true, acceptsPackages: true, labels: {}, ...f(i) }));
+  Array.from({ length: n }, (_, i) => ({
+    uid: `agent-${i}`,
+    connected: true,
+    acceptsRemoteConfig: true,
+    acceptsPackages: true,
+    capabilities: 0,
+    labels: {},
+    ...f(i),
+  }));
 const applied = (hash = TO): Partial<RolloutAgentFacts> => ({ reported: { hash, status: 'APPLIED' } });
 const failed: Partial<RolloutAgentFacts> = { reported: { hash: TO, status: 'FAILED', errorMessage: 'bad receiver' } };
 
@@ -234,5 +242,132 @@ describe('rollout progress of packages (one step, pure)', () => {
     const late = progress(input({ spec: pspec, status: first.status, reached: first.reached, target: slow, now: at(61) }));
     expect(late.status.phase).toBe('RolledBack');
     expect(late.status.failedAgents[0].error).toBe('did not install the package in time');
+  });
+});
+
+describe('rollout progress of connection settings (one step, pure)', () => {
+  const H = 'ef'.repeat(32);
+  const CAPS = 0x40 | 0x8000; // ReportsOwnMetrics, ReportsConnectionSettingsStatus
+  const newSettings = { ownMetrics: { endpoint: 'http://collector:4318/v1/metrics' } };
+  const cspec = spec({ configs: [], connectionSettings: newSettings, stages: [{ count: 1 }, { percent: 100 }] });
+  // As read back from the database: a rollout of settings only has `toHash: null`.
+  const cstatus = (over: Partial<RolloutStatus> = {}) =>
+    started({ toHash: null as unknown as undefined, fromConnectionSettings: {}, stageStartedAt: t0, ...over });
+  /** The agent holds the rollout's offer and reported `status` for it. */
+  const offered = (status?: string, errorMessage = ''): Partial<RolloutAgentFacts> => ({
+    capabilities: CAPS,
+    connectionSettingsOffer: { lastSentHash: H, lastSentAt: t0, origin: 'group/web', rollout: 'r' },
+    ...(status ? { connectionSettingsStatus: { lastConnectionSettingsHash: H, status, errorMessage } } : {}),
+  });
+  const notYet: Partial<RolloutAgentFacts> = { capabilities: CAPS, connectionSettingsOffer: { lastSentHash: 'old', lastSentAt: t0, origin: 'group/web' } };
+  const step = (target: RolloutAgentFacts[], status: RolloutStatus, reached: string[], s: number, sp = cspec) =>
+    progress(input({ spec: sp, status, reached, target, now: at(s) }));
+
+  it('picks only agents that take the settings; the canary is pending, applying once offered, then APPLIED passes the stage', () => {
+    const fleetOf = (f: Partial<RolloutAgentFacts>) =>
+      fleet(4, (i) => (i === 3 ? { capabilities: 0x100, acceptsRemoteConfig: false } : { acceptsRemoteConfig: false, ...f }));
+    const first = step(fleetOf(notYet), cstatus(), [], 0);
+    expect(first.status.targetAgents).toBe(3);
+    expect(first.reached).toHaveLength(1);
+    expect(first.status.stages[0].connectionSettings).toEqual({ applied: 0, applying: 0, failed: 0, pending: 1 });
+    const pending = step(fleetOf(notYet), first.status, first.reached, 1);
+    expect(pending.status.stages[0]).toEqual({
+      reached: 1,
+      applied: 0,
+      failed: 0,
+      pending: 1,
+      connectionSettings: { applied: 0, applying: 0, failed: 0, pending: 1 },
+    });
+    const applying = step(fleetOf(offered('APPLYING')), pending.status, first.reached, 2);
+    expect(applying.status.stages[0].connectionSettings).toEqual({ applied: 0, applying: 1, failed: 0, pending: 0 });
+    expect(applying.status.stage).toBe(0);
+    const passed = step(fleetOf(offered('APPLIED')), applying.status, first.reached, 3);
+    expect(passed.status.stage).toBe(1);
+    expect(passed.status.stages[0]).toMatchObject({ applied: 1, connectionSettings: { applied: 1, applying: 0, failed: 0, pending: 0 } });
+    let s = passed;
+    for (let k = 4; k < 8 && s.status.phase === 'Progressing'; k++) s = step(fleetOf(offered('APPLIED')), s.status, s.reached, k);
+    expect(s.outcome).toBe('succeeded');
+    expect(s.status.conditions.at(-1)?.message).toBe('2 stages passed; 3 agents run the new connection settings');
+  });
+
+  it('a canary reporting FAILED trips the failure gate: rolled back, with its error', () => {
+    const target = fleet(3, () => offered('FAILED', 'cannot reach collector'));
+    const first = step(target, cstatus(), [], 0);
+    const tripped = step(target, first.status, first.reached, 1);
+    expect(tripped.outcome).toBe('rolledBack');
+    expect(tripped.status.failedAgents).toEqual([{ uid: first.reached[0], error: 'connection settings: cannot reach collector' }]);
+    expect(tripped.status.stages[0].connectionSettings).toEqual({ applied: 0, applying: 0, failed: 1, pending: 0 });
+  });
+
+  it('an agent without ReportsConnectionSettingsStatus counts as applied once it holds the offer', () => {
+    const target = fleet(2, () => ({ ...offered(), capabilities: 0x40 }));
+    const first = step(target, cstatus(), [], 0);
+    expect(step(target, first.status, first.reached, 1).status.stage).toBe(1);
+  });
+
+  it('a canary sent new OpAMP settings that disconnects: no other agent is reached in its stead; never back, it fails at the timeout, said so', () => {
+    const ospec = spec({
+      configs: [],
+      connectionSettings: { opamp: { endpoint: 'wss://nowhere/v1/opamp' } },
+      stages: [{ count: 1 }, { percent: 100 }],
+      gates: [
+        { metric: 'applyFailed', maxRatio: 0 },
+        { metric: 'disconnected', maxRatio: 0 },
+      ],
+    });
+    const opampAgent = { ...offered(), capabilities: 0x100 | 0x8000 };
+    const first = step(
+      fleet(3, () => opampAgent),
+      cstatus(),
+      [],
+      0,
+      ospec,
+    );
+    const canary = first.reached[0];
+    const gone = fleet(3, (i) => (`agent-${i}` === canary ? { ...opampAgent, connected: false } : opampAgent));
+    const waiting = step(gone, first.status, first.reached, 1, ospec);
+    expect(waiting.reached).toEqual([canary]);
+    expect(waiting.status.phase).toBe('Progressing');
+    const late = step(gone, waiting.status, waiting.reached, 61, ospec);
+    expect(late.reached).toEqual([canary]);
+    expect(late.outcome).toBe('rolledBack');
+    expect(late.status.failedAgents).toEqual([
+      { uid: canary, error: 'disconnected after it was sent the new connection settings, and did not report them applied' },
+    ]);
+    expect(late.status.gates.map((g) => [g.metric, g.agents, g.passed])).toEqual([
+      ['applyFailed', 1, false],
+      ['disconnected', 1, false],
+    ]);
+  });
+
+  it('a canary that reported APPLIED and then disconnected trips the disconnected gate during the bake', () => {
+    const bspec = spec({
+      configs: [],
+      connectionSettings: newSettings,
+      stages: [{ count: 1, bakeSeconds: 60 }, { percent: 100 }],
+      gates: [{ metric: 'disconnected', maxRatio: 0 }],
+    });
+    const ok = fleet(3, () => offered('APPLIED'));
+    const first = step(ok, cstatus(), [], 0, bspec);
+    const baking = step(ok, first.status, first.reached, 1, bspec);
+    expect(baking.status.conditions.at(-1)?.reason).toBe('Baking');
+    const gone = ok.map((f) => (f.uid === first.reached[0] ? { ...f, connected: false } : f));
+    const tripped = step(gone, baking.status, baking.reached, 2, bspec);
+    expect(tripped.outcome).toBe('rolledBack');
+    expect(tripped.reached).toEqual(first.reached);
+    expect(tripped.status.failedAgents).toEqual([{ uid: first.reached[0], error: 'disconnected after applying' }]);
+  });
+
+  it('configs and settings together: an agent is done when both are', () => {
+    const both = spec({ connectionSettings: newSettings, stages: [{ percent: 100 }] });
+    const st = started({ fromConnectionSettings: {}, stageStartedAt: t0 });
+    const onlyConfig = fleet(2, () => ({ ...applied(), ...offered('APPLYING') }));
+    const first = progress(input({ spec: both, status: st, target: onlyConfig }));
+    const waiting = progress(input({ spec: both, status: first.status, reached: first.reached, target: onlyConfig, now: at(1) }));
+    expect(waiting.status.stages[0]).toMatchObject({ applied: 0, pending: 2, connectionSettings: { applying: 2 } });
+    const done = fleet(2, () => ({ ...applied(), ...offered('APPLIED') }));
+    const ended = progress(input({ spec: both, status: waiting.status, reached: first.reached, target: done, now: at(2) }));
+    expect(ended.outcome).toBe('succeeded');
+    expect(ended.status.conditions.at(-1)?.message).toMatch(/run the new config and connection settings$/);
   });
 });

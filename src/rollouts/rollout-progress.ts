@@ -2,6 +2,7 @@ import type { RolloutAgentFacts } from '../agents/agents.service';
 import { matchesAgent } from '../common/selectors';
 import { AgentObservation, judgeStage } from './gate-evaluator';
 import { combinedState, observePackages, packageCounts, PackageState } from './package-progress';
+import { observeConnectionSettings, SettingsState, settingsCounts, takesConnectionSettings } from './connection-settings-progress';
 import type { PackageTarget, RolloutCondition, RolloutStatus, StageCounts, StoredRolloutSpec, StoredStage } from './rollout.schema';
 import { geometricStages, planStages, StageSpec } from './stage-planner';
 
@@ -61,35 +62,49 @@ export function plannedStages(spec: StoredRolloutSpec, views: ReadonlyMap<string
   });
 }
 
-/** What the rollout moves: the config map of hash `toHash`, package versions, or both. */
+/** What the rollout moves: the config map of hash `toHash`, package versions, connection settings (named by the rollout), or several. */
 export interface RolloutTargets {
   toHash?: string;
   packages?: readonly PackageTarget[];
+  /** The rollout's name, when it moves connection settings (the offer an agent holds names the rollout it came from). */
+  settingsOf?: string;
 }
 
-/** What a rollout sees of an agent it sent its targets to (its config, its packages: the worse of the two). */
+/** What the rollout sees of one agent, with each moved part's own state besides the combined one. */
+export type RolloutObservation = AgentObservation & {
+  packageState?: PackageState;
+  packageError?: string;
+  settingsState?: SettingsState;
+  settingsError?: string;
+};
+
+/** What a rollout sees of an agent it sent its targets to (its config, its packages, its connection settings: the worst of them). */
 export function observe(
   f: RolloutAgentFacts,
   targets: RolloutTargets,
   effective?: ReadonlyMap<string, string>,
   conditions?: ReadonlyMap<string, Readonly<Record<string, string>>>,
-): AgentObservation & { packageState?: PackageState; packageError?: string } {
+): RolloutObservation {
   const r = f.reported;
   const toHash = targets.toHash;
   let config: AgentObservation['state'] | undefined;
-  // A stored status keeps a rollout of packages only as `toHash: null`: no config to judge then.
-  if (toHash || !targets.packages?.length) {
+  // A stored status keeps a rollout of packages or settings only as `toHash: null`: no config to judge then.
+  if (toHash || (!targets.packages?.length && !targets.settingsOf)) {
     config = 'pending';
     if (r && toHash && r.hash === toHash) {
       config = r.status === 'APPLIED' ? 'applied' : r.status === 'FAILED' ? 'failed' : r.status === 'APPLYING' ? 'applying' : 'pending';
     }
   }
   const pkg = targets.packages?.length ? observePackages(targets.packages, f.packages) : undefined;
+  const cs = targets.settingsOf
+    ? observeConnectionSettings(targets.settingsOf, { capabilities: f.capabilities, offer: f.connectionSettingsOffer, status: f.connectionSettingsStatus })
+    : undefined;
   const eff = effective?.get(f.uid);
   return {
     uid: f.uid,
-    state: combinedState(config, pkg?.state),
+    state: combinedState(config, pkg?.state, cs?.state),
     ...(pkg ? { packageState: pkg.state, packageError: pkg.error } : {}),
+    ...(cs ? { settingsState: cs.state, settingsError: cs.error } : {}),
     connected: f.connected,
     healthy: f.healthy,
     effectiveMatches: eff === undefined ? undefined : eff === toHash,
@@ -101,21 +116,44 @@ export function withCondition(status: RolloutStatus, c: Omit<RolloutCondition, '
   return { ...status, conditions: [...status.conditions, { ...c, at }].slice(-MAX_CONDITIONS) };
 }
 
-function counts(obs: readonly (AgentObservation & { packageState?: PackageState })[], timedOut: boolean, packages: boolean): StageCounts {
+function counts(obs: readonly RolloutObservation[], timedOut: boolean, moves: { packages: boolean; settings: boolean }): StageCounts {
   const final = obs.map((o) => (timedOut && (o.state === 'pending' || o.state === 'applying') ? { ...o, state: 'failed' as const } : o));
   const n = (s: AgentObservation['state']) => final.filter((o) => o.state === s).length;
   const c: StageCounts = { reached: obs.length, applied: n('applied'), failed: n('failed'), pending: n('pending') + n('applying') };
-  if (packages)
+  if (moves.packages)
     c.packages = packageCounts(
       obs.map((o) => o.packageState ?? 'pending'),
+      timedOut,
+    );
+  if (moves.settings)
+    c.connectionSettings = settingsCounts(
+      obs.map((o) => o.settingsState ?? 'pending'),
       timedOut,
     );
   return c;
 }
 
-/** Whether an agent can take what the rollout moves: remote config for configs, packages for packages. */
-function canTake(f: RolloutAgentFacts, spec: StoredRolloutSpec): boolean {
-  return (spec.configs.length === 0 || f.acceptsRemoteConfig) && (!spec.packages?.length || f.acceptsPackages);
+/**
+ * Whether an agent can take what the rollout moves: remote config for configs, packages for
+ * packages, and for connection settings a part of the new settings or of the group's from before
+ * (see takesConnectionSettings).
+ */
+function canTake(f: RolloutAgentFacts, spec: StoredRolloutSpec, status: RolloutStatus): boolean {
+  return (
+    (spec.configs.length === 0 || f.acceptsRemoteConfig) &&
+    (!spec.packages?.length || f.acceptsPackages) &&
+    (!spec.connectionSettings || takesConnectionSettings(f.capabilities, spec.connectionSettings, status.fromConnectionSettings))
+  );
+}
+
+/** `config`, `packages`, `connection settings`, or several joined by "and" (what the rollout moves). */
+export function whatMoves(spec: Pick<StoredRolloutSpec, 'configs' | 'packages' | 'connectionSettings'>): string {
+  const parts = [
+    ...(spec.configs.length ? ['config'] : []),
+    ...(spec.packages?.length ? ['packages'] : []),
+    ...(spec.connectionSettings ? ['connection settings'] : []),
+  ];
+  return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : (parts[0] ?? 'config');
 }
 
 /** One step of a Progressing rollout (see the file comment). */
@@ -124,7 +162,12 @@ export function progress(input: ProgressInput): ProgressStep {
   let status: RolloutStatus = { ...input.status, stages: [...input.status.stages] };
   let reached = [...input.reached];
   const views = new Map(input.target.map((f) => [f.uid, f]));
-  const eligible = input.target.filter((f) => f.connected && canTake(f, spec));
+  // Stages pick among the agents connected now, and the agents already reached keep their place
+  // even when they are gone: a stage never reaches another agent in the stead of one that
+  // disconnected (else a change that makes agents disconnect, a bad OpAMP endpoint, would be sent
+  // to one agent after another before any gate could judge it).
+  const wasReached = new Set(input.reached);
+  const eligible = input.target.filter((f) => (f.connected || wasReached.has(f.uid)) && canTake(f, spec, input.status));
   const stages = plannedStages(spec, views, eligible.length);
   status.stageCount = stages.length;
   status.targetAgents = eligible.length;
@@ -177,6 +220,16 @@ export function progress(input: ProgressInput): ProgressStep {
             },
           }
         : {}),
+      ...(spec.connectionSettings
+        ? {
+            connectionSettings: {
+              applied: before?.connectionSettings?.applied ?? 0,
+              applying: before?.connectionSettings?.applying ?? 0,
+              failed: before?.connectionSettings?.failed ?? 0,
+              pending: newly.length + (before?.connectionSettings?.pending ?? 0),
+            },
+          }
+        : {}),
     };
     return { status, reached };
   }
@@ -191,12 +244,12 @@ export function progress(input: ProgressInput): ProgressStep {
 
   // The agents judged: every agent the rollout reached that the group still governs; the rest are the control.
   const reachedSet = new Set(reached);
-  const targets: RolloutTargets = { toHash: status.toHash, packages: status.packageTargets };
+  const targets: RolloutTargets = { toHash: status.toHash, packages: status.packageTargets, settingsOf: spec.connectionSettings ? input.name : undefined };
   const obs = input.target.filter((f) => reachedSet.has(f.uid)).map((f) => observe(f, targets, input.effective, input.conditions));
   const control = eligible.filter((f) => !reachedSet.has(f.uid)).map((f) => observe(f, {}, undefined, input.conditions));
   const timedOut = now.getTime() - new Date(status.stageStartedAt ?? now).getTime() >= spec.applyTimeoutSeconds * 1000;
   const verdict = judgeStage(obs, spec.gates, { timedOut, control });
-  status.stages[i] = counts(obs, timedOut, !!spec.packages?.length);
+  status.stages[i] = counts(obs, timedOut, { packages: !!spec.packages?.length, settings: !!spec.connectionSettings });
   status.stages[i].reached = want.length;
   if (verdict.kind === 'waiting') return { status, reached };
 
@@ -242,7 +295,7 @@ export function progress(input: ProgressInput): ProgressStep {
       {
         type: 'Succeeded',
         reason: 'AllStagesPassed',
-        message: `${stages.length} stages passed; ${obs.length} agents run the new ${spec.configs.length ? (spec.packages?.length ? 'config and packages' : 'config') : 'packages'}`,
+        message: `${stages.length} stages passed; ${obs.length} agents run the new ${whatMoves(spec)}`,
       },
       now,
     );
@@ -256,11 +309,17 @@ export function progress(input: ProgressInput): ProgressStep {
   return { status, reached };
 }
 
-function agentError(o: AgentObservation & { packageState?: PackageState; packageError?: string }, f: RolloutAgentFacts, timedOut: boolean): string {
+function agentError(o: RolloutObservation, f: RolloutAgentFacts, timedOut: boolean): string {
   if (o.packageState === 'failed') return o.packageError ?? 'reported INSTALL_FAILED';
+  if (o.settingsState === 'failed') return o.settingsError ?? 'connection settings: reported FAILED';
   if (o.state === 'failed') return f.reported?.errorMessage || 'reported FAILED';
   if (o.state !== 'applied') {
     if (o.packageState !== undefined && o.packageState !== 'installed') return timedOut ? 'did not install the package in time' : `package ${o.packageState}`;
+    if (o.settingsState !== undefined && o.settingsState !== 'applied') {
+      // Sent new settings and gone: what a bad OpAMP endpoint looks like from here.
+      if (o.settingsState === 'applying' && !o.connected) return 'disconnected after it was sent the new connection settings, and did not report them applied';
+      return timedOut ? 'did not apply the connection settings in time' : `connection settings ${o.settingsState}`;
+    }
     return timedOut ? 'did not apply the config in time' : `config ${o.state}`;
   }
   if (!o.connected) return 'disconnected after applying';

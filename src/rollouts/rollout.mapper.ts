@@ -1,4 +1,4 @@
-import { fromEntries, selectorFromStored } from '../agent-groups/agent-group.mapper';
+import { connectionSettingsFromStored, fromEntries, selectorFromStored } from '../agent-groups/agent-group.mapper';
 import type { StoredSelector } from '../agent-groups/agent-group.schema';
 import { stagesToApi } from './rollout-stages';
 import type { Rollout } from './rollout.schema';
@@ -14,6 +14,7 @@ export function toRolloutResource(r: Rollout) {
       target: r.spec.target,
       configs: r.spec.configs,
       ...(r.spec.packages?.length ? { packages: r.spec.packages } : {}),
+      ...(r.spec.connectionSettings ? { connectionSettings: connectionSettingsFromStored(r.spec.connectionSettings) } : {}),
       stages: stagesToApi(r.spec, (sel) => selectorFromStored(sel as StoredSelector)),
       applyTimeoutSeconds: r.spec.applyTimeoutSeconds,
       gates: r.spec.gates,
@@ -29,6 +30,7 @@ export function toRolloutResource(r: Rollout) {
       configs: s.pinned,
       previousConfigs: s.from,
       ...(s.packageTargets ? { packages: s.packageTargets.map((t) => ({ name: t.name, version: t.version })), previousPackages: s.fromPackages } : {}),
+      ...(s.fromConnectionSettings ? { previousConnectionSettings: connectionSettingsFromStored(s.fromConnectionSettings) } : {}),
       approvedStage: s.approvedStage,
       stageStartedAt: s.stageStartedAt,
       bakeStartedAt: s.bakeStartedAt,

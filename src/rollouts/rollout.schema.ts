@@ -1,6 +1,6 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Schema as MongooseSchema } from 'mongoose';
-import type { StoredConfigRef, StoredEntry, StoredSelector } from '../agent-groups/agent-group.schema';
+import type { StoredConfigRef, StoredConnectionSettings, StoredEntry, StoredSelector } from '../agent-groups/agent-group.schema';
 import type { PackageRef } from '../agents/agent-package-assignment';
 import type { SelectorRequirement } from '../common/selectors';
 import type { GateResult, GateSpec } from './gate-evaluator';
@@ -34,6 +34,11 @@ export interface StoredRolloutSpec {
   configs: StoredConfigRef[];
   /** The package versions the rollout moves the group's agents to (absent or empty: configs only). */
   packages?: PackageRef[];
+  /**
+   * The connection settings the rollout moves the group's agents to, in the group's stored form
+   * (they replace the group's whole `connectionSettings`); absent: it does not move them.
+   */
+  connectionSettings?: StoredConnectionSettings;
   /** Explicit stages, or `geometric` (exactly one of the two). */
   stages?: StoredStage[];
   geometric?: { initial: number; multiplier: number; bakeSeconds?: number };
@@ -44,9 +49,9 @@ export interface StoredRolloutSpec {
   fromPolicy?: boolean;
 }
 
-/** Whether the rollout has started (its targets are fixed): it knows its config hash or its package targets. */
-export function hasStarted(s: Pick<RolloutStatus, 'toHash' | 'packageTargets'>): boolean {
-  return !!s.toHash || !!s.packageTargets;
+/** Whether the rollout has started (its targets are fixed): it knows its config hash, its package targets or the group's settings from before. */
+export function hasStarted(s: Pick<RolloutStatus, 'toHash' | 'packageTargets' | 'fromConnectionSettings'>): boolean {
+  return !!s.toHash || !!s.packageTargets || !!s.fromConnectionSettings;
 }
 
 export interface RolloutCondition {
@@ -64,6 +69,20 @@ export interface StageCounts {
   pending: number;
   /** For a rollout of packages: the stage's agents by how the target versions stand on them. */
   packages?: PackageStageCounts;
+  /** For a rollout of connection settings: the stage's agents by how the new settings stand on them. */
+  connectionSettings?: ConnectionSettingsStageCounts;
+}
+
+/** How the stage's agents stand with the rollout's connection settings. */
+export interface ConnectionSettingsStageCounts {
+  /** Reported APPLIED for the settings offered them (or, without ReportsConnectionSettingsStatus, were sent them). */
+  applied: number;
+  /** Sent them (or reported APPLYING), no final status yet. */
+  applying: number;
+  /** Reported FAILED for them (or did not apply them in time). */
+  failed: number;
+  /** Not yet offered them. */
+  pending: number;
 }
 
 /** How the stage's agents stand with the rollout's package versions (each agent counted once, by its worst package). */
@@ -100,6 +119,11 @@ export interface RolloutStatus {
   packageTargets?: PackageTarget[];
   /** The group's packages when the rollout started (what a rollback offers again, forced). */
   fromPackages?: PackageRef[];
+  /**
+   * For a rollout of connection settings: the group's connection settings when it started (`{}`
+   * for none), stored form; what undo after success writes back. Set when it starts.
+   */
+  fromConnectionSettings?: StoredConnectionSettings;
   /** When the current stage first reached its agents. */
   stageStartedAt?: Date;
   /** When the current stage's gates first passed (its bake time runs from here). */

@@ -12,7 +12,8 @@ import { KeyedMutex } from '../common/keyed-mutex';
 import { DesiredStateService } from '../desired-state/desired-state.service';
 import type { ConfigOverlay } from '../desired-state/desired-state.types';
 import { RemoteConfigsService } from '../remote-configs/remote-configs.service';
-import { withCondition } from './rollout-progress';
+import { whatMoves, withCondition } from './rollout-progress';
+import { connectionSettingsFromStored, connectionSettingsToStored } from '../agent-groups/agent-group.mapper';
 import type { RolloutManifestDto } from './rollout-manifest.dto';
 import { StoredPolicy, storedRolloutPolicy } from './rollout-policy';
 import { ACTIVE_PHASES, hasStarted, OVERLAY_PHASES, PACKAGE_OVERLAY_PHASES, Rollout, RolloutPhase, RolloutStatus, StoredRolloutSpec } from './rollout.schema';
@@ -77,8 +78,18 @@ export class RolloutsService implements OnModuleInit {
     for (const r of found.sort((a, b) => (a._id < b._id ? -1 : 1))) {
       const reached = r.reached ?? [];
       const packages = r.spec.packages?.length ? r.spec.packages : undefined;
+      // Rolled back, a rollout of connection settings says nothing: the group's (previous) settings
+      // come back to its reached agents by the same hash-gated delivery.
+      const connectionSettings = r.spec.connectionSettings ? connectionSettingsFromStored(r.spec.connectionSettings) : undefined;
       if (OVERLAY_PHASES.includes(r.phase)) {
-        out.push({ rollout: r._id, group: r.group, configs: r.status.pinned ?? r.spec.configs, ...(packages ? { packages } : {}), reached });
+        out.push({
+          rollout: r._id,
+          group: r.group,
+          configs: r.status.pinned ?? r.spec.configs,
+          ...(packages ? { packages } : {}),
+          ...(connectionSettings ? { connectionSettings } : {}),
+          reached,
+        });
       } else if (packages && reached.length) {
         out.push({ rollout: r._id, group: r.group, configs: [], packages: rollbackPackages(r), rolledBack: true, reached });
       }
@@ -109,11 +120,14 @@ export class RolloutsService implements OnModuleInit {
     // same replace sent again; a new change (a new resourceVersion) is.
     if (await this.rollouts.exists(name)) return name;
     const packages = g.deliveredPackages ? changedPackages(g.deliveredPackages, g.packages ?? []) : [];
+    // Connection settings held back move as a whole: the group's new settings replace its old ones.
+    const settings = g.deliveredConnectionSettings ? (g.connectionSettings ?? {}) : undefined;
     const spec: StoredRolloutSpec = {
       target: { group: g._id },
-      // Only packages held back: the configs do not move (they would gate on remote config).
-      configs: g.deliveredConfigs || !packages.length ? g.configs.map((c) => ({ ...c })) : [],
+      // Only packages or settings held back: the configs do not move (they would gate on remote config).
+      configs: g.deliveredConfigs || (!packages.length && !settings) ? g.configs.map((c) => ({ ...c })) : [],
       ...(packages.length ? { packages: packages.map((p) => ({ name: p.name, version: p.version, ...(p.force ? { force: true } : {}) })) } : {}),
+      ...(settings ? { connectionSettings: settings } : {}),
       ...(g.rolloutPolicy as StoredPolicy),
       fromPolicy: true,
     };
@@ -184,7 +198,7 @@ export class RolloutsService implements OnModuleInit {
       }
       await this.rollouts.delete(name);
       this.feed.resourceChanged('rollouts', 'DELETED', name);
-      // An aborted rollout's reached agents go back to their group's config; a rolled-back one of
+      // An aborted rollout's reached agents go back to their group's config and settings; a rolled-back one of
       // packages no longer forces its previous versions on them.
       if (current.phase === 'Aborted' || (current.phase === 'RolledBack' && current.spec.packages?.length)) this.announce(current);
       return current;
@@ -227,7 +241,7 @@ export class RolloutsService implements OnModuleInit {
             {
               type: 'Aborted',
               reason: 'AbortedByUser',
-              message: `aborted ${by}: the ${r.reached.length} agents reached keep the new config until the rollout is deleted`,
+              message: `aborted ${by}: the ${r.reached.length} agents reached keep the new ${whatMoves(r.spec)} until the rollout is deleted`,
             },
             now,
           );
@@ -237,9 +251,11 @@ export class RolloutsService implements OnModuleInit {
           if (r.phase === 'Succeeded') {
             if (r.spec.configs.length && !status.from) throw refuse('it does not know the configs from before');
             if (r.spec.packages?.length && !status.fromPackages) throw refuse('it does not know the packages from before');
+            if (r.spec.connectionSettings && !status.fromConnectionSettings) throw refuse('it does not know the connection settings from before');
             // The group said what the rollout delivered: it says again what it said before.
             if (r.spec.configs.length) await this.groups.replaceConfigs(r.group, status.from!);
             if (r.spec.packages?.length) await this.groups.replacePackages(r.group, status.fromPackages!);
+            if (r.spec.connectionSettings) await this.groups.replaceConnectionSettings(r.group, status.fromConnectionSettings!);
           }
           status = withCondition(
             { ...status, phase: 'RolledBack' },
@@ -301,6 +317,7 @@ export class RolloutsService implements OnModuleInit {
         toHash: s.toHash,
         packageTargets: s.packageTargets,
         fromPackages: s.fromPackages,
+        fromConnectionSettings: s.fromConnectionSettings,
         stages: [],
         gates: [],
         conditions: s.conditions,
@@ -385,13 +402,18 @@ export class RolloutsService implements OnModuleInit {
     errors.push(...problems);
     const named = await checkPackageRefs(s.packages ?? [], this.catalogue, 'spec.packages');
     errors.push(...named.problems);
-    if (!s.configs?.length && !s.packages?.length)
-      errors.push({ field: 'spec.configs', message: 'a rollout moves configs, packages or both: name at least one' });
+    const settings = s.connectionSettings ? connectionSettingsToStored(s.connectionSettings) : undefined;
+    // OpAMP cannot take connection settings away from an agent: a rollout names what it moves them to.
+    if (settings && !Object.values(settings).some((v) => v !== undefined))
+      errors.push({ field: 'spec.connectionSettings', message: 'names no setting (heartbeatIntervalSeconds, opamp, ownMetrics, ownTraces, ownLogs)' });
+    if (!s.configs?.length && !s.packages?.length && !s.connectionSettings)
+      errors.push({ field: 'spec.configs', message: 'a rollout moves configs, packages, connection settings or several: name at least one' });
     if (errors.length) throw new InvalidError(`Invalid rollout: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, { errors });
     return {
       target: { group: s.target.group },
       configs,
       ...(named.packages.length ? { packages: named.packages } : {}),
+      ...(settings ? { connectionSettings: settings } : {}),
       ...policy,
     };
   }
@@ -401,11 +423,6 @@ export class RolloutsService implements OnModuleInit {
 function rollbackPackages(r: Pick<Rollout, 'spec' | 'status'>): PackageRef[] {
   const moved = new Set((r.spec.packages ?? []).map((p) => p.name));
   return (r.status.fromPackages ?? []).filter((p) => moved.has(p.name)).map((p) => ({ name: p.name, version: p.version }));
-}
-
-/** `config`, `packages`, or `config and packages`. */
-function whatMoves(spec: StoredRolloutSpec): string {
-  return spec.configs.length ? (spec.packages?.length ? 'config and packages' : 'config') : 'packages';
 }
 
 function lastReason(s: RolloutStatus): string | undefined {

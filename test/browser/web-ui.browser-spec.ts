@@ -29,6 +29,7 @@ describe('web UI in Chromium', () => {
   let page: Page;
   let agent: GoAgent | undefined;
   let edge: GoAgent | undefined;
+  let relay: GoAgent | undefined;
   let github: FakeGithub;
   let uid: string;
   /** The opamp-go agent of the group `edge`, which the package steps install on. */
@@ -104,6 +105,7 @@ describe('web UI in Chromium', () => {
   afterAll(async () => {
     await agent?.stop();
     await edge?.stop();
+    await relay?.stop();
     await browser?.close();
     await server?.close();
     await github?.close();
@@ -682,6 +684,55 @@ describe('web UI in Chromium', () => {
     expect(group.body.spec.packages).toEqual([{ name: 'otelcol', version: '1.1.0' }]);
     await page.goto(url('/rollouts'));
     await page.getByRole('row').filter({ hasText: 'edge-otelcol-1-1-0' }).getByText('otelcol 1.1.0 (from 1.0.0)').waitFor();
+  });
+
+  it("shows a rollout of a group's connection settings: what it moves to, and per stage the agents that applied them", async () => {
+    const post = (p: string, body: unknown) => rawRequest(url(p), { method: 'POST', headers: server.authHeaders, body });
+    const metrics = (v: string) => `http://127.0.0.1:4318/${v}/metrics`;
+    const group = await post('/api/v1/agentgroups', {
+      kind: 'AgentGroup',
+      apiVersion: 'v1',
+      metadata: { name: 'relay' },
+      spec: { selector: 'service.name=relay', connectionSettings: { ownMetrics: { endpoint: metrics('v1') } } },
+    });
+    expect(group.status).toBe(201);
+    relay = GoAgent.start(`ws://127.0.0.1:${server.opampPort}/v1/opamp`, [
+      '--heartbeat',
+      '1',
+      '--service-name',
+      'relay',
+      '--capabilities',
+      'ReportsStatus,ReportsHeartbeat,ReportsOwnMetrics,ReportsConnectionSettingsStatus',
+    ]);
+    const relayUid = (await relay.event('started')).uid as string;
+    await eventually(
+      () => rawRequest(url(`/api/v1/agents/${relayUid}`), { headers: server.authHeaders }),
+      (r) => r.body.status.connectionSettingsStatus?.status === 'APPLIED',
+      30_000,
+    );
+    const created = await post('/api/v1/rollouts', {
+      kind: 'Rollout',
+      apiVersion: 'v1',
+      metadata: { name: 'relay-metrics-v2' },
+      spec: { target: { group: 'relay' }, connectionSettings: { ownMetrics: { endpoint: metrics('v2') } }, stages: ['100%'] },
+    });
+    expect(created.status).toBe(201);
+    await page.goto(url('/rollouts/relay-metrics-v2'));
+    await page
+      .getByTestId('rollout-connection-settings')
+      .filter({ hasText: `ownMetrics ${metrics('v2')}` })
+      .waitFor();
+    await page.getByTestId('rollout-phase').filter({ hasText: 'Succeeded' }).waitFor({ timeout: 60_000 });
+    const stages = page.getByRole('table', { name: 'Stages' });
+    await stages.getByRole('columnheader', { name: 'Connection settings applied / applying / failed / pending' }).waitFor();
+    await stages
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: '1' }) })
+      .getByRole('cell', { name: '1 / 0 / 0 / 0' })
+      .waitFor();
+    await check(page, '26-connection-settings-rollout');
+    const stored = await rawRequest(url('/api/v1/agentgroups/relay'), { headers: server.authHeaders });
+    expect(stored.body.spec.connectionSettings).toEqual({ ownMetrics: { endpoint: metrics('v2') } });
   });
 
   it("refuses a downgrade set on the group's page until Force is ticked; then the agent installs the older version", async () => {

@@ -87,6 +87,15 @@ export interface RolloutGateResult {
   passed: boolean;
 }
 
+/** Connection settings as a group holds them: heartbeat, OpAMP server, own-telemetry destinations. */
+export interface RolloutConnectionSettings {
+  heartbeatIntervalSeconds?: number;
+  opamp?: { endpoint?: string };
+  ownMetrics?: { endpoint: string };
+  ownTraces?: { endpoint: string };
+  ownLogs?: { endpoint: string };
+}
+
 export interface Rollout {
   metadata: { name: string; resourceVersion: string; createdAt?: string; updatedAt?: string };
   spec: {
@@ -94,6 +103,8 @@ export interface Rollout {
     configs: { fileName: string; remoteConfig: string; revision?: number }[];
     /** Package versions the rollout moves the group's agents to (absent: it moves configs only). */
     packages?: PackageRef[];
+    /** Connection settings the rollout moves the group's agents to (a group's spec.connectionSettings). */
+    connectionSettings?: RolloutConnectionSettings;
     stages: RolloutStageSpec[] | { initial: number; multiplier: number; bakeSeconds?: number };
     applyTimeoutSeconds?: number;
     gates: { metric: string; maxRatio: number; vsControl?: boolean }[];
@@ -115,6 +126,7 @@ export interface Rollout {
       failed: number;
       pending: number;
       packages?: { installed: number; installing: number; failed: number; pending: number };
+      connectionSettings?: { applied: number; applying: number; failed: number; pending: number };
     }[];
     /** The versions moved to and from (a rollout of packages). */
     packages?: PackageRef[];

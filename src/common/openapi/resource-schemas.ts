@@ -398,6 +398,39 @@ const configRef: SchemaObject = {
   properties: { fileName: { type: 'string' }, remoteConfig: { type: 'string' }, revision: { type: 'integer', nullable: true } },
 };
 
+const packageRef: SchemaObject = {
+  type: 'object',
+  required: ['name', 'version'],
+  properties: { name: { type: 'string' }, version: { type: 'string' }, force: { type: 'boolean' } },
+};
+
+const fourCounts = (names: string[], description: string): SchemaObject => ({
+  type: 'object',
+  required: names,
+  description,
+  properties: Object.fromEntries(names.map((n) => [n, { type: 'integer', minimum: 0 }])),
+});
+
+/** One stage's counts: agents done with everything moved, and per moved part. */
+const rolloutStageCounts: SchemaObject = {
+  type: 'object',
+  required: ['reached', 'applied', 'failed', 'pending'],
+  properties: {
+    reached: { type: 'integer', minimum: 0 },
+    applied: { type: 'integer', minimum: 0, description: 'Agents done with everything the rollout moves' },
+    failed: { type: 'integer', minimum: 0 },
+    pending: { type: 'integer', minimum: 0 },
+    packages: fourCounts(
+      ['installed', 'installing', 'failed', 'pending'],
+      "A rollout of packages: the stage's agents by how the target versions stand on them",
+    ),
+    connectionSettings: fourCounts(
+      ['applied', 'applying', 'failed', 'pending'],
+      "A rollout of connection settings: the stage's agents by the ConnectionSettingsStatus they report for the offer made from the new settings (applied: APPLIED, or sent to an agent without ReportsConnectionSettingsStatus; applying: sent, no final status; failed: FAILED or not in time; pending: not offered yet)",
+    ),
+  },
+};
+
 export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
   metadata: { labels, resourceVersion: { type: 'string' }, createdAt: dateTime, updatedAt: dateTime },
   requiredMetadata: ['labels', 'resourceVersion'],
@@ -407,6 +440,11 @@ export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
     properties: {
       target: { type: 'object', required: ['group'], properties: { group: { type: 'string' } } },
       configs: { type: 'array', items: configRef },
+      packages: { type: 'array', items: packageRef, description: 'The package versions the rollout moves the group to (absent: none)' },
+      connectionSettings: {
+        ...openObject,
+        description: "The connection settings the rollout moves the group to, as a group's spec.connectionSettings (absent: it does not move them)",
+      },
       stages: { oneOf: [{ type: 'array', items: {} }, openObject], description: 'As sent: a list of stages, or {initial, multiplier, bakeSeconds}' },
       applyTimeoutSeconds: { type: 'integer' },
       gates: {
@@ -433,10 +471,16 @@ export const ROLLOUT_SCHEMA = resourceSchema('Rollout', {
       toHash: nullable({ type: 'string' }),
       configs: { type: 'array', nullable: true, items: configRef, description: 'The configs pinned to revisions when the rollout started' },
       previousConfigs: { type: 'array', nullable: true, items: configRef, description: "The group's configs before the rollout" },
+      packages: { type: 'array', items: packageRef, description: 'A rollout of packages: the versions it delivers' },
+      previousPackages: { type: 'array', items: packageRef, description: "A rollout of packages: the group's packages before it" },
+      previousConnectionSettings: {
+        ...openObject,
+        description: "A rollout of connection settings: the group's settings before it (`{}`: none), what undo after success writes back",
+      },
       approvedStage: nullable({ type: 'integer' }),
       stageStartedAt: nullable(dateTime),
       bakeStartedAt: nullable(dateTime),
-      stages: { type: 'array', items: openObject },
+      stages: { type: 'array', items: rolloutStageCounts },
       gates: { type: 'array', items: openObject },
       conditions: { type: 'array', items: openObject },
       failedAgents: {

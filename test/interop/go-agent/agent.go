@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,10 @@ type options struct {
 	compression      bool
 	// downloadCA: PEM certificates trusted (besides the system's) for package downloads over https.
 	downloadCA *x509.CertPool
+	// failSettingsContaining: refuse (report FAILED for) connection settings naming an endpoint containing it.
+	failSettingsContaining string
+	// followOpampEndpoint: reconnect to the OpAMP endpoint an offer names, as a real agent does.
+	followOpampEndpoint bool
 }
 
 type agent struct {
@@ -69,12 +74,16 @@ type agent struct {
 	health       *protobufs.ComponentHealth
 	effective    map[string]*protobufs.AgentConfigFile
 	remoteStatus *protobufs.RemoteConfigStatus
-	// settingsHash is the last connection settings offer taken; opamp-go v0.23 can report a
-	// ConnectionSettingsStatus only at Start, so it goes out with the next (re)start.
+	// settingsHash is the last connection settings offer taken. opamp-go reports the status of an
+	// offer as it takes it; a new client (restart, move) starts with it as its last status.
 	settingsHash []byte
-	connected    bool
-	lastFail     string
-	lastFailAt   time.Time
+	// settingsErr is why the agent refused the offer of settingsHash ("" when it took it).
+	settingsErr string
+	// url is the OpAMP endpoint the client (re)starts on: --url, or where an offer moved it.
+	url        string
+	connected  bool
+	lastFail   string
+	lastFailAt time.Time
 }
 
 func newAgent(opts options, out *emitter, log types.Logger) *agent {
@@ -86,6 +95,7 @@ func newAgent(opts options, out *emitter, log types.Logger) *agent {
 		pkgs:        newMemPackages(),
 		applyCh:     make(chan *protobufs.AgentRemoteConfig, 64),
 		uid:         types.InstanceUid(opts.uid),
+		url:         opts.url,
 		description: &protobufs.AgentDescription{IdentifyingAttributes: opts.identifying, NonIdentifyingAttributes: opts.nonIdentifying},
 		health:      &protobufs.ComponentHealth{Healthy: true, Status: "running", StartTimeUnixNano: now, StatusTimeUnixNano: now},
 		effective: map[string]*protobufs.AgentConfigFile{
@@ -148,7 +158,8 @@ func (a *agent) startClient() error {
 		status = proto.Clone(a.remoteStatus).(*protobufs.RemoteConfigStatus)
 	}
 	uid := a.uid
-	settingsHash := a.settingsHash
+	settingsHash, settingsErr := a.settingsHash, a.settingsErr
+	serverURL := a.url
 	requestUID := a.opts.requestNewUID && !a.gotNewUID
 	a.client = c // set before Start: callbacks may fire before Start returns
 	a.mu.Unlock()
@@ -175,7 +186,7 @@ func (a *agent) startClient() error {
 	}
 
 	settings := types.StartSettings{
-		OpAMPServerURL:     a.opts.url,
+		OpAMPServerURL:     serverURL,
 		Header:             a.opts.headers,
 		InstanceUid:        uid,
 		RemoteConfigStatus: status,
@@ -186,6 +197,7 @@ func (a *agent) startClient() error {
 			OnConnectFailed:           func(_ context.Context, err error) { a.onConnectFailed(err) },
 			OnMessage:                 a.onMessage,
 			OnOpampConnectionSettings: a.onOpampConnectionSettings,
+			OnConnectionSettings:      a.onConnectionSettings,
 			OnCommand:                 a.onCommand,
 			GetEffectiveConfig:        a.getEffectiveConfig,
 			DownloadHTTPClient:        a.downloadClient,
@@ -195,6 +207,10 @@ func (a *agent) startClient() error {
 		settings.LastConnectionSettingsStatus = &protobufs.ConnectionSettingsStatus{
 			LastConnectionSettingsHash: settingsHash,
 			Status:                     protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_APPLIED,
+		}
+		if settingsErr != "" {
+			settings.LastConnectionSettingsStatus.Status = protobufs.ConnectionSettingsStatuses_ConnectionSettingsStatuses_FAILED
+			settings.LastConnectionSettingsStatus.ErrorMessage = settingsErr
 		}
 	}
 	caps := a.opts.caps
@@ -253,7 +269,10 @@ func (a *agent) sendHTTPDisconnect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.opts.url, bytes.NewReader(body))
+	a.mu.Lock()
+	target := a.url
+	a.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -328,6 +347,7 @@ func (a *agent) onMessage(_ context.Context, m *types.MessageData) {
 		if m.OfferedConnectionsSettingsHash != nil {
 			a.mu.Lock()
 			a.settingsHash = append([]byte(nil), m.OfferedConnectionsSettingsHash...)
+			a.settingsErr = ""
 			a.mu.Unlock()
 		}
 		a.out.emit("connection_settings", fields{
@@ -383,7 +403,65 @@ func (a *agent) onOpampConnectionSettings(_ context.Context, s *protobufs.OpAMPC
 		"hasCertificate":           s.GetCertificate() != nil,
 		"proxy":                    proxyJSON(s.GetProxy()),
 	})
-	return nil // accepted (the agent does not actually reconnect elsewhere)
+	endpoint := s.GetDestinationEndpoint()
+	if err := a.refuseSettings(endpoint); err != nil {
+		return err
+	}
+	if a.opts.followOpampEndpoint && endpoint != "" {
+		a.mu.Lock()
+		current := a.url
+		a.mu.Unlock()
+		if endpoint != current {
+			// After this callback returns the library reports APPLIED; let that go out first.
+			go func() {
+				time.Sleep(300 * time.Millisecond)
+				a.moveTo(endpoint, "connection settings")
+			}()
+		}
+	}
+	return nil // accepted (without --follow-opamp-endpoint the agent does not move)
+}
+
+// onConnectionSettings takes (or refuses) the own-telemetry destinations of an offer.
+func (a *agent) onConnectionSettings(_ context.Context, s *protobufs.ConnectionSettingsOffers) error {
+	for _, t := range []*protobufs.TelemetryConnectionSettings{s.GetOwnMetrics(), s.GetOwnTraces(), s.GetOwnLogs()} {
+		if err := a.refuseSettings(t.GetDestinationEndpoint()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refuseSettings is the error the agent refuses an endpoint with (--fail-connection-settings-containing), nil to take it.
+func (a *agent) refuseSettings(endpoint string) error {
+	s := a.opts.failSettingsContaining
+	if s == "" || !strings.Contains(endpoint, s) {
+		return nil
+	}
+	err := fmt.Errorf("cannot use endpoint %s", endpoint)
+	a.mu.Lock()
+	a.settingsErr = err.Error()
+	a.mu.Unlock()
+	a.out.emit("connection_settings_refused", fields{"endpoint": endpoint, "error": err.Error()})
+	return err
+}
+
+// moveTo stops the client and starts a new one (same uid and state) on another OpAMP endpoint.
+func (a *agent) moveTo(url, why string) {
+	a.mu.Lock()
+	from := a.url
+	a.mu.Unlock()
+	a.out.emit("move", fields{"from": from, "to": url, "why": why})
+	mode, stopErr, disconnectErr := a.stopClient(a.currentClient())
+	if err := errors.Join(stopErr, disconnectErr); err != nil {
+		a.out.emit("error", fields{"during": "move", "error": err.Error(), "agentDisconnect": mode})
+	}
+	a.mu.Lock()
+	a.url = url
+	a.mu.Unlock()
+	if err := a.startClient(); err != nil {
+		a.out.emit("error", fields{"during": "move", "error": err.Error()})
+	}
 }
 
 func (a *agent) onCommand(_ context.Context, cmd *protobufs.ServerToAgentCommand) error {

@@ -127,6 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&customCaps, "custom-capability", "custom capability name (repeatable)")
 	compression := fs.Bool("compression", false, "WS: offer permessage-deflate; HTTP: gzip request bodies")
 	downloadCA := fs.String("download-ca", "", "PEM file of certificates trusted (besides the system's) for https package downloads")
+	failSettings := fs.String("fail-connection-settings-containing", "", "refuse connection settings (FAILED) naming an endpoint that contains this string")
+	followOpamp := fs.Bool("follow-opamp-endpoint", false, "reconnect to the OpAMP endpoint an offer names (stdin reconnect moves back)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -144,6 +146,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		requestNewUID:    *requestNewUID,
 		customCaps:       customCaps,
 		compression:      *compression,
+
+		failSettingsContaining: *failSettings,
+		followOpampEndpoint:    *followOpamp,
 	}
 	if o.customCaps == nil {
 		o.customCaps = []string{}
@@ -252,6 +257,7 @@ type command struct {
 	Data         string  `json:"data"`
 	Hash         string  `json:"hash"`
 	ErrorMessage string  `json:"errorMessage"`
+	URL          string  `json:"url"`
 }
 
 // handleCommand runs one stdin command and answers with ack/error (or stats).
@@ -284,6 +290,13 @@ func (a *agent) handleCommand(line string) bool {
 		err = a.sendCustomMessage(c)
 	case "set_config_status":
 		err = a.setConfigStatus(c)
+	case "reconnect":
+		// Back to --url (or to `url`): an agent giving up on an endpoint it could not reach.
+		target := c.URL
+		if target == "" {
+			target = a.opts.url
+		}
+		a.moveTo(target, "reconnect command")
 	default:
 		err = fmt.Errorf("unknown cmd %q", c.Cmd)
 	}

@@ -5,7 +5,7 @@ import { ProblemMessage } from '../components/ProblemMessage';
 import { when } from '../format';
 import { useSession } from '../session';
 import type { Rollout, RolloutStageSpec } from '../types';
-import { configsText, packagesText, stageText } from './RolloutsPage';
+import { configsText, connectionSettingsText, packagesText, stageText } from './RolloutsPage';
 
 type Action = 'pause' | 'resume' | 'approve' | 'abort' | 'undo' | 'retry';
 
@@ -64,6 +64,7 @@ export function RolloutPage() {
   const geometric = Array.isArray(r.spec.stages) ? undefined : r.spec.stages;
   const rows = Math.max(stages?.length ?? 0, r.status.stages.length, r.status.stageCount ?? 0);
   const movesPackages = (r.spec.packages?.length ?? 0) > 0;
+  const movesSettings = !!r.spec.connectionSettings;
   return (
     <>
       <p>
@@ -93,6 +94,12 @@ export function RolloutPage() {
           <div>
             <dt>Packages</dt>
             <dd data-testid="rollout-packages">{packagesText(r)}</dd>
+          </div>
+        )}
+        {movesSettings && (
+          <div>
+            <dt>Connection settings</dt>
+            <dd data-testid="rollout-connection-settings">{connectionSettingsText(r)}</dd>
           </div>
         )}
         <div>
@@ -145,6 +152,7 @@ export function RolloutPage() {
                 <th scope="col">Failed</th>
                 <th scope="col">Pending</th>
                 {movesPackages && <th scope="col">Packages installed / installing / failed / pending</th>}
+                {movesSettings && <th scope="col">Connection settings applied / applying / failed / pending</th>}
               </tr>
             </thead>
             <tbody>
@@ -163,6 +171,13 @@ export function RolloutPage() {
                       <td>
                         {counts?.packages
                           ? `${counts.packages.installed} / ${counts.packages.installing} / ${counts.packages.failed} / ${counts.packages.pending}`
+                          : '—'}
+                      </td>
+                    )}
+                    {movesSettings && (
+                      <td>
+                        {counts?.connectionSettings
+                          ? `${counts.connectionSettings.applied} / ${counts.connectionSettings.applying} / ${counts.connectionSettings.failed} / ${counts.connectionSettings.pending}`
                           : '—'}
                       </td>
                     )}

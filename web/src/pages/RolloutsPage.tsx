@@ -26,6 +26,15 @@ export function packagesText(r: Rollout): string {
     .join(', ');
 }
 
+/** `opamp ws://…, ownMetrics http://…, heartbeat 10 s` for the connection settings a rollout moves to; empty when none. */
+export function connectionSettingsText(r: Rollout): string {
+  const s = r.spec.connectionSettings;
+  if (!s) return '';
+  const parts = (['opamp', 'ownMetrics', 'ownTraces', 'ownLogs'] as const).filter((k) => s[k]?.endpoint).map((k) => `${k} ${s[k]!.endpoint}`);
+  if (s.heartbeatIntervalSeconds !== undefined) parts.push(`heartbeat ${s.heartbeatIntervalSeconds} s`);
+  return parts.join(', ');
+}
+
 export function RolloutsPage() {
   const { canWrite } = useSession();
   const q = useQuery({ queryKey: ['rollouts'], queryFn: () => api<ResourceList<Rollout>>('/rollouts', { query: { limit: 200 } }) });
