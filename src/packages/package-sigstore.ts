@@ -190,7 +190,7 @@ export class SigstoreBundleVerifier {
       );
     }
     try {
-      const signer = this.verifier.verify({ ...entity, signature: streamed }, this.libraryPolicy());
+      const signer = this.verifier.verify({ ...entity, signature: streamed }, entity.key.$case === 'certificate' ? this.libraryPolicy() : undefined);
       if (entity.key.$case === 'public-key') return { kind: 'public-key' };
       const identity = signer.identity?.subjectAlternativeName;
       if (this.policy.identity !== undefined && this.policy.identityRegexp && !(identity ?? '').match(this.policy.identityRegexp)) {
@@ -204,10 +204,9 @@ export class SigstoreBundleVerifier {
     }
   }
 
-  /** The signer policy for keyless bundles (keyed ones have no identity to check). */
-  private libraryPolicy(): { subjectAlternativeName?: string | RegExp; extensions?: { issuer: string } } | undefined {
+  /** The signer policy for keyless bundles (a keyed one is its key: nothing more to check). */
+  private libraryPolicy(): { subjectAlternativeName?: string | RegExp; extensions?: { issuer: string } } {
     const { identity, identityRegexp, oidcIssuer } = this.policy;
-    if (!this.keyless) return undefined;
     return {
       // The library reads a string as a pattern; an exact identity is made a pattern that matches only itself.
       subjectAlternativeName: identity !== undefined ? new RegExp(`^${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : identityRegexp,
