@@ -451,13 +451,15 @@ export const SETTINGS = {
     type: { kind: 'string', minLength: 1 },
     description:
       "A JavaScript regular expression the certificate's subject alternative name must match (unanchored, as cosign's --certificate-identity-regexp: write ^…$ to match it whole). With PACKAGE_SIGSTORE_IDENTITY as well, both must hold.",
+    // Checked here (a bad pattern stops the start, naming the key); the packages module compiles it.
     refine: (value: string | undefined) => {
       if (value === undefined) return undefined;
       try {
-        return new RegExp(value);
+        new RegExp(value);
       } catch (err) {
         throw new Error(`is not a regular expression: ${(err as Error).message}`);
       }
+      return value;
     },
   },
   PACKAGE_SIGSTORE_OIDC_ISSUER: {

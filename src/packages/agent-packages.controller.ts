@@ -62,7 +62,9 @@ export class AgentPackagesController {
     summary: 'Upload a file of a package version (creating the version when it does not exist)',
     description:
       'The body (application/octet-stream) is streamed into the database. Refused, with nothing stored: over PACKAGE_MAX_FILE_BYTES (413), ' +
-      'a `sha256` that does not match the bytes (400), a signature that does not verify (400), a bad file name (400), ' +
+      'a `sha256` that does not match the bytes (400), a signature that does not verify (400), a `sigstoreBundle` that is not a bundle, ' +
+      'is for other bytes, does not verify against the trusted root or names another signer, or that this server is not configured to verify (400), ' +
+      'a bad file name (400), ' +
       'a file name or platform the version already has, or a different type (409).',
   })
   @ApiSignedIn('operator')
@@ -79,7 +81,16 @@ export class AgentPackagesController {
     }
     const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const stored = await this.packages.upload(
-      { id: p.name, file: p.file, platform: q.platform, type: q.type, sha256: q.sha256, signature: q.signature, contentLength: length },
+      {
+        id: p.name,
+        file: p.file,
+        platform: q.platform,
+        type: q.type,
+        sha256: q.sha256,
+        signature: q.signature,
+        sigstoreBundle: q.sigstoreBundle,
+        contentLength: length,
+      },
       body ?? Readable.from([]),
     );
     return toAgentPackageResource(stored);

@@ -117,7 +117,9 @@ export class SigstoreBundleVerifier {
     }
     const { messageDigest, signature } = bundle.content.messageSignature;
     if (messageDigest && messageDigest.algorithm !== HashAlgorithm.SHA2_256 && messageDigest.algorithm !== HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED) {
-      throw new SignatureRefused(`the Sigstore bundle's message digest is not SHA-256 (${HashAlgorithm[messageDigest.algorithm]}); package files are signed over SHA-256`);
+      throw new SignatureRefused(
+        `the Sigstore bundle's message digest is not SHA-256 (${HashAlgorithm[messageDigest.algorithm]}); package files are signed over SHA-256`,
+      );
     }
     let entity: SignedEntity;
     try {
@@ -194,7 +196,10 @@ export class SigstoreBundleVerifier {
       if (entity.key.$case === 'public-key') return { kind: 'public-key' };
       const identity = signer.identity?.subjectAlternativeName;
       if (this.policy.identity !== undefined && this.policy.identityRegexp && !(identity ?? '').match(this.policy.identityRegexp)) {
-        throw new PolicyError({ code: 'UNTRUSTED_SIGNER_ERROR', message: `certificate identity error - expected ${this.policy.identityRegexp}, got ${identity}` });
+        throw new PolicyError({
+          code: 'UNTRUSTED_SIGNER_ERROR',
+          message: `certificate identity error - expected ${this.policy.identityRegexp}, got ${identity}`,
+        });
       }
       return { kind: 'certificate', identity, issuer: signer.identity?.extensions?.issuer };
     } catch (err) {
