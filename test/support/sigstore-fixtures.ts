@@ -122,6 +122,8 @@ export interface KeylessOptions {
   digest?: Buffer;
   /** Leave out the embedded SCT. */
   noSct?: boolean;
+  /** Makes the signature with the leaf's private key (default: node's crypto, SHA-256 over the signed bytes). */
+  sign?: (key: KeyObject, bytes: Buffer) => Buffer;
 }
 
 export class SigstoreTestPki {
@@ -130,7 +132,6 @@ export class SigstoreTestPki {
   readonly ctKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   readonly caName = name('sigstore-test-ca');
   readonly caDer: Buffer;
-  private serial = 1;
 
   constructor() {
     const now = Date.now();
@@ -203,7 +204,6 @@ export class SigstoreTestPki {
       notAfter: new Date(now + 600_000),
       publicKey: leaf.publicKey,
     };
-    this.serial += 1;
     if (!o.noSct) {
       // The SCT signs the certificate without its SCT extension (the precertificate's TBS), as CT logs do.
       const precert = tbsCertificate({ ...fields, extensions });
@@ -228,7 +228,7 @@ export class SigstoreTestPki {
   /** A keyless bundle of `file`: a leaf certificate for the signer, its signature, and a Rekor entry. */
   keylessBundle(file: Buffer, o: KeylessOptions = {}): Record<string, unknown> {
     const leaf = this.issueLeaf(o);
-    const signature = sign('sha256', o.signedBytes ?? file, leaf.key);
+    const signature = (o.sign ?? ((key, bytes) => sign('sha256', bytes, key)))(leaf.key, o.signedBytes ?? file);
     return this.bundle({ certificate: { rawBytes: leaf.der.toString('base64') } }, o.digest ?? sha256(file), signature, pem(leaf.der));
   }
 
