@@ -7,6 +7,7 @@ import { getConnectionToken } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import { eventually, getAgent } from './support/agents-api';
 import { GoAgent, GoAgentEvent, goAgentBinary } from './support/go-agent';
+import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { PACKAGE_CAPS, sha256Hex as sha } from './support/package-fixtures';
 import { Json, restClient } from './support/rest-client';
 import { bundleParam, ISSUER, SigstoreTestPki } from './support/sigstore-fixtures';
@@ -128,6 +129,25 @@ describe('Sigstore bundles of uploaded package files', () => {
     const up = await upload('keyed@1.0.0', 'keyed.bin', file, { sigstoreBundle: bundleParam(pki.keyedBundle(file, signing.privateKey, signing.publicKey)) });
     expect(up.status).toBe(200);
     expect(up.body.status.files[0]).toMatchObject({ signed: true, signatureVerified: true, signer: { kind: 'public-key' } });
+  });
+
+  it('uploads with opampctl --sigstore-bundle; a bundle for other bytes is a clear error', async () => {
+    buildOpampctl();
+    const env = { OPAMPCTL_SERVER: server.baseUrl, OPAMPCTL_TOKEN: server.token, HOME: dir };
+    const local = path.join(dir, 'agent.tar.gz');
+    const bytes = randomBytes(120_000);
+    fs.writeFileSync(local, bytes);
+    fs.writeFileSync(path.join(dir, 'agent.sigstore.json'), JSON.stringify(pki.keylessBundle(bytes), null, 2));
+    fs.writeFileSync(path.join(dir, 'other.sigstore.json'), JSON.stringify(pki.keylessBundle(randomBytes(10))));
+    const up = await runOpampctl(['upload', 'package', 'agent', '2.0.0', local, '--sigstore-bundle', path.join(dir, 'agent.sigstore.json'), '-o', 'json'], {
+      env,
+    });
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout).status.files[0]).toMatchObject({ signatureVerified: true, signer: { identity: 'release@example.com' } });
+    const refused = await runOpampctl(['upload', 'package', 'agent', '2.0.1', local, '--sigstore-bundle', path.join(dir, 'other.sigstore.json')], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/signs other bytes/);
+    expect((await api('GET', '/packages/agent@2.0.1')).status).toBe(404);
   });
 
   it('refuses, with 400 naming why and nothing stored: other bytes, another signer, a tampered signature, another key, not a bundle', async () => {
