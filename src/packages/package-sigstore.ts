@@ -115,7 +115,7 @@ export class SigstoreBundleVerifier {
         'the Sigstore bundle holds a DSSE envelope (an attestation about the file), not a signature of the file; sign the file itself (cosign sign-blob)',
       );
     }
-    const { messageDigest, signature } = bundle.content.messageSignature;
+    const { messageDigest } = bundle.content.messageSignature;
     if (messageDigest && messageDigest.algorithm !== HashAlgorithm.SHA2_256 && messageDigest.algorithm !== HashAlgorithm.HASH_ALGORITHM_UNSPECIFIED) {
       throw new SignatureRefused(
         `the Sigstore bundle's message digest is not SHA-256 (${HashAlgorithm[messageDigest.algorithm]}); package files are signed over SHA-256`,
