@@ -111,6 +111,20 @@ describe('Sigstore bundles of package files, verified offline', () => {
     expect(refusal(() => check(verifier, bundle, file))).toMatch(/does not verify \(TLOG_INCLUSION_PROMISE_ERROR\)/);
   });
 
+  it('counts one log entry given twice once, and binds a checkpoint to its entry’s log', () => {
+    // An entry with an inclusion proof only gives no timestamp, so nothing else would tell the copies apart.
+    const twice = pki.keyedBundle(file, signing.privateKey, signing.publicKey) as { verificationMaterial: { tlogEntries: Record<string, unknown>[] } };
+    delete twice.verificationMaterial.tlogEntries[0].inclusionPromise;
+    const two = new SigstoreBundleVerifier({ ...policy, tlogThreshold: 2, timestampThreshold: 0 }, signing.publicKey);
+    expect(refusal(() => check(two, twice, file))).toMatch(/expected 2 tlog entries, got 1/);
+    twice.verificationMaterial.tlogEntries.push(twice.verificationMaterial.tlogEntries[0]);
+    expect(refusal(() => check(two, twice, file))).toMatch(/same transparency log entry twice/);
+    // Both logs are trusted, but the entry's inclusion proof must be under its own log's checkpoint.
+    const twoLogs = new SigstoreBundleVerifier({ ...policy, trustedRootJson: pki.trustedRoot({ twoLogs: true }) }, undefined);
+    expect(check(twoLogs, pki.keylessBundle(file), file)).toMatchObject({ identity: 'release@example.com' });
+    expect(refusal(() => check(twoLogs, pki.keylessBundle(file, { checkpointByOtherLog: true }), file))).toMatch(/TLOG_INCLUSION_PROOF_ERROR/);
+  });
+
   it('checks a keyed bundle against the package signing key, and refuses one of another key', () => {
     expect(check(verifier, pki.keyedBundle(file, signing.privateKey, signing.publicKey), file)).toEqual({ kind: 'public-key' });
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from '@sigstore/bundle';
 import { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
-import { PolicyError, SignedEntity, toSignedEntity, toTrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
+import { PolicyError, SignedEntity, toSignedEntity, toTrustMaterial, TrustMaterial, VerificationError, Verifier } from '@sigstore/verify';
 import { createPublicKey, createVerify, KeyObject, Verify } from 'node:crypto';
 import { SignatureRefused } from './package-signature';
 
@@ -59,7 +59,7 @@ export interface SigstoreCheck {
 }
 
 export class SigstoreBundleVerifier {
-  private readonly verifier: Verifier;
+  private readonly trust: TrustMaterial;
   private readonly keyless: boolean;
 
   constructor(
@@ -82,11 +82,7 @@ export class SigstoreBundleVerifier {
       return { publicKey: signingKey, validFor: () => true };
     };
     try {
-      this.verifier = new Verifier(toTrustMaterial(root, keyFinder), {
-        tlogThreshold: policy.tlogThreshold,
-        ctlogThreshold: policy.ctlogThreshold,
-        timestampThreshold: policy.timestampThreshold,
-      });
+      this.trust = toTrustMaterial(root, keyFinder);
     } catch (err) {
       throw new Error(`the Sigstore trusted root cannot be used: ${(err as Error).message}`);
     }
@@ -127,6 +123,9 @@ export class SigstoreBundleVerifier {
     } catch (err) {
       throw new SignatureRefused(`sigstoreBundle is not a Sigstore bundle: ${(err as Error).message}`);
     }
+    // One entry given twice must not count twice toward PACKAGE_SIGSTORE_TLOG_THRESHOLD (@sigstore/verify 3 would count it; 4.x refuses it too).
+    const entries = entity.tlogEntries.map((e) => `${Buffer.from(e.logId.keyId).toString('hex')}:${Buffer.from(e.canonicalizedBody).toString('base64')}`);
+    if (new Set(entries).size !== entries.length) throw new SignatureRefused('the Sigstore bundle has the same transparency log entry twice');
     const key = this.signatureKey(entity);
     if (key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448') {
       throw new SignatureRefused(
@@ -177,14 +176,12 @@ export class SigstoreBundleVerifier {
     } catch {
       // A malformed signature (bad DER, wrong length) is one that does not verify.
     }
-    const streamed: SignedEntity['signature'] = {
-      signature: content.signature,
-      compareSignature: (s) => content.compareSignature(s),
-      compareDigest: (d) => content.compareDigest(d),
-      compareSignedDigest: (d) => content.compareSignedDigest(d),
-      // The library reaches here with the key of the chain it verified (or the keyed bundle's key).
-      verifySignature: (checkedKey) => verified && checkedKey.equals(key),
-    };
+    // The library's own content in every other respect (digest and signature comparisons against the
+    // log entries), inherited; only its signature check is the streamed one. The library reaches it
+    // with the key of the chain it verified (or the keyed bundle's key): the result holds for that key only.
+    const streamed: SignedEntity['signature'] = Object.assign(Object.create(content) as SignedEntity['signature'], {
+      verifySignature: (checkedKey: KeyObject) => verified && checkedKey.equals(key),
+    });
     if (entity.key.$case === 'certificate' && entity.timestamps.length === 0) {
       // A certificate lives minutes; it can only be judged at a time someone trusted vouches for.
       throw new SignatureRefused(
@@ -192,7 +189,7 @@ export class SigstoreBundleVerifier {
       );
     }
     try {
-      const signer = this.verifier.verify({ ...entity, signature: streamed }, entity.key.$case === 'certificate' ? this.libraryPolicy() : undefined);
+      const signer = this.verifierFor(entity).verify({ ...entity, signature: streamed }, entity.key.$case === 'certificate' ? this.libraryPolicy() : undefined);
       if (entity.key.$case === 'public-key') return { kind: 'public-key' };
       const identity = signer.identity?.subjectAlternativeName;
       if (this.policy.identity !== undefined && this.policy.identityRegexp && !(identity ?? '').match(this.policy.identityRegexp)) {
@@ -209,12 +206,25 @@ export class SigstoreBundleVerifier {
     }
   }
 
+  /**
+   * The library's verifier, with only the logs the bundle's entries name: @sigstore/verify 3 checks
+   * an inclusion proof's checkpoint against every trusted log, so a checkpoint is bound to its
+   * entry's log here (4.x does it itself, but needs Node 22). Cheap: it only holds the material.
+   */
+  private verifierFor(entity: SignedEntity): Verifier {
+    const tlogs = this.trust.tlogs.filter((log) => entity.tlogEntries.some((e) => log.logID.equals(e.logId.keyId)));
+    return new Verifier(
+      { ...this.trust, tlogs },
+      { tlogThreshold: this.policy.tlogThreshold, ctlogThreshold: this.policy.ctlogThreshold, timestampThreshold: this.policy.timestampThreshold },
+    );
+  }
+
   /** The signer policy for keyless bundles (a keyed one is its key: nothing more to check). */
-  private libraryPolicy(): { subjectAlternativeName?: string | RegExp; extensions?: { issuer: string } } {
+  private libraryPolicy(): { subjectAlternativeName?: string; extensions?: { issuer: string } } {
     const { identity, identityRegexp, oidcIssuer } = this.policy;
     return {
-      // The library reads a string as a pattern; an exact identity is made a pattern that matches only itself.
-      subjectAlternativeName: identity !== undefined ? new RegExp(`^${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : identityRegexp,
+      // The library reads the SAN as a pattern; an exact identity is made a pattern that matches only itself.
+      subjectAlternativeName: identity !== undefined ? `^${identity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` : identityRegexp?.source,
       ...(oidcIssuer !== undefined ? { extensions: { issuer: oidcIssuer } } : {}),
     };
   }

@@ -107,6 +107,7 @@ const u64 = (n: number) => {
 };
 
 export const REKOR_ORIGIN = 'rekor.test.invalid';
+export const OTHER_REKOR_ORIGIN = 'rekor2.test.invalid';
 export const ISSUER = 'https://issuer.test.invalid';
 
 export interface KeylessOptions {
@@ -122,6 +123,8 @@ export interface KeylessOptions {
   digest?: Buffer;
   /** Leave out the embedded SCT. */
   noSct?: boolean;
+  /** Have the inclusion proof's checkpoint signed by the second log of the trusted root, not the entry's own. */
+  checkpointByOtherLog?: boolean;
   /** Makes the signature with the leaf's private key (default: node's crypto, SHA-256 over the signed bytes). */
   sign?: (key: KeyObject, bytes: Buffer) => Buffer;
 }
@@ -129,6 +132,8 @@ export interface KeylessOptions {
 export class SigstoreTestPki {
   readonly caKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   readonly rekorKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  /** A second log the trusted root also trusts (with `trustedRoot({ twoLogs: true })`). */
+  readonly otherRekorKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   readonly ctKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   readonly caName = name('sigstore-test-ca');
   readonly caDer: Buffer;
@@ -158,7 +163,7 @@ export class SigstoreTestPki {
   }
 
   /** The TrustedRoot JSON naming this CA, log and CT log. */
-  trustedRoot(): string {
+  trustedRoot(o: { twoLogs?: boolean } = {}): string {
     const start = new Date(Date.now() - 86_400_000).toISOString();
     const log = (key: KeyObject, baseUrl: string) => ({
       baseUrl,
@@ -168,7 +173,10 @@ export class SigstoreTestPki {
     });
     return JSON.stringify({
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [log(this.rekorKey.publicKey, `https://${REKOR_ORIGIN}`)],
+      tlogs: [
+        log(this.rekorKey.publicKey, `https://${REKOR_ORIGIN}`),
+        ...(o.twoLogs ? [log(this.otherRekorKey.publicKey, `https://${OTHER_REKOR_ORIGIN}`)] : []),
+      ],
       certificateAuthorities: [
         {
           subject: { organization: 'opamp-commander tests', commonName: 'sigstore-test-ca' },
@@ -229,7 +237,14 @@ export class SigstoreTestPki {
   keylessBundle(file: Buffer, o: KeylessOptions = {}): Record<string, unknown> {
     const leaf = this.issueLeaf(o);
     const signature = (o.sign ?? ((key, bytes) => sign('sha256', bytes, key)))(leaf.key, o.signedBytes ?? file);
-    return this.bundle({ certificate: { rawBytes: leaf.der.toString('base64') } }, o.digest ?? sha256(file), signature, pem(leaf.der));
+    return this.bundle(
+      { certificate: { rawBytes: leaf.der.toString('base64') } },
+      o.digest ?? sha256(file),
+      signature,
+      pem(leaf.der),
+      false,
+      o.checkpointByOtherLog,
+    );
   }
 
   /** A keyed bundle (public key hint) of `file` signed with `key` (ECDSA or RSA, SHA-256 over the file), with a Rekor entry. */
@@ -239,12 +254,19 @@ export class SigstoreTestPki {
     return this.bundle({ publicKey: { hint: 'package-signing-key' } }, sha256(file), signature, publicPem, o.withoutLogEntry);
   }
 
-  private bundle(material: Record<string, unknown>, digest: Buffer, signature: Buffer, publicPem: string, withoutLogEntry = false): Record<string, unknown> {
+  private bundle(
+    material: Record<string, unknown>,
+    digest: Buffer,
+    signature: Buffer,
+    publicPem: string,
+    withoutLogEntry = false,
+    checkpointByOtherLog = false,
+  ): Record<string, unknown> {
     return {
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       verificationMaterial: {
         ...material,
-        tlogEntries: withoutLogEntry ? [] : [this.logEntry(digest, signature, publicPem)],
+        tlogEntries: withoutLogEntry ? [] : [this.logEntry(digest, signature, publicPem, checkpointByOtherLog)],
         timestampVerificationData: { rfc3161Timestamps: [] },
       },
       messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: signature.toString('base64') },
@@ -252,7 +274,7 @@ export class SigstoreTestPki {
   }
 
   /** A hashedrekord 0.0.1 entry as Rekor gives it: a signed entry timestamp and an inclusion proof (a tree of two) under a signed checkpoint. */
-  private logEntry(digest: Buffer, signature: Buffer, publicPem: string): Record<string, unknown> {
+  private logEntry(digest: Buffer, signature: Buffer, publicPem: string, checkpointByOtherLog: boolean): Record<string, unknown> {
     const body = Buffer.from(
       canonicalJson.canonicalize({
         apiVersion: '0.0.1',
@@ -273,7 +295,9 @@ export class SigstoreTestPki {
     const sibling = sha256(Buffer.from([0]), randomBytes(32));
     const root = sha256(Buffer.from([1]), sibling, sha256(Buffer.from([0]), body));
     const note = `${REKOR_ORIGIN} - test\n2\n${root.toString('base64')}\n`;
-    const noteSig = Buffer.concat([logId.subarray(0, 4), sign('sha256', Buffer.from(note, 'utf8'), this.rekorKey.privateKey)]);
+    const noteKey = checkpointByOtherLog ? this.otherRekorKey : this.rekorKey;
+    const noteName = checkpointByOtherLog ? OTHER_REKOR_ORIGIN : REKOR_ORIGIN;
+    const noteSig = Buffer.concat([sha256(spki(noteKey.publicKey)).subarray(0, 4), sign('sha256', Buffer.from(note, 'utf8'), noteKey.privateKey)]);
     return {
       logIndex: String(logIndex),
       logId: { keyId: logId.toString('base64') },
@@ -285,7 +309,7 @@ export class SigstoreTestPki {
         rootHash: root.toString('base64'),
         treeSize: '2',
         hashes: [sibling.toString('base64')],
-        checkpoint: { envelope: `${note}\n\u2014 ${REKOR_ORIGIN} ${noteSig.toString('base64')}\n` },
+        checkpoint: { envelope: `${note}\n\u2014 ${noteName} ${noteSig.toString('base64')}\n` },
       },
       canonicalizedBody: body.toString('base64'),
     };
