@@ -89,7 +89,7 @@ export class UploadPackageFileQuery {
 
   @ApiPropertyOptional({
     description:
-      'Sigstore bundle of the file (cosign sign-blob --bundle, v0.1-v0.3 JSON), base64 (URL-safe recommended: it travels in the request line, which with the headers may take 16 KiB). ' +
+      'Sigstore bundle of the file (cosign sign-blob --bundle, v0.1-v0.3 JSON), base64 (URL-safe recommended: it travels in the request line, which with the headers may take 128 KiB here; a proxy in front must allow as long a request line). ' +
       'Verified offline before anything is stored: its message digest must be the bytes’ SHA-256 and its signature must verify over them; a keyless bundle’s certificate must chain to ' +
       'PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE and name PACKAGE_SIGSTORE_IDENTITY(_REGEXP) and PACKAGE_SIGSTORE_OIDC_ISSUER, with the transparency log entries, SCTs and timestamps the thresholds ask; ' +
       'a keyed bundle (public key hint) is checked against PACKAGE_SIGNING_PUBLIC_KEY_FILE. 400 and nothing stored otherwise. The bundle’s JSON is what agents are offered as the file’s signature. ' +

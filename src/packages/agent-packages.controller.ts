@@ -3,7 +3,7 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, resourceList } from '../common/resource-list';
-import { AGENT_PACKAGE_SCHEMA, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
+import { AGENT_PACKAGE_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
 import { AgentPackageManifestDto } from './agent-package-manifest.dto';
 import {
   AgentPackageFileParam,
@@ -70,6 +70,7 @@ export class AgentPackagesController {
   @ApiSignedIn('operator')
   @ApiJsonResponse(200, AGENT_PACKAGE_SCHEMA, 'Stored; the version with its files')
   @ApiProblemResponses(400, 404, 409, 413, 415, 503)
+  @ApiHeadersTooLargeResponse('a Sigstore bundle too large for the query')
   async upload(@Param() p: AgentPackageFileParam, @Query() q: UploadPackageFileQuery, @Req() req: FastifyRequest) {
     const media = String(req.headers['content-type'] ?? '')
       .split(';')[0]
