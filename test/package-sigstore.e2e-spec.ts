@@ -125,6 +125,15 @@ describe('Sigstore bundles of uploaded package files', () => {
     );
   }, 90_000);
 
+  it('takes a bundle as large as a public-instance one of a CI identity (15 KiB of base64 and more) in the query', async () => {
+    const param = bundleParam(pki.keylessBundle(file, { ciSized: true }));
+    expect(param.length).toBeGreaterThan(15_000);
+    // Standard base64, percent-encoded in the query (+, / and = take three characters each).
+    const up = await upload('ci-built@3.0.0', 'agent.bin', file, { sigstoreBundle: param });
+    expect(up.status).toBe(200);
+    expect(up.body.status.files[0]).toMatchObject({ signatureVerified: true, signer: { identity: 'release@example.com' } });
+  });
+
   it('stores a file with a keyed bundle checked against the package signing key', async () => {
     const up = await upload('keyed@1.0.0', 'keyed.bin', file, { sigstoreBundle: bundleParam(pki.keyedBundle(file, signing.privateKey, signing.publicKey)) });
     expect(up.status).toBe(200);

@@ -125,6 +125,8 @@ export interface KeylessOptions {
   noSct?: boolean;
   /** Have the inclusion proof's checkpoint signed by the second log of the trusted root, not the entry's own. */
   checkpointByOtherLog?: boolean;
+  /** Make the bundle as large as a public-instance one of a CI identity: Fulcio's workflow extensions, a deep log. */
+  ciSized?: boolean;
   /** Makes the signature with the leaf's private key (default: node's crypto, SHA-256 over the signed bytes). */
   sign?: (key: KeyObject, bytes: Buffer) => Buffer;
 }
@@ -203,6 +205,12 @@ export class SigstoreTestPki {
       extension(OID.authorityKeyId, false, seq(tlv(0x80, keyId(this.caKey.publicKey)))),
       extension(OID.subjectAltName, true, seq(san)),
       o.issuerExtension === 'v2' ? extension(OID.fulcioIssuerV2, false, utf8(issuer)) : extension(OID.fulcioIssuerV1, false, Buffer.from(issuer, 'ascii')),
+      // What Fulcio adds for a CI workflow (repository, ref, digest, run URL, …): some 1.5 KiB of strings.
+      ...(o.ciSized
+        ? Array.from({ length: 16 }, (_, i) =>
+            extension(`1.3.6.1.4.1.57264.1.${9 + i}`, false, utf8(`https://ci.example.com/org/repository/${'x'.repeat(60)}/${i}`)),
+          )
+        : []),
     ];
     const fields = {
       serial: randomBytes(16),
@@ -237,21 +245,17 @@ export class SigstoreTestPki {
   keylessBundle(file: Buffer, o: KeylessOptions = {}): Record<string, unknown> {
     const leaf = this.issueLeaf(o);
     const signature = (o.sign ?? ((key, bytes) => sign('sha256', bytes, key)))(leaf.key, o.signedBytes ?? file);
-    return this.bundle(
-      { certificate: { rawBytes: leaf.der.toString('base64') } },
-      o.digest ?? sha256(file),
-      signature,
-      pem(leaf.der),
-      false,
-      o.checkpointByOtherLog,
-    );
+    return this.bundle({ certificate: { rawBytes: leaf.der.toString('base64') } }, o.digest ?? sha256(file), signature, pem(leaf.der), {
+      checkpointByOtherLog: o.checkpointByOtherLog,
+      proofDepth: o.ciSized ? 26 : 1,
+    });
   }
 
   /** A keyed bundle (public key hint) of `file` signed with `key` (ECDSA or RSA, SHA-256 over the file), with a Rekor entry. */
   keyedBundle(file: Buffer, key: KeyObject, publicKey: KeyObject, o: { withoutLogEntry?: boolean } = {}): Record<string, unknown> {
     const signature = sign('sha256', file, key);
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    return this.bundle({ publicKey: { hint: 'package-signing-key' } }, sha256(file), signature, publicPem, o.withoutLogEntry);
+    return this.bundle({ publicKey: { hint: 'package-signing-key' } }, sha256(file), signature, publicPem, { none: o.withoutLogEntry });
   }
 
   private bundle(
@@ -259,22 +263,24 @@ export class SigstoreTestPki {
     digest: Buffer,
     signature: Buffer,
     publicPem: string,
-    withoutLogEntry = false,
-    checkpointByOtherLog = false,
+    entry: { none?: boolean; checkpointByOtherLog?: boolean; proofDepth?: number },
   ): Record<string, unknown> {
     return {
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       verificationMaterial: {
         ...material,
-        tlogEntries: withoutLogEntry ? [] : [this.logEntry(digest, signature, publicPem, checkpointByOtherLog)],
+        tlogEntries: entry.none ? [] : [this.logEntry(digest, signature, publicPem, entry.checkpointByOtherLog ?? false, entry.proofDepth ?? 1)],
         timestampVerificationData: { rfc3161Timestamps: [] },
       },
       messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: signature.toString('base64') },
     };
   }
 
-  /** A hashedrekord 0.0.1 entry as Rekor gives it: a signed entry timestamp and an inclusion proof (a tree of two) under a signed checkpoint. */
-  private logEntry(digest: Buffer, signature: Buffer, publicPem: string, checkpointByOtherLog: boolean): Record<string, unknown> {
+  /**
+   * A hashedrekord 0.0.1 entry as Rekor gives it: a signed entry timestamp and an inclusion proof
+   * under a signed checkpoint, the entry the first leaf of a tree of 2^depth.
+   */
+  private logEntry(digest: Buffer, signature: Buffer, publicPem: string, checkpointByOtherLog: boolean, depth: number): Record<string, unknown> {
     const body = Buffer.from(
       canonicalJson.canonicalize({
         apiVersion: '0.0.1',
@@ -287,14 +293,15 @@ export class SigstoreTestPki {
       'utf8',
     );
     const logId = sha256(spki(this.rekorKey.publicKey));
-    const logIndex = 1;
+    const logIndex = 0;
+    const treeSize = 2 ** depth;
     const integratedTime = Math.floor(Date.now() / 1000);
     const promised = canonicalJson.canonicalize({ body: body.toString('base64'), integratedTime, logIndex, logID: logId.toString('hex') });
     const set = sign('sha256', Buffer.from(promised, 'utf8'), this.rekorKey.privateKey);
-    // RFC 6962 hashes: this entry is leaf 1 of a tree of two.
-    const sibling = sha256(Buffer.from([0]), randomBytes(32));
-    const root = sha256(Buffer.from([1]), sibling, sha256(Buffer.from([0]), body));
-    const note = `${REKOR_ORIGIN} - test\n2\n${root.toString('base64')}\n`;
+    // RFC 6962 hashes: leaf 0 climbs as the left child at every level, its siblings on the right.
+    const siblings = Array.from({ length: depth }, () => randomBytes(32));
+    const root = siblings.reduce((node, right) => sha256(Buffer.from([1]), node, right), sha256(Buffer.from([0]), body));
+    const note = `${REKOR_ORIGIN} - test\n${treeSize}\n${root.toString('base64')}\n`;
     const noteKey = checkpointByOtherLog ? this.otherRekorKey : this.rekorKey;
     const noteName = checkpointByOtherLog ? OTHER_REKOR_ORIGIN : REKOR_ORIGIN;
     const noteSig = Buffer.concat([sha256(spki(noteKey.publicKey)).subarray(0, 4), sign('sha256', Buffer.from(note, 'utf8'), noteKey.privateKey)]);
@@ -307,8 +314,8 @@ export class SigstoreTestPki {
       inclusionProof: {
         logIndex: String(logIndex),
         rootHash: root.toString('base64'),
-        treeSize: '2',
-        hashes: [sibling.toString('base64')],
+        treeSize: String(treeSize),
+        hashes: siblings.map((h) => h.toString('base64')),
         checkpoint: { envelope: `${note}\n\u2014 ${noteName} ${noteSig.toString('base64')}\n` },
       },
       canonicalizedBody: body.toString('base64'),
