@@ -153,6 +153,10 @@ describe('Sigstore bundles of uploaded package files', () => {
     });
     expect(up.code).toBe(0);
     expect(JSON.parse(up.stdout).status.files[0]).toMatchObject({ signatureVerified: true, signer: { identity: 'release@example.com' } });
+    const described = await runOpampctl(['describe', 'package', 'agent@2.0.0'], { env });
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/Sigstore Bundle: +<Sigstore bundle, \d+ bytes of JSON; -o json shows it>/);
+    expect(described.stdout).toMatch(/Identity: +release@example\.com/);
     const refused = await runOpampctl(['upload', 'package', 'agent', '2.0.1', local, '--sigstore-bundle', path.join(dir, 'other.sigstore.json')], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/signs other bytes/);
