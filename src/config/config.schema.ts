@@ -432,7 +432,7 @@ export const SETTINGS = {
     at: 'packages.signingPublicKeyFile',
     type: { kind: 'string' },
     description:
-      'PEM public key that signatures of uploaded package files are verified against (RSA or ECDSA: SHA-256 over the file; Ed25519: over its SHA-256 digest); an upload whose signature does not verify is refused. Unset: signatures are stored and passed to agents unverified.',
+      'PEM public key that signatures of uploaded package files are verified against (RSA or ECDSA: SHA-256 over the file; Ed25519: over its SHA-256 digest); an upload whose signature does not verify is refused. Keyed Sigstore bundles (a public key hint) are checked against it too. Unset: signatures are stored and passed to agents unverified.',
   },
   PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: {
     at: 'packages.sigstore.trustedRootFile',
