@@ -98,6 +98,11 @@ describe('Sigstore bundles of package files, verified offline', () => {
     noLogEntry.verificationMaterial.tlogEntries = [];
     // Without a log entry (nor a timestamp) a certificate has no verified time to be checked at.
     expect(refusal(() => check(verifier, noLogEntry, file))).toMatch(/no verified time/);
+    // An entry with an inclusion proof but no promise carries an integrated time nobody signed.
+    const proofOnly = pki.keylessBundle(file) as { verificationMaterial: { tlogEntries: Record<string, unknown>[] } };
+    delete proofOnly.verificationMaterial.tlogEntries[0].inclusionPromise;
+    const noTimestampNeeded = new SigstoreBundleVerifier({ ...policy, timestampThreshold: 0 }, undefined);
+    expect(refusal(() => check(noTimestampNeeded, proofOnly, file))).toMatch(/no verified time/);
     const lenient = new SigstoreBundleVerifier({ ...policy, ctlogThreshold: 0 }, undefined);
     expect(check(lenient, pki.keylessBundle(file, { noSct: true }), file)).toMatchObject({ identity: 'release@example.com' });
     const twoEntries = new SigstoreBundleVerifier({ ...policy, tlogThreshold: 2 }, undefined);

@@ -182,7 +182,9 @@ export class SigstoreBundleVerifier {
     const streamed: SignedEntity['signature'] = Object.assign(Object.create(content) as SignedEntity['signature'], {
       verifySignature: (checkedKey: KeyObject) => verified && checkedKey.equals(key),
     });
-    if (entity.key.$case === 'certificate' && entity.timestamps.length === 0) {
+    // A log entry gives a time only under its inclusion promise (the log signed it); a proof alone does not.
+    const dated = entity.timestamps.filter((t) => t.$case === 'timestamp-authority' || t.tlogEntry.inclusionPromise !== undefined);
+    if (entity.key.$case === 'certificate' && dated.length === 0) {
       // A certificate lives minutes; it can only be judged at a time someone trusted vouches for.
       throw new SignatureRefused(
         "the Sigstore bundle's certificate cannot be checked: the bundle has no verified time (a log entry with an inclusion promise, or an RFC 3161 timestamp)",
