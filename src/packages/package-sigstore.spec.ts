@@ -167,6 +167,50 @@ describe('Sigstore bundles of package files, verified offline', () => {
     expect(refusal(() => verifier.start(bundleParam(badCert)))).toMatch(/not a Sigstore bundle/);
   });
 
+  it('answers every mangled field of a good bundle with a refusal, never another error', () => {
+    const good = pki.keylessBundle(file);
+    const leaves: (string | number)[][] = [];
+    const walk = (v: unknown, at: (string | number)[]) => {
+      if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...at, Array.isArray(v) ? Number(k) : k]);
+      else leaves.push(at);
+    };
+    walk(good, []);
+    expect(leaves.length).toBeGreaterThan(15);
+    const outcomes = new Set<string>();
+    let refused = 0;
+    for (const at of leaves) {
+      for (const replacement of ['', 'AAAA', 'not base64!', 12, null, { a: 1 }, ['x']]) {
+        const mangled = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+        let node: Record<string | number, unknown> = mangled;
+        for (const k of at.slice(0, -1)) node = node[k] as Record<string | number, unknown>;
+        node[at[at.length - 1]] = replacement;
+        try {
+          check(verifier, mangled, file);
+          outcomes.add(at.join('.'));
+        } catch (err) {
+          if (!(err instanceof SignatureRefused)) throw new Error(`${at.join('.')} = ${JSON.stringify(replacement)}: ${(err as Error).stack}`);
+          refused += 1;
+        }
+      }
+    }
+    // What may change and still verify: a missing digest algorithm is SHA-256's default; a log index
+    // left out is 0 (this entry's); a proof's own root hash and tree size are not what is checked, the
+    // checkpoint the log signed is. Everything else is refused.
+    expect(
+      [...outcomes].filter(
+        (at) =>
+          ![
+            'messageSignature.messageDigest.algorithm',
+            'verificationMaterial.tlogEntries.0.logIndex',
+            'verificationMaterial.tlogEntries.0.inclusionProof.logIndex',
+            'verificationMaterial.tlogEntries.0.inclusionProof.rootHash',
+            'verificationMaterial.tlogEntries.0.inclusionProof.treeSize',
+          ].includes(at),
+      ),
+    ).toEqual([]);
+    expect(refused).toBeGreaterThan(leaves.length * 5);
+  });
+
   it('says why a trusted root is not usable', () => {
     expect(() => new SigstoreBundleVerifier({ ...policy, trustedRootJson: 'not json' }, undefined)).toThrow(/not a TrustedRoot JSON/);
   });
