@@ -15,6 +15,7 @@ import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { createValidationPipe } from './common/validation';
 import { addSecurityHeaders } from './common/security-headers';
 import { serverTls } from './common/tls-files';
+import { API_MAX_HEADER_BYTES } from './common/request-limits';
 import { buildInfo } from './version/build-info';
 import { GrpcListener } from './opamp-gateway/transports/grpc-listener';
 import { ReplicaRegistry } from './cluster/replica-registry.service';
@@ -87,7 +88,9 @@ export async function startServer(config: AppConfig, options: StartOptions = {})
       bodyLimit: API_BODY_LIMIT,
       routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
       trustProxy: config.trustProxy,
-      ...(https ? { https } : {}),
+      // Node's createServer options: `http` without TLS, the TLS options themselves with it.
+      http: { maxHeaderSize: API_MAX_HEADER_BYTES },
+      ...(https ? { https: { ...https, maxHeaderSize: API_MAX_HEADER_BYTES } } : {}),
     });
     // Recorded before Nest registers anything, so that a test can check every route is protected.
     adapter.getInstance().addHook('onRoute', (r) => {

@@ -11,6 +11,7 @@ import { eventually } from './support/agents-api';
 import { CuttableLink } from './support/cuttable-link';
 import { buildOpampctl, runOpampctl } from './support/opampctl';
 import { restClient } from './support/rest-client';
+import { bundleParam, SigstoreTestPki } from './support/sigstore-fixtures';
 import { startTestServer, testDatabaseUri, TestServer } from './support/test-server';
 
 /** One HTTP request with a binary body (sent in pieces, chunked unless `length` is given); the answer's bytes. */
@@ -223,7 +224,7 @@ describe('package catalogue and downloads (issue 21)', () => {
     expect((await admin('GET', '/packages/big@1.0.0')).status).toBe(404);
   });
 
-  it('refuses a wrong hash, a broken signature, a Sigstore bundle and bad file names with 400, storing nothing', async () => {
+  it('refuses a wrong hash, a broken signature, a Sigstore bundle it cannot verify and bad file names with 400, storing nothing', async () => {
     const before = { chunks: await chunkCount(), files: await fileCount() };
     const small = randomBytes(300_000);
     const wrongHash = await upload('bad@1.0.0', 'bad.bin', small, { sha256: sha(Buffer.from('other')) });
@@ -238,7 +239,14 @@ describe('package catalogue and downloads (issue 21)', () => {
     const bundle = Buffer.from(JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {} })).toString('base64');
     const sigstore = await upload('bad@1.0.0', 'bad.bin', small, { signature: bundle });
     expect(sigstore.status).toBe(400);
-    expect(json(sigstore.bytes).detail).toMatch(/Sigstore bundle.*cannot verify one offline/);
+    expect(json(sigstore.bytes).detail).toMatch(/Sigstore bundle; upload it as sigstoreBundle/);
+    // This server has a signing key but no Sigstore trusted root: a keyless bundle cannot be verified here.
+    const keyless = await upload('bad@1.0.0', 'bad.bin', small, { sigstoreBundle: bundleParam(new SigstoreTestPki().keylessBundle(small)) });
+    expect(keyless.status).toBe(400);
+    expect(json(keyless.bytes)).toMatchObject({
+      detail: expect.stringMatching(/Sigstore verification is not configured/),
+      errors: [{ field: 'sigstoreBundle' }],
+    });
 
     for (const name of ['../x', '/abs', 'a\\b', 'nul\0byte', '..', '.hidden']) {
       const bad = await upload('bad@1.0.0', name, small);

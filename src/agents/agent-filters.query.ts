@@ -63,7 +63,7 @@ export class ListAgentsQuery extends PageQuery {
   @ApiPropertyOptional({
     description:
       'Label selector over server-side labels and identifying and non-identifying attributes: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, comma-separated; a selector that does not parse is refused with 400 naming the column',
-    maxLength: 1024, // 1024 characters, percent-encoded, stay within Node's 16 KiB request-header limit
+    maxLength: 1024, // 1024 characters, percent-encoded, stay within the API's request-header limit (API_MAX_HEADER_BYTES)
     example: 'service.name=checkout,deployment.environment in (prod,staging)',
   })
   @IsOptional()

@@ -122,6 +122,19 @@ describe('loadConfig: authentication settings', () => {
     [{ TLS_CLIENT_CA_FILE: '/ca.crt' }, 'TLS_CLIENT_CA_FILE needs TLS_CERT_FILE'],
     [{ GITHUB_CLIENT_ID: 'x' }, 'GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET must be set together'],
     [{ GITHUB_API_URL: 'ftp://x' }, 'GITHUB_API_URL must be an http(s) URL'],
+    [
+      { PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: '/root.json', PACKAGE_SIGSTORE_IDENTITY: 'a@b.c' },
+      'PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE needs PACKAGE_SIGSTORE_OIDC_ISSUER',
+    ],
+    [
+      { PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: '/root.json', PACKAGE_SIGSTORE_OIDC_ISSUER: 'https://i' },
+      'and PACKAGE_SIGSTORE_IDENTITY or PACKAGE_SIGSTORE_IDENTITY_REGEXP',
+    ],
+    [{ PACKAGE_SIGSTORE_IDENTITY: 'a@b.c' }, 'need PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE'],
+    [
+      { PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: '/root.json', PACKAGE_SIGSTORE_OIDC_ISSUER: 'https://i', PACKAGE_SIGSTORE_IDENTITY_REGEXP: '(' },
+      'PACKAGE_SIGSTORE_IDENTITY_REGEXP is not a regular expression',
+    ],
     [{ GITHUB_DEFAULT_ROLE: 'root' }, 'GITHUB_DEFAULT_ROLE must be one of viewer, operator, admin'],
     [{ TRUST_PROXY: 'proxy.local' }, 'TRUST_PROXY not an address, CIDR or loopback/linklocal/uniquelocal: "proxy.local"'],
   ])('refuses %j with one line that never shows a secret', (env, expected) => {
@@ -185,6 +198,9 @@ describe('the settings table drives the configuration', () => {
     GRPC_TLS_KEY_FILE: '/gk.pem',
     GITHUB_CLIENT_ID: 'id',
     GITHUB_CLIENT_SECRET: 'secret',
+    PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: '/trusted_root.json',
+    PACKAGE_SIGSTORE_OIDC_ISSUER: 'https://issuer.example.com',
+    PACKAGE_SIGSTORE_IDENTITY: 'release@example.com',
   };
   const valueAt = (config: unknown, at: string) => at.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)?.[part], config);
 

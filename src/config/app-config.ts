@@ -166,6 +166,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
       `Invalid configuration: ADMIN_USERNAME must be 1-64 lower-case letters, digits, ".", "_", "@" or "-", got ${JSON.stringify(v.ADMIN_USERNAME)}`,
     );
   }
+  const sigstorePolicy = [v.PACKAGE_SIGSTORE_IDENTITY, v.PACKAGE_SIGSTORE_IDENTITY_REGEXP, v.PACKAGE_SIGSTORE_OIDC_ISSUER];
+  if (v.PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE !== undefined) {
+    if ((v.PACKAGE_SIGSTORE_IDENTITY === undefined && v.PACKAGE_SIGSTORE_IDENTITY_REGEXP === undefined) || v.PACKAGE_SIGSTORE_OIDC_ISSUER === undefined) {
+      // A Fulcio certificate is given to anyone who signs in to its issuer: without a signer to expect, any would pass.
+      throw new ConfigError(
+        'Invalid configuration: PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE needs PACKAGE_SIGSTORE_OIDC_ISSUER and PACKAGE_SIGSTORE_IDENTITY or PACKAGE_SIGSTORE_IDENTITY_REGEXP (the signer keyless bundles must name)',
+      );
+    }
+  } else if (sigstorePolicy.some((s) => s !== undefined)) {
+    throw new ConfigError(
+      'Invalid configuration: PACKAGE_SIGSTORE_IDENTITY, PACKAGE_SIGSTORE_IDENTITY_REGEXP and PACKAGE_SIGSTORE_OIDC_ISSUER need PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE (keyless bundles are verified against it)',
+    );
+  }
   const adminPasswordProblem = v.ADMIN_PASSWORD === undefined ? undefined : passwordProblem(v.ADMIN_PASSWORD, v.ADMIN_USERNAME);
   if (adminPasswordProblem) {
     throw new ConfigError(`Invalid configuration: ADMIN_PASSWORD ${adminPasswordProblem} (value hidden); unset it to have a random one generated`);

@@ -432,7 +432,62 @@ export const SETTINGS = {
     at: 'packages.signingPublicKeyFile',
     type: { kind: 'string' },
     description:
-      'PEM public key that signatures of uploaded package files are verified against (RSA or ECDSA: SHA-256 over the file; Ed25519: over its SHA-256 digest); an upload whose signature does not verify is refused. Unset: signatures are stored and passed to agents unverified.',
+      'PEM public key that signatures of uploaded package files are verified against (RSA or ECDSA: SHA-256 over the file; Ed25519: over its SHA-256 digest); an upload whose signature does not verify is refused. Keyed Sigstore bundles (a public key hint) are checked against it too. Unset: signatures are stored and passed to agents unverified.',
+  },
+  PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE: {
+    at: 'packages.sigstore.trustedRootFile',
+    type: { kind: 'string' },
+    description:
+      "Sigstore trusted root (JSON, the TrustedRoot of Sigstore's protobuf-specs: Fulcio CAs, Rekor log keys, CT log keys, timestamp authorities) that Sigstore bundles of uploaded package files are verified against, offline: the server never asks Rekor or Fulcio. Needs PACKAGE_SIGSTORE_OIDC_ISSUER and PACKAGE_SIGSTORE_IDENTITY or PACKAGE_SIGSTORE_IDENTITY_REGEXP. Unset: a keyless (certificate) bundle is refused; a keyed bundle (public key hint) is checked against PACKAGE_SIGNING_PUBLIC_KEY_FILE with no log or timestamp authority to count.",
+  },
+  PACKAGE_SIGSTORE_IDENTITY: {
+    at: 'packages.sigstore.identity',
+    type: { kind: 'string', minLength: 1 },
+    description:
+      "The signer a keyless Sigstore bundle's certificate must name (its subject alternative name, exactly: an email or a URI such as a CI workflow's). With PACKAGE_SIGSTORE_IDENTITY_REGEXP as well, both must hold.",
+  },
+  PACKAGE_SIGSTORE_IDENTITY_REGEXP: {
+    at: 'packages.sigstore.identityRegexp',
+    type: { kind: 'string', minLength: 1 },
+    description:
+      "A JavaScript regular expression the certificate's subject alternative name must match (unanchored, as cosign's --certificate-identity-regexp: write ^…$ to match it whole). With PACKAGE_SIGSTORE_IDENTITY as well, both must hold.",
+    // Checked here (a bad pattern stops the start, naming the key); the packages module compiles it.
+    refine: (value: string | undefined) => {
+      if (value === undefined) return undefined;
+      try {
+        new RegExp(value);
+      } catch (err) {
+        throw new Error(`is not a regular expression: ${(err as Error).message}`);
+      }
+      return value;
+    },
+  },
+  PACKAGE_SIGSTORE_OIDC_ISSUER: {
+    at: 'packages.sigstore.oidcIssuer',
+    type: { kind: 'string', minLength: 1 },
+    description:
+      "The OIDC issuer a keyless Sigstore bundle's certificate must name (Fulcio's issuer extension), exactly, e.g. https://token.actions.githubusercontent.com.",
+  },
+  PACKAGE_SIGSTORE_TLOG_THRESHOLD: {
+    at: 'packages.sigstore.tlogThreshold',
+    type: { kind: 'int', min: 0, max: 10 },
+    default: 1,
+    description:
+      "Transparency log (Rekor) entries a Sigstore bundle must carry, each verified offline against the trusted root's log keys (inclusion promise or inclusion proof with a signed checkpoint). 1 is what Sigstore's public instance gives; 0 for a private deployment without a log.",
+  },
+  PACKAGE_SIGSTORE_CTLOG_THRESHOLD: {
+    at: 'packages.sigstore.ctlogThreshold',
+    type: { kind: 'int', min: 0, max: 10 },
+    default: 1,
+    description:
+      "Signed certificate timestamps (SCTs of the trusted root's CT logs) a keyless Sigstore bundle's certificate must carry. 1 is what Sigstore's public instance gives; 0 for a private CA without a CT log.",
+  },
+  PACKAGE_SIGSTORE_TIMESTAMP_THRESHOLD: {
+    at: 'packages.sigstore.timestampThreshold',
+    type: { kind: 'int', min: 0, max: 10 },
+    default: 1,
+    description:
+      "Verified times a Sigstore bundle must carry (a log entry's integrated time under its inclusion promise, or an RFC 3161 timestamp of the trusted root's timestamp authorities); a keyless certificate is checked at each of them, and always needs one. 0 for a keyed bundle with no log.",
   },
   PACKAGE_MAX_CONCURRENT_DOWNLOADS: {
     at: 'packages.maxConcurrentDownloads',

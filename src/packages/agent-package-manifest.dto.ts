@@ -18,6 +18,11 @@ export const HTTPS_URL_PATTERN = /^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[!-~
 export const PACKAGE_TYPES = ['top-level', 'addon'] as const;
 /** Largest base64 signature taken (a 4096-bit RSA signature is 684 characters). */
 export const MAX_SIGNATURE_LENGTH = 4096;
+/**
+ * Largest base64 Sigstore bundle taken (24 KiB of JSON; a public-instance bundle of a CI identity is
+ * about 11 KiB): with the rest of the request, even percent-encoded, it stays within API_MAX_HEADER_BYTES.
+ */
+export const MAX_BUNDLE_LENGTH = 32_768;
 export const MAX_FILES_PER_VERSION = 64;
 
 const ID_MESSAGE = 'must be NAME@VERSION: NAME a DNS label, VERSION such as 1.2.3';
@@ -92,7 +97,8 @@ export class ExternalPackageFileDto {
   size?: number;
 
   @ApiPropertyOptional({
-    description: 'Signature of the file, base64; passed to agents as given (the server cannot verify a file it never sees); a Sigstore bundle is refused',
+    description:
+      'Signature of the file, base64; passed to agents as given (the server cannot verify a file it never sees); a Sigstore bundle is refused (it is verified against the bytes: upload the file with sigstoreBundle)',
     maxLength: MAX_SIGNATURE_LENGTH,
     pattern: SIGNATURE_PATTERN.source,
   })
@@ -101,6 +107,10 @@ export class ExternalPackageFileDto {
   @MaxLength(MAX_SIGNATURE_LENGTH)
   @Matches(SIGNATURE_PATTERN, { message: 'signature must be base64 (standard or URL-safe)' })
   signature?: string;
+
+  @ApiPropertyOptional({ description: 'Read-only (set by an upload with sigstoreBundle); ignored when sent back' })
+  @Allow()
+  sigstoreBundle?: unknown;
 
   @ApiPropertyOptional({ description: 'Read-only; ignored when sent back' })
   @Allow()

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ResourcePageQuery, toBoolean } from '../common/resource-list';
 import { DNS_LABEL_MESSAGE, DNS_LABEL_PATTERN } from '../common/resource-name';
-import { MAX_SIGNATURE_LENGTH, PACKAGE_TYPES, SIGNATURE_PATTERN } from './agent-package-manifest.dto';
+import { MAX_BUNDLE_LENGTH, MAX_SIGNATURE_LENGTH, PACKAGE_TYPES, SIGNATURE_PATTERN } from './agent-package-manifest.dto';
 import { PACKAGE_FILE_NAME_PATTERN, PACKAGE_ID_MAX_LENGTH, PACKAGE_ID_PATTERN, PLATFORM_MESSAGE, PLATFORM_PATTERN } from './package-names';
 
 const ID_MESSAGE = 'name must be NAME@VERSION: NAME a DNS label, VERSION such as 1.2.3';
@@ -77,7 +77,7 @@ export class UploadPackageFileQuery {
 
   @ApiPropertyOptional({
     description:
-      'Signature of the file, base64: verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE when set (RSA/ECDSA over the file with SHA-256, Ed25519 over its SHA-256 digest), 400 and nothing stored when it does not verify; Sigstore bundles are refused',
+      'Signature of the file, base64: verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE when set (RSA/ECDSA over the file with SHA-256, Ed25519 over its SHA-256 digest), 400 and nothing stored when it does not verify; a Sigstore bundle goes in `sigstoreBundle` instead',
     maxLength: MAX_SIGNATURE_LENGTH,
     pattern: SIGNATURE_PATTERN.source,
   })
@@ -86,4 +86,20 @@ export class UploadPackageFileQuery {
   @MaxLength(MAX_SIGNATURE_LENGTH)
   @Matches(SIGNATURE_PATTERN, { message: 'signature must be base64 (standard or URL-safe)' })
   signature?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Sigstore bundle of the file (cosign sign-blob --bundle, v0.1-v0.3 JSON), base64 (URL-safe recommended: it travels in the request line, which with the headers may take 128 KiB here; a proxy in front must allow as long a request line). ' +
+      'Verified offline before anything is stored: its message digest must be the bytes’ SHA-256 and its signature must verify over them; a keyless bundle’s certificate must chain to ' +
+      'PACKAGE_SIGSTORE_TRUSTED_ROOT_FILE and name PACKAGE_SIGSTORE_IDENTITY(_REGEXP) and PACKAGE_SIGSTORE_OIDC_ISSUER, with the transparency log entries, SCTs and timestamps the thresholds ask; ' +
+      'a keyed bundle (public key hint) is checked against PACKAGE_SIGNING_PUBLIC_KEY_FILE. 400 and nothing stored otherwise. The bundle’s JSON is what agents are offered as the file’s signature. ' +
+      'Not together with `signature`.',
+    maxLength: MAX_BUNDLE_LENGTH,
+    pattern: SIGNATURE_PATTERN.source,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_BUNDLE_LENGTH)
+  @Matches(SIGNATURE_PATTERN, { message: 'sigstoreBundle must be the base64 (standard or URL-safe) of the bundle JSON' })
+  sigstoreBundle?: string;
 }

@@ -25,6 +25,7 @@ export function toAgentPackageResource(p: AgentPackage) {
         sha256: f.sha256,
         ...(f.size !== undefined ? { size: f.size } : {}),
         ...(f.signature ? { signature: f.signature } : {}),
+        ...(f.sigstoreBundle ? { sigstoreBundle: Buffer.from(f.sigstoreBundle, 'utf8').toString('base64') } : {}),
       })),
     },
     status: {
@@ -33,8 +34,9 @@ export function toAgentPackageResource(p: AgentPackage) {
         name: f.name,
         stored: Boolean(f.storedId),
         ...(f.storedId && !p.deletedAt ? { downloadPath: downloadPath(p.package, p.version, f.name) } : {}),
-        signed: Boolean(f.signature),
+        signed: Boolean(f.signature || f.sigstoreBundle),
         signatureVerified: f.signatureVerified,
+        ...(f.signer ? { signer: f.signer } : {}),
         addedAt: f.addedAt,
       })),
     },

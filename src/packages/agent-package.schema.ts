@@ -17,7 +17,11 @@ export interface StoredPackageFile {
   size?: number;
   /** Base64 signature as given; passed through to agents. */
   signature?: string;
-  /** Whether `signature` was verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE when it was stored. */
+  /** The Sigstore bundle's JSON as uploaded (verified before the file was stored); passed through to agents. */
+  sigstoreBundle?: string;
+  /** Who signed the bundle, as verified: the certificate's SAN and OIDC issuer, or the package signing key. */
+  signer?: { kind: 'certificate' | 'public-key'; identity?: string; issuer?: string };
+  /** Whether `signature` (against PACKAGE_SIGNING_PUBLIC_KEY_FILE) or `sigstoreBundle` was verified when it was stored. */
   signatureVerified: boolean;
   addedAt: Date;
 }

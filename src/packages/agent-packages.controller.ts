@@ -3,7 +3,7 @@ import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { decodeStringCursor, DEFAULT_PAGE_SIZE, resourceList } from '../common/resource-list';
-import { AGENT_PACKAGE_SCHEMA, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
+import { AGENT_PACKAGE_SCHEMA, ApiHeadersTooLargeResponse, ApiJsonResponse, ApiProblemResponses, ApiSignedIn, listSchema } from '../common/openapi';
 import { AgentPackageManifestDto } from './agent-package-manifest.dto';
 import {
   AgentPackageFileParam,
@@ -62,12 +62,15 @@ export class AgentPackagesController {
     summary: 'Upload a file of a package version (creating the version when it does not exist)',
     description:
       'The body (application/octet-stream) is streamed into the database. Refused, with nothing stored: over PACKAGE_MAX_FILE_BYTES (413), ' +
-      'a `sha256` that does not match the bytes (400), a signature that does not verify (400), a bad file name (400), ' +
+      'a `sha256` that does not match the bytes (400), a signature that does not verify (400), a `sigstoreBundle` that is not a bundle, ' +
+      'is for other bytes, does not verify against the trusted root or names another signer, or that this server is not configured to verify (400), ' +
+      'a bad file name (400), ' +
       'a file name or platform the version already has, or a different type (409).',
   })
   @ApiSignedIn('operator')
   @ApiJsonResponse(200, AGENT_PACKAGE_SCHEMA, 'Stored; the version with its files')
   @ApiProblemResponses(400, 404, 409, 413, 415, 503)
+  @ApiHeadersTooLargeResponse('a Sigstore bundle too large for the query')
   async upload(@Param() p: AgentPackageFileParam, @Query() q: UploadPackageFileQuery, @Req() req: FastifyRequest) {
     const media = String(req.headers['content-type'] ?? '')
       .split(';')[0]
@@ -79,7 +82,16 @@ export class AgentPackagesController {
     }
     const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const stored = await this.packages.upload(
-      { id: p.name, file: p.file, platform: q.platform, type: q.type, sha256: q.sha256, signature: q.signature, contentLength: length },
+      {
+        id: p.name,
+        file: p.file,
+        platform: q.platform,
+        type: q.type,
+        sha256: q.sha256,
+        signature: q.signature,
+        sigstoreBundle: q.sigstoreBundle,
+        contentLength: length,
+      },
       body ?? Readable.from([]),
     );
     return toAgentPackageResource(stored);

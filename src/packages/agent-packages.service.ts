@@ -14,6 +14,7 @@ import { PackageFileCache } from './package-file-cache';
 import { PackageFilesRepository } from './package-files.repository';
 import { compareVersions, fileNameProblem, packageId, parsePackageId, PLATFORM_MESSAGE, PLATFORM_PATTERN, SHA256_HEX_PATTERN } from './package-names';
 import { decodeSignature, PackageSignatureVerifier, SignatureCheck, SignatureRefused } from './package-signature';
+import { SigstoreBundleVerifier, SigstoreCheck } from './package-sigstore';
 
 /** How long a download's catalogue lookup is used again without asking the database. */
 const SERVABLE_FRESH_MS = 5000;
@@ -53,6 +54,8 @@ export interface UploadInput {
   sha256?: string;
   /** Base64 signature of the file. */
   signature?: string;
+  /** Base64 of a Sigstore bundle's JSON, verified against the bytes (instead of `signature`). */
+  sigstoreBundle?: string;
   /** The request's Content-Length, when it has one. */
   contentLength?: number;
 }
@@ -75,6 +78,7 @@ export class AgentPackagesService extends PackageCatalogue {
   private readonly logger = new Logger(AgentPackagesService.name);
   private readonly writes: KeyedWrites;
   private readonly verifier?: PackageSignatureVerifier;
+  private readonly sigstore: SigstoreBundleVerifier;
   /**
    * What the download path names, looked up once per file for a few seconds: a fleet downloading
    * at once makes one catalogue read, not one per request, so downloads never crowd the database
@@ -94,6 +98,15 @@ export class AgentPackagesService extends PackageCatalogue {
     this.writes = profile.keyedWrites();
     const keyFile = config.packages.signingPublicKeyFile;
     if (keyFile) this.verifier = PackageSignatureVerifier.fromPem(fs.readFileSync(keyFile));
+    const { trustedRootFile, identityRegexp, ...policy } = config.packages.sigstore;
+    this.sigstore = new SigstoreBundleVerifier(
+      {
+        ...policy,
+        identityRegexp: identityRegexp === undefined ? undefined : new RegExp(identityRegexp),
+        trustedRootJson: trustedRootFile ? fs.readFileSync(trustedRootFile) : undefined,
+      },
+      this.verifier?.key,
+    );
   }
 
   /** Which signatures uploads are checked against (for the start-up log and docs). */
@@ -129,8 +142,9 @@ export class AgentPackagesService extends PackageCatalogue {
   /**
    * Stores an uploaded file of a version (creating the version when it does not exist). Refused
    * before a byte is read when the name or platform is taken or the declared length is over the
-   * limit; while streaming when the bytes run over the limit (413); after, when the hash or the
-   * signature does not match (400). Every refusal removes what was written.
+   * limit, or the Sigstore bundle is not one this server can verify; while streaming when the
+   * bytes run over the limit (413); after, when the hash, the signature or the bundle does not
+   * match (400). Every refusal removes what was written.
    */
   async upload(input: UploadInput, body: Readable): Promise<AgentPackage> {
     const { name, version } = this.checkedId(input.id);
@@ -140,13 +154,15 @@ export class AgentPackagesService extends PackageCatalogue {
     const sha256 = input.sha256?.toLowerCase();
     if (sha256 !== undefined && !SHA256_HEX_PATTERN.test(sha256)) throw invalid('sha256', 'sha256 must be 64 hexadecimal digits');
     const signature = input.signature == null ? undefined : this.checkedSignature(input.signature, 'signature');
+    if (signature && input.sigstoreBundle != null) throw invalid('sigstoreBundle', 'give a signature or a Sigstore bundle, not both');
+    const bundle = input.sigstoreBundle == null ? undefined : this.checkedBundle(input.sigstoreBundle);
     const max = this.config.packages.maxFileBytes;
     if (input.contentLength !== undefined && input.contentLength > max) throw tooLarge(max);
 
     return this.writes.run(input.id, async () => {
       const existing = await this.store.findById(input.id);
       if (existing) this.checkCanAdd(existing, input.file, platform, input.type);
-      const meter = new UploadMeter(max, signature ? this.verifier?.start() : undefined);
+      const meter = new UploadMeter(max, signature ? this.verifier?.start() : undefined, bundle);
       // pipe() forwards no error: a client that breaks off must end the write, or it would wait forever.
       body.once('error', (err) => meter.destroy(err));
       body.once('close', () => {
@@ -169,6 +185,7 @@ export class AgentPackagesService extends PackageCatalogue {
         if (signature && meter.check && !meter.check.verify(signature.bytes, digest)) {
           throw invalid('signature', `the signature does not verify against the package signing key (${this.verifier!.algorithm}); nothing was stored`);
         }
+        const signer = bundle ? this.verifiedBundle(bundle, digest) : undefined;
         const file: StoredPackageFile = {
           name: input.file,
           platform,
@@ -176,7 +193,8 @@ export class AgentPackagesService extends PackageCatalogue {
           sha256: digest.toString('hex'),
           size: meter.bytes,
           ...(signature ? { signature: signature.text } : {}),
-          signatureVerified: Boolean(signature && meter.check),
+          ...(bundle && signer ? { sigstoreBundle: bundle.json, signer } : {}),
+          signatureVerified: Boolean((signature && meter.check) || signer),
           addedAt: new Date(),
         };
         const stored = await this.commitFile(input.id, name, version, input.type, file, existing);
@@ -286,7 +304,12 @@ export class AgentPackagesService extends PackageCatalogue {
     return {
       downloadUrl: f.url ?? `${baseUrl.replace(/\/+$/, '')}${downloadPath(name, version, f.name)}`,
       contentHash: Buffer.from(f.sha256, 'hex'),
-      signature: f.signature ? Buffer.from(f.signature, 'base64') : new Uint8Array(),
+      // DownloadableFile.signature is opaque bytes "to verify the file" in whatever format the agent
+      // and server agree on. For a Sigstore bundle that is the bundle's JSON, as uploaded: the standard
+      // form every Sigstore verifier (cosign verify-blob --bundle, sigstore-go, sigstore-js) reads
+      // whole, carrying the certificate, log entries and timestamps an agent needs to verify the
+      // file offline itself; the bare signature bytes inside it would verify against nothing the agent has.
+      signature: f.sigstoreBundle ? Buffer.from(f.sigstoreBundle, 'utf8') : f.signature ? Buffer.from(f.signature, 'base64') : new Uint8Array(),
       headers: {},
       ...(f.size !== undefined ? { size: f.size } : {}),
     };
@@ -315,6 +338,25 @@ export class AgentPackagesService extends PackageCatalogue {
       return { text: bytes.toString('base64'), bytes };
     } catch (err) {
       if (err instanceof SignatureRefused) throw invalid(field, err.message);
+      throw err;
+    }
+  }
+
+  /** The bundle's check, started before a byte is read; a bundle that cannot be verified is refused here. */
+  private checkedBundle(text: string): SigstoreCheck {
+    try {
+      return this.sigstore.start(text);
+    } catch (err) {
+      if (err instanceof SignatureRefused) throw invalid('sigstoreBundle', `${err.message}; nothing was stored`);
+      throw err;
+    }
+  }
+
+  private verifiedBundle(bundle: SigstoreCheck, digest: Buffer): StoredPackageFile['signer'] {
+    try {
+      return bundle.finish(digest);
+    } catch (err) {
+      if (err instanceof SignatureRefused) throw invalid('sigstoreBundle', `${err.message}; nothing was stored`);
       throw err;
     }
   }
@@ -369,7 +411,7 @@ export class AgentPackagesService extends PackageCatalogue {
   }
 }
 
-/** Counts, hashes and (when asked) feeds the signature check with the bytes as they stream; fails past the limit. */
+/** Counts, hashes and (when asked) feeds the signature or bundle check with the bytes as they stream; fails past the limit. */
 class UploadMeter extends Transform {
   bytes = 0;
   private readonly hash: Hash = createHash('sha256');
@@ -378,6 +420,7 @@ class UploadMeter extends Transform {
   constructor(
     private readonly max: number,
     readonly check: SignatureCheck | undefined,
+    private readonly bundle: SigstoreCheck | undefined,
   ) {
     super();
   }
@@ -387,6 +430,7 @@ class UploadMeter extends Transform {
     if (this.bytes > this.max) return done(tooLarge(this.max));
     this.hash.update(chunk);
     this.check?.update(chunk);
+    this.bundle?.update(chunk);
     done(null, chunk);
   }
 

@@ -7,8 +7,8 @@ import { createPublicKey, createVerify, KeyObject, verify as verifyOneShot, Veri
  *  - Ed25519: over the 32-byte SHA-256 digest of the file (Ed25519 signs a message in one piece, and
  *    a package may be hundreds of MiB), as `openssl pkeyutl -sign -rawin -inkey key.pem -in file.sha256` makes
  *    from the binary digest.
- * Sigstore bundles are refused: verifying one needs Fulcio's roots and Rekor's log, which this
- * server cannot reach, and a bundle accepted unverified would look verified to whoever reads it.
+ * A Sigstore bundle is not a signature: it comes as `sigstoreBundle` and is verified by
+ * package-sigstore.ts; one sent as `signature` is refused rather than passed on unverified.
  */
 export type SignatureAlgorithm = 'rsa-sha256' | 'ecdsa-sha256' | 'ed25519-sha256-digest';
 
@@ -25,7 +25,7 @@ export interface SignatureCheck {
 export class PackageSignatureVerifier {
   readonly algorithm: SignatureAlgorithm;
 
-  private constructor(private readonly key: KeyObject) {
+  private constructor(readonly key: KeyObject) {
     const type = key.asymmetricKeyType;
     if (type === 'rsa' || type === 'rsa-pss') this.algorithm = 'rsa-sha256';
     else if (type === 'ec') this.algorithm = 'ecdsa-sha256';
@@ -70,8 +70,8 @@ export function decodeSignature(text: string): Buffer {
   if (bytes.length === 0) throw new SignatureRefused('signature is empty');
   if (isSigstoreBundle(bytes)) {
     throw new SignatureRefused(
-      'signature is a Sigstore bundle; this server cannot verify one offline (it needs Fulcio and Rekor), so it refuses it rather than ' +
-        'pass an unverified bundle on. Sign the file with the key configured as PACKAGE_SIGNING_PUBLIC_KEY_FILE instead.',
+      'signature is a Sigstore bundle; upload it as sigstoreBundle (base64 of the bundle JSON), which is verified against the bytes. ' +
+        "An external file's bytes never reach this server, so its bundle could not be verified and is refused rather than passed on unverified.",
     );
   }
   return bytes;

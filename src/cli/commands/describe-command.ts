@@ -38,7 +38,8 @@ export function describeCommand(ctx: ProgramContext): Command {
           return;
         }
         const texts: string[] = [];
-        for (const r of items) texts.push(describeText(t.plural === 'agents' ? withoutPackageStatuses(r) : r, await related(rt, t, r)));
+        const shown = (r: Resource) => (t.plural === 'agents' ? withoutPackageStatuses(r) : t.plural === 'packages' ? withBundlesSummarized(r) : r);
+        for (const r of items) texts.push(describeText(shown(r), await related(rt, t, r)));
         if (texts.length) rt.out(texts.join('\n\n'));
       }),
     );
@@ -50,6 +51,17 @@ function withoutPackageStatuses(r: Resource): Resource {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- left out on purpose
   const { packageStatuses, packages, ...status } = r.status;
   return { ...r, status };
+}
+
+/** A package version whose files' Sigstore bundles (base64 JSON, some 15 KiB each) are named by their size; `-o json` shows them whole. */
+function withBundlesSummarized(r: Resource): Resource {
+  if (!isObject(r.spec) || !Array.isArray(r.spec.files)) return r;
+  const files = r.spec.files.map((f: unknown) =>
+    isObject(f) && typeof f.sigstoreBundle === 'string'
+      ? { ...f, sigstoreBundle: `<Sigstore bundle, ${Buffer.from(f.sigstoreBundle, 'base64').length} bytes of JSON; -o json shows it>` }
+      : f,
+  );
+  return { ...r, spec: { ...r.spec, files } };
 }
 
 /** Extra sections per type; a failure to read them is shown in place rather than failing the describe. */

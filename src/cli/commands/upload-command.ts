@@ -28,7 +28,7 @@ async function sha256Of(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** `upload package NAME VERSION FILE`: streams a file into the package catalogue, with its hash (and signature) for the server to check. */
+/** `upload package NAME VERSION FILE`: streams a file into the package catalogue, with its hash (and signature or Sigstore bundle) for the server to check. */
 export function uploadCommand(ctx: ProgramContext): Command {
   const upload = new Command('upload').description('upload a file to the server (package files of the catalogue)');
   upload.addCommand(
@@ -43,6 +43,10 @@ export function uploadCommand(ctx: ProgramContext): Command {
       .option('--platform <os/arch>', 'the platform the file is for, e.g. linux/amd64 (default: every platform)', platform)
       .option('--type <type>', 'top-level (the agent itself, the default) or addon, when the upload creates the version', packageType)
       .option('--signature-file <file>', 'signature of the file (raw bytes, or base64 text), checked by the server against its signing key')
+      .option(
+        '--sigstore-bundle <file>',
+        'Sigstore bundle of the file (the JSON cosign sign-blob --bundle writes), verified by the server offline against its trusted root or signing key',
+      )
       .option('--as <name>', 'file name on the server (default: the base name of FILE)')
       .addOption(outputOption(['name', 'json', 'yaml']))
       .action(
@@ -50,7 +54,7 @@ export function uploadCommand(ctx: ProgramContext): Command {
           ctx,
           async (
             rt,
-            o: { platform?: string; type?: string; signatureFile?: string; as?: string; output?: string },
+            o: { platform?: string; type?: string; signatureFile?: string; sigstoreBundle?: string; as?: string; output?: string },
             name: string,
             version: string,
             file: string,
@@ -69,12 +73,24 @@ export function uploadCommand(ctx: ProgramContext): Command {
               const asText = raw.toString('utf8').trim();
               signature = /^[A-Za-z0-9+/_-]+={0,2}$/.test(asText) ? asText : raw.toString('base64');
             }
+            if (o.signatureFile && o.sigstoreBundle) throw new UsageError('give --signature-file or --sigstore-bundle, not both');
+            let sigstoreBundle: string | undefined;
+            if (o.sigstoreBundle) {
+              let text: string;
+              try {
+                text = fs.readFileSync(o.sigstoreBundle, 'utf8');
+              } catch (err) {
+                throw new UsageError(`cannot read ${o.sigstoreBundle}: ${(err as Error).message}`);
+              }
+              // URL-safe base64: the bundle travels in the query, and +, / and = would each take three characters there.
+              sigstoreBundle = Buffer.from(text.trim(), 'utf8').toString('base64url');
+            }
             const t = resolveResourceType('packages');
             const id = `${name}@${version}`;
             const fileName = o.as ?? path.basename(file);
             const sha256 = await sha256Of(file);
             const res = await rt.client.request<Resource>('PUT', `/packages/${encodeURIComponent(id)}/files/${encodeURIComponent(fileName)}`, {
-              query: { platform: o.platform, type: o.type, sha256, signature },
+              query: { platform: o.platform, type: o.type, sha256, signature, sigstoreBundle },
               uploadFile: { path: file, size },
             });
             if (!res.body) throw new CliError('the server answered the upload without the package');

@@ -1,5 +1,6 @@
 import { ApiResponse } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { API_MAX_HEADER_BYTES } from '../request-limits';
 
 /** Documents a successful JSON answer with its schema. */
 export function ApiJsonResponse(status: number, schema: SchemaObject, description = 'OK'): MethodDecorator & ClassDecorator {
@@ -11,11 +12,11 @@ export function ApiEmptyResponse(status = 204, description = 'Done; no body'): M
   return ApiResponse({ status, description });
 }
 
-/** Documents Node's own 431 (no body) for operations whose query string can outgrow the 16 KiB header limit. */
-export function ApiHeadersTooLargeResponse(): MethodDecorator & ClassDecorator {
+/** Documents Node's own 431 (no body) for operations whose query string can outgrow the header limit (API_MAX_HEADER_BYTES). */
+export function ApiHeadersTooLargeResponse(what = 'a very long selector or search'): MethodDecorator & ClassDecorator {
   return ApiResponse({
     status: 431,
-    description: 'Request line and headers over 16 KiB (a very long selector or search): answered by Node.js, without a body',
+    description: `Request line and headers over ${API_MAX_HEADER_BYTES / 1024} KiB (${what}): answered by Node.js, without a body`,
   });
 }
 

@@ -257,6 +257,10 @@ const packageFile: SchemaObject = {
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     size: { type: 'integer', minimum: 0 },
     signature: { type: 'string', description: 'Base64, passed to agents' },
+    sigstoreBundle: {
+      type: 'string',
+      description: "Base64 of the Sigstore bundle's JSON (uploaded files only), verified when stored; its JSON bytes are the signature agents are offered",
+    },
   },
 };
 
@@ -289,7 +293,21 @@ export const AGENT_PACKAGE_SCHEMA = resourceSchema('AgentPackage', {
             stored: { type: 'boolean', description: 'Uploaded to this server (else at its url)' },
             downloadPath: { type: 'string', description: 'Path of the download on the OpAMP port' },
             signed: { type: 'boolean' },
-            signatureVerified: { type: 'boolean', description: 'The signature verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE when stored' },
+            signatureVerified: {
+              type: 'boolean',
+              description:
+                'The signature verified against PACKAGE_SIGNING_PUBLIC_KEY_FILE, or the Sigstore bundle against the trusted root and signer policy, when stored',
+            },
+            signer: {
+              type: 'object',
+              description: "Who signed the Sigstore bundle, as verified: a certificate's identity (SAN) and OIDC issuer, or the package signing key",
+              required: ['kind'],
+              properties: {
+                kind: { type: 'string', enum: ['certificate', 'public-key'] },
+                identity: { type: 'string' },
+                issuer: { type: 'string' },
+              },
+            },
             addedAt: dateTime,
           },
         },

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -366,7 +367,8 @@ func (a *agent) onMessage(_ context.Context, m *types.MessageData) {
 		for name, p := range pa.GetPackages() {
 			pkgs[name] = fields{"type": enumName(p.GetType().String()), "version": p.GetVersion(),
 				"hash": hex.EncodeToString(p.GetHash()), "downloadUrl": p.GetFile().GetDownloadUrl(),
-				"contentHash": hex.EncodeToString(p.GetFile().GetContentHash())}
+				"contentHash": hex.EncodeToString(p.GetFile().GetContentHash()),
+				"signature":   base64.StdEncoding.EncodeToString(p.GetFile().GetSignature())}
 		}
 		a.out.emit("packages_available", fields{"allPackagesHash": hex.EncodeToString(pa.GetAllPackagesHash()), "packages": pkgs})
 		if syncer := m.PackageSyncer; syncer != nil {
