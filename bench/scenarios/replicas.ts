@@ -375,10 +375,10 @@ export async function replicas(env: RunEnv): Promise<Outcome> {
           `${ms(quantile(onA, 0.5))} / ${ms(quantile(onA, 0.99))}`,
           allApplied ? secs(allAppliedS) : `not measured: ${configProblem}`,
           `${ms(hb.p50)} / ${ms(hb.p99)} / ${ms(hb.max)}`,
+          `${[cpuWindow.a, cpuWindow.b, cpuWindow.c].map(pct).join(' / ')}, ${pct(cpuWindow.db)}, ${pct(cpuWindow.nats)}`,
           killed
             ? `${num(killed.onC)} on C: all had it ${secs(killed.allReceivedS)}, all APPLIED ${killed.problem || secs(killed.allAppliedS)}; ${num(killed.twice)} got it twice`
             : 'not run',
-          `${[cpuWindow.a, cpuWindow.b, cpuWindow.c].map(pct).join(' / ')}, ${pct(cpuWindow.db)}, ${pct(cpuWindow.nats)}`,
         ],
       },
     ],
