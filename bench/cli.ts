@@ -22,6 +22,7 @@ import { packageDownload } from './scenarios/package-download';
 import { ownTelemetry } from './scenarios/own-telemetry';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replicas } from './scenarios/replicas';
+import { ui } from './scenarios/ui';
 import { ROOT } from './server-process';
 
 const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
@@ -34,6 +35,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'fleet-counts': fleetCounts,
   replicas,
   'own-telemetry': ownTelemetry,
+  ui,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -58,6 +60,9 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + a.settleTimeout + 2 * a.configTimeout + 300;
     case 'own-telemetry':
       return perTarget + a.duration + 2 * a.metricsInterval + 120;
+    case 'ui':
+      // Insert, ramp, then the browser phases (each bounded: 120 s loads, 60 s pages, 10 s per change).
+      return 180 + a.insertTimeout + ramp + 900 + a.changes * 11;
   }
 }
 

@@ -525,9 +525,53 @@ function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
   });
 }
 
+/** A filter with its values blanked: what kind of query it is, not which agent it asks for. */
+function shapeOf(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shapeOf);
+  if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof BSON.ObjectId) && !(v instanceof BSON.Binary)) {
+    return Object.fromEntries(Object.entries(v as Doc).map(([k, x]) => [k, shapeOf(x)]));
+  }
+  return '?';
+}
+
+/**
+ * What the stand-in did per collection (the `benchStats` command, for the ui scenario): documents
+ * a predicate was evaluated on, and the queries that walked every document because no _id bound
+ * or indexed equality narrowed them (by filter shape). Counts answered by postings alone examine none.
+ */
+interface CollectionWork {
+  examined: number;
+  fullWalks: number;
+  walkShapes: Map<string, number>;
+}
+
 class MiniMongo {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private connections = 0;
+  private readonly work = new Map<string, CollectionWork>();
+
+  private workOf(c: Collection): CollectionWork | undefined {
+    for (const d of this.dbs.values()) {
+      for (const [name, x] of d) {
+        if (x !== c) continue;
+        let w = this.work.get(name);
+        if (!w) this.work.set(name, (w = { examined: 0, fullWalks: 0, walkShapes: new Map() }));
+        return w;
+      }
+    }
+    return undefined;
+  }
+
+  /** Counts a query's plan: a walk of every document when nothing narrowed it. */
+  private noteWalk(c: Collection, pl: Plan, filter: Doc): CollectionWork | undefined {
+    const w = this.workOf(c);
+    if (w && pl.id === undefined && !pl.postings && pl.range.lower === undefined && pl.range.upper === undefined) {
+      w.fullWalks++;
+      const shape = JSON.stringify(shapeOf(filter));
+      w.walkShapes.set(shape, (w.walkShapes.get(shape) ?? 0) + 1);
+    }
+    return w;
+  }
 
   coll(db: string, name: string): Collection {
     let d = this.dbs.get(db);
@@ -541,12 +585,14 @@ class MiniMongo {
     const keys = Object.keys(sort ?? {});
     const byId = keys.length === 1 && keys[0] === '_id' ? (Number(sort!._id) < 0 ? -1 : 1) : 0;
     const pl = plan(c, filter);
+    const w = this.noteWalk(c, pl, filter);
     const pred = compileFilter(filter);
     const out: Doc[] = [];
     let skipped = 0;
     const inOrder = byId !== 0 || keys.length === 0;
     for (const id of planIds(c, pl, byId === -1 ? -1 : 1)) {
       const d = c.docs.get(id)!;
+      if (w) w.examined++;
       if (!pred(d)) continue;
       if (inOrder) {
         if (skipped++ < skip) continue;
@@ -574,9 +620,13 @@ class MiniMongo {
       for (const _ of planIds(c, pl, 1)) n++;
       return n;
     }
+    const w = this.noteWalk(c, pl, filter);
     const pred = compileFilter(filter);
     let n = 0;
-    for (const id of planIds(c, pl, 1)) if (pred(c.docs.get(id)!)) n++;
+    for (const id of planIds(c, pl, 1)) {
+      if (w) w.examined++;
+      if (pred(c.docs.get(id)!)) n++;
+    }
     return n;
   }
 
@@ -609,6 +659,13 @@ class MiniMongo {
         }
         return { ok: 1 };
       }
+      case 'benchstats':
+        return {
+          collections: Object.fromEntries(
+            [...this.work].map(([name, w]) => [name, { examined: w.examined, fullWalks: w.fullWalks, walkShapes: Object.fromEntries(w.walkShapes) }]),
+          ),
+          ok: 1,
+        };
       case 'ping':
       case 'endsessions':
       case 'create':
