@@ -525,6 +525,22 @@ function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
   });
 }
 
+/** Bytes of documents one reply carries at most (a reply must stay under the 16 MiB BSON limit). */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** How many of `docs` from `from` go in one batch: `batchSize` (0: any number) and MAX_BATCH_BYTES. */
+function batchLength(docs: Doc[], from: number, batchSize: number): number {
+  let bytes = 0;
+  let n = 0;
+  for (let i = from; i < docs.length; i++) {
+    if (batchSize > 0 && n >= batchSize) break;
+    bytes += BSON.calculateObjectSize(docs[i]);
+    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+    n++;
+  }
+  return n;
+}
+
 /** A filter with its values blanked: what kind of query it is, not which agent it asks for. */
 function shapeOf(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(shapeOf);
@@ -549,6 +565,33 @@ class MiniMongo {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private connections = 0;
   private readonly work = new Map<string, CollectionWork>();
+  /** Results larger than one reply may carry, served by getMore. */
+  private readonly cursors = new Map<number, Doc[]>();
+  private nextCursorId = 1;
+
+  /**
+   * The first batch of a result (at most `batchSize` documents when given, and at most
+   * MAX_BATCH_BYTES), the rest kept for getMore under a cursor id (0: nothing left).
+   */
+  private firstBatch(docs: Doc[], batchSize: number): { batch: Doc[]; id: number } {
+    const n = batchLength(docs, 0, batchSize);
+    if (n >= docs.length) return { batch: docs, id: 0 };
+    const id = this.nextCursorId++;
+    this.cursors.set(id, docs.slice(n));
+    return { batch: docs.slice(0, n), id };
+  }
+
+  private nextBatch(id: number, batchSize: number): { batch: Doc[]; id: number } {
+    const rest = this.cursors.get(id);
+    if (!rest) return { batch: [], id: 0 };
+    const n = batchLength(rest, 0, batchSize);
+    if (n >= rest.length) {
+      this.cursors.delete(id);
+      return { batch: rest, id: 0 };
+    }
+    this.cursors.set(id, rest.slice(n));
+    return { batch: rest.slice(0, n), id };
+  }
 
   private workOf(c: Collection): CollectionWork | undefined {
     for (const d of this.dbs.values()) {
@@ -633,7 +676,11 @@ class MiniMongo {
   command(body: Doc, seqs: Record<string, Doc[]>, connId: number): Doc {
     const name = Object.keys(body)[0];
     const db = (body.$db as string) ?? 'admin';
-    const cursor = (coll: string, batch: Doc[]) => ({ cursor: { firstBatch: batch, id: BSON.Long.fromNumber(0), ns: `${db}.${coll}` }, ok: 1 });
+    const ns = (coll: string) => `${db}.${coll}`;
+    const cursor = (coll: string, docs: Doc[], batchSize?: unknown) => {
+      const { batch, id } = this.firstBatch(docs, Number(batchSize ?? 0));
+      return { cursor: { firstBatch: batch, id: BSON.Long.fromNumber(id), ns: ns(coll) }, ok: 1 };
+    };
     switch (name.toLowerCase()) {
       case 'hello':
       case 'ismaster':
@@ -677,10 +724,16 @@ class MiniMongo {
       case 'serverstatus':
       case 'hostinfo':
         return { ok: 1 };
-      case 'killcursors':
-        return { cursorsKilled: [], ok: 1 };
-      case 'getmore':
-        return { cursor: { nextBatch: [], id: BSON.Long.fromNumber(0), ns: `${db}.${body.collection}` }, ok: 1 };
+      case 'killcursors': {
+        const ids = ((body.cursors as unknown[]) ?? []).map((c) => Number(c));
+        for (const id of ids) this.cursors.delete(id);
+        return { cursorsKilled: ids.map((id) => BSON.Long.fromNumber(id)), ok: 1 };
+      }
+      case 'getmore': {
+        const id = Number(body.getMore);
+        const { batch, id: next } = this.nextBatch(id, Number(body.batchSize ?? 0));
+        return { cursor: { nextBatch: batch, id: BSON.Long.fromNumber(next), ns: ns(String(body.collection)) }, ok: 1 };
+      }
       case 'listcollections':
         return cursor(
           '$cmd.listCollections',
@@ -701,6 +754,7 @@ class MiniMongo {
         return cursor(
           String(body.find),
           docs.map((d) => project(d, body.projection as Doc)),
+          body.batchSize,
         );
       }
       case 'count': {
@@ -709,7 +763,7 @@ class MiniMongo {
         return { n: this.query(c, (body.query as Doc) ?? {}, undefined, Number(body.skip ?? 0), Number(body.limit ?? 0)).length, ok: 1 };
       }
       case 'aggregate':
-        return cursor(String(body.aggregate), this.aggregate(this.coll(db, String(body.aggregate)), body.pipeline as Doc[]));
+        return cursor(String(body.aggregate), this.aggregate(this.coll(db, String(body.aggregate)), body.pipeline as Doc[]), (body.cursor as Doc)?.batchSize);
       case 'insert': {
         const c = this.coll(db, String(body.insert));
         const docs = (body.documents as Doc[]) ?? seqs.documents ?? [];
