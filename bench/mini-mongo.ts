@@ -158,11 +158,18 @@ function plan(c: Collection, filter: Doc): Plan {
   let id: unknown;
   let indexedAt = -1;
   let values: unknown[] | undefined;
+  let idList: unknown[] | undefined;
   let rest = 0;
   const parts = conjuncts(filter);
   parts.forEach(([k, cond], i) => {
     if (k === '_id' && !isOperatorDoc(cond)) {
       id = cond;
+      return;
+    }
+    // _id in a list: each id's document, as the _id index finds them.
+    if (k === '_id' && indexedAt < 0 && Object.keys(cond as Doc).length === 1 && Array.isArray((cond as Doc).$in)) {
+      idList = ((cond as Doc).$in as unknown[]).map(key);
+      indexedAt = i;
       return;
     }
     if (k === '_id' && Object.keys(cond as Doc).every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op))) {
@@ -189,6 +196,7 @@ function plan(c: Collection, filter: Doc): Plan {
     rest++;
   });
   if (id !== undefined) return { id, range, exact: false };
+  if (idList) return { range, postings: [...new Set(idList)].map((k) => (c.docs.has(k) ? [k] : [])), exact: false };
   if (!values) return { range, exact: rest === 0 };
   const p = c.postingsOf(parts[indexedAt][0]);
   return { range, postings: [...new Set(values)].map((v) => p.get(v) ?? []), exact: rest === 0 };
@@ -543,7 +551,7 @@ function batchLength(docs: Doc[], from: number, batchSize: number): number {
 
 /** A filter with its values blanked: what kind of query it is, not which agent it asks for. */
 function shapeOf(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(shapeOf);
+  if (Array.isArray(v)) return v.every((x) => !x || typeof x !== 'object' || x instanceof Date) ? ['?'] : v.map(shapeOf);
   if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof BSON.ObjectId) && !(v instanceof BSON.Binary)) {
     return Object.fromEntries(Object.entries(v as Doc).map(([k, x]) => [k, shapeOf(x)]));
   }
@@ -552,13 +560,14 @@ function shapeOf(v: unknown): unknown {
 
 /**
  * What the stand-in did per collection (the `benchStats` command, for the ui scenario): documents
- * a predicate was evaluated on, and the queries that walked every document because no _id bound
- * or indexed equality narrowed them (by filter shape). Counts answered by postings alone examine none.
+ * a predicate was evaluated on, and the scans: queries that examined more than a tenth of the
+ * collection (at least 1,000 documents) because no _id bound or indexed equality narrowed them,
+ * by filter shape. Counts answered by postings alone examine none.
  */
 interface CollectionWork {
   examined: number;
-  fullWalks: number;
-  walkShapes: Map<string, number>;
+  scans: number;
+  scanShapes: Map<string, number>;
 }
 
 class MiniMongo {
@@ -598,22 +607,23 @@ class MiniMongo {
       for (const [name, x] of d) {
         if (x !== c) continue;
         let w = this.work.get(name);
-        if (!w) this.work.set(name, (w = { examined: 0, fullWalks: 0, walkShapes: new Map() }));
+        if (!w) this.work.set(name, (w = { examined: 0, scans: 0, scanShapes: new Map() }));
         return w;
       }
     }
     return undefined;
   }
 
-  /** Counts a query's plan: a walk of every document when nothing narrowed it. */
-  private noteWalk(c: Collection, pl: Plan, filter: Doc): CollectionWork | undefined {
+  /** Counts the documents one query examined, and the query as a scan when they were many. */
+  private noteExamined(c: Collection, filter: Doc, examined: number): void {
     const w = this.workOf(c);
-    if (w && pl.id === undefined && !pl.postings && pl.range.lower === undefined && pl.range.upper === undefined) {
-      w.fullWalks++;
+    if (!w) return;
+    w.examined += examined;
+    if (examined >= Math.max(1000, c.docs.size / 10)) {
+      w.scans++;
       const shape = JSON.stringify(shapeOf(filter));
-      w.walkShapes.set(shape, (w.walkShapes.get(shape) ?? 0) + 1);
+      w.scanShapes.set(shape, (w.scanShapes.get(shape) ?? 0) + 1);
     }
-    return w;
   }
 
   coll(db: string, name: string): Collection {
@@ -628,14 +638,14 @@ class MiniMongo {
     const keys = Object.keys(sort ?? {});
     const byId = keys.length === 1 && keys[0] === '_id' ? (Number(sort!._id) < 0 ? -1 : 1) : 0;
     const pl = plan(c, filter);
-    const w = this.noteWalk(c, pl, filter);
     const pred = compileFilter(filter);
     const out: Doc[] = [];
     let skipped = 0;
+    let examined = 0;
     const inOrder = byId !== 0 || keys.length === 0;
     for (const id of planIds(c, pl, byId === -1 ? -1 : 1)) {
       const d = c.docs.get(id)!;
-      if (w) w.examined++;
+      examined++;
       if (!pred(d)) continue;
       if (inOrder) {
         if (skipped++ < skip) continue;
@@ -643,6 +653,7 @@ class MiniMongo {
         if (limit > 0 && out.length >= limit) break;
       } else out.push(d);
     }
+    this.noteExamined(c, filter, examined);
     if (!inOrder) {
       const sorted = sortDocs(out, sort).slice(skip);
       return limit > 0 ? sorted.slice(0, limit) : sorted;
@@ -663,13 +674,14 @@ class MiniMongo {
       for (const _ of planIds(c, pl, 1)) n++;
       return n;
     }
-    const w = this.noteWalk(c, pl, filter);
     const pred = compileFilter(filter);
     let n = 0;
+    let examined = 0;
     for (const id of planIds(c, pl, 1)) {
-      if (w) w.examined++;
+      examined++;
       if (pred(c.docs.get(id)!)) n++;
     }
+    this.noteExamined(c, filter, examined);
     return n;
   }
 
@@ -709,7 +721,7 @@ class MiniMongo {
       case 'benchstats':
         return {
           collections: Object.fromEntries(
-            [...this.work].map(([name, w]) => [name, { examined: w.examined, fullWalks: w.fullWalks, walkShapes: Object.fromEntries(w.walkShapes) }]),
+            [...this.work].map(([name, w]) => [name, { examined: w.examined, scans: w.scans, scanShapes: Object.fromEntries(w.scanShapes) }]),
           ),
           ok: 1,
         };
