@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import mongoose from 'mongoose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -42,8 +41,12 @@ export const UI: ResultsSection = {
   ],
 };
 
-/** The epoch in ms with sub-ms precision (the page's performance.timeOrigin + now() is on the same clock). */
-const epochMs = () => performance.timeOrigin + performance.now();
+/**
+ * The wall clock, which the page reads too (Date.now() there): timeOrigin + now() of two processes
+ * can differ by seconds (each process's monotonic clock against a wall clock that was stepped in
+ * between; a run here saw 18 s).
+ */
+const epochMs = () => Date.now();
 
 /** Runs a JavaScript expression in the page (the bench compiles without the DOM's types, so page code is text). */
 function inPage<T>(page: Page, js: string): Promise<T> {
@@ -483,7 +486,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
           const code = tr.querySelector('th code');
           if (!code || code.textContent !== w.uid) continue;
           if (tr.textContent.includes(w.text)) {
-            window.__live.seen[w.text] = performance.timeOrigin + performance.now();
+            window.__live.seen[w.text] = Date.now();
             window.__live.want = null;
           }
           return;
