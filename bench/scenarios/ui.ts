@@ -64,6 +64,8 @@ try {
 `;
 
 const FIRST_PAGE_MARK = 'agents-list-first-page';
+/** The longest the paging and the live phase may take each; what was done by then is reported. */
+const PHASE_BUDGET_MS = 600_000;
 const ROWS = 'table[aria-label="Agents"] tbody tr';
 
 interface LongTasks {
@@ -383,7 +385,8 @@ export async function ui(env: RunEnv): Promise<Outcome> {
     await resetLongTasks(page);
     const h = new Histogram();
     let failure: string | undefined;
-    for (let i = 0; i < pagesToWalk; i++) {
+    const w0 = Date.now();
+    for (let i = 0; i < pagesToWalk && Date.now() - w0 < PHASE_BUDGET_MS; i++) {
       try {
         h.record(await clickAndWait(page, 'nav.pager button:last-child', firstUidJs, `${firstUidJs} !== before && !!${firstUidJs}`, 60_000));
       } catch (err) {
@@ -502,7 +505,11 @@ export async function ui(env: RunEnv): Promise<Outcome> {
   const s0 = await gen.stats();
   const p0 = target.sampler.sample();
   const live0 = Date.now();
-  for (let i = 0; i < changes; i++) {
+  // A change not shown within this long is counted as missed (slow databases: three warm first pages).
+  const showWithinMs = Math.max(10_000, 3 * warmS.p50);
+  let tried = 0;
+  for (let i = 0; i < changes && Date.now() - live0 < PHASE_BUDGET_MS; i++) {
+    tried++;
     const uid = uids[i % uids.length];
     const text = `bench-live=c${String(i).padStart(5, '0')}`;
     await inPage(page, `window.__live.want = { uid: ${JSON.stringify(uid)}, text: ${JSON.stringify(text)} }`);
@@ -512,7 +519,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
     patchAnswer.record(epochMs() - t0);
     if (r.status !== 200) throw new Error(`PATCH /api/v1/agents/${uid} answered ${r.status}: ${r.text.slice(0, 300)}`);
     try {
-      await waitInPage(page, `!!window.__live.seen[${JSON.stringify(text)}]`, 10_000);
+      await waitInPage(page, `!!window.__live.seen[${JSON.stringify(text)}]`, showWithinMs);
       live.record((await inPage<number>(page, `window.__live.seen[${JSON.stringify(text)}]`)) - t0);
     } catch {
       missed++;
@@ -520,7 +527,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
     }
     if ((i + 1) % 20 === 0) {
       const s = live.summary();
-      env.log(`[live] ${i + 1} changes: p50 ${ms(s.p50)} p99 ${ms(s.p99)} max ${ms(s.max)}${missed ? `, ${missed} not shown within 10 s` : ''}`);
+      env.log(`[live] ${i + 1} changes: p50 ${ms(s.p50)} p99 ${ms(s.p99)} max ${ms(s.max)}${missed ? `, ${missed} not shown within ${ms(showWithinMs)}` : ''}`);
     }
     await sleep(Math.random() * 500);
   }
@@ -534,7 +541,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
   const liveSum: LatencySummary = live.summary();
   const patchSum = patchAnswer.summary();
   env.log(
-    `live updates: ${liveSum.count} shown p50 ${ms(liveSum.p50)} p99 ${ms(liveSum.p99)} max ${ms(liveSum.max)} (${missed} not within 10 s); PATCH answered p50 ${ms(patchSum.p50)}; ` +
+    `live updates: ${liveSum.count} shown p50 ${ms(liveSum.p50)} p99 ${ms(liveSum.p99)} max ${ms(liveSum.max)} (${missed} not within ${ms(showWithinMs)}, ${tried} tried); PATCH answered p50 ${ms(patchSum.p50)}; ` +
       `${achieved.toFixed(0)} status changes/s achieved (answer p99 ${ms(statusLatency.p99)})`,
   );
   const serverCpu = cpuPercent(p0.server, p1.server);
@@ -589,7 +596,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
     ],
     [
       `live update: PATCH -> row shows (x${liveSum.count}) p50 / p99 / max`,
-      `${ms(liveSum.p50)} / ${ms(liveSum.p99)} / ${ms(liveSum.max)}${missed ? ` (${missed} not shown within 10 s)` : ''}`,
+      `${ms(liveSum.p50)} / ${ms(liveSum.p99)} / ${ms(liveSum.max)}${missed ? ` (${missed} not shown within ${ms(showWithinMs)})` : ''}${tried < changes ? ` (${tried} of ${changes} in the ${PHASE_BUDGET_MS / 1000} s budget)` : ''}`,
     ],
     ['live update: PATCH answered p50 / p99', `${ms(patchSum.p50)} / ${ms(patchSum.p99)}`],
     ['status changes/s target / achieved (answer p99)', `${num(args.rate)} / ${achieved.toFixed(0)} (${ms(statusLatency.p99)})`],
@@ -610,7 +617,7 @@ export async function ui(env: RunEnv): Promise<Outcome> {
       overview: { idleCommandsPerSec: idleRate, visits, live: liveOverview },
       initialJs,
       build,
-      live: { latency: liveSum, patchAnswer: patchSum, missed, longTasks: liveTasks, statusChangesPerSec: achieved, statusLatency },
+      live: { latency: liveSum, patchAnswer: patchSum, missed, tried, showWithinMs, longTasks: liveTasks, statusChangesPerSec: achieved, statusLatency },
       cpuPct: { server: serverCpu, db: dbCpu },
       pageErrors,
       date: today(),
