@@ -98,14 +98,15 @@ async function main(): Promise<number> {
     log,
     onCleanup: (fn) => void cleanups.push(fn),
   };
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const fn of cleanups.reverse()) await fn().catch((e) => log(`cleanup: ${(e as Error).message}`));
-    if (!args.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
-    else log(`data kept in ${dataDir}`);
-  };
+  // One cleanup however many callers: a signal during the cleanup after a failure waits for it
+  // rather than exiting at once and leaving the server behind.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const fn of cleanups.reverse()) await fn().catch((e) => log(`cleanup: ${(e as Error).message}`));
+      if (!args.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+      else log(`data kept in ${dataDir}`);
+    })());
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       log(`${sig}: stopping`);
