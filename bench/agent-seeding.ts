@@ -97,3 +97,44 @@ export async function insertViaMongo(env: RunEnv, uri: string, total: number): P
   }
   return { inserted, seconds: (Date.now() - t0) / 1000, stoppedEarly: inserted < total };
 }
+
+/** Stores `n` disconnected agents shaped exactly as a document the server wrote, numbered from `first`. */
+export async function storeCopiesOfConnected(env: RunEnv, uri: string, n: number, first: number): Promise<void> {
+  const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  try {
+    const agents = conn.collection('agents');
+    const model = await agents.findOne({ 'connection.connected': true });
+    if (!model) throw new Error('no stored agent to copy');
+    const t0 = Date.now();
+    const docs = [];
+    for (let i = 0; i < n; i++) {
+      const index = first + i;
+      const uid = uuidText(newUuidV7());
+      const attr = (kvs: { key: string; value: unknown }[]) =>
+        kvs.map((kv) =>
+          kv.key === 'service.instance.id'
+            ? { ...kv, value: uid }
+            : kv.key === 'host.name'
+              ? { ...kv, value: `bench-node-${index}` }
+              : kv.key === 'k8s.namespace.name'
+                ? { ...kv, value: `ns-${index % 50}` }
+                : kv,
+        );
+      const description = { identifying: attr(model.description.identifying), nonIdentifying: attr(model.description.nonIdentifying) };
+      const now = new Date();
+      docs.push({
+        ...model,
+        _id: uid,
+        description,
+        selectorTerms: agentSelectorTerms({ labels: model.labels, description }),
+        connection: { ...model.connection, connected: false, connectionId: `gone-${index}`, disconnectedAt: now, lastSeenAt: now },
+        firstSeenAt: now,
+        updatedAt: now,
+      });
+    }
+    for (let i = 0; i < docs.length; i += 500) await agents.insertMany(docs.slice(i, i + 500) as never[], { ordered: false });
+    env.log(`stored ${num(n)} disconnected agents (copies of a stored one) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  } finally {
+    await conn.close();
+  }
+}

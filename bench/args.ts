@@ -54,6 +54,8 @@ export interface BenchArgs {
   metricsInterval: number;
   /** ui: label changes whose way to the open agents list is timed. */
   changes: number;
+  /** ui: how the stored agents are made: api-list's documents, or copies of one the server stored. */
+  seed: 'api-list' | 'copy';
   otlpEncoding: 'json' | 'protobuf';
 }
 
@@ -114,6 +116,8 @@ Options (defaults in brackets):
   --package-mb M          package-download: size of the package file in MiB  [20]
   --stored S              fleet-counts, ui: agents stored in all, connected ones included [2 x --agents; ui 100000]
   --changes C             ui: label changes timed to the open agents list    [120]
+  --seed api-list|copy    ui: stored agents as api-list makes them, or copies of one the server stored for a
+                          connected agent (lean; what FerretDB can read in time)  [api-list]
   --metrics-interval S    own-telemetry: own-metrics export interval         [15]
   --otlp-encoding protobuf|json  own-telemetry: body of the exports          [protobuf]
   --ws-deflate            offer permessage-deflate
@@ -180,6 +184,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     'metrics-interval',
     'otlp-encoding',
     'changes',
+    'seed',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -197,6 +202,8 @@ export function parseArgs(argv: string[]): BenchArgs {
   if (!['ws', 'http', 'grpc'].includes(transport)) throw new UsageError('--transport must be ws, http or grpc');
   const insertVia = str('insert-via') ?? 'mongo';
   if (!['mongo', 'opamp'].includes(insertVia)) throw new UsageError('--insert-via must be mongo or opamp');
+  const seed = str('seed') ?? 'api-list';
+  if (!['api-list', 'copy'].includes(seed)) throw new UsageError('--seed must be api-list or copy');
   const db = str('db') ?? 'embedded';
   if (!['embedded', 'memory'].includes(db)) throw new UsageError('--db must be embedded or memory');
   const otlpEncoding = str('otlp-encoding') ?? 'protobuf';
@@ -245,6 +252,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     stored: int('stored', undefined, 1, 1_000_000),
     metricsInterval: int('metrics-interval', 15, 1, 3600)!,
     changes: int('changes', 120, 1, 100_000)!,
+    seed: seed as 'api-list' | 'copy',
     otlpEncoding: otlpEncoding as 'json' | 'protobuf',
   };
 }
