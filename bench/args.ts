@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'fleet-counts',
   'own-telemetry',
   'replicas',
+  'ui',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -51,6 +52,10 @@ export interface BenchArgs {
   /** fleet-counts: agents stored in all (the connected ones included). */
   stored?: number;
   metricsInterval: number;
+  /** ui: label changes whose way to the open agents list is timed. */
+  changes: number;
+  /** ui: how the stored agents are made: api-list's documents, or copies of one the server stored. */
+  seed: 'api-list' | 'copy';
   otlpEncoding: 'json' | 'protobuf';
 }
 
@@ -71,22 +76,25 @@ Scenarios:
                    on the others (p50/p99); then heartbeats held --duration s (p99)
   own-telemetry    --agents heartbeating; a --duration s window without, then one with every agent POSTing its own
                    metrics (OTLP/HTTP, 19 data points) every --metrics-interval s; CPU, RSS, windows, answer latency
+  ui               --stored agents stored, --agents of them connected over ws; the built web UI in Chromium: first page of
+                   the agents list, long tasks while paging --pages pages, the overview's database work, initial JS,
+                   and --changes label changes timed to the open list while the agents send --rate status changes/s
 
 Options (defaults in brackets):
-  --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000]
+  --agents N              simulated agents, or stored agents for api-list [1000; api-list 100000; ui 5000]
   --transport ws|http|grpc                                                   [ws]
   --duration S            hold / ingest duration in seconds                  [60]
   --heartbeat S           heartbeat (HTTP poll) interval in seconds          [30]
   --ramp-rate R           new connections per second while ramping           [500]
   --ramp-timeout S        give up ramping after S seconds                    [auto]
-  --rate R                ingest: status changes per second                  [200]
+  --rate R                ingest, ui: status changes per second              [200; ui 500]
   --workers W             load-generator processes                           [auto: 2, or 1 per 15000 agents]
   --config-bytes B        size of the reported effective config              [8192]
   --fail-share F          config-rollout: share of agents reporting FAILED   [0.05]
   --apply-ms MS           config-rollout: time between APPLYING and APPLIED  [100]
   --baseline              also run connect-hold/ingest against a bare ws echo server and report ratios
   --page-size L           api-list page size                                 [100]
-  --pages P               api-list: most pages walked                        [all]
+  --pages P               api-list: most pages walked; ui: pages paged       [all; ui 20]
   --list-query Q          api-list: extra list parameters, e.g. 'selector=deployment.environment%3Dstaging'
   --insert-via mongo|opamp  api-list: write agents straight to the database or as OpAMP HTTP agents [mongo]
   --insert-timeout S      api-list: stop inserting after S seconds and use what is stored [1200]
@@ -106,7 +114,10 @@ Options (defaults in brackets):
   --deadline-ms MS        an answer slower than this is late                 [1000]
   --downloads D           package-download: agents downloading at once       [200]
   --package-mb M          package-download: size of the package file in MiB  [20]
-  --stored S              fleet-counts: agents stored in all, connected ones included [2 x --agents]
+  --stored S              fleet-counts, ui: agents stored in all, connected ones included [2 x --agents; ui 100000]
+  --changes C             ui: label changes timed to the open agents list    [120]
+  --seed api-list|copy    ui: stored agents as api-list makes them, or copies of one the server stored for a
+                          connected agent (lean; what FerretDB can read in time)  [api-list]
   --metrics-interval S    own-telemetry: own-metrics export interval         [15]
   --otlp-encoding protobuf|json  own-telemetry: body of the exports          [protobuf]
   --ws-deflate            offer permessage-deflate
@@ -172,6 +183,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     'stored',
     'metrics-interval',
     'otlp-encoding',
+    'changes',
+    'seed',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -189,6 +202,8 @@ export function parseArgs(argv: string[]): BenchArgs {
   if (!['ws', 'http', 'grpc'].includes(transport)) throw new UsageError('--transport must be ws, http or grpc');
   const insertVia = str('insert-via') ?? 'mongo';
   if (!['mongo', 'opamp'].includes(insertVia)) throw new UsageError('--insert-via must be mongo or opamp');
+  const seed = str('seed') ?? 'api-list';
+  if (!['api-list', 'copy'].includes(seed)) throw new UsageError('--seed must be api-list or copy');
   const db = str('db') ?? 'embedded';
   if (!['embedded', 'memory'].includes(db)) throw new UsageError('--db must be embedded or memory');
   const otlpEncoding = str('otlp-encoding') ?? 'protobuf';
@@ -201,13 +216,13 @@ export function parseArgs(argv: string[]): BenchArgs {
   }
   return {
     scenario: scenario as Scenario,
-    agents: int('agents', scenario === 'api-list' ? 100_000 : 1000, 1, 1_000_000)!,
+    agents: int('agents', scenario === 'api-list' ? 100_000 : scenario === 'ui' ? 5000 : 1000, 1, 1_000_000)!,
     transport: transport as Transport,
     duration: int('duration', 60, 1, 86_400)!,
     heartbeat: int('heartbeat', 30, 1, 3600)!,
     rampRate: int('ramp-rate', 500, 1, 1_000_000)!,
     rampTimeout: int('ramp-timeout', undefined, 1, 86_400),
-    rate: int('rate', 200, 0, 1_000_000)!,
+    rate: int('rate', scenario === 'ui' ? 500 : 200, 0, 1_000_000)!,
     workers: int('workers', undefined, 1, 64),
     configBytes: int('config-bytes', 8192, 0, 16 * 1024 * 1024)!,
     failShare: int('fail-share', 0.05, 0, 1)!,
@@ -236,6 +251,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     packageMb: int('package-mb', 20, 0.001, 4096)!,
     stored: int('stored', undefined, 1, 1_000_000),
     metricsInterval: int('metrics-interval', 15, 1, 3600)!,
+    changes: int('changes', 120, 1, 100_000)!,
+    seed: seed as 'api-list' | 'copy',
     otlpEncoding: otlpEncoding as 'json' | 'protobuf',
   };
 }

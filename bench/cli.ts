@@ -22,6 +22,7 @@ import { packageDownload } from './scenarios/package-download';
 import { ownTelemetry } from './scenarios/own-telemetry';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replicas } from './scenarios/replicas';
+import { ui } from './scenarios/ui';
 import { ROOT } from './server-process';
 
 const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
@@ -34,6 +35,7 @@ const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'fleet-counts': fleetCounts,
   replicas,
   'own-telemetry': ownTelemetry,
+  ui,
 };
 
 /** Generous upper bound of a run, after which everything is stopped. */
@@ -58,6 +60,9 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + a.settleTimeout + 2 * a.configTimeout + 300;
     case 'own-telemetry':
       return perTarget + a.duration + 2 * a.metricsInterval + 120;
+    case 'ui':
+      // Insert, ramp, then the browser phases: two paging walks and the live phase (600 s each at most) and the rest.
+      return 180 + a.insertTimeout + ramp + 3 * 600 + 900;
   }
 }
 
@@ -93,14 +98,15 @@ async function main(): Promise<number> {
     log,
     onCleanup: (fn) => void cleanups.push(fn),
   };
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    for (const fn of cleanups.reverse()) await fn().catch((e) => log(`cleanup: ${(e as Error).message}`));
-    if (!args.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
-    else log(`data kept in ${dataDir}`);
-  };
+  // One cleanup however many callers: a signal during the cleanup after a failure waits for it
+  // rather than exiting at once and leaving the server behind.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const fn of cleanups.reverse()) await fn().catch((e) => log(`cleanup: ${(e as Error).message}`));
+      if (!args.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+      else log(`data kept in ${dataDir}`);
+    })());
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       log(`${sig}: stopping`);

@@ -158,11 +158,18 @@ function plan(c: Collection, filter: Doc): Plan {
   let id: unknown;
   let indexedAt = -1;
   let values: unknown[] | undefined;
+  let idList: unknown[] | undefined;
   let rest = 0;
   const parts = conjuncts(filter);
   parts.forEach(([k, cond], i) => {
     if (k === '_id' && !isOperatorDoc(cond)) {
       id = cond;
+      return;
+    }
+    // _id in a list: each id's document, as the _id index finds them.
+    if (k === '_id' && indexedAt < 0 && Object.keys(cond as Doc).length === 1 && Array.isArray((cond as Doc).$in)) {
+      idList = ((cond as Doc).$in as unknown[]).map(key);
+      indexedAt = i;
       return;
     }
     if (k === '_id' && Object.keys(cond as Doc).every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op))) {
@@ -189,6 +196,7 @@ function plan(c: Collection, filter: Doc): Plan {
     rest++;
   });
   if (id !== undefined) return { id, range, exact: false };
+  if (idList) return { range, postings: [...new Set(idList)].map((k) => (c.docs.has(k) ? [k] : [])), exact: false };
   if (!values) return { range, exact: rest === 0 };
   const p = c.postingsOf(parts[indexedAt][0]);
   return { range, postings: [...new Set(values)].map((v) => p.get(v) ?? []), exact: rest === 0 };
@@ -557,9 +565,98 @@ function sortDocs(docs: Doc[], sort: Doc | undefined): Doc[] {
   });
 }
 
+/** Bytes of documents one reply carries at most (a reply must stay under the 16 MiB BSON limit). */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** How many of `docs` from `from` go in one batch: `batchSize` (0: any number) and MAX_BATCH_BYTES. */
+function batchLength(docs: Doc[], from: number, batchSize: number): number {
+  let bytes = 0;
+  let n = 0;
+  for (let i = from; i < docs.length; i++) {
+    if (batchSize > 0 && n >= batchSize) break;
+    bytes += BSON.calculateObjectSize(docs[i]);
+    if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+    n++;
+  }
+  return n;
+}
+
+/** A filter with its values blanked: what kind of query it is, not which agent it asks for. */
+function shapeOf(v: unknown): unknown {
+  if (Array.isArray(v)) return v.every((x) => !x || typeof x !== 'object' || x instanceof Date) ? ['?'] : v.map(shapeOf);
+  if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof BSON.ObjectId) && !(v instanceof BSON.Binary)) {
+    return Object.fromEntries(Object.entries(v as Doc).map(([k, x]) => [k, shapeOf(x)]));
+  }
+  return '?';
+}
+
+/**
+ * What the stand-in did per collection (the `benchStats` command, for the ui scenario): documents
+ * a predicate was evaluated on, and the scans: queries that examined more than a tenth of the
+ * collection (at least 1,000 documents) because no _id bound or indexed equality narrowed them,
+ * by filter shape. Counts answered by postings alone examine none.
+ */
+interface CollectionWork {
+  examined: number;
+  scans: number;
+  scanShapes: Map<string, number>;
+}
+
 class MiniMongo {
   private readonly dbs = new Map<string, Map<string, Collection>>();
   private connections = 0;
+  private readonly work = new Map<string, CollectionWork>();
+  /** Results larger than one reply may carry, served by getMore. */
+  private readonly cursors = new Map<number, Doc[]>();
+  private nextCursorId = 1;
+
+  /**
+   * The first batch of a result (at most `batchSize` documents when given, and at most
+   * MAX_BATCH_BYTES), the rest kept for getMore under a cursor id (0: nothing left).
+   */
+  private firstBatch(docs: Doc[], batchSize: number): { batch: Doc[]; id: number } {
+    const n = batchLength(docs, 0, batchSize);
+    if (n >= docs.length) return { batch: docs, id: 0 };
+    const id = this.nextCursorId++;
+    this.cursors.set(id, docs.slice(n));
+    return { batch: docs.slice(0, n), id };
+  }
+
+  private nextBatch(id: number, batchSize: number): { batch: Doc[]; id: number } {
+    const rest = this.cursors.get(id);
+    if (!rest) return { batch: [], id: 0 };
+    const n = batchLength(rest, 0, batchSize);
+    if (n >= rest.length) {
+      this.cursors.delete(id);
+      return { batch: rest, id: 0 };
+    }
+    this.cursors.set(id, rest.slice(n));
+    return { batch: rest.slice(0, n), id };
+  }
+
+  private workOf(c: Collection): CollectionWork | undefined {
+    for (const d of this.dbs.values()) {
+      for (const [name, x] of d) {
+        if (x !== c) continue;
+        let w = this.work.get(name);
+        if (!w) this.work.set(name, (w = { examined: 0, scans: 0, scanShapes: new Map() }));
+        return w;
+      }
+    }
+    return undefined;
+  }
+
+  /** Counts the documents one query examined, and the query as a scan when they were many. */
+  private noteExamined(c: Collection, filter: Doc, examined: number): void {
+    const w = this.workOf(c);
+    if (!w) return;
+    w.examined += examined;
+    if (examined >= Math.max(1000, c.docs.size / 10)) {
+      w.scans++;
+      const shape = JSON.stringify(shapeOf(filter));
+      w.scanShapes.set(shape, (w.scanShapes.get(shape) ?? 0) + 1);
+    }
+  }
 
   coll(db: string, name: string): Collection {
     let d = this.dbs.get(db);
@@ -576,9 +673,11 @@ class MiniMongo {
     const pred = compileFilter(filter);
     const out: Doc[] = [];
     let skipped = 0;
+    let examined = 0;
     const inOrder = byId !== 0 || keys.length === 0;
     for (const id of planIds(c, pl, byId === -1 ? -1 : 1)) {
       const d = c.docs.get(id)!;
+      examined++;
       if (!pred(d)) continue;
       if (inOrder) {
         if (skipped++ < skip) continue;
@@ -586,6 +685,7 @@ class MiniMongo {
         if (limit > 0 && out.length >= limit) break;
       } else out.push(d);
     }
+    this.noteExamined(c, filter, examined);
     if (!inOrder) {
       const sorted = sortDocs(out, sort).slice(skip);
       return limit > 0 ? sorted.slice(0, limit) : sorted;
@@ -608,14 +708,23 @@ class MiniMongo {
     }
     const pred = compileFilter(filter);
     let n = 0;
-    for (const id of planIds(c, pl, 1)) if (pred(c.docs.get(id)!)) n++;
+    let examined = 0;
+    for (const id of planIds(c, pl, 1)) {
+      examined++;
+      if (pred(c.docs.get(id)!)) n++;
+    }
+    this.noteExamined(c, filter, examined);
     return n;
   }
 
   command(body: Doc, seqs: Record<string, Doc[]>, connId: number): Doc {
     const name = Object.keys(body)[0];
     const db = (body.$db as string) ?? 'admin';
-    const cursor = (coll: string, batch: Doc[]) => ({ cursor: { firstBatch: batch, id: BSON.Long.fromNumber(0), ns: `${db}.${coll}` }, ok: 1 });
+    const ns = (coll: string) => `${db}.${coll}`;
+    const cursor = (coll: string, docs: Doc[], batchSize?: unknown) => {
+      const { batch, id } = this.firstBatch(docs, Number(batchSize ?? 0));
+      return { cursor: { firstBatch: batch, id: BSON.Long.fromNumber(id), ns: ns(coll) }, ok: 1 };
+    };
     switch (name.toLowerCase()) {
       case 'hello':
       case 'ismaster':
@@ -641,6 +750,13 @@ class MiniMongo {
         }
         return { ok: 1 };
       }
+      case 'benchstats':
+        return {
+          collections: Object.fromEntries(
+            [...this.work].map(([name, w]) => [name, { examined: w.examined, scans: w.scans, scanShapes: Object.fromEntries(w.scanShapes) }]),
+          ),
+          ok: 1,
+        };
       case 'ping':
       case 'endsessions':
       case 'create':
@@ -652,10 +768,16 @@ class MiniMongo {
       case 'serverstatus':
       case 'hostinfo':
         return { ok: 1 };
-      case 'killcursors':
-        return { cursorsKilled: [], ok: 1 };
-      case 'getmore':
-        return { cursor: { nextBatch: [], id: BSON.Long.fromNumber(0), ns: `${db}.${body.collection}` }, ok: 1 };
+      case 'killcursors': {
+        const ids = ((body.cursors as unknown[]) ?? []).map((c) => Number(c));
+        for (const id of ids) this.cursors.delete(id);
+        return { cursorsKilled: ids.map((id) => BSON.Long.fromNumber(id)), ok: 1 };
+      }
+      case 'getmore': {
+        const id = Number(body.getMore);
+        const { batch, id: next } = this.nextBatch(id, Number(body.batchSize ?? 0));
+        return { cursor: { nextBatch: batch, id: BSON.Long.fromNumber(next), ns: ns(String(body.collection)) }, ok: 1 };
+      }
       case 'listcollections':
         return cursor(
           '$cmd.listCollections',
@@ -676,6 +798,7 @@ class MiniMongo {
         return cursor(
           String(body.find),
           docs.map((d) => project(d, body.projection as Doc)),
+          body.batchSize,
         );
       }
       case 'count': {
@@ -684,7 +807,7 @@ class MiniMongo {
         return { n: this.query(c, (body.query as Doc) ?? {}, undefined, Number(body.skip ?? 0), Number(body.limit ?? 0)).length, ok: 1 };
       }
       case 'aggregate':
-        return cursor(String(body.aggregate), this.aggregate(this.coll(db, String(body.aggregate)), body.pipeline as Doc[]));
+        return cursor(String(body.aggregate), this.aggregate(this.coll(db, String(body.aggregate)), body.pipeline as Doc[]), (body.cursor as Doc)?.batchSize);
       case 'insert': {
         const c = this.coll(db, String(body.insert));
         const docs = (body.documents as Doc[]) ?? seqs.documents ?? [];

@@ -18,7 +18,7 @@ function newest(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     if (e.name === 'gen' || e.name === 'results') continue;
     const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') || e.name.endsWith('.proto') ? fs.statSync(p).mtimeMs : 0);
+    t = Math.max(t, e.isDirectory() ? newest(p) : /\.(ts|tsx|proto|css|html)$/.test(e.name) ? fs.statSync(p).mtimeMs : 0);
   }
   return t;
 }
@@ -29,6 +29,8 @@ const sources = Math.max(
   newest(path.join(root, 'src')),
   newest(path.join(root, 'bench')),
   newest(path.join(root, 'proto')),
+  // The web UI (the ui scenario drives the built one; `npm run build` builds it too).
+  newest(path.join(root, 'web', 'src')),
   mtime(path.join(root, 'package.json')),
 );
 const args = process.argv.slice(2);

@@ -1,11 +1,7 @@
 import * as http from 'node:http';
-import { fromBinary } from '@bufbuild/protobuf';
-import mongoose from 'mongoose';
-import { configMapToStored, descriptionToStored, healthToStored, remoteConfigStatusToStored } from '../../src/agents/agent-report.mapper';
-import { agentSelectorTerms } from '../../src/common/selectors/selector-terms';
-import { AgentToServerSchema } from '../../src/gen/opamp/v1/opamp_pb';
 import { newUuidV7 } from '../../src/protocol/instance-uid';
-import { AGENT_CAPABILITIES, buildSharedParts, descriptionField, uidField, uuidText } from '../fleet-messages';
+import { insertViaMongo } from '../agent-seeding';
+import { buildSharedParts, descriptionField, uidField } from '../fleet-messages';
 import { RunEnv, sleep, startTarget } from '../fleet-run';
 import { cpuPercent, machineCpuSeconds } from '../proc-stats';
 import { Histogram, LatencySummary } from '../histogram';
@@ -40,90 +36,6 @@ export const API_LIST: ResultsSection = {
 
 /** The longest the page walk may take; the pages walked by then are reported. */
 const WALK_BUDGET_MS = 600_000;
-
-const TEAMS = ['payments', 'search', 'checkout', 'platform', 'data'];
-
-/**
- * Server-side labels as operators set them: a team (5, ~20 % each) and a rollout ring, `early`
- * for every other agent (~50 %). With the description's attributes (`deployment.environment` is
- * `staging` for ~10 %, `k8s.cluster.name` one of 4, `k8s.namespace.name` one of 50) selectors of
- * very different selectivity exist.
- */
-function labelsOf(index: number): Record<string, string> {
-  return { team: TEAMS[index % TEAMS.length], ring: index % 2 === 0 ? 'early' : 'late' };
-}
-
-/** Documents shaped exactly as the OpAMP path stores them (same mapper functions, same selector terms). */
-function documentFactory(configBytes: number) {
-  const shared = buildSharedParts(configBytes);
-  const template = fromBinary(AgentToServerSchema, assemble(false, [shared.healthy, shared.effectiveConfig, shared.unsetRemoteConfigStatus], 0));
-  const health = healthToStored(template.health!);
-  const effectiveConfig = { configMap: configMapToStored(template.effectiveConfig!.configMap) };
-  const remoteConfigStatus = remoteConfigStatusToStored(template.remoteConfigStatus!);
-  return (index: number, runId: string) => {
-    const uid = newUuidV7();
-    const desc = fromBinary(AgentToServerSchema, descriptionField(index, uid, runId)).agentDescription!;
-    const now = new Date();
-    const description = descriptionToStored(desc);
-    const labels = labelsOf(index);
-    return {
-      _id: uuidText(uid),
-      description,
-      capabilities: AGENT_CAPABILITIES,
-      health,
-      effectiveConfig,
-      remoteConfigStatus,
-      labels,
-      selectorTerms: agentSelectorTerms({ labels, description }),
-      connection: {
-        connected: false,
-        transport: 'websocket',
-        remoteAddress: '127.0.0.1',
-        connectedAt: now,
-        disconnectedAt: now,
-        lastSeenAt: now,
-        sequenceNum: 3,
-        replicaId: 'bench',
-        connectionId: `bench-${index}`,
-      },
-      firstSeenAt: now,
-      updatedAt: now,
-    };
-  };
-}
-
-async function insertViaMongo(env: RunEnv, uri: string, total: number): Promise<{ inserted: number; seconds: number; stoppedEarly: boolean }> {
-  const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
-  const agents = conn.collection('agents');
-  const make = documentFactory(env.args.configBytes);
-  // Bulk inserts of this many documents (~10 KB each), unordered; the next batch is built while
-  // the previous one is written (two in flight).
-  const batch = 1000;
-  const t0 = Date.now();
-  let inserted = 0;
-  let made = 0;
-  let lastLog = t0;
-  const inFlight: Promise<void>[] = [];
-  try {
-    while (made < total) {
-      if (Date.now() - t0 > env.args.insertTimeout * 1000) break;
-      const docs = [];
-      for (let i = 0; i < Math.min(batch, total - made); i++) docs.push(make(made + i, env.runId));
-      made += docs.length;
-      inFlight.push(agents.insertMany(docs as never[], { ordered: false }).then(() => void (inserted += docs.length)));
-      if (inFlight.length >= 2) await inFlight.shift();
-      if (Date.now() - lastLog >= 10_000) {
-        lastLog = Date.now();
-        const el = (Date.now() - t0) / 1000;
-        env.log(`[insert ${el.toFixed(0)}s] ${num(inserted)} / ${num(total)} agents (${num(inserted / el)}/s)`);
-      }
-    }
-    await Promise.all(inFlight);
-  } finally {
-    await conn.close();
-  }
-  return { inserted, seconds: (Date.now() - t0) / 1000, stoppedEarly: inserted < total };
-}
 
 /** Each agent's first message over plain HTTP: the real ingest path, one upsert per agent. */
 async function insertViaOpamp(env: RunEnv, opampPort: number, total: number): Promise<{ inserted: number; seconds: number; stoppedEarly: boolean }> {

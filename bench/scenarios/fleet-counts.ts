@@ -1,7 +1,4 @@
-import mongoose from 'mongoose';
-import { agentSelectorTerms } from '../../src/common/selectors/selector-terms';
-import { newUuidV7 } from '../../src/protocol/instance-uid';
-import { uuidText } from '../fleet-messages';
+import { storeCopiesOfConnected } from '../agent-seeding';
 import { newGenerator, rampUp, RunEnv, sleep, startTarget, Target } from '../fleet-run';
 import { Histogram, LatencySummary } from '../histogram';
 import { cpuPercent } from '../proc-stats';
@@ -84,47 +81,6 @@ async function series(api: ApiClient, n: number, path: (i: number) => string): P
   };
 }
 
-/** Stores `n` disconnected agents shaped exactly as a document the server wrote, numbered from `first`. */
-async function insertDisconnected(env: RunEnv, uri: string, n: number, first: number): Promise<void> {
-  const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
-  try {
-    const agents = conn.collection('agents');
-    const model = await agents.findOne({ 'connection.connected': true });
-    if (!model) throw new Error('no stored agent to copy');
-    const t0 = Date.now();
-    const docs = [];
-    for (let i = 0; i < n; i++) {
-      const index = first + i;
-      const uid = uuidText(newUuidV7());
-      const attr = (kvs: { key: string; value: unknown }[]) =>
-        kvs.map((kv) =>
-          kv.key === 'service.instance.id'
-            ? { ...kv, value: uid }
-            : kv.key === 'host.name'
-              ? { ...kv, value: `bench-node-${index}` }
-              : kv.key === 'k8s.namespace.name'
-                ? { ...kv, value: `ns-${index % 50}` }
-                : kv,
-        );
-      const description = { identifying: attr(model.description.identifying), nonIdentifying: attr(model.description.nonIdentifying) };
-      const now = new Date();
-      docs.push({
-        ...model,
-        _id: uid,
-        description,
-        selectorTerms: agentSelectorTerms({ labels: model.labels, description }),
-        connection: { ...model.connection, connected: false, connectionId: `gone-${index}`, disconnectedAt: now, lastSeenAt: now },
-        firstSeenAt: now,
-        updatedAt: now,
-      });
-    }
-    for (let i = 0; i < docs.length; i += 500) await agents.insertMany(docs.slice(i, i + 500) as never[], { ordered: false });
-    env.log(`stored ${num(n)} disconnected agents (copies of a stored one) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  } finally {
-    await conn.close();
-  }
-}
-
 /** Connects `agents` WebSocket agents with the bench's load generator and waits for every first answer. */
 async function connect(env: RunEnv, target: Target, agents: number) {
   const gen = newGenerator(env, target, agents);
@@ -162,7 +118,7 @@ export async function fleetCounts(env: RunEnv): Promise<Outcome> {
   // agent (its exact shape), each with a uid, host and namespace of its own and disconnected.
   // Inserted rather than connected and dropped: on FerretDB a thousand disconnections at once
   // are a thousand guarded updates (uid and connection id), each of which reads the whole collection.
-  if (stored > connected) await insertDisconnected(env, target.db!.uri, stored - connected, connected);
+  if (stored > connected) await storeCopiesOfConnected(env, target.db!.uri, stored - connected, connected);
   env.log('settling 30 s...');
   await sleep(30_000);
 

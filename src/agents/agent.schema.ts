@@ -275,6 +275,10 @@ export const AgentSchema = SchemaFactory.createForClass(Agent);
 AgentSchema.index({ 'connection.connected': 1, 'connection.transport': 1, 'connection.lastSeenAt': 1 });
 AgentSchema.index({ 'connection.replicaId': 1, 'connection.connected': 1 });
 AgentSchema.index({ 'remoteConfig.state': 1 });
+// The overview's counts by health and by transport (`healthy`, `transport` filters): indexed
+// counts, not a read of every agent per count.
+AgentSchema.index({ 'health.healthy': 1 });
+AgentSchema.index({ 'connection.transport': 1 });
 AgentSchema.index({ 'ownTelemetry.conditions': 1 });
 // The rate sorts of the agents list (sort=-acceptedRate, …): keyset pages in (rate, uid) order.
 AgentSchema.index({ 'ownTelemetry.acceptedPerSecond': 1, _id: 1 });

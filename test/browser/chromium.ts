@@ -1,27 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium as launch } from '../../bench/chromium';
 import { ROOT } from '../support/process';
 
-/** Debian's Chromium (scripts/install-chromium.sh); Playwright's own browser downloads do not work here. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export { CHROMIUM } from '../../bench/chromium';
 
 /** Where screenshots go (gitignored). */
 export const ARTIFACTS = path.join(ROOT, 'artifacts', 'browser');
 
 export async function launchChromium(): Promise<Browser> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: run scripts/install-chromium.sh`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  return launch();
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

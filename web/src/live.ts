@@ -27,11 +27,11 @@ function staleKeys(c: Change): { one: unknown[]; lists: unknown[][] } {
   }
 }
 
-/** Query keys of counts that take long to read (see flushLists). */
-const SLOW_COUNTS = new Set(['agentgroup-status', 'fleet-packages']);
-
 /** Lists are read again at most this often however fast changes come (500 agent changes a second must not mean 500 list reads). */
 const LIST_REFRESH_MS = 500;
+
+/** How soon a change waiting for a list that is still being read looks again. */
+const BUSY_RECHECK_MS = 50;
 
 function split(buffer: string): { blocks: string[]; rest: string } {
   const parts = buffer.replace(/\r\n?/g, '\n').split('\n\n');
@@ -45,19 +45,33 @@ function split(buffer: string): { blocks: string[]; rest: string } {
  */
 async function follow(queries: QueryClient, signal: AbortSignal): Promise<void> {
   let lastId: string | undefined;
-  const pendingLists = new Map<string, unknown[]>();
+  /** Lists a change made stale, each read again LIST_REFRESH_MS after its first change since its last read (`due`). */
+  const pendingLists = new Map<string, { key: unknown[]; due: number }>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flushLists = () => {
     timer = undefined;
-    // A slow count (a group's status, the fleet's packages: seconds on the local database) that is
-    // still being read is left to finish rather than restarted, or steady changes would starve it.
-    for (const key of pendingLists.values()) void queries.invalidateQueries({ queryKey: key }, { cancelRefetch: !SLOW_COUNTS.has(String(key[0])) });
-    pendingLists.clear();
+    const now = Date.now();
+    let next = Infinity;
+    for (const [id, p] of pendingLists) {
+      if (p.due > now) next = Math.min(next, p.due);
+      // A list or count still being read (a page of agents, a group's status: seconds on the local
+      // database) is left to finish and read again once it has, so that what changed meanwhile
+      // shows: cancelling and restarting it at every change would starve it under steady changes.
+      else if (queries.isFetching({ queryKey: p.key }) > 0) next = Math.min(next, now + BUSY_RECHECK_MS);
+      else {
+        pendingLists.delete(id);
+        void queries.invalidateQueries({ queryKey: p.key });
+      }
+    }
+    if (next < Infinity) timer = setTimeout(flushLists, next - now);
   };
   const onChange = (c: Change) => {
     const { one, lists } = staleKeys(c);
     void queries.invalidateQueries({ queryKey: one });
-    for (const key of lists) pendingLists.set(JSON.stringify(key), key);
+    for (const key of lists) {
+      const id = JSON.stringify(key);
+      if (!pendingLists.has(id)) pendingLists.set(id, { key, due: Date.now() + LIST_REFRESH_MS });
+    }
     timer ??= setTimeout(flushLists, LIST_REFRESH_MS);
   };
   while (!signal.aborted) {

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
@@ -103,6 +103,16 @@ export function AgentsPage() {
       </select>
     </label>
   );
+
+  // The first page of rows in the browser's performance timeline, once per visit of the list
+  // (bench/scenarios/ui.ts reads it: navigation start, or the click that led here, to rows shown).
+  const marked = useRef(false);
+  useEffect(() => {
+    if (list.data && !marked.current) {
+      marked.current = true;
+      performance.mark('agents-list-first-page');
+    }
+  }, [list.data]);
 
   const total = list.data ? list.data.items.length + list.data.metadata.remainingItemCount : undefined;
   return (
