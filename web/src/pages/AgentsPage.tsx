@@ -1,11 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { api, type ResourceList } from '../api';
 import { ProblemMessage } from '../components/ProblemMessage';
 import { attr, healthWord, when } from '../format';
 import type { Agent, AgentGroup } from '../types';
 import { useSelectorCompletions } from '../selector-completion';
+import { useUrlParams } from '../url-params';
 
 /** Query parameters of GET /api/v1/agents that the URL carries, so that a view can be shared. */
 const FILTERS = ['selector', 'connected', 'healthy', 'transport', 'configState', 'condition', 'group', 'package', 'sort', 'continue'] as const;
@@ -58,7 +59,7 @@ function perSecond(rate: number | undefined): string {
 const DEFAULT_COLUMNS = ['service', 'version', 'host', 'transport', 'connection', 'health', 'config', 'lastSeen'];
 
 export function AgentsPage() {
-  const [params, setParams] = useSearchParams();
+  const [params, changeParams] = useUrlParams();
   const query = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? undefined]));
   const [selector, setSelector] = useState(query.selector ?? '');
   const completions = useSelectorCompletions(selector);
@@ -71,10 +72,10 @@ export function AgentsPage() {
     placeholderData: (prev) => prev,
   });
 
-  // Changes apply to the URL as it is when they land, not as this render saw it: two quick clicks
-  // (show one column, hide another) must both count.
+  // Each change starts from the newest one asked for (url-params.ts): two quick clicks (show one
+  // column, hide another) both count.
   const update = (changes: Record<string, string | undefined> | ((current: URLSearchParams) => Record<string, string | undefined>)) =>
-    setParams((current) => {
+    changeParams((current) => {
       const wanted = typeof changes === 'function' ? changes(current) : changes;
       const next = new URLSearchParams(current);
       for (const [k, v] of Object.entries(wanted)) {
