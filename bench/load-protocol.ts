@@ -78,8 +78,9 @@ export interface ConfigEvent {
   hash: string;
   /** Epoch ms it arrived. */
   at: number;
-  /** The final status the agent reported for it (none yet, or superseded before it finished). */
+  /** The final status the agent reported for it (none yet, or superseded before it finished), and when it sent that report. */
   status?: 'APPLIED' | 'FAILED';
+  reportedAt?: number;
   /** Epoch ms the server answered that final report. */
   ackAt?: number;
 }

@@ -22,18 +22,7 @@ import {
   uidField,
 } from './fleet-messages';
 import { Histogram } from './histogram';
-import {
-  ConfigEvent,
-  FromWorker,
-  GRPC_METHOD,
-  KIND,
-  KIND_NAMES,
-  OTLP_STATUS_NAMES,
-  retryAfterMs,
-  ToWorker,
-  WorkerOptions,
-  WorkerStats,
-} from './load-protocol';
+import { ConfigEvent, FromWorker, GRPC_METHOD, KIND, KIND_NAMES, OTLP_STATUS_NAMES, retryAfterMs, ToWorker, WorkerOptions, WorkerStats } from './load-protocol';
 import { assemble, scanServerToAgent } from './wire';
 
 const IDLE = 0;
@@ -759,6 +748,7 @@ class Worker {
         a.rcsPart = remoteConfigStatusField(hash, a.configStatus, 'bench: simulated failure: receivers::otlp: invalid endpoint');
         this.stats.configFailed++;
         ev.status = 'FAILED';
+        ev.reportedAt = Date.now();
         this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configFinal);
       } else {
         a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLIED;
@@ -766,6 +756,7 @@ class Worker {
         a.effPart = effectiveConfigField(rc.config);
         this.stats.configApplied++;
         ev.status = 'APPLIED';
+        ev.reportedAt = Date.now();
         this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart, a.effPart], KIND.configFinal);
       }
     };

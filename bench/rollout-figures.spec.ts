@@ -25,8 +25,8 @@ describe('rolloutFigures', () => {
     c('Succeeded', '2 stages passed', 14600, 'Succeeded'),
   ];
   const log: ConfigLog[] = [
-    { uid: 'a', before: OLD, events: [{ hash: NEW, at: T0 + 1100, status: 'APPLIED', ackAt: T0 + 1300 }] },
-    { uid: 'b', before: OLD, events: [{ hash: NEW, at: T0 + 8600, status: 'APPLIED', ackAt: T0 + 9000 }] },
+    { uid: 'a', before: OLD, events: [{ hash: NEW, at: T0 + 1100, status: 'APPLIED', reportedAt: T0 + 1250, ackAt: T0 + 1300 }] },
+    { uid: 'b', before: OLD, events: [{ hash: NEW, at: T0 + 8600, status: 'APPLIED', reportedAt: T0 + 8800, ackAt: T0 + 9000 }] },
   ];
 
   it('splits the time beyond the bakes into start, delivery, notice, bake over and advance', () => {
@@ -36,11 +36,13 @@ describe('rolloutFigures', () => {
     expect(f.overheadS).toBeCloseTo(4.6);
     expect(f.startS).toBeCloseTo(1.0);
     expect(f.stages.map((s) => s.agents)).toEqual([1, 1]);
-    expect(f.stages[0].toAllAppliedS).toBeCloseTo(0.3);
-    expect(f.stages[0].noticedS).toBeCloseTo(0.7);
+    expect(f.stages[0].receivedS).toBeCloseTo(0.1);
+    expect(f.stages[0].toAllAppliedS).toBeCloseTo(0.25);
+    expect(f.stages[0].answeredS).toBeCloseTo(0.3);
+    expect(f.stages[0].noticedS).toBeCloseTo(0.75);
     expect(f.stages[0].bakeOverS).toBeCloseTo(0.5);
     expect(f.stages[0].advanceS).toBeCloseTo(1.0);
-    expect(f.stages[1].toAllAppliedS).toBeCloseTo(0.5);
+    expect(f.stages[1].toAllAppliedS).toBeCloseTo(0.3);
     expect(f.stages[1].bakeOverS).toBeCloseTo(0);
     expect(f.stages[1].advanceS).toBe(0);
     // The parts add up to the overhead.
@@ -49,9 +51,12 @@ describe('rolloutFigures', () => {
   });
 
   it('leaves a stage without an end when one of its agents never applied', () => {
-    const failed: ConfigLog[] = [log[0], { uid: 'b', before: OLD, events: [{ hash: NEW, at: T0 + 8600, status: 'FAILED', ackAt: T0 + 9000 }] }];
+    const failed: ConfigLog[] = [
+      log[0],
+      { uid: 'b', before: OLD, events: [{ hash: NEW, at: T0 + 8600, status: 'FAILED', reportedAt: T0 + 8800, ackAt: T0 + 9000 }] },
+    ];
     const f = rolloutFigures(conditions, failed, NEW, T0, 5);
-    expect(f.stages[0].toAllAppliedS).toBeCloseTo(0.3);
+    expect(f.stages[0].toAllAppliedS).toBeCloseTo(0.25);
     expect(f.stages[1].toAllAppliedS).toBeNaN();
   });
 

@@ -20,9 +20,13 @@ export interface StageFigures {
   stage: number;
   /** Agents that received the new hash while this stage was the current one. */
   agents: number;
-  /** Stage start (StageStarted) → the last of its agents' APPLIED reports answered; NaN when some never applied. */
+  /** Stage start (StageStarted) → the last of its agents received the new config (the server's push). */
+  receivedS: number;
+  /** Stage start → the last of its agents reported APPLIED (sent it); NaN when some never applied. */
   toAllAppliedS: number;
-  /** That last answer → the controller's Baking condition (how long it took to notice the stage had settled). */
+  /** Stage start → the server answered the last of those reports (its write stored). */
+  answeredS: number;
+  /** The last APPLIED sent → the controller's Baking condition (how long it took to see the stage had settled). */
   noticedS: number;
   /** Baking → StagePassed (or Succeeded), minus the stage's bake time: how far the bake ran over. */
   bakeOverS: number;
@@ -73,16 +77,19 @@ export function rolloutFigures(
     const from = at(c);
     const until = i + 1 < started.length ? at(started[i + 1]) : Infinity;
     const mine = receivers.filter((r) => r.event.at >= from && r.event.at < until);
-    const applied = mine.every((r) => r.event.status === 'APPLIED' && r.event.ackAt !== undefined);
-    const lastAck = applied && mine.length ? Math.max(...mine.map((r) => r.event.ackAt!)) : NaN;
+    const applied = mine.length > 0 && mine.every((r) => r.event.status === 'APPLIED' && r.event.reportedAt !== undefined);
+    const latest = (pick: (e: (typeof mine)[number]['event']) => number | undefined) => (applied ? Math.max(...mine.map((r) => pick(r.event) ?? NaN)) : NaN);
+    const lastReport = latest((e) => e.reportedAt);
     const baking = conditions.find((x) => x.reason === 'Baking' && stageOf(x) === k);
     const passed = conditions.find((x) => (x.reason === 'StagePassed' && stageOf(x) === k) || (i === started.length - 1 && x.type === 'Succeeded'));
     const bakeFrom = baking ? at(baking) : NaN;
     return {
       stage: k,
       agents: mine.length,
-      toAllAppliedS: (lastAck - from) / 1000,
-      noticedS: (bakeFrom - lastAck) / 1000,
+      receivedS: (latest((e) => e.at) - from) / 1000,
+      toAllAppliedS: (lastReport - from) / 1000,
+      answeredS: (latest((e) => e.ackAt) - from) / 1000,
+      noticedS: (bakeFrom - lastReport) / 1000,
       bakeOverS: (passed ? at(passed) - bakeFrom : NaN) / 1000 - bakeSeconds,
       advanceS: i + 1 < started.length && passed ? (until - at(passed)) / 1000 : 0,
     };

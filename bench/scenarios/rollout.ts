@@ -13,9 +13,9 @@ export const ROLLOUT: ResultsSection = {
   about:
     'N connected agents in one agent group that runs revision 1; a Rollout (`POST /api/v1/rollouts`) of a second remote config to the group in the stages shown, ' +
     'each with the bake time shown, default gate (applyFailed, maxRatio 0), --apply-ms 100. Total = the POST → the Succeeded condition; ' +
-    'overhead = total − the bake times asked for, split into: start (POST → stage 1 reaches its agents), delivery (each stage start → its last APPLIED answered), ' +
-    "notice (→ the controller's Baking condition), bake over (bake ran longer than asked), advance (StagePassed → next stage reaches its agents), summed over the stages. " +
-    'Per stage = stage start → all its agents APPLIED. Resends = a config sent again to an agent that had its hash (the rollout window and 3 s after). ' +
+    'overhead = total − the bake times asked for, split into: start (POST → stage 1 reaches its agents), push (each stage start → its last agent received the config), ' +
+    "apply (→ its last agent sent APPLIED), notice (→ the controller's Baking condition), bake over (bake ran longer than asked), advance (StagePassed → next stage reaches its agents), summed over the stages. " +
+    'Per stage = its agents, and stage start → the last of them received the config / sent APPLIED / had that answered. Resends = a config sent again to an agent that had its hash (the rollout window and 3 s after). ' +
     'DB work = database commands, documents and bytes written in that window, per 1,000 agent messages the server received (and in total).',
   columns: [
     'Run',
@@ -23,8 +23,8 @@ export const ROLLOUT: ResultsSection = {
     'Total to Succeeded',
     'Bakes',
     'Controller overhead',
-    'start / delivery / notice / bake over / advance',
-    'Per stage: agents, start → all APPLIED',
+    'start / push / apply / notice / bake over / advance',
+    'Per stage: agents, start → all received / APPLIED / answered',
     'Resends',
     'DB work / 1k agent msgs',
   ],
@@ -37,7 +37,16 @@ export const ROLLOUT_ROLLBACK: ResultsSection = {
     'As the rollout table, but every agent that receives the new revision reports FAILED for it (--canaries-fail), so the applyFailed gate trips in stage 1 and the rollout rolls back. ' +
     "Gate trips after = stage 1 starts → the GateTripped condition; rollback = the GateTripped condition → the last reached agent's APPLIED of the config it ran before answered. " +
     'Got the new hash = agents that ever received it (stage 1 reached) and, of them, any after stage 1 (must be 0).',
-  columns: ['Run', 'Result', 'Stage 1 reached', 'Gate trips after', 'Rollback (trip → all back on the old config)', 'Got the new hash (after stage 1)', 'Resends', 'DB work / 1k agent msgs'],
+  columns: [
+    'Run',
+    'Result',
+    'Stage 1 reached',
+    'Gate trips after',
+    'Rollback (trip → all back on the old config)',
+    'Got the new hash (after stage 1)',
+    'Resends',
+    'DB work / 1k agent msgs',
+  ],
 };
 
 /** Text in the new revision that makes every agent receiving it report FAILED (--canaries-fail). */
@@ -183,9 +192,13 @@ export async function rollout(env: RunEnv): Promise<Outcome> {
 
   const f = rolloutFigures(r.status.conditions, log, toHash, t0, args.bake);
   const ok = phase === 'Succeeded' && f.stages.every((s) => Number.isFinite(s.toAllAppliedS));
-  const sum = (k: 'toAllAppliedS' | 'noticedS' | 'bakeOverS' | 'advanceS') => f.stages.reduce((a, s) => a + s[k], 0);
-  const breakdown = [f.startS, sum('toAllAppliedS'), sum('noticedS'), sum('bakeOverS'), sum('advanceS')].map((x) => secs(x)).join(' / ');
-  const perStage = f.stages.map((s) => `${s.stage}: ${num(s.agents)}, ${secs(s.toAllAppliedS)}`).join('; ');
+  const sum = (k: 'receivedS' | 'toAllAppliedS' | 'noticedS' | 'bakeOverS' | 'advanceS') => f.stages.reduce((a, s) => a + s[k], 0);
+  const breakdown = [f.startS, sum('receivedS'), sum('toAllAppliedS') - sum('receivedS'), sum('noticedS'), sum('bakeOverS'), sum('advanceS')]
+    .map((x) => secs(x))
+    .join(' / ');
+  const perStage = f.stages
+    .map((s) => `${s.stage}: ${num(s.agents)}, ${[s.receivedS, s.toAllAppliedS, s.answeredS].map((x) => secs(x)).join(' / ')}`)
+    .join('; ');
   return {
     exitCode: ok ? 0 : 1,
     summary: [
@@ -194,13 +207,11 @@ export async function rollout(env: RunEnv): Promise<Outcome> {
       ['total: POST → Succeeded', secs(f.totalS)],
       ['bake times asked for', secs(f.bakesS)],
       ['controller overhead (total − bakes)', secs(f.overheadS)],
-      ['  start / delivery / notice / bake over / advance', breakdown],
-      ...f.stages.map(
-        (s): [string, string] => [
-          `  stage ${s.stage}: agents, start → all APPLIED, → noticed, bake over, → next`,
-          `${num(s.agents)}, ${secs(s.toAllAppliedS)}, ${secs(s.noticedS)}, ${secs(s.bakeOverS)}, ${secs(s.advanceS)}`,
-        ],
-      ),
+      ['  start / push / apply / notice / bake over / advance', breakdown],
+      ...f.stages.map((s): [string, string] => [
+        `  stage ${s.stage}: agents, start → all received / APPLIED / answered, notice, bake over, → next`,
+        `${num(s.agents)}, ${secs(s.receivedS)} / ${secs(s.toAllAppliedS)} / ${secs(s.answeredS)}, ${secs(s.noticedS)}, ${secs(s.bakeOverS)}, ${secs(s.advanceS)}`,
+      ]),
       ['agents applied / failed', `${num(full.configApplied)} / ${num(full.configFailed)}`],
       ['resends of a config the agent had', num(full.configDuplicates)],
       ['database work of the rollout', dbWorkSummary(db)],
