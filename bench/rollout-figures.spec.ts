@@ -36,6 +36,7 @@ describe('rolloutFigures', () => {
     expect(f.overheadS).toBeCloseTo(4.6);
     expect(f.startS).toBeCloseTo(1.0);
     expect(f.stages.map((s) => s.agents)).toEqual([1, 1]);
+    expect(f.stages[0].firstReceivedS).toBeCloseTo(0.1);
     expect(f.stages[0].receivedS).toBeCloseTo(0.1);
     expect(f.stages[0].toAllAppliedS).toBeCloseTo(0.25);
     expect(f.stages[0].answeredS).toBeCloseTo(0.3);

@@ -20,7 +20,8 @@ export interface StageFigures {
   stage: number;
   /** Agents that received the new hash while this stage was the current one. */
   agents: number;
-  /** Stage start (StageStarted) → the last of its agents received the new config (the server's push). */
+  /** Stage start (StageStarted) → the first and the last of its agents received the new config (the server's push). */
+  firstReceivedS: number;
   receivedS: number;
   /** Stage start → the last of its agents reported APPLIED (sent it); NaN when some never applied. */
   toAllAppliedS: number;
@@ -86,6 +87,7 @@ export function rolloutFigures(
     return {
       stage: k,
       agents: mine.length,
+      firstReceivedS: mine.length ? (Math.min(...mine.map((r) => r.event.at)) - from) / 1000 : NaN,
       receivedS: (latest((e) => e.at) - from) / 1000,
       toAllAppliedS: (lastReport - from) / 1000,
       answeredS: (latest((e) => e.ackAt) - from) / 1000,

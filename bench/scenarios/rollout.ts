@@ -209,8 +209,8 @@ export async function rollout(env: RunEnv): Promise<Outcome> {
       ['controller overhead (total − bakes)', secs(f.overheadS)],
       ['  start / push / apply / notice / bake over / advance', breakdown],
       ...f.stages.map((s): [string, string] => [
-        `  stage ${s.stage}: agents, start → all received / APPLIED / answered, notice, bake over, → next`,
-        `${num(s.agents)}, ${secs(s.receivedS)} / ${secs(s.toAllAppliedS)} / ${secs(s.answeredS)}, ${secs(s.noticedS)}, ${secs(s.bakeOverS)}, ${secs(s.advanceS)}`,
+        `  stage ${s.stage}: agents, start → first / all received, all APPLIED / answered, notice, bake over, → next`,
+        `${num(s.agents)}, ${secs(s.firstReceivedS)} / ${secs(s.receivedS)}, ${secs(s.toAllAppliedS)} / ${secs(s.answeredS)}, ${secs(s.noticedS)}, ${secs(s.bakeOverS)}, ${secs(s.advanceS)}`,
       ]),
       ['agents applied / failed', `${num(full.configApplied)} / ${num(full.configFailed)}`],
       ['resends of a config the agent had', num(full.configDuplicates)],
