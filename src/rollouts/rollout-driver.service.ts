@@ -26,12 +26,13 @@ export const ROLLOUTS_JOB = 'rollouts';
 const TICK_MS = 1000;
 /** With nothing moving, the rollouts are looked at again this often even without a change heard (a missed bus message). */
 const IDLE_RECHECK_MS = 15_000;
-/** Steps of one rollout in one tick: a step that needs no wait (started, a stage passed) is followed by the next at once. */
+/** Steps of one rollout in one tick: a step that passed a stage is followed by the next at once. */
 const MAX_STEPS_PER_TICK = 3;
 
 /**
- * Drives every Pending and Progressing rollout, one step per tick (a step that needs no wait is
- * followed at once by the next, and a bake's end is looked at when it comes), on the one replica holding the 'rollouts' lease (FleetJobs). A step reads the rollout, the group's governed agents and
+ * Drives every Pending and Progressing rollout, one step per tick (a passed stage is followed at
+ * once by the next stage's step, and a bake's end is looked at when it comes), on the one replica
+ * holding the 'rollouts' lease (FleetJobs). A step reads the rollout, the group's governed agents and
  * what they report, decides with `progress` (pure) and stores the result; agents get what they
  * should through desired state (the overlay) and hash-gated delivery, so a step repeated after a
  * restart sends nothing an agent already has.
@@ -90,16 +91,22 @@ export class RolloutDriver implements OnApplicationBootstrap {
     if (moving.length > 0) this.awake = true;
     for (const r of moving) {
       if (lease.signal.aborted) return;
-      await this.rollouts
-        .locked(r._id, async () => {
-          // Only agents and bake times are waited for: starting and passing a stage do not cost a tick each.
-          for (let n = 0; n < MAX_STEPS_PER_TICK && (await this.step(r._id, lease)); n++);
-        })
-        .catch((e) => this.logger.warn(`rollout ${r._id}: step failed: ${e instanceof Error ? e.message : e}`));
+      // A passed stage does not cost a tick before the next one reaches its agents. The lock is
+      // taken per step: an operator's action waiting for it (pause, abort) comes in between.
+      for (let n = 0; n < MAX_STEPS_PER_TICK; n++) {
+        const again = await this.rollouts
+          .locked(r._id, () => this.step(r._id, lease))
+          .catch((e) => this.logger.warn(`rollout ${r._id}: step failed: ${e instanceof Error ? e.message : e}`));
+        if (!again) break;
+      }
     }
   }
 
-  /** One step; true when what it stored lets the next step go on at once (the rollout started, or a stage passed). */
+  /**
+   * One step; true when it passed a stage, so the next step (the next stage reaching its agents)
+   * can go on at once. Starting is not followed at once: a rollout created and paused straight
+   * away has reached no agent.
+   */
   private async step(name: string, lease: HeldLease): Promise<boolean> {
     const r = await this.rollouts.get(name);
     if (r.phase !== 'Pending' && r.phase !== 'Progressing') return false;
@@ -161,9 +168,8 @@ export class RolloutDriver implements OnApplicationBootstrap {
         { type: 'Progressing', reason: 'Started', message: `moving agentgroup ${r.group} to ${what}` },
         now,
       );
-      if (lease.signal.aborted) return false;
-      await this.rollouts.saveStep(r, status, r.reached, 'Started');
-      return true;
+      if (!lease.signal.aborted) await this.rollouts.saveStep(r, status, r.reached, 'Started');
+      return false;
     }
 
     const target = await this.agents.rolloutFacts(rule.requirements, rule.extra);
