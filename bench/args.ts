@@ -4,6 +4,7 @@ export const SCENARIOS = [
   'connect-hold',
   'ingest',
   'config-rollout',
+  'rollout',
   'reconnect-storm',
   'api-list',
   'package-download',
@@ -57,6 +58,12 @@ export interface BenchArgs {
   /** ui: how the stored agents are made: api-list's documents, or copies of one the server stored. */
   seed: 'api-list' | 'copy';
   otlpEncoding: 'json' | 'protobuf';
+  /** rollout: the stages of the Rollout, as its spec takes them ("1%", "25", …). */
+  stages: string[];
+  /** rollout: bake time of every stage, seconds. */
+  bake: number;
+  /** rollout: every agent that receives the new revision reports FAILED (the canaries fail; the gate trips in stage 1). */
+  canariesFail: boolean;
 }
 
 export class UsageError extends Error {}
@@ -67,6 +74,9 @@ Scenarios:
   connect-hold     ramp to --agents, hold --duration s heartbeating; RSS, CPU, msgs/s, answer latency
   ingest           --agents connected, --rate status changes/s for --duration s
   config-rollout   change the config of all --agents; time until all APPLIED (needs server-side delivery)
+  rollout          a Rollout of a new revision over all --agents in --stages with --bake s each: time to Succeeded,
+                   controller overhead (total - bakes), per-stage times, resends; --canaries-fail: the first
+                   stage fails, time from the gate tripping until every reached agent runs the old config again
   reconnect-storm  ramp to --agents, drop every connection at once, time until all are back and answered
   api-list         store --agents agents, then time REST list pages (GET /api/v1/agents?limit=&continue=)
   package-download upload a --package-mb package, then --downloads agents download it at once while --agents heartbeat
@@ -90,7 +100,7 @@ Options (defaults in brackets):
   --rate R                ingest, ui: status changes per second              [200; ui 500]
   --workers W             load-generator processes                           [auto: 2, or 1 per 15000 agents]
   --config-bytes B        size of the reported effective config              [8192]
-  --fail-share F          config-rollout: share of agents reporting FAILED   [0.05]
+  --fail-share F          config-rollout, rollout: share of agents reporting FAILED [0.05; rollout 0]
   --apply-ms MS           config-rollout: time between APPLYING and APPLIED  [100]
   --baseline              also run connect-hold/ingest against a bare ws echo server and report ratios
   --page-size L           api-list page size                                 [100]
@@ -99,7 +109,10 @@ Options (defaults in brackets):
   --insert-via mongo|opamp  api-list: write agents straight to the database or as OpAMP HTTP agents [mongo]
   --insert-timeout S      api-list: stop inserting after S seconds and use what is stored [1200]
   --storm-timeout S       reconnect-storm: give up after S seconds           [300]
-  --config-timeout S      config-rollout, replicas: give up after S seconds  [120]
+  --config-timeout S      config-rollout, rollout, replicas: give up after S seconds [120]
+  --stages LIST           rollout: comma-separated stages of the Rollout      [1%,10%,50%,100%]
+  --bake S                rollout: bake time of each stage in seconds         [5]
+  --canaries-fail         rollout: agents that get the new revision report FAILED (the first stage's gate trips)
   --settle-timeout S      replicas: give up waiting for an even load after S seconds [300]
   --server-env K=V        extra server setting (repeatable), e.g. OPAMP_MAX_NEW_CONNECTIONS_PER_SECOND=5000
   --mongodb-uri URI       use this MongoDB instead of the embedded database
@@ -126,7 +139,7 @@ Options (defaults in brackets):
 
 export function parseArgs(argv: string[]): BenchArgs {
   const raw = new Map<string, string[]>();
-  const flags = new Set(['baseline', 'cpu-prof', 'no-results-md', 'ws-deflate', 'keep-data', 'help']);
+  const flags = new Set(['baseline', 'cpu-prof', 'no-results-md', 'ws-deflate', 'keep-data', 'help', 'canaries-fail']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
@@ -185,6 +198,9 @@ export function parseArgs(argv: string[]): BenchArgs {
     'otlp-encoding',
     'changes',
     'seed',
+    'stages',
+    'bake',
+    'canaries-fail',
   ]);
   for (const k of raw.keys()) if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
   const str = (k: string) => raw.get(k)?.at(-1);
@@ -208,6 +224,12 @@ export function parseArgs(argv: string[]): BenchArgs {
   if (!['embedded', 'memory'].includes(db)) throw new UsageError('--db must be embedded or memory');
   const otlpEncoding = str('otlp-encoding') ?? 'protobuf';
   if (!['protobuf', 'json'].includes(otlpEncoding)) throw new UsageError('--otlp-encoding must be protobuf or json');
+  const stages = (str('stages') ?? '1%,10%,50%,100%')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (!stages.length || stages.some((x) => !/^\d+(\.\d+)?%?$/.test(x)))
+    throw new UsageError(`--stages takes counts and percentages separated by commas (1%,10%,50%,100%), got "${str('stages')}"`);
   const serverEnv: Record<string, string> = {};
   for (const kv of raw.get('server-env') ?? []) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(kv);
@@ -225,7 +247,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     rate: int('rate', scenario === 'ui' ? 500 : 200, 0, 1_000_000)!,
     workers: int('workers', undefined, 1, 64),
     configBytes: int('config-bytes', 8192, 0, 16 * 1024 * 1024)!,
-    failShare: int('fail-share', 0.05, 0, 1)!,
+    failShare: int('fail-share', scenario === 'rollout' ? 0 : 0.05, 0, 1)!,
     applyMs: int('apply-ms', 100, 0, 600_000)!,
     baseline: str('baseline') === 'true',
     pageSize: int('page-size', 100, 1, 1000)!,
@@ -254,5 +276,8 @@ export function parseArgs(argv: string[]): BenchArgs {
     changes: int('changes', 120, 1, 100_000)!,
     seed: seed as 'api-list' | 'copy',
     otlpEncoding: otlpEncoding as 'json' | 'protobuf',
+    stages,
+    bake: int('bake', 5, 0, 3600)!,
+    canariesFail: str('canaries-fail') === 'true',
   };
 }

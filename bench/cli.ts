@@ -23,12 +23,14 @@ import { ownTelemetry } from './scenarios/own-telemetry';
 import { reconnectStorm } from './scenarios/reconnect-storm';
 import { replicas } from './scenarios/replicas';
 import { ui } from './scenarios/ui';
+import { rollout } from './scenarios/rollout';
 import { ROOT } from './server-process';
 
 const RUNNERS: Record<Scenario, (env: RunEnv) => Promise<Outcome>> = {
   'connect-hold': connectHold,
   ingest,
   'config-rollout': configRollout,
+  rollout,
   'reconnect-storm': reconnectStorm,
   'api-list': apiList,
   'package-download': packageDownload,
@@ -50,6 +52,8 @@ function wallLimitSeconds(a: BenchArgs): number {
       return perTarget + a.stormTimeout + 120;
     case 'config-rollout':
       return perTarget + a.configTimeout + 120;
+    case 'rollout':
+      return perTarget + 3 * a.configTimeout + 120;
     case 'api-list':
       return 180 + a.insertTimeout + 600 + 300;
     case 'package-download':

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { BenchArgs } from './args';
 import { uidField } from './fleet-messages';
 import type { LatencySummary } from './histogram';
-import { FleetStats, LoadGenerator } from './load-generator';
+import { FleetStats, GeneratorConfig, LoadGenerator } from './load-generator';
 import { GRPC_METHOD, KIND } from './load-protocol';
 import { countFds, cpuPercent, machineCpuSeconds, ProcSampler, readProc } from './proc-stats';
 import { mib, ms, num, pct } from './report';
@@ -94,7 +94,8 @@ export async function startTarget(env: RunEnv, kind: TargetKind): Promise<Target
   return target;
 }
 
-export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>, agents: number): LoadGenerator {
+/** The load generator for this run's options; `overrides` are a scenario's own settings (the rollout's fail marker). */
+export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>, agents: number, overrides: Partial<GeneratorConfig> = {}): LoadGenerator {
   const { args } = env;
   const gen = new LoadGenerator({
     agents,
@@ -107,6 +108,7 @@ export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>,
     heartbeatMs: args.heartbeat * 1000,
     configBytes: args.configBytes,
     failShare: args.failShare,
+    failMarker: '',
     applyDelayMs: args.applyMs,
     runId: env.runId,
     wsDeflate: args.wsDeflate,
@@ -115,6 +117,7 @@ export function newGenerator(env: RunEnv, target: Pick<Target, 'kind' | 'port'>,
     maxBackoffMs: 30_000,
     ownMetricsMs: args.scenario === 'own-telemetry' ? args.metricsInterval * 1000 : 0,
     ownMetricsEncoding: args.otlpEncoding,
+    ...overrides,
   });
   env.onCleanup(() => gen.stop());
   return gen;

@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 import { Histogram } from './histogram';
-import { FromWorker, KIND_NAMES, ToWorker, Transport, WorkerOptions, WorkerStats } from './load-protocol';
+import { ConfigLog, FromWorker, KIND_NAMES, ToWorker, Transport, WorkerOptions, WorkerStats } from './load-protocol';
 
 export interface GeneratorConfig {
   agents: number;
@@ -14,6 +14,8 @@ export interface GeneratorConfig {
   heartbeatMs: number;
   configBytes: number;
   failShare: number;
+  /** Every agent reports FAILED for a config whose bodies contain this text; empty: none. */
+  failMarker: string;
   applyDelayMs: number;
   runId: string;
   wsDeflate: boolean;
@@ -78,6 +80,7 @@ export class LoadGenerator {
         tickMs: 20,
         configBytes: this.cfg.configBytes,
         failShare: this.cfg.failShare,
+        failMarker: this.cfg.failMarker,
         applyDelayMs: this.cfg.applyDelayMs,
         runId: this.cfg.runId,
         wsDeflate: this.cfg.wsDeflate,
@@ -102,6 +105,7 @@ export class LoadGenerator {
               this.fail(err);
             } else if (m.t === 'stats') this.gotStats(m.id, m.stats);
             else if (m.t === 'configTimes') this.gotConfigTimes(m.id, m.times);
+            else if (m.t === 'configLog') this.gotConfigLog(m.id, m.log);
           });
           proc.on('exit', (code, signal) => {
             const err = new Error(`load worker ${w} exited (${signal ?? code})`);
@@ -194,6 +198,30 @@ export class LoadGenerator {
       new Promise<Map<string, number>>((resolve) => {
         this.timeWaiters.set(id, { got: [], resolve });
         this.broadcast({ t: 'configTimes', id });
+      }),
+      this.failed(),
+    ]);
+  }
+
+  private readonly logWaiters = new Map<number, { got: ConfigLog[][]; resolve: (l: ConfigLog[]) => void }>();
+
+  private gotConfigLog(id: number, log: ConfigLog[]): void {
+    const w = this.logWaiters.get(id);
+    if (!w) return;
+    w.got.push(log);
+    if (w.got.length === this.procs.length) {
+      this.logWaiters.delete(id);
+      w.resolve(w.got.flat());
+    }
+  }
+
+  /** Every agent's configs since the last reset: what arrived when, what it reported, when that was answered. */
+  configLog(): Promise<ConfigLog[]> {
+    const id = this.nextId++;
+    return Promise.race([
+      new Promise<ConfigLog[]>((resolve) => {
+        this.logWaiters.set(id, { got: [], resolve });
+        this.broadcast({ t: 'configLog', id });
       }),
       this.failed(),
     ]);

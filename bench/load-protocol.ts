@@ -27,6 +27,8 @@ export interface WorkerOptions {
   configBytes: number;
   /** Share of agents (0..1) that report FAILED for a remote config instead of APPLIED. */
   failShare: number;
+  /** Every agent reports FAILED for a remote config whose bodies contain this text (rollout: canaries that fail); empty: none. */
+  failMarker: string;
   /** Time between APPLYING and the final status. */
   applyDelayMs: number;
   runId: string;
@@ -57,6 +59,8 @@ export type ToWorker =
   | { t: 'stats'; id: number; histograms: boolean }
   /** When each agent last received a config it did not have, by instance uid (text form). */
   | { t: 'configTimes'; id: number }
+  /** Every agent's configs since the last reset (ConfigLog). */
+  | { t: 'configLog'; id: number }
   | { t: 'stop' };
 
 export type FromWorker =
@@ -64,8 +68,29 @@ export type FromWorker =
   | { t: 'stats'; id: number; stats: WorkerStats }
   /** [instance uid, epoch ms] of every agent that has received a config. */
   | { t: 'configTimes'; id: number; times: [string, number][] }
+  | { t: 'configLog'; id: number; log: ConfigLog[] }
   | { t: 'stopped' }
   | { t: 'fatal'; message: string };
+
+/** One remote config an agent received (a new hash; resends are only counted) and what it made of it. */
+export interface ConfigEvent {
+  /** Hex of the config hash. */
+  hash: string;
+  /** Epoch ms it arrived. */
+  at: number;
+  /** The final status the agent reported for it (none yet, or superseded before it finished), and when it sent that report. */
+  status?: 'APPLIED' | 'FAILED';
+  reportedAt?: number;
+  /** Epoch ms the server answered that final report. */
+  ackAt?: number;
+}
+
+/** One agent's configs since the last reset, and the hash it held at the reset. */
+export interface ConfigLog {
+  uid: string;
+  before?: string;
+  events: ConfigEvent[];
+}
 
 /**
  * Counters are events since the last reset; gauges (open, established, pending, ...) are the

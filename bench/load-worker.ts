@@ -22,7 +22,7 @@ import {
   uidField,
 } from './fleet-messages';
 import { Histogram } from './histogram';
-import { FromWorker, GRPC_METHOD, KIND, KIND_NAMES, OTLP_STATUS_NAMES, retryAfterMs, ToWorker, WorkerOptions, WorkerStats } from './load-protocol';
+import { ConfigEvent, FromWorker, GRPC_METHOD, KIND, KIND_NAMES, OTLP_STATUS_NAMES, retryAfterMs, ToWorker, WorkerOptions, WorkerStats } from './load-protocol';
 import { assemble, scanServerToAgent } from './wire';
 
 const IDLE = 0;
@@ -53,6 +53,9 @@ interface SimAgent {
   /** When (epoch ms) the config it holds arrived. */
   configAt?: number;
   configStatus: RemoteConfigStatuses;
+  /** The configs it received since the last reset (configLog), and the hash it held then. */
+  configLog: ConfigEvent[];
+  hashAtReset?: string;
   rcsPart?: Buffer;
   effPart?: Buffer;
   ws?: WebSocket;
@@ -232,6 +235,7 @@ class Worker {
         rejected: false,
         closingOnPurpose: false,
         configStatus: RemoteConfigStatuses.RemoteConfigStatuses_UNSET,
+        configLog: [],
         httpBusy: false,
         httpQueue: [],
         // Collectors that have run for a while already (up to a day): counters do not start at zero.
@@ -286,6 +290,13 @@ class Worker {
         break;
       case 'configTimes':
         send({ t: 'configTimes', id: m.id, times: this.agents.filter((a) => a.configAt !== undefined).map((a) => [uidToText(a.uid), a.configAt!]) });
+        break;
+      case 'configLog':
+        send({
+          t: 'configLog',
+          id: m.id,
+          log: this.agents.map((a) => ({ uid: uidToText(a.uid), before: a.hashAtReset, events: a.configLog })),
+        });
         break;
       case 'stop':
         this.stop();
@@ -685,6 +696,9 @@ class Worker {
       if (kind === KIND.configFinal) {
         this.stats.configAcked++;
         this.stats.lastConfigAckAt = Date.now();
+        // Answers come in order: this one answers the oldest final report not answered yet.
+        const ev = a.configLog.find((e) => e.status && e.ackAt === undefined);
+        if (ev) ev.ackAt = this.stats.lastConfigAckAt;
       }
     } else {
       this.stats.pushes++;
@@ -721,27 +735,39 @@ class Worker {
     a.configHash = hash;
     a.configAt = Date.now();
     this.stats.lastConfigAt = a.configAt;
+    const ev: ConfigEvent = { hash: hash.toString('hex'), at: a.configAt };
+    a.configLog.push(ev);
     a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLYING;
     a.rcsPart = remoteConfigStatusField(hash, a.configStatus);
     this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configApplying);
-    const fails = (Math.imul(a.index + 1, 2654435761) >>> 0) / 2 ** 32 < this.o.failShare;
+    const fails = (Math.imul(a.index + 1, 2654435761) >>> 0) / 2 ** 32 < this.o.failShare || this.carriesFailMarker(rc.config?.configMap);
     const finish = () => {
       if (!a.configHash?.equals(hash)) return; // superseded by a newer config
       if (fails) {
         a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_FAILED;
         a.rcsPart = remoteConfigStatusField(hash, a.configStatus, 'bench: simulated failure: receivers::otlp: invalid endpoint');
         this.stats.configFailed++;
+        ev.status = 'FAILED';
+        ev.reportedAt = Date.now();
         this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart], KIND.configFinal);
       } else {
         a.configStatus = RemoteConfigStatuses.RemoteConfigStatuses_APPLIED;
         a.rcsPart = remoteConfigStatusField(hash, a.configStatus);
         a.effPart = effectiveConfigField(rc.config);
         this.stats.configApplied++;
+        ev.status = 'APPLIED';
+        ev.reportedAt = Date.now();
         this.sendMsg(a, [a.uidPart, this.shared.capabilities, a.rcsPart, a.effPart], KIND.configFinal);
       }
     };
     if (this.o.applyDelayMs > 0) this.later(this.o.applyDelayMs, finish);
     else setImmediate(finish);
+  }
+
+  /** Whether a config's bodies contain the fail marker (the rollout scenario's failing canaries). */
+  private carriesFailMarker(map: { [file: string]: { body: Uint8Array } } | undefined): boolean {
+    if (!this.o.failMarker || !map) return false;
+    return Object.values(map).some((f) => Buffer.from(f.body.buffer, f.body.byteOffset, f.body.byteLength).includes(this.o.failMarker));
   }
 
   // --- reporting --------------------------------------------------------------------------
@@ -756,6 +782,10 @@ class Worker {
     fresh.serverCapabilities = keep.serverCapabilities;
     Object.assign(this.stats, fresh);
     for (const h of this.latency) h.reset();
+    for (const a of this.agents) {
+      a.configLog = [];
+      a.hashAtReset = a.configHash?.toString('hex');
+    }
     this.firstAnswer.reset();
     this.otlpLatency.reset();
   }

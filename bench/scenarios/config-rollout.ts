@@ -46,7 +46,8 @@ export const groupName = (runId: string) =>
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 63);
 
-function configBody(ctx: TriggerContext): string {
+/** A small Collector config that differs per run and revision (a new hash each time). */
+export function configBody(ctx: TriggerContext): string {
   return (
     `# bench ${ctx.runId}, revision ${ctx.revision}\n` +
     'receivers:\n  otlp:\n    protocols:\n      grpc: {}\n      http: {}\n' +
@@ -56,7 +57,8 @@ function configBody(ctx: TriggerContext): string {
   );
 }
 
-async function call(ctx: TriggerContext, method: string, pathname: string, body?: unknown): Promise<{ status: number; text: string }> {
+/** A REST call of the hooks: a 404 of the fleet API or any other refusal ends the scenario as unsupported (exit 3). */
+export async function call(ctx: TriggerContext, method: string, pathname: string, body?: unknown): Promise<{ status: number; text: string }> {
   const r = await ctx.api.request(method, pathname, body);
   if (r.status === 404 && /^\/api\/v1\/(remoteconfigs|agentgroups)$/.test(pathname)) {
     throw new Unsupported(`${NO_REMOTE_CONFIG}: ${method} ${pathname} answered 404 (no fleet API)`);
@@ -74,17 +76,22 @@ async function call(ctx: TriggerContext, method: string, pathname: string, body?
  */
 export async function prepareConfigGroup(ctx: TriggerContext): Promise<void> {
   const name = groupName(ctx.runId);
-  await call(ctx, 'POST', '/api/v1/remoteconfigs', {
-    kind: 'RemoteConfig',
-    apiVersion: 'v1',
-    metadata: { name },
-    spec: { contentType: 'application/yaml', body: configBody(ctx), description: 'bench config-rollout' },
-  });
+  await createRemoteConfig(ctx, name, configBody(ctx));
   await call(ctx, 'POST', '/api/v1/agentgroups', {
     kind: 'AgentGroup',
     apiVersion: 'v1',
     metadata: { name },
     spec: { selector: `bench.run=${ctx.runId}`, priority: 100, configs: [{ fileName: '', remoteConfig: name }] },
+  });
+}
+
+/** A new remote config `name` with this YAML body (no agent gets it until a group or rollout names it). */
+export async function createRemoteConfig(ctx: TriggerContext, name: string, body: string, description = 'bench config-rollout'): Promise<void> {
+  await call(ctx, 'POST', '/api/v1/remoteconfigs', {
+    kind: 'RemoteConfig',
+    apiVersion: 'v1',
+    metadata: { name },
+    spec: { contentType: 'application/yaml', body, description },
   });
 }
 

@@ -26,10 +26,13 @@ export const ROLLOUTS_JOB = 'rollouts';
 const TICK_MS = 1000;
 /** With nothing moving, the rollouts are looked at again this often even without a change heard (a missed bus message). */
 const IDLE_RECHECK_MS = 15_000;
+/** Steps of one rollout in one tick: a step that passed a stage is followed by the next at once. */
+const MAX_STEPS_PER_TICK = 3;
 
 /**
- * Drives every Pending and Progressing rollout, one step per tick, on the one replica holding
- * the 'rollouts' lease (FleetJobs). A step reads the rollout, the group's governed agents and
+ * Drives every Pending and Progressing rollout, one step per tick (a passed stage is followed at
+ * once by the next stage's step, and a bake's end is looked at when it comes), on the one replica
+ * holding the 'rollouts' lease (FleetJobs). A step reads the rollout, the group's governed agents and
  * what they report, decides with `progress` (pure) and stores the result; agents get what they
  * should through desired state (the overlay) and hash-gated delivery, so a step repeated after a
  * restart sends nothing an agent already has.
@@ -88,22 +91,32 @@ export class RolloutDriver implements OnApplicationBootstrap {
     if (moving.length > 0) this.awake = true;
     for (const r of moving) {
       if (lease.signal.aborted) return;
-      await this.rollouts
-        .locked(r._id, () => this.step(r._id, lease))
-        .catch((e) => this.logger.warn(`rollout ${r._id}: step failed: ${e instanceof Error ? e.message : e}`));
+      // A passed stage does not cost a tick before the next one reaches its agents. The lock is
+      // taken per step: an operator's action waiting for it (pause, abort) comes in between.
+      for (let n = 0; n < MAX_STEPS_PER_TICK; n++) {
+        const again = await this.rollouts
+          .locked(r._id, () => this.step(r._id, lease))
+          .catch((e) => this.logger.warn(`rollout ${r._id}: step failed: ${e instanceof Error ? e.message : e}`));
+        if (!again) break;
+      }
     }
   }
 
-  private async step(name: string, lease: HeldLease): Promise<void> {
+  /**
+   * One step; true when it passed a stage, so the next step (the next stage reaching its agents)
+   * can go on at once. Starting is not followed at once: a rollout created and paused straight
+   * away has reached no agent.
+   */
+  private async step(name: string, lease: HeldLease): Promise<boolean> {
     const r = await this.rollouts.get(name);
-    if (r.phase !== 'Pending' && r.phase !== 'Progressing') return;
+    if (r.phase !== 'Pending' && r.phase !== 'Progressing') return false;
     const now = new Date();
     const active = await this.groups.listActive();
     const group = active.find((g) => g.name === r.group);
     const rule = governedQuery(active, r.group);
     if (!group || !rule) {
       await this.end(r, 'Aborted', 'GroupGone', `agentgroup "${r.group}" no longer exists`, now);
-      return;
+      return false;
     }
 
     if (r.phase === 'Pending') {
@@ -115,7 +128,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
         const map = await this.desired.mapOf(pinned, r.group, r._id);
         if (isProblem(map)) {
           await this.end(r, 'Aborted', 'ConfigUnavailable', map.error, now);
-          return;
+          return false;
         }
         toHash = map.hashHex;
       }
@@ -127,7 +140,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
           const found = await this.catalogue?.find(p.name, p.version);
           if (!found) {
             await this.end(r, 'Aborted', 'PackageUnavailable', `package "${p.name}" has no version ${p.version} in the catalogue`, now);
-            return;
+            return false;
           }
           packageTargets.push(packageTarget(p.name, p.version, found.fileHashes));
         }
@@ -156,7 +169,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
         now,
       );
       if (!lease.signal.aborted) await this.rollouts.saveStep(r, status, r.reached, 'Started');
-      return;
+      return false;
     }
 
     const target = await this.agents.rolloutFacts(rule.requirements, rule.extra);
@@ -171,7 +184,7 @@ export class RolloutDriver implements OnApplicationBootstrap {
         )
       : undefined;
     const step = progress({ name: r._id, spec: r.spec, status: r.status, reached: r.reached, target, effective, conditions, now });
-    if (lease.signal.aborted) return;
+    if (lease.signal.aborted) return false;
     if (step.outcome === 'succeeded') {
       // The group now says what its agents run; then the overlay ends (both give the same map).
       // A rollout of the group's policy delivered the group's own configs (they stay as written); any other says what its agents run.
@@ -187,10 +200,27 @@ export class RolloutDriver implements OnApplicationBootstrap {
         if (r.spec.connectionSettings) await this.groups.replaceConnectionSettings(r.group, r.spec.connectionSettings);
       }
     }
-    if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return;
+    if (JSON.stringify([step.status, step.reached]) === JSON.stringify([r.status, r.reached])) return false;
     const reason = step.status.conditions[step.status.conditions.length - 1]?.reason ?? 'Step';
     await this.rollouts.saveStep(r, step.status, step.reached, reason);
+    if (step.status.bakeStartedAt && !r.status.bakeStartedAt) this.wakeAfterBake(r.spec, step.status);
     if (step.status.phase !== r.phase) this.logger.log(`rollout ${r._id}: ${r.phase} → ${step.status.phase} (${reason})`);
+    return step.status.phase === 'Progressing' && step.status.stage !== r.status.stage;
+  }
+
+  /** A bake ends at a known time: the driver looks then, not at the next tick after it. */
+  private wakeAfterBake(spec: Rollout['spec'], status: Rollout['status']): void {
+    const stages = spec.stages ?? [];
+    const seconds = spec.geometric ? spec.geometric.bakeSeconds : stages[Math.min(status.stage, stages.length - 1)]?.bakeSeconds;
+    if (!seconds || !status.bakeStartedAt) return;
+    // On the lease holder only (runNow checks); a tick in progress then is waited for instead, and the next tick looks.
+    setTimeout(
+      () => {
+        this.awake = true;
+        void this.jobs.runNow(ROLLOUTS_JOB);
+      },
+      Math.max(0, new Date(status.bakeStartedAt).getTime() + seconds * 1000 - Date.now()),
+    ).unref();
   }
 
   private async end(r: Rollout, phase: 'Aborted', reason: string, message: string, now: Date): Promise<void> {
