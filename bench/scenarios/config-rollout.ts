@@ -138,6 +138,28 @@ export async function waitForReports(
   return gen.stats(true);
 }
 
+/**
+ * The REST side of a run against one server, and its first config: a context for the hooks
+ * above, then the remote config and group of revision 1, waited for until every agent has
+ * reported it (or the timeout). Not measured by the scenarios that use it.
+ */
+export async function assignRevision1(env: RunEnv, target: Target, gen: LoadGenerator): Promise<{ ctx: TriggerContext; initial: FleetStats; a0: number }> {
+  const ctx: TriggerContext = {
+    api: new ApiClient(target.server.apiPort!, 'admin', target.server.adminPassword),
+    runId: env.runId,
+    agents: env.args.agents,
+    revision: 1,
+    log: env.log,
+  };
+  env.onCleanup(async () => ctx.api.close());
+  await sleep(1000);
+  gen.reset();
+  const a0 = Date.now();
+  env.log('creating the remote config and the agent group (revision 1)...');
+  await prepareConfigGroup(ctx);
+  return { ctx, initial: await waitForReports(env, target, gen, 'assign', env.args.agents, a0), a0 };
+}
+
 export async function configRollout(env: RunEnv): Promise<Outcome> {
   const { args } = env;
   const target = await startTarget(env, 'opamp-commander');
@@ -149,22 +171,8 @@ export async function configRollout(env: RunEnv): Promise<Outcome> {
   if (!(ramp.serverCapabilities & SERVER_OFFERS_REMOTE_CONFIG)) {
     throw new Unsupported(`${NO_REMOTE_CONFIG}: its capabilities (0x${ramp.serverCapabilities.toString(16)}) lack OffersRemoteConfig (0x2)`);
   }
-  const ctx: TriggerContext = {
-    api: new ApiClient(target.server.apiPort!, 'admin', target.server.adminPassword),
-    runId: env.runId,
-    agents: args.agents,
-    revision: 1,
-    log: env.log,
-  };
-  env.onCleanup(async () => ctx.api.close());
-  await sleep(1000);
-
   // Initial assignment (revision 1): not the figure asked for, but reported.
-  gen.reset();
-  const a0 = Date.now();
-  env.log('creating the remote config and the agent group (revision 1)...');
-  await prepareConfigGroup(ctx);
-  const initial = await waitForReports(env, target, gen, 'assign', args.agents, a0);
+  const { ctx, initial, a0 } = await assignRevision1(env, target, gen);
   if (initial.configReceived === 0)
     throw new Unsupported(`${NO_REMOTE_CONFIG}: no remote_config reached any agent within ${args.configTimeout} s of assigning one`);
   const initialS = initial.configAcked >= args.agents ? (initial.lastConfigAckAt - a0) / 1000 : NaN;

@@ -2,9 +2,8 @@ import { SERVER_OFFERS_REMOTE_CONFIG } from '../fleet-messages';
 import { newGenerator, probeGrpc, rampUp, RunEnv, sleep, startTarget, Unsupported } from '../fleet-run';
 import { num, ResultsSection, secs } from '../report';
 import { RolloutConditionView, rollbackFigures, rolloutFigures } from '../rollout-figures';
-import { ApiClient } from '../server-process';
 import { dbWorkCell, dbWorkSummary, metricsWindow, scrapeMetrics } from '../server-metrics';
-import { call, configBody, createRemoteConfig, groupName, NO_REMOTE_CONFIG, prepareConfigGroup, TriggerContext, waitForReports } from './config-rollout';
+import { assignRevision1, call, configBody, createRemoteConfig, groupName, NO_REMOTE_CONFIG, TriggerContext } from './config-rollout';
 import { Outcome, runName } from './outcome';
 
 export const ROLLOUT: ResultsSection = {
@@ -78,22 +77,8 @@ export async function rollout(env: RunEnv): Promise<Outcome> {
   const ramp = await rampUp(env, target, gen);
   if (!ramp.complete) throw new Error(`only ${num(ramp.established)} of ${num(args.agents)} agents connected`);
   if (!(ramp.serverCapabilities & SERVER_OFFERS_REMOTE_CONFIG)) throw new Unsupported(`${NO_REMOTE_CONFIG}: its capabilities lack OffersRemoteConfig (0x2)`);
-  const ctx: TriggerContext = {
-    api: new ApiClient(target.server.apiPort!, 'admin', target.server.adminPassword),
-    runId: env.runId,
-    agents: args.agents,
-    revision: 1,
-    log: env.log,
-  };
-  env.onCleanup(async () => ctx.api.close());
-  await sleep(1000);
-
   // Not measured: every agent runs revision 1 of the group's config; revision 2 is a second remote config no one gets yet.
-  gen.reset();
-  const a0 = Date.now();
-  env.log('creating the remote config and the agent group (revision 1)...');
-  await prepareConfigGroup(ctx);
-  const initial = await waitForReports(env, target, gen, 'assign', args.agents, a0);
+  const { ctx, initial, a0 } = await assignRevision1(env, target, gen);
   if (initial.configAcked < args.agents) throw new Error(`only ${num(initial.configAcked)} of ${num(args.agents)} agents reported revision 1`);
   env.log(`revision 1: all ${num(args.agents)} reported in ${secs((initial.lastConfigAckAt - a0) / 1000)}`);
   const group = groupName(env.runId);
